@@ -1,0 +1,467 @@
+/**
+ * One endpoint of a WebSocket connection after the opening handshake, as a state machine
+ * without I/O (the sans-I/O design of h11, wsproto and python-websockets). The caller feeds
+ * it the bytes that arrive (`receive`), hears about messages through a
+ * {@link ConnectionHandler}, and takes the bytes to send (`takeOutgoing`). No timers, no
+ * sockets, no `node:` imports: it runs in any JavaScript runtime.
+ *
+ * States (RFC 6455 §4.1, §7): OPEN → CLOSING (our close frame sent, theirs awaited) →
+ * CLOSED (both sent, or the connection failed). Once CLOSED nothing more is sent or
+ * delivered, and `transportShouldClose` tells the caller to end the TCP connection.
+ * @module
+ */
+import { CloseCode, isValidCloseCode } from '../frame/close-code.ts';
+import { FrameDecoder, type FrameSink } from '../frame/decoder.ts';
+import { headerLength, MAX_HEADER_LENGTH, writeHeader } from '../frame/encoder.ts';
+import { ProtocolError, type ProtocolErrorCode } from '../frame/errors.ts';
+import { MaskKeySource, xorMask, type RandomFill } from '../frame/mask.ts';
+import { Opcode } from '../frame/opcode.ts';
+import { isValidUtf8, Utf8Validator } from '../frame/utf8.ts';
+import { UsageError } from './errors.ts';
+import type { ConnectionHandler } from './handler.ts';
+import { OutputQueue } from './output.ts';
+
+/** Which end of the connection this is: clients mask what they send, servers must not (§5.1). */
+export type Role = 'client' | 'server';
+
+/** The states of RFC 6455 §4.1 and §7 after the handshake. */
+export type ConnectionState = 'OPEN' | 'CLOSING' | 'CLOSED';
+
+/** Limits and behaviour of a {@link Connection}. */
+export interface ConnectionOptions {
+  /**
+   * Largest message accepted, in bytes, whether in one frame or fragments summed. Larger
+   * fails the connection with 1009, decided from the frame header before any payload is
+   * buffered. Default 64 MiB: enough for any realistic message, small enough that one
+   * connection cannot take the process's memory.
+   */
+  maxPayload?: number;
+  /** Deliver each data frame as it arrives (`fin` false until the last) instead of whole messages. */
+  fragments?: boolean;
+  /** Source of random bytes for client masking keys; default Web Crypto's `getRandomValues`. */
+  randomFill?: RandomFill;
+}
+
+/** Default {@link ConnectionOptions.maxPayload}: 64 MiB. */
+export const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024;
+
+/** §5.5: control frame payloads are at most 125 bytes; a close reason 123 after its code. */
+const MAX_CONTROL_PAYLOAD = 125;
+const MAX_CLOSE_REASON = 123;
+/** Payloads at least this long are queued as they are rather than copied next to their header. */
+const COPY_LIMIT = 4096;
+
+const EMPTY = new Uint8Array(0);
+const fatalDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const lenientDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
+const encoder = new TextEncoder();
+const STREAM = { stream: true };
+const FLUSH = { stream: false };
+
+/** See the module comment. */
+export class Connection implements FrameSink {
+  /** This endpoint's role. */
+  readonly role: Role;
+  private readonly handler: ConnectionHandler;
+  private readonly decoder: FrameDecoder;
+  private readonly output = new OutputQueue();
+  private readonly fragmentsMode: boolean;
+  private readonly keys: MaskKeySource | null;
+  private currentState: ConnectionState = 'OPEN';
+
+  // The data message being received (§5.4).
+  private messageOpcode = 0;
+  private parts: Uint8Array[] | null = null;
+  private validator: Utf8Validator | null = null;
+  private framePrevalidated = false;
+  private streamDecoder: InstanceType<typeof TextDecoder> | null = null;
+
+  // The data message being sent with `sendFrame` (§5.4): its opcode, 0 when none is open.
+  private outgoingMessage = 0;
+
+  private closeCodeReceived: number | null = null;
+  private closeReasonReceived = '';
+  private closeCodeSent: number | null = null;
+  private failure: ProtocolError | null = null;
+
+  constructor(role: Role, handler: ConnectionHandler, options: ConnectionOptions = {}) {
+    this.role = role;
+    this.handler = handler;
+    this.fragmentsMode = options.fragments ?? false;
+    this.keys = role === 'client' ? new MaskKeySource(options.randomFill) : null;
+    this.decoder = new FrameDecoder(this, {
+      expectMasked: role === 'server',
+      maxMessageSize: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+    });
+  }
+
+  /** OPEN, CLOSING (our close sent) or CLOSED. */
+  get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  /** The close code the peer sent (1005 if its close frame had none), or null before its close frame. */
+  get remoteCloseCode(): number | null {
+    return this.closeCodeReceived;
+  }
+
+  /** The close reason the peer sent ('' if none). */
+  get remoteCloseReason(): string {
+    return this.closeReasonReceived;
+  }
+
+  /** The close code this endpoint sent (null if none yet; 1005 if its close frame had none). */
+  get localCloseCode(): number | null {
+    return this.closeCodeSent;
+  }
+
+  /** The peer's protocol violation that failed the connection, if any. */
+  get error(): ProtocolError | null {
+    return this.failure;
+  }
+
+  /**
+   * Whether the caller should now end the TCP connection once the outgoing bytes are
+   * written: after the closing handshake on a server (§7.1.1: the server closes first), and
+   * on either side after a failure (§7.1.7). A client whose handshake completed normally
+   * waits for the server to close, with a timeout of the caller's choosing.
+   */
+  get transportShouldClose(): boolean {
+    return this.currentState === 'CLOSED' && (this.role === 'server' || this.failure !== null);
+  }
+
+  /** Number of bytes queued and not yet taken. */
+  get outgoingBytes(): number {
+    return this.output.size;
+  }
+
+  /** The bytes to send, in order, as chunks for one vectored write; the queue is then empty. */
+  takeOutgoing(): Uint8Array[] {
+    return this.output.take();
+  }
+
+  /**
+   * Feed bytes received from the peer; events are reported to the handler before this
+   * returns. Takes ownership of `chunk`: payloads handed out are views of it, unmasked in place.
+   */
+  receive(chunk: Uint8Array): void {
+    this.decoder.push(chunk);
+  }
+
+  // ——— Receiving (FrameSink) ———
+
+  /** @internal Called by the frame decoder. */
+  onFrame(opcode: number, fin: boolean, _rsv1: boolean, payload: Uint8Array): void {
+    switch (opcode) {
+      case Opcode.Ping:
+        // §5.5.2: answer with a pong carrying the same payload, unless our close is sent.
+        if (this.currentState === 'OPEN') this.writeFrame(Opcode.Pong, true, payload);
+        this.handler.onPing(payload);
+        return;
+      case Opcode.Pong:
+        // §5.5.3: a pong may be unsolicited; it needs no answer.
+        this.handler.onPong(payload);
+        return;
+      case Opcode.Close:
+        this.receiveClose(payload);
+        return;
+      default:
+        this.receiveData(opcode, fin, payload);
+    }
+  }
+
+  /** @internal Called by the frame decoder for data frames that span chunks. */
+  onFramePart(opcode: number, piece: Uint8Array): void {
+    if (opcode !== Opcode.Continuation) this.messageOpcode = opcode;
+    if (this.messageOpcode !== Opcode.Text) return;
+    // §8.1: validate as the bytes arrive, so invalid text fails before the frame ends.
+    this.framePrevalidated = true;
+    if (!(this.validator ??= new Utf8Validator()).push(piece)) this.failInvalidText();
+  }
+
+  /** @internal Called by the frame decoder. */
+  onFrameError(error: ProtocolError): void {
+    this.failWith(error);
+  }
+
+  private receiveData(opcode: number, fin: boolean, payload: Uint8Array): void {
+    const first = opcode !== Opcode.Continuation;
+    if (first) this.messageOpcode = opcode;
+    if (this.messageOpcode === Opcode.Text) this.receiveText(first, fin, payload);
+    else if (this.fragmentsMode || (first && fin)) this.handler.onBinary(payload, fin);
+    else this.collect(fin, payload);
+  }
+
+  private receiveText(first: boolean, fin: boolean, payload: Uint8Array): void {
+    const prevalidated = this.framePrevalidated;
+    this.framePrevalidated = false;
+    if (first && fin && !prevalidated) {
+      // The common case, a whole message in one frame: validate and decode in one native pass.
+      const text = decodeStrict(payload);
+      if (text === null) return this.failInvalidText();
+      this.handler.onText(text, true);
+      return;
+    }
+    const validator = (this.validator ??= new Utf8Validator());
+    if (!prevalidated && !validator.push(payload)) return this.failInvalidText();
+    if (fin && !validator.finish()) return this.failInvalidText();
+    if (fin) validator.reset();
+    if (this.fragmentsMode) {
+      const decoder = (this.streamDecoder ??= new TextDecoder('utf-8', { ignoreBOM: true }));
+      this.handler.onText(decoder.decode(payload, fin ? FLUSH : STREAM), fin);
+      return;
+    }
+    const whole = this.collect(fin, payload);
+    if (whole !== null) this.handler.onText(lenientDecoder.decode(whole), true);
+  }
+
+  /** Gather the fragments of a message; returns the whole payload at the last one. */
+  private collect(fin: boolean, payload: Uint8Array): Uint8Array | null {
+    const parts = (this.parts ??= []);
+    if (payload.length > 0) parts.push(payload);
+    if (!fin) return null;
+    this.parts = null;
+    const whole = concat(parts);
+    if (this.messageOpcode === Opcode.Binary) this.handler.onBinary(whole, true);
+    return whole;
+  }
+
+  private failInvalidText(): void {
+    this.fail(CloseCode.InvalidPayload, 'WS_ERR_INVALID_UTF8', 'RFC 6455 §8.1', 'a text message is not valid UTF-8');
+  }
+
+  private receiveClose(payload: Uint8Array): void {
+    // §5.5.1: the body, if any, starts with a 2-byte code, followed by a UTF-8 reason.
+    let code: number = CloseCode.NoStatusReceived;
+    let reason = '';
+    if (payload.length === 1) {
+      return this.fail(CloseCode.ProtocolError, 'WS_ERR_CLOSE_PAYLOAD_ONE_BYTE', 'RFC 6455 §5.5.1', 'a close frame with a 1-byte payload');
+    }
+    if (payload.length >= 2) {
+      code = (payload[0]! << 8) | payload[1]!;
+      // §7.4.1, §7.4.2: only registered, library and private-use codes may be sent.
+      if (!isValidCloseCode(code)) {
+        return this.fail(CloseCode.ProtocolError, 'WS_ERR_INVALID_CLOSE_CODE', 'RFC 6455 §7.4', `invalid close code ${code}`);
+      }
+      const reasonBytes = payload.subarray(2);
+      if (!isValidUtf8(reasonBytes)) {
+        return this.fail(CloseCode.InvalidPayload, 'WS_ERR_INVALID_UTF8', 'RFC 6455 §5.5.1', 'a close reason is not valid UTF-8');
+      }
+      reason = lenientDecoder.decode(reasonBytes);
+    }
+    this.closeCodeReceived = code;
+    this.closeReasonReceived = reason;
+    // §5.5.1: answer a close with a close, echoing the peer's code (1000 if it gave none).
+    if (this.currentState === 'OPEN') this.writeClose(code === CloseCode.NoStatusReceived ? CloseCode.Normal : code, EMPTY);
+    this.enterClosed();
+    this.handler.onClose(code, reason);
+  }
+
+  /** Fail the connection because of the peer (§7.1.7): send a close with `closeCode`, then CLOSED. */
+  private fail(closeCode: number, code: ProtocolErrorCode, section: string, message: string): void {
+    this.failWith(new ProtocolError(code, closeCode, section, message));
+  }
+
+  private failWith(error: ProtocolError): void {
+    if (this.currentState === 'CLOSED') return;
+    this.failure = error;
+    if (this.currentState === 'OPEN') this.writeClose(error.closeCode, EMPTY);
+    this.enterClosed();
+    this.handler.onError(error);
+  }
+
+  private enterClosed(): void {
+    this.currentState = 'CLOSED';
+    this.decoder.stop();
+    this.parts = null;
+    this.validator = null;
+    this.streamDecoder = null;
+  }
+
+  // ——— Sending ———
+
+  /** Queue a text message, in frames of at most `fragmentSize` payload bytes if given. */
+  sendText(text: string, fragmentSize?: number): void {
+    this.assertOpen();
+    if (this.outgoingMessage !== 0) throw fragmentSequenceError();
+    if (fragmentSize === undefined && text.length <= COPY_LIMIT) this.writeSmallText(text);
+    else this.writeMessage(Opcode.Text, encoder.encode(text), fragmentSize);
+  }
+
+  /** Queue a binary message, in frames of at most `fragmentSize` bytes if given. The data must not change until taken. */
+  sendBinary(data: Uint8Array, fragmentSize?: number): void {
+    this.assertOpen();
+    if (this.outgoingMessage !== 0) throw fragmentSequenceError();
+    this.writeMessage(Opcode.Binary, data, fragmentSize);
+  }
+
+  /**
+   * Queue one data frame of a message sent piece by piece (§5.4): the first frame with
+   * opcode Text or Binary, the rest with Continuation, the last with `fin` true. Control
+   * frames may be sent in between; other messages may not.
+   */
+  sendFrame(opcode: number, data: Uint8Array | string, fin: boolean): void {
+    this.assertOpen();
+    if (opcode === Opcode.Text || opcode === Opcode.Binary) {
+      if (this.outgoingMessage !== 0) throw fragmentSequenceError();
+      this.outgoingMessage = opcode;
+    } else if (opcode === Opcode.Continuation) {
+      if (this.outgoingMessage === 0) throw fragmentSequenceError();
+    } else {
+      throw new UsageError('WS_ERR_INVALID_OPCODE', `sendFrame sends data frames; opcode ${opcode} is not one (use sendPing, sendPong, close)`);
+    }
+    if (fin) this.outgoingMessage = 0;
+    this.writeFrame(opcode, fin, typeof data === 'string' ? encoder.encode(data) : data);
+  }
+
+  /** Queue a ping (§5.5.2) with at most 125 bytes of payload. */
+  sendPing(payload: Uint8Array | string = EMPTY): void {
+    this.assertOpen();
+    this.writeFrame(Opcode.Ping, true, controlPayload(payload));
+  }
+
+  /** Queue an unsolicited pong (§5.5.3), e.g. a unidirectional heartbeat. */
+  sendPong(payload: Uint8Array | string = EMPTY): void {
+    this.assertOpen();
+    this.writeFrame(Opcode.Pong, true, controlPayload(payload));
+  }
+
+  /**
+   * Start the closing handshake (§7.1.2): queue a close frame and enter CLOSING. Without a
+   * code the frame has an empty body. A code must be one that may be sent (§7.4) and the
+   * reason at most 123 bytes of UTF-8. Does nothing once our close is sent.
+   */
+  close(code?: number, reason = ''): void {
+    if (this.currentState !== 'OPEN') return;
+    const reasonBytes = encoder.encode(reason);
+    if (code === undefined) {
+      if (reason !== '') throw new UsageError('WS_ERR_INVALID_CLOSE_CODE', 'a close reason needs a close code');
+    } else if (!isValidCloseCode(code)) {
+      throw new UsageError('WS_ERR_INVALID_CLOSE_CODE', `close code ${code} may not be sent (RFC 6455 §7.4)`);
+    }
+    if (reasonBytes.length > MAX_CLOSE_REASON) {
+      throw new UsageError('WS_ERR_REASON_TOO_LONG', `a close reason is at most ${MAX_CLOSE_REASON} bytes of UTF-8, got ${reasonBytes.length}`);
+    }
+    this.writeClose(code ?? null, reasonBytes);
+    this.currentState = 'CLOSING';
+  }
+
+  /**
+   * Fail the connection from this side (§7.1.7), e.g. 1011 when the application crashed or
+   * 1008 for a policy: queue a close frame with `code` if ours is not sent yet, and enter
+   * CLOSED. The caller then ends the transport.
+   */
+  abort(code: number = CloseCode.InternalError, reason = ''): void {
+    if (this.currentState === 'CLOSED') return;
+    if (this.currentState === 'OPEN') {
+      const reasonBytes = encoder.encode(reason);
+      this.writeClose(isValidCloseCode(code) ? code : CloseCode.InternalError, reasonBytes.length <= MAX_CLOSE_REASON ? reasonBytes : EMPTY);
+    }
+    this.enterClosed();
+  }
+
+  private assertOpen(): void {
+    if (this.currentState !== 'OPEN') {
+      throw new UsageError('WS_ERR_NOT_OPEN', `cannot send: the connection is ${this.currentState} (RFC 6455 §5.5.1: nothing follows a close frame)`);
+    }
+  }
+
+  private writeMessage(opcode: number, data: Uint8Array, fragmentSize: number | undefined): void {
+    if (fragmentSize === undefined || data.length <= fragmentSize) {
+      this.writeFrame(opcode, true, data);
+      return;
+    }
+    if (!(fragmentSize >= 1)) throw new RangeError(`fragmentSize must be at least 1, got ${fragmentSize}`);
+    for (let at = 0; at < data.length; at += fragmentSize) {
+      const end = Math.min(at + fragmentSize, data.length);
+      this.writeFrame(at === 0 ? opcode : Opcode.Continuation, end === data.length, data.subarray(at, end));
+    }
+  }
+
+  private writeClose(code: number | null, reason: Uint8Array): void {
+    this.closeCodeSent = code ?? CloseCode.NoStatusReceived;
+    if (code === null) {
+      this.writeFrame(Opcode.Close, true, EMPTY);
+      return;
+    }
+    const body = new Uint8Array(2 + reason.length);
+    body[0] = code >>> 8;
+    body[1] = code & 0xff;
+    body.set(reason, 2);
+    this.writeFrame(Opcode.Close, true, body);
+  }
+
+  /** Queue one frame: copied beside its header when small or masked, else queued as it is. */
+  private writeFrame(opcode: number, fin: boolean, payload: Uint8Array): void {
+    const length = payload.length;
+    const keys = this.keys;
+    const out = this.output;
+    if (keys === null && length >= COPY_LIMIT) {
+      const at = out.reserve(headerLength(length, false));
+      writeHeader(out.buffer, at, opcode, fin, false, length, null);
+      out.append(payload);
+      return;
+    }
+    const keyAt = keys === null ? 0 : keys.next();
+    const at = out.reserve(headerLength(length, keys !== null) + length);
+    const buffer = out.buffer;
+    const start = writeHeader(buffer, at, opcode, fin, false, length, keys === null ? null : keys.pool, keyAt);
+    buffer.set(payload, start);
+    if (keys !== null) maskAt(buffer, start, start + length, keys.pool, keyAt);
+  }
+
+  /** A short text message encoded straight into the output buffer, beside its header. */
+  private writeSmallText(text: string): void {
+    const keys = this.keys;
+    const out = this.output;
+    const maxBytes = text.length * 3;
+    // Guess the header for ASCII (one byte per char); move the payload if the guess was short.
+    const guess = headerLength(text.length, keys !== null);
+    const at = out.reserve(MAX_HEADER_LENGTH + maxBytes);
+    const buffer = out.buffer;
+    const written = encoder.encodeInto(text, buffer.subarray(at + guess, at + guess + maxBytes)).written;
+    const header = headerLength(written, keys !== null);
+    if (header !== guess) buffer.copyWithin(at + header, at + guess, at + guess + written);
+    const keyAt = keys === null ? 0 : keys.next();
+    const start = writeHeader(buffer, at, Opcode.Text, true, false, written, keys === null ? null : keys.pool, keyAt);
+    if (keys !== null) maskAt(buffer, start, start + written, keys.pool, keyAt);
+    out.release(MAX_HEADER_LENGTH + maxBytes - header - written);
+  }
+}
+
+function maskAt(buffer: Uint8Array, start: number, end: number, key: Uint8Array, keyAt: number): void {
+  xorMask(buffer, key[keyAt]!, key[keyAt + 1]!, key[keyAt + 2]!, key[keyAt + 3]!, start, end);
+}
+
+function decodeStrict(payload: Uint8Array): string | null {
+  try {
+    return fatalDecoder.decode(payload);
+  } catch {
+    return null;
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const whole = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    whole.set(part, at);
+    at += part.length;
+  }
+  return whole;
+}
+
+function controlPayload(payload: Uint8Array | string): Uint8Array {
+  const bytes = typeof payload === 'string' ? encoder.encode(payload) : payload;
+  if (bytes.length > MAX_CONTROL_PAYLOAD) {
+    throw new UsageError('WS_ERR_CONTROL_PAYLOAD_TOO_LONG', `a control frame payload is at most 125 bytes (RFC 6455 §5.5), got ${bytes.length}`);
+  }
+  return bytes;
+}
+
+function fragmentSequenceError(): UsageError {
+  return new UsageError('WS_ERR_FRAGMENT_SEQUENCE', 'a fragmented message is in progress or none is (RFC 6455 §5.4): messages may not interleave');
+}

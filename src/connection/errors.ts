@@ -1,0 +1,26 @@
+/**
+ * Errors in the use of a connection by its own application (as opposed to the peer's
+ * protocol violations, which are {@link ProtocolError}s).
+ * @module
+ */
+
+/** Stable identifiers of {@link UsageError}. */
+export type UsageErrorCode =
+  | 'WS_ERR_NOT_OPEN'
+  | 'WS_ERR_INVALID_CLOSE_CODE'
+  | 'WS_ERR_REASON_TOO_LONG'
+  | 'WS_ERR_CONTROL_PAYLOAD_TOO_LONG'
+  | 'WS_ERR_FRAGMENT_SEQUENCE'
+  | 'WS_ERR_INVALID_OPCODE';
+
+/** The application asked for something the protocol does not allow; nothing was sent. */
+export class UsageError extends Error {
+  /** Stable identifier, safe to match on. */
+  readonly code: UsageErrorCode;
+
+  constructor(code: UsageErrorCode, message: string) {
+    super(message);
+    this.name = 'UsageError';
+    this.code = code;
+  }
+}

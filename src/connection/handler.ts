@@ -1,0 +1,71 @@
+/**
+ * What a connection reports: a handler object whose methods it calls, in order, while it
+ * parses received bytes. One call per event, no event objects on the hot path.
+ * @module
+ */
+import type { ProtocolError } from '../frame/errors.ts';
+
+/** Receives the events of a {@link Connection}. */
+export interface ConnectionHandler {
+  /**
+   * A text message, decoded. With the `fragments` option, each data frame as it arrives:
+   * `fin` is false until the message's last frame (a code point may span two pieces; each
+   * piece is decoded up to the last complete one).
+   */
+  onText(text: string, fin: boolean): void;
+  /** A binary message; with the `fragments` option, each data frame as it arrives. */
+  onBinary(data: Uint8Array, fin: boolean): void;
+  /** A ping (§5.5.2); the pong is already queued. */
+  onPing(payload: Uint8Array): void;
+  /** A pong (§5.5.3), solicited or not. */
+  onPong(payload: Uint8Array): void;
+  /** The peer's close frame (§5.5.1): its code (1005 when it had none) and reason. */
+  onClose(code: number, reason: string): void;
+  /** The peer broke the protocol; the connection has failed with `error.closeCode` (§7.1.7). */
+  onError(error: ProtocolError): void;
+}
+
+/** One event of a {@link Connection}, as a value. */
+export type ConnectionEvent =
+  | { type: 'text'; data: string; fin: boolean }
+  | { type: 'binary'; data: Uint8Array; fin: boolean }
+  | { type: 'ping'; data: Uint8Array }
+  | { type: 'pong'; data: Uint8Array }
+  | { type: 'close'; code: number; reason: string }
+  | { type: 'error'; error: ProtocolError };
+
+/**
+ * A handler that records every event as a value, for callers who prefer to pull events
+ * (the shape of wsproto and h11) and for tests. Binary data is copied, since the
+ * connection's views alias the received chunk.
+ */
+export class EventCollector implements ConnectionHandler {
+  /** Events received and not yet taken. */
+  events: ConnectionEvent[] = [];
+
+  /** Every event so far; the list is then empty. */
+  take(): ConnectionEvent[] {
+    const events = this.events;
+    this.events = [];
+    return events;
+  }
+
+  onText(data: string, fin: boolean): void {
+    this.events.push({ type: 'text', data, fin });
+  }
+  onBinary(data: Uint8Array, fin: boolean): void {
+    this.events.push({ type: 'binary', data: data.slice(), fin });
+  }
+  onPing(data: Uint8Array): void {
+    this.events.push({ type: 'ping', data: data.slice() });
+  }
+  onPong(data: Uint8Array): void {
+    this.events.push({ type: 'pong', data: data.slice() });
+  }
+  onClose(code: number, reason: string): void {
+    this.events.push({ type: 'close', code, reason });
+  }
+  onError(error: ProtocolError): void {
+    this.events.push({ type: 'error', error });
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The bytes a connection has to send, batched. Small frames of every connection are written
+ * into one shared slab with a bump pointer, so consecutive frames of one connection form one
+ * contiguous run and a burst of replies leaves as a single chunk. Large payloads travel as
+ * chunks of their own, uncopied. A slab region is never rewritten once handed out: a full
+ * slab is replaced, and the garbage collector frees it when its last view is gone. An idle
+ * connection holds no buffer at all.
+ * @module
+ */
+
+/** Size of the shared slab: large enough to batch a tick's worth of small frames. */
+const SLAB_SIZE = 64 * 1024;
+/** A reservation larger than this gets a buffer of its own rather than a slab region. */
+const DEDICATED_MIN = SLAB_SIZE / 4;
+
+let slab = new Uint8Array(SLAB_SIZE);
+let slabUsed = 0;
+const NO_CHUNKS: Uint8Array[] = [];
+const EMPTY = new Uint8Array(0);
+
+/** See the module comment. */
+export class OutputQueue {
+  /**
+   * The array the offset returned by the last `reserve` refers to. Reset by `take` so that
+   * an idle connection pins no slab.
+   */
+  buffer: Uint8Array = EMPTY;
+  private chunks: Uint8Array[] | null = null;
+  // The open run: this queue's last region of the slab, still growing.
+  private run: Uint8Array | null = null;
+  private runStart = 0;
+  private runEnd = 0;
+  private pending = 0;
+
+  /** Bytes queued and not yet taken. */
+  get size(): number {
+    return this.pending;
+  }
+
+  /**
+   * Reserve `length` contiguous bytes to write into `buffer` at the returned offset. They
+   * count as queued at once; `release` gives back an unused tail of the last reservation.
+   */
+  reserve(length: number): number {
+    this.pending += length;
+    if (this.run === slab && this.runEnd === slabUsed && slabUsed + length <= SLAB_SIZE) {
+      slabUsed += length;
+      this.runEnd = slabUsed;
+      return slabUsed - length;
+    }
+    this.closeRun();
+    if (length > DEDICATED_MIN) {
+      const own = new Uint8Array(length);
+      this.push(own);
+      this.buffer = own;
+      return 0;
+    }
+    if (slabUsed + length > SLAB_SIZE) {
+      slab = new Uint8Array(SLAB_SIZE);
+      slabUsed = 0;
+    }
+    this.run = slab;
+    this.buffer = slab;
+    this.runStart = slabUsed;
+    slabUsed += length;
+    this.runEnd = slabUsed;
+    return this.runStart;
+  }
+
+  /** Give back the last `unused` bytes of the last reservation. */
+  release(unused: number): void {
+    if (unused === 0) return;
+    this.pending -= unused;
+    if (this.run !== null) {
+      this.runEnd -= unused;
+      // Nothing else can have reserved in between: reservations are synchronous.
+      if (this.run === slab) slabUsed = this.runEnd;
+      return;
+    }
+    const chunks = this.chunks!;
+    const own = chunks[chunks.length - 1]!;
+    chunks[chunks.length - 1] = own.subarray(0, own.length - unused);
+  }
+
+  /** Queue a chunk as it is, after everything reserved so far (its owner must not change it). */
+  append(data: Uint8Array): void {
+    if (data.length === 0) return;
+    this.closeRun();
+    this.pending += data.length;
+    this.push(data);
+  }
+
+  /** Everything queued, in order, as chunks for one vectored write; the queue is then empty. */
+  take(): Uint8Array[] {
+    this.closeRun();
+    const chunks = this.chunks ?? NO_CHUNKS;
+    this.chunks = null;
+    this.pending = 0;
+    this.buffer = EMPTY;
+    return chunks;
+  }
+
+  /** Drop everything queued (the transport is gone). */
+  clear(): void {
+    this.run = null;
+    this.buffer = EMPTY;
+    this.chunks = null;
+    this.pending = 0;
+  }
+
+  private push(data: Uint8Array): void {
+    (this.chunks ??= []).push(data);
+  }
+
+  private closeRun(): void {
+    if (this.run === null) return;
+    if (this.runEnd > this.runStart) this.push(this.run.subarray(this.runStart, this.runEnd));
+    this.run = null;
+  }
+}

@@ -1,0 +1,281 @@
+/**
+ * Incremental frame parser, RFC 6455 §5.2. One pass over each chunk parses every frame it
+ * completes; a frame that lies wholly inside the chunk is handed out as a view of it,
+ * unmasked in place. Only a frame split across chunks is assembled in a buffer of its own,
+ * allocated once its header has been checked against the size limit.
+ *
+ * Ownership: `push` takes the chunk. Payload views alias it and it is unmasked in place.
+ * @module
+ */
+import { CloseCode } from './close-code.ts';
+import { ProtocolError, type ProtocolErrorCode } from './errors.ts';
+import { xorMask } from './mask.ts';
+import { isControlOpcode, isKnownOpcode, Opcode } from './opcode.ts';
+
+/** Receives what the parser finds. The connection implements it. */
+export interface FrameSink {
+  /** A complete frame, payload unmasked. `opcode` is 0 for a continuation (§5.4). */
+  onFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array): void;
+  /**
+   * A piece of a data frame whose payload spans chunks, unmasked, as it arrives; `onFrame`
+   * still follows with the whole payload. It lets text be validated before the frame ends
+   * (RFC 6455 §8.1 fail-fast).
+   */
+  onFramePart(opcode: number, piece: Uint8Array): void;
+  /** The peer broke a framing rule; the parser has stopped and ignores all further input. */
+  onFrameError(error: ProtocolError): void;
+}
+
+/** Limits and role of a {@link FrameDecoder}. */
+export interface FrameDecoderOptions {
+  /** True on a server: every client frame must be masked, and server frames must not be (§5.1, §5.3). */
+  expectMasked: boolean;
+  /** Largest payload of a message, a single frame or its fragments summed; larger → 1009. */
+  maxMessageSize: number;
+  /** RSV1 is allowed on the first frame of a data message: an extension such as permessage-deflate was negotiated. */
+  allowRsv1?: boolean;
+}
+
+const EMPTY = new Uint8Array(0);
+const TWO_POW_32 = 0x1_0000_0000;
+
+/** See the module comment. */
+export class FrameDecoder {
+  /** Set by `setAllowRsv1` once an extension that uses RSV1 is negotiated. */
+  private allowRsv1: boolean;
+  private readonly expectMasked: boolean;
+  private readonly maxMessageSize: number;
+  private stopped = false;
+
+  // Header bytes of a header split across chunks (allocated the first time it happens).
+  private headerBytes: Uint8Array | null = null;
+  private headerFill = 0;
+
+  // The frame being read.
+  private opcode = 0;
+  private fin = false;
+  private rsv1 = false;
+  private masked = false;
+  private k0 = 0;
+  private k1 = 0;
+  private k2 = 0;
+  private k3 = 0;
+  private payloadLength = 0;
+  // A payload split across chunks, assembled here.
+  private partial: Uint8Array | null = null;
+  private partialFill = 0;
+
+  // §5.4: a data message whose final frame has not arrived yet, and its size so far.
+  private messageOpen = false;
+  private messageSize = 0;
+
+  constructor(private readonly sink: FrameSink, options: FrameDecoderOptions) {
+    this.expectMasked = options.expectMasked;
+    this.maxMessageSize = options.maxMessageSize;
+    this.allowRsv1 = options.allowRsv1 ?? false;
+  }
+
+  /** Allow or forbid RSV1 on first data frames, as extension negotiation decided. */
+  setAllowRsv1(allow: boolean): void {
+    this.allowRsv1 = allow;
+  }
+
+  /** Ignore all further input (the connection is closed or failed). */
+  stop(): void {
+    this.stopped = true;
+    this.partial = null;
+  }
+
+  /** Whether the parser has stopped. */
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /** Bytes held for an incomplete frame: the bound that "never buffers more than the limit" is tested on. */
+  get bufferedBytes(): number {
+    return this.headerFill + (this.partial === null ? 0 : this.partial.length);
+  }
+
+  /** Parse every frame `chunk` completes; see the module comment for ownership. */
+  push(chunk: Uint8Array): void {
+    const end = chunk.length;
+    let pos = 0;
+    while (pos < end && !this.stopped) {
+      if (this.partial !== null) {
+        pos = this.continuePayload(chunk, pos);
+      } else if (this.headerFill > 0 || end - pos < 2 || end - pos < headerSize(chunk[pos + 1]!)) {
+        pos = this.bufferHeader(chunk, pos);
+      } else {
+        const size = headerSize(chunk[pos + 1]!);
+        if (!this.readHeader(chunk, pos)) return;
+        pos = this.beginPayload(chunk, pos + size);
+      }
+    }
+  }
+
+  /** Slow path: collect a header that straddles chunks, then start its payload. */
+  private bufferHeader(chunk: Uint8Array, pos: number): number {
+    const scratch = (this.headerBytes ??= new Uint8Array(14));
+    const end = chunk.length;
+    while (pos < end && (this.headerFill < 2 || this.headerFill < headerSize(scratch[1]!))) {
+      scratch[this.headerFill++] = chunk[pos++]!;
+    }
+    if (this.headerFill < 2 || this.headerFill < headerSize(scratch[1]!)) return pos;
+    this.headerFill = 0;
+    if (!this.readHeader(scratch, 0)) return chunk.length;
+    return this.beginPayload(chunk, pos);
+  }
+
+  /** Decode and check a complete header at `bytes[at]`; false if the peer broke a rule. */
+  private readHeader(bytes: Uint8Array, at: number): boolean {
+    const b0 = bytes[at]!;
+    const b1 = bytes[at + 1]!;
+    const fin = (b0 & 0x80) !== 0;
+    const rsv1 = (b0 & 0x40) !== 0;
+    const opcode = b0 & 0x0f;
+    const masked = (b1 & 0x80) !== 0;
+    const length7 = b1 & 0x7f;
+    const control = isControlOpcode(opcode);
+
+    if ((b0 & 0x30) !== 0) {
+      return this.fail('WS_ERR_RESERVED_BITS', CloseCode.ProtocolError, '§5.2', 'RSV2 or RSV3 set with no extension defining them');
+    }
+    if (rsv1 && (!this.allowRsv1 || control || opcode === Opcode.Continuation)) {
+      return this.fail(
+        'WS_ERR_RESERVED_BITS',
+        CloseCode.ProtocolError,
+        this.allowRsv1 ? 'RFC 7692 §6.1' : '§5.2',
+        this.allowRsv1 ? 'RSV1 set on a control frame or a continuation' : 'RSV1 set with no extension negotiated',
+      );
+    }
+    if (!isKnownOpcode(opcode)) {
+      return this.fail('WS_ERR_RESERVED_OPCODE', CloseCode.ProtocolError, '§5.2', `reserved opcode 0x${opcode.toString(16)}`);
+    }
+    if (masked !== this.expectMasked) {
+      return this.expectMasked
+        ? this.fail('WS_ERR_UNMASKED_FRAME', CloseCode.ProtocolError, '§5.1', 'a client frame was not masked')
+        : this.fail('WS_ERR_MASKED_FRAME', CloseCode.ProtocolError, '§5.1', 'a server frame was masked');
+    }
+    if (control && !fin) {
+      return this.fail('WS_ERR_CONTROL_FRAGMENTED', CloseCode.ProtocolError, '§5.5', 'a control frame was fragmented');
+    }
+    if (control && length7 > 125) {
+      return this.fail('WS_ERR_CONTROL_TOO_LONG', CloseCode.ProtocolError, '§5.5', 'a control frame payload exceeds 125 bytes');
+    }
+
+    let length = length7;
+    let at2 = at + 2;
+    if (length7 === 126) {
+      length = (bytes[at2]! << 8) | bytes[at2 + 1]!;
+      at2 += 2;
+      if (length < 126) return this.nonMinimal();
+    } else if (length7 === 127) {
+      const high = readUint32(bytes, at2);
+      if (high >= 0x8000_0000) {
+        return this.fail('WS_ERR_LENGTH_TOO_LARGE', CloseCode.ProtocolError, '§5.2', 'the most significant bit of a 64-bit length is set');
+      }
+      length = high * TWO_POW_32 + readUint32(bytes, at2 + 4);
+      at2 += 8;
+      if (length <= 0xffff) return this.nonMinimal();
+    }
+
+    if (!control) {
+      if (opcode === Opcode.Continuation && !this.messageOpen) {
+        return this.fail('WS_ERR_UNEXPECTED_CONTINUATION', CloseCode.ProtocolError, '§5.4', 'a continuation frame with no message in progress');
+      }
+      if (opcode !== Opcode.Continuation && this.messageOpen) {
+        return this.fail('WS_ERR_EXPECTED_CONTINUATION', CloseCode.ProtocolError, '§5.4', 'a new data frame while a fragmented message is in progress');
+      }
+      if (length > this.maxMessageSize - this.messageSize) {
+        return this.fail(
+          this.messageSize === 0 ? 'WS_ERR_FRAME_TOO_BIG' : 'WS_ERR_MESSAGE_TOO_BIG',
+          CloseCode.MessageTooBig,
+          '§7.4.1',
+          `message payload over the limit of ${this.maxMessageSize} bytes`,
+        );
+      }
+      this.messageOpen = !fin;
+      this.messageSize = fin ? 0 : this.messageSize + length;
+    }
+
+    this.opcode = opcode;
+    this.fin = fin;
+    this.rsv1 = rsv1;
+    this.masked = masked;
+    this.payloadLength = length;
+    if (masked) {
+      this.k0 = bytes[at2]!;
+      this.k1 = bytes[at2 + 1]!;
+      this.k2 = bytes[at2 + 2]!;
+      this.k3 = bytes[at2 + 3]!;
+    }
+    return true;
+  }
+
+  private nonMinimal(): false {
+    return this.fail('WS_ERR_NON_MINIMAL_LENGTH', CloseCode.ProtocolError, '§5.2', 'the payload length was not encoded in the minimal number of bytes');
+  }
+
+  /** The header is read: emit the frame if its payload is in this chunk, else start assembling it. */
+  private beginPayload(chunk: Uint8Array, pos: number): number {
+    const length = this.payloadLength;
+    const available = chunk.length - pos;
+    if (length <= available) {
+      const payload = length === 0 ? EMPTY : chunk.subarray(pos, pos + length);
+      this.emit(payload);
+      return pos + length;
+    }
+    const partial = new Uint8Array(length);
+    partial.set(available === chunk.length ? chunk : chunk.subarray(pos), 0);
+    this.partial = partial;
+    this.partialFill = 0;
+    this.receivedPart(partial, available);
+    return chunk.length;
+  }
+
+  private continuePayload(chunk: Uint8Array, pos: number): number {
+    const partial = this.partial!;
+    const take = Math.min(partial.length - this.partialFill, chunk.length - pos);
+    partial.set(pos === 0 && take === chunk.length ? chunk : chunk.subarray(pos, pos + take), this.partialFill);
+    this.receivedPart(partial, take);
+    if (this.partialFill === partial.length) {
+      this.partial = null;
+      this.sink.onFrame(this.opcode, this.fin, this.rsv1, partial);
+    }
+    return pos + take;
+  }
+
+  /** `count` more bytes of a split payload landed at `partialFill`: unmask them and report them. */
+  private receivedPart(partial: Uint8Array, count: number): void {
+    const from = this.partialFill;
+    this.partialFill = from + count;
+    if (this.masked) {
+      // Rotate the key so that its first byte applies to payload index `from`.
+      const keys = [this.k0, this.k1, this.k2, this.k3] as const;
+      const r = from & 3;
+      xorMask(partial, keys[r]!, keys[(r + 1) & 3]!, keys[(r + 2) & 3]!, keys[(r + 3) & 3]!, from, from + count);
+    }
+    if (!isControlOpcode(this.opcode)) this.sink.onFramePart(this.opcode, partial.subarray(from, from + count));
+  }
+
+  private emit(payload: Uint8Array): void {
+    if (this.masked) xorMask(payload, this.k0, this.k1, this.k2, this.k3);
+    this.sink.onFrame(this.opcode, this.fin, this.rsv1, payload);
+  }
+
+  private fail(code: ProtocolErrorCode, closeCode: number, section: string, message: string): false {
+    this.stop();
+    this.sink.onFrameError(new ProtocolError(code, closeCode, section.startsWith('RFC') ? section : `RFC 6455 ${section}`, message));
+    return false;
+  }
+}
+
+/** Header size announced by the second header byte: 2, plus 2 or 8 length bytes, plus 4 mask bytes. */
+function headerSize(secondByte: number): number {
+  const length7 = secondByte & 0x7f;
+  return 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) + ((secondByte & 0x80) !== 0 ? 4 : 0);
+}
+
+function readUint32(bytes: Uint8Array, at: number): number {
+  return ((bytes[at]! << 24) >>> 0) + (bytes[at + 1]! << 16) + (bytes[at + 2]! << 8) + bytes[at + 3]!;
+}

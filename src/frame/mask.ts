@@ -1,0 +1,112 @@
+/**
+ * Payload masking of RFC 6455 §5.3: XOR with a 4-byte key, a 32-bit word at a time over the
+ * aligned bulk of the data, a byte at a time only over the unaligned edges.
+ * @module
+ */
+
+/** Below this length the cost of a typed-array view outweighs the word loop. */
+const WORD_LOOP_MIN = 32;
+
+const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * XOR `data` in place with the 4-byte masking key (§5.3). Masking and unmasking are the
+ * same operation. `keyOffset` is the position of `data[0]` within the frame's payload, so a
+ * payload can be masked piece by piece.
+ */
+export function applyMask(data: Uint8Array, key: Uint8Array, keyOffset = 0): void {
+  xorMask(data, key[keyOffset & 3]!, key[(keyOffset + 1) & 3]!, key[(keyOffset + 2) & 3]!, key[(keyOffset + 3) & 3]!);
+}
+
+/**
+ * XOR `data[start..end)` in place with the key bytes `k0 k1 k2 k3`, where `k0` applies to
+ * `data[start]`. The parser calls this with the key read straight from the frame header and
+ * the sender with a range of its output slab, so masking allocates nothing but, for long
+ * payloads, one word view.
+ */
+export function xorMask(
+  data: Uint8Array,
+  k0: number,
+  k1: number,
+  k2: number,
+  k3: number,
+  start = 0,
+  end = data.length,
+): void {
+  let i = start;
+  if (end - start >= WORD_LOOP_MIN) {
+    // Walk bytes up to a 4-byte aligned address so that a Uint32Array view is allowed.
+    const head = start + ((4 - ((data.byteOffset + start) & 3)) & 3);
+    for (; i < head; i++) data[i]! ^= keyByte(i - start, k0, k1, k2, k3);
+    const words = (end - i) >>> 2;
+    const view = new Uint32Array(data.buffer, data.byteOffset + i, words);
+    const word = maskWord(i - start, k0, k1, k2, k3);
+    for (let w = 0; w < words; w++) view[w]! ^= word;
+    i += words << 2;
+  }
+  for (; i < end; i++) data[i]! ^= keyByte(i - start, k0, k1, k2, k3);
+}
+
+function keyByte(index: number, k0: number, k1: number, k2: number, k3: number): number {
+  switch (index & 3) {
+    case 0:
+      return k0;
+    case 1:
+      return k1;
+    case 2:
+      return k2;
+    default:
+      return k3;
+  }
+}
+
+/** The 32-bit word whose bytes, in memory order, are the key rotated to start at `index`. */
+function maskWord(index: number, k0: number, k1: number, k2: number, k3: number): number {
+  const b0 = keyByte(index, k0, k1, k2, k3);
+  const b1 = keyByte(index + 1, k0, k1, k2, k3);
+  const b2 = keyByte(index + 2, k0, k1, k2, k3);
+  const b3 = keyByte(index + 3, k0, k1, k2, k3);
+  return littleEndian
+    ? (b0 | (b1 << 8) | (b2 << 16) | (b3 << 24)) >>> 0
+    : ((b0 << 24) | (b1 << 16) | (b2 << 8) | b3) >>> 0;
+}
+
+/** Fills a byte array with cryptographically strong random bytes. */
+export type RandomFill = (target: Uint8Array) => void;
+
+/** The platform's CSPRNG (Web Crypto is a global in Node 20, browsers, Deno, Bun, workers). */
+export const defaultRandomFill: RandomFill = (target) => {
+  globalThis.crypto.getRandomValues(target);
+};
+
+/**
+ * Hands out 4-byte masking keys (§5.3: "a fresh masking key … from a strong source of
+ * entropy") from a pool refilled in bulk, so a small frame pays for no CSPRNG call and no
+ * allocation: `next()` returns the offset of a fresh key within `pool`.
+ */
+export class MaskKeySource {
+  private bytes = new Uint8Array(0);
+  private used = 0;
+
+  constructor(
+    private readonly randomFill: RandomFill = defaultRandomFill,
+    private readonly poolSize = 4096,
+  ) {}
+
+  /** The pool the offsets returned by `next()` refer to; replaced (never overwritten) when spent. */
+  get pool(): Uint8Array {
+    return this.bytes;
+  }
+
+  /** Offset in `pool` of a key no one has used. Read `pool` after calling this. */
+  next(): number {
+    if (this.used + 4 > this.bytes.length) {
+      this.bytes = new Uint8Array(this.poolSize);
+      this.randomFill(this.bytes);
+      this.used = 0;
+    }
+    const offset = this.used;
+    this.used += 4;
+    return offset;
+  }
+}
