@@ -83,6 +83,8 @@ export class Connection implements FrameSink {
   private closeReasonReceived = '';
   private closeCodeSent: number | null = null;
   private failure: ProtocolError | null = null;
+  /** `abort` failed the connection from this side (§7.1.7). */
+  private aborted = false;
 
   constructor(role: Role, handler: ConnectionHandler, options: ConnectionOptions = {}) {
     this.role = role;
@@ -123,11 +125,11 @@ export class Connection implements FrameSink {
   /**
    * Whether the caller should now end the TCP connection once the outgoing bytes are
    * written: after the closing handshake on a server (§7.1.1: the server closes first), and
-   * on either side after a failure (§7.1.7). A client whose handshake completed normally
+   * on either side after a failure or an `abort` (§7.1.7). A client whose handshake completed normally
    * waits for the server to close, with a timeout of the caller's choosing.
    */
   get transportShouldClose(): boolean {
-    return this.currentState === 'CLOSED' && (this.role === 'server' || this.failure !== null);
+    return this.currentState === 'CLOSED' && (this.role === 'server' || this.failure !== null || this.aborted);
   }
 
   /** Number of bytes queued and not yet taken. */
@@ -357,6 +359,7 @@ export class Connection implements FrameSink {
       const reasonBytes = encoder.encode(reason);
       this.writeClose(isValidCloseCode(code) ? code : CloseCode.InternalError, reasonBytes.length <= MAX_CLOSE_REASON ? reasonBytes : EMPTY);
     }
+    this.aborted = true;
     this.enterClosed();
   }
 

@@ -1,0 +1,56 @@
+/**
+ * The `wspeer` command: `serve` (the echo server) and `autobahn-client` (the testee client
+ * of the Autobahn|Testsuite).
+ * @module
+ */
+import { runAutobahnClient } from './autobahn-client.ts';
+import { integerOption, parseArgs, stringOption } from './args.ts';
+import { startEchoServer } from './serve.ts';
+
+const USAGE = `usage:
+  wspeer serve [--host 127.0.0.1] [--port 9001] [--path /] [--max-payload BYTES]
+               [--ping-frequency MS] [--tls-cert FILE --tls-key FILE]
+  wspeer autobahn-client [--url ws://127.0.0.1:9001] [--agent wspeer]`;
+
+/** The default port of the echo server. */
+export const DEFAULT_PORT = 9001;
+
+async function main(argv: readonly string[]): Promise<void> {
+  const { command, options } = parseArgs(argv);
+  if (command === 'serve') {
+    const cert = options.get('tls-cert');
+    const key = options.get('tls-key');
+    if ((cert === undefined) !== (key === undefined)) throw new Error('--tls-cert and --tls-key go together');
+    const echo = await startEchoServer({
+      host: stringOption(options, 'host', '127.0.0.1'),
+      port: integerOption(options, 'port', DEFAULT_PORT),
+      path: stringOption(options, 'path', '/'),
+      options: {
+        maxPayload: integerOption(options, 'max-payload', 64 * 1024 * 1024),
+        pingFrequency: integerOption(options, 'ping-frequency', 0),
+        ...(typeof cert === 'string' && typeof key === 'string' ? { tls: { cert, key } } : {}),
+      },
+    });
+    console.log(`wspeer echo server listening on ${echo.url}`);
+    const stop = (): void => {
+      echo.close(2000).then(() => process.exit(0), () => process.exit(1));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    return;
+  }
+  if (command === 'autobahn-client') {
+    await runAutobahnClient({
+      url: stringOption(options, 'url', `ws://127.0.0.1:${DEFAULT_PORT}`),
+      agent: stringOption(options, 'agent', 'wspeer'),
+    });
+    return;
+  }
+  console.error(USAGE);
+  process.exitCode = command === undefined || options.has('help') ? 0 : 2;
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  console.error(`wspeer: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});

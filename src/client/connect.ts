@@ -1,0 +1,174 @@
+/**
+ * The client's half of the opening handshake (RFC 6455 §4.1) and `connect(url)`: open a TCP
+ * or TLS connection, send the upgrade request, verify the 101 response, and hand the socket
+ * to a {@link Peer}.
+ * @module
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { buildClientRequest } from '../handshake/client-request.ts';
+import type { HeaderFields } from '../handshake/head-writer.ts';
+import { generateKey } from '../handshake/keys.ts';
+import { DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS } from '../handshake/request.ts';
+import { ResponseHeadParser, type ParsedResponse } from '../handshake/response.ts';
+import { parseUrl, type WebSocketTarget } from '../handshake/url.ts';
+import { verifyServerResponse } from '../handshake/verify.ts';
+import { TimeoutError } from '../peer/errors.ts';
+import { resolvePeerOptions, type PeerOptions } from '../peer/options.ts';
+import { Peer } from '../peer/peer.ts';
+import { checkSelfSigned, clientTlsOptions, type TlsClientOptions } from '../tls/options.ts';
+
+/** What the client puts in its upgrade request (seed 002's `request`). */
+export interface ClientRequest {
+  /** Path and query to request instead of the URL's. */
+  path?: string;
+  /** Extra request headers (e.g. `Authorization`, `Cookie`). */
+  headers?: HeaderFields;
+  /** Subprotocols to offer, most preferred first. */
+  protocols?: readonly string[];
+  /** The `Origin` header, for servers that check it. */
+  origin?: string;
+}
+
+/** Options of a client connection. */
+export interface ConnectOptions extends PeerOptions, ClientRequest {
+  /** Milliseconds for TCP connect, TLS and the opening handshake together. Default 10 000. */
+  timeout?: number;
+  /** Largest response head accepted, in bytes. Default 16 KiB. */
+  maxHeadBytes?: number;
+  /** TLS settings for `wss://`: trusted CAs, SNI name, self-signed opt-in. */
+  tls?: TlsClientOptions;
+}
+
+const DEFAULT_CONNECT_TIMEOUT = 10_000;
+
+/**
+ * Connect to `url` (`ws://`, `wss://`; IPv6 literals as `ws://[::1]:9001/`) and complete
+ * the opening handshake. Rejects with a `HandshakeResponseError` (carrying the status, the
+ * headers and the start of the body) if the server does not upgrade, a
+ * {@link TimeoutError} if it takes longer than `timeout`, or the socket's error.
+ */
+export async function connect(url: string, request: ClientRequest = {}, options: ConnectOptions = {}): Promise<Peer> {
+  const target = parseUrl(url);
+  const settings = { ...options, ...request };
+  const timeout = settings.timeout ?? DEFAULT_CONNECT_TIMEOUT;
+  const socket = target.secure
+    ? tlsConnect({ host: target.host, port: target.port, ...clientTlsOptions(target.host, settings.tls) })
+    : netConnect({ host: target.host, port: target.port });
+  return withTimeout(socket, timeout, async () => {
+    await connected(socket, target, settings.tls);
+    return handshake(socket, target, settings);
+  });
+}
+
+/**
+ * Perform the client handshake on a socket that is already connected (used by `wrap`):
+ * send the request for `target`, verify the response, return the peer.
+ */
+export async function clientHandshake(socket: Socket, target: WebSocketTarget, options: ConnectOptions = {}): Promise<Peer> {
+  return withTimeout(socket, options.timeout ?? DEFAULT_CONNECT_TIMEOUT, () => handshake(socket, target, options));
+}
+
+async function handshake(socket: Socket, target: WebSocketTarget, options: ConnectOptions): Promise<Peer> {
+  const key = generateKey();
+  const protocols = options.protocols ?? [];
+  socket.write(
+    buildClientRequest({
+      host: target.host,
+      port: target.port,
+      secure: target.secure,
+      path: options.path ?? target.path,
+      key,
+      protocols,
+      headers: options.headers,
+      origin: options.origin,
+    }),
+    'latin1',
+  );
+  const response = await readResponseHead(socket, options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES);
+  const result = verifyServerResponse(response, { key, protocols });
+  const headers: Record<string, string> = {};
+  for (const name of response.headers.names()) headers[name] = response.headers.get(name)!;
+  const info = {
+    path: options.path ?? target.path,
+    headers,
+    protocol: result.protocol ?? '',
+    extensions: response.headers.get('sec-websocket-extensions') ?? '',
+  };
+  return new Peer(socket, 'client', resolvePeerOptions(options), info, response.rest);
+}
+
+/** Wait for TCP (and TLS) to be up; with `allowSelfSigned`, judge the certificate here. */
+function connected(socket: Socket, target: WebSocketTarget, tls: TlsClientOptions | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const event = target.secure ? 'secureConnect' : 'connect';
+    const onError = (error: Error): void => reject(error);
+    socket.once('error', onError);
+    socket.once(event, () => {
+      socket.off('error', onError);
+      if (target.secure && tls?.allowSelfSigned === true) {
+        const refusal = checkSelfSigned(socket as TLSSocket, tls.servername ?? target.host);
+        if (refusal !== null) {
+          socket.destroy();
+          reject(refusal);
+          return;
+        }
+      }
+      resolve();
+    });
+  });
+}
+
+function readResponseHead(socket: Socket, maxHeadBytes: number): Promise<ParsedResponse> {
+  return new Promise((resolve, reject) => {
+    const parser = new ResponseHeadParser(maxHeadBytes, DEFAULT_MAX_HEADERS);
+    const cleanup = (): void => {
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      socket.off('error', onError);
+    };
+    const onData = (chunk: Buffer): void => {
+      try {
+        const response = parser.feed(chunk);
+        if (response === null) return;
+        cleanup();
+        resolve(response);
+      } catch (error) {
+        cleanup();
+        reject(error);
+      }
+    };
+    const onClose = (): void => {
+      cleanup();
+      reject(new Error('the server closed the connection during the opening handshake'));
+    };
+    const onError = (error: Error): void => {
+      cleanup();
+      reject(error);
+    };
+    socket.on('data', onData);
+    socket.on('close', onClose);
+    socket.on('error', onError);
+  });
+}
+
+/** Run `work`; if it takes longer than `timeout` ms, destroy the socket and reject. On failure the socket is destroyed. */
+async function withTimeout<T>(socket: Socket, timeout: number, work: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError('opening handshake', timeout)), timeout);
+  });
+  const task = work();
+  // If the timer wins, the work still settles later (the destroyed socket makes it fail): keep that quiet.
+  task.catch(ignore);
+  try {
+    return await Promise.race([task, expired]);
+  } catch (error) {
+    socket.destroy();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function ignore(): void {}

@@ -1,0 +1,20 @@
+/**
+ * wspeer: a strict, fast WebSocket library (RFC 6455, RFC 7692) with no runtime
+ * dependencies. This entry point is the Node API: servers, clients and peers over
+ * `node:net` / `node:tls`. The protocol core without I/O is exported from `wspeer/core`.
+ * @module
+ */
+export { server, bind, Server, BoundServer, type ConnectionHandlerFunction } from './server/server.ts';
+export { createUpgradeHandler, handleUpgrade, type UpgradeHandler } from './server/http.ts';
+export type { ServerOptions } from './server/options.ts';
+export { connect, type ClientRequest, type ConnectOptions } from './client/connect.ts';
+export { wrap, type WrapOptions, type WrapClientOptions, type WrapServerOptions } from './wrap.ts';
+export { Peer, type Message, type OutgoingFrame, type Writable, type HandshakeInfo } from './peer/peer.ts';
+export type { PeerOptions } from './peer/options.ts';
+export { TimeoutError, ConnectionClosedError, BufferFullError } from './peer/errors.ts';
+export type { TlsClientOptions, TlsServerOptions, PemSource } from './tls/options.ts';
+export { HandshakeError, HandshakeResponseError, InvalidUrlError, InvalidHeaderError } from './handshake/errors.ts';
+export { ProtocolError, type ProtocolErrorCode } from './frame/errors.ts';
+export { UsageError, type UsageErrorCode } from './connection/errors.ts';
+export { CloseCode } from './frame/close-code.ts';
+export { Opcode } from './frame/opcode.ts';

@@ -1,0 +1,37 @@
+/**
+ * Errors of the socket layer: timeouts and operations on a closed connection.
+ * @module
+ */
+
+/** An operation did not complete within the time it was given; the connection is unaffected. */
+export class TimeoutError extends Error {
+  /** Stable identifier. */
+  readonly code = 'WS_ERR_TIMEOUT';
+
+  constructor(operation: string, milliseconds: number) {
+    super(`${operation} timed out after ${milliseconds} ms`);
+    this.name = 'TimeoutError';
+  }
+}
+
+/** The connection closed before the operation could complete. */
+export class ConnectionClosedError extends Error {
+  /** Stable identifier. */
+  readonly code = 'WS_ERR_CLOSED';
+
+  constructor(operation: string) {
+    super(`${operation}: the connection is closed`);
+    this.name = 'ConnectionClosedError';
+  }
+}
+
+/** A write was refused because the peer is not reading and the send buffer is at its cap. */
+export class BufferFullError extends Error {
+  /** Stable identifier. */
+  readonly code = 'WS_ERR_BUFFER_FULL';
+
+  constructor(buffered: number, cap: number) {
+    super(`write refused: ${buffered} bytes are already waiting for the peer to read (cap ${cap})`);
+    this.name = 'BufferFullError';
+  }
+}

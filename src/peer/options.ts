@@ -1,0 +1,72 @@
+/**
+ * Options shared by every factory that makes a peer, with their defaults and the reason
+ * for each.
+ * @module
+ */
+import { DEFAULT_MAX_PAYLOAD } from '../connection/connection.ts';
+
+/** Options of a peer, accepted by `server`, `bind`, `connect`, `wrap` and `handleUpgrade`. */
+export interface PeerOptions {
+  /** Largest message accepted, in bytes; larger closes with 1009. Default 64 MiB. */
+  maxPayload?: number;
+  /**
+   * Send a ping every this many milliseconds; a peer from which nothing at all arrives
+   * during the following period is dropped and reported closed with 1006. Default 0 (off).
+   */
+  pingFrequency?: number;
+  /** Deliver each data frame as it arrives instead of whole messages (see `Peer.read`). Default false. */
+  fragments?: boolean;
+  /**
+   * Send-buffer level in bytes above which `write` waits for the socket to drain before it
+   * resolves, and reading pauses so that a peer that never reads cannot make us buffer its
+   * echoes or pongs. Default 1 MiB.
+   */
+  highWaterMark?: number;
+  /**
+   * Hard cap in bytes on data waiting to be sent: a write that would pass it is refused
+   * with `BufferFullError` (unless nothing is waiting, so one large message can always go).
+   * Default 64 MiB.
+   */
+  maxBufferedAmount?: number;
+  /** Milliseconds `shutdown` waits for the closing handshake by default. Default 5000. */
+  closeTimeout?: number;
+}
+
+/** The options with every default applied. */
+export interface ResolvedPeerOptions {
+  maxPayload: number;
+  pingFrequency: number;
+  fragments: boolean;
+  highWaterMark: number;
+  maxBufferedAmount: number;
+  closeTimeout: number;
+}
+
+/** Default send-buffer high-water mark: 1 MiB. */
+export const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
+/** Default cap on data waiting to be sent: 64 MiB. */
+export const DEFAULT_MAX_BUFFERED = 64 * 1024 * 1024;
+/** Default time for the closing handshake: 5 s. */
+export const DEFAULT_CLOSE_TIMEOUT = 5000;
+
+/** Apply the defaults and check the values. */
+export function resolvePeerOptions(options: PeerOptions = {}): ResolvedPeerOptions {
+  return {
+    maxPayload: positive('maxPayload', options.maxPayload ?? DEFAULT_MAX_PAYLOAD),
+    pingFrequency: nonNegative('pingFrequency', options.pingFrequency ?? 0),
+    fragments: options.fragments ?? false,
+    highWaterMark: positive('highWaterMark', options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK),
+    maxBufferedAmount: positive('maxBufferedAmount', options.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED),
+    closeTimeout: positive('closeTimeout', options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT),
+  };
+}
+
+function positive(name: string, value: number): number {
+  if (!(value > 0) || !Number.isFinite(value)) throw new RangeError(`${name} must be a positive number, got ${value}`);
+  return value;
+}
+
+function nonNegative(name: string, value: number): number {
+  if (!(value >= 0) || !Number.isFinite(value)) throw new RangeError(`${name} must be zero or a positive number, got ${value}`);
+  return value;
+}

@@ -1,0 +1,466 @@
+/**
+ * A WebSocket endpoint over a Node socket (`node:net` or `node:tls`), in the shape of a
+ * socket: `read`, `write`, `shutdown`, `close`. It drives a sans-I/O {@link Connection}:
+ * bytes from the socket go in, messages come out to waiting readers or a bounded inbox, and
+ * everything queued during a tick leaves in one vectored write.
+ * @module
+ */
+import type { Socket } from 'node:net';
+import { Connection, type ConnectionState } from '../connection/connection.ts';
+import type { ConnectionHandler } from '../connection/handler.ts';
+import { CloseCode } from '../frame/close-code.ts';
+import type { ProtocolError } from '../frame/errors.ts';
+import { Opcode } from '../frame/opcode.ts';
+import { BufferFullError, ConnectionClosedError, TimeoutError } from './errors.ts';
+import type { ResolvedPeerOptions } from './options.ts';
+import { scheduleFlush, startHeartbeat, stopHeartbeat, type Flushable, type Heartbeat } from './scheduler.ts';
+
+/** A message (or, with the `fragments` option, one data frame) read from a peer. */
+export interface Message {
+  /** 1 text, 2 binary; 0 for the later frames of a message read in fragments mode (§5.4). */
+  opcode: 0 | 1 | 2;
+  /** True on a whole message, and on the last frame of a message read in fragments. */
+  fin: boolean;
+  /** A string for text, bytes for binary. Bytes may be a view of the received data. */
+  data: string | Uint8Array;
+}
+
+/** A frame to write as given: a data frame of a fragmented message, or a control frame. */
+export interface OutgoingFrame {
+  /** Opcode (§5.2): 1 text, 2 binary, 0 continuation, 9 ping, 10 pong. */
+  opcode: number;
+  /** Last frame of its message; default true. Control frames are always final (§5.5). */
+  fin?: boolean;
+  /** The payload; a string is sent as its UTF-8 bytes. */
+  data?: string | Uint8Array;
+}
+
+/** What `write` accepts: a string (a text message), bytes (a binary message) or a frame. */
+export type Writable = string | Uint8Array | OutgoingFrame;
+
+/** Details of the handshake that opened a peer. */
+export interface HandshakeInfo {
+  /** The request path with its query, e.g. `/chat?room=1`. */
+  path: string;
+  /** The request (server side) or response (client side) headers, names in lower case. */
+  headers: Readonly<Record<string, string>>;
+  /** The negotiated subprotocol, or '' if none. */
+  protocol: string;
+  /** The negotiated extensions header value, or '' if none. */
+  extensions: string;
+}
+
+interface PendingRead {
+  resolve(message: Message | null): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+interface PendingWrite {
+  bytes: number;
+  resolve(bytes: number): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+const kPeer = Symbol('wspeer.peer');
+interface PeerSocket extends Socket {
+  [kPeer]?: Peer;
+}
+
+const EMPTY_INFO: HandshakeInfo = { path: '/', headers: {}, protocol: '', extensions: '' };
+
+/** See the module comment. Made by the `server`, `bind`, `connect`, `wrap` and `handleUpgrade` factories. */
+export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncIterable<Message> {
+  /** The underlying socket. */
+  readonly socket: Socket;
+  /** What the opening handshake settled. */
+  readonly handshake: HandshakeInfo;
+  /** @internal */
+  flushQueued = false;
+
+  private readonly connection: Connection;
+  private readonly options: ResolvedPeerOptions;
+  private inbox: Message[] | null = null;
+  private inboxBytes = 0;
+  private readers: PendingRead[] | null = null;
+  private writers: PendingWrite[] | null = null;
+  private shutdowns: Array<(clean: boolean) => void> | null = null;
+  private closeTimer: NodeJS.Timeout | undefined;
+  private inMessage = false;
+  private paused = false;
+  private ended = false;
+  private done = false;
+  private heard = true;
+  private awaitingLife = false;
+  private onClosedCallback: ((peer: Peer) => void) | null = null;
+
+  /**
+   * Take over `socket`, whose opening handshake is complete; `head` holds bytes that
+   * followed the handshake and already belong to the WebSocket stream.
+   */
+  constructor(
+    socket: Socket,
+    role: 'client' | 'server',
+    options: ResolvedPeerOptions,
+    handshake: HandshakeInfo = EMPTY_INFO,
+    head?: Uint8Array,
+  ) {
+    this.socket = socket;
+    this.options = options;
+    this.handshake = handshake;
+    this.connection = new Connection(role, this, { maxPayload: options.maxPayload, fragments: options.fragments });
+    (socket as PeerSocket)[kPeer] = this;
+    socket.setNoDelay(true);
+    socket.on('data', onSocketData);
+    socket.on('close', onSocketClose);
+    socket.on('error', onSocketError);
+    socket.on('drain', onSocketDrain);
+    if (options.pingFrequency > 0) startHeartbeat(this, options.pingFrequency);
+    if (head !== undefined && head.length > 0) this.receive(head);
+  }
+
+  /** OPEN, CLOSING (our close frame sent) or CLOSED (closing handshake done or connection failed). */
+  get state(): ConnectionState {
+    return this.connection.state;
+  }
+
+  /** Whether the socket has closed: reads return null, writes fail. */
+  get closed(): boolean {
+    return this.done;
+  }
+
+  /**
+   * The connection's close code: the peer's (1005 if its close frame had none), or 1006
+   * if the connection ended without one (dropped, failed, or a missed heartbeat).
+   */
+  get closeCode(): number {
+    return this.connection.remoteCloseCode ?? CloseCode.Abnormal;
+  }
+
+  /** The peer's close reason, '' if none. */
+  get closeReason(): string {
+    return this.connection.remoteCloseReason;
+  }
+
+  /** The peer's protocol violation that failed the connection, if any (we sent its close code). */
+  get error(): ProtocolError | null {
+    return this.connection.error;
+  }
+
+  /** Bytes queued for the peer and not yet handed to the kernel. */
+  get bufferedAmount(): number {
+    return this.connection.outgoingBytes + this.socket.writableLength;
+  }
+
+  /**
+   * The next message, or null once the connection is closed (and every message received
+   * before has been read). With `timeout` (ms), rejects with a {@link TimeoutError} if none
+   * arrives in time; the connection stays usable and a later read gets the next message.
+   */
+  read(timeout?: number): Promise<Message | null> {
+    const inbox = this.inbox;
+    if (inbox !== null && inbox.length > 0) {
+      const message = inbox.shift()!;
+      this.inboxBytes -= sizeOf(message.data);
+      if (this.paused) this.updateFlow();
+      return Promise.resolve(message);
+    }
+    if (this.done) return Promise.resolve(null);
+    return new Promise((resolve, reject) => {
+      const pending: PendingRead = { resolve, reject, timer: undefined };
+      if (timeout !== undefined) {
+        pending.timer = setTimeout(() => {
+          removeItem(this.readers, pending);
+          reject(new TimeoutError('read', timeout));
+        }, timeout);
+      }
+      (this.readers ??= []).push(pending);
+    });
+  }
+
+  /** Reads messages until the connection closes. */
+  async *[Symbol.asyncIterator](): AsyncIterator<Message> {
+    for (let message = await this.read(); message !== null; message = await this.read()) yield message;
+  }
+
+  /**
+   * Send a message or a frame: a string as text, bytes as binary, an {@link OutgoingFrame}
+   * as given (so a message can be sent in fragments). Resolves with the number of bytes
+   * queued once the socket has taken them without passing the high-water mark — at once
+   * when the peer keeps up, after the socket drains when it does not. Bytes passed must not
+   * change until then. With `timeout` (ms), rejects with a {@link TimeoutError} if the
+   * socket has not taken them in time (they stay queued). Rejects with
+   * {@link BufferFullError} rather than queue past `maxBufferedAmount`.
+   */
+  write(data: Writable, timeout?: number): Promise<number> {
+    if (this.done) return Promise.reject(new ConnectionClosedError('write'));
+    const connection = this.connection;
+    const before = connection.outgoingBytes;
+    const buffered = before + this.socket.writableLength;
+    if (buffered > 0 && buffered + sizeOfWritable(data) > this.options.maxBufferedAmount) {
+      return Promise.reject(new BufferFullError(buffered, this.options.maxBufferedAmount));
+    }
+    try {
+      if (typeof data === 'string') connection.sendText(data);
+      else if (data instanceof Uint8Array) connection.sendBinary(data);
+      else this.writeFrame(data);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    scheduleFlush(this);
+    const bytes = connection.outgoingBytes - before;
+    if (buffered + bytes <= this.options.highWaterMark) return Promise.resolve(bytes);
+    return new Promise((resolve, reject) => {
+      const pending: PendingWrite = { bytes, resolve, reject, timer: undefined };
+      if (timeout !== undefined) {
+        pending.timer = setTimeout(() => {
+          removeItem(this.writers, pending);
+          reject(new TimeoutError('write', timeout));
+        }, timeout);
+      }
+      (this.writers ??= []).push(pending);
+    });
+  }
+
+  private writeFrame(frame: OutgoingFrame): void {
+    const data = frame.data ?? '';
+    switch (frame.opcode) {
+      case Opcode.Ping:
+        return this.connection.sendPing(data);
+      case Opcode.Pong:
+        return this.connection.sendPong(data);
+      case Opcode.Close: {
+        const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+        const code = bytes.length >= 2 ? (bytes[0]! << 8) | bytes[1]! : undefined;
+        return this.connection.close(code, code === undefined ? '' : new TextDecoder().decode(bytes.subarray(2)));
+      }
+      default:
+        return this.connection.sendFrame(frame.opcode, data, frame.fin ?? true);
+    }
+  }
+
+  /**
+   * The closing handshake (§7.1.2): send a close frame with `code` and `reason`, wait for
+   * the peer's and for the socket to end. Resolves true when both happened, false if
+   * `timeout` (ms, default the `closeTimeout` option) ran out first — the socket is then
+   * destroyed.
+   */
+  shutdown(code: number = CloseCode.Normal, reason = '', timeout: number = this.options.closeTimeout): Promise<boolean> {
+    if (this.done) return Promise.resolve(this.wasClean());
+    try {
+      this.connection.close(code, reason);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    scheduleFlush(this);
+    return new Promise((resolve) => {
+      (this.shutdowns ??= []).push(resolve);
+      const timer = setTimeout(() => this.socket.destroy(), timeout);
+      timer.unref();
+      this.socket.once('close', () => clearTimeout(timer));
+    });
+  }
+
+  /**
+   * Fail the connection from this side (§7.1.7): send a close frame with `code` (default
+   * 1011, internal error) unless one was sent, then end the socket without waiting for the
+   * peer's answer.
+   */
+  abort(code: number = CloseCode.InternalError, reason = ''): void {
+    if (this.done) return;
+    this.connection.abort(code, reason);
+    scheduleFlush(this);
+  }
+
+  /** Destroy the socket at once, discarding anything not yet sent. Reads then return null. */
+  close(): void {
+    this.socket.destroy();
+  }
+
+  /** @internal Register the owner's bookkeeping (a server's set of peers); called once, when the socket closes. */
+  onClosed(callback: (peer: Peer) => void): void {
+    this.onClosedCallback = callback;
+  }
+
+  /** @internal Feed bytes read from the socket. */
+  receive(chunk: Uint8Array): void {
+    this.heard = true;
+    const connection = this.connection;
+    connection.receive(chunk);
+    if (connection.outgoingBytes > 0 || connection.state === 'CLOSED') scheduleFlush(this);
+  }
+
+  /** @internal Write what the connection queued; end the transport when the protocol says so. */
+  flush(): void {
+    const connection = this.connection;
+    const socket = this.socket;
+    if (this.done || socket.destroyed) return;
+    const chunks = connection.takeOutgoing();
+    if (chunks.length === 1) {
+      socket.write(chunks[0]!);
+    } else if (chunks.length > 1) {
+      socket.cork();
+      for (const chunk of chunks) socket.write(chunk);
+      socket.uncork();
+    }
+    if (connection.state === 'CLOSED') this.endTransport();
+    else if (socket.writableLength > this.options.highWaterMark) this.updateFlow();
+  }
+
+  /**
+   * After the closing handshake or a failure: the server (or a failing endpoint) ends the
+   * TCP connection first (§7.1.1, §7.1.7); a client waits for the server to. Either way the
+   * socket is destroyed if the other side lingers past `closeTimeout`.
+   */
+  private endTransport(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.connection.transportShouldClose) this.socket.end();
+    this.closeTimer = setTimeout(() => this.socket.destroy(), this.options.closeTimeout);
+    this.closeTimer.unref();
+  }
+
+  /** @internal A ping period passed: drop the peer if nothing came since the last ping, else ping. */
+  beat(): void {
+    if (this.awaitingLife && !this.heard) {
+      this.socket.destroy();
+      return;
+    }
+    this.heard = false;
+    this.awaitingLife = true;
+    if (this.connection.state === 'OPEN') {
+      this.connection.sendPing();
+      scheduleFlush(this);
+    }
+  }
+
+  /** Pause reading while the inbox or the send buffer is over the high-water mark; resume when both are under. */
+  private updateFlow(): void {
+    const hwm = this.options.highWaterMark;
+    const shouldPause = this.inboxBytes > hwm || this.socket.writableLength > hwm;
+    if (shouldPause === this.paused) return;
+    this.paused = shouldPause;
+    if (shouldPause) this.socket.pause();
+    else this.socket.resume();
+  }
+
+  /** @internal The socket drained: resolve waiting writes and resume reading. */
+  drained(): void {
+    const writers = this.writers;
+    if (writers !== null) {
+      this.writers = null;
+      for (const pending of writers) {
+        clearTimeout(pending.timer);
+        pending.resolve(pending.bytes);
+      }
+    }
+    if (this.paused) this.updateFlow();
+  }
+
+  /** @internal The socket closed: settle every pending operation. */
+  finish(): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.closeTimer);
+    if (this.options.pingFrequency > 0) stopHeartbeat(this, this.options.pingFrequency);
+    const readers = this.readers;
+    this.readers = null;
+    if (readers !== null) {
+      for (const pending of readers) {
+        clearTimeout(pending.timer);
+        pending.resolve(null);
+      }
+    }
+    const writers = this.writers;
+    this.writers = null;
+    if (writers !== null) {
+      for (const pending of writers) {
+        clearTimeout(pending.timer);
+        pending.reject(new ConnectionClosedError('write'));
+      }
+    }
+    const clean = this.wasClean();
+    const shutdowns = this.shutdowns;
+    this.shutdowns = null;
+    if (shutdowns !== null) for (const resolve of shutdowns) resolve(clean);
+    this.onClosedCallback?.(this);
+  }
+
+  /** Both close frames were exchanged and the connection did not fail. */
+  private wasClean(): boolean {
+    const connection = this.connection;
+    return connection.remoteCloseCode !== null && connection.localCloseCode !== null && connection.error === null;
+  }
+
+  private deliver(message: Message): void {
+    const readers = this.readers;
+    if (readers !== null && readers.length > 0) {
+      const pending = readers.shift()!;
+      clearTimeout(pending.timer);
+      pending.resolve(message);
+      return;
+    }
+    (this.inbox ??= []).push(message);
+    this.inboxBytes += sizeOf(message.data);
+    if (this.inboxBytes > this.options.highWaterMark && !this.paused) this.updateFlow();
+  }
+
+  // ——— ConnectionHandler: called by the connection while it parses ———
+
+  /** @internal */
+  onText(text: string, fin: boolean): void {
+    this.deliver({ opcode: this.inMessage ? Opcode.Continuation : Opcode.Text, fin, data: text });
+    this.inMessage = !fin;
+  }
+
+  /** @internal */
+  onBinary(data: Uint8Array, fin: boolean): void {
+    this.deliver({ opcode: this.inMessage ? Opcode.Continuation : Opcode.Binary, fin, data });
+    this.inMessage = !fin;
+  }
+
+  /** @internal */
+  onPing(): void {}
+
+  /** @internal */
+  onPong(): void {}
+
+  /** @internal */
+  onClose(): void {}
+
+  /** @internal */
+  onError(): void {}
+}
+
+function onSocketData(this: PeerSocket, chunk: Buffer): void {
+  this[kPeer]!.receive(chunk);
+}
+
+function onSocketClose(this: PeerSocket): void {
+  this[kPeer]!.finish();
+}
+
+function onSocketDrain(this: PeerSocket): void {
+  this[kPeer]!.drained();
+}
+
+function onSocketError(this: PeerSocket): void {
+  // The 'close' event follows and settles everything; the error itself needs no handling
+  // beyond keeping it from becoming an uncaught exception.
+}
+
+function sizeOf(data: string | Uint8Array): number {
+  return data.length;
+}
+
+function sizeOfWritable(data: Writable): number {
+  if (typeof data === 'string' || data instanceof Uint8Array) return data.length;
+  return data.data === undefined ? 0 : data.data.length;
+}
+
+function removeItem<T>(list: T[] | null, item: T): void {
+  if (list === null) return;
+  const index = list.indexOf(item);
+  if (index >= 0) list.splice(index, 1);
+}

@@ -1,0 +1,51 @@
+/**
+ * Upgrading requests that an existing `node:http` / `node:https` server received (Express,
+ * Fastify, …), which goes on serving plain HTTP on the same port.
+ * @module
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { HeaderList } from '../handshake/headers.ts';
+import type { Peer } from '../peer/peer.ts';
+import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.ts';
+import { completeUpgrade } from './upgrade.ts';
+
+/** Handles the `upgrade` event of a `node:http` server; see {@link createUpgradeHandler}. */
+export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => Peer | null;
+
+/**
+ * Make a handler for the `upgrade` event of an HTTP server: it validates the request
+ * (§4.2.1), answers 101 and returns the {@link Peer}, or answers with the HTTP error and
+ * returns null. Options are resolved once here, not per request.
+ *
+ * ```ts
+ * const upgrade = createUpgradeHandler({ protocols: ['chat'] });
+ * httpServer.on('upgrade', (req, socket, head) => {
+ *   const peer = upgrade(req, socket, head);
+ *   if (peer) serve(peer);
+ * });
+ * ```
+ */
+export function createUpgradeHandler(options: ServerOptions = {}): UpgradeHandler {
+  const resolved = resolveServerOptions(options);
+  return (request, socket, head) => upgradeWith(request, socket, head, resolved);
+}
+
+/** One-off form of {@link createUpgradeHandler}: upgrade this request with these options. */
+export function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, options: ServerOptions = {}): Peer | null {
+  return upgradeWith(request, socket, head, resolveServerOptions(options));
+}
+
+function upgradeWith(request: IncomingMessage, socket: Duplex, head: Buffer, options: ResolvedServerOptions): Peer | null {
+  const headers = new HeaderList();
+  const raw = request.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+  const head101 = {
+    method: request.method ?? 'GET',
+    target: request.url ?? '/',
+    version: `HTTP/${request.httpVersion}`,
+    headers,
+  };
+  return completeUpgrade(socket as Socket, head101, head, options, () => true);
+}

@@ -1,0 +1,73 @@
+/**
+ * Options of the server factories (`server`, `bind`, `handleUpgrade`), with their defaults.
+ * @module
+ */
+import type { HeaderFields } from '../handshake/head-writer.ts';
+import { DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS } from '../handshake/request.ts';
+import { resolvePeerOptions, type PeerOptions, type ResolvedPeerOptions } from '../peer/options.ts';
+import type { TlsServerOptions } from '../tls/options.ts';
+
+/** Options of a WebSocket server. */
+export interface ServerOptions extends PeerOptions {
+  /**
+   * Subprotocols the server speaks, most preferred first (§4.2.2 item 4): the first of these
+   * that the client offered is chosen. A function chooses the list per request path.
+   */
+  protocols?: readonly string[] | ((path: string) => readonly string[]);
+  /** Milliseconds a client has to complete its opening handshake; then the socket is closed. Default 10 000. */
+  timeout?: number;
+  /** Largest request head in bytes; larger is answered 431. Default 16 KiB. */
+  maxHeadBytes?: number;
+  /** Most header lines in a request head; more is answered 431. Default 100. */
+  maxHeaders?: number;
+  /**
+   * Accepted `Origin` values; a browser request from any other origin is answered 403
+   * (cross-site WebSocket hijacking). Default: any origin.
+   */
+  origins?: readonly string[];
+  /** Most connections open at once; beyond it new requests are answered 503. Default: no limit. */
+  maxConnections?: number;
+  /** Extra headers in every 101 response. */
+  headers?: HeaderFields;
+  /** Serve `wss://` with this certificate and key. */
+  tls?: TlsServerOptions;
+  /**
+   * Told of an exception or rejected promise in the connection handler (the connection is
+   * then closed with 1011). Default: printed to stderr.
+   */
+  onError?: (error: unknown) => void;
+}
+
+/** Server options with every default applied. */
+export interface ResolvedServerOptions {
+  peer: ResolvedPeerOptions;
+  protocols: (path: string) => readonly string[];
+  timeout: number;
+  maxHeadBytes: number;
+  maxHeaders: number;
+  origins: ReadonlySet<string> | null;
+  maxConnections: number;
+  headers: HeaderFields | undefined;
+  onError: (error: unknown) => void;
+}
+
+/** Default opening-handshake timeout: 10 s. */
+export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+
+const NO_PROTOCOLS: readonly string[] = [];
+
+/** Apply the defaults. */
+export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
+  const protocols = options.protocols;
+  return {
+    peer: resolvePeerOptions(options),
+    protocols: typeof protocols === 'function' ? protocols : () => protocols ?? NO_PROTOCOLS,
+    timeout: options.timeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
+    maxHeadBytes: options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES,
+    maxHeaders: options.maxHeaders ?? DEFAULT_MAX_HEADERS,
+    origins: options.origins === undefined ? null : new Set(options.origins),
+    maxConnections: options.maxConnections ?? Infinity,
+    headers: options.headers,
+    onError: options.onError ?? ((error) => console.error('wspeer: connection handler failed:', error)),
+  };
+}

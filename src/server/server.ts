@@ -1,0 +1,194 @@
+/**
+ * Listening servers: `server(url, handler, options)` calls the handler for each accepted
+ * peer; `bind(url, options)` hands peers out one at a time through `accept()`. Both parse
+ * the upgrade request on the raw socket — no `node:http` on the way — and serve `wss://`
+ * when given a certificate.
+ * @module
+ */
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { parseUrl } from '../handshake/url.ts';
+import { CloseCode } from '../frame/close-code.ts';
+import { TimeoutError } from '../peer/errors.ts';
+import type { Peer, Writable } from '../peer/peer.ts';
+import { serverTlsOptions } from '../tls/options.ts';
+import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.ts';
+import { completeUpgrade, policyError, readRequestHead, reject } from './upgrade.ts';
+
+/** What a connection handler receives besides the peer. */
+export type ConnectionHandlerFunction = (peer: Peer) => void | Promise<void>;
+
+/** A listening WebSocket server. */
+export class Server {
+  /** The URL clients connect to, with the port actually bound (useful with port 0). */
+  readonly url: string;
+  /** The peers whose connection is open. */
+  readonly peers: ReadonlySet<Peer>;
+  private readonly listener: NetServer;
+  private readonly openPeers = new Set<Peer>();
+  private readonly options: ResolvedServerOptions;
+  private pending = 0;
+
+  /** @internal Use `server` or `bind`. */
+  constructor(listener: NetServer, url: string, options: ResolvedServerOptions) {
+    this.listener = listener;
+    this.url = url;
+    this.options = options;
+    this.peers = this.openPeers;
+  }
+
+  /** The address the server listens on. */
+  get address(): AddressInfo {
+    return this.listener.address() as AddressInfo;
+  }
+
+  /**
+   * Send one message to every open peer; returns how many it was queued for. A peer whose
+   * send buffer is full is skipped rather than made to buffer more.
+   */
+  broadcast(data: Writable): number {
+    let count = 0;
+    for (const peer of this.openPeers) {
+      if (peer.state !== 'OPEN') continue;
+      peer.write(data).catch(ignore);
+      count++;
+    }
+    return count;
+  }
+
+  /**
+   * Stop accepting, then close every peer with 1001 (going away) and wait for their
+   * closing handshakes up to `timeout` ms (default 5000); peers still open then are
+   * destroyed. Resolves when every socket is gone.
+   */
+  async close(timeout = 5000): Promise<void> {
+    const stopped = new Promise<void>((resolve) => this.listener.close(() => resolve()));
+    await Promise.all([...this.openPeers].map((peer) => peer.shutdown(CloseCode.GoingAway, 'server shutting down', timeout).catch(ignore)));
+    await stopped;
+  }
+
+  /** @internal A socket connected: read its handshake and make a peer. */
+  async handleSocket(socket: Socket, acceptsPath: (path: string) => boolean, onPeer: (peer: Peer) => void): Promise<void> {
+    socket.on('error', ignore);
+    if (this.openPeers.size + this.pending >= this.options.maxConnections) {
+      reject(socket, policyError(503, 'too many connections'));
+      return;
+    }
+    this.pending++;
+    const request = await readRequestHead(socket, this.options);
+    this.pending--;
+    if (request === null) return;
+    const peer = completeUpgrade(socket, request, request.rest, this.options, acceptsPath);
+    if (peer === null) return;
+    this.openPeers.add(peer);
+    peer.onClosed((closed) => this.openPeers.delete(closed));
+    onPeer(peer);
+  }
+}
+
+/** A server whose peers are taken one at a time with `accept`. */
+export class BoundServer extends Server {
+  private readonly ready: Peer[] = [];
+  private readonly waiting: Array<{ resolve(peer: Peer): void; reject(error: Error): void; timer: NodeJS.Timeout | undefined }> = [];
+
+  /**
+   * The next peer to connect. With `timeout` (ms), rejects with a {@link TimeoutError} if
+   * none comes in time.
+   */
+  accept(timeout?: number): Promise<Peer> {
+    const peer = this.ready.shift();
+    if (peer !== undefined) return Promise.resolve(peer);
+    return new Promise((resolve, reject) => {
+      const waiter = { resolve, reject, timer: undefined as NodeJS.Timeout | undefined };
+      if (timeout !== undefined) {
+        waiter.timer = setTimeout(() => {
+          this.waiting.splice(this.waiting.indexOf(waiter), 1);
+          reject(new TimeoutError('accept', timeout));
+        }, timeout);
+      }
+      this.waiting.push(waiter);
+    });
+  }
+
+  /** @internal */
+  offer(peer: Peer): void {
+    const waiter = this.waiting.shift();
+    if (waiter === undefined) {
+      this.ready.push(peer);
+      return;
+    }
+    clearTimeout(waiter.timer);
+    waiter.resolve(peer);
+  }
+}
+
+/**
+ * Listen on `url` (`ws://host:port/path` or `wss://…` with `options.tls`) and call
+ * `handler(peer)` for every client that completes the opening handshake. A path other
+ * than `/` in the URL restricts the endpoint to that path (others get 404). An exception
+ * or rejection in the handler closes that connection with 1011 and is passed to
+ * `options.onError`. Resolves once listening; port 0 picks a free port (see `Server.url`).
+ */
+export async function server(url: string, handler: ConnectionHandlerFunction, options: ServerOptions = {}): Promise<Server> {
+  const resolved = resolveServerOptions(options);
+  return listen(url, options, resolved, () => (peer) => runHandler(handler, peer, resolved), Server);
+}
+
+/** Listen on `url` like {@link server}, but hand peers out one at a time through `accept()`. */
+export async function bind(url: string, options: ServerOptions = {}): Promise<BoundServer> {
+  const resolved = resolveServerOptions(options);
+  return listen(url, options, resolved, (instance) => (peer) => instance.offer(peer), BoundServer);
+}
+
+async function listen<S extends Server>(
+  url: string,
+  options: ServerOptions,
+  resolved: ResolvedServerOptions,
+  makeOnPeer: (instance: S) => (peer: Peer) => void,
+  Kind: new (listener: NetServer, url: string, options: ResolvedServerOptions) => S,
+): Promise<S> {
+  const target = parseUrl(url);
+  if (target.secure && options.tls === undefined) throw new TypeError('a wss:// server needs options.tls with a certificate and key');
+  const endpoint = target.path.split('?')[0]!;
+  const acceptsPath = endpoint === '/' ? () => true : (path: string) => path === endpoint;
+  const listener = target.secure ? createTlsServer(serverTlsOptions(options.tls!)) : createNetServer();
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen(target.port, target.host, () => {
+      listener.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (listener.address() as AddressInfo).port;
+  const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+  const instance = new Kind(listener, `${target.secure ? 'wss' : 'ws'}://${host}:${port}${target.path}`, resolved);
+  const onPeer = makeOnPeer(instance);
+  listener.on(target.secure ? 'secureConnection' : 'connection', (socket: Socket) => {
+    instance.handleSocket(socket, acceptsPath, onPeer).catch((error: unknown) => {
+      socket.destroy();
+      resolved.onError(error);
+    });
+  });
+  // A TLS handshake that fails concerns that client only.
+  listener.on('tlsClientError', (_error: Error, socket: Socket) => socket.destroy());
+  return instance;
+}
+
+/** Run the user's handler; if it throws or rejects, close that connection with 1011 and report. */
+function runHandler(handler: ConnectionHandlerFunction, peer: Peer, options: ResolvedServerOptions): void {
+  try {
+    const result = handler(peer);
+    if (result !== undefined && typeof result.then === 'function') {
+      result.then(undefined, (error: unknown) => failHandler(peer, error, options));
+    }
+  } catch (error) {
+    failHandler(peer, error, options);
+  }
+}
+
+function failHandler(peer: Peer, error: unknown, options: ResolvedServerOptions): void {
+  peer.abort(CloseCode.InternalError, 'internal error');
+  options.onError(error);
+}
+
+function ignore(): void {}

@@ -1,0 +1,113 @@
+/**
+ * The server's half of the opening handshake over a socket (RFC 6455 §4.2): read the
+ * request head within a size and time limit, check it, choose the subprotocol, answer 101
+ * and hand the socket to a {@link Peer} — or answer with an HTTP error and end the socket.
+ * @module
+ */
+import type { Socket } from 'node:net';
+import { HandshakeError } from '../handshake/errors.ts';
+import type { HeaderList } from '../handshake/headers.ts';
+import { RequestHeadParser, type ParsedRequest } from '../handshake/request.ts';
+import { buildAcceptResponse, buildRejectResponse } from '../handshake/server-response.ts';
+import { chooseSubprotocol } from '../handshake/subprotocol.ts';
+import { validateUpgradeRequest, type UpgradeRequestHead } from '../handshake/validate.ts';
+import { Peer } from '../peer/peer.ts';
+import type { ResolvedServerOptions } from './options.ts';
+
+/** How long a rejected client gets to read our answer before its socket is destroyed. */
+const REJECT_LINGER_MS = 1000;
+
+/**
+ * Read one request head from `socket`. Resolves with it (and stops reading, the socket
+ * paused on nothing: the caller attaches its reader in the same tick), or answers the
+ * error (431, 400, …) and resolves null; on timeout the socket is destroyed.
+ */
+export function readRequestHead(socket: Socket, options: ResolvedServerOptions): Promise<ParsedRequest | null> {
+  return new Promise((resolve) => {
+    const parser = new RequestHeadParser(options.maxHeadBytes, options.maxHeaders);
+    const finish = (request: ParsedRequest | null): void => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      resolve(request);
+    };
+    const onData = (chunk: Buffer): void => {
+      let request: ParsedRequest | null;
+      try {
+        request = parser.feed(chunk);
+      } catch (error) {
+        if (!(error instanceof HandshakeError)) throw error;
+        reject(socket, error);
+        finish(null);
+        return;
+      }
+      if (request !== null) finish(request);
+    };
+    const onClose = (): void => finish(null);
+    // Slowloris: a client that trickles its head is cut off when the time is up.
+    const timer = setTimeout(() => {
+      socket.destroy();
+      finish(null);
+    }, options.timeout);
+    socket.on('data', onData);
+    socket.on('close', onClose);
+    socket.on('error', ignore);
+  });
+}
+
+/**
+ * Answer a request that has been read: validate it (§4.2.1), apply the server's policy
+ * (path, origin), negotiate, write the 101 response and return the peer; or write the
+ * error response, end the socket and return null.
+ */
+export function completeUpgrade(
+  socket: Socket,
+  request: UpgradeRequestHead,
+  head: Uint8Array,
+  options: ResolvedServerOptions,
+  acceptsPath: (path: string) => boolean,
+): Peer | null {
+  try {
+    const upgrade = validateUpgradeRequest(request);
+    const path = upgrade.path;
+    if (!acceptsPath(pathOnly(path))) throw policyError(404, 'no WebSocket endpoint at this path');
+    if (options.origins !== null && (upgrade.origin === undefined || !options.origins.has(upgrade.origin))) {
+      throw policyError(403, 'origin not allowed');
+    }
+    const protocol = chooseSubprotocol(upgrade.protocols, options.protocols(pathOnly(path)));
+    const response = buildAcceptResponse({ key: upgrade.key, protocol, headers: options.headers });
+    socket.write(response, 'latin1');
+    const info = { path, headers: headerRecord(request.headers as HeaderList), protocol: protocol ?? '', extensions: '' };
+    return new Peer(socket, 'server', options.peer, info, head);
+  } catch (error) {
+    if (!(error instanceof HandshakeError)) throw error;
+    reject(socket, error);
+    return null;
+  }
+}
+
+/** Answer with the error's status and a one-line reason, then end the socket. */
+export function reject(socket: Socket, error: HandshakeError): void {
+  if (socket.destroyed) return;
+  socket.end(buildRejectResponse(error), 'latin1');
+  setTimeout(() => socket.destroy(), REJECT_LINGER_MS).unref();
+}
+
+/** A rejection decided by the server's policy rather than the protocol. */
+export function policyError(status: number, reason: string): HandshakeError {
+  return new HandshakeError(status, 'WS_HANDSHAKE_BAD_TARGET', reason);
+}
+
+/** The path of a request target, without its query. */
+export function pathOnly(target: string): string {
+  const query = target.indexOf('?');
+  return query < 0 ? target : target.slice(0, query);
+}
+
+function headerRecord(headers: HeaderList): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (const name of headers.names()) record[name] = headers.get(name)!;
+  return record;
+}
+
+function ignore(): void {}

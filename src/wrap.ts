@@ -1,0 +1,58 @@
+/**
+ * `wrap`: a peer over a socket that already exists (the seed's `websocket.new`), in either
+ * role, with or without its opening handshake done.
+ * @module
+ */
+import type { Socket } from 'node:net';
+import { clientHandshake, type ConnectOptions } from './client/connect.ts';
+import { parseUrl } from './handshake/url.ts';
+import { resolvePeerOptions } from './peer/options.ts';
+import { Peer } from './peer/peer.ts';
+import { resolveServerOptions, type ServerOptions } from './server/options.ts';
+import { completeUpgrade, readRequestHead } from './server/upgrade.ts';
+
+/** What every `wrap` takes. */
+interface WrapCommon {
+  /** The opening handshake already happened on this socket. Default false: perform it. */
+  handshaked?: boolean;
+  /** Bytes already read from the socket after the handshake (they belong to the WebSocket stream). */
+  head?: Uint8Array;
+}
+
+/** Take over a socket as the server end. */
+export interface WrapServerOptions extends WrapCommon, ServerOptions {
+  /** Our end of the connection. */
+  role: 'server';
+}
+
+/** Take over a socket as the client end. */
+export interface WrapClientOptions extends WrapCommon, ConnectOptions {
+  /** Our end of the connection. */
+  role: 'client';
+  /** Not handshaked: the URL to request (its host and path go in the request). */
+  url?: string;
+}
+
+/** How to take over a socket. */
+export type WrapOptions = WrapServerOptions | WrapClientOptions;
+
+/**
+ * A peer over `socket`. Handshaked: resolves at once. Otherwise a server reads and answers
+ * the client's request (rejecting if it is invalid, after sending the HTTP error), and a
+ * client sends its request for `url` and verifies the answer.
+ */
+export async function wrap(socket: Socket, options: WrapOptions): Promise<Peer> {
+  if (options.handshaked === true) {
+    return new Peer(socket, options.role, resolvePeerOptions(options), undefined, options.head);
+  }
+  if (options.role === 'client') {
+    if (options.url === undefined) throw new TypeError('wrap: a client that still has to handshake needs options.url');
+    return clientHandshake(socket, parseUrl(options.url), options);
+  }
+  const resolved = resolveServerOptions(options);
+  const request = await readRequestHead(socket, resolved);
+  if (request === null) throw new Error('wrap: the opening handshake failed (the HTTP error was sent) or timed out');
+  const peer = completeUpgrade(socket, request, request.rest, resolved, () => true);
+  if (peer === null) throw new Error('wrap: the opening handshake was rejected (the HTTP error was sent)');
+  return peer;
+}
