@@ -12,6 +12,8 @@ export interface AutobahnClientSettings {
   agent: string;
   /** Largest message a case may send; the suite's 9.* cases go up to 16 MiB. */
   maxPayload?: number;
+  /** Offer permessage-deflate with context takeover, which the suite's 12.* and 13.* cases need. */
+  deflate?: boolean;
 }
 
 /** Run every case of the suite against our client. */
@@ -22,7 +24,7 @@ export async function runAutobahnClient(settings: AutobahnClientSettings): Promi
   if (!Number.isSafeInteger(count) || count < 1) throw new Error(`the fuzzing server reported ${count} cases`);
   for (let index = 1; index <= count; index++) {
     process.stdout.write(`\rcase ${index}/${count}`);
-    await echoCase(`${base}/runCase?case=${index}&agent=${agent}`, settings.maxPayload ?? 20 * 1024 * 1024);
+    await echoCase(`${base}/runCase?case=${index}&agent=${agent}`, settings.maxPayload ?? 20 * 1024 * 1024, settings.deflate ?? true);
   }
   process.stdout.write('\n');
   const reports = await connect(`${base}/updateReports?agent=${agent}`);
@@ -31,10 +33,10 @@ export async function runAutobahnClient(settings: AutobahnClientSettings): Promi
 }
 
 /** Connect, echo every message until the connection closes. Failed connections are part of some cases. */
-async function echoCase(url: string, maxPayload: number): Promise<void> {
+async function echoCase(url: string, maxPayload: number, deflate: boolean): Promise<void> {
   let peer;
   try {
-    peer = await connect(url, {}, { maxPayload });
+    peer = await connect(url, {}, { maxPayload, deflate: deflate ? { contextTakeover: true, threshold: 0 } : false });
   } catch {
     return;
   }

@@ -9,8 +9,8 @@ import { startEchoServer } from './serve.ts';
 
 const USAGE = `usage:
   wspeer serve [--host 127.0.0.1] [--port 9001] [--path /] [--max-payload BYTES]
-               [--ping-frequency MS] [--tls-cert FILE --tls-key FILE]
-  wspeer autobahn-client [--url ws://127.0.0.1:9001] [--agent wspeer]`;
+               [--ping-frequency MS] [--deflate] [--tls-cert FILE --tls-key FILE]
+  wspeer autobahn-client [--url ws://127.0.0.1:9001] [--agent wspeer] [--no-deflate]`;
 
 /** The default port of the echo server. */
 export const DEFAULT_PORT = 9001;
@@ -28,6 +28,7 @@ async function main(argv: readonly string[]): Promise<void> {
       options: {
         maxPayload: integerOption(options, 'max-payload', 64 * 1024 * 1024),
         pingFrequency: integerOption(options, 'ping-frequency', 0),
+        deflate: options.has('deflate'),
         ...(typeof cert === 'string' && typeof key === 'string' ? { tls: { cert, key } } : {}),
       },
     });
@@ -43,6 +44,7 @@ async function main(argv: readonly string[]): Promise<void> {
     await runAutobahnClient({
       url: stringOption(options, 'url', `ws://127.0.0.1:${DEFAULT_PORT}`),
       agent: stringOption(options, 'agent', 'wspeer'),
+      deflate: !options.has('no-deflate'),
     });
     return;
   }

@@ -13,6 +13,8 @@ import { DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS } from '../handshake/reques
 import { ResponseHeadParser, type ParsedResponse } from '../handshake/response.ts';
 import { parseUrl, type WebSocketTarget } from '../handshake/url.ts';
 import { verifyServerResponse } from '../handshake/verify.ts';
+import { completeAsClient, offerAsClient } from '../extensions/permessage-deflate/index.ts';
+import { HandshakeResponseError } from '../handshake/errors.ts';
 import { TimeoutError } from '../peer/errors.ts';
 import { resolvePeerOptions, type PeerOptions } from '../peer/options.ts';
 import { Peer } from '../peer/peer.ts';
@@ -72,6 +74,8 @@ export async function clientHandshake(socket: Socket, target: WebSocketTarget, o
 async function handshake(socket: Socket, target: WebSocketTarget, options: ConnectOptions): Promise<Peer> {
   const key = generateKey();
   const protocols = options.protocols ?? [];
+  const peerOptions = resolvePeerOptions(options);
+  const offer = peerOptions.deflate === null ? null : offerAsClient(peerOptions.deflate);
   socket.write(
     buildClientRequest({
       host: target.host,
@@ -82,11 +86,17 @@ async function handshake(socket: Socket, target: WebSocketTarget, options: Conne
       protocols,
       headers: options.headers,
       origin: options.origin,
+      extensions: offer === null ? [] : [offer],
     }),
     'latin1',
   );
   const response = await readResponseHead(socket, options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES);
-  const result = verifyServerResponse(response, { key, protocols });
+  const result = verifyServerResponse(response, { key, protocols, extensionsOffered: offer === null ? [] : [offer] });
+  // RFC 7692 §7.1: an unacceptable extension response fails the connection.
+  const compression = offer === null ? null : completeAsClient(result.extensions, offer, peerOptions.deflate!);
+  if (typeof compression === 'string') {
+    throw new HandshakeResponseError('WS_RESPONSE_BAD_EXTENSIONS', compression, response.status, response.headers, response.rest);
+  }
   const headers: Record<string, string> = {};
   for (const name of response.headers.names()) headers[name] = response.headers.get(name)!;
   const info = {
@@ -95,7 +105,7 @@ async function handshake(socket: Socket, target: WebSocketTarget, options: Conne
     protocol: result.protocol ?? '',
     extensions: response.headers.get('sec-websocket-extensions') ?? '',
   };
-  return new Peer(socket, 'client', resolvePeerOptions(options), info, response.rest);
+  return new Peer(socket, 'client', peerOptions, info, response.rest, compression ?? undefined);
 }
 
 /** Wait for TCP (and TLS) to be up; with `allowSelfSigned`, judge the certificate here. */

@@ -17,6 +17,7 @@ import { ProtocolError, type ProtocolErrorCode } from '../frame/errors.ts';
 import { MaskKeySource, xorMask, type RandomFill } from '../frame/mask.ts';
 import { Opcode } from '../frame/opcode.ts';
 import { isValidUtf8, Utf8Validator } from '../frame/utf8.ts';
+import type { MessageCompression } from './compression.ts';
 import { UsageError } from './errors.ts';
 import type { ConnectionHandler } from './handler.ts';
 import { OutputQueue } from './output.ts';
@@ -40,6 +41,11 @@ export interface ConnectionOptions {
   fragments?: boolean;
   /** Source of random bytes for client masking keys; default Web Crypto's `getRandomValues`. */
   randomFill?: RandomFill;
+  /**
+   * The per-message compression negotiated in the handshake (RFC 7692), if any: it makes
+   * RSV1 legal on the first frame of a data message and compresses outgoing messages.
+   */
+  compression?: MessageCompression;
 }
 
 /** Default {@link ConnectionOptions.maxPayload}: 64 MiB. */
@@ -67,10 +73,14 @@ export class Connection implements FrameSink {
   private readonly output = new OutputQueue();
   private readonly fragmentsMode: boolean;
   private readonly keys: MaskKeySource | null;
+  private readonly compression: MessageCompression | null;
+  private readonly maxPayload: number;
   private currentState: ConnectionState = 'OPEN';
 
   // The data message being received (§5.4).
   private messageOpcode = 0;
+  private messageCompressed = false;
+  private inflatedBytes = 0;
   private parts: Uint8Array[] | null = null;
   private validator: Utf8Validator | null = null;
   private framePrevalidated = false;
@@ -91,9 +101,12 @@ export class Connection implements FrameSink {
     this.handler = handler;
     this.fragmentsMode = options.fragments ?? false;
     this.keys = role === 'client' ? new MaskKeySource(options.randomFill) : null;
+    this.compression = options.compression ?? null;
+    this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.decoder = new FrameDecoder(this, {
       expectMasked: role === 'server',
-      maxMessageSize: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+      maxMessageSize: this.maxPayload,
+      allowRsv1: this.compression !== null,
     });
   }
 
@@ -153,7 +166,7 @@ export class Connection implements FrameSink {
   // ——— Receiving (FrameSink) ———
 
   /** @internal Called by the frame decoder. */
-  onFrame(opcode: number, fin: boolean, _rsv1: boolean, payload: Uint8Array): void {
+  onFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array): void {
     switch (opcode) {
       case Opcode.Ping:
         // §5.5.2: answer with a pong carrying the same payload, unless our close is sent.
@@ -168,14 +181,18 @@ export class Connection implements FrameSink {
         this.receiveClose(payload);
         return;
       default:
-        this.receiveData(opcode, fin, payload);
+        this.receiveData(opcode, fin, rsv1, payload);
     }
   }
 
   /** @internal Called by the frame decoder for data frames that span chunks. */
-  onFramePart(opcode: number, piece: Uint8Array): void {
-    if (opcode !== Opcode.Continuation) this.messageOpcode = opcode;
-    if (this.messageOpcode !== Opcode.Text) return;
+  onFramePart(opcode: number, rsv1: boolean, piece: Uint8Array): void {
+    if (opcode !== Opcode.Continuation) {
+      this.messageOpcode = opcode;
+      this.messageCompressed = rsv1;
+    }
+    // Compressed text is validated after inflating, in `receiveText`.
+    if (this.messageOpcode !== Opcode.Text || this.messageCompressed) return;
     // §8.1: validate as the bytes arrive, so invalid text fails before the frame ends.
     this.framePrevalidated = true;
     if (!(this.validator ??= new Utf8Validator()).push(piece)) this.failInvalidText();
@@ -186,9 +203,17 @@ export class Connection implements FrameSink {
     this.failWith(error);
   }
 
-  private receiveData(opcode: number, fin: boolean, payload: Uint8Array): void {
+  private receiveData(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array): void {
     const first = opcode !== Opcode.Continuation;
-    if (first) this.messageOpcode = opcode;
+    if (first) {
+      this.messageOpcode = opcode;
+      this.messageCompressed = rsv1;
+    }
+    if (this.messageCompressed) {
+      const inflated = this.inflate(payload, fin);
+      if (inflated === null) return;
+      payload = inflated;
+    }
     if (this.messageOpcode === Opcode.Text) this.receiveText(first, fin, payload);
     else if (this.fragmentsMode || (first && fin)) this.handler.onBinary(payload, fin);
     else this.collect(fin, payload);
@@ -215,6 +240,26 @@ export class Connection implements FrameSink {
     }
     const whole = this.collect(fin, payload);
     if (whole !== null) this.handler.onText(lenientDecoder.decode(whole), true);
+  }
+
+  /**
+   * RFC 7692 §7.2.2: decompress one frame of a compressed message. The max payload bounds
+   * the decompressed size (1009), checked while inflating; bad DEFLATE data fails with 1007.
+   */
+  private inflate(payload: Uint8Array, fin: boolean): Uint8Array | null {
+    let inflated: Uint8Array | null;
+    try {
+      inflated = this.compression!.decompress(payload, fin, this.maxPayload - this.inflatedBytes);
+    } catch {
+      this.fail(CloseCode.InvalidPayload, 'WS_ERR_EXTENSION', 'RFC 7692 §7.2.2', 'a compressed message is not valid DEFLATE data');
+      return null;
+    }
+    if (inflated === null) {
+      this.fail(CloseCode.MessageTooBig, 'WS_ERR_MESSAGE_TOO_BIG', 'RFC 7692 §8.1', `decompressed message over the limit of ${this.maxPayload} bytes`);
+      return null;
+    }
+    this.inflatedBytes = fin ? 0 : this.inflatedBytes + inflated.length;
+    return inflated;
   }
 
   /** Gather the fragments of a message; returns the whole payload at the last one. */
@@ -278,6 +323,7 @@ export class Connection implements FrameSink {
     this.parts = null;
     this.validator = null;
     this.streamDecoder = null;
+    this.compression?.dispose();
   }
 
   // ——— Sending ———
@@ -286,7 +332,7 @@ export class Connection implements FrameSink {
   sendText(text: string, fragmentSize?: number): void {
     this.assertOpen();
     if (this.outgoingMessage !== 0) throw fragmentSequenceError();
-    if (fragmentSize === undefined && text.length <= COPY_LIMIT) this.writeSmallText(text);
+    if (fragmentSize === undefined && text.length <= COPY_LIMIT && !this.compresses(text.length * 3)) this.writeSmallText(text);
     else this.writeMessage(Opcode.Text, encoder.encode(text), fragmentSize);
   }
 
@@ -369,15 +415,23 @@ export class Connection implements FrameSink {
     }
   }
 
+  /** Whether a message of `length` bytes would go compressed. */
+  private compresses(length: number): boolean {
+    return this.compression !== null && length >= this.compression.threshold;
+  }
+
   private writeMessage(opcode: number, data: Uint8Array, fragmentSize: number | undefined): void {
+    // RFC 7692 §6.1: RSV1 marks the first frame of a compressed message, whatever its fragments.
+    const compressed = this.compresses(data.length);
+    if (compressed) data = this.compression!.compress(data);
     if (fragmentSize === undefined || data.length <= fragmentSize) {
-      this.writeFrame(opcode, true, data);
+      this.writeFrame(opcode, true, data, compressed);
       return;
     }
     if (!(fragmentSize >= 1)) throw new RangeError(`fragmentSize must be at least 1, got ${fragmentSize}`);
     for (let at = 0; at < data.length; at += fragmentSize) {
       const end = Math.min(at + fragmentSize, data.length);
-      this.writeFrame(at === 0 ? opcode : Opcode.Continuation, end === data.length, data.subarray(at, end));
+      this.writeFrame(at === 0 ? opcode : Opcode.Continuation, end === data.length, data.subarray(at, end), compressed && at === 0);
     }
   }
 
@@ -395,20 +449,20 @@ export class Connection implements FrameSink {
   }
 
   /** Queue one frame: copied beside its header when small or masked, else queued as it is. */
-  private writeFrame(opcode: number, fin: boolean, payload: Uint8Array): void {
+  private writeFrame(opcode: number, fin: boolean, payload: Uint8Array, rsv1 = false): void {
     const length = payload.length;
     const keys = this.keys;
     const out = this.output;
     if (keys === null && length >= COPY_LIMIT) {
       const at = out.reserve(headerLength(length, false));
-      writeHeader(out.buffer, at, opcode, fin, false, length, null);
+      writeHeader(out.buffer, at, opcode, fin, rsv1, length, null);
       out.append(payload);
       return;
     }
     const keyAt = keys === null ? 0 : keys.next();
     const at = out.reserve(headerLength(length, keys !== null) + length);
     const buffer = out.buffer;
-    const start = writeHeader(buffer, at, opcode, fin, false, length, keys === null ? null : keys.pool, keyAt);
+    const start = writeHeader(buffer, at, opcode, fin, rsv1, length, keys === null ? null : keys.pool, keyAt);
     buffer.set(payload, start);
     if (keys !== null) maskAt(buffer, start, start + length, keys.pool, keyAt);
   }

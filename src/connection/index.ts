@@ -5,3 +5,4 @@
 export { Connection, DEFAULT_MAX_PAYLOAD, type ConnectionOptions, type ConnectionState, type Role } from './connection.ts';
 export { EventCollector, type ConnectionEvent, type ConnectionHandler } from './handler.ts';
 export { UsageError, type UsageErrorCode } from './errors.ts';
+export type { MessageCompression } from './compression.ts';

@@ -21,7 +21,7 @@ export interface FrameSink {
    * still follows with the whole payload. It lets text be validated before the frame ends
    * (RFC 6455 §8.1 fail-fast).
    */
-  onFramePart(opcode: number, piece: Uint8Array): void;
+  onFramePart(opcode: number, rsv1: boolean, piece: Uint8Array): void;
   /** The peer broke a framing rule; the parser has stopped and ignores all further input. */
   onFrameError(error: ProtocolError): void;
 }
@@ -238,6 +238,8 @@ export class FrameDecoder {
     const take = Math.min(partial.length - this.partialFill, chunk.length - pos);
     partial.set(pos === 0 && take === chunk.length ? chunk : chunk.subarray(pos, pos + take), this.partialFill);
     this.receivedPart(partial, take);
+    // The sink may have stopped the parser on this piece (e.g. invalid UTF-8): emit nothing more.
+    if (this.stopped) return chunk.length;
     if (this.partialFill === partial.length) {
       this.partial = null;
       this.sink.onFrame(this.opcode, this.fin, this.rsv1, partial);
@@ -255,7 +257,7 @@ export class FrameDecoder {
       const r = from & 3;
       xorMask(partial, keys[r]!, keys[(r + 1) & 3]!, keys[(r + 2) & 3]!, keys[(r + 3) & 3]!, from, from + count);
     }
-    if (!isControlOpcode(this.opcode)) this.sink.onFramePart(this.opcode, partial.subarray(from, from + count));
+    if (!isControlOpcode(this.opcode)) this.sink.onFramePart(this.opcode, this.rsv1, partial.subarray(from, from + count));
   }
 
   private emit(payload: Uint8Array): void {

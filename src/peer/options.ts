@@ -4,6 +4,7 @@
  * @module
  */
 import { DEFAULT_MAX_PAYLOAD } from '../connection/connection.ts';
+import { resolveDeflateOptions, type DeflateOptions, type ResolvedDeflateOptions } from '../extensions/permessage-deflate/params.ts';
 
 /** Options of a peer, accepted by `server`, `bind`, `connect`, `wrap` and `handleUpgrade`. */
 export interface PeerOptions {
@@ -30,6 +31,12 @@ export interface PeerOptions {
   maxBufferedAmount?: number;
   /** Milliseconds `shutdown` waits for the closing handshake by default. Default 5000. */
   closeTimeout?: number;
+  /**
+   * permessage-deflate (RFC 7692): `true` or settings to offer it (client) or accept it
+   * (server). Default off: compression trades CPU for bandwidth, and is worth it only
+   * where bandwidth is the bottleneck.
+   */
+  deflate?: boolean | DeflateOptions;
 }
 
 /** The options with every default applied. */
@@ -40,6 +47,7 @@ export interface ResolvedPeerOptions {
   highWaterMark: number;
   maxBufferedAmount: number;
   closeTimeout: number;
+  deflate: ResolvedDeflateOptions | null;
 }
 
 /** Default send-buffer high-water mark: 1 MiB. */
@@ -58,6 +66,7 @@ export function resolvePeerOptions(options: PeerOptions = {}): ResolvedPeerOptio
     highWaterMark: positive('highWaterMark', options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK),
     maxBufferedAmount: positive('maxBufferedAmount', options.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED),
     closeTimeout: positive('closeTimeout', options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT),
+    deflate: options.deflate === undefined || options.deflate === false ? null : resolveDeflateOptions(options.deflate),
   };
 }
 

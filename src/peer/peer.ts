@@ -7,6 +7,7 @@
  */
 import type { Socket } from 'node:net';
 import { Connection, type ConnectionState } from '../connection/connection.ts';
+import type { MessageCompression } from '../connection/compression.ts';
 import type { ConnectionHandler } from '../connection/handler.ts';
 import { CloseCode } from '../frame/close-code.ts';
 import type { ProtocolError } from '../frame/errors.ts';
@@ -97,7 +98,8 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
 
   /**
    * Take over `socket`, whose opening handshake is complete; `head` holds bytes that
-   * followed the handshake and already belong to the WebSocket stream.
+   * followed the handshake and already belong to the WebSocket stream; `compression` is
+   * the permessage-deflate codec the handshake negotiated, if any.
    */
   constructor(
     socket: Socket,
@@ -105,11 +107,16 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     options: ResolvedPeerOptions,
     handshake: HandshakeInfo = EMPTY_INFO,
     head?: Uint8Array,
+    compression?: MessageCompression,
   ) {
     this.socket = socket;
     this.options = options;
     this.handshake = handshake;
-    this.connection = new Connection(role, this, { maxPayload: options.maxPayload, fragments: options.fragments });
+    this.connection = new Connection(role, this, {
+      maxPayload: options.maxPayload,
+      fragments: options.fragments,
+      ...(compression === undefined ? {} : { compression }),
+    });
     (socket as PeerSocket)[kPeer] = this;
     socket.setNoDelay(true);
     socket.on('data', onSocketData);

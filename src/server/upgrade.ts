@@ -11,6 +11,7 @@ import { RequestHeadParser, type ParsedRequest } from '../handshake/request.ts';
 import { buildAcceptResponse, buildRejectResponse } from '../handshake/server-response.ts';
 import { chooseSubprotocol } from '../handshake/subprotocol.ts';
 import { validateUpgradeRequest, type UpgradeRequestHead } from '../handshake/validate.ts';
+import { negotiateAsServer } from '../extensions/permessage-deflate/index.ts';
 import { Peer } from '../peer/peer.ts';
 import type { ResolvedServerOptions } from './options.ts';
 
@@ -75,10 +76,12 @@ export function completeUpgrade(
       throw policyError(403, 'origin not allowed');
     }
     const protocol = chooseSubprotocol(upgrade.protocols, options.protocols(pathOnly(path)));
-    const response = buildAcceptResponse({ key: upgrade.key, protocol, headers: options.headers });
+    const deflate = negotiateAsServer(upgrade.extensions, options.peer.deflate);
+    const extensions = deflate === null ? '' : deflate.header;
+    const response = buildAcceptResponse({ key: upgrade.key, protocol, extensions, headers: options.headers });
     socket.write(response, 'latin1');
-    const info = { path, headers: headerRecord(request.headers as HeaderList), protocol: protocol ?? '', extensions: '' };
-    return new Peer(socket, 'server', options.peer, info, head);
+    const info = { path, headers: headerRecord(request.headers as HeaderList), protocol: protocol ?? '', extensions };
+    return new Peer(socket, 'server', options.peer, info, head, deflate?.compression);
   } catch (error) {
     if (!(error instanceof HandshakeError)) throw error;
     reject(socket, error);

@@ -1,0 +1,207 @@
+/**
+ * permessage-deflate's compressor and decompressor over `node:zlib`, used synchronously so
+ * that the protocol core stays synchronous: no thread-pool hop per message, and no queue of
+ * zlib jobs to bound. Streams are driven through zlib's synchronous write, the same path
+ * Node's own `deflateRawSync` takes, but kept open across messages when context takeover
+ * needs their window.
+ *
+ * Memory: without context takeover a connection owns no zlib stream at all — it borrows the
+ * process-wide one for its parameters and resets it after each message. With context
+ * takeover it creates its own streams lazily, on its first compressed message.
+ * @module
+ */
+import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
+import type { MessageCompression } from '../../connection/compression.ts';
+import type { DeflateParams, ResolvedDeflateOptions } from './params.ts';
+
+/** RFC 7692 §7.2.1: the empty stored block that Z_SYNC_FLUSH ends with, removed on the wire. */
+const TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
+/** Output buffers after the first, which is sized to the input. */
+const OUTPUT_CHUNK = 64 * 1024;
+
+/** The parts of a zlib stream object its synchronous driver needs (Node internals, checked at startup). */
+interface ZlibInternals {
+  _handle: { writeSync(flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void } | null;
+  _writeState: Uint32Array;
+  destroyed: boolean;
+  errored?: Error | null;
+  reset(): void;
+  close(): void;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+}
+
+type Engine = (DeflateRaw | InflateRaw) & ZlibInternals;
+
+/**
+ * Run `input` through `engine` with `flush`, synchronously, into a first output buffer of
+ * `firstSize` bytes and then larger ones; the output's total length may not pass `limit`
+ * (the run stops as soon as it would). Returns the output, or null past the limit.
+ */
+function run(engine: Engine, input: Uint8Array, flush: number, limit: number, firstSize: number): Uint8Array | null {
+  const handle = engine._handle;
+  if (handle === null) throw new Error('zlib stream is closed');
+  const state = engine._writeState;
+  let pieces: Uint8Array[] | null = null;
+  let single: Uint8Array | null = null;
+  let total = 0;
+  let inOffset = 0;
+  let inLength = input.length;
+  for (let size = firstSize; ; size = OUTPUT_CHUNK) {
+    const out = new Uint8Array(size);
+    handle.writeSync(flush, input, inOffset, inLength, out, 0, out.length);
+    if (engine.destroyed) throw engine.errored ?? new Error('zlib failed');
+    const outLeft = state[0]!;
+    const inLeft = state[1]!;
+    const produced = out.length - outLeft;
+    if (produced > 0) {
+      total += produced;
+      if (total > limit) return null;
+      const piece = out.subarray(0, produced);
+      if (single === null && pieces === null) single = piece;
+      else (pieces ??= [single!]).push(piece);
+    }
+    inOffset += inLength - inLeft;
+    inLength = inLeft;
+    // zlib filled the whole output buffer: there may be more to come.
+    if (outLeft !== 0) break;
+  }
+  if (pieces === null) return single ?? new Uint8Array(0);
+  const whole = new Uint8Array(total);
+  let at = 0;
+  for (const piece of pieces) {
+    whole.set(piece, at);
+    at += piece.length;
+  }
+  return whole;
+}
+
+function newEngine(make: () => DeflateRaw | InflateRaw): Engine {
+  const engine = make() as Engine;
+  // Errors surface synchronously through `destroyed`; the event must still have a listener.
+  engine.on('error', ignore);
+  return engine;
+}
+
+/** Process-wide streams for connections without context takeover, by kind and parameters. */
+const shared = new Map<string, Engine>();
+
+function sharedEngine(key: string, make: () => DeflateRaw | InflateRaw): Engine {
+  let engine = shared.get(key);
+  if (engine === undefined || engine.destroyed) {
+    engine = newEngine(make);
+    shared.set(key, engine);
+  }
+  return engine;
+}
+
+/** Whether this Node exposes the synchronous stream driver this codec relies on. */
+export function zlibDriverAvailable(): boolean {
+  const probe = createDeflateRaw() as unknown as Partial<ZlibInternals>;
+  const available = typeof probe._handle?.writeSync === 'function' && probe._writeState instanceof Uint32Array;
+  (probe as DeflateRaw).close();
+  return available;
+}
+
+/** One connection's permessage-deflate, for the role it plays. */
+export class DeflateCodec implements MessageCompression {
+  readonly threshold: number;
+  private readonly deflateKey: string;
+  private readonly inflateKey: string;
+  private readonly makeDeflate: () => DeflateRaw;
+  private readonly makeInflate: () => InflateRaw;
+  private readonly ownDeflateContext: boolean;
+  private readonly ownInflateContext: boolean;
+  private deflater: Engine | null = null;
+  private inflater: Engine | null = null;
+
+  constructor(role: 'client' | 'server', params: DeflateParams, options: ResolvedDeflateOptions) {
+    this.threshold = options.threshold;
+    const server = role === 'server';
+    const sendBits = server ? params.serverMaxWindowBits : params.clientMaxWindowBits;
+    const receiveBits = server ? params.clientMaxWindowBits : params.serverMaxWindowBits;
+    this.ownDeflateContext = !(server ? params.serverNoContextTakeover : params.clientNoContextTakeover);
+    this.ownInflateContext = !(server ? params.clientNoContextTakeover : params.serverNoContextTakeover);
+    // zlib cannot compress with a 256-byte window; stored blocks (level 0) use no window at
+    // all, so they honour a peer that asked for one.
+    const level = sendBits === 8 ? 0 : options.level;
+    const windowBits = Math.max(sendBits, 9);
+    const inflateBits = Math.max(receiveBits, 9);
+    this.deflateKey = `d${windowBits}.${level}.${options.memLevel}`;
+    this.inflateKey = `i${inflateBits}`;
+    this.makeDeflate = () => createDeflateRaw({ windowBits, level, memLevel: options.memLevel });
+    this.makeInflate = () => createInflateRaw({ windowBits: inflateBits });
+  }
+
+  compress(data: Uint8Array): Uint8Array {
+    const engine = this.ownDeflateContext
+      ? (this.deflater ??= newEngine(this.makeDeflate))
+      : sharedEngine(this.deflateKey, this.makeDeflate);
+    // Deflate's worst case is a few bytes over the input; most messages fit the first buffer.
+    const output = run(engine, data, constants.Z_SYNC_FLUSH, Infinity, data.length + 64)!;
+    if (!this.ownDeflateContext) engine.reset();
+    // §7.2.1: remove the 4-byte tail of the sync flush.
+    return endsWithTail(output) ? output.subarray(0, output.length - 4) : output;
+  }
+
+  decompress(payload: Uint8Array, fin: boolean, limit: number): Uint8Array | null {
+    // A whole message in one frame without context takeover borrows the shared stream: it
+    // is done with it before anyone else can run. Anything longer needs a stream of its own.
+    const borrowed = fin && this.inflater === null && !this.ownInflateContext;
+    const engine = borrowed ? sharedEngine(this.inflateKey, this.makeInflate) : (this.inflater ??= newEngine(this.makeInflate));
+    let output: Uint8Array | null;
+    try {
+      output = inflateFrame(engine, payload, fin, limit);
+    } catch (error) {
+      this.release(engine, borrowed, true);
+      throw error;
+    }
+    if (output === null || (fin && !this.ownInflateContext)) this.release(engine, borrowed, output === null);
+    return output;
+  }
+
+  dispose(): void {
+    this.deflater?.close();
+    this.inflater?.close();
+    this.deflater = null;
+    this.inflater = null;
+  }
+
+  /** Done with an inflate stream for this message: reset a borrowed one, close our own. */
+  private release(engine: Engine, borrowed: boolean, broken: boolean): void {
+    if (borrowed) {
+      if (broken) {
+        shared.delete(this.inflateKey);
+        engine.close();
+      } else {
+        engine.reset();
+      }
+      return;
+    }
+    engine.close();
+    this.inflater = null;
+  }
+}
+
+/** Inflate one frame's payload; at the message's end also the restored tail (§7.2.2). */
+function inflateFrame(engine: Engine, payload: Uint8Array, fin: boolean, limit: number): Uint8Array | null {
+  const firstSize = Math.max(1024, Math.min(limit + 1, payload.length * 4, 1 << 20));
+  const body = run(engine, payload, constants.Z_SYNC_FLUSH, limit, firstSize);
+  if (body === null || !fin) return body;
+  const tail = run(engine, TAIL, constants.Z_SYNC_FLUSH, limit - body.length, 1024);
+  if (tail === null) return null;
+  return tail.length === 0 ? body : concat(body, tail);
+}
+
+function endsWithTail(data: Uint8Array): boolean {
+  const n = data.length;
+  return n >= 4 && data[n - 4] === 0 && data[n - 3] === 0 && data[n - 2] === 0xff && data[n - 1] === 0xff;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const whole = new Uint8Array(a.length + b.length);
+  whole.set(a, 0);
+  whole.set(b, a.length);
+  return whole;
+}
+
+function ignore(): void {}
