@@ -1,0 +1,164 @@
+/**
+ * WebSocket frame encoding (client side, masked) and an incremental parser that checks echoes.
+ * Written for the load generator: frames are built once and reused, and the parser never copies
+ * payload bytes — it only looks at a few probe positions as the bytes stream past.
+ * @module
+ */
+
+/** Frame opcodes used by the benchmarks. */
+export const Opcode = { text: 0x1, binary: 0x2, close: 0x8, ping: 0x9, pong: 0xa } as const;
+
+/** Encodes one final, masked client frame (RFC 6455 §5.2) with 7-, 16- or 64-bit length. */
+export function encodeClientFrame(payload: Uint8Array, opcode: number, maskKey: Uint8Array): Buffer {
+  const length = payload.length;
+  const extended = length < 126 ? 0 : length <= 0xffff ? 2 : 8;
+  const frame = Buffer.allocUnsafe(2 + extended + 4 + length);
+  frame[0] = 0x80 | opcode;
+  if (extended === 0) {
+    frame[1] = 0x80 | length;
+  } else if (extended === 2) {
+    frame[1] = 0x80 | 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 0x80 | 127;
+    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+    frame.writeUInt32BE(length >>> 0, 6);
+  }
+  const keyAt = 2 + extended;
+  for (let i = 0; i < 4; i++) frame[keyAt + i] = maskKey[i]!;
+  const dataAt = keyAt + 4;
+  for (let i = 0; i < length; i++) frame[dataAt + i] = payload[i]! ^ maskKey[i & 3]!;
+  return frame;
+}
+
+/** A masked close frame with status 1000. */
+export function encodeCloseFrame(maskKey: Uint8Array): Buffer {
+  return encodeClientFrame(Uint8Array.of(0x03, 0xe8), Opcode.close, maskKey);
+}
+
+/** What every echo on a connection must look like. */
+export interface ExpectedEcho {
+  readonly opcode: number;
+  readonly payload: Uint8Array;
+  /**
+   * Accept masked frames and unmask them before comparing. Only the `raw` socket-to-itself
+   * server needs this: it sends the client's own masked frames back.
+   */
+  readonly allowMasked: boolean;
+}
+
+/**
+ * Incremental parser for the echo stream of one connection. Frames may be split anywhere across
+ * chunks, headers included. Each data frame is checked for FIN, opcode, length and the payload
+ * bytes at the first, middle and last positions.
+ */
+export class EchoParser {
+  /** Echo frames that did not match what was sent, plus protocol surprises. */
+  mismatches = 0;
+  /** Set once the server sent a close frame. */
+  closed = false;
+
+  private readonly header = new Uint8Array(14);
+  private headerHave = 0;
+  private inPayload = false;
+  private remaining = 0;
+  private position = 0;
+  private frameOk = true;
+  private opcode = 0;
+  private masked = false;
+  private readonly key = new Uint8Array(4);
+  private readonly probes: readonly number[];
+
+  constructor(private readonly expected: ExpectedEcho) {
+    const last = expected.payload.length - 1;
+    this.probes = last < 0 ? [] : [...new Set([0, last >> 1, last])];
+  }
+
+  /** Consumes one chunk; returns how many complete data frames (echoes) it finished. */
+  push(chunk: Uint8Array): number {
+    let completed = 0;
+    let at = 0;
+    const end = chunk.length;
+    while (at < end) {
+      if (!this.inPayload) {
+        at = this.readHeader(chunk, at);
+        if (!this.inPayload) break;
+        if (this.remaining === 0) completed += this.finishFrame();
+        continue;
+      }
+      const take = Math.min(this.remaining, end - at);
+      this.checkProbes(chunk, at, take);
+      this.position += take;
+      this.remaining -= take;
+      at += take;
+      if (this.remaining === 0) completed += this.finishFrame();
+    }
+    return completed;
+  }
+
+  /** Copies header bytes until the header is complete; returns the next unread chunk offset. */
+  private readHeader(chunk: Uint8Array, at: number): number {
+    const header = this.header;
+    while (at < chunk.length) {
+      header[this.headerHave++] = chunk[at++]!;
+      if (this.headerHave < 2) continue;
+      const length7 = header[1]! & 0x7f;
+      const needed = 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) + (header[1]! & 0x80 ? 4 : 0);
+      if (this.headerHave < needed) continue;
+      this.startFrame(length7);
+      return at;
+    }
+    return at;
+  }
+
+  private startFrame(length7: number): void {
+    const header = this.header;
+    let length = length7;
+    let next = 2;
+    if (length7 === 126) {
+      length = (header[2]! << 8) | header[3]!;
+      next = 4;
+    } else if (length7 === 127) {
+      const high = ((header[2]! << 24) >>> 0) + (header[3]! << 16) + (header[4]! << 8) + header[5]!;
+      const low = ((header[6]! << 24) >>> 0) + (header[7]! << 16) + (header[8]! << 8) + header[9]!;
+      length = high * 2 ** 32 + low;
+      next = 10;
+    }
+    this.masked = (header[1]! & 0x80) !== 0;
+    if (this.masked) for (let i = 0; i < 4; i++) this.key[i] = header[next + i]!;
+    this.opcode = header[0]! & 0x0f;
+    const fin = (header[0]! & 0x80) !== 0;
+    this.frameOk = fin && (!this.masked || this.expected.allowMasked);
+    if (this.opcode === this.expected.opcode) {
+      this.frameOk &&= length === this.expected.payload.length;
+    }
+    this.headerHave = 0;
+    this.inPayload = true;
+    this.remaining = length;
+    this.position = 0;
+  }
+
+  private checkProbes(chunk: Uint8Array, at: number, take: number): void {
+    if (this.opcode !== this.expected.opcode) return;
+    const from = this.position;
+    const to = from + take;
+    for (const probe of this.probes) {
+      if (probe < from || probe >= to) continue;
+      let actual = chunk[at + probe - from]!;
+      if (this.masked) actual ^= this.key[probe & 3]!;
+      if (actual !== this.expected.payload[probe]) this.frameOk = false;
+    }
+  }
+
+  /** Ends the current frame; returns 1 for a data frame (a completed echo), 0 otherwise. */
+  private finishFrame(): number {
+    this.inPayload = false;
+    if (this.opcode === Opcode.close) {
+      this.closed = true;
+      return 0;
+    }
+    if (this.opcode === Opcode.ping || this.opcode === Opcode.pong) return 0;
+    if (this.opcode !== this.expected.opcode || !this.frameOk) this.mismatches++;
+    return 1;
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Markdown rendering of the results.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import type { Scenario } from '../scenarios.ts';
+import { COLUMNS, aggregate, pairedRatio, type SubjectSeries } from './metrics.ts';
+
+/** Results of one scenario, one series per subject in table order. */
+export interface ScenarioResults {
+  readonly scenario: Scenario;
+  readonly series: readonly SubjectSeries[];
+}
+
+/** The machine, as stated at the top of the report. */
+export function describeMachine(): string {
+  let model = 'unknown CPU';
+  try {
+    model = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? model;
+  } catch {
+    // Not Linux: keep "unknown CPU".
+  }
+  return `${availableParallelism()} CPUs (nproc), ${model}, Node ${process.version}`;
+}
+
+/** Formats a figure with a precision suited to its size; `–` for a missing one. */
+export function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) return '–';
+  if (Number.isInteger(value)) return value.toLocaleString('en-US');
+  const magnitude = Math.abs(value);
+  if (magnitude >= 1000) return Math.round(value).toLocaleString('en-US');
+  if (magnitude >= 100) return value.toFixed(0);
+  if (magnitude >= 10) return value.toFixed(1);
+  if (magnitude >= 1) return value.toFixed(2);
+  return value.toFixed(3);
+}
+
+function formatRatio(value: number): string {
+  return Number.isFinite(value) ? `${value.toFixed(2)}×` : '–';
+}
+
+/** One markdown table for a scenario, with ratio columns against the references. */
+export function scenarioTable(results: ScenarioResults): string {
+  const columns = COLUMNS[results.scenario.kind];
+  const header: string[] = [results.scenario.kind === 'client' ? 'client' : 'server'];
+  for (const column of columns) {
+    header.push(column.label, ...column.ratioTo.map((reference) => `vs ${reference}`));
+  }
+  const rows = [header, header.map(() => '---')];
+  const bySubject = new Map(results.series.map((series) => [series.subject, series]));
+  for (const series of results.series) {
+    if (series.unavailable !== undefined) {
+      rows.push([series.subject, `unavailable: ${series.unavailable.replaceAll('|', '/')}`, ...header.slice(2).map(() => '')]);
+      continue;
+    }
+    const row = [series.subject];
+    for (const column of columns) {
+      row.push(formatNumber(aggregate(series, column)));
+      for (const reference of column.ratioTo) {
+        const base = bySubject.get(reference);
+        row.push(base === undefined ? '–' : formatRatio(pairedRatio(series, base, column.key)));
+      }
+    }
+    rows.push(row);
+  }
+  const table = rows.map((row) => `| ${row.join(' | ')} |`).join('\n');
+  const notes = results.series.flatMap((series) =>
+    series.failures.length === 0 ? [] : [`- ${series.subject}: ${series.failures.length} failed round(s): ${series.failures[0]}`],
+  );
+  return [table, ...(notes.length > 0 ? ['', ...notes] : [])].join('\n');
+}
+
+/** The whole `results.md`. */
+export function renderReport(options: {
+  readonly date: Date;
+  readonly command: string;
+  readonly rounds: number;
+  readonly pinned: boolean;
+  readonly results: readonly ScenarioResults[];
+  readonly details: ReadonlyMap<string, string>;
+}): string {
+  const lines = [
+    '# WebSocket server benchmarks',
+    '',
+    `- Date: ${options.date.toISOString()}`,
+    `- Machine: ${describeMachine()}`,
+    `- Command: \`${options.command}\``,
+    `- Pinning: ${options.pinned ? 'server on core 0, load on core 1 (taskset)' : 'none (taskset unavailable)'}`,
+    '',
+    `Figures are medians of ${options.rounds} interleaved rounds (each round a fresh server process, servers taking turns A B C A B C …);`,
+    '"vs" columns are medians of per-round ratios. Absolute numbers drift with the machine: only the ratios are meant to compare.',
+    'CPU is the measured process\'s own `process.cpuUsage()` over the measured interval (the server\'s; the client\'s in the client scenarios).',
+    'MB/s counts payload bytes echoed (one direction). `raw` answers the upgrade and then pipes the socket to itself: no WebSocket work at all,',
+    'so it marks the cost of the transport for small messages; for large ones its stream piping is no hard ceiling.',
+    '',
+  ];
+  if (options.details.size > 0) {
+    lines.push('Servers as they reported themselves:', '');
+    for (const [name, detail] of options.details) lines.push(`- ${name}: ${detail}`);
+    lines.push('');
+  }
+  for (const results of options.results) {
+    lines.push(`## ${results.scenario.number}. ${results.scenario.id} — ${results.scenario.title}`, '', scenarioTable(results), '');
+  }
+  lines.push('Chart: `results.svg` (CPU per message / connection, normalised to ws-addons = 1).', '');
+  return lines.join('\n');
+}

@@ -1,0 +1,105 @@
+/**
+ * Small statistics helpers shared by the load generator, the runner and the micro-benchmarks.
+ * @module
+ */
+
+/** Median of `values`; `NaN` for an empty list so a missing figure never looks like a zero. */
+export function median(values: readonly number[]): number {
+  const finite = values.filter((value) => Number.isFinite(value)).sort((a, b) => a - b);
+  if (finite.length === 0) return Number.NaN;
+  const middle = finite.length >> 1;
+  return finite.length % 2 === 1 ? finite[middle]! : (finite[middle - 1]! + finite[middle]!) / 2;
+}
+
+/**
+ * Nearest-rank percentile of an ascending list (`fraction` in 0..1).
+ * Nearest rank rather than interpolation: a p99.9 should be a latency that really happened.
+ */
+export function percentileOfSorted(sorted: ArrayLike<number>, fraction: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.ceil(fraction * sorted.length) - 1;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank))]!;
+}
+
+/** Latency summary in milliseconds. */
+export interface LatencySummary {
+  readonly count: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly p999: number;
+}
+
+/**
+ * Collects latency samples (milliseconds) in a growable typed array: every sample is kept so the
+ * tail percentiles are exact, and a `Float64Array` keeps a few million samples cheap to sort.
+ */
+export class LatencyRecorder {
+  private samples = new Float64Array(1 << 16);
+  private count = 0;
+
+  /** Adds one sample. */
+  record(milliseconds: number): void {
+    if (this.count === this.samples.length) {
+      const grown = new Float64Array(this.samples.length * 2);
+      grown.set(this.samples);
+      this.samples = grown;
+    }
+    this.samples[this.count++] = milliseconds;
+  }
+
+  /** Adds `times` samples of the same value (echoes that arrived in one read share a timestamp). */
+  recordMany(milliseconds: number, times: number): void {
+    for (let i = 0; i < times; i++) this.record(milliseconds);
+  }
+
+  /** Forgets everything recorded so far (end of warm-up). */
+  reset(): void {
+    this.count = 0;
+  }
+
+  /** p50 / p99 / p99.9 of what was recorded. */
+  summary(): LatencySummary {
+    const sorted = this.samples.slice(0, this.count).sort();
+    return {
+      count: this.count,
+      p50: percentileOfSorted(sorted, 0.5),
+      p99: percentileOfSorted(sorted, 0.99),
+      p999: percentileOfSorted(sorted, 0.999),
+    };
+  }
+}
+
+/**
+ * FIFO of send timestamps for one connection. Echoes come back in send order, so the oldest
+ * timestamp always belongs to the next echo; capacity is the in-flight window.
+ */
+export class SendTimes {
+  private readonly times: Float64Array;
+  private head = 0;
+  private size = 0;
+
+  constructor(capacity: number) {
+    this.times = new Float64Array(capacity);
+  }
+
+  /** Number of messages sent and not yet echoed. */
+  get outstanding(): number {
+    return this.size;
+  }
+
+  /** Remembers that a message left at `time`; ignored when the window is already full. */
+  push(time: number): void {
+    if (this.size === this.times.length) return;
+    this.times[(this.head + this.size) % this.times.length] = time;
+    this.size++;
+  }
+
+  /** Send time of the oldest outstanding message, or `NaN` if none is outstanding. */
+  shift(): number {
+    if (this.size === 0) return Number.NaN;
+    const time = this.times[this.head]!;
+    this.head = (this.head + 1) % this.times.length;
+    this.size--;
+    return time;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Benchmark runner: `npm run bench [-- --quick] [--only 1,handshake] [--servers ws,uws] [--rounds N]`.
+ * Runs every scenario with rounds interleaved across servers, each round on a fresh server
+ * process, then writes `results.md` and `results.svg` next to this file.
+ * @module
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { renderChart } from './lib/chart.ts';
+import { COLUMNS, metricsOf, type SubjectSeries } from './lib/metrics.ts';
+import { canPin } from './lib/processes.ts';
+import { formatNumber, renderReport, scenarioTable, type ScenarioResults } from './lib/report.ts';
+import { runRound } from './lib/round.ts';
+import { CLIENTS, SCENARIOS, SERVERS, timingFor, type Scenario } from './scenarios.ts';
+
+const { values: options } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    servers: { type: 'string' },
+    rounds: { type: 'string' },
+  },
+});
+
+const quick = options.quick ?? false;
+const baseTiming = timingFor(quick);
+const timing = options.rounds === undefined ? baseTiming : { ...baseTiming, rounds: Math.max(1, Number(options.rounds)) };
+const wanted = options.servers?.split(',').map((name) => name.trim()).filter((name) => name !== '');
+const known = new Set<string>([...SERVERS, ...CLIENTS]);
+const unknown = wanted?.filter((name) => !known.has(name)) ?? [];
+if (unknown.length > 0) {
+  process.stderr.write(`unknown server(s): ${unknown.join(', ')}; known: ${[...known].join(', ')}\n`);
+  process.exit(1);
+}
+const onlyKeys = options.only?.split(',').map((key) => key.trim());
+const scenarios = SCENARIOS.filter((scenario) => onlyKeys === undefined || onlyKeys.includes(scenario.id) || onlyKeys.includes(String(scenario.number)));
+if (scenarios.length === 0) {
+  process.stderr.write(`no scenario matches --only ${options.only}; scenarios: ${SCENARIOS.map((s) => `${s.number}=${s.id}`).join(', ')}\n`);
+  process.exit(1);
+}
+
+/** Subjects that could not start, keyed `server:name` / `client:name`, with the reason. */
+const unavailable = new Map<string, string>();
+const details = new Map<string, string>();
+
+function subjectsOf(scenario: Scenario): readonly string[] {
+  const all: readonly string[] = scenario.kind === 'client' ? CLIENTS : SERVERS;
+  return all.filter((name) => wanted === undefined || wanted.includes(name));
+}
+
+function progress(text: string): void {
+  process.stderr.write(`${text}\n`);
+}
+
+function summaryOf(scenario: Scenario, metrics: Readonly<Record<string, number>>): string {
+  const [first, second] = COLUMNS[scenario.kind];
+  return [first, second]
+    .flatMap((column) => (column === undefined ? [] : [`${formatNumber(metrics[column.key] ?? Number.NaN)} ${column.label}`]))
+    .join(', ');
+}
+
+async function runScenario(scenario: Scenario): Promise<ScenarioResults> {
+  const role = scenario.kind === 'client' ? 'client' : 'server';
+  const series: SubjectSeries[] = subjectsOf(scenario).map((subject) => ({ subject, rounds: [], failures: [] }));
+  for (let round = 0; round < timing.rounds; round++) {
+    for (const entry of series) {
+      const key = `${role}:${entry.subject}`;
+      const reason = unavailable.get(key);
+      if (reason !== undefined) {
+        entry.unavailable = reason;
+        continue;
+      }
+      const label = `[${scenario.number}. ${scenario.id}] round ${round + 1}/${timing.rounds} ${role} ${entry.subject}`;
+      progress(`${label} …`);
+      const outcome = await runRound(scenario, entry.subject, timing, quick);
+      if (!outcome.ok) {
+        entry.rounds[round] = undefined;
+        if (outcome.unavailable) {
+          unavailable.set(key, outcome.reason);
+          entry.unavailable = outcome.reason;
+          progress(`${label}: UNAVAILABLE — ${outcome.reason}`);
+        } else {
+          entry.failures.push(outcome.reason);
+          progress(`${label}: FAILED — ${outcome.reason}`);
+        }
+        continue;
+      }
+      const metrics = metricsOf(scenario.kind, outcome);
+      entry.rounds[round] = metrics;
+      if (role === 'server') details.set(entry.subject, outcome.serverDetails);
+      const errors = metrics['errors'] ?? 0;
+      progress(`${label}: ${summaryOf(scenario, metrics)}${errors > 0 ? `, ${errors} ERRORS` : ''}`);
+    }
+  }
+  return { scenario, series };
+}
+
+const results: ScenarioResults[] = [];
+for (const scenario of scenarios) {
+  const scenarioResults = await runScenario(scenario);
+  results.push(scenarioResults);
+  process.stdout.write(`\n## ${scenario.number}. ${scenario.id} — ${scenario.title}\n\n${scenarioTable(scenarioResults)}\n`);
+}
+
+const argv = process.argv.slice(2);
+const report = renderReport({
+  date: new Date(),
+  command: `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`,
+  rounds: timing.rounds,
+  pinned: canPin(),
+  results,
+  details,
+});
+writeFileSync(new URL('results.md', import.meta.url), report);
+writeFileSync(new URL('results.svg', import.meta.url), renderChart(results));
+progress('\nwrote bench/results.md and bench/results.svg');
