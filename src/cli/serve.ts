@@ -20,11 +20,12 @@ export async function startEchoServer(settings: EchoServerSettings): Promise<Ser
   const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
   return server(
     `${scheme}://${host}:${settings.port}${settings.path}`,
-    async (peer) => {
-      for await (const message of peer) {
-        // The echo does not wait for each write: the peer batches them and applies backpressure.
-        peer.write(message.data).catch(() => peer.close());
-      }
+    (peer) => {
+      // The callback path: no promise per message. Reading pauses by itself while the
+      // peer's echoes back up, so the echo needs no flow control of its own.
+      peer.onMessage((message) => {
+        if (peer.send(message.data) === 'dropped') peer.abort(1008, 'send buffer full');
+      });
     },
     settings.options,
   );

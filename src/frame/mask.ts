@@ -5,7 +5,7 @@
  */
 
 /** Below this length the cost of a typed-array view outweighs the word loop. */
-const WORD_LOOP_MIN = 32;
+const WORD_LOOP_MIN = 128;
 
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -33,18 +33,35 @@ export function xorMask(
   start = 0,
   end = data.length,
 ): void {
-  let i = start;
-  if (end - start >= WORD_LOOP_MIN) {
-    // Walk bytes up to a 4-byte aligned address so that a Uint32Array view is allowed.
-    const head = start + ((4 - ((data.byteOffset + start) & 3)) & 3);
-    for (; i < head; i++) data[i]! ^= keyByte(i - start, k0, k1, k2, k3);
-    const words = (end - i) >>> 2;
-    const view = new Uint32Array(data.buffer, data.byteOffset + i, words);
-    const word = maskWord(i - start, k0, k1, k2, k3);
-    for (let w = 0; w < words; w++) view[w]! ^= word;
-    i += words << 2;
+  if (end - start < WORD_LOOP_MIN) {
+    xorBytes(data, k0, k1, k2, k3, start, end);
+    return;
   }
+  // Walk bytes up to a 4-byte aligned address so that a Uint32Array view is allowed.
+  let i = start;
+  const head = start + ((4 - ((data.byteOffset + start) & 3)) & 3);
+  for (; i < head; i++) data[i]! ^= keyByte(i - start, k0, k1, k2, k3);
+  const words = (end - i) >>> 2;
+  const view = new Uint32Array(data.buffer, data.byteOffset + i, words);
+  const word = maskWord(i - start, k0, k1, k2, k3);
+  for (let w = 0; w < words; w++) view[w]! ^= word;
+  i += words << 2;
+  // What is left starts at a key phase of (i - start) & 3 === (head - start) & 3.
   for (; i < end; i++) data[i]! ^= keyByte(i - start, k0, k1, k2, k3);
+}
+
+/** The short-payload path: four bytes per iteration, no view to allocate. */
+function xorBytes(data: Uint8Array, k0: number, k1: number, k2: number, k3: number, start: number, end: number): void {
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    data[i]! ^= k0;
+    data[i + 1]! ^= k1;
+    data[i + 2]! ^= k2;
+    data[i + 3]! ^= k3;
+  }
+  if (i < end) data[i]! ^= k0;
+  if (i + 1 < end) data[i + 1]! ^= k1;
+  if (i + 2 < end) data[i + 2]! ^= k2;
 }
 
 function keyByte(index: number, k0: number, k1: number, k2: number, k3: number): number {

@@ -36,6 +36,9 @@ export interface OutgoingFrame {
   data?: string | Uint8Array;
 }
 
+/** How `send` went; see {@link Peer.send}. */
+export type SendResult = 'sent' | 'backpressure' | 'dropped';
+
 /** What `write` accepts: a string (a text message), bytes (a binary message) or a frame. */
 export type Writable = string | Uint8Array | OutgoingFrame;
 
@@ -69,6 +72,7 @@ interface PeerSocket extends Socket {
   [kPeer]?: Peer;
 }
 
+const NOTHING = new Uint8Array(0);
 const EMPTY_INFO: HandshakeInfo = { path: '/', headers: {}, protocol: '', extensions: '' };
 
 /** See the module comment. Made by the `server`, `bind`, `connect`, `wrap` and `handleUpgrade` factories. */
@@ -95,6 +99,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   private heard = true;
   private awaitingLife = false;
   private onClosedCallback: ((peer: Peer) => void) | null = null;
+  private messageCallback: ((message: Message) => void) | null = null;
 
   /**
    * Take over `socket`, whose opening handshake is complete; `head` holds bytes that
@@ -186,9 +191,58 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     });
   }
 
-  /** Reads messages until the connection closes. */
-  async *[Symbol.asyncIterator](): AsyncIterator<Message> {
-    for (let message = await this.read(); message !== null; message = await this.read()) yield message;
+  /**
+   * Reads messages until the connection closes: `for await (const message of peer)`.
+   * A hand-written iterator rather than an async generator: one promise per message.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Message> {
+    return {
+      next: () => this.read().then(toIteratorResult),
+      return: () => Promise.resolve(DONE),
+    };
+  }
+
+  /**
+   * Receive every message through `callback` instead of `read` — the cheapest path, with no
+   * promise per message. Messages already waiting in the inbox are passed first. Pass null
+   * to go back to `read`.
+   */
+  onMessage(callback: ((message: Message) => void) | null): void {
+    this.messageCallback = callback;
+    const inbox = this.inbox;
+    if (callback === null || inbox === null) return;
+    this.inbox = null;
+    this.inboxBytes = 0;
+    for (const message of inbox) callback(message);
+    if (this.paused) this.updateFlow();
+  }
+
+  /**
+   * Queue a message or a frame, synchronously, and say how it went — the shape of uWebSockets'
+   * `send`: `'sent'` (queued, the send buffer is under the high-water mark), `'backpressure'`
+   * (queued, but the buffer is over it: wait for `drained()` before sending more), or
+   * `'dropped'` (not queued: the connection is closed, or the buffer is at
+   * `maxBufferedAmount`). A string is sent as text, bytes as binary, an
+   * {@link OutgoingFrame} as given. Bytes passed must not change until they are written.
+   * Throws a `UsageError` for what the protocol forbids (e.g. a continuation with no
+   * message open, a control payload over 125 bytes).
+   */
+  send(data: Writable): SendResult {
+    if (this.done || this.connection.state !== 'OPEN') return 'dropped';
+    const buffered = this.bufferedAmount;
+    if (buffered > 0 && buffered + sizeOfWritable(data) > this.options.maxBufferedAmount) return 'dropped';
+    this.queue(data);
+    return this.bufferedAmount <= this.options.highWaterMark ? 'sent' : 'backpressure';
+  }
+
+  /** Resolves once the send buffer is back under the high-water mark (at once if it is), or the connection closed. */
+  drained(): Promise<void> {
+    if (this.done || this.bufferedAmount <= this.options.highWaterMark) return Promise.resolve();
+    return new Promise((resolve) => {
+      const settle = (): void => resolve();
+      (this.writers ??= []).push({ bytes: 0, resolve: settle, reject: settle, timer: undefined });
+      scheduleFlush(this);
+    });
   }
 
   /**
@@ -202,21 +256,16 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
    */
   write(data: Writable, timeout?: number): Promise<number> {
     if (this.done) return Promise.reject(new ConnectionClosedError('write'));
-    const connection = this.connection;
-    const before = connection.outgoingBytes;
-    const buffered = before + this.socket.writableLength;
+    const buffered = this.bufferedAmount;
     if (buffered > 0 && buffered + sizeOfWritable(data) > this.options.maxBufferedAmount) {
       return Promise.reject(new BufferFullError(buffered, this.options.maxBufferedAmount));
     }
+    let bytes: number;
     try {
-      if (typeof data === 'string') connection.sendText(data);
-      else if (data instanceof Uint8Array) connection.sendBinary(data);
-      else this.writeFrame(data);
+      bytes = this.queue(data);
     } catch (error) {
       return Promise.reject(error);
     }
-    scheduleFlush(this);
-    const bytes = connection.outgoingBytes - before;
     if (buffered + bytes <= this.options.highWaterMark) return Promise.resolve(bytes);
     return new Promise((resolve, reject) => {
       const pending: PendingWrite = { bytes, resolve, reject, timer: undefined };
@@ -228,6 +277,17 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
       }
       (this.writers ??= []).push(pending);
     });
+  }
+
+  /** Hand `data` to the connection and schedule the flush; returns the bytes queued. */
+  private queue(data: Writable): number {
+    const connection = this.connection;
+    const before = connection.outgoingBytes;
+    if (typeof data === 'string') connection.sendText(data);
+    else if (data instanceof Uint8Array) connection.sendBinary(data);
+    else this.writeFrame(data);
+    scheduleFlush(this);
+    return connection.outgoingBytes - before;
   }
 
   private writeFrame(frame: OutgoingFrame): void {
@@ -304,11 +364,18 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     const socket = this.socket;
     if (this.done || socket.destroyed) return;
     const chunks = connection.takeOutgoing();
-    if (chunks.length === 1) {
-      socket.write(chunks[0]!);
+    // Someone waits for the buffer to go down: be told when these bytes are written, since
+    // 'drain' only comes when the socket's own (smaller or larger) high-water mark was passed.
+    const onWritten = this.writers !== null || this.paused ? () => this.onDrain() : undefined;
+    if (chunks.length === 0) {
+      if (onWritten !== undefined) socket.write(NOTHING, onWritten);
+    } else if (chunks.length === 1) {
+      socket.write(chunks[0]!, onWritten);
     } else if (chunks.length > 1) {
       socket.cork();
-      for (const chunk of chunks) socket.write(chunk);
+      const last = chunks.length - 1;
+      for (let i = 0; i < last; i++) socket.write(chunks[i]!);
+      socket.write(chunks[last]!, onWritten);
       socket.uncork();
     }
     if (connection.state === 'CLOSED') this.endTransport();
@@ -352,10 +419,10 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     else this.socket.resume();
   }
 
-  /** @internal The socket drained: resolve waiting writes and resume reading. */
-  drained(): void {
+  /** @internal The socket wrote what it held: resolve waiting writes if under the mark, resume reading. */
+  onDrain(): void {
     const writers = this.writers;
-    if (writers !== null) {
+    if (writers !== null && this.bufferedAmount <= this.options.highWaterMark) {
       this.writers = null;
       for (const pending of writers) {
         clearTimeout(pending.timer);
@@ -401,6 +468,11 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   }
 
   private deliver(message: Message): void {
+    const callback = this.messageCallback;
+    if (callback !== null) {
+      callback(message);
+      return;
+    }
     const readers = this.readers;
     if (readers !== null && readers.length > 0) {
       const pending = readers.shift()!;
@@ -449,12 +521,18 @@ function onSocketClose(this: PeerSocket): void {
 }
 
 function onSocketDrain(this: PeerSocket): void {
-  this[kPeer]!.drained();
+  this[kPeer]!.onDrain();
 }
 
 function onSocketError(this: PeerSocket): void {
   // The 'close' event follows and settles everything; the error itself needs no handling
   // beyond keeping it from becoming an uncaught exception.
+}
+
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+function toIteratorResult(message: Message | null): IteratorResult<Message> {
+  return message === null ? DONE : { done: false, value: message };
 }
 
 function sizeOf(data: string | Uint8Array): number {

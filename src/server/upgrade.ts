@@ -93,6 +93,9 @@ export function completeUpgrade(
 export function reject(socket: Socket, error: HandshakeError): void {
   if (socket.destroyed) return;
   socket.end(buildRejectResponse(error), 'latin1');
+  // Read and discard what else comes, so that the client's end is seen and the socket
+  // closes as soon as the client goes (a socket never read keeps `Server.close` waiting).
+  socket.resume();
   setTimeout(() => socket.destroy(), REJECT_LINGER_MS).unref();
 }
 

@@ -1,0 +1,122 @@
+/**
+ * RFC 7230 grammar for header field values: tokens, optional whitespace
+ * and comma-separated lists.
+ *
+ * All scanners here are single forward passes over char codes, so hostile
+ * input costs linear time (no backtracking regular expressions).
+ */
+
+import { HandshakeError } from './errors.ts';
+
+const HTAB = 0x09;
+const SPACE = 0x20;
+const COMMA = 0x2c;
+
+// tchar (RFC 7230 §3.2.6): any VCHAR except delimiters "(),/:;<=>?@[\]{}
+const TOKEN_CHAR = new Uint8Array(128);
+for (let code = 0x21; code < 0x7f; code++) TOKEN_CHAR[code] = 1;
+for (const delimiter of '"(),/:;<=>?@[\\]{}') TOKEN_CHAR[delimiter.charCodeAt(0)] = 0;
+
+/** Whether a char code is a `tchar` (RFC 7230 §3.2.6). */
+export function isTokenChar(code: number): boolean {
+  return code < 128 && TOKEN_CHAR[code] === 1;
+}
+
+/** Whether `text` is a non-empty `token` (RFC 7230 §3.2.6). */
+export function isToken(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let i = 0; i < text.length; i++) {
+    if (!isTokenChar(text.charCodeAt(i))) return false;
+  }
+  return true;
+}
+
+/** Whether a char code is optional whitespace (SP / HTAB, RFC 7230 §3.2.3). */
+export function isOws(code: number): boolean {
+  return code === SPACE || code === HTAB;
+}
+
+/**
+ * Whether `text` may appear as a field value (RFC 7230 §3.2): HTAB, SP,
+ * visible ASCII and obs-text (0x80-0xFF). Rejects every other control
+ * character, including CR and LF, which is what prevents header injection.
+ */
+export function isFieldValue(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < SPACE ? code !== HTAB : code === 0x7f || code > 0xff) return false;
+  }
+  return true;
+}
+
+/**
+ * Removes leading and trailing SP / HTAB. `String.prototype.trim` is not
+ * used because it also strips characters such as U+00A0, which is an
+ * ordinary obs-text byte in a latin1-decoded head.
+ */
+export function trimOws(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && isOws(text.charCodeAt(start))) start++;
+  while (end > start && isOws(text.charCodeAt(end - 1))) end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
+}
+
+/**
+ * Splits a comma-separated list (RFC 7230 §7) into its elements, trimming
+ * optional whitespace and dropping empty elements, which recipients must
+ * accept (`"a, , b,"` gives `["a", "b"]`). Elements are not validated.
+ */
+export function splitList(value: string): string[] {
+  const elements: string[] = [];
+  let start = 0;
+  for (let i = 0; i <= value.length; i++) {
+    if (i === value.length || value.charCodeAt(i) === COMMA) {
+      const element = trimOws(value.slice(start, i));
+      if (element.length > 0) elements.push(element);
+      start = i + 1;
+    }
+  }
+  return elements;
+}
+
+/**
+ * Parses `#token` (RFC 7230 §7): a comma-separated list of tokens with
+ * optional whitespace and empty elements tolerated.
+ *
+ * @throws {HandshakeError} 400 `WS_HANDSHAKE_BAD_TOKEN_LIST` if an element
+ * is not a token.
+ */
+export function parseTokenList(value: string): string[] {
+  const elements = splitList(value);
+  for (const element of elements) {
+    if (!isToken(element)) {
+      throw new HandshakeError(400, 'WS_HANDSHAKE_BAD_TOKEN_LIST', `Invalid token in list: ${JSON.stringify(element)}`);
+    }
+  }
+  return elements;
+}
+
+/** Compares two strings, folding only ASCII letters (A-Z equals a-z). */
+export function equalsIgnoreAsciiCase(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0x41 && x <= 0x5a) x |= 0x20;
+    if (y >= 0x41 && y <= 0x5a) y |= 0x20;
+    if (x !== y) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether a comma-separated header value contains `token`, compared ASCII
+ * case-insensitively (`"keep-alive, Upgrade"` contains `"upgrade"`).
+ * An absent header (`undefined`) contains nothing.
+ */
+export function listContainsToken(value: string | undefined, token: string): boolean {
+  if (value === undefined) return false;
+  return splitList(value).some((element) => equalsIgnoreAsciiCase(element, token));
+}
