@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { OutputQueue } from '../../src/connection/output.ts';
+import { concat, toHex } from '../frame/helpers.ts';
+
+/** Largest reservation served from the shared slab (a quarter of its 64 KiB). */
+const SLAB_REGION_MAX = 16 * 1024;
+
+/** Moves the shared slab to a fresh one with at least 48 KiB free, so batching tests are deterministic. */
+function freshSlab(): void {
+  const filler = new OutputQueue();
+  let at: number;
+  do {
+    at = filler.reserve(SLAB_REGION_MAX);
+    filler.take();
+  } while (at !== 0);
+}
+
+/** Reserves `bytes.length` bytes in `queue` and writes `bytes` there. */
+function write(queue: OutputQueue, bytes: Uint8Array | number[]): void {
+  const data = bytes instanceof Uint8Array ? bytes : Uint8Array.from(bytes);
+  const at = queue.reserve(data.length);
+  queue.buffer.set(data, at);
+}
+
+/** `length` bytes all equal to `value`, then a counter, so runs of different writes differ. */
+function block(length: number, value: number, serial: number): Uint8Array {
+  const out = new Uint8Array(length).fill(value);
+  out[0] = serial & 0xff;
+  out[length - 1] = (serial >>> 8) & 0xff;
+  return out;
+}
+
+describe('OutputQueue: batching small frames into a shared slab', () => {
+  test('many small writes in a row leave as one chunk holding exactly those bytes', () => {
+    freshSlab();
+    const queue = new OutputQueue();
+    const expected: Uint8Array[] = [];
+    for (let i = 0; i < 100; i++) {
+      const bytes = block(2 + (i % 7), 0x40 + (i % 16), i);
+      write(queue, bytes);
+      expected.push(bytes);
+    }
+    const total = concat(expected);
+    assert.equal(queue.size, total.length);
+    const chunks = queue.take();
+    assert.equal(chunks.length, 1);
+    assert.deepEqual(chunks[0], total);
+    assert.equal(queue.size, 0);
+  });
+
+  test('take() empties the queue and lets go of the slab', () => {
+    const queue = new OutputQueue();
+    assert.deepEqual(queue.take(), []);
+    assert.equal(queue.buffer.length, 0);
+    write(queue, [1, 2, 3]);
+    assert.ok(queue.buffer.length > 0);
+    assert.equal(toHex(concat(queue.take())), '01 02 03');
+    assert.equal(queue.buffer.length, 0, 'an idle queue pins no buffer');
+    assert.deepEqual(queue.take(), []);
+    write(queue, [4]);
+    assert.equal(toHex(concat(queue.take())), '04');
+  });
+
+  test('a large payload is appended as the same object, between the runs around it', () => {
+    freshSlab();
+    const queue = new OutputQueue();
+    const payload = new Uint8Array(50_000).fill(9);
+    write(queue, [0x82, 0x7e]);
+    queue.append(payload);
+    write(queue, [0x89, 0x00]);
+    queue.append(new Uint8Array(0));
+    write(queue, [0x8a, 0x00]);
+    assert.equal(queue.size, 2 + 50_000 + 2 + 2);
+    const chunks = queue.take();
+    assert.equal(chunks.length, 3);
+    assert.equal(toHex(chunks[0]!), '82 7e');
+    assert.equal(chunks[1], payload, 'not copied');
+    assert.equal(toHex(chunks[2]!), '89 00 8a 00', 'an empty append does not split a run');
+  });
+
+  test('release gives back the unused tail of the last reservation, and the run continues after it', () => {
+    freshSlab();
+    const queue = new OutputQueue();
+    const at = queue.reserve(10);
+    queue.buffer.set([1, 2, 3, 4], at);
+    queue.release(6);
+    assert.equal(queue.size, 4);
+    write(queue, [5, 6, 7]);
+    queue.release(0);
+    assert.equal(queue.size, 7);
+    const chunks = queue.take();
+    assert.equal(chunks.length, 1);
+    assert.equal(toHex(chunks[0]!), '01 02 03 04 05 06 07');
+  });
+
+  test('a reservation over 16 KiB that starts a run gets a buffer of its own, which release trims', () => {
+    freshSlab();
+    const queue = new OutputQueue();
+    queue.append(Uint8Array.from([0xaa]));
+    const at = queue.reserve(SLAB_REGION_MAX + 1);
+    assert.equal(at, 0);
+    assert.equal(queue.buffer.length, SLAB_REGION_MAX + 1);
+    queue.buffer.set([1, 2, 3], 0);
+    queue.release(SLAB_REGION_MAX + 1 - 3);
+    assert.equal(queue.size, 4);
+    write(queue, [0xbb]);
+    const chunks = queue.take();
+    assert.deepEqual(chunks.map(toHex), ['aa', '01 02 03', 'bb']);
+  });
+
+  test('clear() drops everything queued', () => {
+    const queue = new OutputQueue();
+    write(queue, [1, 2]);
+    queue.append(new Uint8Array(5));
+    queue.clear();
+    assert.equal(queue.size, 0);
+    assert.equal(queue.buffer.length, 0);
+    assert.deepEqual(queue.take(), []);
+    write(queue, [3]);
+    assert.equal(toHex(concat(queue.take())), '03');
+  });
+});
+
+describe('OutputQueue: queues sharing the slab', () => {
+  test('two queues interleaving their writes each take exactly their own bytes, in order', () => {
+    freshSlab();
+    const a = new OutputQueue();
+    const b = new OutputQueue();
+    const wantA: Uint8Array[] = [];
+    const wantB: Uint8Array[] = [];
+    for (let i = 0; i < 40; i++) {
+      const x = block(3 + (i % 5), 0xa0, i);
+      write(a, x);
+      wantA.push(x);
+      if (i % 3 !== 0) {
+        const y = block(1 + (i % 4), 0xb0, i);
+        write(b, y);
+        wantB.push(y);
+      }
+      if (i % 7 === 0) {
+        // A reservation released in part, with the other queue writing right after.
+        const at = a.reserve(20);
+        a.buffer.set([0xee, i], at);
+        a.release(18);
+        wantA.push(Uint8Array.from([0xee, i]));
+      }
+    }
+    assert.deepEqual(concat(a.take()), concat(wantA));
+    assert.deepEqual(concat(b.take()), concat(wantB));
+  });
+
+  test('bytes already taken are never overwritten, across slab replacements', () => {
+    freshSlab();
+    const a = new OutputQueue();
+    const b = new OutputQueue();
+    const takenA: Uint8Array[] = [];
+    const wantA: Uint8Array[] = [];
+    const wantB: Uint8Array[] = [];
+    const takenB: Uint8Array[] = [];
+    for (let i = 0; i < 300; i++) {
+      const x = block(1000 + (i % 13), 0x11, i);
+      write(a, x);
+      wantA.push(x);
+      const y = block(700 + (i % 11), 0x22, i);
+      write(b, y);
+      wantB.push(y);
+      if (i % 10 === 9) takenA.push(...a.take());
+      if (i % 25 === 24) takenB.push(...b.take());
+    }
+    takenA.push(...a.take());
+    takenB.push(...b.take());
+    // 300 × ~1.7 KB: the 64 KiB slab was replaced several times meanwhile.
+    assert.deepEqual(concat(takenA), concat(wantA));
+    assert.deepEqual(concat(takenB), concat(wantB));
+  });
+
+  test('a write of one queue ends the other queue’s run; each run stays contiguous', () => {
+    freshSlab();
+    const a = new OutputQueue();
+    const b = new OutputQueue();
+    write(a, [1]);
+    write(a, [2]);
+    write(b, [3]);
+    write(a, [4]);
+    write(b, [5]);
+    write(b, [6]);
+    assert.deepEqual(a.take().map(toHex), ['01 02', '04']);
+    assert.deepEqual(b.take().map(toHex), ['03', '05 06']);
+  });
+});

@@ -1,0 +1,514 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { FrameDecoder } from '../../src/frame/decoder.ts';
+import { encodeFrame, type FrameSpec } from '../../src/frame/encoder.ts';
+import type { ProtocolErrorCode } from '../../src/frame/errors.ts';
+import { ProtocolError } from '../../src/frame/errors.ts';
+import { Opcode } from '../../src/frame/opcode.ts';
+import { concat, decodeAll, hex, randomBytes, RecordingSink, seededRandom, toHex, utf8, type DecodedFrame } from './helpers.ts';
+
+const LIMIT = 64 * 1024 * 1024;
+const RFC_KEY = hex('37 fa 21 3d');
+
+/** A decoder for frames sent by a server (a client's decoder) or by a client (a server's). */
+function decoderFor(from: 'server' | 'client', maxMessageSize = LIMIT, allowRsv1 = false): [FrameDecoder, RecordingSink] {
+  const sink = new RecordingSink();
+  return [new FrameDecoder(sink, { expectMasked: from === 'client', maxMessageSize, allowRsv1 }), sink];
+}
+
+function frame(opcode: number, fin: boolean, payload: Uint8Array | string, rsv1 = false): DecodedFrame {
+  return { opcode, fin, rsv1, payload: typeof payload === 'string' ? utf8(payload) : payload };
+}
+
+function counting(length: number, start = 0): Uint8Array {
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) out[i] = (start + i) & 0xff;
+  return out;
+}
+
+/** Asserts that `sink` saw exactly one error, and it is this one. */
+function assertFailed(sink: RecordingSink, code: ProtocolErrorCode, closeCode: number, section: string): void {
+  assert.equal(sink.errors.length, 1, `one error expected, got ${sink.errors.map((e) => e.code).join(', ')}`);
+  const error = sink.errors[0]!;
+  assert.ok(error instanceof ProtocolError);
+  assert.equal(error.code, code);
+  assert.equal(error.closeCode, closeCode);
+  assert.equal(error.section, section);
+  assert.ok(error.message.endsWith(`(${section})`), error.message);
+}
+
+describe('RFC 6455 §5.7 examples, decoded byte for byte', () => {
+  test('§5.7 the client reads the unmasked text frame 81 05 48 65 6c 6c 6f as "Hello"', () => {
+    const sink = decodeAll(hex('81 05 48 65 6c 6c 6f'), false);
+    assert.deepEqual(sink.frames, [frame(Opcode.Text, true, 'Hello')]);
+    assert.deepEqual(sink.errors, []);
+  });
+
+  test('§5.7 the server reads the masked text frame 81 85 37 fa 21 3d 7f 9f 4d 51 58 as "Hello"', () => {
+    const sink = decodeAll(hex('81 85 37 fa 21 3d 7f 9f 4d 51 58'), true);
+    assert.deepEqual(sink.frames, [frame(Opcode.Text, true, 'Hello')]);
+  });
+
+  test('§5.7 the client reads the fragmented text frames 01 03 48 65 6c / 80 02 6c 6f', () => {
+    const sink = decodeAll(hex('01 03 48 65 6c 80 02 6c 6f'), false);
+    assert.deepEqual(sink.frames, [frame(Opcode.Text, false, 'Hel'), frame(Opcode.Continuation, true, 'lo')]);
+  });
+
+  test('§5.7 the client reads the unmasked ping 89 05 48 65 6c 6c 6f', () => {
+    const sink = decodeAll(hex('89 05 48 65 6c 6c 6f'), false);
+    assert.deepEqual(sink.frames, [frame(Opcode.Ping, true, 'Hello')]);
+  });
+
+  test('§5.7 the server reads the masked pong 8a 85 37 fa 21 3d 7f 9f 4d 51 58', () => {
+    const sink = decodeAll(hex('8a 85 37 fa 21 3d 7f 9f 4d 51 58'), true);
+    assert.deepEqual(sink.frames, [frame(Opcode.Pong, true, 'Hello')]);
+  });
+
+  test('§5.7 the client reads 256 bytes of binary data after 82 7e 01 00', () => {
+    const data = counting(256);
+    const sink = decodeAll(concat([hex('82 7e 01 00'), data]), false);
+    assert.deepEqual(sink.frames, [frame(Opcode.Binary, true, data)]);
+  });
+
+  test('§5.7 the client reads 64 KiB of binary data after 82 7f 00 00 00 00 00 01 00 00', () => {
+    const data = counting(65536, 7);
+    const sink = decodeAll(concat([hex('82 7f 00 00 00 00 00 01 00 00'), data]), false);
+    assert.equal(sink.frames.length, 1);
+    assert.deepEqual(sink.frames[0], frame(Opcode.Binary, true, data));
+  });
+
+  test('§5.7 every example decodes back to what the encoder produced, masked to a server', () => {
+    const specs: FrameSpec[] = [
+      { opcode: Opcode.Text, payload: utf8('Hello') },
+      { opcode: Opcode.Text, fin: false, payload: utf8('Hel') },
+      { opcode: Opcode.Ping, payload: utf8('Hello') },
+      { opcode: Opcode.Continuation, payload: utf8('lo') },
+      { opcode: Opcode.Binary, payload: counting(256) },
+      { opcode: Opcode.Binary, payload: counting(65536) },
+    ];
+    const sink = decodeAll(specs.map((spec) => encodeFrame({ ...spec, maskKey: RFC_KEY })), true);
+    assert.deepEqual(
+      sink.frames,
+      specs.map((spec) => frame(spec.opcode, spec.fin ?? true, spec.payload)),
+    );
+  });
+});
+
+describe('RFC 6455 §5.2–§5.5 header rules: the connection fails with 1002', () => {
+  type Rule = [name: string, from: 'server' | 'client', bytes: string, code: ProtocolErrorCode, section: string];
+  const rules: Rule[] = [
+    ['§5.2 RSV1 set with no extension negotiated', 'server', 'c1 00', 'WS_ERR_RESERVED_BITS', 'RFC 6455 §5.2'],
+    ['§5.2 RSV2 set', 'server', 'a1 00', 'WS_ERR_RESERVED_BITS', 'RFC 6455 §5.2'],
+    ['§5.2 RSV3 set', 'server', '91 00', 'WS_ERR_RESERVED_BITS', 'RFC 6455 §5.2'],
+    ['§5.2 RSV2 set on a masked client frame', 'client', 'a2 80 00 00 00 00', 'WS_ERR_RESERVED_BITS', 'RFC 6455 §5.2'],
+    ['§5.1 a server fails an unmasked client frame', 'client', '81 01 61', 'WS_ERR_UNMASKED_FRAME', 'RFC 6455 §5.1'],
+    ['§5.1 a server fails an unmasked client ping', 'client', '89 00', 'WS_ERR_UNMASKED_FRAME', 'RFC 6455 §5.1'],
+    ['§5.1 a client fails a masked server frame', 'server', '81 81 00 00 00 00 61', 'WS_ERR_MASKED_FRAME', 'RFC 6455 §5.1'],
+    ['§5.1 a client fails a masked server close', 'server', '88 80 01 02 03 04', 'WS_ERR_MASKED_FRAME', 'RFC 6455 §5.1'],
+    ['§5.5 a ping with FIN clear', 'server', '09 00', 'WS_ERR_CONTROL_FRAGMENTED', 'RFC 6455 §5.5'],
+    ['§5.5 a close with FIN clear', 'client', '08 80 00 00 00 00', 'WS_ERR_CONTROL_FRAGMENTED', 'RFC 6455 §5.5'],
+    ['§5.5 a pong with FIN clear', 'server', '0a 00', 'WS_ERR_CONTROL_FRAGMENTED', 'RFC 6455 §5.5'],
+    ['§5.5 a ping with a 126-byte payload', 'server', `89 7e 00 7e ${'00 '.repeat(126)}`, 'WS_ERR_CONTROL_TOO_LONG', 'RFC 6455 §5.5'],
+    ['§5.5 a close with a 64-bit length', 'server', '88 7f 00 00 00 00 00 01 00 00', 'WS_ERR_CONTROL_TOO_LONG', 'RFC 6455 §5.5'],
+    ['§5.5 a masked pong with a 126-byte payload', 'client', '8a fe 00 7e 00 00 00 00', 'WS_ERR_CONTROL_TOO_LONG', 'RFC 6455 §5.5'],
+    ['§5.2 a 64-bit length with the most significant bit set', 'server', '82 7f 80 00 00 00 00 00 00 00', 'WS_ERR_LENGTH_TOO_LARGE', 'RFC 6455 §5.2'],
+    ['§5.2 a 64-bit length of 2^64-1', 'client', '82 ff ff ff ff ff ff ff ff ff 00 00 00 00', 'WS_ERR_LENGTH_TOO_LARGE', 'RFC 6455 §5.2'],
+    ['§5.2 a 16-bit length of 5 (non-minimal)', 'server', '82 7e 00 05 01 02 03 04 05', 'WS_ERR_NON_MINIMAL_LENGTH', 'RFC 6455 §5.2'],
+    ['§5.2 a 16-bit length of 125 (non-minimal)', 'server', '82 7e 00 7d', 'WS_ERR_NON_MINIMAL_LENGTH', 'RFC 6455 §5.2'],
+    ['§5.2 a 16-bit length of 0 (non-minimal)', 'client', '82 fe 00 00 00 00 00 00', 'WS_ERR_NON_MINIMAL_LENGTH', 'RFC 6455 §5.2'],
+    ['§5.2 a 64-bit length of 5 (non-minimal)', 'server', '82 7f 00 00 00 00 00 00 00 05', 'WS_ERR_NON_MINIMAL_LENGTH', 'RFC 6455 §5.2'],
+    ['§5.2 a 64-bit length of 65535 (non-minimal)', 'server', '82 7f 00 00 00 00 00 00 ff ff', 'WS_ERR_NON_MINIMAL_LENGTH', 'RFC 6455 §5.2'],
+    ['§5.4 a continuation with no message in progress', 'server', '80 01 61', 'WS_ERR_UNEXPECTED_CONTINUATION', 'RFC 6455 §5.4'],
+    ['§5.4 a continuation after a complete message', 'server', '81 01 61 00 01 62', 'WS_ERR_UNEXPECTED_CONTINUATION', 'RFC 6455 §5.4'],
+    ['§5.4 a new text frame inside a fragmented message', 'server', '01 01 61 81 01 62', 'WS_ERR_EXPECTED_CONTINUATION', 'RFC 6455 §5.4'],
+    ['§5.4 a new binary frame inside a fragmented message', 'server', '02 01 61 89 00 02 01 62', 'WS_ERR_EXPECTED_CONTINUATION', 'RFC 6455 §5.4'],
+  ];
+  for (let opcode = 3; opcode <= 0xf; opcode++) {
+    if (opcode >= 8 && opcode <= 0xa) continue;
+    const name = opcode.toString(16);
+    rules.push([`§5.2 reserved opcode 0x${name}`, 'server', `8${name} 00`, 'WS_ERR_RESERVED_OPCODE', 'RFC 6455 §5.2']);
+    rules.push([`§5.2 reserved opcode 0x${name} on a masked client frame`, 'client', `8${name} 80 00 00 00 00`, 'WS_ERR_RESERVED_OPCODE', 'RFC 6455 §5.2']);
+  }
+
+  for (const [name, from, bytes, code, section] of rules) {
+    test(`${name} → 1002 ${code}`, () => {
+      const input = hex(bytes);
+      // Whole, then byte by byte: the verdict does not depend on how the bytes arrive.
+      for (const byteByByte of [false, true]) {
+        const [decoder, sink] = decoderFor(from);
+        if (byteByByte) for (let i = 0; i < input.length; i++) decoder.push(input.slice(i, i + 1));
+        else decoder.push(input.slice());
+        assertFailed(sink, code, 1002, section);
+        assert.equal(decoder.isStopped, true);
+        assert.equal(decoder.bufferedBytes, 0);
+      }
+    });
+  }
+
+  test('§5.4 control frames may be injected between the fragments of a message', () => {
+    const sink = decodeAll(hex('01 03 48 65 6c 89 02 68 69 8a 00 88 00 80 02 6c 6f'), false);
+    assert.deepEqual(sink.errors, []);
+    assert.deepEqual(sink.frames, [
+      frame(Opcode.Text, false, 'Hel'),
+      frame(Opcode.Ping, true, 'hi'),
+      frame(Opcode.Pong, true, ''),
+      frame(Opcode.Close, true, ''),
+      frame(Opcode.Continuation, true, 'lo'),
+    ]);
+  });
+
+  test('§5.5 a control frame of exactly 125 bytes is accepted', () => {
+    const payload = counting(125);
+    const sink = decodeAll(encodeFrame({ opcode: Opcode.Ping, payload, maskKey: RFC_KEY }), true);
+    assert.deepEqual(sink.frames, [frame(Opcode.Ping, true, payload)]);
+  });
+
+  test('§5.2 after a violation nothing more is emitted, whatever follows', () => {
+    const [decoder, sink] = decoderFor('server');
+    decoder.push(hex('81 01 61 c1 00 81 01 62 89 00'));
+    assert.deepEqual(sink.frames, [frame(Opcode.Text, true, 'a')]);
+    assertFailed(sink, 'WS_ERR_RESERVED_BITS', 1002, 'RFC 6455 §5.2');
+    decoder.push(hex('81 01 63'));
+    decoder.push(hex('82 7e 01 00'));
+    assert.equal(sink.frames.length, 1);
+    assert.equal(sink.errors.length, 1);
+    assert.deepEqual(sink.log, ['frame', 'error']);
+  });
+
+  test('stop() makes the decoder ignore all further input and drop a partial frame', () => {
+    const [decoder, sink] = decoderFor('server');
+    decoder.push(hex('82 0a 01 02 03'));
+    assert.equal(decoder.bufferedBytes, 10);
+    decoder.stop();
+    assert.equal(decoder.isStopped, true);
+    assert.equal(decoder.bufferedBytes, 0);
+    decoder.push(hex('04 05 06 07 08 09 0a 81 01 61'));
+    assert.deepEqual(sink.frames, []);
+    assert.deepEqual(sink.errors, []);
+  });
+});
+
+describe('RFC 7692 §6.1 RSV1 when an extension is negotiated', () => {
+  test('RFC 7692 §6.1 RSV1 is accepted on the first frame of a data message and reported', () => {
+    const [decoder, sink] = decoderFor('server', LIMIT, true);
+    decoder.push(hex('41 01 61 80 01 62 c2 00'));
+    assert.deepEqual(sink.frames, [frame(Opcode.Text, false, 'a', true), frame(Opcode.Continuation, true, 'b'), frame(Opcode.Binary, true, '', true)]);
+    assert.deepEqual(sink.errors, []);
+  });
+
+  test('RFC 7692 §6.1 RSV1 on a continuation frame → 1002', () => {
+    const [decoder, sink] = decoderFor('server', LIMIT, true);
+    decoder.push(hex('41 01 61 c0 01 62'));
+    assertFailed(sink, 'WS_ERR_RESERVED_BITS', 1002, 'RFC 7692 §6.1');
+    assert.equal(sink.frames.length, 1);
+  });
+
+  test('RFC 7692 §6.1 RSV1 on a control frame → 1002', () => {
+    const [decoder, sink] = decoderFor('server', LIMIT, true);
+    decoder.push(hex('c9 00'));
+    assertFailed(sink, 'WS_ERR_RESERVED_BITS', 1002, 'RFC 7692 §6.1');
+  });
+
+  test('RFC 7692 §6.1 the pieces of a split frame carry its RSV1 bit', () => {
+    const [decoder, sink] = decoderFor('server', LIMIT, true);
+    const bytes = hex('42 04 01 02 03 04 80 03 05 06 07');
+    decoder.push(bytes.slice(0, 4));
+    decoder.push(bytes.slice(4, 9));
+    decoder.push(bytes.slice(9));
+    assert.deepEqual(
+      sink.parts.filter((part) => part.piece.length > 0).map((part) => [part.opcode, part.rsv1, toHex(part.piece)]),
+      [
+        [Opcode.Binary, true, '01 02'],
+        [Opcode.Binary, true, '03 04'],
+        [Opcode.Continuation, false, '05'],
+        [Opcode.Continuation, false, '06 07'],
+      ],
+    );
+    assert.deepEqual(sink.frames, [frame(Opcode.Binary, false, hex('01 02 03 04'), true), frame(Opcode.Continuation, true, hex('05 06 07'))]);
+  });
+
+  test('setAllowRsv1 switches the rule on and off', () => {
+    const [decoder, sink] = decoderFor('server');
+    decoder.setAllowRsv1(true);
+    decoder.push(hex('c1 01 61'));
+    decoder.setAllowRsv1(false);
+    decoder.push(hex('c1 01 62'));
+    assert.deepEqual(sink.frames, [frame(Opcode.Text, true, 'a', true)]);
+    assertFailed(sink, 'WS_ERR_RESERVED_BITS', 1002, 'RFC 6455 §5.2');
+  });
+});
+
+describe('RFC 6455 §7.4.1 1009: messages over the size limit', () => {
+  test('§7.4.1 a frame claiming 2 GiB fails with 1009 from its header alone, with nothing buffered', () => {
+    const header = hex('82 7f 00 00 00 00 80 00 00 00');
+    for (const byteByByte of [false, true]) {
+      const [decoder, sink] = decoderFor('server');
+      if (byteByByte) {
+        for (let i = 0; i < header.length; i++) {
+          decoder.push(header.slice(i, i + 1));
+          assert.ok(decoder.bufferedBytes <= 14);
+        }
+      } else {
+        decoder.push(header.slice());
+      }
+      assertFailed(sink, 'WS_ERR_FRAME_TOO_BIG', 1009, 'RFC 6455 §7.4.1');
+      assert.equal(decoder.bufferedBytes, 0);
+    }
+  });
+
+  test('§7.4.1 a masked client frame claiming 2 GiB fails with 1009 at its header, with nothing buffered', () => {
+    const [decoder, sink] = decoderFor('client', 1024);
+    decoder.push(hex('82 ff 00 00 00 00 80 00 00 00 11 22 33 44'));
+    assertFailed(sink, 'WS_ERR_FRAME_TOO_BIG', 1009, 'RFC 6455 §7.4.1');
+    assert.equal(decoder.bufferedBytes, 0);
+  });
+
+  test('§7.4.1 a frame of exactly the limit is accepted, one byte more is 1009', () => {
+    const [decoder, sink] = decoderFor('server', 300);
+    decoder.push(encodeFrame({ opcode: Opcode.Binary, payload: counting(300) }));
+    assert.equal(sink.frames.length, 1);
+    assert.deepEqual(sink.errors, []);
+    decoder.push(hex('82 7e 01 2d'));
+    assertFailed(sink, 'WS_ERR_FRAME_TOO_BIG', 1009, 'RFC 6455 §7.4.1');
+  });
+
+  test('§7.4.1 fragments summing over the limit fail with 1009 at the header of the frame that crosses it', () => {
+    const [decoder, sink] = decoderFor('server', 300);
+    decoder.push(encodeFrame({ opcode: Opcode.Text, fin: false, payload: counting(200) }));
+    decoder.push(encodeFrame({ opcode: Opcode.Ping, payload: counting(100) }));
+    decoder.push(encodeFrame({ opcode: Opcode.Continuation, fin: false, payload: counting(100) }));
+    assert.deepEqual(sink.errors, [], 'exactly at the limit so far');
+    decoder.push(hex('00 01'));
+    assertFailed(sink, 'WS_ERR_MESSAGE_TOO_BIG', 1009, 'RFC 6455 §7.4.1');
+    assert.equal(sink.frames.length, 3);
+    assert.equal(decoder.bufferedBytes, 0);
+  });
+
+  test('§7.4.1 the limit applies per message: the next message starts from zero', () => {
+    const [decoder, sink] = decoderFor('server', 10);
+    for (let i = 0; i < 5; i++) {
+      decoder.push(encodeFrame({ opcode: Opcode.Binary, fin: false, payload: counting(6) }));
+      decoder.push(encodeFrame({ opcode: Opcode.Continuation, payload: counting(4) }));
+    }
+    assert.equal(sink.frames.length, 10);
+    assert.deepEqual(sink.errors, []);
+  });
+
+  test('§5.5 control frames are not counted against the message limit', () => {
+    const [decoder, sink] = decoderFor('server', 4);
+    decoder.push(encodeFrame({ opcode: Opcode.Binary, fin: false, payload: counting(4) }));
+    decoder.push(encodeFrame({ opcode: Opcode.Ping, payload: counting(125) }));
+    decoder.push(encodeFrame({ opcode: Opcode.Continuation, payload: new Uint8Array(0) }));
+    assert.equal(sink.frames.length, 3);
+    assert.deepEqual(sink.errors, []);
+  });
+
+  test('a split frame is buffered once, at its announced size, after its header is checked', () => {
+    const [decoder, sink] = decoderFor('server', 1000);
+    const bytes = encodeFrame({ opcode: Opcode.Binary, payload: counting(1000) });
+    decoder.push(bytes.slice(0, 3));
+    assert.equal(decoder.bufferedBytes, 3, 'three header bytes held');
+    decoder.push(bytes.slice(3, 14));
+    assert.equal(decoder.bufferedBytes, 1000);
+    decoder.push(bytes.slice(14));
+    assert.equal(decoder.bufferedBytes, 0);
+    assert.deepEqual(sink.frames, [frame(Opcode.Binary, true, counting(1000))]);
+  });
+});
+
+describe('RFC 6455 §5.2 framing is independent of how the bytes are chunked', () => {
+  const random = seededRandom(42);
+  const specs: FrameSpec[] = [
+    { opcode: Opcode.Text, payload: utf8('Hello') },
+    { opcode: Opcode.Binary, payload: new Uint8Array(0) },
+    { opcode: Opcode.Text, fin: false, payload: utf8('frag') },
+    { opcode: Opcode.Ping, payload: randomBytes(random, 125) },
+    { opcode: Opcode.Continuation, fin: false, payload: randomBytes(random, 126) },
+    { opcode: Opcode.Pong, payload: new Uint8Array(0) },
+    { opcode: Opcode.Continuation, payload: randomBytes(random, 1) },
+    { opcode: Opcode.Binary, payload: randomBytes(random, 300) },
+    { opcode: Opcode.Binary, payload: randomBytes(random, 3) },
+    { opcode: Opcode.Close, payload: hex('03 e8 62 79 65') },
+  ];
+  const bigSpecs: FrameSpec[] = [...specs, { opcode: Opcode.Binary, payload: randomBytes(random, 70000) }, { opcode: Opcode.Text, payload: utf8('end') }];
+
+  function streams(list: FrameSpec[]): { name: string; fromClient: boolean; bytes: Uint8Array }[] {
+    return [
+      { name: 'an unmasked', fromClient: false, bytes: concat(list.map((spec) => encodeFrame(spec))) },
+      { name: 'a masked', fromClient: true, bytes: concat(list.map((spec) => encodeFrame({ ...spec, maskKey: randomBytes(random, 4) }))) },
+    ];
+  }
+
+  function expected(list: FrameSpec[]): DecodedFrame[] {
+    return list.map((spec) => frame(spec.opcode, spec.fin ?? true, spec.payload));
+  }
+
+  function decodeChunks(bytes: Uint8Array, fromClient: boolean, cuts: number[]): RecordingSink {
+    const sink = new RecordingSink();
+    const decoder = new FrameDecoder(sink, { expectMasked: fromClient, maxMessageSize: LIMIT });
+    let at = 0;
+    for (const cut of [...cuts, bytes.length]) {
+      decoder.push(bytes.slice(at, cut));
+      at = cut;
+    }
+    assert.equal(decoder.bufferedBytes, 0);
+    return sink;
+  }
+
+  for (const { name, fromClient, bytes } of streams(bigSpecs)) {
+    test(`§5.2 ${name} stream of ${bigSpecs.length} frames gives the same frames whole and byte by byte`, () => {
+      const want = expected(bigSpecs);
+      const whole = decodeAll(bytes, fromClient);
+      assert.deepEqual(whole.frames, want);
+      assert.deepEqual(whole.parts, [], 'no frame spans chunks');
+      const cuts = Array.from({ length: bytes.length - 1 }, (_, i) => i + 1);
+      const single = decodeChunks(bytes, fromClient, cuts);
+      assert.deepEqual(single.errors, []);
+      assert.deepEqual(single.frames, want);
+    });
+
+    test(`§5.2 ${name} stream gives the same frames in random chunk sizes`, () => {
+      const want = expected(bigSpecs);
+      for (let round = 0; round < 30; round++) {
+        const cuts: number[] = [];
+        for (let at = 0; ; ) {
+          at += 1 + Math.floor(random() * (round < 15 ? 20 : 5000));
+          if (at >= bytes.length) break;
+          cuts.push(at);
+        }
+        assert.deepEqual(decodeChunks(bytes, fromClient, cuts).frames, want, `round ${round}`);
+      }
+    });
+  }
+
+  for (const { name, fromClient, bytes } of streams(specs)) {
+    test(`§5.2 ${name} stream split in two at every point gives the same frames`, () => {
+      const want = expected(specs);
+      for (let cut = 0; cut <= bytes.length; cut++) {
+        assert.deepEqual(decodeChunks(bytes, fromClient, [cut]).frames, want, `split at ${cut}`);
+      }
+    });
+
+    test(`§5.2 ${name} stream split in three at many points gives the same frames`, () => {
+      const want = expected(specs);
+      for (let first = 1; first < bytes.length; first += 7) {
+        for (let second = first; second <= bytes.length; second += 5) {
+          assert.deepEqual(decodeChunks(bytes, fromClient, [first, second]).frames, want, `split at ${first}, ${second}`);
+        }
+      }
+    });
+  }
+});
+
+describe('payload ownership and onFramePart', () => {
+  test('a payload wholly inside the chunk is a view of it, unmasked in place', () => {
+    const chunk = concat([
+      encodeFrame({ opcode: Opcode.Text, payload: utf8('Hello'), maskKey: RFC_KEY }),
+      encodeFrame({ opcode: Opcode.Binary, payload: counting(200), maskKey: hex('01 02 03 04') }),
+    ]);
+    const [decoder, sink] = decoderFor('client');
+    decoder.push(chunk);
+    assert.equal(sink.views.length, 2);
+    assert.equal(sink.views[0]!.buffer, chunk.buffer);
+    assert.equal(sink.views[0]!.byteOffset, chunk.byteOffset + 6);
+    assert.equal(sink.views[1]!.buffer, chunk.buffer);
+    assert.equal(sink.views[1]!.byteOffset, chunk.byteOffset + 11 + 8);
+    assert.equal(toHex(chunk.subarray(6, 11)), '48 65 6c 6c 6f', 'the chunk itself was unmasked');
+    assert.deepEqual(chunk.subarray(19), counting(200));
+    assert.deepEqual(sink.parts, []);
+  });
+
+  test('a view aliases a chunk that is itself a view into a larger buffer', () => {
+    const backing = new Uint8Array(64);
+    backing.set(hex('82 03 0a 0b 0c'), 17);
+    const chunk = backing.subarray(17, 22);
+    const [decoder, sink] = decoderFor('server');
+    decoder.push(chunk);
+    assert.equal(sink.views[0]!.buffer, backing.buffer);
+    assert.equal(sink.views[0]!.byteOffset, 19);
+    assert.equal(toHex(sink.frames[0]!.payload), '0a 0b 0c');
+  });
+
+  test('§8.1 a data frame split across chunks is reported piece by piece, unmasked, before the whole frame', () => {
+    const payload = counting(300, 3);
+    for (const fromClient of [false, true]) {
+      const bytes = encodeFrame({ opcode: Opcode.Binary, payload, maskKey: fromClient ? hex('a1 b2 c3 d4') : null });
+      for (const step of [1, 2, 3, 5, 64, 299]) {
+        const [decoder, sink] = decoderFor(fromClient ? 'client' : 'server');
+        for (let at = 0; at < bytes.length; at += step) decoder.push(bytes.slice(at, at + step));
+        assert.equal(sink.frames.length, 1);
+        assert.deepEqual(sink.frames[0]!.payload, payload);
+        assert.deepEqual(concat(sink.parts.map((part) => part.piece)), payload, `step ${step}`);
+        assert.ok(sink.parts.every((part) => part.opcode === Opcode.Binary));
+        assert.equal(sink.log.at(-1), 'frame');
+        assert.equal(sink.log.indexOf('frame'), sink.log.length - 1, 'all pieces come before the frame');
+      }
+    }
+  });
+
+  test('§5.4 pieces of a continuation frame carry opcode 0', () => {
+    const bytes = concat([
+      encodeFrame({ opcode: Opcode.Text, fin: false, payload: utf8('ab') }),
+      encodeFrame({ opcode: Opcode.Continuation, payload: utf8('cdefgh') }),
+    ]);
+    const [decoder, sink] = decoderFor('server');
+    decoder.push(bytes.slice(0, 8));
+    decoder.push(bytes.slice(8));
+    assert.deepEqual(
+      sink.frames.map((f) => [f.opcode, f.fin]),
+      [
+        [Opcode.Text, false],
+        [Opcode.Continuation, true],
+      ],
+    );
+    assert.ok(sink.parts.length > 0);
+    assert.ok(sink.parts.every((part) => part.opcode === Opcode.Continuation));
+    assert.equal(new TextDecoder().decode(concat(sink.parts.map((part) => part.piece))), 'cdefgh');
+  });
+
+  test('§5.5 control frames split across chunks are not reported in pieces', () => {
+    const bytes = encodeFrame({ opcode: Opcode.Ping, payload: utf8('split ping'), maskKey: RFC_KEY });
+    const [decoder, sink] = decoderFor('client');
+    for (let i = 0; i < bytes.length; i++) decoder.push(bytes.slice(i, i + 1));
+    assert.deepEqual(sink.parts, []);
+    assert.deepEqual(sink.frames, [frame(Opcode.Ping, true, 'split ping')]);
+  });
+
+  test('a sink that stops the decoder on a piece gets no frame and nothing after it', () => {
+    const sink = new RecordingSink();
+    const decoder: FrameDecoder = new FrameDecoder(
+      {
+        onFrame: (...args) => sink.onFrame(...args),
+        onFrameError: (error) => sink.onFrameError(error),
+        onFramePart: (...args) => {
+          sink.onFramePart(...args);
+          decoder.stop();
+        },
+      },
+      { expectMasked: false, maxMessageSize: LIMIT },
+    );
+    const bytes = concat([encodeFrame({ opcode: Opcode.Text, payload: utf8('abcdef') }), hex('81 01 61')]);
+    decoder.push(bytes.slice(0, 4));
+    decoder.push(bytes.slice(4));
+    assert.equal(sink.parts.length, 1);
+    assert.deepEqual(sink.frames, []);
+    // The same when the stopping piece completes the frame.
+    sink.parts = [];
+    const late = new FrameDecoder(
+      {
+        onFrame: (...args) => sink.onFrame(...args),
+        onFrameError: (error) => sink.onFrameError(error),
+        onFramePart: (...args) => {
+          sink.onFramePart(...args);
+          if (sink.parts.length === 2) late.stop();
+        },
+      },
+      { expectMasked: false, maxMessageSize: LIMIT },
+    );
+    late.push(bytes.slice(0, 4));
+    late.push(bytes.slice(4));
+    assert.equal(sink.parts.length, 2);
+    assert.deepEqual(sink.frames, []);
+  });
+});

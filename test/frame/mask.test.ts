@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { applyMask, defaultRandomFill, MaskKeySource, xorMask } from '../../src/frame/mask.ts';
+import { hex, randomBytes, seededRandom, toHex } from './helpers.ts';
+
+/** The definition of §5.3: octet i of the payload is XORed with octet (i MOD 4) of the key. */
+function referenceMask(data: Uint8Array, key: Uint8Array, keyOffset: number): Uint8Array {
+  const out = Uint8Array.from(data); // a copy even when `data` is a Buffer
+  for (let i = 0; i < out.length; i++) out[i] = out[i]! ^ key[(keyOffset + i) & 3]!;
+  return out;
+}
+
+const random = seededRandom(0x5eed);
+const KEYS = [hex('37 fa 21 3d'), hex('00 00 00 00'), hex('ff ff ff ff'), hex('01 80 7f fe'), randomBytes(random, 4)];
+
+describe('RFC 6455 §5.3 client-to-server masking', () => {
+  test('§5.3/§5.7 the masked "Hello" example: key 37 fa 21 3d turns 48 65 6c 6c 6f into 7f 9f 4d 51 58', () => {
+    const data = hex('48 65 6c 6c 6f');
+    applyMask(data, hex('37 fa 21 3d'));
+    assert.equal(toHex(data), '7f 9f 4d 51 58');
+  });
+
+  // Short payloads are masked a byte at a time, long ones a 32-bit word at a time once the
+  // address is aligned: lengths 0..300 cover both paths, every tail, and the switch between them.
+  const MAX_LENGTH = 300;
+
+  test('§5.3 applyMask equals the byte-wise definition for every length 0..300, byteOffset 0..7 and key offset 0..3', () => {
+    const backing = randomBytes(random, MAX_LENGTH + 16);
+    const failures: string[] = [];
+    for (const key of KEYS) {
+      for (let byteOffset = 0; byteOffset < 8; byteOffset++) {
+        for (let length = 0; length <= MAX_LENGTH; length++) {
+          for (let keyOffset = 0; keyOffset < 4; keyOffset++) {
+            const buffer = backing.slice();
+            const view = buffer.subarray(byteOffset, byteOffset + length);
+            const expected = backing.slice();
+            expected.set(referenceMask(view, key, keyOffset), byteOffset);
+            applyMask(view, key, keyOffset);
+            // Equal to the reference inside the view, untouched outside it.
+            if (Buffer.compare(buffer, expected) !== 0) failures.push(`key ${toHex(key)}, length ${length}, byteOffset ${byteOffset}, keyOffset ${keyOffset}`);
+          }
+        }
+      }
+    }
+    assert.deepEqual(failures.slice(0, 5), []);
+  });
+
+  test('§5.3 xorMask over [start, end) equals the definition with k0 applied at start, for every alignment', () => {
+    const backing = randomBytes(random, MAX_LENGTH + 32);
+    const failures: string[] = [];
+    for (const key of KEYS) {
+      const [k0, k1, k2, k3] = [key[0]!, key[1]!, key[2]!, key[3]!];
+      for (let byteOffset = 0; byteOffset < 4; byteOffset++) {
+        for (let start = 0; start < 8; start++) {
+          for (let length = 0; length <= MAX_LENGTH; length++) {
+            const buffer = backing.slice();
+            const data = buffer.subarray(byteOffset, byteOffset + start + length + 5);
+            const expected = backing.slice();
+            expected.set(referenceMask(data.subarray(start, start + length), key, 0), byteOffset + start);
+            xorMask(data, k0, k1, k2, k3, start, start + length);
+            if (Buffer.compare(buffer, expected) !== 0) failures.push(`key ${toHex(key)}, byteOffset ${byteOffset}, start ${start}, length ${length}`);
+          }
+        }
+      }
+    }
+    assert.deepEqual(failures.slice(0, 5), []);
+  });
+
+  test('§5.3 xorMask defaults to the whole array', () => {
+    const data = hex('00 00 00 00 00 00');
+    xorMask(data, 1, 2, 3, 4);
+    assert.equal(toHex(data), '01 02 03 04 01 02');
+  });
+
+  test('§5.3 masking is an involution: masking twice restores the data, at every length and alignment', () => {
+    const backing = randomBytes(random, 300);
+    for (let byteOffset = 0; byteOffset < 8; byteOffset++) {
+      for (const length of [0, 1, 3, 4, 5, 31, 32, 33, 63, 64, 65, 127, 200, 291]) {
+        for (let keyOffset = 0; keyOffset < 4; keyOffset++) {
+          const buffer = backing.slice();
+          const view = buffer.subarray(byteOffset, byteOffset + length);
+          applyMask(view, KEYS[0]!, keyOffset);
+          if (length > 0) assert.notDeepEqual(view, backing.subarray(byteOffset, byteOffset + length));
+          applyMask(view, KEYS[0]!, keyOffset);
+          assert.deepEqual(buffer, backing);
+        }
+      }
+    }
+  });
+
+  test('§5.3 a payload masked piece by piece with running key offsets equals one masked whole', () => {
+    const data = randomBytes(random, 257);
+    const whole = data.slice();
+    applyMask(whole, KEYS[3]!);
+    for (const cut of [1, 2, 3, 5, 7, 33, 100, 256]) {
+      const pieces = data.slice();
+      for (let at = 0; at < pieces.length; at += cut) applyMask(pieces.subarray(at, at + cut), KEYS[3]!, at);
+      assert.deepEqual(pieces, whole, `pieces of ${cut}`);
+    }
+  });
+
+  test('§5.3 masking works on a Node Buffer at an odd byteOffset (a pooled Buffer)', () => {
+    const source = Buffer.alloc(200, 0xaa);
+    const view = source.subarray(3, 3 + 150);
+    const expected = referenceMask(view, KEYS[0]!, 2);
+    applyMask(view, KEYS[0]!, 2);
+    assert.deepEqual(new Uint8Array(view), expected);
+    assert.equal(source[2], 0xaa);
+    assert.equal(source[153], 0xaa);
+  });
+});
+
+describe('RFC 6455 §5.3 masking keys: "a fresh masking key … from a strong source of entropy"', () => {
+  test('§5.3 MaskKeySource hands out consecutive distinct 4-byte slots and refills with a new pool when spent', () => {
+    let fills = 0;
+    const fill = (target: Uint8Array): void => {
+      fills++;
+      for (let i = 0; i < target.length; i++) target[i] = (fills * 64 + i) & 0xff;
+    };
+    const source = new MaskKeySource(fill, 12);
+    assert.equal(fills, 0, 'no entropy drawn before the first key');
+    assert.equal(source.next(), 0);
+    const firstPool = source.pool;
+    assert.equal(firstPool.length, 12);
+    assert.equal(fills, 1);
+    assert.equal(source.next(), 4);
+    assert.equal(source.next(), 8);
+    assert.equal(fills, 1);
+    const keys = [0, 4, 8].map((at) => toHex(firstPool.subarray(at, at + 4)));
+    assert.deepEqual(keys, ['40 41 42 43', '44 45 46 47', '48 49 4a 4b']);
+    assert.equal(source.next(), 0);
+    assert.equal(fills, 2);
+    assert.notEqual(source.pool, firstPool, 'a spent pool is replaced, not overwritten');
+    assert.equal(toHex(firstPool.subarray(0, 4)), '40 41 42 43', 'keys handed out earlier are unchanged');
+    assert.equal(toHex(source.pool.subarray(0, 4)), '80 81 82 83');
+  });
+
+  test('§5.3 the default pool is 4096 bytes of CSPRNG output, 1024 keys per refill', () => {
+    const source = new MaskKeySource();
+    const offsets = new Set<number>();
+    for (let i = 0; i < 1024; i++) offsets.add(source.next());
+    const pool = source.pool;
+    assert.equal(pool.length, 4096);
+    assert.equal(offsets.size, 1024);
+    assert.ok(pool.some((b) => b !== 0), 'the pool is filled');
+    assert.equal(source.next(), 0);
+    assert.notEqual(source.pool, pool);
+  });
+
+  test('§5.3 defaultRandomFill fills the whole target with random bytes', () => {
+    const a = new Uint8Array(64);
+    const b = new Uint8Array(64);
+    defaultRandomFill(a);
+    defaultRandomFill(b);
+    assert.notDeepEqual(a, b);
+    assert.notDeepEqual(a.subarray(48), new Uint8Array(16));
+  });
+});
