@@ -9,7 +9,7 @@ import { parseUrl } from './handshake/url.ts';
 import { resolvePeerOptions } from './peer/options.ts';
 import { Peer } from './peer/peer.ts';
 import { resolveServerOptions, type ServerOptions } from './server/options.ts';
-import { completeUpgrade, readRequestHead } from './server/upgrade.ts';
+import { completeUpgrade, readRequestHeadAsync } from './server/upgrade.ts';
 
 /** What every `wrap` takes. */
 interface WrapCommon {
@@ -42,6 +42,7 @@ export type WrapOptions = WrapServerOptions | WrapClientOptions;
  * client sends its request for `url` and verifies the answer.
  */
 export async function wrap(socket: Socket, options: WrapOptions): Promise<Peer> {
+  socket.setNoDelay(true);
   if (options.handshaked === true) {
     return new Peer(socket, options.role, resolvePeerOptions(options), undefined, options.head);
   }
@@ -50,7 +51,7 @@ export async function wrap(socket: Socket, options: WrapOptions): Promise<Peer> 
     return clientHandshake(socket, parseUrl(options.url), options);
   }
   const resolved = resolveServerOptions(options);
-  const request = await readRequestHead(socket, resolved);
+  const request = await readRequestHeadAsync(socket, resolved);
   if (request === null) throw new Error('wrap: the opening handshake failed (the HTTP error was sent) or timed out');
   const peer = completeUpgrade(socket, request, request.rest, resolved, () => true);
   if (peer === null) throw new Error('wrap: the opening handshake was rejected (the HTTP error was sent)');

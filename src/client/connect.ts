@@ -57,6 +57,7 @@ export async function connect(url: string, request: ClientRequest = {}, options:
   const socket = target.secure
     ? tlsConnect({ host: target.host, port: target.port, ...clientTlsOptions(target.host, settings.tls) })
     : netConnect({ host: target.host, port: target.port });
+  socket.setNoDelay(true);
   return withTimeout(socket, timeout, async () => {
     await connected(socket, target, settings.tls);
     return handshake(socket, target, settings);

@@ -119,7 +119,7 @@ class ExtensionScanner {
   }
 
   #readParamValue(paramName: string): string {
-    if (this.#peek() !== QUOTE) return this.#readToken(`a value for ${paramName}`);
+    if (this.#peek() !== QUOTE) return this.#readToken('a parameter value');
     const value = this.#readQuotedString();
     if (!isToken(value)) this.#fail(`quoted value of ${paramName} is not a token`);
     return value;

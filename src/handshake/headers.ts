@@ -11,8 +11,11 @@
  * not repeat (`Host`, `Sec-WebSocket-Key`) and for `Set-Cookie`.
  */
 export class HeaderList implements Iterable<[name: string, value: string]> {
-  readonly #byName = new Map<string, string[]>();
-  readonly #entries: Array<[name: string, value: string]> = [];
+  // Parallel arrays and a plain string for a field seen once: a head is
+  // parsed on every connection, and these avoid an allocation per field.
+  readonly #names: string[] = [];
+  readonly #values: string[] = [];
+  readonly #byName = new Map<string, string | string[]>();
 
   /**
    * Adds one field occurrence. The name is lower-cased; the value is stored
@@ -20,22 +23,25 @@ export class HeaderList implements Iterable<[name: string, value: string]> {
    */
   append(name: string, value: string): void {
     const key = name.toLowerCase();
-    this.#entries.push([key, value]);
-    const values = this.#byName.get(key);
-    if (values === undefined) this.#byName.set(key, [value]);
-    else values.push(value);
+    this.#names.push(key);
+    this.#values.push(value);
+    const existing = this.#byName.get(key);
+    if (existing === undefined) this.#byName.set(key, value);
+    else if (typeof existing === 'string') this.#byName.set(key, [existing, value]);
+    else existing.push(value);
   }
 
   /** The field's value, repeated occurrences joined by `", "`, or `undefined`. */
   get(name: string): string | undefined {
     const values = this.#byName.get(name.toLowerCase());
-    if (values === undefined) return undefined;
-    return values.length === 1 ? values[0] : values.join(', ');
+    return typeof values === 'object' ? values.join(', ') : values;
   }
 
   /** Every occurrence of the field, in arrival order (empty if absent). */
   getAll(name: string): readonly string[] {
-    return this.#byName.get(name.toLowerCase()) ?? [];
+    const values = this.#byName.get(name.toLowerCase());
+    if (values === undefined) return [];
+    return typeof values === 'string' ? [values] : values;
   }
 
   /** Whether the field occurs at least once. */
@@ -45,7 +51,7 @@ export class HeaderList implements Iterable<[name: string, value: string]> {
 
   /** Number of field lines (occurrences, not distinct names). */
   get size(): number {
-    return this.#entries.length;
+    return this.#names.length;
   }
 
   /** Distinct lower-cased field names, in order of first appearance. */
@@ -54,8 +60,10 @@ export class HeaderList implements Iterable<[name: string, value: string]> {
   }
 
   /** Every field line as `[lower-cased name, value]`, in arrival order. */
-  [Symbol.iterator](): IterableIterator<[name: string, value: string]> {
-    return this.#entries[Symbol.iterator]();
+  *[Symbol.iterator](): IterableIterator<[name: string, value: string]> {
+    for (let i = 0; i < this.#names.length; i++) {
+      yield [this.#names[i] ?? '', this.#values[i] ?? ''];
+    }
   }
 
   /**

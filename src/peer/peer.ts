@@ -12,6 +12,7 @@ import type { ConnectionHandler } from '../connection/handler.ts';
 import { CloseCode } from '../frame/close-code.ts';
 import type { ProtocolError } from '../frame/errors.ts';
 import { Opcode } from '../frame/opcode.ts';
+import { releaseDeadline, watchDeadline, type Deadline } from './deadlines.ts';
 import { BufferFullError, ConnectionClosedError, TimeoutError } from './errors.ts';
 import type { ResolvedPeerOptions } from './options.ts';
 import { scheduleFlush, startHeartbeat, stopHeartbeat, type Flushable, type Heartbeat } from './scheduler.ts';
@@ -91,7 +92,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   private readers: PendingRead[] | null = null;
   private writers: PendingWrite[] | null = null;
   private shutdowns: Array<(clean: boolean) => void> | null = null;
-  private closeTimer: NodeJS.Timeout | undefined;
+  private closeDeadline: Deadline | null = null;
   private inMessage = false;
   private paused = false;
   private ended = false;
@@ -123,7 +124,6 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
       ...(compression === undefined ? {} : { compression }),
     });
     (socket as PeerSocket)[kPeer] = this;
-    socket.setNoDelay(true);
     socket.on('data', onSocketData);
     socket.on('close', onSocketClose);
     socket.on('error', onSocketError);
@@ -391,8 +391,9 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     if (this.ended) return;
     this.ended = true;
     if (this.connection.transportShouldClose) this.socket.end();
-    this.closeTimer = setTimeout(() => this.socket.destroy(), this.options.closeTimeout);
-    this.closeTimer.unref();
+    const socket = this.socket;
+    this.closeDeadline = { deadline: Date.now() + this.options.closeTimeout, expire: () => socket.destroy() };
+    watchDeadline(this.closeDeadline);
   }
 
   /** @internal A ping period passed: drop the peer if nothing came since the last ping, else ping. */
@@ -436,7 +437,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   finish(): void {
     if (this.done) return;
     this.done = true;
-    clearTimeout(this.closeTimer);
+    if (this.closeDeadline !== null) releaseDeadline(this.closeDeadline);
     if (this.options.pingFrequency > 0) stopHeartbeat(this, this.options.pingFrequency);
     const readers = this.readers;
     this.readers = null;

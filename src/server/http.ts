@@ -47,5 +47,6 @@ function upgradeWith(request: IncomingMessage, socket: Duplex, head: Buffer, opt
     version: `HTTP/${request.httpVersion}`,
     headers,
   };
+  (socket as Socket).setNoDelay(true);
   return completeUpgrade(socket as Socket, head101, head, options, () => true);
 }

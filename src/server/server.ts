@@ -68,22 +68,33 @@ export class Server {
   }
 
   /** @internal A socket connected: read its handshake and make a peer. */
-  async handleSocket(socket: Socket, acceptsPath: (path: string) => boolean, onPeer: (peer: Peer) => void): Promise<void> {
-    socket.on('error', ignore);
+  handleSocket(socket: Socket, acceptsPath: (path: string) => boolean, onPeer: (peer: Peer) => void): void {
     if (this.openPeers.size + this.pending >= this.options.maxConnections) {
+      socket.on('error', ignore);
       reject(socket, policyError(503, 'too many connections'));
       return;
     }
     this.pending++;
-    const request = await readRequestHead(socket, this.options);
-    this.pending--;
-    if (request === null) return;
-    const peer = completeUpgrade(socket, request, request.rest, this.options, acceptsPath);
-    if (peer === null) return;
-    this.openPeers.add(peer);
-    peer.onClosed((closed) => this.openPeers.delete(closed));
-    onPeer(peer);
+    readRequestHead(socket, this.options, (request) => {
+      this.pending--;
+      if (request === null) return;
+      // Runs inside the socket's 'data' event: nothing may escape into the event loop.
+      try {
+        const peer = completeUpgrade(socket, request, request.rest, this.options, acceptsPath);
+        if (peer === null) return;
+        this.openPeers.add(peer);
+        peer.onClosed(this.forget);
+        onPeer(peer);
+      } catch (error) {
+        socket.destroy();
+        this.options.onError(error);
+      }
+    });
   }
+
+  private readonly forget = (peer: Peer): void => {
+    this.openPeers.delete(peer);
+  };
 }
 
 /** A server whose peers are taken one at a time with `accept`. */
@@ -151,7 +162,10 @@ async function listen<S extends Server>(
   if (target.secure && options.tls === undefined) throw new TypeError('a wss:// server needs options.tls with a certificate and key');
   const endpoint = target.path.split('?')[0]!;
   const acceptsPath = endpoint === '/' ? () => true : (path: string) => path === endpoint;
-  const listener = target.secure ? createTlsServer(serverTlsOptions(options.tls!)) : createNetServer();
+  // Nagle off from accept: writes are already batched per tick, so delaying them only adds latency.
+  const listener = target.secure
+    ? createTlsServer({ ...serverTlsOptions(options.tls!), noDelay: true })
+    : createNetServer({ noDelay: true });
   await new Promise<void>((resolve, reject) => {
     listener.once('error', reject);
     listener.listen(target.port, target.host, () => {
@@ -164,10 +178,12 @@ async function listen<S extends Server>(
   const instance = new Kind(listener, `${target.secure ? 'wss' : 'ws'}://${host}:${port}${target.path}`, resolved);
   const onPeer = makeOnPeer(instance);
   listener.on(target.secure ? 'secureConnection' : 'connection', (socket: Socket) => {
-    instance.handleSocket(socket, acceptsPath, onPeer).catch((error: unknown) => {
+    try {
+      instance.handleSocket(socket, acceptsPath, onPeer);
+    } catch (error) {
       socket.destroy();
       resolved.onError(error);
-    });
+    }
   });
   // A TLS handshake that fails concerns that client only.
   listener.on('tlsClientError', (_error: Error, socket: Socket) => socket.destroy());

@@ -13,47 +13,79 @@ import { chooseSubprotocol } from '../handshake/subprotocol.ts';
 import { validateUpgradeRequest, type UpgradeRequestHead } from '../handshake/validate.ts';
 import { negotiateAsServer } from '../extensions/permessage-deflate/index.ts';
 import { Peer } from '../peer/peer.ts';
+import { releaseDeadline, watchDeadline, type Deadline } from '../peer/deadlines.ts';
 import type { ResolvedServerOptions } from './options.ts';
 
 /** How long a rejected client gets to read our answer before its socket is destroyed. */
 const REJECT_LINGER_MS = 1000;
 
+/** What to do with the socket once its request head is read, or could not be. */
+export type HeadCallback = (request: ParsedRequest | null) => void;
+
 /**
- * Read one request head from `socket`. Resolves with it (and stops reading, the socket
- * paused on nothing: the caller attaches its reader in the same tick), or answers the
- * error (431, 400, …) and resolves null; on timeout the socket is destroyed.
+ * Read one request head from `socket` and call `done` with it, synchronously from the
+ * `data` event that completes it (so the caller attaches its own reader before any further
+ * byte can arrive). On a malformed or oversized head the error is answered (431, 400, …)
+ * and `done(null)` is called; past `options.timeout` the socket is destroyed (slowloris).
  */
-export function readRequestHead(socket: Socket, options: ResolvedServerOptions): Promise<ParsedRequest | null> {
-  return new Promise((resolve) => {
-    const parser = new RequestHeadParser(options.maxHeadBytes, options.maxHeaders);
-    const finish = (request: ParsedRequest | null): void => {
-      clearTimeout(timer);
-      socket.off('data', onData);
-      socket.off('close', onClose);
-      resolve(request);
-    };
-    const onData = (chunk: Buffer): void => {
-      let request: ParsedRequest | null;
-      try {
-        request = parser.feed(chunk);
-      } catch (error) {
-        if (!(error instanceof HandshakeError)) throw error;
-        reject(socket, error);
-        finish(null);
-        return;
-      }
-      if (request !== null) finish(request);
-    };
-    const onClose = (): void => finish(null);
-    // Slowloris: a client that trickles its head is cut off when the time is up.
-    const timer = setTimeout(() => {
-      socket.destroy();
-      finish(null);
-    }, options.timeout);
-    socket.on('data', onData);
-    socket.on('close', onClose);
-    socket.on('error', ignore);
-  });
+export function readRequestHead(socket: Socket, options: ResolvedServerOptions, done: HeadCallback): void {
+  new HeadReader(socket, options, done).start();
+}
+
+/** {@link readRequestHead} as a promise, for callers that are not on the hot path. */
+export function readRequestHeadAsync(socket: Socket, options: ResolvedServerOptions): Promise<ParsedRequest | null> {
+  return new Promise((resolve) => readRequestHead(socket, options, resolve));
+}
+
+class HeadReader implements Deadline {
+  readonly deadline: number;
+  private readonly parser: RequestHeadParser;
+  private finished = false;
+
+  constructor(
+    private readonly socket: Socket,
+    options: ResolvedServerOptions,
+    private readonly done: HeadCallback,
+  ) {
+    this.deadline = Date.now() + options.timeout;
+    this.parser = new RequestHeadParser(options.maxHeadBytes, options.maxHeaders);
+  }
+
+  start(): void {
+    watchDeadline(this);
+    this.socket.on('data', this.onData);
+    this.socket.on('close', this.onClose);
+    this.socket.on('error', ignore);
+  }
+
+  expire(): void {
+    this.socket.destroy();
+    this.finish(null);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    let request: ParsedRequest | null;
+    try {
+      request = this.parser.feed(chunk);
+    } catch (error) {
+      if (!(error instanceof HandshakeError)) throw error;
+      reject(this.socket, error);
+      this.finish(null);
+      return;
+    }
+    if (request !== null) this.finish(request);
+  };
+
+  private readonly onClose = (): void => this.finish(null);
+
+  private finish(request: ParsedRequest | null): void {
+    if (this.finished) return;
+    this.finished = true;
+    releaseDeadline(this);
+    this.socket.off('data', this.onData);
+    this.socket.off('close', this.onClose);
+    this.done(request);
+  }
 }
 
 /**

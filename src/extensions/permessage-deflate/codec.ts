@@ -140,7 +140,11 @@ export class DeflateCodec implements MessageCompression {
     const output = run(engine, data, constants.Z_SYNC_FLUSH, Infinity, data.length + 64)!;
     if (!this.ownDeflateContext) engine.reset();
     // §7.2.1: remove the 4-byte tail of the sync flush.
-    return endsWithTail(output) ? output.subarray(0, output.length - 4) : output;
+    if (endsWithTail(output)) return output.subarray(0, output.length - 4);
+    // zlib writes nothing at all for an empty message right after another sync flush (a
+    // kept context): §7.2.1 then asks for an empty stored block, 00 00 00 ff ff at this
+    // byte boundary, which is 00 once its tail is removed.
+    return output.length === 0 ? new Uint8Array(1) : output;
   }
 
   decompress(payload: Uint8Array, fin: boolean, limit: number): Uint8Array | null {

@@ -1,0 +1,48 @@
+/**
+ * Deadlines without a timer per connection: one coarse sweep for every pending opening
+ * handshake and closing connection of the process. Each gets at most one sweep period more
+ * than its time, which is all a slowloris defence or a lingering peer needs, and a
+ * connection costs no timer of its own.
+ * @module
+ */
+
+/** Something that must finish before its deadline. */
+export interface Deadline {
+  /** `Date.now()` value after which `expire` is called. */
+  deadline: number;
+  /** Called once, when the deadline has passed. */
+  expire(): void;
+}
+
+/** How often deadlines are checked, in ms. */
+const SWEEP_MS = 250;
+
+const pending = new Set<Deadline>();
+let sweeper: NodeJS.Timeout | null = null;
+
+function sweep(): void {
+  const now = Date.now();
+  for (const entry of pending) {
+    if (entry.deadline > now) continue;
+    pending.delete(entry);
+    entry.expire();
+  }
+  if (pending.size === 0 && sweeper !== null) {
+    clearInterval(sweeper);
+    sweeper = null;
+  }
+}
+
+/** Watch `entry` until `release`; the sweep never keeps the process alive. */
+export function watchDeadline(entry: Deadline): void {
+  pending.add(entry);
+  if (sweeper === null) {
+    sweeper = setInterval(sweep, SWEEP_MS);
+    sweeper.unref();
+  }
+}
+
+/** Stop watching `entry` (it finished in time, or its socket went away). */
+export function releaseDeadline(entry: Deadline): void {
+  pending.delete(entry);
+}
