@@ -11,7 +11,7 @@
  * @module
  */
 import { CloseCode, isValidCloseCode } from '../frame/close-code.ts';
-import { FrameDecoder, type FrameSink } from '../frame/decoder.ts';
+import { allocateZeroed, FrameDecoder, type FrameSink } from '../frame/decoder.ts';
 import { headerLength, MAX_HEADER_LENGTH, writeHeader } from '../frame/encoder.ts';
 import { ProtocolError, type ProtocolErrorCode } from '../frame/errors.ts';
 import { MaskKeySource, xorMask, type RandomFill } from '../frame/mask.ts';
@@ -46,6 +46,12 @@ export interface ConnectionOptions {
    * RSV1 legal on the first frame of a data message and compresses outgoing messages.
    */
   compression?: MessageCompression;
+  /**
+   * Allocates the buffers received data is assembled in (split frames, fragmented
+   * messages). Default `new Uint8Array(size)`; Node's `Buffer.allocUnsafe` skips the
+   * zero-fill, since every byte is overwritten.
+   */
+  allocate?: (size: number) => Uint8Array;
 }
 
 /** Default {@link ConnectionOptions.maxPayload}: 64 MiB. */
@@ -75,6 +81,7 @@ export class Connection implements FrameSink {
   private readonly keys: MaskKeySource | null;
   private readonly compression: MessageCompression | null;
   private readonly maxPayload: number;
+  private readonly allocate: (size: number) => Uint8Array;
   private currentState: ConnectionState = 'OPEN';
 
   // The data message being received (§5.4).
@@ -103,7 +110,9 @@ export class Connection implements FrameSink {
     this.keys = role === 'client' ? new MaskKeySource(options.randomFill) : null;
     this.compression = options.compression ?? null;
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    this.allocate = options.allocate ?? allocateZeroed;
     this.decoder = new FrameDecoder(this, {
+      allocate: this.allocate,
       expectMasked: role === 'server',
       maxMessageSize: this.maxPayload,
       allowRsv1: this.compression !== null,
@@ -268,7 +277,7 @@ export class Connection implements FrameSink {
     if (payload.length > 0) parts.push(payload);
     if (!fin) return null;
     this.parts = null;
-    const whole = concat(parts);
+    const whole = concat(parts, this.allocate);
     if (this.messageOpcode === Opcode.Binary) this.handler.onBinary(whole, true);
     return whole;
   }
@@ -498,11 +507,11 @@ function decodeStrict(payload: Uint8Array): string | null {
   }
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
+function concat(parts: Uint8Array[], allocate: (size: number) => Uint8Array): Uint8Array {
   if (parts.length === 1) return parts[0]!;
   let length = 0;
   for (const part of parts) length += part.length;
-  const whole = new Uint8Array(length);
+  const whole = allocate(length);
   let at = 0;
   for (const part of parts) {
     whole.set(part, at);

@@ -34,7 +34,16 @@ export interface FrameDecoderOptions {
   maxMessageSize: number;
   /** RSV1 is allowed on the first frame of a data message: an extension such as permessage-deflate was negotiated. */
   allowRsv1?: boolean;
+  /**
+   * Allocates the buffer a split frame is assembled in. Default `new Uint8Array(size)`;
+   * a host may pass one that skips zero-filling (Node's `Buffer.allocUnsafe`), since every
+   * byte is overwritten.
+   */
+  allocate?: (size: number) => Uint8Array;
 }
+
+/** The portable allocator: zero-filled, as typed arrays always are. */
+export const allocateZeroed = (size: number): Uint8Array => new Uint8Array(size);
 
 const EMPTY = new Uint8Array(0);
 const TWO_POW_32 = 0x1_0000_0000;
@@ -45,6 +54,7 @@ export class FrameDecoder {
   private allowRsv1: boolean;
   private readonly expectMasked: boolean;
   private readonly maxMessageSize: number;
+  private readonly allocate: (size: number) => Uint8Array;
   private stopped = false;
 
   // Header bytes of a header split across chunks (allocated the first time it happens).
@@ -73,6 +83,7 @@ export class FrameDecoder {
     this.expectMasked = options.expectMasked;
     this.maxMessageSize = options.maxMessageSize;
     this.allowRsv1 = options.allowRsv1 ?? false;
+    this.allocate = options.allocate ?? allocateZeroed;
   }
 
   /** Allow or forbid RSV1 on first data frames, as extension negotiation decided. */
@@ -225,7 +236,7 @@ export class FrameDecoder {
       this.emit(payload);
       return pos + length;
     }
-    const partial = new Uint8Array(length);
+    const partial = this.allocate(length);
     partial.set(available === chunk.length ? chunk : chunk.subarray(pos), 0);
     this.partial = partial;
     this.partialFill = 0;

@@ -11,7 +11,7 @@
 
 import { HandshakeError, InvalidHeaderError } from './errors.ts';
 import { describe } from './field-lines.ts';
-import { isOws, isToken, isTokenChar } from './tokens.ts';
+import { isOws, isToken, TCHAR_CLASS } from './tokens.ts';
 
 /** One extension parameter: `name` alone is `[name, true]`. */
 export type ExtensionParam = [name: string, value: string | true];
@@ -30,6 +30,9 @@ export interface ExtensionOffer {
 }
 
 const QUOTE = 0x22;
+// Sticky, single character class: matches a token run at `lastIndex` in
+// linear time without backtracking.
+const TOKEN_RUN = new RegExp(`${TCHAR_CLASS}+`, 'y');
 const BACKSLASH = 0x5c;
 
 /**
@@ -152,10 +155,11 @@ class ExtensionScanner {
   }
 
   #readToken(what: string): string {
-    const start = this.#pos;
-    while (!this.#atEnd() && isTokenChar(this.#peek())) this.#pos++;
-    if (this.#pos === start) this.#fail(`expected ${what}`);
-    return this.#text.slice(start, this.#pos);
+    TOKEN_RUN.lastIndex = this.#pos;
+    const match = TOKEN_RUN.exec(this.#text);
+    if (match === null) this.#fail(`expected ${what}`);
+    this.#pos = TOKEN_RUN.lastIndex;
+    return match[0];
   }
 
   #expect(code: number, what: string): void {

@@ -13,18 +13,14 @@ const HTAB = 0x09;
 const SPACE = 0x20;
 const COMMA = 0x2c;
 
-// tchar (RFC 7230 §3.2.6): any VCHAR except delimiters "(),/:;<=>?@[\]{}
-const TOKEN_CHAR = new Uint8Array(128);
-for (let code = 0x21; code < 0x7f; code++) TOKEN_CHAR[code] = 1;
-for (const delimiter of '"(),/:;<=>?@[\\]{}') TOKEN_CHAR[delimiter.charCodeAt(0)] = 0;
-
-/** Whether a char code is a `tchar` (RFC 7230 §3.2.6). */
-export function isTokenChar(code: number): boolean {
-  return code < 128 && TOKEN_CHAR[code] === 1;
-}
+/**
+ * The `tchar` set (RFC 7230 §3.2.6) as a regular-expression character class:
+ * visible ASCII except the delimiters "(),/:;<=>?@[\]{}
+ */
+export const TCHAR_CLASS = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]";
 
 // Single character classes: linear-time, no backtracking possible.
-const TOKEN_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const TOKEN_PATTERN = new RegExp(`^${TCHAR_CLASS}+$`);
 const NON_FIELD_VALUE_CHAR = /[\x00-\x08\x0a-\x1f\x7f\u0100-\uffff]/;
 
 /** Whether `text` is a non-empty `token` (RFC 7230 §3.2.6). */

@@ -74,6 +74,8 @@ interface PeerSocket extends Socket {
 }
 
 const NOTHING = new Uint8Array(0);
+/** Every byte of an assembly buffer is overwritten: skip the zero-fill. */
+const allocateUnsafe = (size: number): Uint8Array => Buffer.allocUnsafe(size);
 const EMPTY_INFO: HandshakeInfo = { path: '/', headers: {}, protocol: '', extensions: '' };
 
 /** See the module comment. Made by the `server`, `bind`, `connect`, `wrap` and `handleUpgrade` factories. */
@@ -121,6 +123,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     this.connection = new Connection(role, this, {
       maxPayload: options.maxPayload,
       fragments: options.fragments,
+      allocate: allocateUnsafe,
       ...(compression === undefined ? {} : { compression }),
     });
     (socket as PeerSocket)[kPeer] = this;
