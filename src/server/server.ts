@@ -27,7 +27,8 @@ export class Server {
   private readonly listener: NetServer;
   private readonly openPeers = new Set<Peer>();
   private readonly options: ResolvedServerOptions;
-  private pending = 0;
+  /** Sockets still in their opening handshake: counted against maxConnections, ended by close(). */
+  private readonly handshaking = new Set<Socket>();
 
   /** @internal Use `server` or `bind`. */
   constructor(listener: NetServer, url: string, options: ResolvedServerOptions) {
@@ -63,20 +64,21 @@ export class Server {
    */
   async close(timeout = 5000): Promise<void> {
     const stopped = new Promise<void>((resolve) => this.listener.close(() => resolve()));
+    for (const socket of this.handshaking) socket.destroy();
     await Promise.all([...this.openPeers].map((peer) => peer.shutdown(CloseCode.GoingAway, 'server shutting down', timeout).catch(ignore)));
     await stopped;
   }
 
   /** @internal A socket connected: read its handshake and make a peer. */
   handleSocket(socket: Socket, acceptsPath: (path: string) => boolean, onPeer: (peer: Peer) => void): void {
-    if (this.openPeers.size + this.pending >= this.options.maxConnections) {
+    if (this.openPeers.size + this.handshaking.size >= this.options.maxConnections) {
       socket.on('error', ignore);
       reject(socket, policyError(503, 'too many connections'));
       return;
     }
-    this.pending++;
+    this.handshaking.add(socket);
     readRequestHead(socket, this.options, (request) => {
-      this.pending--;
+      this.handshaking.delete(socket);
       if (request === null) return;
       // Runs inside the socket's 'data' event: nothing may escape into the event loop.
       try {
