@@ -7,17 +7,23 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { EchoParser, Opcode, encodeClientFrame, encodeCloseFrame } from './lib/frames.ts';
+import { CompressedMessages, DEFLATE_OFFER } from './lib/deflate.ts';
+import { DeflateEchoParser, exchangeOnce } from './lib/deflate-echo.ts';
+import { echoSetup } from './lib/echo-setup.ts';
+import { EchoParser, Opcode, encodeCloseFrame } from './lib/frames.ts';
 import { cpuSince, exitAfter, finish, mark, sleep } from './lib/load-process.ts';
-import { binaryPayload, textPayload } from './lib/payloads.ts';
+import { jsonPayload } from './lib/payloads.ts';
 import { parseLoadConfig, type EchoLoad, type HandshakeLoad, type IdleLoad, type LoadResult } from './lib/protocol.ts';
 import { LatencyRecorder, SendTimes } from './lib/stats.ts';
 import { openWebSocket, type UpgradeTarget } from './lib/upgrade.ts';
 
 const UPGRADE_TIMEOUT_MS = 10_000;
 
-/** Loopback source addresses, spread over only when one address could run out of ports. */
-function targetFor(url: string, index: number, total: number): UpgradeTarget {
+/**
+ * Where connection `index` of `total` goes, offering permessage-deflate when `deflate` is set.
+ * Loopback source addresses are spread over only when one address could run out of ports.
+ */
+function targetFor(url: string, index: number, total: number, deflate = false): UpgradeTarget {
   const { hostname, port } = new URL(url);
   const sources = Math.ceil(total / 20_000);
   return {
@@ -25,6 +31,7 @@ function targetFor(url: string, index: number, total: number): UpgradeTarget {
     port: Number(port),
     timeoutMs: UPGRADE_TIMEOUT_MS,
     ...(sources > 1 ? { localAddress: `127.0.0.${1 + (index % Math.min(sources, 4))}` } : {}),
+    ...(deflate ? { extensions: DEFLATE_OFFER } : {}),
   };
 }
 
@@ -38,11 +45,7 @@ async function pool(count: number, concurrency: number, task: (index: number) =>
 }
 
 async function runEcho(config: EchoLoad): Promise<LoadResult> {
-  const payload = config.text ? textPayload(config.payloadSize) : binaryPayload(config.payloadSize);
-  const opcode = config.text ? Opcode.text : Opcode.binary;
-  const frame = encodeClientFrame(payload, opcode, randomBytes(4));
-  // One buffer holding a whole window of frames: refilling n slots is a single zero-copy write.
-  const window = Buffer.concat(Array.from({ length: config.inFlight }, () => frame));
+  const { payloadSize, connect } = echoSetup(config);
   const latency = new LatencyRecorder();
   let measuring = false;
   let sending = true;
@@ -50,12 +53,13 @@ async function runEcho(config: EchoLoad): Promise<LoadResult> {
   let errors = 0;
 
   const upgraded = await Promise.all(
-    Array.from({ length: config.connections }, (_, i) => openWebSocket(targetFor(config.url, i, config.connections))),
+    Array.from({ length: config.connections }, (_, i) => openWebSocket(targetFor(config.url, i, config.connections, config.deflate))),
   );
-  const parsers: EchoParser[] = [];
+  const parsers: Array<EchoParser | DeflateEchoParser> = [];
   const sockets: Socket[] = [];
-  for (const { socket, leftover } of upgraded) {
-    const parser = new EchoParser({ opcode, payload, allowMasked: config.allowMaskedEcho });
+  for (const connection of upgraded) {
+    const { socket, leftover } = connection;
+    const { next, parser } = connect(connection);
     const sendTimes = new SendTimes(config.inFlight);
     const onData = (chunk: Buffer): void => {
       const echoed = Math.min(parser.push(chunk), sendTimes.outstanding);
@@ -68,7 +72,7 @@ async function runEcho(config: EchoLoad): Promise<LoadResult> {
       }
       if (measuring) completed += echoed;
       if (!sending) return;
-      socket.write(window.subarray(0, echoed * frame.length));
+      socket.write(next(echoed));
       for (let i = 0; i < echoed; i++) sendTimes.push(now);
     };
     socket.on('data', onData);
@@ -80,7 +84,7 @@ async function runEcho(config: EchoLoad): Promise<LoadResult> {
     });
     if (leftover.length > 0) onData(leftover);
     const start = performance.now();
-    socket.write(window);
+    socket.write(next(config.inFlight));
     for (let i = 0; i < config.inFlight; i++) sendTimes.push(start);
     parsers.push(parser);
     sockets.push(socket);
@@ -100,18 +104,24 @@ async function runEcho(config: EchoLoad): Promise<LoadResult> {
   await mark('end');
   sending = false;
   for (const socket of sockets) socket.destroy();
+  // Inflation may still be catching up on the last echoes of a deflate run.
+  await Promise.all(parsers.map((parser) => (parser instanceof DeflateEchoParser ? parser.settle() : undefined)));
+  for (const parser of parsers) if (parser instanceof DeflateEchoParser) parser.dispose();
   const mismatches = parsers.reduce((sum, parser) => sum + parser.mismatches + (parser.closed ? 1 : 0), 0);
-  return { completed, bytes: completed * payload.length, errors, mismatches, elapsedMs, latencyMs: latency.summary(), ownCpuUs };
+  return { completed, bytes: completed * payloadSize, errors, mismatches, elapsedMs, latencyMs: latency.summary(), ownCpuUs };
 }
 
 /**
- * One full connection life: upgrade, close handshake, TCP close. Resolves with the time to the
- * 101 in milliseconds; rejects on any failure.
+ * One full connection life: upgrade (and one compressed exchange, with `message`), close
+ * handshake, TCP close. Resolves with the time to the 101 in milliseconds; rejects on any failure.
  */
-async function churnOne(target: UpgradeTarget): Promise<number> {
+async function churnOne(target: UpgradeTarget, message?: CompressedMessages): Promise<number> {
   const started = performance.now();
-  const { socket, leftover } = await openWebSocket(target);
+  const upgraded = await openWebSocket(target);
   const upgradeMs = performance.now() - started;
+  const { socket } = upgraded;
+  if (message !== undefined) await exchangeOnce(upgraded, message, UPGRADE_TIMEOUT_MS);
+  const leftover = message === undefined ? upgraded.leftover : Buffer.alloc(0);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.destroy();
@@ -164,9 +174,12 @@ async function runHandshakes(config: HandshakeLoad): Promise<LoadResult> {
 }
 
 async function runIdle(config: IdleLoad): Promise<LoadResult> {
-  // Warm-up churn first, so one-time allocations are in the baseline rather than divided over N.
+  const deflate = config.deflateMessage > 0;
+  const message = deflate ? new CompressedMessages([jsonPayload(config.deflateMessage)], randomBytes(4)) : undefined;
+  // Warm-up churn first, so one-time allocations (zlib streams a server shares between its
+  // connections included) are in the baseline rather than divided over N.
   await pool(config.warmupCount, config.concurrency, async (i) => {
-    await churnOne(targetFor(config.url, i, config.warmupCount)).catch(() => undefined);
+    await churnOne(targetFor(config.url, i, config.warmupCount, deflate), message).catch(() => undefined);
   });
   await sleep(config.settleMs);
   await mark('start');
@@ -178,8 +191,10 @@ async function runIdle(config: IdleLoad): Promise<LoadResult> {
   await pool(config.count, config.concurrency, async (i) => {
     const started = performance.now();
     try {
-      const { socket } = await openWebSocket(targetFor(config.url, i, config.count));
+      const upgraded = await openWebSocket(targetFor(config.url, i, config.count, deflate));
       latency.record(performance.now() - started);
+      if (message !== undefined) await exchangeOnce(upgraded, message, UPGRADE_TIMEOUT_MS);
+      const { socket } = upgraded;
       socket.on('error', () => undefined);
       socket.on('close', () => errors++);
       open.push(socket);

@@ -11,7 +11,7 @@ import { COLUMNS, metricsOf, type SubjectSeries } from './lib/metrics.ts';
 import { canPin } from './lib/processes.ts';
 import { formatNumber, renderReport, scenarioTable, type ScenarioResults } from './lib/report.ts';
 import { runRound } from './lib/round.ts';
-import { CLIENTS, SCENARIOS, SERVERS, timingFor, type Scenario } from './scenarios.ts';
+import { CLIENTS, DEFLATE_SERVERS, SCENARIOS, SERVERS, subjectsOf as allSubjectsOf, timingFor, type Scenario } from './scenarios.ts';
 
 const { values: options } = parseArgs({
   options: {
@@ -26,7 +26,7 @@ const quick = options.quick ?? false;
 const baseTiming = timingFor(quick);
 const timing = options.rounds === undefined ? baseTiming : { ...baseTiming, rounds: Math.max(1, Number(options.rounds)) };
 const wanted = options.servers?.split(',').map((name) => name.trim()).filter((name) => name !== '');
-const known = new Set<string>([...SERVERS, ...CLIENTS]);
+const known = new Set<string>([...SERVERS, ...DEFLATE_SERVERS, ...CLIENTS]);
 const unknown = wanted?.filter((name) => !known.has(name)) ?? [];
 if (unknown.length > 0) {
   process.stderr.write(`unknown server(s): ${unknown.join(', ')}; known: ${[...known].join(', ')}\n`);
@@ -44,8 +44,7 @@ const unavailable = new Map<string, string>();
 const details = new Map<string, string>();
 
 function subjectsOf(scenario: Scenario): readonly string[] {
-  const all: readonly string[] = scenario.kind === 'client' ? CLIENTS : SERVERS;
-  return all.filter((name) => wanted === undefined || wanted.includes(name));
+  return allSubjectsOf(scenario).filter((name) => wanted === undefined || wanted.includes(name));
 }
 
 function progress(text: string): void {
@@ -97,6 +96,10 @@ async function runScenario(scenario: Scenario): Promise<ScenarioResults> {
 
 const results: ScenarioResults[] = [];
 for (const scenario of scenarios) {
+  if (subjectsOf(scenario).length === 0) {
+    progress(`[${scenario.number}. ${scenario.id}] skipped: none of --servers ${options.servers ?? ''} takes part`);
+    continue;
+  }
   const scenarioResults = await runScenario(scenario);
   results.push(scenarioResults);
   process.stdout.write(`\n## ${scenario.number}. ${scenario.id} — ${scenario.title}\n\n${scenarioTable(scenarioResults)}\n`);

@@ -5,9 +5,16 @@
 
 /** Server entries, each a file in `servers/`, in table order. */
 export const SERVERS = ['ws', 'ws-addons', 'uws', 'raw', 'wspeer'] as const;
+/**
+ * Server entries with permessage-deflate on, in table order. They only take part in the
+ * deflate scenarios, where they are compared with `DEFLATE_BASELINE` alone.
+ */
+export const DEFLATE_SERVERS = ['ws-deflate', 'wspeer-deflate', 'wspeer-deflate-ctx'] as const;
+/** The reference of the deflate scenarios. */
+export const DEFLATE_BASELINE = 'ws-deflate';
 /** Client entries, each a file in `clients/`, in table order. */
 export const CLIENTS = ['ws', 'ws-addons', 'wspeer'] as const;
-/** Every ratio is computed against this entry (and against `ws` as a second reference). */
+/** Every ratio is computed against this entry (and against `ws` as a second reference), except in the deflate scenarios. */
 export const BASELINE = 'ws-addons';
 /** The server the client scenarios talk to. */
 export const CLIENT_SCENARIO_SERVER = 'ws-addons';
@@ -19,6 +26,8 @@ export interface EchoScenario {
   readonly inFlight: number;
   readonly payloadSize: number;
   readonly text: boolean;
+  /** permessage-deflate on: compressible JSON text, the `DEFLATE_SERVERS` only. */
+  readonly deflate?: boolean;
 }
 /** Connection churn: server CPU per upgrade-and-close. */
 export interface HandshakeScenario {
@@ -31,6 +40,12 @@ export interface IdleScenario {
   readonly kind: 'idle';
   readonly count: { readonly full: number; readonly quick: number };
   readonly concurrency: number;
+  /**
+   * permessage-deflate on (the `DEFLATE_SERVERS` only): each connection first exchanges one
+   * compressed JSON message of this many bytes, so that the server holds whatever zlib state
+   * it keeps per connection.
+   */
+  readonly deflateMessage?: number;
 }
 /** Echo traffic from each client implementation against one fixed server. */
 export interface ClientScenario {
@@ -62,7 +77,27 @@ export const SCENARIOS: readonly Scenario[] = [
   { number: 6, id: 'idle-memory', title: 'idle connections: server memory per connection', kind: 'idle', count: { full: 10_000, quick: 2000 }, concurrency: 100 },
   { number: 7, id: 'client-32', title: `client side: 64 conns × 32 B binary, 16 in flight, against ${CLIENT_SCENARIO_SERVER}`, kind: 'client', connections: 64, inFlight: 16, payloadSize: 32, text: false },
   { number: 7, id: 'client-64k', title: `client side: 16 conns × 64 KiB binary, 4 in flight, against ${CLIENT_SCENARIO_SERVER}`, kind: 'client', connections: 16, inFlight: 4, payloadSize: 64 * KiB, text: false },
+  { number: 8, id: 'deflate-128', title: 'permessage-deflate: 64 conns × 128 B JSON text, 16 in flight', kind: 'echo', connections: 64, inFlight: 16, payloadSize: 128, text: true, deflate: true },
+  { number: 8, id: 'deflate-16k', title: 'permessage-deflate: 16 conns × 16 KiB JSON text, 4 in flight', kind: 'echo', connections: 16, inFlight: 4, payloadSize: 16 * KiB, text: true, deflate: true },
+  // Far fewer connections than idle-memory: with context takeover, zlib keeps some 250 KB per connection.
+  { number: 9, id: 'deflate-idle', title: 'permessage-deflate idle connections (one 128 B message each): server memory per connection', kind: 'idle', count: { full: 2000, quick: 500 }, concurrency: 50, deflateMessage: 128 },
 ];
+
+/** Whether a scenario runs with permessage-deflate, against the `DEFLATE_SERVERS`. */
+export function usesDeflate(scenario: Scenario): boolean {
+  return (scenario.kind === 'echo' && scenario.deflate === true) || (scenario.kind === 'idle' && (scenario.deflateMessage ?? 0) > 0);
+}
+
+/** The subjects of a scenario (server or client names), in table order. */
+export function subjectsOf(scenario: Scenario): readonly string[] {
+  if (scenario.kind === 'client') return CLIENTS;
+  return usesDeflate(scenario) ? DEFLATE_SERVERS : SERVERS;
+}
+
+/** The subjects a scenario's ratio columns compare against, the main reference first. */
+export function referencesOf(scenario: Scenario): readonly string[] {
+  return usesDeflate(scenario) ? [DEFLATE_BASELINE] : [BASELINE, 'ws'];
+}
 
 /** Warm-up and measured interval for the echo and client scenarios. */
 export interface Timing {

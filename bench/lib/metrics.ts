@@ -9,12 +9,12 @@ import type { RoundResult } from './round.ts';
 /** One figure of one round, by metric key. */
 export type Metrics = Readonly<Record<string, number>>;
 
-/** A table column: which metric, how to label it, and which references to show ratios against. */
+/** A table column: which metric, how to label it, and how many ratio columns follow it. */
 export interface MetricColumn {
   readonly key: string;
   readonly label: string;
-  /** Reference subjects for ratio columns, e.g. `['ws-addons', 'ws']`. */
-  readonly ratioTo: readonly string[];
+  /** Ratio columns against the first this many of the scenario's references (`referencesOf`). */
+  readonly ratios: number;
   /** Errors are totals over all rounds; everything else is a median. */
   readonly total?: boolean;
 }
@@ -22,41 +22,41 @@ export interface MetricColumn {
 /** The metric that the chart plots for each kind of scenario (CPU per unit of work). */
 export const CHART_METRIC = 'cpu';
 
-const errorsColumn: MetricColumn = { key: 'errors', label: 'errors (all rounds)', ratioTo: [], total: true };
+const errorsColumn: MetricColumn = { key: 'errors', label: 'errors (all rounds)', ratios: 0, total: true };
 
 /** Table columns for each kind of scenario. */
 export const COLUMNS: Readonly<Record<Scenario['kind'], readonly MetricColumn[]>> = {
   echo: [
-    { key: 'cpu', label: 'server CPU µs/msg', ratioTo: ['ws-addons', 'ws'] },
-    { key: 'rate', label: 'msg/s', ratioTo: ['ws-addons'] },
-    { key: 'mbps', label: 'MB/s', ratioTo: [] },
-    { key: 'p50', label: 'p50 ms', ratioTo: [] },
-    { key: 'p99', label: 'p99 ms', ratioTo: [] },
-    { key: 'p999', label: 'p99.9 ms', ratioTo: [] },
-    { key: 'rss', label: 'server RSS MiB', ratioTo: [] },
-    { key: 'loadCpu', label: 'loadgen CPU %', ratioTo: [] },
+    { key: 'cpu', label: 'server CPU µs/msg', ratios: 2 },
+    { key: 'rate', label: 'msg/s', ratios: 1 },
+    { key: 'mbps', label: 'MB/s', ratios: 0 },
+    { key: 'p50', label: 'p50 ms', ratios: 0 },
+    { key: 'p99', label: 'p99 ms', ratios: 0 },
+    { key: 'p999', label: 'p99.9 ms', ratios: 0 },
+    { key: 'rss', label: 'server RSS MiB', ratios: 0 },
+    { key: 'loadCpu', label: 'loadgen CPU %', ratios: 0 },
     errorsColumn,
   ],
   handshake: [
-    { key: 'cpu', label: 'server CPU µs/conn', ratioTo: ['ws-addons', 'ws'] },
-    { key: 'rate', label: 'conn/s', ratioTo: ['ws-addons'] },
-    { key: 'p50', label: 'upgrade p50 ms', ratioTo: [] },
-    { key: 'p99', label: 'upgrade p99 ms', ratioTo: [] },
-    { key: 'loadCpu', label: 'loadgen CPU %', ratioTo: [] },
+    { key: 'cpu', label: 'server CPU µs/conn', ratios: 2 },
+    { key: 'rate', label: 'conn/s', ratios: 1 },
+    { key: 'p50', label: 'upgrade p50 ms', ratios: 0 },
+    { key: 'p99', label: 'upgrade p99 ms', ratios: 0 },
+    { key: 'loadCpu', label: 'loadgen CPU %', ratios: 0 },
     errorsColumn,
   ],
   idle: [
-    { key: 'rssPerConn', label: 'server RSS B/conn', ratioTo: ['ws-addons', 'ws'] },
-    { key: 'heapPerConn', label: 'JS heap+external B/conn', ratioTo: ['ws-addons'] },
-    { key: 'held', label: 'conns held', ratioTo: [] },
+    { key: 'rssPerConn', label: 'server RSS B/conn', ratios: 2 },
+    { key: 'heapPerConn', label: 'JS heap+external B/conn', ratios: 1 },
+    { key: 'held', label: 'conns held', ratios: 0 },
     errorsColumn,
   ],
   client: [
-    { key: 'cpu', label: 'client CPU µs/msg', ratioTo: ['ws-addons', 'ws'] },
-    { key: 'rate', label: 'msg/s', ratioTo: ['ws-addons'] },
-    { key: 'p50', label: 'p50 ms', ratioTo: [] },
-    { key: 'p99', label: 'p99 ms', ratioTo: [] },
-    { key: 'serverCpu', label: 'server CPU µs/msg', ratioTo: [] },
+    { key: 'cpu', label: 'client CPU µs/msg', ratios: 2 },
+    { key: 'rate', label: 'msg/s', ratios: 1 },
+    { key: 'p50', label: 'p50 ms', ratios: 0 },
+    { key: 'p99', label: 'p99 ms', ratios: 0 },
+    { key: 'serverCpu', label: 'server CPU µs/msg', ratios: 0 },
     errorsColumn,
   ],
 };

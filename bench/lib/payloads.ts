@@ -30,3 +30,36 @@ export function textPayload(size: number, mixed = true): Buffer {
   }
   return out;
 }
+
+const SYMBOLS = ['BTC-USD', 'ETH-USD', 'SOL-USD', 'ADA-EUR', 'XRP-USD', 'DOT-GBP', 'LTC-USD', 'AVAX-EUR'];
+
+/**
+ * Compressible JSON text of exactly `size` bytes (at least 2): an array of market-ticker objects
+ * whose keys repeat and whose numbers vary, the kind of traffic permessage-deflate is used for.
+ * The numbers come from a linear congruential sequence seeded by `variant`, so each variant has
+ * fixed bytes of its own; the array is padded with spaces before its closing bracket to reach
+ * the exact size.
+ */
+export function jsonPayload(size: number, variant = 0): Buffer {
+  let seed = (0x2545f491 + Math.imul(variant, 0x9e3779b9)) >>> 0;
+  const next = (): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 2 ** 32;
+  };
+  let text = '[';
+  for (let sequence = 1; ; sequence++) {
+    const bid = 100 + next() * 40_000;
+    const ticker = {
+      symbol: SYMBOLS[sequence % SYMBOLS.length],
+      bid: Number(bid.toFixed(2)),
+      ask: Number((bid * (1 + next() / 1000)).toFixed(2)),
+      volume: Number((next() * 5000).toFixed(4)),
+      ts: 1_700_000_000_000 + variant * 60_000 + sequence * 137,
+      seq: variant * 1000 + sequence,
+    };
+    const piece = (sequence === 1 ? '' : ',') + JSON.stringify(ticker);
+    if (text.length + piece.length + 1 > size) break;
+    text += piece;
+  }
+  return Buffer.from(`${text.padEnd(size - 1, ' ')}]`, 'utf8');
+}

@@ -21,6 +21,8 @@ export interface EchoLoad {
   readonly durationMs: number;
   /** Only for the `raw` server, which sends the client's masked frames back. */
   readonly allowMaskedEcho: boolean;
+  /** Offer permessage-deflate, send compressed JSON text and inflate every echo. */
+  readonly deflate: boolean;
 }
 
 /** Connection churn: upgrade, close handshake, TCP close — `count` times, `concurrency` at once. */
@@ -40,6 +42,11 @@ export interface IdleLoad {
   readonly concurrency: number;
   readonly warmupCount: number;
   readonly settleMs: number;
+  /**
+   * When above 0: offer permessage-deflate, and over each connection send one compressed JSON
+   * message of this many bytes and check its echo before holding the connection.
+   */
+  readonly deflateMessage: number;
 }
 
 /** Anything a load process can be asked to do. */

@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import type { Scenario } from '../scenarios.ts';
-import { COLUMNS, aggregate, pairedRatio, type SubjectSeries } from './metrics.ts';
+import { DEFLATE_BASELINE, referencesOf, type Scenario } from '../scenarios.ts';
+import { COLUMNS, aggregate, pairedRatio, type MetricColumn, type SubjectSeries } from './metrics.ts';
 
 /** Results of one scenario, one series per subject in table order. */
 export interface ScenarioResults {
@@ -43,9 +43,11 @@ function formatRatio(value: number): string {
 /** One markdown table for a scenario, with ratio columns against the references. */
 export function scenarioTable(results: ScenarioResults): string {
   const columns = COLUMNS[results.scenario.kind];
+  const references = referencesOf(results.scenario);
+  const ratioTo = (column: MetricColumn): readonly string[] => references.slice(0, column.ratios);
   const header: string[] = [results.scenario.kind === 'client' ? 'client' : 'server'];
   for (const column of columns) {
-    header.push(column.label, ...column.ratioTo.map((reference) => `vs ${reference}`));
+    header.push(column.label, ...ratioTo(column).map((reference) => `vs ${reference}`));
   }
   const rows = [header, header.map(() => '---')];
   const bySubject = new Map(results.series.map((series) => [series.subject, series]));
@@ -57,7 +59,7 @@ export function scenarioTable(results: ScenarioResults): string {
     const row = [series.subject];
     for (const column of columns) {
       row.push(formatNumber(aggregate(series, column)));
-      for (const reference of column.ratioTo) {
+      for (const reference of ratioTo(column)) {
         const base = bySubject.get(reference);
         row.push(base === undefined ? '–' : formatRatio(pairedRatio(series, base, column.key)));
       }
@@ -93,6 +95,8 @@ export function renderReport(options: {
     'CPU is the measured process\'s own `process.cpuUsage()` over the measured interval (the server\'s; the client\'s in the client scenarios).',
     'MB/s counts payload bytes echoed (one direction). `raw` answers the upgrade and then pipes the socket to itself: no WebSocket work at all,',
     'so it marks the cost of the transport for small messages; for large ones its stream piping is no hard ceiling.',
+    `The deflate scenarios negotiate permessage-deflate (RFC 7692) and run only against the servers that enable it, compared with ${DEFLATE_BASELINE};`,
+    'their echoes are inflated and checked byte for byte, and MB/s counts uncompressed payload bytes.',
     '',
   ];
   if (options.details.size > 0) {
@@ -103,6 +107,6 @@ export function renderReport(options: {
   for (const results of options.results) {
     lines.push(`## ${results.scenario.number}. ${results.scenario.id} — ${results.scenario.title}`, '', scenarioTable(results), '');
   }
-  lines.push('Chart: `results.svg` (CPU per message / connection, normalised to ws-addons = 1).', '');
+  lines.push(`Chart: \`results.svg\` (CPU per message / connection, normalised to ws-addons = 1, or ${DEFLATE_BASELINE} = 1 for the deflate scenarios).`, '');
   return lines.join('\n');
 }

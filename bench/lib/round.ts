@@ -40,11 +40,20 @@ function loadConfigFor(scenario: Scenario, url: string, subject: string, timing:
         warmupMs: timing.warmupMs,
         durationMs: timing.durationMs,
         allowMaskedEcho: scenario.kind === 'echo' && subject === 'raw',
+        deflate: scenario.kind === 'echo' && scenario.deflate === true,
       };
     case 'handshake':
       return { mode: 'handshake', url, count: quick ? scenario.count.quick : scenario.count.full, concurrency: scenario.concurrency, warmupCount: 200 };
     case 'idle':
-      return { mode: 'idle', url, count: quick ? scenario.count.quick : scenario.count.full, concurrency: scenario.concurrency, warmupCount: 200, settleMs: 300 };
+      return {
+        mode: 'idle',
+        url,
+        count: quick ? scenario.count.quick : scenario.count.full,
+        concurrency: scenario.concurrency,
+        warmupCount: 200,
+        settleMs: 300,
+        deflateMessage: scenario.deflateMessage ?? 0,
+      };
   }
 }
 

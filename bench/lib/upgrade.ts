@@ -18,17 +18,22 @@ export interface UpgradeTarget {
   readonly port: number;
   readonly localAddress?: string;
   readonly timeoutMs: number;
+  /** `Sec-WebSocket-Extensions` value to offer; none when absent. */
+  readonly extensions?: string;
 }
 
 /** An upgraded socket and any bytes that arrived right after the 101 response. */
 export interface UpgradedSocket {
   readonly socket: Socket;
   readonly leftover: Buffer;
+  /** The server's `Sec-WebSocket-Extensions` value (all such lines joined); empty when it sent none. */
+  readonly extensions: string;
 }
 
 /**
  * Connects, sends the upgrade request and resolves once a valid 101 arrived (status line and
- * `Sec-WebSocket-Accept` both checked). Rejects on any other answer, error, close or timeout.
+ * `Sec-WebSocket-Accept` both checked, and no extension accepted that was not offered).
+ * Rejects on any other answer, error, close or timeout.
  */
 export function openWebSocket(target: UpgradeTarget): Promise<UpgradedSocket> {
   return new Promise((resolve, reject) => {
@@ -52,10 +57,11 @@ export function openWebSocket(target: UpgradeTarget): Promise<UpgradedSocket> {
         if (received.length > 8192) fail('upgrade response headers too long');
         return;
       }
-      const problem = checkUpgradeResponse(received.toString('latin1', 0, end), key);
-      if (problem !== undefined) return fail(problem);
+      const response = readUpgradeResponse(received.toString('latin1', 0, end), key);
+      if (typeof response === 'string') return fail(response);
+      if (response.extensions !== '' && target.extensions === undefined) return fail(`unrequested extensions: ${response.extensions}`);
       cleanup();
-      resolve({ socket, leftover: received.subarray(end + 4) });
+      resolve({ socket, leftover: received.subarray(end + 4), extensions: response.extensions });
     };
     const onError = (error: Error): void => fail(`connect/upgrade failed: ${error.message}`);
     const onClose = (): void => fail('socket closed during upgrade');
@@ -65,22 +71,26 @@ export function openWebSocket(target: UpgradeTarget): Promise<UpgradedSocket> {
       socket.off('data', onData).off('error', onError).off('close', onClose);
     };
     socket.on('data', onData).on('error', onError).on('close', onClose);
+    const offer = target.extensions === undefined ? '' : `Sec-WebSocket-Extensions: ${target.extensions}\r\n`;
     socket.once('connect', () => {
       socket.write(
         `GET / HTTP/1.1\r\nHost: ${target.host}:${target.port}\r\nUpgrade: websocket\r\n` +
-          `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+          `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${offer}\r\n`,
       );
     });
   });
 }
 
-/** Returns why a response head is not a valid 101 for `key`, or `undefined` when it is. */
-function checkUpgradeResponse(head: string, key: string): string | undefined {
+/** Header values of `name` (lower case) in a response head, in order. */
+function headerValues(lines: readonly string[], name: string): string[] {
+  return lines.flatMap((line) => (line.toLowerCase().startsWith(`${name}:`) ? [line.slice(name.length + 1).trim()] : []));
+}
+
+/** Returns why a response head is not a valid 101 for `key`, or what it negotiated when it is. */
+function readUpgradeResponse(head: string, key: string): { readonly extensions: string } | string {
   const lines = head.split('\r\n');
   const status = lines[0] ?? '';
   if (!/^HTTP\/1\.1 101\b/.test(status)) return `expected 101, got "${status}"`;
-  const acceptLine = lines.find((line) => line.toLowerCase().startsWith('sec-websocket-accept:'));
-  const accept = acceptLine?.slice(acceptLine.indexOf(':') + 1).trim();
-  if (accept !== acceptFor(key)) return 'wrong Sec-WebSocket-Accept';
-  return undefined;
+  if (headerValues(lines, 'sec-websocket-accept')[0] !== acceptFor(key)) return 'wrong Sec-WebSocket-Accept';
+  return { extensions: headerValues(lines, 'sec-websocket-extensions').filter((value) => value !== '').join(', ') };
 }

@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
+import type { PerMessageDeflateOptions } from 'ws';
 import { announceReady, listenPort, unavailable } from './control.ts';
 
 // Loaded through `require` so that ws and its optional add-ons live in the CommonJS cache,
@@ -40,8 +41,11 @@ function inspectNatives(): WsNatives {
   return { bufferutil, utf8 };
 }
 
-/** Starts the echo server and announces it; `expectAddons` says which setup the entry promised. */
-export async function startWsEcho(name: string, expectAddons: boolean): Promise<void> {
+/**
+ * Starts the echo server and announces it; `expectAddons` says which setup the entry promised,
+ * `perMessageDeflate` is handed to ws as is (off unless given).
+ */
+export async function startWsEcho(name: string, expectAddons: boolean, perMessageDeflate: PerMessageDeflateOptions | false = false): Promise<void> {
   const port = listenPort();
   const ws = require('ws') as typeof import('ws');
   const natives = inspectNatives();
@@ -51,7 +55,7 @@ export async function startWsEcho(name: string, expectAddons: boolean): Promise<
   const server = new ws.WebSocketServer({
     host: '127.0.0.1',
     port,
-    perMessageDeflate: false,
+    perMessageDeflate,
     maxPayload: 64 * 1024 * 1024,
   });
   server.on('connection', (socket) => {
@@ -62,5 +66,7 @@ export async function startWsEcho(name: string, expectAddons: boolean): Promise<
     });
   });
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
-  announceReady(name, `ws@${(require('ws/package.json') as { version: string }).version} mask=bufferutil:${natives.bufferutil} utf8=${natives.utf8}`);
+  const deflate = perMessageDeflate === false ? '' : ` perMessageDeflate=${JSON.stringify(perMessageDeflate)}`;
+  const version = (require('ws/package.json') as { version: string }).version;
+  announceReady(name, `ws@${version} mask=bufferutil:${natives.bufferutil} utf8=${natives.utf8}${deflate}`);
 }

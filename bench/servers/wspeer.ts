@@ -4,17 +4,6 @@
  * uWebSockets' `message` handler.
  * @module
  */
-import { server } from '../../src/index.ts';
-import { announceReady, listenPort } from './control.ts';
+import { startWspeerEcho } from './wspeer-echo.ts';
 
-const port = listenPort();
-await server(
-  `ws://127.0.0.1:${port}`,
-  (peer) => {
-    peer.onMessage((message) => {
-      peer.send(message.data);
-    });
-  },
-  { maxPayload: 64 * 1024 * 1024 },
-);
-announceReady('wspeer', 'src/index.ts server() onMessage/send');
+await startWspeerEcho('wspeer');

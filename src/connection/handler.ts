@@ -54,13 +54,13 @@ export class EventCollector implements ConnectionHandler {
     this.events.push({ type: 'text', data, fin });
   }
   onBinary(data: Uint8Array, fin: boolean): void {
-    this.events.push({ type: 'binary', data: data.slice(), fin });
+    this.events.push({ type: 'binary', data: copy(data), fin });
   }
   onPing(data: Uint8Array): void {
-    this.events.push({ type: 'ping', data: data.slice() });
+    this.events.push({ type: 'ping', data: copy(data) });
   }
   onPong(data: Uint8Array): void {
-    this.events.push({ type: 'pong', data: data.slice() });
+    this.events.push({ type: 'pong', data: copy(data) });
   }
   onClose(code: number, reason: string): void {
     this.events.push({ type: 'close', code, reason });
@@ -68,4 +68,9 @@ export class EventCollector implements ConnectionHandler {
   onError(error: ProtocolError): void {
     this.events.push({ type: 'error', error });
   }
+}
+
+/** A copy, whatever the class (a Node Buffer's `slice()` returns a view, not a copy). */
+function copy(data: Uint8Array): Uint8Array {
+  return new Uint8Array(data);
 }

@@ -90,7 +90,8 @@ export function encodeFrameParts(frame: FrameSpec): [header: Uint8Array, payload
   const header = new Uint8Array(headerLength(frame.payload.length, maskKey !== null));
   writeHeader(header, 0, frame.opcode, frame.fin ?? true, frame.rsv1 ?? false, frame.payload.length, maskKey);
   if (maskKey === null) return [header, frame.payload];
-  const masked = frame.payload.slice();
+  // A copy, whatever the payload's class (a Node Buffer's slice() would be a view).
+  const masked = new Uint8Array(frame.payload);
   applyMask(masked, maskKey);
   return [header, masked];
 }

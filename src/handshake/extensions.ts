@@ -30,10 +30,10 @@ export interface ExtensionOffer {
 }
 
 const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
 // Sticky, single character class: matches a token run at `lastIndex` in
 // linear time without backtracking.
 const TOKEN_RUN = new RegExp(`${TCHAR_CLASS}+`, 'y');
-const BACKSLASH = 0x5c;
 
 /**
  * Parses a `Sec-WebSocket-Extensions` value. Repeated headers may be passed

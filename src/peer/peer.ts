@@ -131,6 +131,9 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     socket.on('close', onSocketClose);
     socket.on('error', onSocketError);
     socket.on('drain', onSocketDrain);
+    // A socket handed over paused (its owner read the handshake, then paused it so that no
+    // data is lost in between) does not start flowing when a 'data' listener is added.
+    socket.resume();
     if (options.pingFrequency > 0) startHeartbeat(this, options.pingFrequency);
     if (head !== undefined && head.length > 0) this.receive(head);
   }

@@ -50,9 +50,8 @@ export class Server {
   broadcast(data: Writable): number {
     let count = 0;
     for (const peer of this.openPeers) {
-      if (peer.state !== 'OPEN') continue;
-      peer.write(data).catch(ignore);
-      count++;
+      // `send` says synchronously whether the message was queued ('dropped' at the cap).
+      if (peer.send(data) !== 'dropped') count++;
     }
     return count;
   }

@@ -117,7 +117,8 @@ export class DeflateCodec implements MessageCompression {
   constructor(role: 'client' | 'server', params: DeflateParams, options: ResolvedDeflateOptions) {
     this.threshold = options.threshold;
     const server = role === 'server';
-    const sendBits = server ? params.serverMaxWindowBits : params.clientMaxWindowBits;
+    // A compressor may always use a smaller window than agreed: our own preference caps it.
+    const sendBits = Math.min(server ? params.serverMaxWindowBits : params.clientMaxWindowBits, options.maxWindowBits);
     const receiveBits = server ? params.clientMaxWindowBits : params.serverMaxWindowBits;
     this.ownDeflateContext = !(server ? params.serverNoContextTakeover : params.clientNoContextTakeover);
     this.ownInflateContext = !(server ? params.clientNoContextTakeover : params.serverNoContextTakeover);

@@ -68,7 +68,6 @@ function inRange(name: string, value: number, low: number, high: number): void {
 export function clientOffer(options: ResolvedDeflateOptions): ExtensionOffer {
   const params: ExtensionParam[] = [['client_max_window_bits', true]];
   if (!options.contextTakeover) params.push(['server_no_context_takeover', true], ['client_no_context_takeover', true]);
-  if (options.maxWindowBits < 15) params.push(['server_max_window_bits', String(options.maxWindowBits)]);
   return { name: PERMESSAGE_DEFLATE, params };
 }
 

@@ -1,0 +1,23 @@
+/**
+ * Echo server on this library's public `server()` entry point, with the callback API
+ * (`onMessage` + `send`), shared by the `wspeer*` entries.
+ * @module
+ */
+import { server, type PeerOptions } from '../../src/index.ts';
+import { announceReady, listenPort } from './control.ts';
+
+/** Starts the echo server and announces it; `deflate` is wspeer's option, off unless given. */
+export async function startWspeerEcho(name: string, deflate: PeerOptions['deflate'] = false): Promise<void> {
+  const port = listenPort();
+  await server(
+    `ws://127.0.0.1:${port}`,
+    (peer) => {
+      peer.onMessage((message) => {
+        peer.send(message.data);
+      });
+    },
+    { maxPayload: 64 * 1024 * 1024, ...(deflate === false ? {} : { deflate }) },
+  );
+  const described = deflate === false ? '' : ` deflate=${JSON.stringify(deflate)}`;
+  announceReady(name, `src/index.ts server() onMessage/send${described}`);
+}

@@ -1,0 +1,458 @@
+/**
+ * The permessage-deflate codec (RFC 7692 §7.2): round trips between a client and a server
+ * codec for each context policy, window size and level; what context takeover changes on
+ * the wire; fragmented and interleaved messages over the process-wide streams; the tail;
+ * a decompression bomb; and recovery after bad data.
+ */
+import assert from 'node:assert/strict';
+import { constants, createInflateRaw, deflateRawSync } from 'node:zlib';
+import { describe, test } from 'node:test';
+
+import fc from 'fast-check';
+
+import { DeflateCodec, resolveDeflateOptions, zlibDriverAvailable, type DeflateOptions, type DeflateParams } from '../../src/extensions/permessage-deflate/index.ts';
+import { assertSameBytes, concat, deflateBomb, endsWithTail, GiB, inflateWire, KiB, MiB, sample, split, TAIL, type SampleKind } from './helpers.ts';
+
+interface Pair {
+  client: DeflateCodec;
+  server: DeflateCodec;
+  dispose(): void;
+}
+
+/** Both ends of one connection, as negotiated with `params`. */
+function pair(params: DeflateParams, options: DeflateOptions = {}): Pair {
+  const resolved = resolveDeflateOptions(options);
+  const client = new DeflateCodec('client', params, resolved);
+  const server = new DeflateCodec('server', params, resolved);
+  return {
+    client,
+    server,
+    dispose: () => {
+      client.dispose();
+      server.dispose();
+    },
+  };
+}
+
+function agreed(noContextTakeover: boolean, bits = 15): DeflateParams {
+  return { serverNoContextTakeover: noContextTakeover, clientNoContextTakeover: noContextTakeover, serverMaxWindowBits: bits, clientMaxWindowBits: bits };
+}
+
+const NO_LIMIT = Number.MAX_SAFE_INTEGER;
+const KINDS: SampleKind[] = ['zeros', 'json', 'prose', 'utf8', 'random'];
+
+/** Send `data` from one codec to the other, whole, and check it arrives unchanged. */
+function roundTrip(from: DeflateCodec, to: DeflateCodec, data: Uint8Array, what: string): Uint8Array {
+  const payload = from.compress(data);
+  assertSameBytes(to.decompress(payload, true, NO_LIMIT), data, what);
+  return payload;
+}
+
+test('§7.2: the synchronous zlib driver the codec relies on is available on this Node', () => {
+  assert.equal(zlibDriverAvailable(), true);
+});
+
+describe('round trips', () => {
+  for (const noContextTakeover of [true, false]) {
+    for (const bits of [8, 9, 12, 15]) {
+      for (const level of [0, 1, 6, 9]) {
+        const name = `§7.2 ${noContextTakeover ? 'no context takeover' : 'context takeover'}, window bits ${bits}, level ${level}: messages both ways arrive unchanged`;
+        test(name, () => {
+          const { client, server, dispose } = pair(agreed(noContextTakeover, bits), { level });
+          try {
+            let seed = 1;
+            for (const length of [0, 1, 100, 5000, 70_000]) {
+              for (const kind of KINDS) {
+                const data = sample(kind, length, seed++);
+                roundTrip(client, server, data, `client→server ${kind} ${length}`);
+                roundTrip(server, client, data, `server→client ${kind} ${length}`);
+              }
+            }
+            // A message with repeats farther back than small windows reach, and again.
+            const block = sample('random', 3000, 99);
+            const far = concat([block, sample('prose', 40_000), block, block]);
+            for (let i = 0; i < 3; i++) {
+              roundTrip(client, server, far, `client→server far repeats #${i}`);
+              roundTrip(server, client, far, `server→client far repeats #${i}`);
+            }
+          } finally {
+            dispose();
+          }
+        });
+      }
+    }
+  }
+
+  test('§7.2.1: without context takeover the payload is plain DEFLATE: an independent raw inflater reads it', () => {
+    for (const bits of [9, 12, 15]) {
+      const { client, server, dispose } = pair(agreed(true, bits));
+      for (const kind of KINDS) {
+        const data = sample(kind, 20_000, bits);
+        assertSameBytes(inflateWire(client.compress(data), bits), data, `client ${kind} window ${bits}`);
+        assertSameBytes(inflateWire(server.compress(data), bits), data, `server ${kind} window ${bits}`);
+      }
+      dispose();
+    }
+  });
+
+  test('§7.2.2: the codec reads what an independent raw deflater wrote (sync flush, tail removed)', () => {
+    for (const noContextTakeover of [true, false]) {
+      const { server, dispose } = pair(agreed(noContextTakeover));
+      for (const kind of KINDS) {
+        const data = sample(kind, 33_333, 5);
+        const wire = deflateRawSync(data, { finishFlush: constants.Z_SYNC_FLUSH, level: 9 });
+        assert.ok(endsWithTail(wire));
+        assertSameBytes(server.decompress(wire.subarray(0, wire.length - 4), true, NO_LIMIT), data, kind);
+      }
+      dispose();
+    }
+  });
+
+  test('§7.2.3.1: an empty message compresses to a short payload and decompresses to nothing', () => {
+    for (const noContextTakeover of [true, false]) {
+      const { client, server, dispose } = pair(agreed(noContextTakeover));
+      const payload = client.compress(new Uint8Array(0));
+      assert.ok(payload.length <= 2, `empty message payload is ${payload.length} bytes`);
+      assert.equal(server.decompress(payload, true, NO_LIMIT)?.length, 0);
+      // A compressed message whose payload is empty: only the restored tail is inflated.
+      assert.equal(server.decompress(new Uint8Array(0), true, NO_LIMIT)?.length, 0);
+      dispose();
+    }
+  });
+
+  test('§7.2: random messages, parameters and frame splits survive the trip (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        fc.constantFrom(8, 9, 10, 12, 15),
+        fc.constantFrom(0, 1, 9),
+        fc.array(fc.tuple(fc.uint8Array({ maxLength: 3000 }), fc.constantFrom<SampleKind>('json', 'random', 'zeros'), fc.array(fc.nat(), { maxLength: 4 })), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        (noContextTakeover, bits, level, messages) => {
+          const { client, server, dispose } = pair(agreed(noContextTakeover, bits), { level });
+          try {
+            for (const [noise, kind, cuts] of messages) {
+              const data = concat([noise, sample(kind, noise.length, noise.length + 1), noise]);
+              const payload = client.compress(data);
+              const frames = split(payload, cuts.map((cut) => cut % (payload.length + 1)));
+              const out = frames.map((frame, i) => server.decompress(frame, i === frames.length - 1, NO_LIMIT)!);
+              assertSameBytes(concat(out), data, 'reassembled');
+            }
+          } finally {
+            dispose();
+          }
+        },
+      ),
+      { numRuns: 150, seed: 7692 },
+    );
+  });
+});
+
+describe('the wire format', () => {
+  test('§7.2.1: the 00 00 ff ff tail is removed from every message', () => {
+    for (const noContextTakeover of [true, false]) {
+      for (const bits of [8, 9, 15]) {
+        const { client, server, dispose } = pair(agreed(noContextTakeover, bits));
+        for (const length of [0, 1, 64, 4096, 100_000]) {
+          for (const kind of KINDS) {
+            const data = sample(kind, length, 3);
+            for (const codec of [client, server]) {
+              const payload = codec.compress(data);
+              assert.ok(!endsWithTail(payload), `${kind} ${length}: payload ends with the tail`);
+            }
+          }
+        }
+        dispose();
+      }
+    }
+  });
+
+  test('§7.2.2: decompression restores the tail itself: a payload with the tail left on decodes to the same bytes', () => {
+    const { client, server, dispose } = pair(agreed(true));
+    const data = sample('json', 5000);
+    const payload = client.compress(data);
+    // An extra empty stored block is harmless (§7.2.3.4), so both forms decode alike.
+    assertSameBytes(server.decompress(concat([payload, TAIL]), true, NO_LIMIT), data, 'with tail');
+    assertSameBytes(server.decompress(payload, true, NO_LIMIT), data, 'without tail');
+    dispose();
+  });
+
+  test('§7.2.1: with context takeover an empty message after others is still an empty stored block, and what follows stays intact', () => {
+    for (const noContextTakeover of [false, true]) {
+      const { client, server, dispose } = pair(agreed(noContextTakeover));
+      const sequence = ['x', '', '', 'abc', '', '', '', 'hello hello hello', ''].map((text) => new TextEncoder().encode(text));
+      for (const [i, data] of sequence.entries()) {
+        const payload = roundTrip(client, server, data, `message ${i} (${data.length} bytes)`);
+        // §7.2.1: an empty block with no compression ends every message; without its tail it is 00.
+        if (data.length === 0) assert.deepEqual([...payload], [0x00], `message ${i}: empty message payload`);
+        assert.ok(payload.length > 0, `message ${i}: a compressed payload is never empty`);
+      }
+      dispose();
+    }
+  });
+
+  test('§7.1.1: without context takeover the same message compresses to the same bytes every time, on every codec', () => {
+    const data = sample('prose', 4000, 11);
+    const first = pair(agreed(true));
+    const second = pair(agreed(true));
+    const reference = first.client.compress(data);
+    for (let i = 0; i < 5; i++) {
+      assert.deepEqual(first.client.compress(data), reference, `repeat ${i}`);
+      assert.deepEqual(second.client.compress(data), reference, `other codec, repeat ${i}`);
+      // Each can be read by a fresh decompressor: no message depends on an earlier one.
+      assertSameBytes(pair(agreed(true)).server.decompress(reference, true, NO_LIMIT), data, 'fresh reader');
+    }
+    first.dispose();
+    second.dispose();
+  });
+
+  test('§7.1.1: with context takeover a repeated message shrinks to a back-reference into the previous one', () => {
+    for (const level of [1, 6]) {
+      const { client, server, dispose } = pair(agreed(false), { level });
+      const data = sample('random', 2000, 4);
+      const sizes: number[] = [];
+      for (let i = 0; i < 4; i++) sizes.push(roundTrip(client, server, data, `message ${i}`).length);
+      assert.ok(sizes[0]! > 1900, `random data does not compress on its own: ${sizes[0]}`);
+      for (let i = 1; i < 4; i++) assert.ok(sizes[i]! < sizes[0]! / 10, `level ${level}: message ${i} is ${sizes[i]} bytes, the first ${sizes[0]}`);
+      // The same bytes without context takeover do not shrink.
+      const fresh = pair(agreed(true), { level });
+      assert.equal(fresh.client.compress(data).length, fresh.client.compress(data).length);
+      assert.ok(fresh.client.compress(data).length > 1900);
+      fresh.dispose();
+      dispose();
+    }
+  });
+
+  test('§7.1.1: with context takeover a later message needs the earlier ones: a fresh reader cannot decode it', () => {
+    const { client, server, dispose } = pair(agreed(false));
+    const data = sample('random', 2000, 8);
+    roundTrip(client, server, data, 'first');
+    const second = client.compress(data);
+    const stranger = pair(agreed(false));
+    assert.throws(() => stranger.server.decompress(second, true, NO_LIMIT), 'a back-reference before the start of the stream is invalid');
+    assertSameBytes(server.decompress(second, true, NO_LIMIT), data, 'the real peer decodes it');
+    stranger.dispose();
+    dispose();
+  });
+
+  test('§7.1.2: a window of 8 bits is honoured with stored blocks; 9 already compresses', () => {
+    const data = sample('zeros', 50_000);
+    const eight = pair(agreed(true, 8));
+    const nine = pair(agreed(true, 9));
+    const stored = eight.client.compress(data);
+    // Stored blocks: the payload is the message plus block headers, with no LZ77 matches at all.
+    assert.ok(stored.length >= data.length, `window 8: ${stored.length} bytes for ${data.length}`);
+    assert.ok(stored.length < data.length + 64);
+    assertSameBytes(inflateWire(stored, 8), data, 'a window-8 inflater reads it');
+    assert.ok(nine.client.compress(data).length < 1000, 'window 9 compresses');
+    // Only the sender the 8 applies to is held to it.
+    const serverOnly = pair({ ...agreed(true, 15), serverMaxWindowBits: 8 });
+    assert.ok(serverOnly.server.compress(data).length >= data.length);
+    assert.ok(serverOnly.client.compress(data).length < 1000);
+    for (const p of [eight, nine, serverOnly]) p.dispose();
+  });
+});
+
+describe('fragmented messages', () => {
+  for (const noContextTakeover of [true, false]) {
+    test(`§7.2.2 ${noContextTakeover ? 'no context takeover' : 'context takeover'}: a message compressed once and sent in frames decompresses frame by frame`, () => {
+      const { client, server, dispose } = pair(agreed(noContextTakeover));
+      for (const [kind, length] of [
+        ['json', 100_000],
+        ['utf8', 9_000],
+        ['random', 30_000],
+        ['zeros', 200_000],
+      ] as const) {
+        const data = sample(kind, length, 2);
+        for (const pieces of [2, 3, 17]) {
+          const payload = client.compress(data);
+          const step = Math.ceil(payload.length / pieces);
+          const frames = split(payload, Array.from({ length: pieces }, (_, i) => i * step));
+          const out: Uint8Array[] = [];
+          frames.forEach((frame, i) => {
+            const fin = i === frames.length - 1;
+            const inflated = server.decompress(frame, fin, NO_LIMIT);
+            assert.ok(inflated !== null);
+            out.push(inflated);
+          });
+          assertSameBytes(concat(out), data, `${kind} ${length} in ${frames.length} frames`);
+        }
+        // A whole message between fragmented ones.
+        roundTrip(client, server, data, `${kind} whole`);
+      }
+      dispose();
+    });
+  }
+
+  test('§7.2.2: a compressed message in 1-byte frames', () => {
+    const { client, server, dispose } = pair(agreed(true));
+    const data = sample('json', 3000, 6);
+    const payload = client.compress(data);
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < payload.length; i++) out.push(server.decompress(payload.subarray(i, i + 1), i === payload.length - 1, NO_LIMIT)!);
+    assertSameBytes(concat(out), data, '1-byte frames');
+    dispose();
+  });
+
+  test('two codecs interleaving fragmented messages through the process-wide streams stay correct', () => {
+    // Same parameters, so both borrow the same shared streams for whole messages.
+    const a = pair(agreed(true));
+    const b = pair(agreed(true));
+    const c = pair(agreed(true));
+    const dataA = sample('json', 80_000, 21);
+    const dataB = sample('prose', 80_000, 22);
+    const framesA = split(a.client.compress(dataA), [1000, 5000, 9000]);
+    const framesB = split(b.client.compress(dataB), [10, 2000, 3000, 7000]);
+    const outA: Uint8Array[] = [];
+    const outB: Uint8Array[] = [];
+    const rounds = Math.max(framesA.length, framesB.length);
+    for (let i = 0; i < rounds; i++) {
+      if (i < framesA.length) outA.push(a.server.decompress(framesA[i]!, i === framesA.length - 1, NO_LIMIT)!);
+      // A third connection uses the shared streams for whole messages, both ways, in between.
+      const other = sample('utf8', 5000, 30 + i);
+      roundTrip(c.client, c.server, other, `interleaved whole message ${i}`);
+      roundTrip(c.server, c.client, other, `interleaved reply ${i}`);
+      if (i < framesB.length) outB.push(b.server.decompress(framesB[i]!, i === framesB.length - 1, NO_LIMIT)!);
+    }
+    assertSameBytes(concat(outA), dataA, 'message A');
+    assertSameBytes(concat(outB), dataB, 'message B');
+    // And again, the other way round, after the shared streams were used.
+    roundTrip(b.server, b.client, dataA, 'b server→client');
+    roundTrip(a.server, a.client, dataB, 'a server→client');
+    for (const p of [a, b, c]) p.dispose();
+  });
+
+  test('context-takeover and no-context-takeover codecs interleaved do not leak windows into each other', () => {
+    const kept = pair(agreed(false));
+    const fresh = pair(agreed(true));
+    const data = sample('random', 4000, 40);
+    const reference = fresh.client.compress(data);
+    for (let i = 0; i < 4; i++) {
+      roundTrip(kept.client, kept.server, data, `kept ${i}`);
+      assert.deepEqual(roundTrip(fresh.client, fresh.server, data, `fresh ${i}`), reference, 'the shared compressor starts empty every time');
+    }
+    kept.dispose();
+    fresh.dispose();
+  });
+});
+
+describe('limits and bad data', () => {
+  test('§8: the crafted bomb really is one: 1 MiB that streams out to 1 GiB of zeros', async () => {
+    const { payload, inflatedSize } = deflateBomb(4_161_791);
+    assert.ok(payload.length < 1.02 * MiB, `${payload.length} bytes`);
+    assert.ok(inflatedSize >= GiB);
+    // Count the output of an ordinary streaming inflater without keeping it.
+    const inflater = createInflateRaw({ chunkSize: 256 * KiB });
+    const zeros = Buffer.alloc(256 * KiB);
+    let total = 0;
+    let nonZero = 0;
+    inflater.on('data', (chunk: Buffer) => {
+      total += chunk.length;
+      if (!chunk.equals(zeros.subarray(0, chunk.length))) nonZero++;
+    });
+    inflater.write(payload);
+    inflater.write(TAIL);
+    await new Promise<void>((resolve) => inflater.flush(constants.Z_SYNC_FLUSH, () => resolve()));
+    inflater.close();
+    assert.equal(total, inflatedSize);
+    assert.equal(nonZero, 0);
+    // A small one of the same make, inflated whole.
+    const small = deflateBomb(1000);
+    assertSameBytes(inflateWire(small.payload), new Uint8Array(small.inflatedSize), 'small bomb');
+  });
+
+  test('§8: a 1 MiB payload that would inflate to 1 GiB is stopped at the limit, quickly, without the memory', () => {
+    const { payload } = deflateBomb(4_161_791);
+    for (const noContextTakeover of [true, false]) {
+      const { server, dispose } = pair(agreed(noContextTakeover));
+      globalThis.gc?.();
+      const before = process.memoryUsage();
+      const started = performance.now();
+      const result = server.decompress(payload, true, 16 * MiB);
+      const elapsed = performance.now() - started;
+      const after = process.memoryUsage();
+      assert.equal(result, null, 'over the limit gives null');
+      assert.ok(elapsed < 2000, `took ${elapsed.toFixed(0)} ms`);
+      const grew = Math.max(after.rss - before.rss, after.arrayBuffers - before.arrayBuffers);
+      assert.ok(grew < 256 * MiB, `memory grew by ${(grew / MiB).toFixed(0)} MiB`);
+      dispose();
+    }
+  });
+
+  test('§8: the same bomb sent in frames is stopped by the limit of the frame that crosses it', () => {
+    const { payload } = deflateBomb(4_161_791);
+    const { server, dispose } = pair(agreed(true));
+    const frames = split(payload, [1000, 2000, 3000, 50_000]);
+    const limit = 8 * MiB;
+    let used = 0;
+    let stopped = -1;
+    for (let i = 0; i < frames.length; i++) {
+      const out = server.decompress(frames[i]!, i === frames.length - 1, limit - used);
+      if (out === null) {
+        stopped = i;
+        break;
+      }
+      used += out.length;
+    }
+    assert.ok(stopped >= 0, 'stopped');
+    assert.ok(used <= limit);
+    dispose();
+  });
+
+  test('§8: the limit is exact: the full size passes, one byte less gives null', () => {
+    for (const noContextTakeover of [true, false]) {
+      const { client, server, dispose } = pair(agreed(noContextTakeover));
+      const data = sample('zeros', 300_000);
+      const payload = client.compress(data);
+      const probe = pair(agreed(noContextTakeover));
+      // With context takeover the probe must see the same history: use fresh pairs for both checks.
+      assert.equal(probe.server.decompress(payload, true, data.length - 1), null);
+      assertSameBytes(server.decompress(payload, true, data.length), data, 'at the limit');
+      probe.dispose();
+      dispose();
+    }
+  });
+
+  test('§8: after a bomb, the shared stream is usable again by other codecs', () => {
+    const { payload } = deflateBomb(100_000);
+    const bombed = pair(agreed(true));
+    assert.equal(bombed.server.decompress(payload, true, MiB), null);
+    bombed.dispose();
+    const next = pair(agreed(true));
+    for (const kind of KINDS) roundTrip(next.client, next.server, sample(kind, 10_000, 50), `after the bomb: ${kind}`);
+    next.dispose();
+  });
+
+  const BAD: Array<[string, Uint8Array]> = [
+    ['a reserved block type (BTYPE 11)', Uint8Array.of(0x07, 0x00)],
+    ['a stored block whose length check fails', Uint8Array.of(0x00, 0x05, 0x00, 0x00, 0x00, 0x61)],
+    ['a distance before the start of the data', Uint8Array.of(0x02, 0x04, 0x00)],
+    ['bytes that are not DEFLATE', Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)],
+  ];
+  for (const [what, bad] of BAD) {
+    test(`§7.2.2: ${what} throws, and the next message on a new codec still works`, () => {
+      for (const noContextTakeover of [true, false]) {
+        const broken = pair(agreed(noContextTakeover));
+        assert.throws(() => broken.server.decompress(bad, true, NO_LIMIT));
+        broken.dispose();
+        const next = pair(agreed(noContextTakeover));
+        for (const kind of KINDS) roundTrip(next.client, next.server, sample(kind, 20_000, 60), `after ${what}: ${kind}`);
+        next.dispose();
+      }
+    });
+  }
+
+  test('§7.2.2: bad data in the middle of a fragmented message throws, and whole messages on other codecs still work', () => {
+    const broken = pair(agreed(true));
+    const good = sample('json', 50_000, 70);
+    const frames = split(broken.client.compress(good), [500]);
+    assert.ok(broken.server.decompress(frames[0]!, false, NO_LIMIT) !== null);
+    assert.throws(() => broken.server.decompress(Uint8Array.of(0x07, 0xff, 0xff, 0xff), true, NO_LIMIT));
+    broken.dispose();
+    const next = pair(agreed(true));
+    roundTrip(next.client, next.server, good, 'after the broken fragment');
+    next.dispose();
+  });
+});
