@@ -12,15 +12,14 @@
  */
 import { CloseCode, isValidCloseCode } from '../frame/close-code.ts';
 import { allocateZeroed, FrameDecoder, type FrameSink } from '../frame/decoder.ts';
-import { headerLength, MAX_HEADER_LENGTH, writeHeader } from '../frame/encoder.ts';
 import { ProtocolError, type ProtocolErrorCode } from '../frame/errors.ts';
-import { MaskKeySource, xorMask, type RandomFill } from '../frame/mask.ts';
+import type { RandomFill } from '../frame/mask.ts';
 import { Opcode } from '../frame/opcode.ts';
 import { isValidUtf8, Utf8Validator } from '../frame/utf8.ts';
 import type { MessageCompression } from './compression.ts';
 import { UsageError } from './errors.ts';
 import type { ConnectionHandler } from './handler.ts';
-import { OutputQueue } from './output.ts';
+import { FrameWriter } from './writer.ts';
 
 /** Which end of the connection this is: clients mask what they send, servers must not (§5.1). */
 export type Role = 'client' | 'server';
@@ -60,8 +59,6 @@ export const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024;
 /** §5.5: control frame payloads are at most 125 bytes; a close reason 123 after its code. */
 const MAX_CONTROL_PAYLOAD = 125;
 const MAX_CLOSE_REASON = 123;
-/** Payloads at least this long are queued as they are rather than copied next to their header. */
-const COPY_LIMIT = 4096;
 
 const EMPTY = new Uint8Array(0);
 const fatalDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -76,9 +73,8 @@ export class Connection implements FrameSink {
   readonly role: Role;
   private readonly handler: ConnectionHandler;
   private readonly decoder: FrameDecoder;
-  private readonly output = new OutputQueue();
+  private readonly writer: FrameWriter;
   private readonly fragmentsMode: boolean;
-  private readonly keys: MaskKeySource | null;
   private readonly compression: MessageCompression | null;
   private readonly maxPayload: number;
   private readonly allocate: (size: number) => Uint8Array;
@@ -107,8 +103,8 @@ export class Connection implements FrameSink {
     this.role = role;
     this.handler = handler;
     this.fragmentsMode = options.fragments ?? false;
-    this.keys = role === 'client' ? new MaskKeySource(options.randomFill) : null;
     this.compression = options.compression ?? null;
+    this.writer = new FrameWriter(role === 'client', options.randomFill, this.compression);
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.allocate = options.allocate ?? allocateZeroed;
     this.decoder = new FrameDecoder(this, {
@@ -156,12 +152,12 @@ export class Connection implements FrameSink {
 
   /** Number of bytes queued and not yet taken. */
   get outgoingBytes(): number {
-    return this.output.size;
+    return this.writer.size;
   }
 
   /** The bytes to send, in order, as chunks for one vectored write; the queue is then empty. */
   takeOutgoing(): Uint8Array[] {
-    return this.output.take();
+    return this.writer.take();
   }
 
   /**
@@ -179,7 +175,7 @@ export class Connection implements FrameSink {
     switch (opcode) {
       case Opcode.Ping:
         // §5.5.2: answer with a pong carrying the same payload, unless our close is sent.
-        if (this.currentState === 'OPEN') this.writeFrame(Opcode.Pong, true, payload);
+        if (this.currentState === 'OPEN') this.writer.frame(Opcode.Pong, true, payload);
         this.handler.onPing(payload);
         return;
       case Opcode.Pong:
@@ -341,15 +337,14 @@ export class Connection implements FrameSink {
   sendText(text: string, fragmentSize?: number): void {
     this.assertOpen();
     if (this.outgoingMessage !== 0) throw fragmentSequenceError();
-    if (fragmentSize === undefined && text.length <= COPY_LIMIT && !this.compresses(text.length * 3)) this.writeSmallText(text);
-    else this.writeMessage(Opcode.Text, encoder.encode(text), fragmentSize);
+    this.writer.text(text, fragmentSize);
   }
 
   /** Queue a binary message, in frames of at most `fragmentSize` bytes if given. The data must not change until taken. */
   sendBinary(data: Uint8Array, fragmentSize?: number): void {
     this.assertOpen();
     if (this.outgoingMessage !== 0) throw fragmentSequenceError();
-    this.writeMessage(Opcode.Binary, data, fragmentSize);
+    this.writer.message(Opcode.Binary, data, fragmentSize);
   }
 
   /**
@@ -368,19 +363,19 @@ export class Connection implements FrameSink {
       throw new UsageError('WS_ERR_INVALID_OPCODE', `sendFrame sends data frames; opcode ${opcode} is not one (use sendPing, sendPong, close)`);
     }
     if (fin) this.outgoingMessage = 0;
-    this.writeFrame(opcode, fin, typeof data === 'string' ? encoder.encode(data) : data);
+    this.writer.frame(opcode, fin, typeof data === 'string' ? encoder.encode(data) : data);
   }
 
   /** Queue a ping (§5.5.2) with at most 125 bytes of payload. */
   sendPing(payload: Uint8Array | string = EMPTY): void {
     this.assertOpen();
-    this.writeFrame(Opcode.Ping, true, controlPayload(payload));
+    this.writer.frame(Opcode.Ping, true, controlPayload(payload));
   }
 
   /** Queue an unsolicited pong (§5.5.3), e.g. a unidirectional heartbeat. */
   sendPong(payload: Uint8Array | string = EMPTY): void {
     this.assertOpen();
-    this.writeFrame(Opcode.Pong, true, controlPayload(payload));
+    this.writer.frame(Opcode.Pong, true, controlPayload(payload));
   }
 
   /**
@@ -418,85 +413,16 @@ export class Connection implements FrameSink {
     this.enterClosed();
   }
 
+  private writeClose(code: number | null, reason: Uint8Array): void {
+    this.closeCodeSent = code ?? CloseCode.NoStatusReceived;
+    this.writer.close(code, reason);
+  }
+
   private assertOpen(): void {
     if (this.currentState !== 'OPEN') {
       throw new UsageError('WS_ERR_NOT_OPEN', `cannot send: the connection is ${this.currentState} (RFC 6455 §5.5.1: nothing follows a close frame)`);
     }
   }
-
-  /** Whether a message of `length` bytes would go compressed. */
-  private compresses(length: number): boolean {
-    return this.compression !== null && length >= this.compression.threshold;
-  }
-
-  private writeMessage(opcode: number, data: Uint8Array, fragmentSize: number | undefined): void {
-    // RFC 7692 §6.1: RSV1 marks the first frame of a compressed message, whatever its fragments.
-    const compressed = this.compresses(data.length);
-    if (compressed) data = this.compression!.compress(data);
-    if (fragmentSize === undefined || data.length <= fragmentSize) {
-      this.writeFrame(opcode, true, data, compressed);
-      return;
-    }
-    if (!(fragmentSize >= 1)) throw new RangeError(`fragmentSize must be at least 1, got ${fragmentSize}`);
-    for (let at = 0; at < data.length; at += fragmentSize) {
-      const end = Math.min(at + fragmentSize, data.length);
-      this.writeFrame(at === 0 ? opcode : Opcode.Continuation, end === data.length, data.subarray(at, end), compressed && at === 0);
-    }
-  }
-
-  private writeClose(code: number | null, reason: Uint8Array): void {
-    this.closeCodeSent = code ?? CloseCode.NoStatusReceived;
-    if (code === null) {
-      this.writeFrame(Opcode.Close, true, EMPTY);
-      return;
-    }
-    const body = new Uint8Array(2 + reason.length);
-    body[0] = code >>> 8;
-    body[1] = code & 0xff;
-    body.set(reason, 2);
-    this.writeFrame(Opcode.Close, true, body);
-  }
-
-  /** Queue one frame: copied beside its header when small or masked, else queued as it is. */
-  private writeFrame(opcode: number, fin: boolean, payload: Uint8Array, rsv1 = false): void {
-    const length = payload.length;
-    const keys = this.keys;
-    const out = this.output;
-    if (keys === null && length >= COPY_LIMIT) {
-      const at = out.reserve(headerLength(length, false));
-      writeHeader(out.buffer, at, opcode, fin, rsv1, length, null);
-      out.append(payload);
-      return;
-    }
-    const keyAt = keys === null ? 0 : keys.next();
-    const at = out.reserve(headerLength(length, keys !== null) + length);
-    const buffer = out.buffer;
-    const start = writeHeader(buffer, at, opcode, fin, rsv1, length, keys === null ? null : keys.pool, keyAt);
-    buffer.set(payload, start);
-    if (keys !== null) maskAt(buffer, start, start + length, keys.pool, keyAt);
-  }
-
-  /** A short text message encoded straight into the output buffer, beside its header. */
-  private writeSmallText(text: string): void {
-    const keys = this.keys;
-    const out = this.output;
-    const maxBytes = text.length * 3;
-    // Guess the header for ASCII (one byte per char); move the payload if the guess was short.
-    const guess = headerLength(text.length, keys !== null);
-    const at = out.reserve(MAX_HEADER_LENGTH + maxBytes);
-    const buffer = out.buffer;
-    const written = encoder.encodeInto(text, buffer.subarray(at + guess, at + guess + maxBytes)).written;
-    const header = headerLength(written, keys !== null);
-    if (header !== guess) buffer.copyWithin(at + header, at + guess, at + guess + written);
-    const keyAt = keys === null ? 0 : keys.next();
-    const start = writeHeader(buffer, at, Opcode.Text, true, false, written, keys === null ? null : keys.pool, keyAt);
-    if (keys !== null) maskAt(buffer, start, start + written, keys.pool, keyAt);
-    out.release(MAX_HEADER_LENGTH + maxBytes - header - written);
-  }
-}
-
-function maskAt(buffer: Uint8Array, start: number, end: number, key: Uint8Array, keyAt: number): void {
-  xorMask(buffer, key[keyAt]!, key[keyAt + 1]!, key[keyAt + 2]!, key[keyAt + 3]!, start, end);
 }
 
 function decodeStrict(payload: Uint8Array): string | null {

@@ -1,0 +1,124 @@
+/**
+ * The sending half of a connection: frames serialized straight into the output queue,
+ * masked on the client (RFC 6455 §5.3), compressed when an extension says so (RFC 7692).
+ * It knows nothing of the connection's state; the connection decides what may be sent.
+ * @module
+ */
+import { headerLength, MAX_HEADER_LENGTH, writeHeader } from '../frame/encoder.ts';
+import { MaskKeySource, xorMask, type RandomFill } from '../frame/mask.ts';
+import { Opcode } from '../frame/opcode.ts';
+import type { MessageCompression } from './compression.ts';
+import { OutputQueue } from './output.ts';
+
+/** Payloads at least this long are queued as they are rather than copied next to their header. */
+const COPY_LIMIT = 4096;
+const EMPTY = new Uint8Array(0);
+const encoder = new TextEncoder();
+
+/** See the module comment. */
+export class FrameWriter {
+  private readonly output = new OutputQueue();
+  private readonly keys: MaskKeySource | null;
+
+  /** `masked`: this is a client, whose frames carry a fresh masking key each (§5.3). */
+  constructor(
+    masked: boolean,
+    randomFill: RandomFill | undefined,
+    private readonly compression: MessageCompression | null,
+  ) {
+    this.keys = masked ? new MaskKeySource(randomFill) : null;
+  }
+
+  /** Bytes queued and not yet taken. */
+  get size(): number {
+    return this.output.size;
+  }
+
+  /** Everything queued, as chunks for one vectored write. */
+  take(): Uint8Array[] {
+    return this.output.take();
+  }
+
+  /** A text message; short ones are encoded straight into the output, beside their header. */
+  text(text: string, fragmentSize: number | undefined): void {
+    if (fragmentSize === undefined && text.length <= COPY_LIMIT && !this.compresses(text.length * 3)) this.smallText(text);
+    else this.message(Opcode.Text, encoder.encode(text), fragmentSize);
+  }
+
+  /**
+   * A data message in frames of at most `fragmentSize` bytes (one frame without it),
+   * compressed first when it reaches the extension's threshold.
+   */
+  message(opcode: number, data: Uint8Array, fragmentSize: number | undefined): void {
+    // RFC 7692 §6.1: RSV1 marks the first frame of a compressed message, whatever its fragments.
+    const compressed = this.compresses(data.length);
+    if (compressed) data = this.compression!.compress(data);
+    if (fragmentSize === undefined || data.length <= fragmentSize) {
+      this.frame(opcode, true, data, compressed);
+      return;
+    }
+    if (!(fragmentSize >= 1)) throw new RangeError(`fragmentSize must be at least 1, got ${fragmentSize}`);
+    for (let at = 0; at < data.length; at += fragmentSize) {
+      const end = Math.min(at + fragmentSize, data.length);
+      this.frame(at === 0 ? opcode : Opcode.Continuation, end === data.length, data.subarray(at, end), compressed && at === 0);
+    }
+  }
+
+  /** A close frame (§5.5.1): empty without a code, else the code and the reason's bytes. */
+  close(code: number | null, reason: Uint8Array): void {
+    if (code === null) {
+      this.frame(Opcode.Close, true, EMPTY);
+      return;
+    }
+    const body = new Uint8Array(2 + reason.length);
+    body[0] = code >>> 8;
+    body[1] = code & 0xff;
+    body.set(reason, 2);
+    this.frame(Opcode.Close, true, body);
+  }
+
+  /** One frame: copied beside its header when small or masked, else queued as it is. */
+  frame(opcode: number, fin: boolean, payload: Uint8Array, rsv1 = false): void {
+    const length = payload.length;
+    const keys = this.keys;
+    const out = this.output;
+    if (keys === null && length >= COPY_LIMIT) {
+      const at = out.reserve(headerLength(length, false));
+      writeHeader(out.buffer, at, opcode, fin, rsv1, length, null);
+      out.append(payload);
+      return;
+    }
+    const keyAt = keys === null ? 0 : keys.next();
+    const at = out.reserve(headerLength(length, keys !== null) + length);
+    const buffer = out.buffer;
+    const start = writeHeader(buffer, at, opcode, fin, rsv1, length, keys === null ? null : keys.pool, keyAt);
+    buffer.set(payload, start);
+    if (keys !== null) maskAt(buffer, start, start + length, keys.pool, keyAt);
+  }
+
+  /** Whether a message of `length` bytes would go compressed. */
+  private compresses(length: number): boolean {
+    return this.compression !== null && length >= this.compression.threshold;
+  }
+
+  private smallText(text: string): void {
+    const keys = this.keys;
+    const out = this.output;
+    const maxBytes = text.length * 3;
+    // Guess the header for ASCII (one byte per char); move the payload if the guess was short.
+    const guess = headerLength(text.length, keys !== null);
+    const at = out.reserve(MAX_HEADER_LENGTH + maxBytes);
+    const buffer = out.buffer;
+    const written = encoder.encodeInto(text, buffer.subarray(at + guess, at + guess + maxBytes)).written;
+    const header = headerLength(written, keys !== null);
+    if (header !== guess) buffer.copyWithin(at + header, at + guess, at + guess + written);
+    const keyAt = keys === null ? 0 : keys.next();
+    const start = writeHeader(buffer, at, Opcode.Text, true, false, written, keys === null ? null : keys.pool, keyAt);
+    if (keys !== null) maskAt(buffer, start, start + written, keys.pool, keyAt);
+    out.release(MAX_HEADER_LENGTH + maxBytes - header - written);
+  }
+}
+
+function maskAt(buffer: Uint8Array, start: number, end: number, key: Uint8Array, keyAt: number): void {
+  xorMask(buffer, key[keyAt]!, key[keyAt + 1]!, key[keyAt + 2]!, key[keyAt + 3]!, start, end);
+}
