@@ -51,6 +51,13 @@ export interface ConnectionOptions {
    * zero-fill, since every byte is overwritten.
    */
   allocate?: (size: number) => Uint8Array;
+  /**
+   * Do not answer the peer's close frame at once: stay OPEN (still able to send) until the
+   * caller calls `replyToClose()` or `close()`. RFC 6455 §5.5.1 lets an endpoint finish
+   * sending its current message first; a host whose application reads messages
+   * asynchronously uses this so that a reply to the last message is not cut off.
+   */
+  deferCloseReply?: boolean;
 }
 
 /** Default {@link ConnectionOptions.maxPayload}: 64 MiB. */
@@ -96,6 +103,8 @@ export class Connection implements FrameSink {
   private closeReasonReceived = '';
   private closeCodeSent: number | null = null;
   private failure: ProtocolError | null = null;
+  private readonly deferCloseReply: boolean;
+  private closeReplyOwed = false;
   /** `abort` failed the connection from this side (§7.1.7). */
   private aborted = false;
 
@@ -103,6 +112,7 @@ export class Connection implements FrameSink {
     this.role = role;
     this.handler = handler;
     this.fragmentsMode = options.fragments ?? false;
+    this.deferCloseReply = options.deferCloseReply ?? false;
     this.compression = options.compression ?? null;
     this.writer = new FrameWriter(role === 'client', options.randomFill, this.compression);
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
@@ -303,10 +313,35 @@ export class Connection implements FrameSink {
     }
     this.closeCodeReceived = code;
     this.closeReasonReceived = reason;
-    // §5.5.1: answer a close with a close, echoing the peer's code (1000 if it gave none).
-    if (this.currentState === 'OPEN') this.writeClose(code === CloseCode.NoStatusReceived ? CloseCode.Normal : code, EMPTY);
+    if (this.currentState === 'OPEN' && this.deferCloseReply) {
+      // Nothing more is delivered after the close (§5.5.1); the answer waits for the caller.
+      this.closeReplyOwed = true;
+      this.decoder.stop();
+      this.handler.onClose(code, reason);
+      return;
+    }
+    if (this.currentState === 'OPEN') this.writeCloseReply();
     this.enterClosed();
     this.handler.onClose(code, reason);
+  }
+
+  /** Whether the peer's close frame came and our answer is still owed (`deferCloseReply`). */
+  get awaitingCloseReply(): boolean {
+    return this.closeReplyOwed;
+  }
+
+  /** Send the close answer owed under `deferCloseReply`, echoing the peer's code; then CLOSED. */
+  replyToClose(): void {
+    if (!this.closeReplyOwed) return;
+    this.closeReplyOwed = false;
+    this.writeCloseReply();
+    this.enterClosed();
+  }
+
+  /** §5.5.1: answer a close with a close, echoing the peer's code (1000 if it gave none). */
+  private writeCloseReply(): void {
+    const code = this.closeCodeReceived!;
+    this.writeClose(code === CloseCode.NoStatusReceived ? CloseCode.Normal : code, EMPTY);
   }
 
   /** Fail the connection because of the peer (§7.1.7): send a close with `closeCode`, then CLOSED. */
@@ -395,6 +430,12 @@ export class Connection implements FrameSink {
       throw new UsageError('WS_ERR_REASON_TOO_LONG', `a close reason is at most ${MAX_CLOSE_REASON} bytes of UTF-8, got ${reasonBytes.length}`);
     }
     this.writeClose(code ?? null, reasonBytes);
+    if (this.closeReplyOwed) {
+      // The peer closed first and this close is the answer: the handshake is complete.
+      this.closeReplyOwed = false;
+      this.enterClosed();
+      return;
+    }
     this.currentState = 'CLOSING';
   }
 
@@ -410,6 +451,7 @@ export class Connection implements FrameSink {
       this.writeClose(isValidCloseCode(code) ? code : CloseCode.InternalError, reasonBytes.length <= MAX_CLOSE_REASON ? reasonBytes : EMPTY);
     }
     this.aborted = true;
+    this.closeReplyOwed = false;
     this.enterClosed();
   }
 

@@ -124,6 +124,9 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
       maxPayload: options.maxPayload,
       fragments: options.fragments,
       allocate: allocateUnsafe,
+      // Messages reach the application asynchronously: answer the peer's close only once
+      // it has had them (see `onClose`), so that its reply to the last one is not cut off.
+      deferCloseReply: true,
       ...(compression === undefined ? {} : { compression }),
     });
     (socket as PeerSocket)[kPeer] = this;
@@ -182,6 +185,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
       const message = inbox.shift()!;
       this.inboxBytes -= sizeOf(message.data);
       if (this.paused) this.updateFlow();
+      if (inbox.length === 0 && this.connection.awaitingCloseReply) this.replyToCloseSoon();
       return Promise.resolve(message);
     }
     if (this.done) return Promise.resolve(null);
@@ -512,8 +516,38 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   /** @internal */
   onPong(): void {}
 
-  /** @internal */
-  onClose(): void {}
+  /**
+   * @internal The peer's close frame arrived. Our answer waits until the application has had
+   * every message received before it: a turn of the event loop for messages already handed
+   * to callbacks or waiting readers, else until `read` has drained the inbox — or, at the
+   * latest, `closeTimeout`.
+   */
+  onClose(): void {
+    const inbox = this.inbox;
+    if (inbox === null || inbox.length === 0) {
+      this.replyToCloseSoon();
+      return;
+    }
+    const socket = this.socket;
+    const connection = this.connection;
+    watchDeadline({
+      deadline: Date.now() + this.options.closeTimeout,
+      expire: () => {
+        if (!connection.awaitingCloseReply || socket.destroyed) return;
+        connection.replyToClose();
+        scheduleFlush(this);
+      },
+    });
+  }
+
+  /** Answer the peer's close after the application's pending continuations (and their writes) have run. */
+  private replyToCloseSoon(): void {
+    setImmediate(() => {
+      if (!this.connection.awaitingCloseReply || this.done) return;
+      this.connection.replyToClose();
+      scheduleFlush(this);
+    });
+  }
 
   /** @internal */
   onError(): void {}

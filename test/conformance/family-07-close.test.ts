@@ -41,11 +41,6 @@ function scenarios(): Scenario[] {
     steps: [{ send: [text('Hello World!'), close(1000)] }],
     replies: [textReply('Hello World!')],
     end: { closeReply: 1000 },
-    known: {
-      client:
-        'a message read with read()/for-await in the same chunk as the close frame cannot be answered: the close answer is queued ' +
-        'while the chunk is parsed, before the reader sees the message, so the echo write is refused (and the testee then destroys the socket)',
-    },
   });
   out.push({
     id: '7.1.2',
@@ -110,12 +105,10 @@ function scenarios(): Scenario[] {
     title: '§5.5.1 a 256 KiB message, a ping and a close in one write: echo, pong, then the close answer',
     steps: [{ send: [text(filled(256 * 1024, 'BAsd7&jh23')), ping('ping'), close(1000)] }],
     replies: [textReply(filled(256 * 1024, 'BAsd7&jh23')), { type: 'pong', data: utf8('ping') }],
+    // §5.4: a control frame may come before the echo of an earlier message, as it does from
+    // an endpoint whose application reads asynchronously (the pong is sent by the protocol).
+    alternatives: [[{ type: 'pong', data: utf8('ping') }, textReply(filled(256 * 1024, 'BAsd7&jh23'))]],
     end: { closeReply: 1000 },
-    known: {
-      client:
-        'the message is read with read()/for-await and the close frame in the same chunk is answered first: the echo is refused ' +
-        '(only the pong goes out) and the testee then destroys the socket',
-    },
   });
 
   // 7.3.x: close bodies.
