@@ -16,6 +16,7 @@ import { ProtocolError, type ProtocolErrorCode } from '../frame/errors.ts';
 import type { RandomFill } from '../frame/mask.ts';
 import { Opcode } from '../frame/opcode.ts';
 import { isValidUtf8, Utf8Validator } from '../frame/utf8.ts';
+import { MessageAssembler } from './assembler.ts';
 import type { MessageCompression } from './compression.ts';
 import { UsageError } from './errors.ts';
 import type { ConnectionHandler } from './handler.ts';
@@ -91,7 +92,7 @@ export class Connection implements FrameSink {
   private messageOpcode = 0;
   private messageCompressed = false;
   private inflatedBytes = 0;
-  private parts: Uint8Array[] | null = null;
+  private assembler: MessageAssembler | null = null;
   private validator: Utf8Validator | null = null;
   private framePrevalidated = false;
   private streamDecoder: InstanceType<typeof TextDecoder> | null = null;
@@ -279,11 +280,10 @@ export class Connection implements FrameSink {
 
   /** Gather the fragments of a message; returns the whole payload at the last one. */
   private collect(fin: boolean, payload: Uint8Array): Uint8Array | null {
-    const parts = (this.parts ??= []);
-    if (payload.length > 0) parts.push(payload);
+    const assembler = (this.assembler ??= new MessageAssembler(this.maxPayload, this.allocate));
+    assembler.add(payload);
     if (!fin) return null;
-    this.parts = null;
-    const whole = concat(parts, this.allocate);
+    const whole = assembler.finish();
     if (this.messageOpcode === Opcode.Binary) this.handler.onBinary(whole, true);
     return whole;
   }
@@ -360,7 +360,7 @@ export class Connection implements FrameSink {
   private enterClosed(): void {
     this.currentState = 'CLOSED';
     this.decoder.stop();
-    this.parts = null;
+    this.assembler = null;
     this.validator = null;
     this.streamDecoder = null;
     this.compression?.dispose();
@@ -475,18 +475,6 @@ function decodeStrict(payload: Uint8Array): string | null {
   }
 }
 
-function concat(parts: Uint8Array[], allocate: (size: number) => Uint8Array): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const whole = allocate(length);
-  let at = 0;
-  for (const part of parts) {
-    whole.set(part, at);
-    at += part.length;
-  }
-  return whole;
-}
 
 function controlPayload(payload: Uint8Array | string): Uint8Array {
   const bytes = typeof payload === 'string' ? encoder.encode(payload) : payload;

@@ -37,6 +37,12 @@ export interface PeerOptions {
    * where bandwidth is the bottleneck.
    */
   deflate?: boolean | DeflateOptions;
+  /**
+   * Told of an exception thrown by an `onMessage` callback or a connection handler; the
+   * connection is then closed with 1011. Default: printed to stderr. Either way it never
+   * takes the process down.
+   */
+  onError?: (error: unknown) => void;
 }
 
 /** The options with every default applied. */
@@ -48,6 +54,7 @@ export interface ResolvedPeerOptions {
   maxBufferedAmount: number;
   closeTimeout: number;
   deflate: ResolvedDeflateOptions | null;
+  onError: (error: unknown) => void;
 }
 
 /** Default send-buffer high-water mark: 1 MiB. */
@@ -67,6 +74,7 @@ export function resolvePeerOptions(options: PeerOptions = {}): ResolvedPeerOptio
     maxBufferedAmount: positive('maxBufferedAmount', options.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED),
     closeTimeout: positive('closeTimeout', options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT),
     deflate: options.deflate === undefined || options.deflate === false ? null : resolveDeflateOptions(options.deflate),
+    onError: options.onError ?? reportToStderr,
   };
 }
 
@@ -78,4 +86,8 @@ function positive(name: string, value: number): number {
 function nonNegative(name: string, value: number): number {
   if (!(value >= 0) || !Number.isFinite(value)) throw new RangeError(`${name} must be zero or a positive number, got ${value}`);
   return value;
+}
+
+function reportToStderr(error: unknown): void {
+  console.error('wspeer: application callback failed:', error);
 }

@@ -481,7 +481,13 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   private deliver(message: Message): void {
     const callback = this.messageCallback;
     if (callback !== null) {
-      callback(message);
+      try {
+        callback(message);
+      } catch (error) {
+        // The application's fault, not the peer's: 1011, reported, and the process goes on.
+        this.abort(CloseCode.InternalError, 'internal error');
+        this.options.onError(error);
+      }
       return;
     }
     const readers = this.readers;

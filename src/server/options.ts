@@ -31,11 +31,6 @@ export interface ServerOptions extends PeerOptions {
   headers?: HeaderFields;
   /** Serve `wss://` with this certificate and key. */
   tls?: TlsServerOptions;
-  /**
-   * Told of an exception or rejected promise in the connection handler (the connection is
-   * then closed with 1011). Default: printed to stderr.
-   */
-  onError?: (error: unknown) => void;
 }
 
 /** Server options with every default applied. */
@@ -59,8 +54,9 @@ const NO_PROTOCOLS: readonly string[] = [];
 /** Apply the defaults. */
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
   const protocols = options.protocols;
+  const peer = resolvePeerOptions(options);
   return {
-    peer: resolvePeerOptions(options),
+    peer,
     protocols: typeof protocols === 'function' ? protocols : () => protocols ?? NO_PROTOCOLS,
     timeout: options.timeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
     maxHeadBytes: options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES,
@@ -68,6 +64,6 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     origins: options.origins === undefined ? null : new Set(options.origins),
     maxConnections: options.maxConnections ?? Infinity,
     headers: options.headers,
-    onError: options.onError ?? ((error) => console.error('wspeer: connection handler failed:', error)),
+    onError: peer.onError,
   };
 }
