@@ -1,0 +1,111 @@
+/**
+ * The `wspeer serve` command as a child process: it prints the URL it listens on, echoes,
+ * enforces `--max-payload` (1009, §7.4.1) and exits cleanly on SIGTERM.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { test, type TestContext } from 'node:test';
+
+import { connect } from '../../src/index.ts';
+import { defer, within } from '../peer/helpers.ts';
+import { closeWs, wsClient } from '../peer/ws-helpers.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+interface Running {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
+/** Start `serve` with these arguments and wait for the line with its URL. */
+async function startServe(t: TestContext, args: string[]): Promise<Running> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--host', '127.0.0.1', '--port', '0', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  defer(t, () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const url = await within(
+    new Promise<string>((resolve, reject) => {
+      const check = (): void => {
+        const match = /listening on (wss?:\/\/\S+)/.exec(output);
+        if (match) resolve(match[1]!);
+      };
+      child.stdout!.on('data', check);
+      child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${output}`)));
+    }),
+    15_000,
+    'serve prints its URL',
+  );
+  return { child, url, output: () => output };
+}
+
+async function stop(running: Running): Promise<number | null> {
+  const exited = once(running.child, 'exit');
+  running.child.kill('SIGTERM');
+  const [code] = (await within(exited, 5000, 'serve exits on SIGTERM')) as [number | null];
+  return code;
+}
+
+test('wspeer serve --port 0 prints the ws:// URL with the port it got, echoes text and binary, and exits 0 on SIGTERM', async (t) => {
+  const running = await startServe(t, []);
+  assert.match(running.url, /^ws:\/\/127\.0\.0\.1:(\d+)\/$/);
+  const port = Number(/:(\d+)\/$/.exec(running.url)![1]);
+  assert.ok(port > 0, 'a real port, not 0');
+
+  const client = await connect(running.url);
+  await client.write('echo me');
+  assert.deepEqual(await client.read(3000), { opcode: 1, fin: true, data: 'echo me' });
+  const bytes = new Uint8Array(70_000).map((_, i) => (i * 31) & 0xff);
+  await client.write(bytes);
+  const echoed = await client.read(3000);
+  assert.ok(echoed !== null && echoed.data instanceof Uint8Array);
+  assert.ok(Buffer.from(echoed.data).equals(Buffer.from(bytes)));
+
+  const { ws, inbox } = await wsClient(running.url);
+  ws.send('from ws');
+  assert.equal((await inbox.next(3000)).data.toString(), 'from ws');
+
+  // SIGTERM closes the open connections with 1001 and exits 0.
+  const wsClosed = once(ws, 'close');
+  assert.equal(await stop(running), 0);
+  assert.equal(await client.read(2000), null);
+  assert.equal(client.closeCode, 1001);
+  const [wsCode] = (await within(wsClosed, 2000, 'ws sees the close')) as [number];
+  assert.equal(wsCode, 1001);
+  await closeWs(ws);
+});
+
+test('wspeer serve --max-payload closes a connection that sends a larger message with 1009 (§7.4.1)', async (t) => {
+  const running = await startServe(t, ['--max-payload', '1000']);
+  const client = await connect(running.url);
+  defer(t, () => client.close());
+  await client.write('x'.repeat(1000));
+  assert.deepEqual(await client.read(3000), { opcode: 1, fin: true, data: 'x'.repeat(1000) });
+  await client.write(new Uint8Array(1001));
+  assert.equal(await client.read(3000), null);
+  assert.equal(client.closeCode, 1009);
+  // The server keeps serving others.
+  const other = await connect(running.url);
+  await other.write('fine');
+  assert.deepEqual(await other.read(3000), { opcode: 1, fin: true, data: 'fine' });
+  other.close();
+  assert.equal(await stop(running), 0);
+});
+
+test('wspeer with an unknown command prints the usage and exits 2', async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'frobnicate'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const [code] = (await within(once(child, 'exit'), 15_000, 'exit')) as [number];
+  assert.equal(code, 2);
+  assert.match(stderr, /usage:/);
+});

@@ -1,0 +1,142 @@
+/**
+ * `connect` against hand-written servers over real sockets: the client's checks of the
+ * server's response (RFC 6455 §4.1), bytes that follow the 101, server frames that break
+ * §5.1, IPv6 literals and connection errors.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { test, type TestContext } from 'node:test';
+
+import { connect, HandshakeResponseError, InvalidUrlError, server } from '../../src/index.ts';
+import { defer, LOCALHOST, silentTcpServer, within } from '../peer/helpers.ts';
+
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+function acceptFor(key: string): string {
+  return createHash('sha1').update(key + GUID).digest('base64');
+}
+
+/**
+ * A TCP server that reads one request head and answers with `respond(key)`; the sockets
+ * are kept so tests can write more.
+ */
+async function scriptedServer(t: TestContext, respond: (key: string) => Buffer | string): Promise<{ url: string; sockets: Socket[] }> {
+  const sockets: Socket[] = [];
+  const listener = createServer((socket) => {
+    sockets.push(socket);
+    socket.on('error', () => {});
+    let head = '';
+    const onData = (chunk: Buffer): void => {
+      head += chunk.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      socket.off('data', onData);
+      socket.resume();
+      const key = /sec-websocket-key: *(\S+)/i.exec(head)?.[1] ?? '';
+      socket.write(respond(key));
+    };
+    socket.on('data', onData);
+  });
+  listener.listen(0, LOCALHOST);
+  await once(listener, 'listening');
+  defer(t, async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => listener.close(() => resolve()));
+  });
+  return { url: `ws://${LOCALHOST}:${(listener.address() as AddressInfo).port}/`, sockets };
+}
+
+function switching(key: string, extra = ''): string {
+  return `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n${extra}\r\n`;
+}
+
+test('connect rejects a 101 whose Sec-WebSocket-Accept does not match the key (§4.1, client item 4)', async (t) => {
+  const { url } = await scriptedServer(t, () => switching(Buffer.alloc(16).toString('base64')));
+  await assert.rejects(within(connect(url), 3000, 'connect'), (error: unknown) => {
+    assert.ok(error instanceof HandshakeResponseError);
+    assert.equal(error.code, 'WS_RESPONSE_BAD_ACCEPT');
+    assert.equal(error.status, 101);
+    return true;
+  });
+});
+
+test('connect rejects a non-101 answer with its status and the start of its body (§4.1)', async (t) => {
+  const { url } = await scriptedServer(t, () => 'HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 12\r\nConnection: close\r\n\r\nnot allowed\n');
+  await assert.rejects(within(connect(url), 3000, 'connect'), (error: unknown) => {
+    assert.ok(error instanceof HandshakeResponseError);
+    assert.equal(error.status, 403);
+    assert.equal(error.bodyText, 'not allowed\n');
+    return true;
+  });
+});
+
+test('connect rejects a subprotocol the client did not offer (§4.1, client item 6)', async (t) => {
+  const { url } = await scriptedServer(t, (key) => switching(key, 'Sec-WebSocket-Protocol: other\r\n'));
+  await assert.rejects(within(connect(url, { protocols: ['mine'] }), 3000, 'connect'), (error: unknown) => {
+    assert.ok(error instanceof HandshakeResponseError);
+    assert.equal(error.code, 'WS_RESPONSE_BAD_PROTOCOL');
+    return true;
+  });
+});
+
+test('a frame sent in the same write as the 101 response is delivered to the client', async (t) => {
+  const { url } = await scriptedServer(t, (key) => Buffer.concat([Buffer.from(switching(key), 'latin1'), Buffer.from([0x81, 0x05]), Buffer.from('early')]));
+  const client = await within(connect(url), 3000, 'connect');
+  defer(t, () => client.close());
+  assert.deepEqual(await client.read(2000), { opcode: 1, fin: true, data: 'early' });
+});
+
+test('a masked frame from the server fails the connection with 1002 (§5.1)', async (t) => {
+  const { url, sockets } = await scriptedServer(t, (key) => switching(key));
+  const client = await within(connect(url), 3000, 'connect');
+  defer(t, () => client.close());
+  const serverSide = sockets[0]!;
+  const received: Buffer[] = [];
+  serverSide.on('data', (chunk: Buffer) => received.push(chunk));
+  const ended = once(serverSide, 'end');
+  serverSide.write(Buffer.from([0x81, 0x82, 0, 0, 0, 0, 0x68, 0x69])); // "hi", masked with a zero key
+  assert.equal(await client.read(2000), null);
+  assert.equal(client.error?.closeCode, 1002);
+  assert.equal(client.closeCode, 1006, 'the server sent no close frame');
+  await within(ended, 2000, 'the failing client ends the TCP connection (§7.1.7)');
+  const bytes = Buffer.concat(received);
+  assert.equal(bytes[0], 0x88, 'a close frame');
+  assert.equal(bytes[1]! & 0x80, 0x80, 'masked, as clients must (§5.3)');
+});
+
+test('connect to an IPv6 literal URL (ws://[::1]:port/)', async (t) => {
+  const instance = await server('ws://[::1]:0/', async (peer) => {
+    for await (const message of peer) await peer.write(message.data);
+  });
+  defer(t, () => instance.close(500));
+  assert.match(instance.url, /^ws:\/\/\[::1\]:\d+\/$/);
+  const client = await within(connect(instance.url), 3000, 'connect');
+  defer(t, () => client.close());
+  await client.write('over v6');
+  assert.deepEqual(await client.read(2000), { opcode: 1, fin: true, data: 'over v6' });
+});
+
+test('connect fails fast with the socket error when nothing listens, and on an invalid URL', async () => {
+  const silent = await silentTcpServer();
+  const port = silent.port;
+  await silent.close(); // the port is now free
+  await assert.rejects(within(connect(`ws://${LOCALHOST}:${port}/`), 3000, 'connect'), (error: NodeJS.ErrnoException) => {
+    assert.equal(error.code, 'ECONNREFUSED');
+    return true;
+  });
+  await assert.rejects(connect('http2://example.com/'), InvalidUrlError);
+  await assert.rejects(connect(`ws://${LOCALHOST}:${port}/#fragment`), InvalidUrlError);
+});
+
+test('a server that closes during the opening handshake makes connect reject, not hang', async (t) => {
+  const listener = createServer((socket) => {
+    socket.on('error', () => {});
+    socket.resume(); // read, so the client's end is seen and the socket goes
+    socket.end();
+  });
+  listener.listen(0, LOCALHOST);
+  await once(listener, 'listening');
+  defer(t, () => new Promise<void>((resolve) => listener.close(() => resolve())));
+  await assert.rejects(within(connect(`ws://${LOCALHOST}:${(listener.address() as AddressInfo).port}/`, {}, { timeout: 2000 }), 3000, 'connect'), /closed/);
+});

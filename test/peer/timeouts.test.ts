@@ -1,0 +1,104 @@
+/**
+ * Every wait of the socket layer is bounded: reads, the closing handshake, and the opening
+ * handshake on both sides.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { test } from 'node:test';
+
+import { bind, connect, server, TimeoutError } from '../../src/index.ts';
+import { defer, FrameReader, LOCALHOST, portOf, rawConnect, rawUpgrade, silentTcpServer, waitFor, within } from './helpers.ts';
+
+test('read(timeout) rejects with TimeoutError and the connection stays usable: a later read gets the next message', async (t) => {
+  const bound = await bind(`ws://${LOCALHOST}:0/`);
+  defer(t, () => bound.close(500));
+  const client = await connect(bound.url);
+  defer(t, () => client.close());
+  const peer = await bound.accept(2000);
+
+  const started = performance.now();
+  await assert.rejects(peer.read(50), (error: unknown) => {
+    assert.ok(error instanceof TimeoutError);
+    assert.equal(error.code, 'WS_ERR_TIMEOUT');
+    return true;
+  });
+  const waited = performance.now() - started;
+  assert.ok(waited >= 45 && waited < 1000, `read timed out after ${waited} ms`);
+  assert.equal(peer.state, 'OPEN');
+
+  await client.write('first after the timeout');
+  await client.write('second');
+  // The timed-out reader must not have swallowed a message.
+  assert.deepEqual(await peer.read(2000), { opcode: 1, fin: true, data: 'first after the timeout' });
+  assert.deepEqual(await peer.read(2000), { opcode: 1, fin: true, data: 'second' });
+  // And writing back still works.
+  await peer.write('reply');
+  assert.deepEqual(await client.read(2000), { opcode: 1, fin: true, data: 'reply' });
+});
+
+test('shutdown(1000, "", 100) against a peer that never answers the close resolves false and destroys the socket (§7.1.2)', async (t) => {
+  const bound = await bind(`ws://${LOCALHOST}:0/`);
+  defer(t, () => bound.close(500));
+  const { socket, rest } = await rawUpgrade(portOf(bound));
+  defer(t, () => socket.destroy());
+  const frames = new FrameReader(socket, rest); // reads and ignores, never answers
+  const peer = await bound.accept(2000);
+
+  const started = performance.now();
+  const clean = await within(peer.shutdown(1000, '', 100), 2000, 'shutdown');
+  const waited = performance.now() - started;
+  assert.equal(clean, false);
+  assert.ok(waited >= 95 && waited < 1500, `shutdown gave up after ${waited} ms`);
+  assert.equal(peer.socket.destroyed, true);
+  assert.equal(peer.closed, true);
+  assert.equal(peer.closeCode, 1006, 'no close frame came back');
+  // Our close frame did go out.
+  const close = await frames.next();
+  assert.equal(close.opcode, 8);
+  assert.equal(close.payload.readUInt16BE(0), 1000);
+  assert.equal(await peer.read(), null);
+});
+
+test('connect rejects with TimeoutError when the server accepts TCP but never answers the opening handshake', async (t) => {
+  const silent = await silentTcpServer();
+  defer(t, () => silent.close());
+  const started = performance.now();
+  await assert.rejects(within(connect(`ws://${LOCALHOST}:${silent.port}/`, {}, { timeout: 150 }), 3000, 'connect'), TimeoutError);
+  const waited = performance.now() - started;
+  assert.ok(waited >= 140 && waited < 2000, `connect gave up after ${waited} ms`);
+  // The client's socket is gone: the server sees it close.
+  await waitFor(() => silent.sockets.size === 0, 2000, 'client socket closed');
+});
+
+test('the server disconnects a client whose request head is still incomplete when the handshake timeout runs out (slowloris)', async (t) => {
+  const instance = await server(`ws://${LOCALHOST}:0/`, () => {}, { timeout: 150 });
+  defer(t, () => instance.close(500));
+  const socket = await rawConnect(portOf(instance));
+  defer(t, () => socket.destroy());
+  socket.on('error', () => {});
+  const received: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => received.push(chunk));
+  const started = performance.now();
+  socket.write(`GET / HTTP/1.1\r\nHost: ${LOCALHOST}\r\nUpgrade: websocket\r\n`);
+  await within(once(socket, 'close'), 3000, 'server drops the slow client');
+  const waited = performance.now() - started;
+  assert.ok(waited >= 140 && waited < 2000, `dropped after ${waited} ms`);
+  assert.equal(Buffer.concat(received).length, 0, 'no response is sent to an incomplete request');
+  assert.equal(instance.peers.size, 0);
+});
+
+test('a client that completes its request in time is not affected by the handshake timeout', async (t) => {
+  const instance = await server(
+    `ws://${LOCALHOST}:0/`,
+    async (peer) => {
+      for await (const message of peer) await peer.write(message.data);
+    },
+    { timeout: 150 },
+  );
+  defer(t, () => instance.close(500));
+  const client = await connect(instance.url);
+  defer(t, () => client.close());
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await client.write('still here');
+  assert.deepEqual(await client.read(2000), { opcode: 1, fin: true, data: 'still here' });
+});

@@ -1,0 +1,125 @@
+/**
+ * `wrap`: a peer over a socket that already exists, as server or client, with the opening
+ * handshake still to do or already done.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { test } from 'node:test';
+
+import { wrap, type Peer } from '../../src/index.ts';
+import { clientFrame, defer, LOCALHOST, socketPair, within } from './helpers.ts';
+import { closeWs, wsClient } from './ws-helpers.ts';
+
+async function exchange(a: Peer, b: Peer): Promise<void> {
+  await a.write('from a');
+  assert.deepEqual(await b.read(2000), { opcode: 1, fin: true, data: 'from a' });
+  await b.write(new Uint8Array([1, 2, 3]));
+  const binary = await a.read(2000);
+  assert.ok(binary !== null);
+  assert.deepEqual([binary.opcode, [...(binary.data as Uint8Array)]], [2, [1, 2, 3]]);
+}
+
+test('wrap performs the opening handshake on a raw socket pair in both roles (§4.1, §4.2)', async (t) => {
+  const [serverSocket, clientSocket] = await socketPair();
+  defer(t, () => {
+    serverSocket.destroy();
+    clientSocket.destroy();
+  });
+  const [serverPeer, clientPeer] = await within(
+    Promise.all([
+      wrap(serverSocket, { role: 'server', protocols: ['v2', 'v1'] }),
+      wrap(clientSocket, { role: 'client', url: `ws://${LOCALHOST}/room?x=1`, protocols: ['v1', 'v2'] }),
+    ]),
+    3000,
+    'both handshakes',
+  );
+  assert.equal(serverPeer.handshake.path, '/room?x=1');
+  assert.equal(serverPeer.handshake.protocol, 'v2');
+  assert.equal(clientPeer.handshake.protocol, 'v2');
+  assert.equal(serverPeer.handshake.headers.host, LOCALHOST);
+  await exchange(serverPeer, clientPeer);
+  // The closing handshake completes: the server end closes the TCP connection (§7.1.1).
+  const closing = clientPeer.shutdown(1000, 'bye', 2000);
+  assert.equal(await serverPeer.read(2000), null);
+  assert.equal(serverPeer.closeCode, 1000);
+  assert.equal(await closing, true);
+});
+
+test('wrap with handshaked: true speaks frames at once in both roles, the client masking (§5.1)', async (t) => {
+  const [serverSocket, clientSocket] = await socketPair();
+  defer(t, () => {
+    serverSocket.destroy();
+    clientSocket.destroy();
+  });
+  const serverPeer = await wrap(serverSocket, { role: 'server', handshaked: true });
+  const clientPeer = await wrap(clientSocket, { role: 'client', handshaked: true });
+  assert.equal(serverPeer.handshake.protocol, '');
+  // A server receiving an unmasked frame would fail the connection with 1002; these pass.
+  await exchange(serverPeer, clientPeer);
+  await exchange(clientPeer, serverPeer);
+  const closing = serverPeer.shutdown(4000, 'done', 2000);
+  assert.equal(await clientPeer.read(2000), null);
+  assert.equal(clientPeer.closeCode, 4000);
+  assert.equal(await closing, true);
+});
+
+test('wrap with handshaked: true and head: bytes already read from the socket are the first frames', async (t) => {
+  const [serverSocket, clientSocket] = await socketPair();
+  defer(t, () => {
+    serverSocket.destroy();
+    clientSocket.destroy();
+  });
+  clientSocket.write(Buffer.concat([clientFrame(1, 'already read'), clientFrame(1, 'split', false)]));
+  const [firstChunk] = (await within(once(serverSocket, 'data'), 2000, 'first chunk')) as [Buffer];
+  serverSocket.pause();
+  const serverPeer = await wrap(serverSocket, { role: 'server', handshaked: true, head: firstChunk });
+  clientSocket.write(clientFrame(0, ' message', true));
+  assert.deepEqual(await serverPeer.read(2000), { opcode: 1, fin: true, data: 'already read' });
+  assert.deepEqual(await serverPeer.read(2000), { opcode: 1, fin: true, data: 'split message' });
+});
+
+test('wrap as server rejects a bad request after sending the HTTP error', async (t) => {
+  const [serverSocket, clientSocket] = await socketPair();
+  defer(t, () => {
+    serverSocket.destroy();
+    clientSocket.destroy();
+  });
+  const received: Buffer[] = [];
+  clientSocket.on('data', (chunk: Buffer) => received.push(chunk));
+  const ended = once(clientSocket, 'end');
+  clientSocket.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  await assert.rejects(within(wrap(serverSocket, { role: 'server' }), 2000, 'wrap'), /rejected/);
+  await within(ended, 2000, 'the socket is ended');
+  assert.match(Buffer.concat(received).toString('latin1'), /^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*Sec-WebSocket-Key/);
+});
+
+test('wrap as client without a url, when the handshake is still to do, is a TypeError', async (t) => {
+  const [serverSocket, clientSocket] = await socketPair();
+  defer(t, () => {
+    serverSocket.destroy();
+    clientSocket.destroy();
+  });
+  await assert.rejects(wrap(clientSocket, { role: 'client' }), TypeError);
+});
+
+test('a net server wrapping each accepted socket serves a ws client', async (t) => {
+  const peers: Peer[] = [];
+  const listener = createServer((socket: Socket) => {
+    void wrap(socket, { role: 'server' }).then(async (peer) => {
+      peers.push(peer);
+      for await (const message of peer) await peer.write(message.data);
+    });
+  });
+  listener.listen(0, LOCALHOST);
+  await once(listener, 'listening');
+  defer(t, async () => {
+    for (const peer of peers) peer.close();
+    await new Promise<void>((resolve) => listener.close(() => resolve()));
+  });
+  const { ws, inbox } = await wsClient(`ws://${LOCALHOST}:${(listener.address() as AddressInfo).port}/`);
+  defer(t, () => closeWs(ws));
+  ws.send('wrapped');
+  const echoed = await inbox.next(2000);
+  assert.deepEqual([echoed.binary, echoed.data.toString()], [false, 'wrapped']);
+});

@@ -1,0 +1,274 @@
+/**
+ * The server's answer to every kind of bad opening handshake, sent over a raw socket
+ * (RFC 6455 §4.2.1, §4.2.2, RFC 7230/7231 statuses), and subprotocol negotiation (§4.2.2
+ * item 4, §1.9).
+ */
+import assert from 'node:assert/strict';
+import type { Socket } from 'node:net';
+import { test, type TestContext } from 'node:test';
+
+import { connect, server, type Server, type ServerOptions } from '../../src/index.ts';
+import { defer, LOCALHOST, portOf, rawConnect, rawExchange, type RawResponse, rawUpgrade, requestText, upgradeLines, waitFor, within } from '../peer/helpers.ts';
+import { closeWs, wsClient } from '../peer/ws-helpers.ts';
+
+async function startServer(t: TestContext, url = `ws://${LOCALHOST}:0/`, options: ServerOptions = {}): Promise<Server> {
+  const instance = await server(
+    url,
+    async (peer) => {
+      for await (const message of peer) await peer.write(message.data).catch(() => {});
+    },
+    options,
+  );
+  defer(t, () => instance.close(500));
+  return instance;
+}
+
+/** Replace (or with `undefined` remove) the header line starting with `name:`. */
+function withHeader(lines: string[], name: string, value: string | undefined): string[] {
+  const prefix = `${name.toLowerCase()}:`;
+  const kept = lines.filter((line) => !line.toLowerCase().startsWith(prefix));
+  return value === undefined ? kept : [...kept, `${name}: ${value}`];
+}
+
+/** A rejection: the status, a one-line reason body matching its Content-Length, and the socket ended. */
+function assertRejection(response: RawResponse, status: number, reason?: RegExp): void {
+  assert.equal(response.status, status, `expected ${status}, got ${response.statusLine}: ${response.body}`);
+  assert.match(response.statusLine, /^HTTP\/1\.1 \d{3} [A-Za-z ]+$/);
+  assert.equal(response.ended, true);
+  assert.equal(response.headers.get('content-type'), 'text/plain');
+  assert.equal(Number(response.headers.get('content-length')), Buffer.byteLength(response.body, 'latin1'));
+  assert.match(response.headers.get('connection') ?? '', /close/);
+  assert.match(response.body, /^[\x20-\x7e]+\n$/, `body is not one line: ${JSON.stringify(response.body)}`);
+  if (reason !== undefined) assert.match(response.body, reason);
+}
+
+const BAD_REQUESTS: Array<{ title: string; lines: () => string[]; status: number; reason: RegExp; check?: (response: RawResponse) => void }> = [
+  {
+    title: 'a method other than GET is answered 405 with Allow: GET (§4.1 item 2)',
+    lines: () => [`POST / HTTP/1.1`, ...upgradeLines().slice(1)],
+    status: 405,
+    reason: /GET/,
+    check: (response) => assert.equal(response.headers.get('allow'), 'GET'),
+  },
+  {
+    title: 'HTTP/1.0 is answered 505 HTTP Version Not Supported (§4.1 item 2: HTTP/1.1 or higher)',
+    lines: () => [`GET / HTTP/1.0`, ...upgradeLines().slice(1)],
+    status: 505,
+    reason: /HTTP/,
+  },
+  {
+    title: 'a request without Host is answered 400 (§4.2.1 item 2)',
+    lines: () => withHeader(upgradeLines(), 'Host', undefined),
+    status: 400,
+    reason: /Host/,
+  },
+  {
+    title: 'a request without Upgrade is answered 400 (§4.2.1 item 3)',
+    lines: () => withHeader(upgradeLines(), 'Upgrade', undefined),
+    status: 400,
+    reason: /Upgrade/,
+  },
+  {
+    title: 'an Upgrade to another protocol is answered 400 (§4.2.1 item 3)',
+    lines: () => withHeader(upgradeLines(), 'Upgrade', 'h2c'),
+    status: 400,
+    reason: /Upgrade/,
+  },
+  {
+    title: 'a Connection header without the upgrade token is answered 400 (§4.2.1 item 4)',
+    lines: () => withHeader(upgradeLines(), 'Connection', 'keep-alive'),
+    status: 400,
+    reason: /Connection/,
+  },
+  {
+    title: 'Sec-WebSocket-Version 8 is answered 426 with Sec-WebSocket-Version: 13 (§4.2.2 item 4)',
+    lines: () => withHeader(upgradeLines(), 'Sec-WebSocket-Version', '8'),
+    status: 426,
+    reason: /13/,
+    check: (response) => {
+      assert.equal(response.headers.get('sec-websocket-version'), '13');
+      assert.equal(response.headers.get('upgrade'), 'websocket');
+    },
+  },
+  {
+    title: 'a Sec-WebSocket-Key that is not 16 bytes of base64 is answered 400 (§4.2.1 item 5)',
+    lines: () => withHeader(upgradeLines(), 'Sec-WebSocket-Key', Buffer.alloc(15).toString('base64')),
+    status: 400,
+    reason: /Key/,
+  },
+  {
+    title: 'a missing Sec-WebSocket-Key is answered 400 (§4.2.1 item 5)',
+    lines: () => withHeader(upgradeLines(), 'Sec-WebSocket-Key', undefined),
+    status: 400,
+    reason: /Key/,
+  },
+  {
+    title: 'a request head over 16 KiB is answered 431',
+    lines: () => [...upgradeLines(), `X-Padding: ${'p'.repeat(17 * 1024)}`],
+    status: 431,
+    reason: /large/,
+  },
+  {
+    title: 'a request with 200 header lines is answered 431',
+    lines: () => [...upgradeLines(), ...Array.from({ length: 200 }, (_, i) => `X-Header-${i}: ${i}`)],
+    status: 431,
+    reason: /header/,
+  },
+];
+
+for (const bad of BAD_REQUESTS) {
+  test(`rejection: ${bad.title}`, async (t) => {
+    const instance = await startServer(t);
+    const response = await rawExchange(portOf(instance), requestText(bad.lines()));
+    assertRejection(response, bad.status, bad.reason);
+    bad.check?.(response);
+    assert.equal(instance.peers.size, 0);
+    // The server keeps serving well-formed requests.
+    const { socket } = await rawUpgrade(portOf(instance));
+    socket.destroy();
+  });
+}
+
+test('rejection: a head over 16 KiB is answered 431 before its end arrives', async (t) => {
+  const instance = await startServer(t);
+  const head = `${upgradeLines().join('\r\n')}\r\nX-Padding: ${'p'.repeat(17 * 1024)}`; // no blank line
+  const response = await rawExchange(portOf(instance), head);
+  assertRejection(response, 431);
+});
+
+test('rejection: a path other than the one in the server URL is answered 404', async (t) => {
+  const instance = await startServer(t, `ws://${LOCALHOST}:0/chat`);
+  assert.match(instance.url, /\/chat$/);
+  assertRejection(await rawExchange(portOf(instance), requestText(upgradeLines('/other'))), 404);
+  assertRejection(await rawExchange(portOf(instance), requestText(upgradeLines('/'))), 404);
+  // The right path, with or without a query, is upgraded.
+  (await rawUpgrade(portOf(instance), '/chat')).socket.destroy();
+  (await rawUpgrade(portOf(instance), '/chat?room=1')).socket.destroy();
+  const client = await connect(instance.url);
+  assert.equal(client.handshake.path, '/chat');
+  client.close();
+});
+
+test('rejection: an Origin outside the origins option is answered 403 (§10.2)', async (t) => {
+  const instance = await startServer(t, `ws://${LOCALHOST}:0/`, { origins: ['https://good.example'] });
+  const port = portOf(instance);
+  assertRejection(await rawExchange(port, requestText([...upgradeLines(), 'Origin: https://evil.example'])), 403, /origin/i);
+  const allowed = await connect(instance.url, { origin: 'https://good.example' });
+  await allowed.write('ok');
+  assert.deepEqual(await allowed.read(2000), { opcode: 1, fin: true, data: 'ok' });
+  allowed.close();
+  await assert.rejects(connect(instance.url, { origin: 'https://evil.example' }), (error: Error & { status?: number }) => {
+    assert.equal(error.status, 403);
+    return true;
+  });
+});
+
+test('rejection: a connection beyond maxConnections is answered 503, and a slot frees when a peer leaves', async (t) => {
+  const instance = await startServer(t, `ws://${LOCALHOST}:0/`, { maxConnections: 2 });
+  const port = portOf(instance);
+  const first = await connect(instance.url);
+  const second = await connect(instance.url);
+  defer(t, () => {
+    first.close();
+    second.close();
+  });
+  assertRejection(await rawExchange(port, requestText(upgradeLines())), 503);
+  await assert.rejects(connect(instance.url), (error: Error & { status?: number }) => {
+    assert.equal(error.status, 503);
+    return true;
+  });
+  assert.equal(await first.shutdown(1000, '', 2000), true);
+  await waitFor(() => instance.peers.size <= 1, 2000, 'the server forgets the closed peer');
+  const third = await connect(instance.url);
+  await third.write('in');
+  assert.deepEqual(await third.read(2000), { opcode: 1, fin: true, data: 'in' });
+  third.close();
+});
+
+test('subprotocol: the server picks by its own preference order, not the client\'s (§4.2.2 item 4)', async (t) => {
+  const instance = await startServer(t, `ws://${LOCALHOST}:0/`, { protocols: ['a', 'b'] });
+  const client = await connect(instance.url, { protocols: ['b', 'a'] });
+  defer(t, () => client.close());
+  assert.equal(client.handshake.protocol, 'a');
+  assert.equal(client.handshake.headers['sec-websocket-protocol'], 'a');
+  const only = await connect(instance.url, { protocols: ['c', 'b'] });
+  assert.equal(only.handshake.protocol, 'b');
+  only.close();
+  const { ws } = await wsClient(instance.url, ['b', 'a']);
+  assert.equal(ws.protocol, 'a');
+  await closeWs(ws);
+});
+
+test('subprotocol: the function form chooses the list per path', async (t) => {
+  const seen: string[] = [];
+  const instance = await startServer(t, `ws://${LOCALHOST}:0/`, {
+    protocols: (path) => {
+      seen.push(path);
+      return path === '/chat' ? ['chat.v2', 'chat.v1'] : path === '/feed' ? ['feed'] : [];
+    },
+  });
+  const chat = await connect(instance.url, { path: '/chat?room=5', protocols: ['chat.v1', 'chat.v2', 'feed'] });
+  assert.equal(chat.handshake.protocol, 'chat.v2');
+  const feed = await connect(instance.url, { path: '/feed', protocols: ['chat.v1', 'feed'] });
+  assert.equal(feed.handshake.protocol, 'feed');
+  const other = await connect(instance.url, { path: '/other', protocols: ['chat.v1', 'feed'] });
+  assert.equal(other.handshake.protocol, '');
+  for (const peer of [chat, feed, other]) peer.close();
+  assert.deepEqual(seen, ['/chat', '/feed', '/other'], 'the function gets the path without its query');
+});
+
+test('subprotocol: a client offering only protocols the server does not speak gets none, and no header (§4.2.2 item 4)', async (t) => {
+  const instance = await startServer(t, `ws://${LOCALHOST}:0/`, { protocols: ['a'] });
+  const socket = (await rawUpgradeWith(portOf(instance), [...upgradeLines(), 'Sec-WebSocket-Protocol: x, y'])).socket;
+  socket.destroy();
+  const client = await connect(instance.url, { protocols: ['x', 'y'] });
+  assert.equal(client.handshake.protocol, '');
+  assert.equal(client.handshake.headers['sec-websocket-protocol'], undefined);
+  await client.write('no protocol');
+  assert.deepEqual(await client.read(2000), { opcode: 1, fin: true, data: 'no protocol' });
+  client.close();
+  // A server without protocols answers none either.
+  const plain = await startServer(t);
+  const offered = await connect(plain.url, { protocols: ['a'] });
+  assert.equal(offered.handshake.protocol, '');
+  offered.close();
+});
+
+test('the 101 response carries the configured extra headers and the server sees the request headers', async (t) => {
+  let seenHeaders: Record<string, string> = {};
+  const instance = await server(
+    `ws://${LOCALHOST}:0/`,
+    (peer) => {
+      seenHeaders = { ...peer.handshake.headers };
+      peer.close();
+    },
+    { headers: { 'X-Served-By': 'wspeer-test' } },
+  );
+  defer(t, () => instance.close(500));
+  const client = await connect(instance.url, { headers: { 'X-Token': 'abc' } });
+  assert.equal(client.handshake.headers['x-served-by'], 'wspeer-test');
+  await client.read(2000);
+  assert.equal(seenHeaders['x-token'], 'abc');
+  client.close();
+});
+
+/** Upgrade with exactly these request lines; checks for a 101 and that no subprotocol header came back. */
+async function rawUpgradeWith(port: number, lines: string[]): Promise<{ socket: Socket }> {
+  const socket = await rawConnect(port);
+  socket.on('error', () => {});
+  socket.write(requestText(lines));
+  let head = '';
+  await within(
+    new Promise<void>((resolve) => {
+      socket.on('data', (chunk: Buffer) => {
+        head += chunk.toString('latin1');
+        if (head.includes('\r\n\r\n')) resolve();
+      });
+    }),
+    2000,
+    'response head',
+  );
+  assert.match(head, /^HTTP\/1\.1 101 /);
+  assert.doesNotMatch(head, /sec-websocket-protocol/i);
+  return { socket };
+}

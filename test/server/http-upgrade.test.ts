@@ -1,0 +1,131 @@
+/**
+ * Upgrading on an existing `node:http` server: plain requests keep being served on the same
+ * port while WebSocket requests are upgraded (RFC 6455 §4.2, §1.7: the handshake is a valid
+ * HTTP Upgrade request, so one port serves both).
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, get, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test, type TestContext } from 'node:test';
+
+import { connect, createUpgradeHandler, handleUpgrade, type Peer, type ServerOptions } from '../../src/index.ts';
+import { clientFrame, defer, FrameReader, LOCALHOST, rawConnect, rawExchange, requestText, upgradeLines, within } from '../peer/helpers.ts';
+import { closeWs, wsClient } from '../peer/ws-helpers.ts';
+
+interface Site {
+  http: HttpServer;
+  port: number;
+  peers: Peer[];
+}
+
+/** An HTTP server answering GET /hello, with WebSocket upgrades going to an echo loop. */
+async function startSite(t: TestContext, upgradeWith: 'handler' | 'function', options: ServerOptions = {}): Promise<Site> {
+  const peers: Peer[] = [];
+  const http = createServer((request, response) => {
+    response.writeHead(request.url === '/hello' ? 200 : 404, { 'content-type': 'text/plain' });
+    response.end(request.url === '/hello' ? 'plain hello' : 'nothing here');
+  });
+  const upgrade = createUpgradeHandler(options);
+  http.on('upgrade', (request: IncomingMessage, socket, head: Buffer) => {
+    const peer = upgradeWith === 'handler' ? upgrade(request, socket, head) : handleUpgrade(request, socket, head, options);
+    if (peer === null) return;
+    peers.push(peer);
+    void (async () => {
+      for await (const message of peer) await peer.write(message.data).catch(() => {});
+    })();
+  });
+  http.listen(0, LOCALHOST);
+  await once(http, 'listening');
+  defer(t, async () => {
+    for (const peer of peers) peer.close();
+    http.closeAllConnections();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+  });
+  return { http, port: (http.address() as AddressInfo).port, peers };
+}
+
+function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  return within(
+    new Promise((resolve, reject) => {
+      get({ host: LOCALHOST, port, path, agent: false }, (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      }).on('error', reject);
+    }),
+    3000,
+    `GET ${path}`,
+  );
+}
+
+test('createUpgradeHandler on a node:http server: plain GETs keep their 200 while our and ws clients upgrade on the same port', async (t) => {
+  const site = await startSite(t, 'handler', { protocols: ['echo'] });
+  assert.deepEqual(await httpGet(site.port, '/hello'), { status: 200, body: 'plain hello' });
+
+  const ours = await connect(`ws://${LOCALHOST}:${site.port}/socket`, { protocols: ['echo'] });
+  defer(t, () => ours.close());
+  assert.equal(ours.handshake.protocol, 'echo');
+  await ours.write('through http');
+  assert.deepEqual(await ours.read(2000), { opcode: 1, fin: true, data: 'through http' });
+
+  const fetched = await within(fetch(`http://${LOCALHOST}:${site.port}/hello`), 3000, 'fetch');
+  assert.equal(fetched.status, 200);
+  assert.equal(await fetched.text(), 'plain hello');
+
+  const { ws, inbox } = await wsClient(`ws://${LOCALHOST}:${site.port}/socket`, ['echo']);
+  defer(t, () => closeWs(ws));
+  assert.equal(ws.protocol, 'echo');
+  ws.send(Buffer.from([1, 2, 3]));
+  const echoed = await inbox.next(2000);
+  assert.deepEqual([echoed.binary, [...echoed.data]], [true, [1, 2, 3]]);
+
+  // Plain HTTP still works while both WebSockets are open.
+  assert.deepEqual(await httpGet(site.port, '/hello'), { status: 200, body: 'plain hello' });
+  assert.deepEqual(await httpGet(site.port, '/missing'), { status: 404, body: 'nothing here' });
+  assert.equal(site.peers.length, 2);
+  assert.equal(site.peers[0]!.handshake.path, '/socket');
+});
+
+test('handleUpgrade answers a bad upgrade request with its HTTP error and returns no peer (§4.2.1)', async (t) => {
+  const site = await startSite(t, 'function');
+  const response = await rawExchange(site.port, requestText(upgradeLines('/').map((line) => (line.startsWith('Sec-WebSocket-Version') ? 'Sec-WebSocket-Version: 8' : line))));
+  assert.equal(response.status, 426);
+  assert.equal(response.headers.get('sec-websocket-version'), '13');
+  assert.equal(site.peers.length, 0);
+  // A good one on the same server is upgraded.
+  const client = await connect(`ws://${LOCALHOST}:${site.port}/`);
+  defer(t, () => client.close());
+  await client.write('fine');
+  assert.deepEqual(await client.read(2000), { opcode: 1, fin: true, data: 'fine' });
+});
+
+test('a frame sent right behind the upgrade request (the head bytes) is not lost', async (t) => {
+  const site = await startSite(t, 'handler');
+  const socket = await rawConnect(site.port);
+  defer(t, () => socket.destroy());
+  socket.on('error', () => {});
+  // The request and the first frame in one write: node:http hands the frame over as `head`.
+  socket.write(Buffer.concat([Buffer.from(requestText(upgradeLines('/'))), clientFrame(1, 'early bird')]));
+  let received = Buffer.alloc(0);
+  const headEnd = await within(
+    new Promise<number>((resolve) => {
+      const onData = (chunk: Buffer): void => {
+        received = Buffer.concat([received, chunk]);
+        const end = received.indexOf('\r\n\r\n');
+        if (end >= 0) {
+          socket.off('data', onData);
+          resolve(end + 4);
+        }
+      };
+      socket.on('data', onData);
+    }),
+    2000,
+    '101 response',
+  );
+  assert.match(received.toString('latin1'), /^HTTP\/1\.1 101 /);
+  const frames = new FrameReader(socket, received.subarray(headEnd));
+  const echo = await frames.next();
+  assert.deepEqual([echo.opcode, echo.payload.toString()], [1, 'early bird']);
+});

@@ -1,0 +1,214 @@
+/**
+ * The server factories over real sockets: `bind` + `accept`, handler failures (1011,
+ * §7.4.1), `Server.close` (1001 to everyone) and `broadcast`.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect as netConnect } from 'node:net';
+import { test } from 'node:test';
+
+import { bind, connect, server, TimeoutError, type Peer } from '../../src/index.ts';
+import { defer, LOCALHOST, portOf, rawConnect, rawExchange, rawUpgrade, requestText, sleep, upgradeLines, waitFor, within } from '../peer/helpers.ts';
+import { closeWs, wsClient } from '../peer/ws-helpers.ts';
+
+function tcpHandles(): number {
+  return process.getActiveResourcesInfo().filter((name) => name.startsWith('TCP')).length;
+}
+
+test('accept(timeout) rejects with TimeoutError when nobody connects, and a later accept still gets the next peer', async (t) => {
+  const bound = await bind(`ws://${LOCALHOST}:0/`);
+  defer(t, () => bound.close(500));
+  const started = performance.now();
+  await assert.rejects(bound.accept(80), TimeoutError);
+  const waited = performance.now() - started;
+  assert.ok(waited >= 75 && waited < 1000, `accept gave up after ${waited} ms`);
+
+  const client = await connect(bound.url);
+  defer(t, () => client.close());
+  const peer = await bound.accept(2000);
+  await client.write('first');
+  assert.deepEqual(await peer.read(2000), { opcode: 1, fin: true, data: 'first' });
+  assert.equal(bound.peers.size, 1);
+});
+
+test('accept hands out peers in the order they connected, including those that came before any accept', async (t) => {
+  const bound = await bind(`ws://${LOCALHOST}:0/`);
+  defer(t, () => bound.close(500));
+  const clients: Peer[] = [];
+  for (const path of ['/one', '/two', '/three']) clients.push(await connect(bound.url, { path }));
+  defer(t, () => clients.forEach((client) => client.close()));
+  await waitFor(() => bound.peers.size === 3, 2000, 'three peers');
+  const paths: string[] = [];
+  for (let i = 0; i < 3; i++) paths.push((await bound.accept(1000)).handshake.path);
+  assert.deepEqual(paths, ['/one', '/two', '/three']);
+  await assert.rejects(bound.accept(30), TimeoutError);
+});
+
+test('a handler that throws closes its connection with 1011, onError gets the error, and the server keeps serving (§7.4.1)', async (t) => {
+  const errors: unknown[] = [];
+  const instance = await server(
+    `ws://${LOCALHOST}:0/`,
+    async (peer) => {
+      const path = peer.handshake.path;
+      if (path === '/throw') throw new Error('handler exploded');
+      if (path === '/reject') {
+        await peer.read(2000);
+        throw new Error('handler rejected');
+      }
+      for await (const message of peer) await peer.write(message.data);
+    },
+    { onError: (error) => errors.push(error) },
+  );
+  defer(t, () => instance.close(500));
+
+  // Synchronous throw: the handler is a plain function here.
+  const syncServer = await server(
+    `ws://${LOCALHOST}:0/`,
+    () => {
+      throw new Error('sync throw');
+    },
+    { onError: (error) => errors.push(error) },
+  );
+  defer(t, () => syncServer.close(500));
+
+  const thrown = await connect(instance.url, { path: '/throw' });
+  assert.equal(await thrown.read(2000), null);
+  assert.equal(thrown.closeCode, 1011);
+
+  const rejected = await connect(instance.url, { path: '/reject' });
+  await rejected.write('go');
+  assert.equal(await rejected.read(2000), null);
+  assert.equal(rejected.closeCode, 1011);
+
+  const sync = await connect(syncServer.url);
+  assert.equal(await sync.read(2000), null);
+  assert.equal(sync.closeCode, 1011);
+
+  assert.deepEqual(
+    errors.map((error) => (error as Error).message),
+    ['handler exploded', 'handler rejected', 'sync throw'],
+  );
+
+  // Others are still served, by both servers' listeners.
+  const fine = await connect(instance.url, { path: '/echo' });
+  defer(t, () => fine.close());
+  await fine.write('still serving');
+  assert.deepEqual(await fine.read(2000), { opcode: 1, fin: true, data: 'still serving' });
+  await waitFor(() => instance.peers.size === 1, 2000, 'failed peers are forgotten');
+});
+
+test('Server.close sends 1001 to every open peer, resolves, refuses new connections and leaves no TCP handle (§7.4.1)', async () => {
+  const before = tcpHandles();
+  const instance = await server(`ws://${LOCALHOST}:0/`, async (peer) => {
+    for await (const message of peer) await peer.write(message.data).catch(() => {});
+  });
+  const port = portOf(instance);
+  const ours = await connect(instance.url);
+  const { ws } = await wsClient(instance.url);
+  const wsClosed = once(ws, 'close');
+  await waitFor(() => instance.peers.size === 2, 2000, 'two peers');
+
+  const started = performance.now();
+  await within(instance.close(3000), 4000, 'Server.close');
+  assert.ok(performance.now() - started < 2000, 'close waited for a timeout instead of the closing handshakes');
+  assert.equal(instance.peers.size, 0);
+
+  assert.equal(await ours.read(2000), null);
+  assert.equal(ours.closeCode, 1001);
+  assert.equal(ours.closeReason, 'server shutting down');
+  const [wsCode] = (await within(wsClosed, 2000, 'ws close')) as [number, Buffer];
+  assert.equal(wsCode, 1001);
+
+  const refused = netConnect({ host: LOCALHOST, port });
+  const [error] = (await within(once(refused, 'error'), 2000, 'connection refused')) as [NodeJS.ErrnoException];
+  assert.equal(error.code, 'ECONNREFUSED');
+  await waitFor(() => tcpHandles() <= before, 2000, `TCP handles back to ${before} (now ${tcpHandles()})`);
+});
+
+test('Server.close resolves at once after a 503 rejection whose client has gone', async () => {
+  const instance = await server(`ws://${LOCALHOST}:0/`, () => {}, { maxConnections: 1 });
+  const holder = await connect(instance.url);
+  const response = await rawExchange(portOf(instance), requestText(upgradeLines()));
+  assert.equal(response.status, 503);
+  const closing = instance.close(3000);
+  assert.equal(await holder.read(2000), null);
+  await within(closing, 500, 'Server.close after a rejected connection');
+});
+
+test('broadcast queues one message for every open peer (ours and ws) and returns how many', async (t) => {
+  const peers: Peer[] = [];
+  const instance = await server(`ws://${LOCALHOST}:0/`, (peer) => {
+    peers.push(peer);
+  });
+  defer(t, () => instance.close(500));
+  const a = await connect(instance.url);
+  const b = await connect(instance.url);
+  const { ws, inbox } = await wsClient(instance.url);
+  defer(t, () => {
+    a.close();
+    b.close();
+    return closeWs(ws);
+  });
+  await waitFor(() => instance.peers.size === 3, 2000, 'three peers');
+
+  assert.equal(instance.broadcast('to all'), 3);
+  assert.equal(instance.broadcast(new Uint8Array([7, 7])), 3);
+  for (const client of [a, b]) {
+    assert.deepEqual(await client.read(2000), { opcode: 1, fin: true, data: 'to all' });
+    const binary = await client.read(2000);
+    assert.ok(binary !== null);
+    assert.deepEqual([binary.opcode, [...(binary.data as Uint8Array)]], [2, [7, 7]]);
+  }
+  const first = await inbox.next(2000);
+  assert.deepEqual([first.binary, first.data.toString()], [false, 'to all']);
+  const second = await inbox.next(2000);
+  assert.deepEqual([second.binary, [...second.data]], [true, [7, 7]]);
+
+  // A peer that has left is not counted.
+  assert.equal(await b.shutdown(1000, '', 2000), true);
+  await waitFor(() => instance.peers.size === 2, 2000, 'peer removed');
+  assert.equal(instance.broadcast('fewer'), 2);
+  assert.deepEqual(await a.read(2000), { opcode: 1, fin: true, data: 'fewer' });
+});
+
+test('Server.close also ends a connection still in its opening handshake, without waiting for the handshake timeout', async () => {
+  const instance = await server(`ws://${LOCALHOST}:0/`, () => {});
+  const socket = await rawConnect(portOf(instance));
+  socket.on('error', () => {});
+  socket.resume();
+  const gone = once(socket, 'close');
+  socket.write(`GET / HTTP/1.1\r\nHost: ${LOCALHOST}\r\n`); // and never the rest
+  await sleep(50);
+  const started = performance.now();
+  await within(instance.close(3000), 1000, 'Server.close with a half-sent request');
+  await within(gone, 1000, 'the half-open handshake is closed');
+  assert.ok(performance.now() - started < 1000);
+});
+
+test('broadcast skips a peer whose send buffer is at maxBufferedAmount and does not count it', async (t) => {
+  const maxBufferedAmount = 256 * 1024;
+  const peers: Peer[] = [];
+  const instance = await server(`ws://${LOCALHOST}:0/`, (peer) => void peers.push(peer), { highWaterMark: 16 * 1024, maxBufferedAmount });
+  defer(t, () => instance.close(300));
+  const reader = await connect(instance.url);
+  defer(t, () => reader.close());
+  await waitFor(() => peers.length === 1, 2000, 'first peer');
+  const { socket: stuck } = await rawUpgrade(portOf(instance)); // never reads
+  defer(t, () => stuck.destroy());
+  await waitFor(() => peers.length === 2, 2000, 'second peer');
+  const stuckPeer = peers[1]!;
+
+  // Broadcast until a round reaches only the reading client.
+  const message = new Uint8Array(64 * 1024);
+  let rounds = 0;
+  let count = 2;
+  while (count === 2 && rounds < 2000) {
+    count = instance.broadcast(message);
+    rounds++;
+    assert.ok((await reader.read(2000)) !== null, 'the reading client gets every broadcast');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  assert.equal(count, 1, `after ${rounds} rounds broadcast still counts the peer that reads nothing`);
+  assert.ok(stuckPeer.bufferedAmount <= maxBufferedAmount, `${stuckPeer.bufferedAmount} bytes buffered`);
+  assert.equal(stuckPeer.state, 'OPEN');
+});

@@ -1,0 +1,120 @@
+/**
+ * `wss://` (RFC 6455 §3, §4.1 item 5): our server with a certificate, our client checking
+ * it — by a given CA, or self-signed only when asked and still for the right name.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { connect, server, type Server, type TlsServerOptions } from '../../src/index.ts';
+import { defer, portOf, within } from '../peer/helpers.ts';
+import { closeWs, wsClient } from '../peer/ws-helpers.ts';
+
+const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url));
+const CA = fixture('ca.pem');
+const CA_SIGNED: TlsServerOptions = { cert: fixture('server.pem'), key: fixture('server.key') };
+const SELF_SIGNED: TlsServerOptions = { cert: fixture('self-signed.pem'), key: fixture('self-signed.key') };
+
+async function wssEcho(t: TestContext, tls: TlsServerOptions): Promise<Server> {
+  const instance = await server(
+    'wss://127.0.0.1:0/',
+    async (peer) => {
+      for await (const message of peer) await peer.write(message.data).catch(() => {});
+    },
+    { tls },
+  );
+  defer(t, () => instance.close(500));
+  return instance;
+}
+
+async function assertEchoes(url: string, options: Parameters<typeof connect>[2]): Promise<void> {
+  const client = await within(connect(url, {}, options), 3000, `connect ${url}`);
+  try {
+    await client.write('over tls');
+    assert.deepEqual(await client.read(2000), { opcode: 1, fin: true, data: 'over tls' });
+    const bytes = new Uint8Array(100_000).map((_, i) => i & 0xff);
+    await client.write(bytes);
+    const echoed = await client.read(2000);
+    assert.ok(echoed !== null && echoed.data instanceof Uint8Array);
+    assert.ok(Buffer.from(echoed.data).equals(Buffer.from(bytes)));
+    assert.equal(await client.shutdown(1000, '', 2000), true);
+  } finally {
+    client.close();
+  }
+}
+
+test('the server URL of a TLS server is wss:// with the bound port', async (t) => {
+  const instance = await wssEcho(t, CA_SIGNED);
+  assert.equal(instance.url, `wss://127.0.0.1:${portOf(instance)}/`);
+});
+
+test('our client with the test CA connects to a CA-signed server by name (wss://localhost) and by address (wss://127.0.0.1)', async (t) => {
+  const instance = await wssEcho(t, CA_SIGNED);
+  const port = portOf(instance);
+  await assertEchoes(`wss://localhost:${port}/`, { tls: { ca: CA } });
+  await assertEchoes(`wss://127.0.0.1:${port}/`, { tls: { ca: readFileSync(CA, 'utf8') } });
+});
+
+test('our client without the CA refuses the CA-signed server, and allowSelfSigned does not make it accept an unknown issuer', async (t) => {
+  const instance = await wssEcho(t, CA_SIGNED);
+  const url = `wss://localhost:${portOf(instance)}/`;
+  await assert.rejects(within(connect(url, {}, { timeout: 2000 }), 3000, 'connect'), (error: Error) => {
+    assert.match(String((error as NodeJS.ErrnoException).code ?? error.message), /UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT/);
+    return true;
+  });
+  await assert.rejects(within(connect(url, {}, { timeout: 2000, tls: { allowSelfSigned: true } }), 3000, 'connect'), /UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT/);
+  assert.equal(instance.peers.size, 0);
+});
+
+test('a self-signed server is refused by default and accepted with allowSelfSigned: true', async (t) => {
+  const instance = await wssEcho(t, SELF_SIGNED);
+  const url = `wss://localhost:${portOf(instance)}/`;
+  await assert.rejects(within(connect(url, {}, { timeout: 2000 }), 3000, 'connect'), (error: Error) => {
+    assert.equal((error as NodeJS.ErrnoException).code, 'DEPTH_ZERO_SELF_SIGNED_CERT');
+    return true;
+  });
+  await assertEchoes(url, { tls: { allowSelfSigned: true } });
+  await assertEchoes(`wss://127.0.0.1:${portOf(instance)}/`, { tls: { allowSelfSigned: true } });
+});
+
+test('with allowSelfSigned, a self-signed certificate for another name is still refused', async (t) => {
+  const instance = await wssEcho(t, SELF_SIGNED);
+  const url = `wss://127.0.0.1:${portOf(instance)}/`;
+  await assert.rejects(
+    within(connect(url, {}, { timeout: 2000, tls: { allowSelfSigned: true, servername: 'wrong.example' } }), 3000, 'connect'),
+    (error: Error) => {
+      assert.equal((error as NodeJS.ErrnoException).code, 'ERR_TLS_CERT_ALTNAME_INVALID');
+      return true;
+    },
+  );
+  // The same check applies to a CA-signed certificate given the CA.
+  const signed = await wssEcho(t, CA_SIGNED);
+  await assert.rejects(
+    within(connect(`wss://127.0.0.1:${portOf(signed)}/`, {}, { timeout: 2000, tls: { ca: CA, servername: 'wrong.example' } }), 3000, 'connect'),
+    (error: Error) => {
+      assert.equal((error as NodeJS.ErrnoException).code, 'ERR_TLS_CERT_ALTNAME_INVALID');
+      return true;
+    },
+  );
+});
+
+test('a ws client trusting the test CA talks to our wss server', async (t) => {
+  const instance = await wssEcho(t, CA_SIGNED);
+  const { ws, inbox } = await wsClient(`wss://localhost:${portOf(instance)}/`, [], { ca: readFileSync(CA) });
+  defer(t, () => closeWs(ws));
+  ws.send('hello over tls');
+  const echoed = await inbox.next(2000);
+  assert.deepEqual([echoed.binary, echoed.data.toString()], [false, 'hello over tls']);
+  const big = Buffer.alloc(200_000, 0x5a);
+  ws.send(big);
+  const bigEcho = await inbox.next(3000);
+  assert.equal(bigEcho.binary, true);
+  assert.ok(bigEcho.data.equals(big));
+});
+
+test('a plain TCP client speaking HTTP to a wss server gets no WebSocket and the server keeps serving', async (t) => {
+  const instance = await wssEcho(t, CA_SIGNED);
+  await assert.rejects(within(connect(`ws://127.0.0.1:${portOf(instance)}/`, {}, { timeout: 1000 }), 3000, 'plain connect'));
+  await assertEchoes(`wss://localhost:${portOf(instance)}/`, { tls: { ca: CA } });
+});
