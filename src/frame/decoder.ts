@@ -9,7 +9,7 @@
  */
 import { CloseCode } from './close-code.ts';
 import { ProtocolError, type ProtocolErrorCode } from './errors.ts';
-import { xorMask } from './mask.ts';
+import { copyMasked, xorMask } from './mask.ts';
 import { isControlOpcode, isKnownOpcode, Opcode } from './opcode.ts';
 
 /** Receives what the parser finds. The connection implements it. */
@@ -237,18 +237,16 @@ export class FrameDecoder {
       return pos + length;
     }
     const partial = this.allocate(length);
-    partial.set(available === chunk.length ? chunk : chunk.subarray(pos), 0);
     this.partial = partial;
     this.partialFill = 0;
-    this.receivedPart(partial, available);
+    this.receivedPart(partial, available === chunk.length ? chunk : chunk.subarray(pos));
     return chunk.length;
   }
 
   private continuePayload(chunk: Uint8Array, pos: number): number {
     const partial = this.partial!;
     const take = Math.min(partial.length - this.partialFill, chunk.length - pos);
-    partial.set(pos === 0 && take === chunk.length ? chunk : chunk.subarray(pos, pos + take), this.partialFill);
-    this.receivedPart(partial, take);
+    this.receivedPart(partial, pos === 0 && take === chunk.length ? chunk : chunk.subarray(pos, pos + take));
     // The sink may have stopped the parser on this piece (e.g. invalid UTF-8): emit nothing more.
     if (this.stopped) return chunk.length;
     if (this.partialFill === partial.length) {
@@ -258,17 +256,32 @@ export class FrameDecoder {
     return pos + take;
   }
 
-  /** `count` more bytes of a split payload landed at `partialFill`: unmask them and report them. */
-  private receivedPart(partial: Uint8Array, count: number): void {
+  /** The next `piece` of a split payload: copy it in at `partialFill`, unmasked, and report it. */
+  private receivedPart(partial: Uint8Array, piece: Uint8Array): void {
     const from = this.partialFill;
+    const count = piece.length;
     this.partialFill = from + count;
     if (this.masked) {
       // Rotate the key so that its first byte applies to payload index `from`.
-      const keys = [this.k0, this.k1, this.k2, this.k3] as const;
       const r = from & 3;
-      xorMask(partial, keys[r]!, keys[(r + 1) & 3]!, keys[(r + 2) & 3]!, keys[(r + 3) & 3]!, from, from + count);
+      copyMasked(piece, partial, from, this.keyByte(r), this.keyByte(r + 1), this.keyByte(r + 2), this.keyByte(r + 3));
+    } else {
+      partial.set(piece, from);
     }
     if (!isControlOpcode(this.opcode)) this.sink.onFramePart(this.opcode, this.rsv1, partial.subarray(from, from + count));
+  }
+
+  private keyByte(index: number): number {
+    switch (index & 3) {
+      case 0:
+        return this.k0;
+      case 1:
+        return this.k1;
+      case 2:
+        return this.k2;
+      default:
+        return this.k3;
+    }
   }
 
   private emit(payload: Uint8Array): void {

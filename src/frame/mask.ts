@@ -4,8 +4,12 @@
  * @module
  */
 
+import { simdMaskAvailable, xorMaskSimd, xorMaskSimdInto } from './mask-simd.ts';
+
 /** Below this length the cost of a typed-array view outweighs the word loop. */
 const WORD_LOOP_MIN = 128;
+/** From this length the SIMD module's copies in and out pay for themselves. */
+const SIMD_MIN = 512;
 
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -37,6 +41,12 @@ export function xorMask(
     xorBytes(data, k0, k1, k2, k3, start, end);
     return;
   }
+  if (simdMaskAvailable && end - start >= SIMD_MIN) {
+    // SIMD takes whole 16-byte blocks, so the key phase where it stops is 0 again.
+    const done = xorMaskSimd(data, k0, k1, k2, k3, start, end);
+    xorBytes(data, k0, k1, k2, k3, done, end);
+    return;
+  }
   // Walk bytes up to a 4-byte aligned address so that a Uint32Array view is allowed.
   let i = start;
   const head = start + ((4 - ((data.byteOffset + start) & 3)) & 3);
@@ -48,6 +58,20 @@ export function xorMask(
   i += words << 2;
   // What is left starts at a key phase of (i - start) & 3 === (head - start) & 3.
   for (; i < end; i++) data[i]! ^= keyByte(i - start, k0, k1, k2, k3);
+}
+
+/**
+ * Copy `source` into `target` at `offset`, XORed with the key `k0 k1 k2 k3` (k0 at
+ * `source[0]`): the parser's way of assembling a masked frame split across chunks, in one
+ * pass where SIMD is available (copy and unmask otherwise).
+ */
+export function copyMasked(source: Uint8Array, target: Uint8Array, offset: number, k0: number, k1: number, k2: number, k3: number): void {
+  const length = source.length;
+  let done = 0;
+  if (simdMaskAvailable && length >= SIMD_MIN) done = xorMaskSimdInto(source, target, offset, k0, k1, k2, k3);
+  if (done === length) return;
+  target.set(done === 0 ? source : source.subarray(done), offset + done);
+  xorMask(target, k0, k1, k2, k3, offset + done, offset + length);
 }
 
 /** The short-payload path: four bytes per iteration, no view to allocate. */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { applyMask, defaultRandomFill, MaskKeySource, xorMask } from '../../src/frame/mask.ts';
+import { simdMaskAvailable } from '../../src/frame/mask-simd.ts';
+import { applyMask, copyMasked, defaultRandomFill, MaskKeySource, xorMask } from '../../src/frame/mask.ts';
 import { hex, randomBytes, seededRandom, toHex } from './helpers.ts';
 
 /** The definition of §5.3: octet i of the payload is XORed with octet (i MOD 4) of the key. */
@@ -155,5 +156,45 @@ describe('RFC 6455 §5.3 masking keys: "a fresh masking key … from a strong so
     defaultRandomFill(b);
     assert.notDeepEqual(a, b);
     assert.notDeepEqual(a.subarray(48), new Uint8Array(16));
+  });
+});
+
+describe('RFC 6455 §5.3 masking of long payloads (the SIMD path and its edges)', () => {
+  // From 512 bytes the WebAssembly SIMD module takes whole 16-byte blocks, 64 KiB per call;
+  // what is left goes to the byte loop with the key phase carried over.
+  const LENGTHS = [511, 512, 513, 527, 528, 529, 1000, 4096 + 3, 65535, 65536, 65537, 65536 * 2 + 15, 300_001];
+
+  test('§5.3 applyMask equals the byte-wise definition across the SIMD threshold, block edges, offsets and key phases', () => {
+    for (const length of LENGTHS) {
+      for (const byteOffset of [0, 1, 3]) {
+        for (const keyOffset of [0, 1, 2, 3]) {
+          const key = KEYS[(length + byteOffset + keyOffset) % KEYS.length]!;
+          const backing = randomBytes(random, length + 8);
+          const view = backing.slice().subarray(byteOffset, byteOffset + length);
+          const expected = referenceMask(view, key, keyOffset);
+          applyMask(view, key, keyOffset);
+          assert.ok(Buffer.from(view).equals(Buffer.from(expected)), `length ${length}, byteOffset ${byteOffset}, keyOffset ${keyOffset}`);
+        }
+      }
+    }
+  });
+
+  test('§5.3 copyMasked copies and unmasks in one pass, to any offset of the target, leaving the rest alone', () => {
+    for (const length of [0, 5, 511, 512, 4099, 65536 + 17]) {
+      const key = KEYS[length % KEYS.length]!;
+      const source = randomBytes(random, length);
+      const before = source.slice();
+      const target = randomBytes(random, length + 9);
+      const untouched = target.slice();
+      copyMasked(source, target, 7, key[0]!, key[1]!, key[2]!, key[3]!);
+      assert.ok(Buffer.from(source).equals(Buffer.from(before)), 'the source is not changed');
+      assert.ok(Buffer.from(target.subarray(7, 7 + length)).equals(Buffer.from(referenceMask(source, key, 0))), `length ${length}`);
+      assert.deepEqual([...target.subarray(0, 7)], [...untouched.subarray(0, 7)]);
+      assert.deepEqual([...target.subarray(7 + length)], [...untouched.subarray(7 + length)]);
+    }
+  });
+
+  test('the SIMD module is in use on this runtime (Node 20 has WebAssembly SIMD)', () => {
+    assert.equal(simdMaskAvailable, true);
   });
 });

@@ -1,0 +1,117 @@
+/**
+ * Masking with WebAssembly SIMD: 16 bytes per instruction where the JavaScript word loop
+ * does 4. The module is 115 hand-assembled bytes (listed below with their meaning), needs
+ * no build step, and is compiled once; where WebAssembly or its SIMD extension is missing
+ * the caller keeps the JavaScript loop.
+ * @module
+ */
+
+// (module
+//   (memory (export "memory") 1)
+//   (func (export "mask") (param $ptr i32) (param $len i32) (param $key i32)
+//     (local $end i32) (local $k v128)
+//     $k = i32x4.splat($key); $end = $ptr + ($len & -16)
+//     loop while $ptr < $end: v128.store($ptr, v128.xor(v128.load($ptr), $k)); $ptr += 16))
+const MODULE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
+  0x01, 0x07, 0x01, 0x60, 0x03, 0x7f, 0x7f, 0x7f, 0x00, // type: (i32 i32 i32) -> ()
+  0x03, 0x02, 0x01, 0x00, // function 0 has type 0
+  0x05, 0x03, 0x01, 0x00, 0x01, // one memory of one 64 KiB page
+  0x07, 0x11, 0x02, // two exports:
+  0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x00, // "memory" = memory 0
+  0x04, 0x6d, 0x61, 0x73, 0x6b, 0x00, 0x00, // "mask" = function 0
+  0x0a, 0x3e, 0x01, 0x3c, // code: one body of 60 bytes
+  0x02, 0x01, 0x7f, 0x01, 0x7b, // locals: $end i32, $k v128
+  0x20, 0x02, 0xfd, 0x11, 0x21, 0x04, // $k = i32x4.splat($key)
+  0x20, 0x00, 0x20, 0x01, 0x41, 0x70, 0x71, 0x6a, 0x21, 0x03, // $end = $ptr + ($len & -16)
+  0x02, 0x40, 0x03, 0x40, // block, loop
+  0x20, 0x00, 0x20, 0x03, 0x4f, 0x0d, 0x01, // br_if out when $ptr >= $end
+  0x20, 0x00, 0x20, 0x00, 0xfd, 0x00, 0x00, 0x00, // address for the store; v128.load($ptr)
+  0x20, 0x04, 0xfd, 0x51, // v128.xor with $k
+  0xfd, 0x0b, 0x00, 0x00, // v128.store
+  0x20, 0x00, 0x41, 0x10, 0x6a, 0x21, 0x00, // $ptr += 16
+  0x0c, 0x00, 0x0b, 0x0b, 0x0b, // br loop; end loop, block, function
+]);
+
+/** Bytes processed per call: the module's one memory page. */
+const BLOCK = 64 * 1024;
+
+type MaskFunction = (pointer: number, length: number, key: number) => void;
+
+interface SimdMasker {
+  memory: Uint8Array;
+  mask: MaskFunction;
+}
+
+/** The little of the WebAssembly JS API this needs (not in the ES library typings). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { exports: { memory: { buffer: ArrayBuffer }; mask: MaskFunction } };
+}
+
+function instantiate(): SimdMasker | null {
+  try {
+    const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+    if (wasm === undefined) return null;
+    const exports = new wasm.Instance(new wasm.Module(MODULE)).exports;
+    const masker = { memory: new Uint8Array(exports.memory.buffer), mask: exports.mask };
+    return selfTest(masker) ? masker : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The module must XOR like the specification says before it is trusted with traffic. */
+function selfTest(masker: SimdMasker): boolean {
+  const sample = new Uint8Array(32).fill(0x0f);
+  masker.memory.set(sample, 0);
+  masker.mask(0, 32, 0x04030201);
+  return masker.memory[0] === 0x0e && masker.memory[1] === 0x0d && masker.memory[3] === 0x0b && masker.memory[31] === 0x0b;
+}
+
+const masker = instantiate();
+
+/** Whether SIMD masking is available in this runtime. */
+export const simdMaskAvailable = masker !== null;
+
+/**
+ * XOR `data[start..end)` with the key `k0 k1 k2 k3` (k0 at `data[start]`), through the SIMD
+ * module 64 KiB at a time. Returns the offset up to which it worked — a multiple of 16 bytes
+ * from `start`, so the key phase there is 0 again; the caller masks the rest.
+ */
+export function xorMaskSimd(data: Uint8Array, k0: number, k1: number, k2: number, k3: number, start: number, end: number): number {
+  if (masker === null) return start;
+  const { memory, mask } = masker;
+  // WebAssembly memory is little-endian: k0 is the lowest byte of the word.
+  const key = (k0 | (k1 << 8) | (k2 << 16) | (k3 << 24)) | 0;
+  let at = start;
+  while (end - at >= 16) {
+    const length = Math.min(BLOCK, (end - at) & ~15);
+    memory.set(data.subarray(at, at + length), 0);
+    mask(0, length, key);
+    data.set(memory.subarray(0, length), at);
+    at += length;
+  }
+  return at;
+}
+
+/**
+ * Copy `source` into `target` at `offset` XORed with the key (k0 at `source[0]`), through
+ * the SIMD module: one copy in, one out, no pass over `target` afterwards. Returns how many
+ * bytes it did — a multiple of 16, so the key phase there is 0; the caller does the rest.
+ */
+export function xorMaskSimdInto(source: Uint8Array, target: Uint8Array, offset: number, k0: number, k1: number, k2: number, k3: number): number {
+  if (masker === null) return 0;
+  const { memory, mask } = masker;
+  const key = (k0 | (k1 << 8) | (k2 << 16) | (k3 << 24)) | 0;
+  const end = source.length;
+  let at = 0;
+  while (end - at >= 16) {
+    const length = Math.min(BLOCK, (end - at) & ~15);
+    memory.set(at === 0 && length === end ? source : source.subarray(at, at + length), 0);
+    mask(0, length, key);
+    target.set(memory.subarray(0, length), offset + at);
+    at += length;
+  }
+  return at;
+}
