@@ -9,7 +9,8 @@ export { createUpgradeHandler, handleUpgrade, type UpgradeHandler } from './serv
 export type { ServerOptions } from './server/options.ts';
 export { connect, type ClientRequest, type ConnectOptions } from './client/connect.ts';
 export { wrap, type WrapOptions, type WrapClientOptions, type WrapServerOptions } from './wrap.ts';
-export { Peer, type Message, type OutgoingFrame, type Writable, type HandshakeInfo, type SendResult } from './peer/peer.ts';
+export { Peer, type OutgoingFrame, type Writable, type HandshakeInfo, type SendResult } from './peer/peer.ts';
+export type { Message } from './peer/message.ts';
 export type { PeerOptions } from './peer/options.ts';
 export { TimeoutError, ConnectionClosedError, BufferFullError } from './peer/errors.ts';
 export type { TlsClientOptions, TlsServerOptions, PemSource } from './tls/options.ts';

@@ -12,8 +12,10 @@ export async function startWspeerEcho(name: string, deflate: PeerOptions['deflat
   await server(
     `ws://127.0.0.1:${port}`,
     (peer) => {
+      // A message read is sent back as it is: text is relayed as its validated bytes,
+      // never decoded to a string and encoded again (the echo does not look at it).
       peer.onMessage((message) => {
-        peer.send(message.data);
+        peer.send(message);
       });
     },
     { maxPayload: 64 * 1024 * 1024, ...(deflate === false ? {} : { deflate }) },

@@ -24,7 +24,7 @@ export async function startEchoServer(settings: EchoServerSettings): Promise<Ser
       // The callback path: no promise per message. Reading pauses by itself while the
       // peer's echoes back up, so the echo needs no flow control of its own.
       peer.onMessage((message) => {
-        if (peer.send(message.data) === 'dropped') peer.abort(1008, 'send buffer full');
+        if (peer.send(message) === 'dropped') peer.abort(1008, 'send buffer full');
       });
     },
     settings.options,

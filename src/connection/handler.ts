@@ -13,6 +13,12 @@ export interface ConnectionHandler {
    * piece is decoded up to the last complete one).
    */
   onText(text: string, fin: boolean): void;
+  /**
+   * Optional: receive text as its UTF-8 bytes, already validated (RFC 6455 §8.1), instead of
+   * decoded through `onText` — for hosts that decode lazily or forward text untouched. With
+   * the `fragments` option a piece may end inside a code point; the host decodes in stream.
+   */
+  onTextBytes?(bytes: Uint8Array, fin: boolean): void;
   /** A binary message; with the `fragments` option, each data frame as it arrives. */
   onBinary(data: Uint8Array, fin: boolean): void;
   /** A ping (§5.5.2); the pong is already queued. */

@@ -78,10 +78,38 @@ function run(state: number, data: Uint8Array): number {
 export class Utf8Validator {
   private state = ACCEPT;
 
+  /**
+   * `wholeCheck`, if given, is a fast validator of complete buffers (a host's native one,
+   * such as Node's `buffer.isUtf8`): each piece's complete code points go through it and
+   * only a code point cut at the piece's end goes through the byte-wise state machine.
+   */
+  constructor(private readonly wholeCheck: ((data: Uint8Array) => boolean) | null = null) {}
+
   /** Feed the next piece; false once the input can no longer be valid (sticky until `reset`). */
   push(data: Uint8Array): boolean {
-    if (this.state !== REJECT) this.state = run(this.state, data);
-    return this.state !== REJECT;
+    if (this.state === REJECT) return false;
+    const check = this.wholeCheck;
+    if (check === null || data.length < 16) {
+      this.state = run(this.state, data);
+      return this.state !== REJECT;
+    }
+    // Finish a code point left open by the previous piece, byte by byte.
+    let at = 0;
+    while (this.state !== ACCEPT && at < data.length) {
+      this.state = afterByte(this.state, data[at++]!);
+      if (this.state === REJECT) return false;
+    }
+    const end = completeEnd(data, at);
+    if (end > at && !check(at === 0 && end === data.length ? data : data.subarray(at, end))) {
+      this.state = REJECT;
+      return false;
+    }
+    // A code point cut at the end: the state machine tells at once if it cannot be valid.
+    for (let i = end; i < data.length; i++) {
+      this.state = afterByte(this.state, data[i]!);
+      if (this.state === REJECT) return false;
+    }
+    return true;
   }
 
   /** The input is complete: true if it was valid UTF-8 and did not end mid code point. */
@@ -93,6 +121,23 @@ export class Utf8Validator {
   reset(): void {
     this.state = ACCEPT;
   }
+}
+
+/**
+ * Where the last complete code point of `data` ends (from `start`): before a lead byte
+ * whose sequence runs past the end, else the end. Looks at the last three bytes only.
+ */
+function completeEnd(data: Uint8Array, start: number): number {
+  const length = data.length;
+  for (let back = 1; back <= 3 && length - back >= start; back++) {
+    const byte = data[length - back]!;
+    if (byte < 0x80) return length;
+    if (byte >= 0xc0) {
+      const needed = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : 2;
+      return needed > back ? length - back : length;
+    }
+  }
+  return length;
 }
 
 /** Whether `data` as a whole is valid UTF-8 (RFC 3629 §4). */

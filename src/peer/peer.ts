@@ -12,20 +12,12 @@ import type { ConnectionHandler } from '../connection/handler.ts';
 import { CloseCode } from '../frame/close-code.ts';
 import type { ProtocolError } from '../frame/errors.ts';
 import { Opcode } from '../frame/opcode.ts';
+import { isUtf8 } from 'node:buffer';
 import { releaseDeadline, watchDeadline, type Deadline } from './deadlines.ts';
+import { ReceivedMessage, type Message } from './message.ts';
 import { BufferFullError, ConnectionClosedError, TimeoutError } from './errors.ts';
 import type { ResolvedPeerOptions } from './options.ts';
 import { scheduleFlush, startHeartbeat, stopHeartbeat, type Flushable, type Heartbeat } from './scheduler.ts';
-
-/** A message (or, with the `fragments` option, one data frame) read from a peer. */
-export interface Message {
-  /** 1 text, 2 binary; 0 for the later frames of a message read in fragments mode (§5.4). */
-  opcode: 0 | 1 | 2;
-  /** True on a whole message, and on the last frame of a message read in fragments. */
-  fin: boolean;
-  /** A string for text, bytes for binary. Bytes may be a view of the received data. */
-  data: string | Uint8Array;
-}
 
 /** A frame to write as given: a data frame of a fragmented message, or a control frame. */
 export interface OutgoingFrame {
@@ -40,7 +32,10 @@ export interface OutgoingFrame {
 /** How `send` went; see {@link Peer.send}. */
 export type SendResult = 'sent' | 'backpressure' | 'dropped';
 
-/** What `write` accepts: a string (a text message), bytes (a binary message) or a frame. */
+/**
+ * What `write` accepts: a string (a text message), bytes (a binary message), a frame, or a
+ * message read from a peer — relayed as it is, text bytes not decoded and encoded again.
+ */
 export type Writable = string | Uint8Array | OutgoingFrame;
 
 /** Details of the handshake that opened a peer. */
@@ -89,13 +84,14 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
 
   private readonly connection: Connection;
   private readonly options: ResolvedPeerOptions;
-  private inbox: Message[] | null = null;
+  private inbox: ReceivedMessage[] | null = null;
   private inboxBytes = 0;
   private readers: PendingRead[] | null = null;
   private writers: PendingWrite[] | null = null;
   private shutdowns: Array<(clean: boolean) => void> | null = null;
   private closeDeadline: Deadline | null = null;
   private inMessage = false;
+  private fragmentDecoder: InstanceType<typeof TextDecoder> | null = null;
   private paused = false;
   private ended = false;
   private done = false;
@@ -127,6 +123,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
       // Messages reach the application asynchronously: answer the peer's close only once
       // it has had them (see `onClose`), so that its reply to the last one is not cut off.
       deferCloseReply: true,
+      isUtf8,
       ...(compression === undefined ? {} : { compression }),
     });
     (socket as PeerSocket)[kPeer] = this;
@@ -183,7 +180,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     const inbox = this.inbox;
     if (inbox !== null && inbox.length > 0) {
       const message = inbox.shift()!;
-      this.inboxBytes -= sizeOf(message.data);
+      this.inboxBytes -= message.bytes.length;
       if (this.paused) this.updateFlow();
       if (inbox.length === 0 && this.connection.awaitingCloseReply) this.replyToCloseSoon();
       return Promise.resolve(message);
@@ -295,6 +292,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     const before = connection.outgoingBytes;
     if (typeof data === 'string') connection.sendText(data);
     else if (data instanceof Uint8Array) connection.sendBinary(data);
+    else if (data instanceof ReceivedMessage && data.relayable) connection.sendMessage(data.opcode as 1 | 2, data.bytes);
     else this.writeFrame(data);
     scheduleFlush(this);
     return connection.outgoingBytes - before;
@@ -478,7 +476,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     return connection.remoteCloseCode !== null && connection.localCloseCode !== null && connection.error === null;
   }
 
-  private deliver(message: Message): void {
+  private deliver(message: ReceivedMessage): void {
     const callback = this.messageCallback;
     if (callback !== null) {
       try {
@@ -498,21 +496,29 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
       return;
     }
     (this.inbox ??= []).push(message);
-    this.inboxBytes += sizeOf(message.data);
+    this.inboxBytes += message.bytes.length;
     if (this.inboxBytes > this.options.highWaterMark && !this.paused) this.updateFlow();
   }
 
   // ——— ConnectionHandler: called by the connection while it parses ———
 
-  /** @internal */
-  onText(text: string, fin: boolean): void {
-    this.deliver({ opcode: this.inMessage ? Opcode.Continuation : Opcode.Text, fin, data: text });
+  /** @internal Not called: the peer takes text as bytes (`onTextBytes`). */
+  onText(): void {}
+
+  /** @internal Validated text; decoded when the application reads it (in stream for fragments). */
+  onTextBytes(bytes: Uint8Array, fin: boolean): void {
+    let text: string | null = null;
+    if (this.options.fragments) {
+      // A code point may span two frames: decode in stream, carrying the cut bytes over.
+      text = (this.fragmentDecoder ??= new TextDecoder('utf-8', { ignoreBOM: true })).decode(bytes, { stream: !fin });
+    }
+    this.deliver(new ReceivedMessage(this.inMessage ? Opcode.Continuation : Opcode.Text, fin, bytes, true, text));
     this.inMessage = !fin;
   }
 
   /** @internal */
   onBinary(data: Uint8Array, fin: boolean): void {
-    this.deliver({ opcode: this.inMessage ? Opcode.Continuation : Opcode.Binary, fin, data });
+    this.deliver(new ReceivedMessage(this.inMessage ? Opcode.Continuation : Opcode.Binary, fin, data, false, null));
     this.inMessage = !fin;
   }
 
@@ -582,12 +588,10 @@ function toIteratorResult(message: Message | null): IteratorResult<Message> {
   return message === null ? DONE : { done: false, value: message };
 }
 
-function sizeOf(data: string | Uint8Array): number {
-  return data.length;
-}
-
 function sizeOfWritable(data: Writable): number {
   if (typeof data === 'string' || data instanceof Uint8Array) return data.length;
+  // Not `data.data`: that would decode a relayed text message for nothing.
+  if (data instanceof ReceivedMessage) return data.bytes.length;
   return data.data === undefined ? 0 : data.data.length;
 }
 

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 
 import { connect } from '../../src/index.ts';
-import { defer, within } from '../peer/helpers.ts';
+import { defer, within, readPlain } from '../peer/helpers.ts';
 import { closeWs, wsClient } from '../peer/ws-helpers.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -63,7 +63,7 @@ test('wspeer serve --port 0 prints the ws:// URL with the port it got, echoes te
 
   const client = await connect(running.url);
   await client.write('echo me');
-  assert.deepEqual(await client.read(3000), { opcode: 1, fin: true, data: 'echo me' });
+  assert.deepEqual(await readPlain(client, 3000), { opcode: 1, fin: true, data: 'echo me' });
   const bytes = new Uint8Array(70_000).map((_, i) => (i * 31) & 0xff);
   await client.write(bytes);
   const echoed = await client.read(3000);
@@ -89,14 +89,14 @@ test('wspeer serve --max-payload closes a connection that sends a larger message
   const client = await connect(running.url);
   defer(t, () => client.close());
   await client.write('x'.repeat(1000));
-  assert.deepEqual(await client.read(3000), { opcode: 1, fin: true, data: 'x'.repeat(1000) });
+  assert.deepEqual(await readPlain(client, 3000), { opcode: 1, fin: true, data: 'x'.repeat(1000) });
   await client.write(new Uint8Array(1001));
   assert.equal(await client.read(3000), null);
   assert.equal(client.closeCode, 1009);
   // The server keeps serving others.
   const other = await connect(running.url);
   await other.write('fine');
-  assert.deepEqual(await other.read(3000), { opcode: 1, fin: true, data: 'fine' });
+  assert.deepEqual(await readPlain(other, 3000), { opcode: 1, fin: true, data: 'fine' });
   other.close();
   assert.equal(await stop(running), 0);
 });

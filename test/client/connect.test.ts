@@ -10,7 +10,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 
 import { connect, HandshakeResponseError, InvalidUrlError, server } from '../../src/index.ts';
-import { defer, LOCALHOST, silentTcpServer, within } from '../peer/helpers.ts';
+import { defer, LOCALHOST, silentTcpServer, within, readPlain } from '../peer/helpers.ts';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
@@ -84,7 +84,7 @@ test('a frame sent in the same write as the 101 response is delivered to the cli
   const { url } = await scriptedServer(t, (key) => Buffer.concat([Buffer.from(switching(key), 'latin1'), Buffer.from([0x81, 0x05]), Buffer.from('early')]));
   const client = await within(connect(url), 3000, 'connect');
   defer(t, () => client.close());
-  assert.deepEqual(await client.read(2000), { opcode: 1, fin: true, data: 'early' });
+  assert.deepEqual(await readPlain(client, 2000), { opcode: 1, fin: true, data: 'early' });
 });
 
 test('a masked frame from the server fails the connection with 1002 (§5.1)', async (t) => {
@@ -114,7 +114,7 @@ test('connect to an IPv6 literal URL (ws://[::1]:port/)', async (t) => {
   const client = await within(connect(instance.url), 3000, 'connect');
   defer(t, () => client.close());
   await client.write('over v6');
-  assert.deepEqual(await client.read(2000), { opcode: 1, fin: true, data: 'over v6' });
+  assert.deepEqual(await readPlain(client, 2000), { opcode: 1, fin: true, data: 'over v6' });
 });
 
 test('connect fails fast with the socket error when nothing listens, and on an invalid URL', async () => {

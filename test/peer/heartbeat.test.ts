@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 
 import { bind, connect } from '../../src/index.ts';
-import { defer, FrameReader, LOCALHOST, portOf, rawUpgrade, sleep, within } from './helpers.ts';
+import { defer, FrameReader, LOCALHOST, portOf, rawUpgrade, sleep, within, readPlain } from './helpers.ts';
 import { closeWs, wsClient, wsServer } from './ws-helpers.ts';
 
 const PERIOD = 100;
@@ -37,9 +37,9 @@ test('with pingFrequency, our client and a ws client answer the pings and stay c
   assert.equal(ours.closed, false);
   // Both connections still carry data.
   await ours.write('alive');
-  assert.deepEqual(await ourPeer.read(1000), { opcode: 1, fin: true, data: 'alive' });
+  assert.deepEqual(await readPlain(ourPeer, 1000), { opcode: 1, fin: true, data: 'alive' });
   ws.send('alive too');
-  assert.deepEqual(await wsPeer.read(1000), { opcode: 1, fin: true, data: 'alive too' });
+  assert.deepEqual(await readPlain(wsPeer, 1000), { opcode: 1, fin: true, data: 'alive too' });
 });
 
 test('with pingFrequency on our client, a ws server gets the pings, answers them, and the client stays connected', async (t) => {
@@ -55,7 +55,7 @@ test('with pingFrequency on our client, a ws server gets the pings, answers them
   assert.ok(pings >= 3, `the ws server saw ${pings} pings`);
   assert.equal(client.closed, false);
   await client.write('hello');
-  assert.deepEqual(await client.read(1000), { opcode: 1, fin: true, data: 'hello' });
+  assert.deepEqual(await readPlain(client, 1000), { opcode: 1, fin: true, data: 'hello' });
 });
 
 test('with pingFrequency, a client that completes the upgrade and then never answers is dropped, closeCode 1006', async (t) => {

@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { connect as netConnect, createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { TestContext } from 'node:test';
 
+import type { Peer } from '../../src/peer/peer.ts';
 import type { Server } from '../../src/server/server.ts';
 
 export const LOCALHOST = '127.0.0.1';
@@ -321,4 +322,13 @@ export function asBuffer(data: string | Uint8Array | Buffer | ArrayBuffer | Buff
   if (Array.isArray(data)) return Buffer.concat(data);
   if (data instanceof ArrayBuffer) return Buffer.from(data);
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/**
+ * The next message as a plain `{ opcode, fin, data }` (null once closed), for comparing
+ * with `deepEqual`: the peer's messages decode text lazily, so they are not plain objects.
+ */
+export async function readPlain(peer: Peer, ms: number): Promise<{ opcode: number; fin: boolean; data: string | Uint8Array } | null> {
+  const message = await peer.read(ms);
+  return message === null ? null : { opcode: message.opcode, fin: message.fin, data: message.data };
 }

@@ -9,7 +9,7 @@ import { test, type TestContext } from 'node:test';
 import type WebSocket from 'ws';
 
 import { bind, connect, server, type Message, type Peer, type Server, type ServerOptions } from '../../src/index.ts';
-import { asBuffer, clientFrame, closeCodeOf, defer, FrameReader, LOCALHOST, patternBytes, portOf, rawUpgrade, waitFor, within } from './helpers.ts';
+import { asBuffer, clientFrame, closeCodeOf, defer, FrameReader, LOCALHOST, patternBytes, portOf, rawUpgrade, waitFor, within, readPlain } from './helpers.ts';
 import { closeWs, wsClient, wsEchoServer, wsServer, type WsInbox } from './ws-helpers.ts';
 
 const MiB = 1024 * 1024;
@@ -144,7 +144,7 @@ test('a message written in fragments arrives as one message at our server (§5.4
   await client.write({ opcode: 9, data: 'ping in between' });
   await client.write({ opcode: 0, fin: false, data: 'ment' });
   await client.write({ opcode: 0, fin: true, data: 'ed ✓' });
-  assert.deepEqual(await peer.read(2000), { opcode: 1, fin: true, data: 'fragmented ✓' });
+  assert.deepEqual(await readPlain(peer, 2000), { opcode: 1, fin: true, data: 'fragmented ✓' });
   await client.write({ opcode: 2, fin: false, data: new Uint8Array([9, 8]) });
   await client.write({ opcode: 0, fin: true, data: new Uint8Array([7]) });
   const binary = await peer.read(2000);
@@ -176,7 +176,7 @@ test('fragments mode reads each data frame with its fin flag (§5.4), from our c
   ]);
   // A whole message is one frame with fin set.
   await client.write('whole');
-  assert.deepEqual(await peer.read(2000), { opcode: 1, fin: true, data: 'whole' });
+  assert.deepEqual(await readPlain(peer, 2000), { opcode: 1, fin: true, data: 'whole' });
 
   // ws sends text in two frames that split a 2-byte UTF-8 character.
   const { ws } = await wsClient(bound.url);
@@ -185,8 +185,8 @@ test('fragments mode reads each data frame with its fin flag (§5.4), from our c
   const e = Buffer.from('é');
   ws.send(Buffer.concat([Buffer.from('caf'), e.subarray(0, 1)]), { binary: false, fin: false });
   ws.send(Buffer.concat([e.subarray(1), Buffer.from('!')]), { binary: false, fin: true });
-  const first = await wsPeer.read(2000);
-  const second = await wsPeer.read(2000);
+  const first = await readPlain(wsPeer, 2000);
+  const second = await readPlain(wsPeer, 2000);
   assert.deepEqual(first, { opcode: 1, fin: false, data: 'caf' });
   assert.deepEqual(second, { opcode: 0, fin: true, data: 'é!' });
 });
@@ -356,5 +356,5 @@ test('onMessage receives the messages already waiting first, then each new one, 
   // Back to read().
   peer.onMessage(null);
   await client.write('read 4');
-  assert.deepEqual(await peer.read(2000), { opcode: 1, fin: true, data: 'read 4' });
+  assert.deepEqual(await readPlain(peer, 2000), { opcode: 1, fin: true, data: 'read 4' });
 });

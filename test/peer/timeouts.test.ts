@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 
 import { bind, connect, server, TimeoutError } from '../../src/index.ts';
-import { defer, FrameReader, LOCALHOST, portOf, rawConnect, rawUpgrade, silentTcpServer, waitFor, within } from './helpers.ts';
+import { defer, FrameReader, LOCALHOST, portOf, rawConnect, rawUpgrade, silentTcpServer, waitFor, within, readPlain } from './helpers.ts';
 
 test('read(timeout) rejects with TimeoutError and the connection stays usable: a later read gets the next message', async (t) => {
   const bound = await bind(`ws://${LOCALHOST}:0/`);
@@ -29,11 +29,11 @@ test('read(timeout) rejects with TimeoutError and the connection stays usable: a
   await client.write('first after the timeout');
   await client.write('second');
   // The timed-out reader must not have swallowed a message.
-  assert.deepEqual(await peer.read(2000), { opcode: 1, fin: true, data: 'first after the timeout' });
-  assert.deepEqual(await peer.read(2000), { opcode: 1, fin: true, data: 'second' });
+  assert.deepEqual(await readPlain(peer, 2000), { opcode: 1, fin: true, data: 'first after the timeout' });
+  assert.deepEqual(await readPlain(peer, 2000), { opcode: 1, fin: true, data: 'second' });
   // And writing back still works.
   await peer.write('reply');
-  assert.deepEqual(await client.read(2000), { opcode: 1, fin: true, data: 'reply' });
+  assert.deepEqual(await readPlain(client, 2000), { opcode: 1, fin: true, data: 'reply' });
 });
 
 test('shutdown(1000, "", 100) against a peer that never answers the close resolves false and destroys the socket (§7.1.2)', async (t) => {
@@ -100,5 +100,5 @@ test('a client that completes its request in time is not affected by the handsha
   defer(t, () => client.close());
   await new Promise((resolve) => setTimeout(resolve, 300));
   await client.write('still here');
-  assert.deepEqual(await client.read(2000), { opcode: 1, fin: true, data: 'still here' });
+  assert.deepEqual(await readPlain(client, 2000), { opcode: 1, fin: true, data: 'still here' });
 });

@@ -8,12 +8,12 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { test } from 'node:test';
 
 import { wrap, type Peer } from '../../src/index.ts';
-import { clientFrame, defer, LOCALHOST, socketPair, within } from './helpers.ts';
+import { clientFrame, defer, LOCALHOST, socketPair, within, readPlain } from './helpers.ts';
 import { closeWs, wsClient } from './ws-helpers.ts';
 
 async function exchange(a: Peer, b: Peer): Promise<void> {
   await a.write('from a');
-  assert.deepEqual(await b.read(2000), { opcode: 1, fin: true, data: 'from a' });
+  assert.deepEqual(await readPlain(b, 2000), { opcode: 1, fin: true, data: 'from a' });
   await b.write(new Uint8Array([1, 2, 3]));
   const binary = await a.read(2000);
   assert.ok(binary !== null);
@@ -75,8 +75,8 @@ test('wrap with handshaked: true and head: bytes already read from the socket ar
   serverSocket.pause();
   const serverPeer = await wrap(serverSocket, { role: 'server', handshaked: true, head: firstChunk });
   clientSocket.write(clientFrame(0, ' message', true));
-  assert.deepEqual(await serverPeer.read(2000), { opcode: 1, fin: true, data: 'already read' });
-  assert.deepEqual(await serverPeer.read(2000), { opcode: 1, fin: true, data: 'split message' });
+  assert.deepEqual(await readPlain(serverPeer, 2000), { opcode: 1, fin: true, data: 'already read' });
+  assert.deepEqual(await readPlain(serverPeer, 2000), { opcode: 1, fin: true, data: 'split message' });
 });
 
 test('wrap as server rejects a bad request after sending the HTTP error', async (t) => {

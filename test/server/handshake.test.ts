@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 
 import { connect, server, type Server, type ServerOptions } from '../../src/index.ts';
-import { defer, LOCALHOST, portOf, rawConnect, rawExchange, type RawResponse, rawUpgrade, requestText, upgradeLines, waitFor, within } from '../peer/helpers.ts';
+import { defer, LOCALHOST, portOf, rawConnect, rawExchange, type RawResponse, rawUpgrade, requestText, upgradeLines, waitFor, within, readPlain } from '../peer/helpers.ts';
 import { closeWs, wsClient } from '../peer/ws-helpers.ts';
 
 async function startServer(t: TestContext, url = `ws://${LOCALHOST}:0/`, options: ServerOptions = {}): Promise<Server> {
@@ -155,7 +155,7 @@ test('rejection: an Origin outside the origins option is answered 403 (§10.2)',
   assertRejection(await rawExchange(port, requestText([...upgradeLines(), 'Origin: https://evil.example'])), 403, /origin/i);
   const allowed = await connect(instance.url, { origin: 'https://good.example' });
   await allowed.write('ok');
-  assert.deepEqual(await allowed.read(2000), { opcode: 1, fin: true, data: 'ok' });
+  assert.deepEqual(await readPlain(allowed, 2000), { opcode: 1, fin: true, data: 'ok' });
   allowed.close();
   await assert.rejects(connect(instance.url, { origin: 'https://evil.example' }), (error: Error & { status?: number }) => {
     assert.equal(error.status, 403);
@@ -181,7 +181,7 @@ test('rejection: a connection beyond maxConnections is answered 503, and a slot 
   await waitFor(() => instance.peers.size <= 1, 2000, 'the server forgets the closed peer');
   const third = await connect(instance.url);
   await third.write('in');
-  assert.deepEqual(await third.read(2000), { opcode: 1, fin: true, data: 'in' });
+  assert.deepEqual(await readPlain(third, 2000), { opcode: 1, fin: true, data: 'in' });
   third.close();
 });
 
@@ -225,7 +225,7 @@ test('subprotocol: a client offering only protocols the server does not speak ge
   assert.equal(client.handshake.protocol, '');
   assert.equal(client.handshake.headers['sec-websocket-protocol'], undefined);
   await client.write('no protocol');
-  assert.deepEqual(await client.read(2000), { opcode: 1, fin: true, data: 'no protocol' });
+  assert.deepEqual(await readPlain(client, 2000), { opcode: 1, fin: true, data: 'no protocol' });
   client.close();
   // A server without protocols answers none either.
   const plain = await startServer(t);

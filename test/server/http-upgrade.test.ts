@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 
 import { connect, createUpgradeHandler, handleUpgrade, type Peer, type ServerOptions } from '../../src/index.ts';
-import { clientFrame, defer, FrameReader, LOCALHOST, rawConnect, rawExchange, requestText, upgradeLines, within } from '../peer/helpers.ts';
+import { clientFrame, defer, FrameReader, LOCALHOST, rawConnect, rawExchange, requestText, upgradeLines, within, readPlain } from '../peer/helpers.ts';
 import { closeWs, wsClient } from '../peer/ws-helpers.ts';
 
 interface Site {
@@ -68,7 +68,7 @@ test('createUpgradeHandler on a node:http server: plain GETs keep their 200 whil
   defer(t, () => ours.close());
   assert.equal(ours.handshake.protocol, 'echo');
   await ours.write('through http');
-  assert.deepEqual(await ours.read(2000), { opcode: 1, fin: true, data: 'through http' });
+  assert.deepEqual(await readPlain(ours, 2000), { opcode: 1, fin: true, data: 'through http' });
 
   const fetched = await within(fetch(`http://${LOCALHOST}:${site.port}/hello`), 3000, 'fetch');
   assert.equal(fetched.status, 200);
@@ -98,7 +98,7 @@ test('handleUpgrade answers a bad upgrade request with its HTTP error and return
   const client = await connect(`ws://${LOCALHOST}:${site.port}/`);
   defer(t, () => client.close());
   await client.write('fine');
-  assert.deepEqual(await client.read(2000), { opcode: 1, fin: true, data: 'fine' });
+  assert.deepEqual(await readPlain(client, 2000), { opcode: 1, fin: true, data: 'fine' });
 });
 
 test('a frame sent right behind the upgrade request (the head bytes) is not lost', async (t) => {

@@ -8,7 +8,7 @@ import { connect as netConnect } from 'node:net';
 import { test } from 'node:test';
 
 import { bind, connect, server, TimeoutError, type Peer } from '../../src/index.ts';
-import { defer, LOCALHOST, portOf, rawConnect, rawExchange, rawUpgrade, requestText, sleep, upgradeLines, waitFor, within } from '../peer/helpers.ts';
+import { defer, LOCALHOST, portOf, rawConnect, rawExchange, rawUpgrade, requestText, sleep, upgradeLines, waitFor, within, readPlain } from '../peer/helpers.ts';
 import { closeWs, wsClient } from '../peer/ws-helpers.ts';
 
 function tcpHandles(): number {
@@ -27,7 +27,7 @@ test('accept(timeout) rejects with TimeoutError when nobody connects, and a late
   defer(t, () => client.close());
   const peer = await bound.accept(2000);
   await client.write('first');
-  assert.deepEqual(await peer.read(2000), { opcode: 1, fin: true, data: 'first' });
+  assert.deepEqual(await readPlain(peer, 2000), { opcode: 1, fin: true, data: 'first' });
   assert.equal(bound.peers.size, 1);
 });
 
@@ -93,7 +93,7 @@ test('a handler that throws closes its connection with 1011, onError gets the er
   const fine = await connect(instance.url, { path: '/echo' });
   defer(t, () => fine.close());
   await fine.write('still serving');
-  assert.deepEqual(await fine.read(2000), { opcode: 1, fin: true, data: 'still serving' });
+  assert.deepEqual(await readPlain(fine, 2000), { opcode: 1, fin: true, data: 'still serving' });
   await waitFor(() => instance.peers.size === 1, 2000, 'failed peers are forgotten');
 });
 
@@ -154,7 +154,7 @@ test('broadcast queues one message for every open peer (ours and ws) and returns
   assert.equal(instance.broadcast('to all'), 3);
   assert.equal(instance.broadcast(new Uint8Array([7, 7])), 3);
   for (const client of [a, b]) {
-    assert.deepEqual(await client.read(2000), { opcode: 1, fin: true, data: 'to all' });
+    assert.deepEqual(await readPlain(client, 2000), { opcode: 1, fin: true, data: 'to all' });
     const binary = await client.read(2000);
     assert.ok(binary !== null);
     assert.deepEqual([binary.opcode, [...(binary.data as Uint8Array)]], [2, [7, 7]]);
@@ -168,7 +168,7 @@ test('broadcast queues one message for every open peer (ours and ws) and returns
   assert.equal(await b.shutdown(1000, '', 2000), true);
   await waitFor(() => instance.peers.size === 2, 2000, 'peer removed');
   assert.equal(instance.broadcast('fewer'), 2);
-  assert.deepEqual(await a.read(2000), { opcode: 1, fin: true, data: 'fewer' });
+  assert.deepEqual(await readPlain(a, 2000), { opcode: 1, fin: true, data: 'fewer' });
 });
 
 test('Server.close also ends a connection still in its opening handshake, without waiting for the handshake timeout', async () => {

@@ -8,7 +8,7 @@ import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { connect, server, type Server, type TlsServerOptions } from '../../src/index.ts';
-import { defer, portOf, within } from '../peer/helpers.ts';
+import { defer, portOf, within, readPlain } from '../peer/helpers.ts';
 import { closeWs, wsClient } from '../peer/ws-helpers.ts';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url));
@@ -32,7 +32,7 @@ async function assertEchoes(url: string, options: Parameters<typeof connect>[2])
   const client = await within(connect(url, {}, options), 3000, `connect ${url}`);
   try {
     await client.write('over tls');
-    assert.deepEqual(await client.read(2000), { opcode: 1, fin: true, data: 'over tls' });
+    assert.deepEqual(await readPlain(client, 2000), { opcode: 1, fin: true, data: 'over tls' });
     const bytes = new Uint8Array(100_000).map((_, i) => i & 0xff);
     await client.write(bytes);
     const echoed = await client.read(2000);
