@@ -72,7 +72,7 @@ export class Server {
   handleSocket(socket: Socket, acceptsPath: (path: string) => boolean, onPeer: (peer: Peer) => void): void {
     if (this.openPeers.size + this.handshaking.size >= this.options.maxConnections) {
       socket.on('error', ignore);
-      reject(socket, policyError(503, 'too many connections'));
+      reject(socket, policyError(503, 'WS_HANDSHAKE_OVERLOADED', 'too many connections'));
       return;
     }
     this.handshaking.add(socket);

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Socket } from 'node:net';
-import { HandshakeError } from '../handshake/errors.ts';
+import { HandshakeError, type HandshakeErrorCode } from '../handshake/errors.ts';
 import type { HeaderList } from '../handshake/headers.ts';
 import { RequestHeadParser, type ParsedRequest } from '../handshake/request.ts';
 import { buildAcceptResponse, buildRejectResponse } from '../handshake/server-response.ts';
@@ -103,9 +103,10 @@ export function completeUpgrade(
   try {
     const upgrade = validateUpgradeRequest(request);
     const path = upgrade.path;
-    if (!acceptsPath(pathOnly(path))) throw policyError(404, 'no WebSocket endpoint at this path');
+    if (!acceptsPath(pathOnly(path))) throw policyError(404, 'WS_HANDSHAKE_NOT_FOUND', 'no WebSocket endpoint at this path');
+    // Cross-site WebSocket hijacking: with an allow-list, a request must name an allowed origin.
     if (options.origins !== null && (upgrade.origin === undefined || !options.origins.has(upgrade.origin))) {
-      throw policyError(403, 'origin not allowed');
+      throw policyError(403, 'WS_HANDSHAKE_ORIGIN', 'origin not allowed');
     }
     const protocol = chooseSubprotocol(upgrade.protocols, options.protocols(pathOnly(path)));
     const deflate = negotiateAsServer(upgrade.extensions, options.peer.deflate);
@@ -132,8 +133,8 @@ export function reject(socket: Socket, error: HandshakeError): void {
 }
 
 /** A rejection decided by the server's policy rather than the protocol. */
-export function policyError(status: number, reason: string): HandshakeError {
-  return new HandshakeError(status, 'WS_HANDSHAKE_BAD_TARGET', reason);
+export function policyError(status: number, code: HandshakeErrorCode, reason: string): HandshakeError {
+  return new HandshakeError(status, code, reason);
 }
 
 /** The path of a request target, without its query. */
