@@ -14,54 +14,15 @@ import type { ProtocolError } from '../frame/errors.ts';
 import { Opcode } from '../frame/opcode.ts';
 import { isUtf8 } from 'node:buffer';
 import { releaseDeadline, watchDeadline, type Deadline } from './deadlines.ts';
+import { Inbox } from './inbox.ts';
 import { ReceivedMessage, type Message } from './message.ts';
-import { BufferFullError, ConnectionClosedError, TimeoutError } from './errors.ts';
+import type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types.ts';
+
+export type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types.ts';
+import { DrainWaiters } from './drain-waiters.ts';
+import { BufferFullError, ConnectionClosedError } from './errors.ts';
 import type { ResolvedPeerOptions } from './options.ts';
 import { scheduleFlush, startHeartbeat, stopHeartbeat, type Flushable, type Heartbeat } from './scheduler.ts';
-
-/** A frame to write as given: a data frame of a fragmented message, or a control frame. */
-export interface OutgoingFrame {
-  /** Opcode (§5.2): 1 text, 2 binary, 0 continuation, 9 ping, 10 pong. */
-  opcode: number;
-  /** Last frame of its message; default true. Control frames are always final (§5.5). */
-  fin?: boolean;
-  /** The payload; a string is sent as its UTF-8 bytes. */
-  data?: string | Uint8Array;
-}
-
-/** How `send` went; see {@link Peer.send}. */
-export type SendResult = 'sent' | 'backpressure' | 'dropped';
-
-/**
- * What `write` accepts: a string (a text message), bytes (a binary message), a frame, or a
- * message read from a peer — relayed as it is, text bytes not decoded and encoded again.
- */
-export type Writable = string | Uint8Array | OutgoingFrame;
-
-/** Details of the handshake that opened a peer. */
-export interface HandshakeInfo {
-  /** The request path with its query, e.g. `/chat?room=1`. */
-  path: string;
-  /** The request (server side) or response (client side) headers, names in lower case. */
-  headers: Readonly<Record<string, string>>;
-  /** The negotiated subprotocol, or '' if none. */
-  protocol: string;
-  /** The negotiated extensions header value, or '' if none. */
-  extensions: string;
-}
-
-interface PendingRead {
-  resolve(message: Message | null): void;
-  reject(error: Error): void;
-  timer: NodeJS.Timeout | undefined;
-}
-
-interface PendingWrite {
-  bytes: number;
-  resolve(bytes: number): void;
-  reject(error: Error): void;
-  timer: NodeJS.Timeout | undefined;
-}
 
 const kPeer = Symbol('wspeer.peer');
 interface PeerSocket extends Socket {
@@ -84,10 +45,8 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
 
   private readonly connection: Connection;
   private readonly options: ResolvedPeerOptions;
-  private inbox: ReceivedMessage[] | null = null;
-  private inboxBytes = 0;
-  private readers: PendingRead[] | null = null;
-  private writers: PendingWrite[] | null = null;
+  private readonly inbox = new Inbox();
+  private readonly writers = new DrainWaiters();
   private shutdowns: Array<(clean: boolean) => void> | null = null;
   private closeDeadline: Deadline | null = null;
   private inMessage = false;
@@ -178,24 +137,14 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
    */
   read(timeout?: number): Promise<Message | null> {
     const inbox = this.inbox;
-    if (inbox !== null && inbox.length > 0) {
-      const message = inbox.shift()!;
-      this.inboxBytes -= message.bytes.length;
+    const message = inbox.shift();
+    if (message !== undefined) {
       if (this.paused) this.updateFlow();
       if (inbox.length === 0 && this.connection.awaitingCloseReply) this.replyToCloseSoon();
       return Promise.resolve(message);
     }
     if (this.done) return Promise.resolve(null);
-    return new Promise((resolve, reject) => {
-      const pending: PendingRead = { resolve, reject, timer: undefined };
-      if (timeout !== undefined) {
-        pending.timer = setTimeout(() => {
-          removeItem(this.readers, pending);
-          reject(new TimeoutError('read', timeout));
-        }, timeout);
-      }
-      (this.readers ??= []).push(pending);
-    });
+    return inbox.wait(timeout);
   }
 
   /**
@@ -216,11 +165,8 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
    */
   onMessage(callback: ((message: Message) => void) | null): void {
     this.messageCallback = callback;
-    const inbox = this.inbox;
-    if (callback === null || inbox === null) return;
-    this.inbox = null;
-    this.inboxBytes = 0;
-    for (const message of inbox) callback(message);
+    if (callback === null || this.inbox.length === 0) return;
+    for (const message of this.inbox.drain()) callback(message);
     if (this.paused) this.updateFlow();
   }
 
@@ -245,11 +191,9 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   /** Resolves once the send buffer is back under the high-water mark (at once if it is), or the connection closed. */
   drained(): Promise<void> {
     if (this.done || this.bufferedAmount <= this.options.highWaterMark) return Promise.resolve();
-    return new Promise((resolve) => {
-      const settle = (): void => resolve();
-      (this.writers ??= []).push({ bytes: 0, resolve: settle, reject: settle, timer: undefined });
-      scheduleFlush(this);
-    });
+    const drained = this.writers.add(0).then(ignore, ignore);
+    scheduleFlush(this);
+    return drained;
   }
 
   /**
@@ -274,16 +218,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
       return Promise.reject(error);
     }
     if (buffered + bytes <= this.options.highWaterMark) return Promise.resolve(bytes);
-    return new Promise((resolve, reject) => {
-      const pending: PendingWrite = { bytes, resolve, reject, timer: undefined };
-      if (timeout !== undefined) {
-        pending.timer = setTimeout(() => {
-          removeItem(this.writers, pending);
-          reject(new TimeoutError('write', timeout));
-        }, timeout);
-      }
-      (this.writers ??= []).push(pending);
-    });
+    return this.writers.add(bytes, timeout);
   }
 
   /** Hand `data` to the connection and schedule the flush; returns the bytes queued. */
@@ -374,7 +309,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     const chunks = connection.takeOutgoing();
     // Someone waits for the buffer to go down: be told when these bytes are written, since
     // 'drain' only comes when the socket's own (smaller or larger) high-water mark was passed.
-    const onWritten = this.writers !== null || this.paused ? () => this.onDrain() : undefined;
+    const onWritten = this.writers.waiting || this.paused ? () => this.onDrain() : undefined;
     if (chunks.length === 0) {
       if (onWritten !== undefined) socket.write(NOTHING, onWritten);
     } else if (chunks.length === 1) {
@@ -421,7 +356,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   /** Pause reading while the inbox or the send buffer is over the high-water mark; resume when both are under. */
   private updateFlow(): void {
     const hwm = this.options.highWaterMark;
-    const shouldPause = this.inboxBytes > hwm || this.socket.writableLength > hwm;
+    const shouldPause = this.inbox.bytes > hwm || this.socket.writableLength > hwm;
     if (shouldPause === this.paused) return;
     this.paused = shouldPause;
     if (shouldPause) this.socket.pause();
@@ -430,14 +365,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
 
   /** @internal The socket wrote what it held: resolve waiting writes if under the mark, resume reading. */
   onDrain(): void {
-    const writers = this.writers;
-    if (writers !== null && this.bufferedAmount <= this.options.highWaterMark) {
-      this.writers = null;
-      for (const pending of writers) {
-        clearTimeout(pending.timer);
-        pending.resolve(pending.bytes);
-      }
-    }
+    if (this.bufferedAmount <= this.options.highWaterMark) this.writers.resolveAll();
     if (this.paused) this.updateFlow();
   }
 
@@ -447,22 +375,8 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     this.done = true;
     if (this.closeDeadline !== null) releaseDeadline(this.closeDeadline);
     if (this.options.pingFrequency > 0) stopHeartbeat(this, this.options.pingFrequency);
-    const readers = this.readers;
-    this.readers = null;
-    if (readers !== null) {
-      for (const pending of readers) {
-        clearTimeout(pending.timer);
-        pending.resolve(null);
-      }
-    }
-    const writers = this.writers;
-    this.writers = null;
-    if (writers !== null) {
-      for (const pending of writers) {
-        clearTimeout(pending.timer);
-        pending.reject(new ConnectionClosedError('write'));
-      }
-    }
+    this.inbox.close();
+    this.writers.rejectAll(new ConnectionClosedError('write'));
     const clean = this.wasClean();
     const shutdowns = this.shutdowns;
     this.shutdowns = null;
@@ -488,16 +402,8 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
       }
       return;
     }
-    const readers = this.readers;
-    if (readers !== null && readers.length > 0) {
-      const pending = readers.shift()!;
-      clearTimeout(pending.timer);
-      pending.resolve(message);
-      return;
-    }
-    (this.inbox ??= []).push(message);
-    this.inboxBytes += message.bytes.length;
-    if (this.inboxBytes > this.options.highWaterMark && !this.paused) this.updateFlow();
+    this.inbox.push(message);
+    if (this.inbox.bytes > this.options.highWaterMark && !this.paused) this.updateFlow();
   }
 
   // ——— ConnectionHandler: called by the connection while it parses ———
@@ -535,8 +441,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
    * latest, `closeTimeout`.
    */
   onClose(): void {
-    const inbox = this.inbox;
-    if (inbox === null || inbox.length === 0) {
+    if (this.inbox.length === 0) {
       this.replyToCloseSoon();
       return;
     }
@@ -595,8 +500,4 @@ function sizeOfWritable(data: Writable): number {
   return data.data === undefined ? 0 : data.data.length;
 }
 
-function removeItem<T>(list: T[] | null, item: T): void {
-  if (list === null) return;
-  const index = list.indexOf(item);
-  if (index >= 0) list.splice(index, 1);
-}
+function ignore(): void {}

@@ -1,0 +1,81 @@
+/**
+ * Messages received and not yet read, and the reads waiting for one: a message goes
+ * straight to the oldest waiting read, or waits in the queue. Its byte count drives the
+ * peer's flow control.
+ * @module
+ */
+import { TimeoutError } from './errors.ts';
+import type { ReceivedMessage } from './message.ts';
+
+interface PendingRead {
+  resolve(message: ReceivedMessage | null): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** See the module comment. */
+export class Inbox {
+  /** Bytes of the queued messages. */
+  bytes = 0;
+  private queue: ReceivedMessage[] | null = null;
+  private readers: PendingRead[] | null = null;
+
+  /** Number of messages queued. */
+  get length(): number {
+    return this.queue === null ? 0 : this.queue.length;
+  }
+
+  /** Hand `message` to the oldest waiting read, else queue it. */
+  push(message: ReceivedMessage): void {
+    const readers = this.readers;
+    if (readers !== null && readers.length > 0) {
+      const pending = readers.shift()!;
+      clearTimeout(pending.timer);
+      pending.resolve(message);
+      return;
+    }
+    (this.queue ??= []).push(message);
+    this.bytes += message.bytes.length;
+  }
+
+  /** The oldest queued message, if any. */
+  shift(): ReceivedMessage | undefined {
+    const message = this.queue?.shift();
+    if (message !== undefined) this.bytes -= message.bytes.length;
+    return message;
+  }
+
+  /** Everything queued, oldest first; the queue is then empty. */
+  drain(): ReceivedMessage[] {
+    const queue = this.queue ?? [];
+    this.queue = null;
+    this.bytes = 0;
+    return queue;
+  }
+
+  /** Wait for the next message; with `timeout` (ms), reject with a {@link TimeoutError} past it. */
+  wait(timeout: number | undefined): Promise<ReceivedMessage | null> {
+    return new Promise((resolve, reject) => {
+      const pending: PendingRead = { resolve, reject, timer: undefined };
+      if (timeout !== undefined) {
+        pending.timer = setTimeout(() => {
+          const readers = this.readers!;
+          readers.splice(readers.indexOf(pending), 1);
+          reject(new TimeoutError('read', timeout));
+        }, timeout);
+      }
+      (this.readers ??= []).push(pending);
+    });
+  }
+
+  /** No more messages will come: every waiting read gets null. */
+  close(): void {
+    const readers = this.readers;
+    this.readers = null;
+    if (readers === null) return;
+    for (const pending of readers) {
+      clearTimeout(pending.timer);
+      pending.resolve(null);
+    }
+  }
+}

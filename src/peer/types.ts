@@ -1,0 +1,37 @@
+/**
+ * The shapes a peer's API takes and gives: frames to write, send outcomes, handshake details.
+ * @module
+ */
+import type { Message } from './message.ts';
+
+/** A frame to write as given: a data frame of a fragmented message, or a control frame. */
+export interface OutgoingFrame {
+  /** Opcode (§5.2): 1 text, 2 binary, 0 continuation, 9 ping, 10 pong. */
+  opcode: number;
+  /** Last frame of its message; default true. Control frames are always final (§5.5). */
+  fin?: boolean;
+  /** The payload; a string is sent as its UTF-8 bytes. */
+  data?: string | Uint8Array;
+}
+
+/** How `send` went; see {@link Peer.send}. */
+export type SendResult = 'sent' | 'backpressure' | 'dropped';
+
+/**
+ * What `write` accepts: a string (a text message), bytes (a binary message), a frame, or a
+ * message read from a peer — relayed as it is, text bytes not decoded and encoded again.
+ */
+export type Writable = string | Uint8Array | OutgoingFrame | Message;
+
+/** Details of the handshake that opened a peer. */
+export interface HandshakeInfo {
+  /** The request path with its query, e.g. `/chat?room=1`. */
+  path: string;
+  /** The request (server side) or response (client side) headers, names in lower case. */
+  headers: Readonly<Record<string, string>>;
+  /** The negotiated subprotocol, or '' if none. */
+  protocol: string;
+  /** The negotiated extensions header value, or '' if none. */
+  extensions: string;
+}
+
