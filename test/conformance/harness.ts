@@ -27,6 +27,7 @@ import type { ProtocolError } from '../../src/frame/errors.ts';
 import { Opcode } from '../../src/frame/opcode.ts';
 import type { Peer } from '../../src/peer/peer.ts';
 import type { Server } from '../../src/server/server.ts';
+import { concat as concatBytes, hex, utf8 } from '../frame/helpers.ts';
 
 // ——— Limits shared by both endpoints under test ———
 
@@ -46,20 +47,6 @@ export const PROMPT_CLOSE_MS = 2000;
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 // ——— Bytes ———
-
-/** Bytes from hex digits; whitespace is ignored. */
-export function hex(text: string): Uint8Array {
-  const digits = text.replace(/\s+/g, '');
-  if (digits.length % 2 !== 0 || /[^0-9a-fA-F]/.test(digits)) throw new Error(`bad hex: ${text}`);
-  const out = new Uint8Array(digits.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(digits.slice(i * 2, i * 2 + 2), 16);
-  return out;
-}
-
-/** The UTF-8 bytes of a string. */
-export function utf8(text: string): Uint8Array {
-  return new TextEncoder().encode(text);
-}
 
 /** `length` bytes repeating `pattern` (a string is taken as its UTF-8 bytes). */
 export function filled(length: number, pattern: string | Uint8Array = '*'): Uint8Array {
@@ -94,18 +81,8 @@ export function mixedText(length: number): Uint8Array {
   return out;
 }
 
-/** One contiguous copy of `parts`. */
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
+// Byte helpers shared with the codec's tests.
+export { hex, utf8, concatBytes };
 
 /** Lower-case hex, for readable assertion failures. */
 export function toHex(bytes: Uint8Array): string {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { constants, createDeflateRaw, createInflateRaw, inflateRawSync, type DeflateRaw, type InflateRaw } from 'node:zlib';
 
 import { parseExtensions, type ExtensionOffer } from '../../src/handshake/extensions.ts';
+import { concat } from '../frame/helpers.ts';
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
@@ -83,17 +84,7 @@ export function sampleText(kind: Exclude<SampleKind, 'random'>, length: number, 
 
 // ——— Bytes ———
 
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
+export { concat };
 
 export function endsWithTail(bytes: Uint8Array): boolean {
   const n = bytes.length;
