@@ -15,11 +15,11 @@ import { allocateZeroed, FrameDecoder, type FrameSink } from '../frame/decoder.t
 import { ProtocolError, type ProtocolErrorCode } from '../frame/errors.ts';
 import type { RandomFill } from '../frame/mask.ts';
 import { Opcode } from '../frame/opcode.ts';
-import { isValidUtf8, Utf8Validator } from '../frame/utf8.ts';
-import { MessageAssembler } from './assembler.ts';
+import { isValidUtf8 } from '../frame/utf8.ts';
 import type { MessageCompression } from './compression.ts';
 import { UsageError } from './errors.ts';
 import type { ConnectionHandler } from './handler.ts';
+import { MessageReader } from './reader.ts';
 import { FrameWriter } from './writer.ts';
 
 /** Which end of the connection this is: clients mask what they send, servers must not (§5.1). */
@@ -74,11 +74,8 @@ const MAX_CONTROL_PAYLOAD = 125;
 const MAX_CLOSE_REASON = 123;
 
 const EMPTY = new Uint8Array(0);
-const fatalDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const lenientDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 const encoder = new TextEncoder();
-const STREAM = { stream: true };
-const FLUSH = { stream: false };
 
 /** See the module comment. */
 export class Connection implements FrameSink {
@@ -87,20 +84,10 @@ export class Connection implements FrameSink {
   private readonly handler: ConnectionHandler;
   private readonly decoder: FrameDecoder;
   private readonly writer: FrameWriter;
-  private readonly fragmentsMode: boolean;
   private readonly compression: MessageCompression | null;
-  private readonly maxPayload: number;
-  private readonly allocate: (size: number) => Uint8Array;
   private currentState: ConnectionState = 'OPEN';
 
-  // The data message being received (§5.4).
-  private messageOpcode = 0;
-  private messageCompressed = false;
-  private inflatedBytes = 0;
-  private assembler: MessageAssembler | null = null;
-  private validator: Utf8Validator | null = null;
-  private framePrevalidated = false;
-  private streamDecoder: InstanceType<typeof TextDecoder> | null = null;
+  private readonly reader: MessageReader;
 
   // The data message being sent with `sendFrame` (§5.4): its opcode, 0 when none is open.
   private outgoingMessage = 0;
@@ -111,7 +98,6 @@ export class Connection implements FrameSink {
   private failure: ProtocolError | null = null;
   private readonly deferCloseReply: boolean;
   private readonly isUtf8: ((data: Uint8Array) => boolean) | null;
-  private readonly textAsBytes: boolean;
   private closeReplyOwed = false;
   /** `abort` failed the connection from this side (§7.1.7). */
   private aborted = false;
@@ -119,18 +105,23 @@ export class Connection implements FrameSink {
   constructor(role: Role, handler: ConnectionHandler, options: ConnectionOptions = {}) {
     this.role = role;
     this.handler = handler;
-    this.fragmentsMode = options.fragments ?? false;
     this.deferCloseReply = options.deferCloseReply ?? false;
     this.isUtf8 = options.isUtf8 ?? null;
-    this.textAsBytes = typeof handler.onTextBytes === 'function';
     this.compression = options.compression ?? null;
     this.writer = new FrameWriter(role === 'client', options.randomFill, this.compression);
-    this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-    this.allocate = options.allocate ?? allocateZeroed;
+    const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    const allocate = options.allocate ?? allocateZeroed;
+    this.reader = new MessageReader(this, handler, {
+      maxPayload,
+      allocate,
+      fragments: options.fragments ?? false,
+      isUtf8: this.isUtf8,
+      compression: this.compression,
+    });
     this.decoder = new FrameDecoder(this, {
-      allocate: this.allocate,
+      allocate,
       expectMasked: role === 'server',
-      maxMessageSize: this.maxPayload,
+      maxMessageSize: maxPayload,
       allowRsv1: this.compression !== null,
     });
   }
@@ -206,115 +197,18 @@ export class Connection implements FrameSink {
         this.receiveClose(payload);
         return;
       default:
-        this.receiveData(opcode, fin, rsv1, payload);
+        this.reader.data(opcode, fin, rsv1, payload);
     }
   }
 
   /** @internal Called by the frame decoder for data frames that span chunks. */
   onFramePart(opcode: number, rsv1: boolean, piece: Uint8Array): void {
-    if (opcode !== Opcode.Continuation) {
-      this.messageOpcode = opcode;
-      this.messageCompressed = rsv1;
-    }
-    // Compressed text is validated after inflating, in `receiveText`.
-    if (this.messageOpcode !== Opcode.Text || this.messageCompressed) return;
-    // §8.1: validate as the bytes arrive, so invalid text fails before the frame ends.
-    this.framePrevalidated = true;
-    if (!(this.validator ??= new Utf8Validator(this.isUtf8)).push(piece)) this.failInvalidText();
+    this.reader.part(opcode, rsv1, piece);
   }
 
-  /** @internal Called by the frame decoder. */
+  /** @internal Called by the frame decoder, and by the message reader for a message that breaks a rule. */
   onFrameError(error: ProtocolError): void {
     this.failWith(error);
-  }
-
-  private receiveData(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array): void {
-    const first = opcode !== Opcode.Continuation;
-    if (first) {
-      this.messageOpcode = opcode;
-      this.messageCompressed = rsv1;
-    }
-    if (this.messageCompressed) {
-      const inflated = this.inflate(payload, fin);
-      if (inflated === null) return;
-      payload = inflated;
-    }
-    if (this.messageOpcode === Opcode.Text) this.receiveText(first, fin, payload);
-    else if (this.fragmentsMode || (first && fin)) this.handler.onBinary(payload, fin);
-    else this.collect(fin, payload);
-  }
-
-  private receiveText(first: boolean, fin: boolean, payload: Uint8Array): void {
-    const prevalidated = this.framePrevalidated;
-    this.framePrevalidated = false;
-    if (first && fin && !prevalidated) {
-      // The common case, a whole message in one frame: one native pass validates it (and
-      // decodes it, unless the host takes bytes).
-      if (this.textAsBytes) {
-        if (!this.validWhole(payload)) return this.failInvalidText();
-        this.handler.onTextBytes!(payload, true);
-        return;
-      }
-      const text = decodeStrict(payload);
-      if (text === null) return this.failInvalidText();
-      this.handler.onText(text, true);
-      return;
-    }
-    const validator = (this.validator ??= new Utf8Validator(this.isUtf8));
-    if (!prevalidated && !validator.push(payload)) return this.failInvalidText();
-    if (fin && !validator.finish()) return this.failInvalidText();
-    if (fin) validator.reset();
-    if (this.fragmentsMode) {
-      if (this.textAsBytes) {
-        this.handler.onTextBytes!(payload, fin);
-        return;
-      }
-      const decoder = (this.streamDecoder ??= new TextDecoder('utf-8', { ignoreBOM: true }));
-      this.handler.onText(decoder.decode(payload, fin ? FLUSH : STREAM), fin);
-      return;
-    }
-    const whole = this.collect(fin, payload);
-    if (whole === null) return;
-    if (this.textAsBytes) this.handler.onTextBytes!(whole, true);
-    else this.handler.onText(lenientDecoder.decode(whole), true);
-  }
-
-  private validWhole(data: Uint8Array): boolean {
-    return this.isUtf8 !== null ? this.isUtf8(data) : isValidUtf8(data);
-  }
-
-  /**
-   * RFC 7692 §7.2.2: decompress one frame of a compressed message. The max payload bounds
-   * the decompressed size (1009), checked while inflating; bad DEFLATE data fails with 1007.
-   */
-  private inflate(payload: Uint8Array, fin: boolean): Uint8Array | null {
-    let inflated: Uint8Array | null;
-    try {
-      inflated = this.compression!.decompress(payload, fin, this.maxPayload - this.inflatedBytes);
-    } catch {
-      this.fail(CloseCode.InvalidPayload, 'WS_ERR_EXTENSION', 'RFC 7692 §7.2.2', 'a compressed message is not valid DEFLATE data');
-      return null;
-    }
-    if (inflated === null) {
-      this.fail(CloseCode.MessageTooBig, 'WS_ERR_MESSAGE_TOO_BIG', 'RFC 7692 §8.1', `decompressed message over the limit of ${this.maxPayload} bytes`);
-      return null;
-    }
-    this.inflatedBytes = fin ? 0 : this.inflatedBytes + inflated.length;
-    return inflated;
-  }
-
-  /** Gather the fragments of a message; returns the whole payload at the last one. */
-  private collect(fin: boolean, payload: Uint8Array): Uint8Array | null {
-    const assembler = (this.assembler ??= new MessageAssembler(this.maxPayload, this.allocate));
-    assembler.add(payload);
-    if (!fin) return null;
-    const whole = assembler.finish();
-    if (this.messageOpcode === Opcode.Binary) this.handler.onBinary(whole, true);
-    return whole;
-  }
-
-  private failInvalidText(): void {
-    this.fail(CloseCode.InvalidPayload, 'WS_ERR_INVALID_UTF8', 'RFC 6455 §8.1', 'a text message is not valid UTF-8');
   }
 
   private receiveClose(payload: Uint8Array): void {
@@ -331,7 +225,7 @@ export class Connection implements FrameSink {
         return this.fail(CloseCode.ProtocolError, 'WS_ERR_INVALID_CLOSE_CODE', 'RFC 6455 §7.4', `invalid close code ${code}`);
       }
       const reasonBytes = payload.subarray(2);
-      if (!this.validWhole(reasonBytes)) {
+      if (!(this.isUtf8 ?? isValidUtf8)(reasonBytes)) {
         return this.fail(CloseCode.InvalidPayload, 'WS_ERR_INVALID_UTF8', 'RFC 6455 §5.5.1', 'a close reason is not valid UTF-8');
       }
       reason = lenientDecoder.decode(reasonBytes);
@@ -385,9 +279,7 @@ export class Connection implements FrameSink {
   private enterClosed(): void {
     this.currentState = 'CLOSED';
     this.decoder.stop();
-    this.assembler = null;
-    this.validator = null;
-    this.streamDecoder = null;
+    this.reader.reset();
     this.compression?.dispose();
   }
 
@@ -502,13 +394,6 @@ export class Connection implements FrameSink {
   }
 }
 
-function decodeStrict(payload: Uint8Array): string | null {
-  try {
-    return fatalDecoder.decode(payload);
-  } catch {
-    return null;
-  }
-}
 
 
 function controlPayload(payload: Uint8Array | string): Uint8Array {
