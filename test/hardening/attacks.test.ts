@@ -1,0 +1,109 @@
+/**
+ * Hostile peers over real sockets: each attack gets its answer (close code or pause), the
+ * memory it can make the server hold stays bounded, and the server keeps serving others.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+import { connect, server, type Peer } from '../../src/index.ts';
+import { clientFrame, closeCodeOf, defer, FrameReader, LOCALHOST, portOf, rawUpgrade, readPlain, sleep, waitFor, within } from '../peer/helpers.ts';
+
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
+/** Heap in use after a full collection, in bytes. */
+function heapAfterGc(): number {
+  collectGarbage();
+  collectGarbage();
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+}
+
+test('a flood of one-byte fragments costs its bytes, not an object per fragment, and ends in 1009 at the limit (§5.4, §7.4.1)', async (t) => {
+  const maxPayload = 256 * 1024;
+  const peers: Peer[] = [];
+  const target = await server(`ws://${LOCALHOST}:0/`, (peer) => void peers.push(peer), { maxPayload });
+  defer(t, () => target.close(1000));
+  const { socket, rest } = await rawUpgrade(portOf(target));
+  defer(t, () => socket.destroy());
+  const reader = new FrameReader(socket, rest);
+  // 200,000 one-byte fragments: 1,000,000+ bytes on the wire, 200,000 payload bytes held.
+  const fragments: Buffer[] = [clientFrame(2, 'x', false)];
+  for (let i = 1; i < 200_000; i++) fragments.push(clientFrame(0, 'x', false));
+  const before = heapAfterGc();
+  socket.write(Buffer.concat(fragments));
+  await waitFor(() => peers.length === 1, 2000, 'the peer');
+  await sleep(300);
+  const held = heapAfterGc() - before;
+  // Views kept per fragment would cost ~20 MB here; bytes in a growing buffer cost ~0.5 MB.
+  assert.ok(held < 6 * 1024 * 1024, `the server held ${(held / 1048576).toFixed(1)} MB for 200 KB of fragments`);
+  // Past the limit the message is refused from the header of the fragment that crosses it.
+  const more: Buffer[] = [];
+  for (let i = 0; i < 70_000; i++) more.push(clientFrame(0, 'x', false));
+  socket.write(Buffer.concat(more));
+  const close = await reader.next(5000);
+  assert.equal(close.opcode, 8);
+  assert.equal(closeCodeOf(close.payload), 1009);
+});
+
+test('a ping flood from a peer that never reads is bounded: reading pauses, the send buffer stays near the high-water mark (§5.5.2)', async (t) => {
+  const highWaterMark = 64 * 1024;
+  const peers: Peer[] = [];
+  const target = await server(`ws://${LOCALHOST}:0/`, (peer) => void peers.push(peer), { highWaterMark });
+  defer(t, () => target.close(1000));
+  const { socket } = await rawUpgrade(portOf(target));
+  defer(t, () => socket.destroy());
+  // The attacker never reads: the kernel buffers fill, then the server's own.
+  const ping = clientFrame(9, 'p'.repeat(125));
+  const burst = Buffer.concat(Array.from({ length: 2000 }, () => ping));
+  let sent = 0;
+  const started = Date.now();
+  while (Date.now() - started < 2000) {
+    if (!socket.write(burst)) await Promise.race([new Promise((resolve) => socket.once('drain', resolve)), sleep(200)]);
+    sent += burst.length;
+  }
+  await waitFor(() => peers.length === 1, 2000, 'the peer');
+  const peer = peers[0]!;
+  assert.ok(sent > 4 * 1024 * 1024, `the flood was only ${sent} bytes`);
+  // Each ping owes a pong of the same size: without the pause the server would hold ~all of them.
+  assert.ok(peer.bufferedAmount < highWaterMark + 512 * 1024, `the server buffered ${peer.bufferedAmount} bytes of pongs`);
+  // The server still serves everyone else.
+  const other = await connect(target.url);
+  defer(t, () => other.close());
+  await other.write('still here');
+  const reply = await within(
+    new Promise<string>((resolve) => {
+      const check = setInterval(() => {
+        const second = peers[1];
+        if (second === undefined) return;
+        clearInterval(check);
+        void second.read(1000).then((message) => resolve(String(message?.data)));
+      }, 10);
+    }),
+    3000,
+    'the other client to be served',
+  );
+  assert.equal(reply, 'still here');
+});
+
+test('a peer that vanishes in the middle of a frame: the read ends with null, closeCode 1006, nothing crashes', async (t) => {
+  const peers: Peer[] = [];
+  const target = await server(`ws://${LOCALHOST}:0/`, (peer) => void peers.push(peer));
+  defer(t, () => target.close(1000));
+  const { socket } = await rawUpgrade(portOf(target));
+  const frame = clientFrame(2, Buffer.alloc(100_000, 7));
+  socket.write(frame.subarray(0, 50_000));
+  await waitFor(() => peers.length === 1, 2000, 'the peer');
+  const reading = peers[0]!.read(5000);
+  await sleep(50);
+  socket.destroy();
+  assert.equal(await reading, null);
+  assert.equal(peers[0]!.closeCode, 1006);
+  const other = await connect(target.url);
+  defer(t, () => other.close());
+  await other.write('next');
+  await waitFor(() => peers.length === 2, 2000, 'the next peer');
+  assert.deepEqual(await readPlain(peers[1]!, 2000), { opcode: 1, fin: true, data: 'next' });
+});
