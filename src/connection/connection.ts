@@ -19,7 +19,7 @@ import { isValidUtf8 } from '../frame/utf8.ts';
 import type { MessageCompression } from './compression.ts';
 import { UsageError } from './errors.ts';
 import type { ConnectionHandler } from './handler.ts';
-import { MessageReader } from './reader.ts';
+import { MessageReader, type ReaderSettings } from './reader.ts';
 import { FrameWriter } from './writer.ts';
 
 /** Which end of the connection this is: clients mask what they send, servers must not (§5.1). */
@@ -88,6 +88,8 @@ export class Connection implements FrameSink {
   private currentState: ConnectionState = 'OPEN';
 
   private readonly reader: MessageReader;
+  private readonly readerSettings: ReaderSettings;
+  private readonly maxPayload: number;
 
   // The data message being sent with `sendFrame` (§5.4): its opcode, 0 when none is open.
   private outgoingMessage = 0;
@@ -111,13 +113,9 @@ export class Connection implements FrameSink {
     this.writer = new FrameWriter(role === 'client', options.randomFill, this.compression);
     const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     const allocate = options.allocate ?? allocateZeroed;
-    this.reader = new MessageReader(this, handler, {
-      maxPayload,
-      allocate,
-      fragments: options.fragments ?? false,
-      isUtf8: this.isUtf8,
-      compression: this.compression,
-    });
+    this.maxPayload = maxPayload;
+    this.readerSettings = { maxPayload, allocate, fragments: options.fragments ?? false, isUtf8: this.isUtf8, compression: this.compression };
+    this.reader = new MessageReader(this, handler, this.readerSettings);
     this.decoder = new FrameDecoder(this, {
       allocate,
       expectMasked: role === 'server',
@@ -164,6 +162,23 @@ export class Connection implements FrameSink {
   /** Number of bytes queued and not yet taken. */
   get outgoingBytes(): number {
     return this.writer.size;
+  }
+
+  /** Bytes held for received data not yet delivered: a frame split across chunks, a message's fragments. */
+  get incomingBytes(): number {
+    return this.decoder.bufferedBytes + this.reader.heldBytes;
+  }
+
+  /**
+   * Lower (or restore) the size limit for messages whose first header is still to come,
+   * never above `maxPayload`: a host that bounds the connection's whole memory passes what
+   * its budget has left. A larger message then fails with 1009, decided from its header;
+   * a compressed one, while inflating.
+   */
+  setMessageLimit(bytes: number): void {
+    const limit = Math.max(0, Math.min(bytes, this.maxPayload));
+    this.decoder.setMaxMessageSize(limit);
+    this.readerSettings.maxPayload = limit;
   }
 
   /** The bytes to send, in order, as chunks for one vectored write; the queue is then empty. */

@@ -21,6 +21,7 @@ export interface ReaderErrors {
 
 /** What the reader needs to know from the connection's options. */
 export interface ReaderSettings {
+  /** The current message size limit (it may change between messages). */
   maxPayload: number;
   allocate: (size: number) => Uint8Array;
   fragments: boolean;
@@ -79,6 +80,11 @@ export class MessageReader {
     if (this.opcode === Opcode.Text) this.text(first, fin, payload);
     else if (this.settings.fragments || (first && fin)) this.handler.onBinary(payload, fin);
     else this.collect(fin, payload);
+  }
+
+  /** Bytes held for the message in progress (its fragments so far). */
+  get heldBytes(): number {
+    return this.assembler === null ? 0 : this.assembler.size;
   }
 
   /** The connection closed: drop the message in progress. */

@@ -53,7 +53,7 @@ export class FrameDecoder {
   /** Set by `setAllowRsv1` once an extension that uses RSV1 is negotiated. */
   private allowRsv1: boolean;
   private readonly expectMasked: boolean;
-  private readonly maxMessageSize: number;
+  private maxMessageSize: number;
   private readonly allocate: (size: number) => Uint8Array;
   private stopped = false;
 
@@ -89,6 +89,14 @@ export class FrameDecoder {
   /** Allow or forbid RSV1 on first data frames, as extension negotiation decided. */
   setAllowRsv1(allow: boolean): void {
     this.allowRsv1 = allow;
+  }
+
+  /**
+   * Change the message size limit for frames whose header is still to come: a host that
+   * bounds a connection's whole memory lowers it while its buffers are full.
+   */
+  setMaxMessageSize(bytes: number): void {
+    this.maxMessageSize = bytes;
   }
 
   /** Ignore all further input (the connection is closed or failed). */

@@ -32,6 +32,14 @@ export interface PeerOptions {
   /** Milliseconds `shutdown` waits for the closing handshake by default. Default 5000. */
   closeTimeout?: number;
   /**
+   * One budget, in bytes, for everything a connection holds: the message being received
+   * (a split frame, fragments, inflated output), messages received and not yet read, and
+   * bytes waiting to be sent. A message that would pass what is left fails with 1009,
+   * decided from its header; a send that would pass it is refused. Default:
+   * `maxPayload + maxBufferedAmount + highWaterMark` (the other limits then decide).
+   */
+  memoryLimit?: number;
+  /**
    * permessage-deflate (RFC 7692): `true` or settings to offer it (client) or accept it
    * (server). Default off: compression trades CPU for bandwidth, and is worth it only
    * where bandwidth is the bottleneck.
@@ -53,6 +61,7 @@ export interface ResolvedPeerOptions {
   highWaterMark: number;
   maxBufferedAmount: number;
   closeTimeout: number;
+  memoryLimit: number;
   deflate: ResolvedDeflateOptions | null;
   onError: (error: unknown) => void;
 }
@@ -66,13 +75,17 @@ export const DEFAULT_CLOSE_TIMEOUT = 5000;
 
 /** Apply the defaults and check the values. */
 export function resolvePeerOptions(options: PeerOptions = {}): ResolvedPeerOptions {
+  const maxPayload = positive('maxPayload', options.maxPayload ?? DEFAULT_MAX_PAYLOAD);
+  const highWaterMark = positive('highWaterMark', options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK);
+  const maxBufferedAmount = positive('maxBufferedAmount', options.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED);
   return {
-    maxPayload: positive('maxPayload', options.maxPayload ?? DEFAULT_MAX_PAYLOAD),
+    maxPayload,
     pingFrequency: nonNegative('pingFrequency', options.pingFrequency ?? 0),
     fragments: options.fragments ?? false,
-    highWaterMark: positive('highWaterMark', options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK),
-    maxBufferedAmount: positive('maxBufferedAmount', options.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED),
+    highWaterMark,
+    maxBufferedAmount,
     closeTimeout: positive('closeTimeout', options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT),
+    memoryLimit: positive('memoryLimit', options.memoryLimit ?? maxPayload + maxBufferedAmount + highWaterMark),
     deflate: options.deflate === undefined || options.deflate === false ? null : resolveDeflateOptions(options.deflate),
     onError: options.onError ?? reportToStderr,
   };

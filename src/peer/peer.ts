@@ -182,8 +182,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
    */
   send(data: Writable): SendResult {
     if (this.done || this.connection.state !== 'OPEN') return 'dropped';
-    const buffered = this.bufferedAmount;
-    if (buffered > 0 && buffered + sizeOfWritable(data) > this.options.maxBufferedAmount) return 'dropped';
+    if (this.overBudget(sizeOfWritable(data))) return 'dropped';
     this.queue(data);
     return this.bufferedAmount <= this.options.highWaterMark ? 'sent' : 'backpressure';
   }
@@ -208,8 +207,8 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   write(data: Writable, timeout?: number): Promise<number> {
     if (this.done) return Promise.reject(new ConnectionClosedError('write'));
     const buffered = this.bufferedAmount;
-    if (buffered > 0 && buffered + sizeOfWritable(data) > this.options.maxBufferedAmount) {
-      return Promise.reject(new BufferFullError(buffered, this.options.maxBufferedAmount));
+    if (this.overBudget(sizeOfWritable(data))) {
+      return Promise.reject(new BufferFullError(buffered, Math.min(this.options.maxBufferedAmount, this.options.memoryLimit)));
     }
     let bytes: number;
     try {
@@ -219,6 +218,18 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     }
     if (buffered + bytes <= this.options.highWaterMark) return Promise.resolve(bytes);
     return this.writers.add(bytes, timeout);
+  }
+
+  /**
+   * Whether queuing `size` more bytes would pass `maxBufferedAmount` or the connection's
+   * memory budget. With nothing waiting to be sent, one message may always go.
+   */
+  private overBudget(size: number): boolean {
+    const buffered = this.bufferedAmount;
+    if (buffered === 0) return false;
+    const options = this.options;
+    if (buffered + size > options.maxBufferedAmount) return true;
+    return buffered + size + this.inbox.bytes + this.connection.incomingBytes > options.memoryLimit;
   }
 
   /** Hand `data` to the connection and schedule the flush; returns the bytes queued. */
@@ -297,6 +308,9 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   receive(chunk: Uint8Array): void {
     this.heard = true;
     const connection = this.connection;
+    // One budget for the whole connection: a new message may use what the unread inbox
+    // and the unsent bytes leave of it.
+    connection.setMessageLimit(this.options.memoryLimit - this.inbox.bytes - this.bufferedAmount);
     connection.receive(chunk);
     if (connection.outgoingBytes > 0 || connection.state === 'CLOSED') scheduleFlush(this);
   }
@@ -403,6 +417,9 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
       return;
     }
     this.inbox.push(message);
+    if (this.inbox.bytes === 0) return;
+    // Queued unread: what is left of the budget shrinks for the next message in this chunk.
+    this.connection.setMessageLimit(this.options.memoryLimit - this.inbox.bytes - this.bufferedAmount);
     if (this.inbox.bytes > this.options.highWaterMark && !this.paused) this.updateFlow();
   }
 
