@@ -46,7 +46,8 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   private readonly connection: Connection;
   private readonly options: ResolvedPeerOptions;
   private readonly inbox = new Inbox();
-  private readonly writers = new DrainWaiters();
+  /** Writes waiting for the send buffer to drain; made on the first backpressure. */
+  private writers: DrainWaiters | null = null;
   private shutdowns: Array<(clean: boolean) => void> | null = null;
   private closeDeadline: Deadline | null = null;
   private inMessage = false;
@@ -190,7 +191,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   /** Resolves once the send buffer is back under the high-water mark (at once if it is), or the connection closed. */
   drained(): Promise<void> {
     if (this.done || this.bufferedAmount <= this.options.highWaterMark) return Promise.resolve();
-    const drained = this.writers.add(0).then(ignore, ignore);
+    const drained = (this.writers ??= new DrainWaiters()).add(0).then(ignore, ignore);
     scheduleFlush(this);
     return drained;
   }
@@ -217,7 +218,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
       return Promise.reject(error);
     }
     if (buffered + bytes <= this.options.highWaterMark) return Promise.resolve(bytes);
-    return this.writers.add(bytes, timeout);
+    return (this.writers ??= new DrainWaiters()).add(bytes, timeout);
   }
 
   /**
@@ -323,7 +324,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     const chunks = connection.takeOutgoing();
     // Someone waits for the buffer to go down: be told when these bytes are written, since
     // 'drain' only comes when the socket's own (smaller or larger) high-water mark was passed.
-    const onWritten = this.writers.waiting || this.paused ? () => this.onDrain() : undefined;
+    const onWritten = this.writers?.waiting === true || this.paused ? () => this.onDrain() : undefined;
     if (chunks.length === 0) {
       if (onWritten !== undefined) socket.write(NOTHING, onWritten);
     } else if (chunks.length === 1) {
@@ -379,7 +380,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
 
   /** @internal The socket wrote what it held: resolve waiting writes if under the mark, resume reading. */
   onDrain(): void {
-    if (this.bufferedAmount <= this.options.highWaterMark) this.writers.resolveAll();
+    if (this.bufferedAmount <= this.options.highWaterMark) this.writers?.resolveAll();
     if (this.paused) this.updateFlow();
   }
 
@@ -390,7 +391,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     if (this.closeDeadline !== null) releaseDeadline(this.closeDeadline);
     if (this.options.pingFrequency > 0) stopHeartbeat(this, this.options.pingFrequency);
     this.inbox.close();
-    this.writers.rejectAll(new ConnectionClosedError('write'));
+    this.writers?.rejectAll(new ConnectionClosedError('write'));
     const clean = this.wasClean();
     const shutdowns = this.shutdowns;
     this.shutdowns = null;
