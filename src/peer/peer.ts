@@ -6,23 +6,24 @@
  * @module
  */
 import type { Socket } from 'node:net';
-import { Connection, type ConnectionState } from '../connection/connection.ts';
+import { isUtf8 } from 'node:buffer';
 import type { MessageCompression } from '../connection/compression.ts';
+import { Connection, type ConnectionState } from '../connection/connection.ts';
 import type { ConnectionHandler } from '../connection/handler.ts';
 import { CloseCode } from '../frame/close-code.ts';
 import type { ProtocolError } from '../frame/errors.ts';
 import { Opcode } from '../frame/opcode.ts';
-import { isUtf8 } from 'node:buffer';
 import { releaseDeadline, watchDeadline, type Deadline } from './deadlines.ts';
+import { DrainWaiters } from './drain-waiters.ts';
+import { BufferFullError, ConnectionClosedError } from './errors.ts';
 import { Inbox } from './inbox.ts';
 import { ReceivedMessage, type Message } from './message.ts';
+import type { ResolvedPeerOptions } from './options.ts';
+import { queueWritable, sizeOfWritable } from './outgoing.ts';
+import { scheduleFlush, startHeartbeat, stopHeartbeat, type Flushable, type Heartbeat } from './scheduler.ts';
 import type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types.ts';
 
 export type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types.ts';
-import { DrainWaiters } from './drain-waiters.ts';
-import { BufferFullError, ConnectionClosedError } from './errors.ts';
-import type { ResolvedPeerOptions } from './options.ts';
-import { scheduleFlush, startHeartbeat, stopHeartbeat, type Flushable, type Heartbeat } from './scheduler.ts';
 
 const kPeer = Symbol('wspeer.peer');
 interface PeerSocket extends Socket {
@@ -235,32 +236,11 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
 
   /** Hand `data` to the connection and schedule the flush; returns the bytes queued. */
   private queue(data: Writable): number {
-    const connection = this.connection;
-    const before = connection.outgoingBytes;
-    if (typeof data === 'string') connection.sendText(data);
-    else if (data instanceof Uint8Array) connection.sendBinary(data);
-    else if (data instanceof ReceivedMessage && data.relayable) connection.sendMessage(data.opcode as 1 | 2, data.bytes);
-    else this.writeFrame(data);
+    const bytes = queueWritable(this.connection, data);
     scheduleFlush(this);
-    return connection.outgoingBytes - before;
+    return bytes;
   }
 
-  private writeFrame(frame: OutgoingFrame): void {
-    const data = frame.data ?? '';
-    switch (frame.opcode) {
-      case Opcode.Ping:
-        return this.connection.sendPing(data);
-      case Opcode.Pong:
-        return this.connection.sendPong(data);
-      case Opcode.Close: {
-        const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
-        const code = bytes.length >= 2 ? (bytes[0]! << 8) | bytes[1]! : undefined;
-        return this.connection.close(code, code === undefined ? '' : new TextDecoder().decode(bytes.subarray(2)));
-      }
-      default:
-        return this.connection.sendFrame(frame.opcode, data, frame.fin ?? true);
-    }
-  }
 
   /**
    * The closing handshake (§7.1.2): send a close frame with `code` and `reason`, wait for
@@ -511,11 +491,5 @@ function toIteratorResult(message: Message | null): IteratorResult<Message> {
   return message === null ? DONE : { done: false, value: message };
 }
 
-function sizeOfWritable(data: Writable): number {
-  if (typeof data === 'string' || data instanceof Uint8Array) return data.length;
-  // Not `data.data`: that would decode a relayed text message for nothing.
-  if (data instanceof ReceivedMessage) return data.bytes.length;
-  return data.data === undefined ? 0 : data.data.length;
-}
 
 function ignore(): void {}
