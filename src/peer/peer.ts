@@ -440,7 +440,13 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
    */
   onClose(): void {
     if (this.inbox.length === 0) {
-      this.replyToCloseSoon();
+      // Callbacks ran synchronously, before this frame was parsed: their replies are queued.
+      if (this.messageCallback !== null) {
+        this.connection.replyToClose();
+        scheduleFlush(this);
+      } else {
+        this.replyToCloseSoon();
+      }
       return;
     }
     const socket = this.socket;
