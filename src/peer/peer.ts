@@ -85,7 +85,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
       // it has had them (see `onClose`), so that its reply to the last one is not cut off.
       deferCloseReply: true,
       isUtf8,
-      ...(compression === undefined ? {} : { compression }),
+      compression,
     });
     (socket as PeerSocket)[kPeer] = this;
     socket.on('data', onSocketData);
