@@ -5,7 +5,15 @@
  * @module
  */
 import { TimeoutError } from './errors.ts';
-import type { ReceivedMessage } from './message.ts';
+import type { Message, ReceivedMessage } from './message.ts';
+
+/** The end of `for await (const message of peer)`. */
+export const ITERATION_DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+/** A read's outcome as an async iterator's step: null ends the iteration. */
+export function toIteratorResult(message: Message | null): IteratorResult<Message> {
+  return message === null ? ITERATION_DONE : { done: false, value: message };
+}
 
 interface PendingRead {
   resolve(message: ReceivedMessage | null): void;

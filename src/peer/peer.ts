@@ -16,19 +16,16 @@ import { Opcode } from '../frame/opcode.ts';
 import { releaseDeadline, watchDeadline, type Deadline } from './deadlines.ts';
 import { DrainWaiters } from './drain-waiters.ts';
 import { BufferFullError, ConnectionClosedError } from './errors.ts';
-import { Inbox } from './inbox.ts';
+import { Inbox, ITERATION_DONE, toIteratorResult } from './inbox.ts';
 import { ReceivedMessage, type Message } from './message.ts';
 import type { ResolvedPeerOptions } from './options.ts';
 import { queueWritable, sizeOfWritable } from './outgoing.ts';
+import { attachSocket } from './socket-events.ts';
 import { scheduleFlush, startHeartbeat, stopHeartbeat, type Flushable, type Heartbeat } from './scheduler.ts';
 import type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types.ts';
 
 export type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types.ts';
 
-const kPeer = Symbol('wspeer.peer');
-interface PeerSocket extends Socket {
-  [kPeer]?: Peer;
-}
 
 const NOTHING = new Uint8Array(0);
 /** Every byte of an assembly buffer is overwritten: skip the zero-fill. */
@@ -87,11 +84,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
       isUtf8,
       compression,
     });
-    (socket as PeerSocket)[kPeer] = this;
-    socket.on('data', onSocketData);
-    socket.on('close', onSocketClose);
-    socket.on('error', onSocketError);
-    socket.on('drain', onSocketDrain);
+    attachSocket(socket, this);
     // A socket handed over paused (its owner read the handshake, then paused it so that no
     // data is lost in between) does not start flowing when a 'data' listener is added.
     socket.resume();
@@ -156,7 +149,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   [Symbol.asyncIterator](): AsyncIterator<Message> {
     return {
       next: () => this.read().then(toIteratorResult),
-      return: () => Promise.resolve(DONE),
+      return: () => Promise.resolve(ITERATION_DONE),
     };
   }
 
@@ -289,11 +282,17 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   receive(chunk: Uint8Array): void {
     this.heard = true;
     const connection = this.connection;
-    // One budget for the whole connection: a new message may use what the unread inbox
-    // and the unsent bytes leave of it.
-    connection.setMessageLimit(this.options.memoryLimit - this.inbox.bytes - this.bufferedAmount);
+    this.limitMessages();
     connection.receive(chunk);
     if (connection.outgoingBytes > 0 || connection.state === 'CLOSED') scheduleFlush(this);
+  }
+
+  /**
+   * One budget for the whole connection (`memoryLimit`): the next message may use what the
+   * unread inbox and the unsent bytes leave of it.
+   */
+  private limitMessages(): void {
+    this.connection.setMessageLimit(this.options.memoryLimit - this.inbox.bytes - this.bufferedAmount);
   }
 
   /** @internal Write what the connection queued; end the transport when the protocol says so. */
@@ -400,7 +399,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     this.inbox.push(message);
     if (this.inbox.bytes === 0) return;
     // Queued unread: what is left of the budget shrinks for the next message in this chunk.
-    this.connection.setMessageLimit(this.options.memoryLimit - this.inbox.bytes - this.bufferedAmount);
+    this.limitMessages();
     if (this.inbox.bytes > this.options.highWaterMark && !this.paused) this.updateFlow();
   }
 
@@ -472,29 +471,6 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
 
   /** @internal */
   onError(): void {}
-}
-
-function onSocketData(this: PeerSocket, chunk: Buffer): void {
-  this[kPeer]!.receive(chunk);
-}
-
-function onSocketClose(this: PeerSocket): void {
-  this[kPeer]!.finish();
-}
-
-function onSocketDrain(this: PeerSocket): void {
-  this[kPeer]!.onDrain();
-}
-
-function onSocketError(this: PeerSocket): void {
-  // The 'close' event follows and settles everything; the error itself needs no handling
-  // beyond keeping it from becoming an uncaught exception.
-}
-
-const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
-
-function toIteratorResult(message: Message | null): IteratorResult<Message> {
-  return message === null ? DONE : { done: false, value: message };
 }
 
 

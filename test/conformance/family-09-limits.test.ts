@@ -7,7 +7,7 @@
  * @module
  */
 import { Opcode } from '../../src/frame/opcode.ts';
-import { MAX_PAYLOAD, binary, cont, echoOf, family, filled, mixedText, text, type FrameDef, type Reply, type Scenario, type Step } from './harness.ts';
+import { MAX_PAYLOAD, binary, cont, echoOf, family, filled, mixedText, text, type FrameDef, type Reply, type Scenario, type Step, fragmented } from './harness.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -30,15 +30,6 @@ function payload(opcode: number, length: number): Uint8Array {
     cache.set(key, data);
   }
   return data;
-}
-
-function fragmented(opcode: number, data: Uint8Array, fragment: number): FrameDef[] {
-  const frames: FrameDef[] = [];
-  for (let at = 0; at < data.length; at += fragment) {
-    const end = Math.min(at + fragment, data.length);
-    frames.push({ opcode: at === 0 ? opcode : Opcode.Continuation, payload: data.subarray(at, end), fin: end === data.length });
-  }
-  return frames;
 }
 
 function scenarios(): Scenario[] {

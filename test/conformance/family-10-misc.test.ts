@@ -5,7 +5,7 @@
  * @module
  */
 import { Opcode } from '../../src/frame/opcode.ts';
-import { echoOf, family, mixedText, ping, pongReply, type Delivery, type FrameDef, type Reply, type Scenario } from './harness.ts';
+import { echoOf, family, mixedText, ping, pongReply, type Delivery, type FrameDef, type Reply, type Scenario, fragmented } from './harness.ts';
 
 const LENGTH = 65536;
 const FRAGMENT_SIZES = [1, 2, 3, 4, 5, 7, 16, 64, 125, 126, 127, 128, 1000, 1300, 4096, 32768, 65535, 65536] as const;
@@ -14,15 +14,6 @@ function binaryPayload(length: number): Uint8Array {
   const out = new Uint8Array(length);
   for (let i = 0; i < length; i++) out[i] = (i * 31 + 7) & 0xff;
   return out;
-}
-
-function fragmented(opcode: number, data: Uint8Array, fragment: number): FrameDef[] {
-  const frames: FrameDef[] = [];
-  for (let at = 0; at < data.length; at += fragment) {
-    const end = Math.min(at + fragment, data.length);
-    frames.push({ opcode: at === 0 ? opcode : Opcode.Continuation, payload: data.subarray(at, end), fin: end === data.length });
-  }
-  return frames;
 }
 
 function scenarios(): Scenario[] {

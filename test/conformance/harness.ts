@@ -204,6 +204,16 @@ export interface Scenario {
 
 // Frame and reply builders.
 
+/** A data message as frames of at most `fragment` payload bytes (§5.4). */
+export function fragmented(opcode: number, data: Uint8Array, fragment: number): FrameDef[] {
+  const frames: FrameDef[] = [];
+  for (let at = 0; at < data.length; at += fragment) {
+    const end = Math.min(at + fragment, data.length);
+    frames.push({ opcode: at === 0 ? opcode : Opcode.Continuation, payload: data.subarray(at, end), fin: end === data.length });
+  }
+  return frames;
+}
+
 export function text(payload: Uint8Array | string, fin = true): FrameDef {
   return { opcode: Opcode.Text, payload: typeof payload === 'string' ? utf8(payload) : payload, fin };
 }

@@ -9,6 +9,7 @@ import { constants, createDeflateRaw, createInflateRaw, inflateRawSync, type Def
 
 import { parseExtensions, type ExtensionOffer } from '../../src/handshake/extensions.ts';
 import { concat } from '../frame/helpers.ts';
+import { within } from '../peer/helpers.ts';
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
@@ -316,15 +317,5 @@ export function paramSet(extension: ExtensionOffer): string[] {
 
 // ——— Waiting ———
 
-/** Reject with a clear message if `promise` has not settled within `ms`. */
-export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+// Bounded waits shared with the socket tests.
+export { within };
