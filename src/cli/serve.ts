@@ -22,11 +22,10 @@ export async function startEchoServer(settings: EchoServerSettings): Promise<Ser
     `${scheme}://${host}:${settings.port}${settings.path}`,
     (peer) => {
       // The callback path: no promise per message. Reading pauses by itself while the
-      // peer's echoes back up, so the echo needs no flow control of its own.
-      peer.onMessage((message) => {
-        if (peer.send(message) === 'dropped') peer.abort(1008, 'send buffer full');
-      });
+      // peer's echoes back up, so the echo needs no flow control of its own; a client that
+      // sends without ever reading is dropped once its echoes reach the buffer cap.
+      peer.onMessage((message) => void peer.send(message));
     },
-    settings.options,
+    { closeOnBufferFull: true, ...settings.options },
   );
 }

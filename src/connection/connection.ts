@@ -64,6 +64,12 @@ export interface ConnectionOptions {
    * tens of GB/s). Default: the portable byte-wise validator of `frame/utf8`.
    */
   isUtf8?: (data: Uint8Array) => boolean;
+  /**
+   * Pongs queued between two `takeOutgoing()` calls before the connection answers only the
+   * most recent ping (RFC 6455 §5.5.3 allows it): a ping flood then costs one pong per
+   * write, not one per ping. Default {@link DEFAULT_MAX_QUEUED_PONGS}.
+   */
+  maxQueuedPongs?: number;
 }
 
 /** Default {@link ConnectionOptions.maxPayload}: 64 MiB. */
@@ -72,6 +78,8 @@ export const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024;
 /** §5.5: control frame payloads are at most 125 bytes; a close reason 123 after its code. */
 const MAX_CONTROL_PAYLOAD = 125;
 const MAX_CLOSE_REASON = 123;
+/** Default {@link ConnectionOptions.maxQueuedPongs}: 16, so a burst of a few pings is answered in full. */
+export const DEFAULT_MAX_QUEUED_PONGS = 16;
 
 const EMPTY = new Uint8Array(0);
 const lenientDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
@@ -103,12 +111,19 @@ export class Connection implements FrameSink {
   private closeReplyOwed = false;
   /** `abort` failed the connection from this side (§7.1.7). */
   private aborted = false;
+  // §5.5.3 ping flood bound: pongs queued since the last take, and the latest ping left unanswered.
+  private readonly maxQueuedPongs: number;
+  private pongsQueued = 0;
+  private readonly heldPong = new Uint8Array(MAX_CONTROL_PAYLOAD);
+  private heldPongLength = -1;
 
   constructor(role: Role, handler: ConnectionHandler, options: ConnectionOptions = {}) {
     this.role = role;
     this.handler = handler;
     this.deferCloseReply = options.deferCloseReply ?? false;
     this.isUtf8 = options.isUtf8 ?? null;
+    this.maxQueuedPongs = options.maxQueuedPongs ?? DEFAULT_MAX_QUEUED_PONGS;
+    if (!(this.maxQueuedPongs >= 1)) throw new RangeError(`maxQueuedPongs must be at least 1, got ${options.maxQueuedPongs}`);
     this.compression = options.compression ?? null;
     this.writer = new FrameWriter(role === 'client', options.randomFill, this.compression);
     const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
@@ -183,6 +198,8 @@ export class Connection implements FrameSink {
 
   /** The bytes to send, in order, as chunks for one vectored write; the queue is then empty. */
   takeOutgoing(): Uint8Array[] {
+    this.answerHeldPing();
+    this.pongsQueued = 0;
     return this.writer.take();
   }
 
@@ -201,7 +218,7 @@ export class Connection implements FrameSink {
     switch (opcode) {
       case Opcode.Ping:
         // §5.5.2: answer with a pong carrying the same payload, unless our close is sent.
-        if (this.currentState === 'OPEN') this.writer.frame(Opcode.Pong, true, payload);
+        if (this.currentState === 'OPEN') this.answerPing(payload);
         this.handler.onPing(payload);
         return;
       case Opcode.Pong:
@@ -257,6 +274,27 @@ export class Connection implements FrameSink {
     if (this.currentState === 'OPEN') this.writeCloseReply();
     this.enterClosed();
     this.handler.onClose(code, reason);
+  }
+
+  /**
+   * §5.5.3: past `maxQueuedPongs` pongs not yet taken, only the most recent ping is
+   * answered; its payload is kept (at most 125 bytes) until the next take or our close.
+   */
+  private answerPing(payload: Uint8Array): void {
+    if (this.pongsQueued < this.maxQueuedPongs) {
+      this.pongsQueued++;
+      this.writer.frame(Opcode.Pong, true, payload);
+      return;
+    }
+    this.heldPong.set(payload);
+    this.heldPongLength = payload.length;
+  }
+
+  private answerHeldPing(): void {
+    if (this.heldPongLength < 0) return;
+    const length = this.heldPongLength;
+    this.heldPongLength = -1;
+    if (this.currentState === 'OPEN') this.writer.frame(Opcode.Pong, true, this.heldPong.subarray(0, length));
   }
 
   /** Whether the peer's close frame came and our answer is still owed (`deferCloseReply`). */
@@ -398,6 +436,7 @@ export class Connection implements FrameSink {
   }
 
   private writeClose(code: number | null, reason: Uint8Array): void {
+    this.answerHeldPing(); // the pong owed goes before our close, after which nothing may follow
     this.closeCodeSent = code ?? CloseCode.NoStatusReceived;
     this.writer.close(code, reason);
   }

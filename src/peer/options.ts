@@ -3,7 +3,7 @@
  * for each.
  * @module
  */
-import { DEFAULT_MAX_PAYLOAD } from '../connection/connection.ts';
+import { DEFAULT_MAX_PAYLOAD, DEFAULT_MAX_QUEUED_PONGS } from '../connection/connection.ts';
 import { resolveDeflateOptions, type DeflateOptions, type ResolvedDeflateOptions } from '../extensions/permessage-deflate/params.ts';
 
 /** Options of a peer, accepted by `server`, `bind`, `connect`, `wrap` and `handleUpgrade`. */
@@ -29,6 +29,19 @@ export interface PeerOptions {
    * Default 64 MiB.
    */
   maxBufferedAmount?: number;
+  /**
+   * What happens to a send that would pass `maxBufferedAmount` or `memoryLimit`: false
+   * (default) refuses that send (`'dropped'`, `BufferFullError`) and keeps the connection,
+   * for applications that skip messages to slow readers; true drops the peer at once — its
+   * socket destroyed, reported closed with 1006 — since a peer that far behind rarely
+   * catches up (uWebSockets' `closeOnBackpressureLimit`).
+   */
+  closeOnBufferFull?: boolean;
+  /**
+   * Pongs queued between two writes before only the most recent ping is answered (RFC 6455
+   * §5.5.3 allows it), so a ping flood costs one pong per write. Default 16.
+   */
+  maxQueuedPongs?: number;
   /** Milliseconds `shutdown` waits for the closing handshake by default. Default 5000. */
   closeTimeout?: number;
   /**
@@ -60,6 +73,8 @@ export interface ResolvedPeerOptions {
   fragments: boolean;
   highWaterMark: number;
   maxBufferedAmount: number;
+  closeOnBufferFull: boolean;
+  maxQueuedPongs: number;
   closeTimeout: number;
   memoryLimit: number;
   deflate: ResolvedDeflateOptions | null;
@@ -84,6 +99,8 @@ export function resolvePeerOptions(options: PeerOptions = {}): ResolvedPeerOptio
     fragments: options.fragments ?? false,
     highWaterMark,
     maxBufferedAmount,
+    closeOnBufferFull: options.closeOnBufferFull ?? false,
+    maxQueuedPongs: positive('maxQueuedPongs', options.maxQueuedPongs ?? DEFAULT_MAX_QUEUED_PONGS),
     closeTimeout: positive('closeTimeout', options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT),
     memoryLimit: positive('memoryLimit', options.memoryLimit ?? maxPayload + maxBufferedAmount + highWaterMark),
     deflate: options.deflate === undefined || options.deflate === false ? null : resolveDeflateOptions(options.deflate),

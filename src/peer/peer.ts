@@ -83,6 +83,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
       deferCloseReply: true,
       isUtf8,
       compression,
+      maxQueuedPongs: options.maxQueuedPongs,
     });
     attachSocket(socket, this);
     // A socket handed over paused (its owner read the handshake, then paused it so that no
@@ -177,7 +178,10 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
    */
   send(data: Writable): SendResult {
     if (this.done || this.connection.state !== 'OPEN') return 'dropped';
-    if (this.overBudget(sizeOfWritable(data))) return 'dropped';
+    if (this.overBudget(sizeOfWritable(data))) {
+      this.onBufferFull();
+      return 'dropped';
+    }
     this.queue(data);
     return this.bufferedAmount <= this.options.highWaterMark ? 'sent' : 'backpressure';
   }
@@ -203,6 +207,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     if (this.done) return Promise.reject(new ConnectionClosedError('write'));
     const buffered = this.bufferedAmount;
     if (this.overBudget(sizeOfWritable(data))) {
+      this.onBufferFull();
       return Promise.reject(new BufferFullError(buffered, Math.min(this.options.maxBufferedAmount, this.options.memoryLimit)));
     }
     let bytes: number;
@@ -225,6 +230,13 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     const options = this.options;
     if (buffered + size > options.maxBufferedAmount) return true;
     return buffered + size + this.inbox.bytes + this.connection.incomingBytes > options.memoryLimit;
+  }
+
+  /** `closeOnBufferFull`: a peer this far behind is dropped rather than kept and skipped. */
+  private onBufferFull(): void {
+    if (!this.options.closeOnBufferFull) return;
+    this.connection.abort(CloseCode.PolicyViolation, 'send buffer full');
+    this.socket.destroy();
   }
 
   /** Hand `data` to the connection and schedule the flush; returns the bytes queued. */

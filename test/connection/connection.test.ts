@@ -87,6 +87,45 @@ for (const role of ROLES) {
       assert.deepEqual(events.take(), [{ type: 'text', data: 'Hello', fin: true }]);
     });
 
+    test(`§5.5.3 the ${role} answers a burst of 10 pings in full (within maxQueuedPongs)`, () => {
+      const { conn } = endpoint(role);
+      const payloads = Array.from({ length: 10 }, (_, i) => utf8(`ping ${i}`));
+      conn.receive(concat(payloads.map((payload) => frameTo(role, { opcode: Opcode.Ping, payload }))));
+      const pongs = sentFrames(conn);
+      assert.deepEqual(pongs.map((f) => f.opcode), payloads.map(() => Opcode.Pong));
+      assert.deepEqual(pongs.map((f) => f.payload), payloads);
+    });
+
+    test(`§5.5.3 past maxQueuedPongs the ${role} answers only the most recent ping, once per take`, () => {
+      const { conn, events } = endpoint(role, { maxQueuedPongs: 4 });
+      const payloads = Array.from({ length: 1000 }, (_, i) => utf8(String(i)));
+      conn.receive(concat(payloads.map((payload) => frameTo(role, { opcode: Opcode.Ping, payload }))));
+      assert.equal(events.take().length, 1000, 'every ping is still reported');
+      const pongs = sentFrames(conn);
+      // The first four in full, then only the latest: 5 pongs for 1,000 pings.
+      assert.deepEqual(pongs.map((f) => new TextDecoder().decode(f.payload)), ['0', '1', '2', '3', '999']);
+      // The count starts again after each take.
+      conn.receive(concat(payloads.slice(0, 6).map((payload) => frameTo(role, { opcode: Opcode.Ping, payload }))));
+      assert.deepEqual(sentFrames(conn).map((f) => new TextDecoder().decode(f.payload)), ['0', '1', '2', '3', '5']);
+    });
+
+    test(`§5.5.3 a held pong goes out before the ${role}'s close frame, and none after it`, () => {
+      const { conn } = endpoint(role, { maxQueuedPongs: 1 });
+      conn.receive(concat([frameTo(role, { opcode: Opcode.Ping, payload: utf8('a') }), frameTo(role, { opcode: Opcode.Ping, payload: utf8('b') })]));
+      conn.close(1000);
+      conn.receive(frameTo(role, { opcode: Opcode.Ping, payload: utf8('c') }));
+      const frames = sentFrames(conn);
+      assert.deepEqual(frames.map((f) => [f.opcode, new TextDecoder().decode(f.payload.subarray(f.opcode === Opcode.Close ? 2 : 0))]), [
+        [Opcode.Pong, 'a'],
+        [Opcode.Pong, 'b'],
+        [Opcode.Close, ''],
+      ]);
+    });
+
+    test(`the ${role} refuses maxQueuedPongs below 1`, () => {
+      assert.throws(() => endpoint(role, { maxQueuedPongs: 0 }), RangeError);
+    });
+
     test(`§5.5 the ${role} refuses to send a control payload over 125 bytes`, () => {
       const { conn } = endpoint(role);
       assertUsageError(() => conn.sendPing(new Uint8Array(126)), 'WS_ERR_CONTROL_PAYLOAD_TOO_LONG');

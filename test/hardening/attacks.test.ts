@@ -88,6 +88,58 @@ test('a ping flood from a peer that never reads is bounded: reading pauses, the 
   assert.equal(reply, 'still here');
 });
 
+test('a ping flood from a peer that reads: past maxQueuedPongs per write only the latest ping is answered (§5.5.3)', async (t) => {
+  const target = await server(`ws://${LOCALHOST}:0/`, () => {});
+  defer(t, () => target.close(1000));
+  const { socket, rest } = await rawUpgrade(portOf(target));
+  defer(t, () => socket.destroy());
+  const frames = new FrameReader(socket, rest);
+  const ping = clientFrame(9, 'flood');
+  const burst = Buffer.concat(Array.from({ length: 5000 }, () => ping));
+  const bursts = 20;
+  for (let i = 0; i < bursts; i++) {
+    if (!socket.write(burst)) await new Promise((resolve) => socket.once('drain', resolve));
+  }
+  socket.write(clientFrame(9, 'last'));
+  let pongs = 0;
+  for (;;) {
+    const frame = await frames.next(5000);
+    assert.equal(frame.opcode, 10, 'only pongs come back');
+    pongs++;
+    if (frame.payload.toString() === 'last') break;
+  }
+  const pings = bursts * 5000 + 1;
+  // Each write answers at most 16 pings in full plus the latest; the kernel hands the server
+  // the flood in chunks of tens of KiB, so at most a few hundred writes.
+  assert.ok(pongs * 20 < pings, `${pongs} pongs for ${pings} pings`);
+  assert.ok(pongs > 16, `only ${pongs} pongs`);
+});
+
+test('closeOnBufferFull: a peer that never reads is dropped when a send would pass maxBufferedAmount', async (t) => {
+  const maxBufferedAmount = 2 * 1024 * 1024;
+  const peers: Peer[] = [];
+  const target = await server(`ws://${LOCALHOST}:0/`, (peer) => void peers.push(peer), { maxBufferedAmount, highWaterMark: 256 * 1024, closeOnBufferFull: true });
+  defer(t, () => target.close(1000));
+  const { socket } = await rawUpgrade(portOf(target)); // paused: it reads nothing more
+  defer(t, () => socket.destroy());
+  await waitFor(() => peers.length === 1, 2000, 'the peer');
+  const peer = peers[0]!;
+  const message = new Uint8Array(256 * 1024);
+  const results: string[] = [];
+  for (let i = 0; i < 200 && !peer.closed; i++) {
+    results.push(peer.send(message));
+    assert.ok(peer.bufferedAmount <= maxBufferedAmount, `bufferedAmount ${peer.bufferedAmount} over the cap`);
+    await sleep(1);
+  }
+  assert.equal(results.at(-1), 'dropped');
+  assert.ok(results.includes('backpressure'), 'the buffer filled before the drop');
+  await waitFor(() => peer.closed, 2000, 'the peer to be dropped');
+  assert.equal(peer.closeCode, 1006);
+  assert.equal(await peer.read(), null);
+  const ended = await within(new Promise<boolean>((resolve) => { socket.once('close', () => resolve(true)); socket.resume(); }), 3000, 'the socket to end');
+  assert.ok(ended);
+});
+
 test('a peer that vanishes in the middle of a frame: the read ends with null, closeCode 1006, nothing crashes', async (t) => {
   const peers: Peer[] = [];
   const target = await server(`ws://${LOCALHOST}:0/`, (peer) => void peers.push(peer));

@@ -144,7 +144,8 @@ test('a peer that never reads pauses its socket: the inbox stays near highWaterM
 
 test('a client that sends pings but never reads the pongs makes the server pause reading: its send buffer stays bounded', async (t) => {
   const highWaterMark = 64 * KiB;
-  const bound = await bind(`ws://${LOCALHOST}:0/`, { highWaterMark });
+  // Every ping answered (no §5.5.3 coalescing), so that the pongs do back up.
+  const bound = await bind(`ws://${LOCALHOST}:0/`, { highWaterMark, maxQueuedPongs: Number.MAX_SAFE_INTEGER });
   defer(t, () => bound.close(200));
   const { socket } = await rawUpgrade(portOf(bound)); // never reads
   defer(t, () => socket.destroy());
