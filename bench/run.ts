@@ -11,6 +11,7 @@ import { COLUMNS, metricsOf, type SubjectSeries } from './lib/metrics.ts';
 import { canPin } from './lib/processes.ts';
 import { formatNumber, renderReport, scenarioTable, type ScenarioResults } from './lib/report.ts';
 import { runRound } from './lib/round.ts';
+import { buildShipped } from './lib/shipped.ts';
 import { CLIENTS, DEFLATE_SERVERS, SCENARIOS, SERVERS, subjectsOf as allSubjectsOf, timingFor, type Scenario } from './scenarios.ts';
 
 const { values: options } = parseArgs({
@@ -38,6 +39,9 @@ if (scenarios.length === 0) {
   process.stderr.write(`no scenario matches --only ${options.only}; scenarios: ${SCENARIOS.map((s) => `${s.number}=${s.id}`).join(', ')}\n`);
   process.exit(1);
 }
+
+progress('building dist/ (wspeer is measured as it ships)');
+buildShipped();
 
 /** Subjects that could not start, keyed `server:name` / `client:name`, with the reason. */
 const unavailable = new Map<string, string>();

@@ -2,8 +2,10 @@
  * `wspeer` client entry: this library's `connect()`, driven through its callback path.
  * @module
  */
-import { connect } from '../../src/index.ts';
+import { loadWspeer } from '../lib/shipped.ts';
 import { runClientBenchmark, type ClientAdapter } from './driver.ts';
+
+const { connect } = await loadWspeer();
 
 /** wspeer's client through its callback path (`onMessage` + `send`), as the ws client uses `on('message')`. */
 const wspeerAdapter: ClientAdapter = {

@@ -43,7 +43,9 @@ function loadConfigFor(scenario: Scenario, url: string, subject: string, timing:
         deflate: scenario.kind === 'echo' && scenario.deflate === true,
       };
     case 'handshake':
-      return { mode: 'handshake', url, count: quick ? scenario.count.quick : scenario.count.full, concurrency: scenario.concurrency, warmupCount: 200 };
+      // Warm up with more connections than are measured: each round is a fresh process, and
+      // with a short warm-up the figure is mostly the JIT compiling per-connection code.
+      return { mode: 'handshake', url, count: quick ? scenario.count.quick : scenario.count.full, concurrency: scenario.concurrency, warmupCount: quick ? 1000 : 3000 };
     case 'idle':
       return {
         mode: 'idle',

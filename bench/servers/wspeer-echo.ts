@@ -3,12 +3,14 @@
  * (`onMessage` + `send`), shared by the `wspeer*` entries.
  * @module
  */
-import { server, type PeerOptions } from '../../src/index.ts';
+import type { PeerOptions } from '../../src/index.ts';
+import { loadWspeer } from '../lib/shipped.ts';
 import { announceReady, listenPort } from './control.ts';
 
 /** Starts the echo server and announces it; `deflate` is wspeer's option, off unless given. */
 export async function startWspeerEcho(name: string, deflate: PeerOptions['deflate'] = false): Promise<void> {
   const port = listenPort();
+  const { server } = await loadWspeer();
   await server(
     `ws://127.0.0.1:${port}`,
     (peer) => {
@@ -21,5 +23,5 @@ export async function startWspeerEcho(name: string, deflate: PeerOptions['deflat
     { maxPayload: 64 * 1024 * 1024, ...(deflate === false ? {} : { deflate }) },
   );
   const described = deflate === false ? '' : ` deflate=${JSON.stringify(deflate)}`;
-  announceReady(name, `src/index.ts server() onMessage/send${described}`);
+  announceReady(name, `dist/index.js server() onMessage/send${described}`);
 }

@@ -1,0 +1,24 @@
+/**
+ * wspeer as it ships: the JavaScript `tsc` emits into `dist/` (`npm run build`, which the
+ * runner does before the first round), not the TypeScript sources through tsx, whose
+ * transform wraps each named closure in a `__name` call at run time and would charge
+ * wspeer for work its users never run. ws and uWebSockets are measured as shipped too.
+ * @module
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type * as Wspeer from '../../src/index.ts';
+
+const ENTRY = new URL('../../dist/index.js', import.meta.url);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The built library's public API. */
+export async function loadWspeer(): Promise<typeof Wspeer> {
+  return (await import(ENTRY.href)) as typeof Wspeer;
+}
+
+/** Compile `src/` into `dist/`; throws with the compiler's output if it fails. */
+export function buildShipped(): void {
+  const result = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`npm run build failed:\n${result.stdout}${result.stderr}`);
+}
