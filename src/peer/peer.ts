@@ -13,7 +13,7 @@ import type { ConnectionHandler } from '../connection/handler.ts';
 import { CloseCode } from '../frame/close-code.ts';
 import type { ProtocolError } from '../frame/errors.ts';
 import { Opcode } from '../frame/opcode.ts';
-import { releaseDeadline, watchDeadline, type Deadline } from './deadlines.ts';
+import { ClosingHandshake } from './closing.ts';
 import { DrainWaiters } from './drain-waiters.ts';
 import { BufferFullError, ConnectionClosedError } from './errors.ts';
 import { Inbox, ITERATION_DONE, toIteratorResult } from './inbox.ts';
@@ -46,12 +46,10 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   private readonly inbox = new Inbox();
   /** Writes waiting for the send buffer to drain; made on the first backpressure. */
   private writers: DrainWaiters | null = null;
-  private shutdowns: Array<(clean: boolean) => void> | null = null;
-  private closeDeadline: Deadline | null = null;
+  private readonly closing: ClosingHandshake;
   private inMessage = false;
   private fragmentDecoder: InstanceType<typeof TextDecoder> | null = null;
   private paused = false;
-  private ended = false;
   private done = false;
   private heard = true;
   private awaitingLife = false;
@@ -85,6 +83,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
       compression,
       maxQueuedPongs: options.maxQueuedPongs,
     });
+    this.closing = new ClosingHandshake(this, this.connection, socket, options.closeTimeout);
     attachSocket(socket, this);
     // A socket handed over paused (its owner read the handshake, then paused it so that no
     // data is lost in between) does not start flowing when a 'data' listener is added.
@@ -136,7 +135,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     const message = inbox.shift();
     if (message !== undefined) {
       if (this.paused) this.updateFlow();
-      if (inbox.length === 0 && this.connection.awaitingCloseReply) this.replyToCloseSoon();
+      if (inbox.length === 0 && this.connection.awaitingCloseReply) this.closing.replySoon();
       return Promise.resolve(message);
     }
     if (this.done) return Promise.resolve(null);
@@ -254,19 +253,14 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
    * destroyed.
    */
   shutdown(code: number = CloseCode.Normal, reason = '', timeout: number = this.options.closeTimeout): Promise<boolean> {
-    if (this.done) return Promise.resolve(this.wasClean());
+    if (this.done) return Promise.resolve(this.closing.clean);
     try {
       this.connection.close(code, reason);
     } catch (error) {
       return Promise.reject(error);
     }
     scheduleFlush(this);
-    return new Promise((resolve) => {
-      (this.shutdowns ??= []).push(resolve);
-      const timer = setTimeout(() => this.socket.destroy(), timeout);
-      timer.unref();
-      this.socket.once('close', () => clearTimeout(timer));
-    });
+    return this.closing.wait(timeout);
   }
 
   /**
@@ -327,22 +321,8 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
       socket.write(chunks[last]!, onWritten);
       socket.uncork();
     }
-    if (connection.state === 'CLOSED') this.endTransport();
+    if (connection.state === 'CLOSED') this.closing.endTransport();
     else if (socket.writableLength > this.options.highWaterMark) this.updateFlow();
-  }
-
-  /**
-   * After the closing handshake or a failure: the server (or a failing endpoint) ends the
-   * TCP connection first (§7.1.1, §7.1.7); a client waits for the server to. Either way the
-   * socket is destroyed if the other side lingers past `closeTimeout`.
-   */
-  private endTransport(): void {
-    if (this.ended) return;
-    this.ended = true;
-    if (this.connection.transportShouldClose) this.socket.end();
-    const socket = this.socket;
-    this.closeDeadline = { deadline: Date.now() + this.options.closeTimeout, expire: () => socket.destroy() };
-    watchDeadline(this.closeDeadline);
   }
 
   /** @internal A ping period passed: drop the peer if nothing came since the last ping, else ping. */
@@ -379,21 +359,11 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   finish(): void {
     if (this.done) return;
     this.done = true;
-    if (this.closeDeadline !== null) releaseDeadline(this.closeDeadline);
     if (this.options.pingFrequency > 0) stopHeartbeat(this, this.options.pingFrequency);
     this.inbox.close();
     this.writers?.rejectAll(new ConnectionClosedError('write'));
-    const clean = this.wasClean();
-    const shutdowns = this.shutdowns;
-    this.shutdowns = null;
-    if (shutdowns !== null) for (const resolve of shutdowns) resolve(clean);
+    this.closing.settle();
     this.onClosedCallback?.(this);
-  }
-
-  /** Both close frames were exchanged and the connection did not fail. */
-  private wasClean(): boolean {
-    const connection = this.connection;
-    return connection.remoteCloseCode !== null && connection.localCloseCode !== null && connection.error === null;
   }
 
   private deliver(message: ReceivedMessage): void {
@@ -450,35 +420,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
    * latest, `closeTimeout`.
    */
   onClose(): void {
-    if (this.inbox.length === 0) {
-      // Callbacks ran synchronously, before this frame was parsed: their replies are queued.
-      if (this.messageCallback !== null) {
-        this.connection.replyToClose();
-        scheduleFlush(this);
-      } else {
-        this.replyToCloseSoon();
-      }
-      return;
-    }
-    const socket = this.socket;
-    const connection = this.connection;
-    watchDeadline({
-      deadline: Date.now() + this.options.closeTimeout,
-      expire: () => {
-        if (!connection.awaitingCloseReply || socket.destroyed) return;
-        connection.replyToClose();
-        scheduleFlush(this);
-      },
-    });
-  }
-
-  /** Answer the peer's close after the application's pending continuations (and their writes) have run. */
-  private replyToCloseSoon(): void {
-    setImmediate(() => {
-      if (!this.connection.awaitingCloseReply || this.done) return;
-      this.connection.replyToClose();
-      scheduleFlush(this);
-    });
+    this.closing.answer(this.inbox.length > 0, this.messageCallback !== null);
   }
 
   /** @internal */

@@ -1,0 +1,96 @@
+/**
+ * The end of a peer's life over its socket: when to answer the other side's close frame,
+ * the `shutdown` promises, and ending the TCP connection once the closing handshake is done
+ * (RFC 6455 §5.5.1, §7.1.1) with a deadline for a side that lingers.
+ * @module
+ */
+import type { Socket } from 'node:net';
+import type { Connection } from '../connection/connection.ts';
+import { releaseDeadline, watchDeadline, type Deadline } from './deadlines.ts';
+import { scheduleFlush, type Flushable } from './scheduler.ts';
+
+/** See the module comment. One per peer, made when the peer is. */
+export class ClosingHandshake implements Deadline {
+  /** When a socket that should have ended is destroyed; 0 until the transport ends. */
+  deadline = 0;
+  private waiters: Array<(clean: boolean) => void> | null = null;
+
+  constructor(
+    private readonly peer: Flushable,
+    private readonly connection: Connection,
+    private readonly socket: Socket,
+    private readonly closeTimeout: number,
+  ) {}
+
+  /** Both close frames were exchanged and the connection did not fail. */
+  get clean(): boolean {
+    const connection = this.connection;
+    return connection.remoteCloseCode !== null && connection.localCloseCode !== null && connection.error === null;
+  }
+
+  /** Resolves with `clean` once the socket closed; destroys it after `timeout` ms. */
+  wait(timeout: number): Promise<boolean> {
+    const socket = this.socket;
+    return new Promise((resolve) => {
+      (this.waiters ??= []).push(resolve);
+      const timer = setTimeout(() => socket.destroy(), timeout);
+      timer.unref();
+      socket.once('close', () => clearTimeout(timer));
+    });
+  }
+
+  /**
+   * The peer's close frame arrived and our answer is owed (§5.5.1 lets it wait until the
+   * application has had the messages before it). `unread`: messages still in the inbox —
+   * answer once `read` drains them or at `closeTimeout`; `callbacksRan`: they went to an
+   * `onMessage` callback synchronously, so their replies are queued and the answer can go
+   * now; otherwise wait a turn for the readers' continuations.
+   */
+  answer(unread: boolean, callbacksRan: boolean): void {
+    if (unread) {
+      watchDeadline({ deadline: Date.now() + this.closeTimeout, expire: () => this.replyNow() });
+    } else if (callbacksRan) {
+      this.replyNow();
+    } else {
+      this.replySoon();
+    }
+  }
+
+  /** Answer the peer's close after pending continuations (and their writes) have run. */
+  replySoon(): void {
+    setImmediate(() => this.replyNow());
+  }
+
+  private replyNow(): void {
+    if (!this.connection.awaitingCloseReply || this.socket.destroyed) return;
+    this.connection.replyToClose();
+    scheduleFlush(this.peer);
+  }
+
+  /**
+   * After the closing handshake or a failure: the server (or a failing endpoint) ends the
+   * TCP connection first (§7.1.1, §7.1.7); a client waits for the server to. Either way the
+   * socket is destroyed if the other side lingers past `closeTimeout`.
+   */
+  endTransport(): void {
+    if (this.deadline !== 0) return;
+    if (this.connection.transportShouldClose) this.socket.end();
+    this.deadline = Date.now() + this.closeTimeout;
+    watchDeadline(this);
+  }
+
+  /** @internal The other side lingered past the deadline. */
+  expire(): void {
+    this.socket.destroy();
+  }
+
+  /** The socket closed: stop watching it and settle the `shutdown` promises. */
+  settle(): void {
+    if (this.deadline !== 0) releaseDeadline(this);
+    const waiters = this.waiters;
+    this.waiters = null;
+    if (waiters === null) return;
+    const clean = this.clean;
+    for (const resolve of waiters) resolve(clean);
+  }
+}
