@@ -48,8 +48,8 @@ export interface ConnectionOptions {
   compression?: MessageCompression;
   /**
    * Allocates the buffers received data is assembled in (split frames, fragmented
-   * messages). Default `new Uint8Array(size)`; Node's `Buffer.allocUnsafe` skips the
-   * zero-fill, since every byte is overwritten.
+   * messages) and large outgoing frames are written into. Default `new Uint8Array(size)`;
+   * Node's `Buffer.allocUnsafe` skips the zero-fill, since every byte is overwritten.
    */
   allocate?: (size: number) => Uint8Array;
   /**
@@ -125,9 +125,9 @@ export class Connection implements FrameSink {
     this.maxQueuedPongs = options.maxQueuedPongs ?? DEFAULT_MAX_QUEUED_PONGS;
     if (!(this.maxQueuedPongs >= 1)) throw new RangeError(`maxQueuedPongs must be at least 1, got ${options.maxQueuedPongs}`);
     this.compression = options.compression ?? null;
-    this.writer = new FrameWriter(role === 'client', options.randomFill, this.compression);
     const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     const allocate = options.allocate ?? allocateZeroed;
+    this.writer = new FrameWriter(role === 'client', options.randomFill, this.compression, allocate);
     this.maxPayload = maxPayload;
     this.readerSettings = { maxPayload, allocate, fragments: options.fragments ?? false, isUtf8: this.isUtf8, compression: this.compression };
     this.reader = new MessageReader(this, handler, this.readerSettings);

@@ -17,6 +17,7 @@ let slab = new Uint8Array(SLAB_SIZE);
 let slabUsed = 0;
 const NO_CHUNKS: Uint8Array[] = [];
 const EMPTY = new Uint8Array(0);
+const zeroed = (size: number): Uint8Array => new Uint8Array(size);
 
 /** See the module comment. */
 export class OutputQueue {
@@ -31,6 +32,9 @@ export class OutputQueue {
   private runStart = 0;
   private runEnd = 0;
   private pending = 0;
+
+  /** `allocate` makes the buffers of reservations too large for the slab; every byte of them gets written. */
+  constructor(private readonly allocate: (size: number) => Uint8Array = zeroed) {}
 
   /** Bytes queued and not yet taken. */
   get size(): number {
@@ -50,7 +54,7 @@ export class OutputQueue {
     }
     this.closeRun();
     if (length > DEDICATED_MIN) {
-      const own = new Uint8Array(length);
+      const own = this.allocate(length);
       this.push(own);
       this.buffer = own;
       return 0;

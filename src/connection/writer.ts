@@ -5,7 +5,7 @@
  * @module
  */
 import { headerLength, MAX_HEADER_LENGTH, writeHeader } from '../frame/encoder.ts';
-import { MaskKeySource, xorMask, type RandomFill } from '../frame/mask.ts';
+import { copyMasked, MaskKeySource, xorMask, type RandomFill } from '../frame/mask.ts';
 import { Opcode } from '../frame/opcode.ts';
 import type { MessageCompression } from './compression.ts';
 import { OutputQueue } from './output.ts';
@@ -17,16 +17,21 @@ const encoder = new TextEncoder();
 
 /** See the module comment. */
 export class FrameWriter {
-  private readonly output = new OutputQueue();
+  private readonly output: OutputQueue;
   private readonly keys: MaskKeySource | null;
 
-  /** `masked`: this is a client, whose frames carry a fresh masking key each (§5.3). */
+  /**
+   * `masked`: this is a client, whose frames carry a fresh masking key each (§5.3);
+   * `allocate` makes the buffers of frames too large for the shared slab.
+   */
   constructor(
     masked: boolean,
     randomFill: RandomFill | undefined,
     private readonly compression: MessageCompression | null,
+    allocate?: (size: number) => Uint8Array,
   ) {
     this.keys = masked ? new MaskKeySource(randomFill) : null;
+    this.output = new OutputQueue(allocate);
   }
 
   /** Bytes queued and not yet taken. */
@@ -92,8 +97,13 @@ export class FrameWriter {
     const at = out.reserve(headerLength(length, keys !== null) + length);
     const buffer = out.buffer;
     const start = writeHeader(buffer, at, opcode, fin, rsv1, length, keys === null ? null : keys.pool, keyAt);
-    buffer.set(payload, start);
-    if (keys !== null) maskAt(buffer, start, start + length, keys.pool, keyAt);
+    if (keys === null) {
+      buffer.set(payload, start);
+      return;
+    }
+    // Copied and masked in one pass (§5.3): the caller's bytes are left as they were.
+    const key = keys.pool;
+    copyMasked(payload, buffer, start, key[keyAt]!, key[keyAt + 1]!, key[keyAt + 2]!, key[keyAt + 3]!);
   }
 
   /** Whether a message of `length` bytes would go compressed. */
