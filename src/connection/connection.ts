@@ -20,7 +20,10 @@ import type { MessageCompression } from './compression.ts';
 import { UsageError } from './errors.ts';
 import type { ConnectionHandler } from './handler.ts';
 import { MessageReader, type ReaderSettings } from './reader.ts';
+import { DEFAULT_MAX_QUEUED_PONGS, PongQueue } from './pongs.ts';
 import { FrameWriter } from './writer.ts';
+
+export { DEFAULT_MAX_QUEUED_PONGS } from './pongs.ts';
 
 /** Which end of the connection this is: clients mask what they send, servers must not (§5.1). */
 export type Role = 'client' | 'server';
@@ -67,7 +70,7 @@ export interface ConnectionOptions {
   /**
    * Pongs queued between two `takeOutgoing()` calls before the connection answers only the
    * most recent ping (RFC 6455 §5.5.3 allows it): a ping flood then costs one pong per
-   * write, not one per ping. Default {@link DEFAULT_MAX_QUEUED_PONGS}.
+   * write, not one per ping. Default {@link DEFAULT_MAX_QUEUED_PONGS} (16).
    */
   maxQueuedPongs?: number;
 }
@@ -78,8 +81,6 @@ export const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024;
 /** §5.5: control frame payloads are at most 125 bytes; a close reason 123 after its code. */
 const MAX_CONTROL_PAYLOAD = 125;
 const MAX_CLOSE_REASON = 123;
-/** Default {@link ConnectionOptions.maxQueuedPongs}: 16, so a burst of a few pings is answered in full. */
-export const DEFAULT_MAX_QUEUED_PONGS = 16;
 
 const EMPTY = new Uint8Array(0);
 const lenientDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
@@ -111,23 +112,18 @@ export class Connection implements FrameSink {
   private closeReplyOwed = false;
   /** `abort` failed the connection from this side (§7.1.7). */
   private aborted = false;
-  // §5.5.3 ping flood bound: pongs queued since the last take, and the latest ping left unanswered.
-  private readonly maxQueuedPongs: number;
-  private pongsQueued = 0;
-  private readonly heldPong = new Uint8Array(MAX_CONTROL_PAYLOAD);
-  private heldPongLength = -1;
+  private readonly pongs: PongQueue;
 
   constructor(role: Role, handler: ConnectionHandler, options: ConnectionOptions = {}) {
     this.role = role;
     this.handler = handler;
     this.deferCloseReply = options.deferCloseReply ?? false;
     this.isUtf8 = options.isUtf8 ?? null;
-    this.maxQueuedPongs = options.maxQueuedPongs ?? DEFAULT_MAX_QUEUED_PONGS;
-    if (!(this.maxQueuedPongs >= 1)) throw new RangeError(`maxQueuedPongs must be at least 1, got ${options.maxQueuedPongs}`);
     this.compression = options.compression ?? null;
     const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     const allocate = options.allocate ?? allocateZeroed;
     this.writer = new FrameWriter(role === 'client', options.randomFill, this.compression, allocate);
+    this.pongs = new PongQueue(this.writer, options.maxQueuedPongs ?? DEFAULT_MAX_QUEUED_PONGS);
     this.maxPayload = maxPayload;
     this.readerSettings = { maxPayload, allocate, fragments: options.fragments ?? false, isUtf8: this.isUtf8, compression: this.compression };
     this.reader = new MessageReader(this, handler, this.readerSettings);
@@ -198,8 +194,7 @@ export class Connection implements FrameSink {
 
   /** The bytes to send, in order, as chunks for one vectored write; the queue is then empty. */
   takeOutgoing(): Uint8Array[] {
-    this.answerHeldPing();
-    this.pongsQueued = 0;
+    this.pongs.flush(this.currentState === 'OPEN');
     return this.writer.take();
   }
 
@@ -218,7 +213,7 @@ export class Connection implements FrameSink {
     switch (opcode) {
       case Opcode.Ping:
         // §5.5.2: answer with a pong carrying the same payload, unless our close is sent.
-        if (this.currentState === 'OPEN') this.answerPing(payload);
+        if (this.currentState === 'OPEN') this.pongs.answer(payload);
         this.handler.onPing(payload);
         return;
       case Opcode.Pong:
@@ -274,27 +269,6 @@ export class Connection implements FrameSink {
     if (this.currentState === 'OPEN') this.writeCloseReply();
     this.enterClosed();
     this.handler.onClose(code, reason);
-  }
-
-  /**
-   * §5.5.3: past `maxQueuedPongs` pongs not yet taken, only the most recent ping is
-   * answered; its payload is kept (at most 125 bytes) until the next take or our close.
-   */
-  private answerPing(payload: Uint8Array): void {
-    if (this.pongsQueued < this.maxQueuedPongs) {
-      this.pongsQueued++;
-      this.writer.frame(Opcode.Pong, true, payload);
-      return;
-    }
-    this.heldPong.set(payload);
-    this.heldPongLength = payload.length;
-  }
-
-  private answerHeldPing(): void {
-    if (this.heldPongLength < 0) return;
-    const length = this.heldPongLength;
-    this.heldPongLength = -1;
-    if (this.currentState === 'OPEN') this.writer.frame(Opcode.Pong, true, this.heldPong.subarray(0, length));
   }
 
   /** Whether the peer's close frame came and our answer is still owed (`deferCloseReply`). */
@@ -436,7 +410,7 @@ export class Connection implements FrameSink {
   }
 
   private writeClose(code: number | null, reason: Uint8Array): void {
-    this.answerHeldPing(); // the pong owed goes before our close, after which nothing may follow
+    this.pongs.flush(true); // a pong still owed goes before our close, after which nothing may follow
     this.closeCodeSent = code ?? CloseCode.NoStatusReceived;
     this.writer.close(code, reason);
   }

@@ -1,0 +1,52 @@
+/**
+ * The answers to the peer's pings (RFC 6455 §5.5.2), with a bound on the pongs owed: past
+ * `max` pongs queued since the output was last taken, only the most recent ping is answered
+ * (§5.5.3 allows it), so a ping flood costs one pong per write rather than one per ping.
+ * @module
+ */
+import { Opcode } from '../frame/opcode.ts';
+import type { FrameWriter } from './writer.ts';
+
+/** Default `maxQueuedPongs` of a connection: 16, so a burst of a few pings is answered in full. */
+export const DEFAULT_MAX_QUEUED_PONGS = 16;
+
+/** §5.5: a control frame's payload is at most 125 bytes. */
+const MAX_PING_PAYLOAD = 125;
+
+/** See the module comment. */
+export class PongQueue {
+  private queued = 0;
+  // The latest ping left unanswered: its payload, copied (the chunk it came in is not ours to keep).
+  private readonly held = new Uint8Array(MAX_PING_PAYLOAD);
+  private heldLength = -1;
+
+  constructor(
+    private readonly writer: FrameWriter,
+    private readonly max: number,
+  ) {
+    if (!(max >= 1)) throw new RangeError(`maxQueuedPongs must be at least 1, got ${max}`);
+  }
+
+  /** Answer a ping: queue its pong, or past the bound keep it as the latest one to answer. */
+  answer(payload: Uint8Array): void {
+    if (this.queued < this.max) {
+      this.queued++;
+      this.writer.frame(Opcode.Pong, true, payload);
+      return;
+    }
+    this.held.set(payload);
+    this.heldLength = payload.length;
+  }
+
+  /**
+   * The output is about to be taken, or our close frame written: queue the held pong
+   * (unless `send` is false — nothing may follow our close, §5.5.1) and count afresh.
+   */
+  flush(send: boolean): void {
+    this.queued = 0;
+    const length = this.heldLength;
+    if (length < 0) return;
+    this.heldLength = -1;
+    if (send) this.writer.frame(Opcode.Pong, true, this.held.subarray(0, length));
+  }
+}
