@@ -36,6 +36,65 @@ export function encodeCloseFrame(maskKey: Uint8Array): Buffer {
   return encodeClientFrame(Uint8Array.of(0x03, 0xe8), Opcode.close, maskKey);
 }
 
+/**
+ * Gathers one frame header from chunks cut anywhere, header bytes included, and decodes it.
+ * Shared by the echo checker and the message reader.
+ */
+export class FrameHeaderReader {
+  /** The header's first byte: FIN, RSV1–3 and the opcode. */
+  first = 0;
+  /** The payload is masked; `key` holds the masking key. */
+  masked = false;
+  /** Payload length. */
+  length = 0;
+  readonly key = new Uint8Array(4);
+  private readonly bytes = new Uint8Array(14);
+  private have = 0;
+
+  get fin(): boolean {
+    return (this.first & 0x80) !== 0;
+  }
+
+  get opcode(): number {
+    return this.first & 0x0f;
+  }
+
+  /**
+   * Takes header bytes from `chunk` at `at`; returns the offset after them and whether the
+   * header is now complete (its fields are then set, and the next call starts a new header).
+   */
+  read(chunk: Uint8Array, at: number): { next: number; complete: boolean } {
+    const bytes = this.bytes;
+    while (at < chunk.length) {
+      bytes[this.have++] = chunk[at++]!;
+      if (this.have < 2) continue;
+      const length7 = bytes[1]! & 0x7f;
+      const extended = length7 === 126 ? 2 : length7 === 127 ? 8 : 0;
+      const masked = (bytes[1]! & 0x80) !== 0;
+      if (this.have < 2 + extended + (masked ? 4 : 0)) continue;
+      this.decode(length7, extended, masked);
+      return { next: at, complete: true };
+    }
+    return { next: at, complete: false };
+  }
+
+  private decode(length7: number, extended: number, masked: boolean): void {
+    const bytes = this.bytes;
+    let length = length7;
+    if (extended === 2) length = (bytes[2]! << 8) | bytes[3]!;
+    if (extended === 8) {
+      const high = ((bytes[2]! << 24) >>> 0) + (bytes[3]! << 16) + (bytes[4]! << 8) + bytes[5]!;
+      const low = ((bytes[6]! << 24) >>> 0) + (bytes[7]! << 16) + (bytes[8]! << 8) + bytes[9]!;
+      length = high * 2 ** 32 + low;
+    }
+    this.first = bytes[0]!;
+    this.masked = masked;
+    this.length = length;
+    if (masked) this.key.set(bytes.subarray(2 + extended, 6 + extended));
+    this.have = 0;
+  }
+}
+
 /** What every echo on a connection must look like. */
 export interface ExpectedEcho {
   readonly opcode: number;
@@ -58,15 +117,12 @@ export class EchoParser {
   /** Set once the server sent a close frame. */
   closed = false;
 
-  private readonly header = new Uint8Array(14);
-  private headerHave = 0;
+  private readonly header = new FrameHeaderReader();
   private inPayload = false;
   private remaining = 0;
   private position = 0;
   private frameOk = true;
   private opcode = 0;
-  private masked = false;
-  private readonly key = new Uint8Array(4);
   private readonly probes: readonly number[];
 
   constructor(private readonly expected: ExpectedEcho) {
@@ -98,43 +154,20 @@ export class EchoParser {
 
   /** Copies header bytes until the header is complete; returns the next unread chunk offset. */
   private readHeader(chunk: Uint8Array, at: number): number {
-    const header = this.header;
-    while (at < chunk.length) {
-      header[this.headerHave++] = chunk[at++]!;
-      if (this.headerHave < 2) continue;
-      const length7 = header[1]! & 0x7f;
-      const needed = 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) + (header[1]! & 0x80 ? 4 : 0);
-      if (this.headerHave < needed) continue;
-      this.startFrame(length7);
-      return at;
-    }
-    return at;
+    const { next, complete } = this.header.read(chunk, at);
+    if (complete) this.startFrame();
+    return next;
   }
 
-  private startFrame(length7: number): void {
+  private startFrame(): void {
     const header = this.header;
-    let length = length7;
-    let next = 2;
-    if (length7 === 126) {
-      length = (header[2]! << 8) | header[3]!;
-      next = 4;
-    } else if (length7 === 127) {
-      const high = ((header[2]! << 24) >>> 0) + (header[3]! << 16) + (header[4]! << 8) + header[5]!;
-      const low = ((header[6]! << 24) >>> 0) + (header[7]! << 16) + (header[8]! << 8) + header[9]!;
-      length = high * 2 ** 32 + low;
-      next = 10;
-    }
-    this.masked = (header[1]! & 0x80) !== 0;
-    if (this.masked) for (let i = 0; i < 4; i++) this.key[i] = header[next + i]!;
-    this.opcode = header[0]! & 0x0f;
-    const fin = (header[0]! & 0x80) !== 0;
-    this.frameOk = fin && (!this.masked || this.expected.allowMasked);
+    this.opcode = header.opcode;
+    this.frameOk = header.fin && (!header.masked || this.expected.allowMasked);
     if (this.opcode === this.expected.opcode) {
-      this.frameOk &&= length === this.expected.payload.length;
+      this.frameOk &&= header.length === this.expected.payload.length;
     }
-    this.headerHave = 0;
     this.inPayload = true;
-    this.remaining = length;
+    this.remaining = header.length;
     this.position = 0;
   }
 
@@ -145,7 +178,7 @@ export class EchoParser {
     for (const probe of this.probes) {
       if (probe < from || probe >= to) continue;
       let actual = chunk[at + probe - from]!;
-      if (this.masked) actual ^= this.key[probe & 3]!;
+      if (this.header.masked) actual ^= this.header.key[probe & 3]!;
       if (actual !== this.expected.payload[probe]) this.frameOk = false;
     }
   }

@@ -4,7 +4,7 @@
  * permessage-deflate scenarios, where every echo has to be inflated anyway.
  * @module
  */
-import { Opcode } from './frames.ts';
+import { FrameHeaderReader, Opcode } from './frames.ts';
 
 /** One complete data message. */
 export interface ReadMessage {
@@ -21,8 +21,7 @@ export class MessageReader {
   /** Set once the server sent a close frame. */
   closed = false;
 
-  private readonly header = new Uint8Array(14);
-  private headerHave = 0;
+  private readonly header = new FrameHeaderReader();
   private frame: Buffer | undefined;
   private frameHave = 0;
   private fin = false;
@@ -36,41 +35,31 @@ export class MessageReader {
     const messages: ReadMessage[] = [];
     let at = 0;
     while (at < chunk.length) {
-      if (this.frame === undefined) {
-        at = this.readHeader(chunk, at);
-        if (this.frame === undefined) break;
-      }
-      const take = Math.min(this.frame.length - this.frameHave, chunk.length - at);
-      chunk.copy(this.frame, this.frameHave, at, at + take);
+      if (this.frame === undefined) at = this.readHeader(chunk, at);
+      // Set once a whole header is in; an empty frame then finishes here, even at a chunk's end.
+      const frame = this.frame as Buffer | undefined;
+      if (frame === undefined) break;
+      const take = Math.min(frame.length - this.frameHave, chunk.length - at);
+      chunk.copy(frame, this.frameHave, at, at + take);
       this.frameHave += take;
       at += take;
-      if (this.frameHave === this.frame.length) this.finishFrame(messages);
+      if (this.frameHave === frame.length) this.finishFrame(messages);
     }
     return messages;
   }
 
   private readHeader(chunk: Buffer, at: number): number {
-    const header = this.header;
-    while (at < chunk.length) {
-      header[this.headerHave++] = chunk[at++]!;
-      if (this.headerHave < 2) continue;
-      const length7 = header[1]! & 0x7f;
-      const needed = 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) + (header[1]! & 0x80 ? 4 : 0);
-      if (this.headerHave < needed) continue;
-      this.startFrame(length7);
-      return at;
-    }
-    return at;
+    const { next, complete } = this.header.read(chunk, at);
+    if (complete) this.startFrame();
+    return next;
   }
 
-  private startFrame(length7: number): void {
+  private startFrame(): void {
     const header = this.header;
-    const view = Buffer.from(header.buffer, header.byteOffset, header.length);
-    const length = length7 === 126 ? view.readUInt16BE(2) : length7 === 127 ? Number(view.readBigUInt64BE(2)) : length7;
-    const first = header[0]!;
-    this.fin = (first & 0x80) !== 0;
-    this.opcode = first & 0x0f;
-    if ((header[1]! & 0x80) !== 0 || (first & 0x30) !== 0) this.violations++;
+    const first = header.first;
+    this.fin = header.fin;
+    this.opcode = header.opcode;
+    if (header.masked || (first & 0x30) !== 0) this.violations++;
     if (this.opcode < Opcode.close) {
       const rsv1 = (first & 0x40) !== 0;
       if (this.opcode === 0) {
@@ -82,8 +71,7 @@ export class MessageReader {
         this.compressed = rsv1;
       }
     }
-    this.headerHave = 0;
-    this.frame = Buffer.allocUnsafe(length);
+    this.frame = Buffer.allocUnsafe(header.length);
     this.frameHave = 0;
   }
 
