@@ -13,6 +13,8 @@ import { scheduleFlush, type Flushable } from './scheduler.ts';
 export class ClosingHandshake implements Deadline {
   /** When a socket that should have ended is destroyed; 0 until the transport ends. */
   deadline = 0;
+  /** While unread messages hold back our answer to the peer's close: when it goes anyway. */
+  private replyDeadline: Deadline | null = null;
   private waiters: Array<(clean: boolean) => void> | null = null;
 
   constructor(
@@ -48,7 +50,8 @@ export class ClosingHandshake implements Deadline {
    */
   answer(unread: boolean, callbacksRan: boolean): void {
     if (unread) {
-      watchDeadline({ deadline: Date.now() + this.closeTimeout, expire: () => this.replyNow() });
+      this.replyDeadline = { deadline: Date.now() + this.closeTimeout, expire: () => this.replyNow() };
+      watchDeadline(this.replyDeadline);
     } else if (callbacksRan) {
       this.replyNow();
     } else {
@@ -62,7 +65,8 @@ export class ClosingHandshake implements Deadline {
   }
 
   private replyNow(): void {
-    if (!this.connection.awaitingCloseReply || this.socket.destroyed) return;
+    // Also once the socket is destroyed: nothing goes out then, but the connection is CLOSED.
+    if (!this.connection.awaitingCloseReply) return;
     this.connection.replyToClose();
     scheduleFlush(this.peer);
   }
@@ -87,6 +91,7 @@ export class ClosingHandshake implements Deadline {
   /** The socket closed: stop watching it and settle the `shutdown` promises. */
   settle(): void {
     if (this.deadline !== 0) releaseDeadline(this);
+    if (this.replyDeadline !== null) releaseDeadline(this.replyDeadline);
     const waiters = this.waiters;
     this.waiters = null;
     if (waiters === null) return;

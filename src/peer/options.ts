@@ -100,7 +100,7 @@ export function resolvePeerOptions(options: PeerOptions = {}): ResolvedPeerOptio
     highWaterMark,
     maxBufferedAmount,
     closeOnBufferFull: options.closeOnBufferFull ?? false,
-    maxQueuedPongs: positive('maxQueuedPongs', options.maxQueuedPongs ?? DEFAULT_MAX_QUEUED_PONGS),
+    maxQueuedPongs: atLeastOne('maxQueuedPongs', options.maxQueuedPongs ?? DEFAULT_MAX_QUEUED_PONGS),
     closeTimeout: positive('closeTimeout', options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT),
     memoryLimit: positive('memoryLimit', options.memoryLimit ?? maxPayload + maxBufferedAmount + highWaterMark),
     deflate: options.deflate === undefined || options.deflate === false ? null : resolveDeflateOptions(options.deflate),
@@ -110,6 +110,11 @@ export function resolvePeerOptions(options: PeerOptions = {}): ResolvedPeerOptio
 
 function positive(name: string, value: number): number {
   if (!(value > 0) || !Number.isFinite(value)) throw new RangeError(`${name} must be a positive number, got ${value}`);
+  return value;
+}
+
+function atLeastOne(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a whole number of at least 1, got ${value}`);
   return value;
 }
 

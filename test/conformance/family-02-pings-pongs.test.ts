@@ -148,4 +148,28 @@ function scenarios(): Scenario[] {
   return out;
 }
 
+/** In-order stress beyond the bound: 1,000 pings, every one answered when the bound is lifted. */
+function everyPingAnswered(): Scenario[] {
+  const pings = (count: number): FrameDef[] => Array.from({ length: count }, (_, i) => ping(`payload-${i}`));
+  const pongs = (count: number) => Array.from({ length: count }, (_, i) => pongReply(`payload-${i}`));
+  return [
+    { id: '2.10', title: '§5.5.2 1000 pings in a row are answered by 1000 pongs in order', steps: [{ send: pings(1000) }], replies: pongs(1000), end: 'fence' },
+    {
+      id: '2.10',
+      title: '§5.5.2 1000 pings in chops of 7 bytes are answered by 1000 pongs in order',
+      steps: [{ send: pings(1000), delivery: { chop: 7 } }],
+      replies: pongs(1000),
+      end: 'fence',
+    },
+    {
+      id: '2.10',
+      title: '§5.5.2 1000 pings with 125-byte payloads are answered by 1000 pongs in order',
+      steps: [{ send: Array.from({ length: 1000 }, (_, i) => ping(counting(125, i))) }],
+      replies: Array.from({ length: 1000 }, (_, i) => pongReply(counting(125, i))),
+      end: 'fence',
+    },
+  ];
+}
+
 family('Autobahn 2 pings and pongs', scenarios());
+family('Autobahn 2 pings and pongs, maxQueuedPongs lifted', everyPingAnswered(), { peer: { maxQueuedPongs: Number.MAX_SAFE_INTEGER } });

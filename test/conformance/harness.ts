@@ -26,6 +26,7 @@ import { encodeFrame } from '../../src/frame/encoder.ts';
 import type { ProtocolError } from '../../src/frame/errors.ts';
 import { Opcode } from '../../src/frame/opcode.ts';
 import type { Peer } from '../../src/peer/peer.ts';
+import type { PeerOptions } from '../../src/peer/options.ts';
 import type { Server } from '../../src/server/server.ts';
 import { concat as concatBytes, hex, utf8 } from '../frame/helpers.ts';
 
@@ -671,8 +672,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
 // ——— The endpoints under test ———
 
 /** The Autobahn testee server: the wspeer echo server. */
-export function startTesteeServer(): Promise<Server> {
-  return startEchoServer({ host: '127.0.0.1', port: 0, path: '/', options: { maxPayload: MAX_PAYLOAD } });
+export function startTesteeServer(peer: PeerOptions = {}): Promise<Server> {
+  return startEchoServer({ host: '127.0.0.1', port: 0, path: '/', options: { maxPayload: MAX_PAYLOAD, ...peer } });
 }
 
 /** A wspeer client that echoes every message back, like the Autobahn testee client. */
@@ -683,8 +684,8 @@ export interface EchoClient {
 }
 
 /** Connect a wspeer client to `url` and echo every message back until the connection closes. */
-export async function startEchoClient(url: string): Promise<EchoClient> {
-  const peer = await connect(url, {}, { maxPayload: MAX_PAYLOAD, closeTimeout: 5000 });
+export async function startEchoClient(url: string, options: PeerOptions = {}): Promise<EchoClient> {
+  const peer = await connect(url, {}, { maxPayload: MAX_PAYLOAD, closeTimeout: 5000, ...options });
   const done = (async () => {
     for await (const message of peer) {
       peer.write(message.data).catch(() => peer.close());
@@ -707,7 +708,7 @@ interface Pair {
 
 let seedCounter = 1;
 
-async function openPair(role: Role, serverUrl: string | null, early: readonly WireItem[] = []): Promise<Pair> {
+async function openPair(role: Role, serverUrl: string | null, early: readonly WireItem[] = [], options: PeerOptions = {}): Promise<Pair> {
   const seed = seedCounter++;
   if (role === 'server') {
     const raw = await rawClient(serverUrl!, seed, early);
@@ -719,7 +720,7 @@ async function openPair(role: Role, serverUrl: string | null, early: readonly Wi
   }
   const server = await RawServer.listen(early);
   try {
-    const [raw, client] = await Promise.all([server.accept(), startEchoClient(server.url)]);
+    const [raw, client] = await Promise.all([server.accept(), startEchoClient(server.url, options)]);
     return {
       raw,
       client,
@@ -747,8 +748,8 @@ function describeEnding(end: Ending): string {
 }
 
 /** Run `scenario` against the endpoint in `role`; throws an assertion error on any deviation. */
-export async function runScenario(scenario: Scenario, role: Role, serverUrl: string | null): Promise<void> {
-  const pair = await openPair(role, serverUrl, scenario.early);
+export async function runScenario(scenario: Scenario, role: Role, serverUrl: string | null, options: PeerOptions = {}): Promise<void> {
+  const pair = await openPair(role, serverUrl, scenario.early, options);
   const { raw } = pair;
   try {
     for (const step of scenario.steps) {
@@ -827,6 +828,8 @@ export interface FamilyOptions {
   concurrency?: number;
   /** Per-test timeout. Default 60 s. */
   timeout?: number;
+  /** Options of the wspeer endpoints under test, over the suite's own (`maxPayload`). */
+  peer?: PeerOptions;
 }
 
 /**
@@ -845,18 +848,18 @@ export function family(name: string, scenarios: readonly Scenario[], options: Fa
   describe(`${name} (server)`, { concurrency }, () => {
     let server: Server | null = null;
     before(async () => {
-      server = await startTesteeServer();
+      server = await startTesteeServer(options.peer);
     });
     after(async () => {
       await server?.close(1000);
     });
     for (const scenario of scenarios) {
-      test(`${scenario.id} ${scenario.title} (server)`, testOptions(scenario, 'server', timeout), () => runScenario(scenario, 'server', server!.url));
+      test(`${scenario.id} ${scenario.title} (server)`, testOptions(scenario, 'server', timeout), () => runScenario(scenario, 'server', server!.url, options.peer));
     }
   });
   describe(`${name} (client)`, { concurrency }, () => {
     for (const scenario of scenarios) {
-      test(`${scenario.id} ${scenario.title} (client)`, testOptions(scenario, 'client', timeout), () => runScenario(scenario, 'client', null));
+      test(`${scenario.id} ${scenario.title} (client)`, testOptions(scenario, 'client', timeout), () => runScenario(scenario, 'client', null, options.peer));
     }
   });
 }

@@ -7,10 +7,11 @@ import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-import { connect, server, type Peer } from '../../src/index.ts';
+import { BufferFullError, connect, server, type Peer } from '../../src/index.ts';
 import { clientFrame, closeCodeOf, defer, FrameReader, LOCALHOST, portOf, rawUpgrade, readPlain, sleep, waitFor, within } from '../peer/helpers.ts';
 
 setFlagsFromString('--expose-gc');
+const ignore = (): void => {};
 const collectGarbage = runInNewContext('gc') as () => void;
 
 /** Heap in use after a full collection, in bytes. */
@@ -138,6 +139,30 @@ test('closeOnBufferFull: a peer that never reads is dropped when a send would pa
   assert.equal(await peer.read(), null);
   const ended = await within(new Promise<boolean>((resolve) => { socket.once('close', () => resolve(true)); socket.resume(); }), 3000, 'the socket to end');
   assert.ok(ended);
+});
+
+test('closeOnBufferFull: a write() that would pass maxBufferedAmount rejects with BufferFullError and drops the peer', async (t) => {
+  const maxBufferedAmount = 2 * 1024 * 1024;
+  const peers: Peer[] = [];
+  const target = await server(`ws://${LOCALHOST}:0/`, (peer) => void peers.push(peer), { maxBufferedAmount, highWaterMark: 256 * 1024, closeOnBufferFull: true });
+  defer(t, () => target.close(1000));
+  const { socket } = await rawUpgrade(portOf(target)); // paused: it reads nothing more
+  defer(t, () => socket.destroy());
+  await waitFor(() => peers.length === 1, 2000, 'the peer');
+  const peer = peers[0]!;
+  const message = new Uint8Array(256 * 1024);
+  let refusal: unknown = null;
+  const writes: Array<Promise<number>> = [];
+  for (let i = 0; i < 200 && refusal === null; i++) {
+    const written = peer.write(message);
+    writes.push(written.catch(() => 0));
+    // A write past the high-water mark waits for a drain that never comes: go on without it.
+    await Promise.race([written.then(ignore, (error: unknown) => void (refusal = error)), sleep(5)]);
+  }
+  assert.ok(refusal instanceof BufferFullError, `expected BufferFullError, got ${String(refusal)}`);
+  await waitFor(() => peer.closed, 2000, 'the peer to be dropped');
+  assert.equal(peer.closeCode, 1006);
+  await Promise.all(writes); // the writes still waiting settle once the peer is gone
 });
 
 test('a peer that vanishes in the middle of a frame: the read ends with null, closeCode 1006, nothing crashes', async (t) => {
