@@ -6,13 +6,17 @@
  */
 import { DEFAULT_MAX_QUEUED_PONGS } from '../../src/connection/connection.ts';
 import { Opcode } from '../../src/frame/opcode.ts';
-import { family, filled, hex, ping, pong, pongReply, text, textReply, type Delivery, type FrameDef, type Scenario } from './harness.ts';
+import { family, filled, hex, ping, pong, pongReply, text, textReply, type Delivery, type FrameDef, type Reply, type Scenario } from './harness.ts';
 
 const DELIVERIES: ReadonlyArray<{ name: string; delivery: Delivery }> = [
   { name: 'in one write', delivery: 'whole' },
   { name: 'in single bytes', delivery: { chop: 1 } },
   { name: 'cut between header and payload', delivery: { cuts: (header) => [header] } },
 ];
+
+/** `count` pings with payloads `payload-0` … and the pongs that answer them, in order. */
+const pings = (count: number): FrameDef[] => Array.from({ length: count }, (_, i) => ping(`payload-${i}`));
+const pongs = (count: number): Reply[] => Array.from({ length: count }, (_, i) => pongReply(`payload-${i}`));
 
 /** Payloads every byte value of which differs from its neighbours. */
 function counting(length: number, start = 0): Uint8Array {
@@ -110,8 +114,6 @@ function scenarios(): Scenario[] {
     end: 'fence',
   });
 
-  const pings = (count: number): FrameDef[] => Array.from({ length: count }, (_, i) => ping(`payload-${i}`));
-  const pongs = (count: number) => Array.from({ length: count }, (_, i) => pongReply(`payload-${i}`));
   out.push({ id: '2.10', title: '§5.5.2 10 pings in a row are answered by 10 pongs in order', steps: [{ send: pings(10) }], replies: pongs(10), end: 'fence' });
   out.push({
     id: '2.10',
@@ -150,8 +152,6 @@ function scenarios(): Scenario[] {
 
 /** In-order stress beyond the bound: 1,000 pings, every one answered when the bound is lifted. */
 function everyPingAnswered(): Scenario[] {
-  const pings = (count: number): FrameDef[] => Array.from({ length: count }, (_, i) => ping(`payload-${i}`));
-  const pongs = (count: number) => Array.from({ length: count }, (_, i) => pongReply(`payload-${i}`));
   return [
     { id: '2.10', title: '§5.5.2 1000 pings in a row are answered by 1000 pongs in order', steps: [{ send: pings(1000) }], replies: pongs(1000), end: 'fence' },
     {

@@ -3,7 +3,8 @@
  * memory it can make the server hold stays bounded, and the server keeps serving others.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import type { Socket } from 'node:net';
+import { test, type TestContext } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -116,20 +117,26 @@ test('a ping flood from a peer that reads: past maxQueuedPongs per write only th
   assert.ok(pongs > 16, `only ${pongs} pongs`);
 });
 
-test('closeOnBufferFull: a peer that never reads is dropped when a send would pass maxBufferedAmount', async (t) => {
-  const maxBufferedAmount = 2 * 1024 * 1024;
+const MAX_BUFFERED = 2 * 1024 * 1024;
+
+/** A server peer with `closeOnBufferFull` whose client (a raw socket, paused) never reads. */
+async function peerThatNeverReads(t: TestContext): Promise<{ peer: Peer; socket: Socket }> {
   const peers: Peer[] = [];
-  const target = await server(`ws://${LOCALHOST}:0/`, (peer) => void peers.push(peer), { maxBufferedAmount, highWaterMark: 256 * 1024, closeOnBufferFull: true });
+  const target = await server(`ws://${LOCALHOST}:0/`, (peer) => void peers.push(peer), { maxBufferedAmount: MAX_BUFFERED, highWaterMark: 256 * 1024, closeOnBufferFull: true });
   defer(t, () => target.close(1000));
-  const { socket } = await rawUpgrade(portOf(target)); // paused: it reads nothing more
+  const { socket } = await rawUpgrade(portOf(target));
   defer(t, () => socket.destroy());
   await waitFor(() => peers.length === 1, 2000, 'the peer');
-  const peer = peers[0]!;
+  return { peer: peers[0]!, socket };
+}
+
+test('closeOnBufferFull: a peer that never reads is dropped when a send would pass maxBufferedAmount', async (t) => {
+  const { peer, socket } = await peerThatNeverReads(t);
   const message = new Uint8Array(256 * 1024);
   const results: string[] = [];
   for (let i = 0; i < 200 && !peer.closed; i++) {
     results.push(peer.send(message));
-    assert.ok(peer.bufferedAmount <= maxBufferedAmount, `bufferedAmount ${peer.bufferedAmount} over the cap`);
+    assert.ok(peer.bufferedAmount <= MAX_BUFFERED, `bufferedAmount ${peer.bufferedAmount} over the cap`);
     await sleep(1);
   }
   assert.equal(results.at(-1), 'dropped');
@@ -137,19 +144,13 @@ test('closeOnBufferFull: a peer that never reads is dropped when a send would pa
   await waitFor(() => peer.closed, 2000, 'the peer to be dropped');
   assert.equal(peer.closeCode, 1006);
   assert.equal(await peer.read(), null);
-  const ended = await within(new Promise<boolean>((resolve) => { socket.once('close', () => resolve(true)); socket.resume(); }), 3000, 'the socket to end');
-  assert.ok(ended);
+  const ended = new Promise((resolve) => socket.once('close', resolve));
+  socket.resume();
+  await within(ended, 3000, 'the client socket to end');
 });
 
 test('closeOnBufferFull: a write() that would pass maxBufferedAmount rejects with BufferFullError and drops the peer', async (t) => {
-  const maxBufferedAmount = 2 * 1024 * 1024;
-  const peers: Peer[] = [];
-  const target = await server(`ws://${LOCALHOST}:0/`, (peer) => void peers.push(peer), { maxBufferedAmount, highWaterMark: 256 * 1024, closeOnBufferFull: true });
-  defer(t, () => target.close(1000));
-  const { socket } = await rawUpgrade(portOf(target)); // paused: it reads nothing more
-  defer(t, () => socket.destroy());
-  await waitFor(() => peers.length === 1, 2000, 'the peer');
-  const peer = peers[0]!;
+  const { peer } = await peerThatNeverReads(t);
   const message = new Uint8Array(256 * 1024);
   let refusal: unknown = null;
   const writes: Array<Promise<number>> = [];
