@@ -13,17 +13,29 @@ export interface Flushable {
   flush(): void;
 }
 
-const dirty: Flushable[] = [];
+// Kept at its largest size: emptying it with `length = 0` would free its storage and make
+// every tick allocate it again. Entries before `flushed` are done and cleared.
+const dirty: Array<Flushable | undefined> = [];
+let dirtyCount = 0;
+let flushed = 0;
 let flushScheduled = false;
 
 function flushAll(): void {
   // Flushing may queue more work (a close after the last bytes): the loop picks it up.
-  for (let i = 0; i < dirty.length; i++) {
-    const target = dirty[i]!;
+  while (flushed < dirtyCount) {
+    const target = dirty[flushed]!;
+    dirty[flushed++] = undefined;
     target.flushQueued = false;
-    target.flush();
+    try {
+      target.flush();
+    } catch (error) {
+      // The others still get written, on the next tick; the error goes where it would have.
+      process.nextTick(flushAll);
+      throw error;
+    }
   }
-  dirty.length = 0;
+  flushed = 0;
+  dirtyCount = 0;
   flushScheduled = false;
 }
 
@@ -34,7 +46,7 @@ function flushAll(): void {
 export function scheduleFlush(target: Flushable): void {
   if (target.flushQueued) return;
   target.flushQueued = true;
-  dirty.push(target);
+  dirty[dirtyCount++] = target;
   if (!flushScheduled) {
     flushScheduled = true;
     process.nextTick(flushAll);
