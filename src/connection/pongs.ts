@@ -16,8 +16,9 @@ const MAX_PING_PAYLOAD = 125;
 /** See the module comment. */
 export class PongQueue {
   private queued = 0;
-  // The latest ping left unanswered: its payload, copied (the chunk it came in is not ours to keep).
-  private readonly held = new Uint8Array(MAX_PING_PAYLOAD);
+  // The latest ping left unanswered: its payload, copied (the chunk it came in is not ours to
+  // keep). Made on the first flood, so that a connection that never sees one costs nothing.
+  private held: Uint8Array | null = null;
   private heldLength = -1;
 
   constructor(
@@ -34,7 +35,7 @@ export class PongQueue {
       this.writer.frame(Opcode.Pong, true, payload);
       return;
     }
-    this.held.set(payload);
+    (this.held ??= new Uint8Array(MAX_PING_PAYLOAD)).set(payload);
     this.heldLength = payload.length;
   }
 
@@ -47,6 +48,6 @@ export class PongQueue {
     const length = this.heldLength;
     if (length < 0) return;
     this.heldLength = -1;
-    if (send) this.writer.frame(Opcode.Pong, true, this.held.subarray(0, length));
+    if (send) this.writer.frame(Opcode.Pong, true, this.held!.subarray(0, length));
   }
 }
