@@ -93,6 +93,8 @@ interface BufferUtil {
 const bufferUtil = require('bufferutil') as BufferUtil;
 const bufferUtilKind = isNative(bufferUtil.mask) ? 'native' : 'JS fallback';
 const applyMask = (await ourExport('../src/frame/mask.ts', 'applyMask')) as ((data: Uint8Array, key: Uint8Array, offset?: number) => void) | string;
+type CopyMasked = (source: Uint8Array, target: Uint8Array, offset: number, k0: number, k1: number, k2: number, k3: number) => void;
+const copyMasked = (await ourExport('../src/frame/mask.ts', 'copyMasked')) as CopyMasked | string;
 
 const key = Uint8Array.of(0x37, 0xfa, 0x21, 0x3d);
 const maskRows: Array<[string, string, number | string]> = [];
@@ -112,6 +114,11 @@ for (const size of [32, 64 * 1024, 4 * 1024 * 1024]) {
       { name: `bufferutil.unmask (${bufferUtilKind}, in place)`, run: () => bufferUtil.unmask(data, key) },
       { name: 'Buffer.copy (memory ceiling)', run: () => void (sink += data.copy(output)) },
       { name: 'wspeer applyMask (in place)', run: typeof applyMask === 'string' ? applyMask : () => applyMask(data, key) },
+      {
+        // How the parser unmasks a frame split across chunks: into the buffer it assembles.
+        name: 'wspeer copyMasked (copy)',
+        run: typeof copyMasked === 'string' ? copyMasked : () => copyMasked(data, output, 0, key[0]!, key[1]!, key[2]!, key[3]!),
+      },
     ], 1e6),
   );
 }
