@@ -111,5 +111,7 @@ export function equalsIgnoreAsciiCase(a: string, b: string): boolean {
  */
 export function listContainsToken(value: string | undefined, token: string): boolean {
   if (value === undefined) return false;
+  // The usual value is the token alone ("Upgrade", "websocket"): no list to split.
+  if (equalsIgnoreAsciiCase(value, token)) return true;
   return splitList(value).some((element) => equalsIgnoreAsciiCase(element, token));
 }
