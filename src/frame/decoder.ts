@@ -9,7 +9,7 @@
  */
 import { CloseCode } from './close-code.ts';
 import { ProtocolError, type ProtocolErrorCode } from './errors.ts';
-import { copyMasked, xorMask } from './mask.ts';
+import { copyMasked, SIMD_MIN, WORD_VIEW_MIN, xorMask, xorMaskWords } from './mask.ts';
 import { isControlOpcode, isKnownOpcode, Opcode } from './opcode.ts';
 
 /** Receives what the parser finds. The connection implements it. */
@@ -73,6 +73,9 @@ export class FrameDecoder {
   private payloadLength = 0;
   // A payload split across chunks, assembled here.
   private partial: Uint8Array | null = null;
+  // A view of the chunk being parsed, made for its first mid-sized masked payload and dropped
+  // when the chunk is done (so no chunk outlives its parse), for `xorMaskWords`.
+  private chunkWords: DataView | null = null;
   private partialFill = 0;
 
   // §5.4: a data message whose final frame has not arrived yet, and its size so far.
@@ -119,6 +122,8 @@ export class FrameDecoder {
   push(chunk: Uint8Array): void {
     const end = chunk.length;
     let pos = 0;
+    // A view left by a push that threw belongs to another chunk.
+    this.chunkWords = null;
     while (pos < end && !this.stopped) {
       if (this.partial !== null) {
         pos = this.continuePayload(chunk, pos);
@@ -126,10 +131,11 @@ export class FrameDecoder {
         pos = this.bufferHeader(chunk, pos);
       } else {
         const size = headerSize(chunk[pos + 1]!);
-        if (!this.readHeader(chunk, pos)) return;
+        if (!this.readHeader(chunk, pos)) break;
         pos = this.beginPayload(chunk, pos + size);
       }
     }
+    this.chunkWords = null;
   }
 
   /** Slow path: collect a header that straddles chunks, then start its payload. */
@@ -240,9 +246,13 @@ export class FrameDecoder {
     const length = this.payloadLength;
     const available = chunk.length - pos;
     if (length <= available) {
-      const payload = length === 0 ? EMPTY : chunk.subarray(pos, pos + length);
-      this.emit(payload);
-      return pos + length;
+      const end = pos + length;
+      if (this.masked) {
+        if (length < WORD_VIEW_MIN) xorMask(chunk, this.k0, this.k1, this.k2, this.k3, pos, end);
+        else this.unmaskInChunk(chunk, pos, end);
+      }
+      this.sink.onFrame(this.opcode, this.fin, this.rsv1, length === 0 ? EMPTY : chunk.subarray(pos, end));
+      return end;
     }
     const partial = this.allocate(length);
     this.partial = partial;
@@ -292,9 +302,14 @@ export class FrameDecoder {
     }
   }
 
-  private emit(payload: Uint8Array): void {
-    if (this.masked) xorMask(payload, this.k0, this.k1, this.k2, this.k3);
-    this.sink.onFrame(this.opcode, this.fin, this.rsv1, payload);
+  /** §5.3: unmask, in place, a payload of at least `WORD_VIEW_MIN` bytes that lies whole in `chunk`. */
+  private unmaskInChunk(chunk: Uint8Array, start: number, end: number): void {
+    if (end - start >= SIMD_MIN) {
+      xorMask(chunk, this.k0, this.k1, this.k2, this.k3, start, end);
+      return;
+    }
+    const words = (this.chunkWords ??= new DataView(chunk.buffer, chunk.byteOffset, chunk.length));
+    xorMaskWords(words, chunk, this.k0, this.k1, this.k2, this.k3, start, end);
   }
 
   private fail(code: ProtocolErrorCode, closeCode: number, section: string, message: string): false {

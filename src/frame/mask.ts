@@ -9,7 +9,7 @@ import { simdMaskAvailable, xorMaskSimd, xorMaskSimdInto } from './mask-simd.ts'
 /** Below this length the cost of a typed-array view outweighs the word loop. */
 const WORD_LOOP_MIN = 128;
 /** From this length the SIMD module's copies in and out pay for themselves. */
-const SIMD_MIN = 512;
+export const SIMD_MIN = 512;
 
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -58,6 +58,29 @@ export function xorMask(
   i += words << 2;
   // What is left starts at a key phase of (i - start) & 3 === (head - start) & 3.
   for (; i < end; i++) data[i]! ^= keyByte(i - start, k0, k1, k2, k3);
+}
+
+/**
+ * From this length a payload lying whole in a received chunk is unmasked through a view of
+ * the chunk ({@link xorMaskWords}); below it a byte loop is cheaper than making the view.
+ */
+export const WORD_VIEW_MIN = 64;
+
+/**
+ * XOR `bytes[start..end)` in place with the key `k0 k1 k2 k3` (k0 at `bytes[start]`), 32
+ * bits at a time through `words`, a DataView over exactly the bytes of `bytes`. The parser
+ * makes one such view per chunk, so the payloads of a chunk full of small frames need no
+ * view each and no alignment (DataView reads any offset).
+ */
+export function xorMaskWords(words: DataView, bytes: Uint8Array, k0: number, k1: number, k2: number, k3: number, start: number, end: number): void {
+  // Read little-endian, the word's lowest byte is the first in memory: k0 goes there.
+  const key = k0 | (k1 << 8) | (k2 << 16) | (k3 << 24);
+  let i = start;
+  for (; i + 4 <= end; i += 4) words.setInt32(i, words.getInt32(i, true) ^ key, true);
+  // Whole words done: the key phase is 0 again.
+  if (i < end) bytes[i]! ^= k0;
+  if (i + 1 < end) bytes[i + 1]! ^= k1;
+  if (i + 2 < end) bytes[i + 2]! ^= k2;
 }
 
 /**

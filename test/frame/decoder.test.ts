@@ -419,6 +419,26 @@ describe('payload ownership and onFramePart', () => {
     assert.deepEqual(sink.parts, []);
   });
 
+  test('§5.3 a chunk full of mid-sized masked frames, itself at an odd offset of a larger buffer, is unmasked frame by frame', () => {
+    // 60..200 bytes: below, across and above the length where payloads are unmasked through
+    // one view of the whole chunk; each frame with its own key and alignment.
+    const random = seededRandom(7);
+    const payloads = Array.from({ length: 141 }, (_, i) => randomBytes(random, 60 + i));
+    const frames = concat(payloads.map((payload) => encodeFrame({ opcode: Opcode.Binary, payload, maskKey: randomBytes(random, 4) })));
+    const backing = new Uint8Array(frames.length + 8);
+    backing.set(frames, 5);
+    const [decoder, sink] = decoderFor('client');
+    decoder.push(backing.subarray(5, 5 + frames.length));
+    assert.deepEqual(sink.errors, []);
+    assert.deepEqual(sink.frames.map((f) => toHex(f.payload)), payloads.map(toHex));
+    // The same bytes in two chunks cut mid-frame: the second chunk gets its own view.
+    const [again, sink2] = decoderFor('client');
+    const cut = Math.floor(frames.length / 2) + 3;
+    again.push(frames.slice(0, cut));
+    again.push(frames.slice(cut));
+    assert.deepEqual(sink2.frames.map((f) => toHex(f.payload)), payloads.map(toHex));
+  });
+
   test('a view aliases a chunk that is itself a view into a larger buffer', () => {
     const backing = new Uint8Array(64);
     backing.set(hex('82 03 0a 0b 0c'), 17);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { simdMaskAvailable } from '../../src/frame/mask-simd.ts';
-import { applyMask, copyMasked, defaultRandomFill, MaskKeySource, xorMask } from '../../src/frame/mask.ts';
+import { applyMask, copyMasked, defaultRandomFill, MaskKeySource, xorMask, xorMaskWords } from '../../src/frame/mask.ts';
 import { hex, randomBytes, seededRandom, toHex } from './helpers.ts';
 
 /** The definition of §5.3: octet i of the payload is XORed with octet (i MOD 4) of the key. */
@@ -66,6 +66,25 @@ describe('RFC 6455 §5.3 client-to-server masking', () => {
       }
     }
     assert.deepEqual(failures.slice(0, 5), []);
+  });
+
+  test('§5.3 xorMaskWords (through one DataView of the chunk) equals the definition for every start, length 0..140 and key', () => {
+    // The chunk is itself a view at an odd offset of a larger buffer, as a socket read can be.
+    const backing = randomBytes(random, 200);
+    const failures: string[] = [];
+    for (const key of KEYS) {
+      for (let start = 0; start < 8; start++) {
+        for (let length = 0; length <= 140; length++) {
+          const chunk = backing.slice().subarray(3, 3 + 160);
+          const words = new DataView(chunk.buffer, chunk.byteOffset, chunk.length);
+          const expected = Uint8Array.from(chunk);
+          expected.set(referenceMask(chunk.subarray(start, start + length), key, 0), start);
+          xorMaskWords(words, chunk, key[0]!, key[1]!, key[2]!, key[3]!, start, start + length);
+          if (toHex(chunk) !== toHex(expected)) failures.push(`key ${toHex(key)} start ${start} length ${length}`);
+        }
+      }
+    }
+    assert.deepEqual(failures, []);
   });
 
   test('§5.3 xorMask defaults to the whole array', () => {
