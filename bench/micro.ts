@@ -1,12 +1,14 @@
 /**
- * Micro-benchmarks: masking, UTF-8 validation and the handshake's SHA-1, each implementation
- * measured in the same process on the same buffers. `npm run bench:micro [-- --quick]`.
+ * Micro-benchmarks: masking, UTF-8 validation, frame decoding and the handshake's SHA-1,
+ * each implementation measured in the same process on the same buffers.
+ * `npm run bench:micro [-- --quick]`.
  * @module
  */
 import { isUtf8 } from 'node:buffer';
 import * as crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
+import { encodeClientFrame } from './lib/frames.ts';
 import { binaryPayload, textPayload } from './lib/payloads.ts';
 import { formatNumber } from './lib/report.ts';
 import { median } from './lib/stats.ts';
@@ -148,6 +150,64 @@ for (const size of [64 * 1024, 4 * 1024 * 1024]) {
   }
 }
 printTable('UTF-8 validation', 'GB/s', utf8Rows);
+
+// --- Frame decoding ------------------------------------------------------------------------
+// A chunk full of small masked client frames, parsed whole: framing, unmasking, UTF-8
+// checks and message delivery. ws's Receiver against our sans-I/O Connection (each as a
+// server, text handed out as bytes, both checking UTF-8 with buffer.isUtf8). Unmasking is
+// in place, so every call first restores the masked chunk: "copy only" is that cost alone.
+
+interface WsReceiver {
+  on(event: 'message', listener: () => void): unknown;
+  write(chunk: Uint8Array): boolean;
+}
+type WsReceiverClass = new (options: { isServer: boolean; maxPayload: number; allowSynchronousEvents: boolean }) => WsReceiver;
+const WsReceiver = (require('ws') as { Receiver: WsReceiverClass }).Receiver;
+const connectionModule: unknown = await import('../src/connection/index.ts').catch(() => undefined);
+type DecodeConnection = new (role: 'server', handler: object, options: { isUtf8: (data: Uint8Array) => boolean }) => { receive(bytes: Uint8Array): void };
+const Connection = Reflect.get(connectionModule ?? {}, 'Connection') as DecodeConnection | undefined;
+
+const FRAMES_PER_CHUNK = 1000;
+
+/** A run that restores and parses the chunk, or why it cannot: a parser must deliver every frame synchronously. */
+function decodeRun(masked: Uint8Array, parse: (work: Uint8Array) => void, delivered: () => number): (() => void) | string {
+  const work = new Uint8Array(masked.length);
+  const run = (): void => {
+    work.set(masked);
+    parse(work);
+  };
+  const before = delivered();
+  run();
+  return delivered() - before === FRAMES_PER_CHUNK ? run : `unavailable (${delivered() - before} of ${FRAMES_PER_CHUNK} frames delivered)`;
+}
+
+const decodeRows: Array<[string, string, number | string]> = [];
+for (const [label, payload, opcode] of [
+  ['32 B binary', binaryPayload(32), 2],
+  ['125 B text', textPayload(125), 1],
+  ['300 B binary', binaryPayload(300), 2],
+] as const) {
+  const frames = Array.from({ length: FRAMES_PER_CHUNK }, (_, i) => encodeClientFrame(payload, opcode, Uint8Array.of(i, 0x5a, i >> 3, 0xc3)));
+  const masked = Buffer.concat(frames);
+  let theirs = 0;
+  const receiver = new WsReceiver({ isServer: true, maxPayload: 1 << 20, allowSynchronousEvents: true });
+  receiver.on('message', () => void theirs++);
+  let ours = 0;
+  const count = (): void => void ours++;
+  const connection =
+    Connection === undefined
+      ? undefined
+      : new Connection('server', { onText: count, onTextBytes: count, onBinary: count, onPing: count, onPong: count, onClose: count, onError: count }, { isUtf8 });
+  const copy = new Uint8Array(masked.length);
+  decodeRows.push(
+    ...measureGroup(`decode ${FRAMES_PER_CHUNK} × ${label}`, FRAMES_PER_CHUNK, [
+      { name: 'ws Receiver', run: decodeRun(masked, (work) => receiver.write(work), () => theirs) },
+      { name: 'wspeer Connection (sans-I/O)', run: connection === undefined ? 'unavailable' : decodeRun(masked, (work) => connection.receive(work), () => ours) },
+      { name: 'copy only (restoring the chunk)', run: () => void (copy.set(masked), (sink += copy[0]!)) },
+    ], 1e6),
+  );
+}
+printTable('Frame decoding: one chunk of masked client frames', 'million frames/s', decodeRows);
 
 // --- Handshake SHA-1 -----------------------------------------------------------------------
 
