@@ -248,8 +248,10 @@ export class FrameDecoder {
     if (length <= available) {
       const end = pos + length;
       if (this.masked) {
-        if (length < WORD_VIEW_MIN) xorMask(chunk, this.k0, this.k1, this.k2, this.k3, pos, end);
-        else this.unmaskInChunk(chunk, pos, end);
+        // §5.3, in place. Mid-sized payloads go a word at a time through a view of the chunk;
+        // short ones byte by byte, long ones through SIMD (xorMask picks).
+        if (length >= WORD_VIEW_MIN && length < SIMD_MIN) this.unmaskWords(chunk, pos, end);
+        else xorMask(chunk, this.k0, this.k1, this.k2, this.k3, pos, end);
       }
       this.sink.onFrame(this.opcode, this.fin, this.rsv1, length === 0 ? EMPTY : chunk.subarray(pos, end));
       return end;
@@ -302,12 +304,8 @@ export class FrameDecoder {
     }
   }
 
-  /** §5.3: unmask, in place, a payload of at least `WORD_VIEW_MIN` bytes that lies whole in `chunk`. */
-  private unmaskInChunk(chunk: Uint8Array, start: number, end: number): void {
-    if (end - start >= SIMD_MIN) {
-      xorMask(chunk, this.k0, this.k1, this.k2, this.k3, start, end);
-      return;
-    }
+  /** Unmask `chunk[start..end)` through the chunk's view, made on first use. */
+  private unmaskWords(chunk: Uint8Array, start: number, end: number): void {
     const words = (this.chunkWords ??= new DataView(chunk.buffer, chunk.byteOffset, chunk.length));
     xorMaskWords(words, chunk, this.k0, this.k1, this.k2, this.k3, start, end);
   }
