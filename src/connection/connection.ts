@@ -11,7 +11,7 @@
  * @module
  */
 import { CloseCode, isValidCloseCode } from '../frame/close-code.ts';
-import { allocateZeroed, FrameDecoder, type FrameSink } from '../frame/decoder.ts';
+import { allocateZeroed, FrameDecoder, type FrameSink, type PayloadView } from '../frame/decoder.ts';
 import { ProtocolError, type ProtocolErrorCode } from '../frame/errors.ts';
 import type { RandomFill } from '../frame/mask.ts';
 import { Opcode } from '../frame/opcode.ts';
@@ -55,6 +55,11 @@ export interface ConnectionOptions {
    * Node's `Buffer.allocUnsafe` skips the zero-fill, since every byte is overwritten.
    */
   allocate?: (size: number) => Uint8Array;
+  /**
+   * Makes the views whole payloads are handed out as (the frame decoder's `view` option).
+   * Default: the received chunk's own `subarray`.
+   */
+  view?: PayloadView;
   /**
    * Do not answer the peer's close frame at once: stay OPEN (still able to send) until the
    * caller calls `replyToClose()` or `close()`. RFC 6455 §5.5.1 lets an endpoint finish
@@ -132,6 +137,7 @@ export class Connection implements FrameSink {
       expectMasked: role === 'server',
       maxMessageSize: maxPayload,
       allowRsv1: this.compression !== null,
+      view: options.view,
     });
   }
 
@@ -209,7 +215,7 @@ export class Connection implements FrameSink {
   // ——— Receiving (FrameSink) ———
 
   /** @internal Called by the frame decoder. */
-  onFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array): void {
+  onFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array, ascii: boolean): void {
     switch (opcode) {
       case Opcode.Ping:
         // §5.5.2: answer with a pong carrying the same payload, unless our close is sent.
@@ -224,7 +230,7 @@ export class Connection implements FrameSink {
         this.receiveClose(payload);
         return;
       default:
-        this.reader.data(opcode, fin, rsv1, payload);
+        this.reader.data(opcode, fin, rsv1, payload, ascii);
     }
   }
 

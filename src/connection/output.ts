@@ -13,10 +13,11 @@ const SLAB_SIZE = 64 * 1024;
 /** A reservation larger than this gets a buffer of its own rather than a slab region. */
 const DEDICATED_MIN = SLAB_SIZE / 4;
 
-let slab = new Uint8Array(SLAB_SIZE);
-let slabUsed = 0;
 const NO_CHUNKS: Uint8Array[] = [];
 const EMPTY = new Uint8Array(0);
+// Made by the first reservation, with that queue's allocator.
+let slab: Uint8Array = EMPTY;
+let slabUsed = SLAB_SIZE;
 const zeroed = (size: number): Uint8Array => new Uint8Array(size);
 
 /** See the module comment. */
@@ -33,7 +34,10 @@ export class OutputQueue {
   private runEnd = 0;
   private pending = 0;
 
-  /** `allocate` makes the buffers of reservations too large for the slab; every byte of them gets written. */
+  /**
+   * `allocate` makes the slab and the buffers of reservations too large for it; every byte
+   * handed out gets written, so it need not zero-fill (a slab is tens of kilobytes).
+   */
   constructor(private readonly allocate: (size: number) => Uint8Array = zeroed) {}
 
   /** Bytes queued and not yet taken. */
@@ -60,7 +64,7 @@ export class OutputQueue {
       return 0;
     }
     if (slabUsed + length > SLAB_SIZE) {
-      slab = new Uint8Array(SLAB_SIZE);
+      slab = plainView(this.allocate(SLAB_SIZE));
       slabUsed = 0;
     }
     this.run = slab;
@@ -121,4 +125,12 @@ export class OutputQueue {
     if (this.runEnd > this.runStart) this.push(this.run.subarray(this.runStart, this.runEnd));
     this.run = null;
   }
+}
+
+/**
+ * The slab as a plain Uint8Array whatever the allocator returned: a subclass such as Node's
+ * Buffer would make each region's `subarray` go through its species constructor.
+ */
+function plainView(bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
 }

@@ -65,8 +65,11 @@ export class MessageReader {
     if (!(this.validator ??= new Utf8Validator(this.settings.isUtf8)).push(piece)) this.failInvalidText();
   }
 
-  /** A whole data frame: a message, or a fragment of one (§5.4). */
-  data(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array): void {
+  /**
+   * A whole data frame: a message, or a fragment of one (§5.4). `ascii`: the decoder saw
+   * every byte below 0x80 while unmasking.
+   */
+  data(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array, ascii = false): void {
     const first = opcode !== Opcode.Continuation;
     if (first) {
       this.opcode = opcode;
@@ -76,8 +79,9 @@ export class MessageReader {
       const inflated = this.inflate(payload, fin);
       if (inflated === null) return;
       payload = inflated;
+      ascii = false;
     }
-    if (this.opcode === Opcode.Text) this.text(first, fin, payload);
+    if (this.opcode === Opcode.Text) this.text(first, fin, payload, ascii);
     else if (this.settings.fragments || (first && fin)) this.handler.onBinary(payload, fin);
     else this.collect(fin, payload);
   }
@@ -94,14 +98,14 @@ export class MessageReader {
     this.streamDecoder = null;
   }
 
-  private text(first: boolean, fin: boolean, payload: Uint8Array): void {
+  private text(first: boolean, fin: boolean, payload: Uint8Array, ascii: boolean): void {
     const prevalidated = this.framePrevalidated;
     this.framePrevalidated = false;
     if (first && fin && !prevalidated) {
       // The common case, a whole message in one frame: one native pass validates it (and
-      // decodes it, unless the host takes bytes).
+      // decodes it, unless the host takes bytes). ASCII is valid UTF-8 (§8.1) as it stands.
       if (this.textAsBytes) {
-        if (!(this.settings.isUtf8 ?? isValidUtf8)(payload)) return this.failInvalidText();
+        if (!ascii && !(this.settings.isUtf8 ?? isValidUtf8)(payload)) return this.failInvalidText();
         this.handler.onTextBytes!(payload, true);
         return;
       }

@@ -9,13 +9,17 @@
  */
 import { CloseCode } from './close-code.ts';
 import { ProtocolError, type ProtocolErrorCode } from './errors.ts';
-import { copyMasked, SIMD_MIN, WORD_VIEW_MIN, xorMask, xorMaskWords } from './mask.ts';
+import { copyMasked, SIMD_MIN, WORD_VIEW_MIN, xorBytes, xorMask, xorMaskWords } from './mask.ts';
 import { isControlOpcode, isKnownOpcode, Opcode } from './opcode.ts';
 
 /** Receives what the parser finds. The connection implements it. */
 export interface FrameSink {
-  /** A complete frame, payload unmasked. `opcode` is 0 for a continuation (§5.4). */
-  onFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array): void;
+  /**
+   * A complete frame, payload unmasked. `opcode` is 0 for a continuation (§5.4). `ascii`
+   * is true when unmasking showed every payload byte below 0x80 (so a text payload is valid
+   * UTF-8 without a check); false when that is not known.
+   */
+  onFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array, ascii: boolean): void;
   /**
    * A piece of a data frame whose payload spans chunks, unmasked, as it arrives; `onFrame`
    * still follows with the whole payload. It lets text be validated before the frame ends
@@ -40,7 +44,17 @@ export interface FrameDecoderOptions {
    * byte is overwritten.
    */
   allocate?: (size: number) => Uint8Array;
+  /**
+   * Makes the view a payload lying whole in a chunk is handed out as. Default: the chunk's
+   * own `subarray`, of its type. A host whose chunks are Node Buffers passes a cheaper
+   * constructor (Buffer's `subarray` reads `.buffer` through the runtime for every view;
+   * this way it is read once per chunk).
+   */
+  view?: PayloadView;
 }
+
+/** Makes a view of `length` bytes of `buffer` from `byteOffset`. */
+export type PayloadView = (buffer: ArrayBufferLike, byteOffset: number, length: number) => Uint8Array;
 
 /** The portable allocator: zero-filled, as typed arrays always are. */
 export const allocateZeroed = (size: number): Uint8Array => new Uint8Array(size);
@@ -55,6 +69,7 @@ export class FrameDecoder {
   private readonly expectMasked: boolean;
   private maxMessageSize: number;
   private readonly allocate: (size: number) => Uint8Array;
+  private readonly view: PayloadView | null;
   private stopped = false;
 
   // Header bytes of a header split across chunks (allocated the first time it happens).
@@ -73,8 +88,11 @@ export class FrameDecoder {
   private payloadLength = 0;
   // A payload split across chunks, assembled here.
   private partial: Uint8Array | null = null;
-  // A view of the chunk being parsed, made for its first mid-sized masked payload and dropped
-  // when the chunk is done (so no chunk outlives its parse), for `xorMaskWords`.
+  // The chunk being parsed, as its ArrayBuffer and offset (read once, at its first payload,
+  // for `view`) and a DataView (made at its first mid-sized masked payload, for
+  // `xorMaskWords`). Dropped when the chunk is done, so that no chunk outlives its parse.
+  private chunkBuffer: ArrayBufferLike | null = null;
+  private chunkOffset = 0;
   private chunkWords: DataView | null = null;
   private partialFill = 0;
 
@@ -87,6 +105,7 @@ export class FrameDecoder {
     this.maxMessageSize = options.maxMessageSize;
     this.allowRsv1 = options.allowRsv1 ?? false;
     this.allocate = options.allocate ?? allocateZeroed;
+    this.view = options.view ?? null;
   }
 
   /** Allow or forbid RSV1 on first data frames, as extension negotiation decided. */
@@ -122,8 +141,8 @@ export class FrameDecoder {
   push(chunk: Uint8Array): void {
     const end = chunk.length;
     let pos = 0;
-    // A view left by a push that threw belongs to another chunk.
-    this.chunkWords = null;
+    // Views left by a push that threw belong to another chunk.
+    this.forgetChunk();
     while (pos < end && !this.stopped) {
       if (this.partial !== null) {
         pos = this.continuePayload(chunk, pos);
@@ -135,6 +154,11 @@ export class FrameDecoder {
         pos = this.beginPayload(chunk, pos + size);
       }
     }
+    this.forgetChunk();
+  }
+
+  private forgetChunk(): void {
+    this.chunkBuffer = null;
     this.chunkWords = null;
   }
 
@@ -247,13 +271,8 @@ export class FrameDecoder {
     const available = chunk.length - pos;
     if (length <= available) {
       const end = pos + length;
-      if (this.masked) {
-        // §5.3, in place. Mid-sized payloads go a word at a time through a view of the chunk;
-        // short ones byte by byte, long ones through SIMD (xorMask picks).
-        if (length >= WORD_VIEW_MIN && length < SIMD_MIN) this.unmaskWords(chunk, pos, end);
-        else xorMask(chunk, this.k0, this.k1, this.k2, this.k3, pos, end);
-      }
-      this.sink.onFrame(this.opcode, this.fin, this.rsv1, length === 0 ? EMPTY : chunk.subarray(pos, end));
+      const ascii = this.masked && (this.unmask(chunk, pos, end) & 0x8080_8080) === 0;
+      this.sink.onFrame(this.opcode, this.fin, this.rsv1, length === 0 ? EMPTY : this.payloadView(chunk, pos, end), ascii);
       return end;
     }
     const partial = this.allocate(length);
@@ -271,7 +290,7 @@ export class FrameDecoder {
     if (this.stopped) return chunk.length;
     if (this.partialFill === partial.length) {
       this.partial = null;
-      this.sink.onFrame(this.opcode, this.fin, this.rsv1, partial);
+      this.sink.onFrame(this.opcode, this.fin, this.rsv1, partial, false);
     }
     return pos + take;
   }
@@ -304,10 +323,37 @@ export class FrameDecoder {
     }
   }
 
-  /** Unmask `chunk[start..end)` through the chunk's view, made on first use. */
-  private unmaskWords(chunk: Uint8Array, start: number, end: number): void {
-    const words = (this.chunkWords ??= new DataView(chunk.buffer, chunk.byteOffset, chunk.length));
-    xorMaskWords(words, chunk, this.k0, this.k1, this.k2, this.k3, start, end);
+  /**
+   * §5.3, in place: short payloads byte by byte, mid-sized ones a word at a time through a
+   * DataView of the chunk, long ones through SIMD (xorMask picks). Returns the unmasked bytes
+   * ORed together where that comes free (under SIMD_MIN), else 0x80: bit 7 clear in every
+   * byte of the result means the payload is ASCII.
+   */
+  private unmask(chunk: Uint8Array, start: number, end: number): number {
+    const length = end - start;
+    if (length < WORD_VIEW_MIN) return xorBytes(chunk, this.k0, this.k1, this.k2, this.k3, start, end);
+    if (length < SIMD_MIN) {
+      if (this.chunkWords === null) {
+        this.chunkWords = new DataView(this.bufferOf(chunk), this.chunkOffset, chunk.length);
+      }
+      return xorMaskWords(this.chunkWords, chunk, this.k0, this.k1, this.k2, this.k3, start, end);
+    }
+    xorMask(chunk, this.k0, this.k1, this.k2, this.k3, start, end);
+    return 0x80;
+  }
+
+  /** The chunk's ArrayBuffer (and `chunkOffset`), read once per chunk: the getters go through the runtime. */
+  private bufferOf(chunk: Uint8Array): ArrayBufferLike {
+    if (this.chunkBuffer === null) {
+      this.chunkBuffer = chunk.buffer;
+      this.chunkOffset = chunk.byteOffset;
+    }
+    return this.chunkBuffer;
+  }
+
+  private payloadView(chunk: Uint8Array, start: number, end: number): Uint8Array {
+    if (this.view === null) return chunk.subarray(start, end);
+    return this.view(this.bufferOf(chunk), this.chunkOffset + start, end - start);
   }
 
   private fail(code: ProtocolErrorCode, closeCode: number, section: string, message: string): false {

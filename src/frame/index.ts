@@ -18,4 +18,4 @@ export {
   MAX_HEADER_LENGTH,
   type FrameSpec,
 } from './encoder.ts';
-export { FrameDecoder, type FrameSink, type FrameDecoderOptions } from './decoder.ts';
+export { FrameDecoder, type FrameSink, type FrameDecoderOptions, type PayloadView } from './decoder.ts';

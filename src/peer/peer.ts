@@ -15,6 +15,7 @@ import type { ProtocolError } from '../frame/errors.ts';
 import { Opcode } from '../frame/opcode.ts';
 import { ClosingHandshake } from './closing.ts';
 import { DrainWaiters } from './drain-waiters.ts';
+import { allocateUnsafe, bufferView } from './buffers.ts';
 import { BufferFullError, ConnectionClosedError } from './errors.ts';
 import { Inbox, ITERATION_DONE, toIteratorResult } from './inbox.ts';
 import { ReceivedMessage, type Message } from './message.ts';
@@ -28,8 +29,6 @@ export type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types
 
 
 const NOTHING = new Uint8Array(0);
-/** Every byte of an assembly buffer is overwritten: skip the zero-fill. */
-const allocateUnsafe = (size: number): Uint8Array => Buffer.allocUnsafe(size);
 const EMPTY_INFO: HandshakeInfo = { path: '/', headers: {}, protocol: '', extensions: '' };
 
 /** See the module comment. Made by the `server`, `bind`, `connect`, `wrap` and `handleUpgrade` factories. */
@@ -76,6 +75,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
       maxPayload: options.maxPayload,
       fragments: options.fragments,
       allocate: allocateUnsafe,
+      view: bufferView,
       // Messages reach the application asynchronously: answer the peer's close only once
       // it has had them (see `onClose`), so that its reply to the last one is not cut off.
       deferCloseReply: true,

@@ -64,6 +64,20 @@ for (const role of ROLES) {
       assert.equal(conn.error?.closeCode, 1007);
     });
 
+    test('§8.1 with onTextBytes a masked all-ASCII text message needs no validator call; one non-ASCII byte does', () => {
+      let calls = 0;
+      const counting = (data: Uint8Array): boolean => {
+        calls++;
+        return isUtf8(data);
+      };
+      const { conn, events } = bytesEndpoint(role, { isUtf8: counting });
+      conn.receive(frameTo(role, { opcode: Opcode.Text, payload: utf8('plain ASCII, as JSON mostly is') }));
+      conn.receive(frameTo(role, { opcode: Opcode.Text, payload: utf8('café') }));
+      assert.deepEqual(events.texts.map((text) => new TextDecoder().decode(text.bytes)), ['plain ASCII, as JSON mostly is', 'café']);
+      // Only a server unmasks what it reads, and learns on the way whether it is ASCII.
+      assert.equal(calls, role === 'server' ? 1 : 2);
+    });
+
     test('§5.5.1 with deferCloseReply the close is not answered until replyToClose, and nothing after it is delivered', () => {
       const { conn, events } = bytesEndpoint(role, { deferCloseReply: true });
       conn.receive(concat([frameTo(role, { opcode: Opcode.Close, payload: closeBody(4001, 'bye') }), frameTo(role, { opcode: Opcode.Text, payload: utf8('late') })]));

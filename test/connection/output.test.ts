@@ -110,6 +110,23 @@ describe('OutputQueue: batching small frames into a shared slab', () => {
     assert.deepEqual(chunks.map(toHex), ['aa', '01 02 03', 'bb']);
   });
 
+  test('a new slab comes from the queue\'s allocator (no zero-fill needed) and is used as a plain Uint8Array', () => {
+    const sizes: number[] = [];
+    // A Buffer-like subclass, as Node's Buffer.allocUnsafe returns.
+    class Sub extends Uint8Array {}
+    const queue = new OutputQueue((size) => {
+      sizes.push(size);
+      return new Sub(size).fill(0xee);
+    });
+    // 48 KiB are left in the slab: three regions of 16 KiB go there, two in a new one.
+    freshSlab();
+    for (let i = 0; i < 5; i++) write(queue, block(SLAB_REGION_MAX, i, i));
+    assert.deepEqual(sizes, [64 * 1024]);
+    const chunks = queue.take();
+    assert.ok(chunks.every((chunk) => chunk.constructor === Uint8Array), 'regions are plain views');
+    assert.deepEqual(concat(chunks), concat([0, 1, 2, 3, 4].map((i) => block(SLAB_REGION_MAX, i, i))));
+  });
+
   test('clear() drops everything queued', () => {
     const queue = new OutputQueue();
     write(queue, [1, 2]);

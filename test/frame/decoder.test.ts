@@ -439,6 +439,65 @@ describe('payload ownership and onFramePart', () => {
     assert.deepEqual(sink2.frames.map((f) => toHex(f.payload)), payloads.map(toHex));
   });
 
+  test('the view option makes each whole payload from the chunk\'s ArrayBuffer, read once per chunk', () => {
+    const frames = concat([
+      encodeFrame({ opcode: Opcode.Text, payload: utf8('Hello'), maskKey: RFC_KEY }),
+      encodeFrame({ opcode: Opcode.Binary, payload: counting(200), maskKey: hex('01 02 03 04') }),
+      encodeFrame({ opcode: Opcode.Binary, payload: counting(3000), maskKey: hex('05 06 07 08') }),
+    ]);
+    const backing = new Uint8Array(frames.length + 20);
+    backing.set(frames, 9);
+    const chunk = backing.subarray(9, 9 + frames.length);
+    const calls: [ArrayBufferLike, number, number][] = [];
+    const sink = new RecordingSink();
+    const decoder = new FrameDecoder(sink, {
+      expectMasked: true,
+      maxMessageSize: LIMIT,
+      view: (buffer, byteOffset, length) => {
+        calls.push([buffer, byteOffset, length]);
+        return new Uint8Array(buffer, byteOffset, length);
+      },
+    });
+    decoder.push(chunk);
+    assert.deepEqual(calls, [
+      [backing.buffer, 9 + 6, 5],
+      [backing.buffer, 9 + 11 + 8, 200],
+      [backing.buffer, 9 + 11 + 8 + 200 + 8, 3000],
+    ]);
+    assert.deepEqual(sink.frames, [frame(Opcode.Text, true, 'Hello'), frame(Opcode.Binary, true, counting(200)), frame(Opcode.Binary, true, counting(3000))]);
+    // A payload split across chunks is assembled in its own buffer: no view of a chunk.
+    calls.length = 0;
+    decoder.push(frames.slice(0, 8));
+    decoder.push(frames.slice(8));
+    assert.deepEqual(calls.map(([, , length]) => length), [200, 3000]);
+    assert.equal(sink.frames.length, 6);
+  });
+
+  test('§8.1 onFrame says a masked payload is ASCII when unmasking showed it, at every path length', () => {
+    for (const length of [0, 1, 5, 63, 64, 65, 125, 511]) {
+      for (const high of [-1, 0, Math.floor(length / 2), length - 1]) {
+        if (high >= length) continue;
+        const payload = new Uint8Array(length).fill(0x61);
+        if (high >= 0) payload[high] = 0xc3;
+        const [decoder, sink] = decoderFor('client');
+        decoder.push(encodeFrame({ opcode: Opcode.Text, payload, maskKey: RFC_KEY }));
+        assert.deepEqual(sink.ascii, [high < 0], `length ${length}, byte 0xc3 at ${high}`);
+      }
+    }
+    // Not known, so false: payloads unmasked through SIMD (512 bytes and up), split across
+    // chunks, or not masked at all (a client reading a server).
+    const cases: [string, FrameDecoder, RecordingSink, Uint8Array[]][] = [];
+    const long = encodeFrame({ opcode: Opcode.Text, payload: new Uint8Array(512).fill(0x61), maskKey: RFC_KEY });
+    cases.push(['512 bytes', ...decoderFor('client'), [long]]);
+    const short = encodeFrame({ opcode: Opcode.Text, payload: utf8('abc'), maskKey: RFC_KEY });
+    cases.push(['split', ...decoderFor('client'), [short.slice(0, 7), short.slice(7)]]);
+    cases.push(['unmasked', ...decoderFor('server'), [encodeFrame({ opcode: Opcode.Text, payload: utf8('abc') })]]);
+    for (const [name, decoder, sink, chunks] of cases) {
+      for (const chunk of chunks) decoder.push(chunk);
+      assert.deepEqual(sink.ascii, [false], name);
+    }
+  });
+
   test('a view aliases a chunk that is itself a view into a larger buffer', () => {
     const backing = new Uint8Array(64);
     backing.set(hex('82 03 0a 0b 0c'), 17);

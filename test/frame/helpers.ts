@@ -56,10 +56,13 @@ export class RecordingSink implements FrameSink {
   log: string[] = [];
   /** The payload views exactly as received (not copied), for aliasing checks. */
   views: Uint8Array[] = [];
+  /** The `ascii` flag of each frame. */
+  ascii: boolean[] = [];
 
-  onFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array): void {
+  onFrame(opcode: number, fin: boolean, rsv1: boolean, payload: Uint8Array, ascii: boolean): void {
     this.frames.push({ opcode, fin, rsv1, payload: payload.slice() });
     this.views.push(payload);
+    this.ascii.push(ascii);
     this.log.push('frame');
   }
   onFramePart(opcode: number, rsv1: boolean, piece: Uint8Array): void {

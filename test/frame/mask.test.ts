@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { simdMaskAvailable } from '../../src/frame/mask-simd.ts';
-import { applyMask, copyMasked, defaultRandomFill, MaskKeySource, xorMask, xorMaskWords } from '../../src/frame/mask.ts';
+import { applyMask, copyMasked, defaultRandomFill, MaskKeySource, xorBytes, xorMask, xorMaskWords } from '../../src/frame/mask.ts';
 import { hex, randomBytes, seededRandom, toHex } from './helpers.ts';
 
 /** The definition of §5.3: octet i of the payload is XORed with octet (i MOD 4) of the key. */
@@ -85,6 +85,30 @@ describe('RFC 6455 §5.3 client-to-server masking', () => {
       }
     }
     assert.deepEqual(failures, []);
+  });
+
+  test('xorBytes and xorMaskWords report whether the unmasked bytes are all ASCII, with one high byte at any position', () => {
+    const key = hex('37 fa 21 3d');
+    const [k0, k1, k2, k3] = [key[0]!, key[1]!, key[2]!, key[3]!];
+    const failures: string[] = [];
+    for (let length = 0; length <= 140; length++) {
+      for (let start = 0; start < 4; start++) {
+        // -1: all ASCII; otherwise the one byte at `high` is 0x80 | something once unmasked.
+        for (let high = -1; high < length; high++) {
+          const plain = new Uint8Array(start + length + 3).fill(0x7f);
+          if (high >= 0) plain[start + high] = 0x80 + (high % 0x80);
+          const masked = plain.slice();
+          masked.set(referenceMask(plain.subarray(start, start + length), key, 0), start);
+          const byBytes = masked.slice();
+          const bytesAscii = (xorBytes(byBytes, k0, k1, k2, k3, start, start + length) & 0x8080_8080) === 0;
+          const byWords = masked.slice();
+          const wordsAscii = (xorMaskWords(new DataView(byWords.buffer), byWords, k0, k1, k2, k3, start, start + length) & 0x8080_8080) === 0;
+          if (bytesAscii !== (high < 0) || wordsAscii !== (high < 0)) failures.push(`length ${length} start ${start} high ${high}: ${bytesAscii} ${wordsAscii}`);
+          if (toHex(byBytes) !== toHex(plain) || toHex(byWords) !== toHex(plain)) failures.push(`length ${length} start ${start} high ${high}: wrong bytes`);
+        }
+      }
+    }
+    assert.deepEqual(failures.slice(0, 5), []);
   });
 
   test('§5.3 xorMask defaults to the whole array', () => {
