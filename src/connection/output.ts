@@ -18,6 +18,8 @@ const EMPTY = new Uint8Array(0);
 // Made by the first reservation, with that queue's allocator.
 let slab: Uint8Array = EMPTY;
 let slabUsed = SLAB_SIZE;
+// A DataView of the slab for word-wise masking, made on first use.
+let slabWords: DataView | null = null;
 const zeroed = (size: number): Uint8Array => new Uint8Array(size);
 
 /** See the module comment. */
@@ -65,6 +67,7 @@ export class OutputQueue {
     }
     if (slabUsed + length > SLAB_SIZE) {
       slab = plainView(this.allocate(SLAB_SIZE));
+      slabWords = null;
       slabUsed = 0;
     }
     this.run = slab;
@@ -73,6 +76,15 @@ export class OutputQueue {
     slabUsed += length;
     this.runEnd = slabUsed;
     return this.runStart;
+  }
+
+  /**
+   * A DataView over exactly `buffer` when that is the shared slab (one per slab, so masking
+   * a frame there allocates nothing); null when the last reservation got a buffer of its own.
+   */
+  get words(): DataView | null {
+    if (this.buffer !== slab) return null;
+    return (slabWords ??= new DataView(slab.buffer, slab.byteOffset, slab.length));
   }
 
   /** Give back the last `unused` bytes of the last reservation. */

@@ -5,7 +5,7 @@
  * @module
  */
 import { headerLength, MAX_HEADER_LENGTH, writeHeader } from '../frame/encoder.ts';
-import { copyMasked, MaskKeySource, xorMask, type RandomFill } from '../frame/mask.ts';
+import { copyMasked, MaskKeySource, SIMD_MIN, WORD_VIEW_MIN, xorMask, xorMaskWords, type RandomFill } from '../frame/mask.ts';
 import { Opcode } from '../frame/opcode.ts';
 import type { MessageCompression } from './compression.ts';
 import { OutputQueue } from './output.ts';
@@ -101,9 +101,15 @@ export class FrameWriter {
       buffer.set(payload, start);
       return;
     }
-    // Copied and masked in one pass (§5.3): the caller's bytes are left as they were.
+    // Masked in the output (§5.3): the caller's bytes are left as they were. Long payloads
+    // are copied and masked in one pass.
     const key = keys.pool;
-    copyMasked(payload, buffer, start, key[keyAt]!, key[keyAt + 1]!, key[keyAt + 2]!, key[keyAt + 3]!);
+    if (length >= SIMD_MIN) {
+      copyMasked(payload, buffer, start, key[keyAt]!, key[keyAt + 1]!, key[keyAt + 2]!, key[keyAt + 3]!);
+      return;
+    }
+    buffer.set(payload, start);
+    this.maskAt(buffer, start, start + length, key, keyAt);
   }
 
   /** Whether a message of `length` bytes would go compressed. */
@@ -124,11 +130,19 @@ export class FrameWriter {
     if (header !== guess) buffer.copyWithin(at + header, at + guess, at + guess + written);
     const keyAt = keys === null ? 0 : keys.next();
     const start = writeHeader(buffer, at, Opcode.Text, true, false, written, keys === null ? null : keys.pool, keyAt);
-    if (keys !== null) maskAt(buffer, start, start + written, keys.pool, keyAt);
+    if (keys !== null) this.maskAt(buffer, start, start + written, keys.pool, keyAt);
     out.release(MAX_HEADER_LENGTH + maxBytes - header - written);
   }
-}
 
-function maskAt(buffer: Uint8Array, start: number, end: number, key: Uint8Array, keyAt: number): void {
-  xorMask(buffer, key[keyAt]!, key[keyAt + 1]!, key[keyAt + 2]!, key[keyAt + 3]!, start, end);
+  /** Mask `buffer[start..end)` in place; mid-sized payloads in the slab go through its word view. */
+  private maskAt(buffer: Uint8Array, start: number, end: number, key: Uint8Array, keyAt: number): void {
+    const k0 = key[keyAt]!;
+    const k1 = key[keyAt + 1]!;
+    const k2 = key[keyAt + 2]!;
+    const k3 = key[keyAt + 3]!;
+    const length = end - start;
+    const words = length >= WORD_VIEW_MIN && length < SIMD_MIN ? this.output.words : null;
+    if (words !== null) xorMaskWords(words, buffer, k0, k1, k2, k3, start, end);
+    else xorMask(buffer, k0, k1, k2, k3, start, end);
+  }
 }

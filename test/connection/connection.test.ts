@@ -787,6 +787,22 @@ for (const role of ROLES) {
       }
     });
 
+    test(`§5.3 the ${role} sends binary of every length 0..600, several frames to a chunk, exactly as the encoder frames it`, () => {
+      // Two frames per chunk so that the second lands at every offset in the shared output.
+      const receiver = endpoint(peer);
+      for (let length = 0; length <= 600; length++) {
+        const first = Uint8Array.from({ length: length % 7 }, (_, i) => i);
+        const payload = Uint8Array.from({ length }, (_, i) => (i * 31 + length) & 0xff);
+        const { conn } = endpoint(role);
+        conn.sendBinary(first);
+        conn.sendBinary(payload);
+        const bytes = outgoingBytes(conn);
+        assert.equal(toHex(bytes), wire(role, Opcode.Binary, first) + ' ' + wire(role, Opcode.Binary, payload), `length ${length}`);
+        receiver.conn.receive(bytes);
+        assert.deepEqual(receiver.events.take(), [{ type: 'binary', data: first, fin: true }, { type: 'binary', data: payload, fin: true }], `length ${length}`);
+      }
+    });
+
     test(`§5.2 the ${role} batches consecutive small frames into one chunk`, () => {
       const { conn } = endpoint(role);
       conn.sendText('a');
