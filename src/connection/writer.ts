@@ -5,7 +5,7 @@
  * @module
  */
 import { headerLength, MAX_HEADER_LENGTH, writeHeader } from '../frame/encoder.ts';
-import { copyMasked, MaskKeySource, SIMD_MIN, WORD_VIEW_MIN, xorMask, xorMaskWords, type RandomFill } from '../frame/mask.ts';
+import { copyMasked, MaskKeySource, SIMD_MIN, WORD_LOOP_MIN, WORD_VIEW_MIN, xorMask, xorMaskWords, type RandomFill } from '../frame/mask.ts';
 import { Opcode } from '../frame/opcode.ts';
 import type { MessageCompression } from './compression.ts';
 import { OutputQueue } from './output.ts';
@@ -84,32 +84,40 @@ export class FrameWriter {
 
   /** One frame: copied beside its header when small or masked, else queued as it is. */
   frame(opcode: number, fin: boolean, payload: Uint8Array, rsv1 = false): void {
+    if (this.keys !== null) {
+      this.maskedFrame(opcode, fin, payload, rsv1, this.keys);
+      return;
+    }
     const length = payload.length;
-    const keys = this.keys;
     const out = this.output;
-    if (keys === null && length >= COPY_LIMIT) {
+    if (length >= COPY_LIMIT) {
       const at = out.reserve(headerLength(length, false));
       writeHeader(out.buffer, at, opcode, fin, rsv1, length, null);
       out.append(payload);
       return;
     }
-    const keyAt = keys === null ? 0 : keys.next();
-    const at = out.reserve(headerLength(length, keys !== null) + length);
+    const at = out.reserve(headerLength(length, false) + length);
     const buffer = out.buffer;
-    const start = writeHeader(buffer, at, opcode, fin, rsv1, length, keys === null ? null : keys.pool, keyAt);
-    if (keys === null) {
-      buffer.set(payload, start);
-      return;
-    }
-    // Masked in the output (§5.3): the caller's bytes are left as they were. Long payloads
-    // are copied and masked in one pass.
+    buffer.set(payload, writeHeader(buffer, at, opcode, fin, rsv1, length, null));
+  }
+
+  /** A client's frame (§5.3): masked into the output, so the caller's bytes are left as they were. */
+  private maskedFrame(opcode: number, fin: boolean, payload: Uint8Array, rsv1: boolean, keys: MaskKeySource): void {
+    const length = payload.length;
+    const out = this.output;
+    const keyAt = keys.next();
+    const at = out.reserve(headerLength(length, true) + length);
+    const buffer = out.buffer;
     const key = keys.pool;
-    if (length >= SIMD_MIN) {
+    const start = writeHeader(buffer, at, opcode, fin, rsv1, length, key, keyAt);
+    if (length >= WORD_LOOP_MIN && length < SIMD_MIN) {
+      // Through the slab's word view: `xorMask` would make a word view of its own per frame.
+      buffer.set(payload, start);
+      this.maskAt(buffer, start, start + length, key, keyAt);
+    } else {
+      // Short ones byte by byte; long ones copied and masked in one pass.
       copyMasked(payload, buffer, start, key[keyAt]!, key[keyAt + 1]!, key[keyAt + 2]!, key[keyAt + 3]!);
-      return;
     }
-    buffer.set(payload, start);
-    this.maskAt(buffer, start, start + length, key, keyAt);
   }
 
   /** Whether a message of `length` bytes would go compressed. */

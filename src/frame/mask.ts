@@ -6,8 +6,8 @@
 
 import { simdMaskAvailable, xorMaskSimd, xorMaskSimdInto } from './mask-simd.ts';
 
-/** Below this length the cost of a typed-array view outweighs the word loop. */
-const WORD_LOOP_MIN = 128;
+/** Below this length the cost of a typed-array view made for it outweighs the word loop. */
+export const WORD_LOOP_MIN = 128;
 /** From this length the SIMD module's copies in and out pay for themselves. */
 export const SIMD_MIN = 512;
 
