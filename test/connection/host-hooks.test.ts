@@ -28,6 +28,18 @@ function bytesEndpoint(role: 'client' | 'server', options: ConnectionOptions = {
   return { conn: new Connection(role, events, options), events };
 }
 
+/** Node's `isUtf8` as a host validator that counts its calls. */
+function countingValidator(): { isUtf8: (data: Uint8Array) => boolean; calls: number } {
+  const counter = {
+    calls: 0,
+    isUtf8: (data: Uint8Array): boolean => {
+      counter.calls++;
+      return isUtf8(data);
+    },
+  };
+  return counter;
+}
+
 for (const role of ROLES) {
   describe(`host hooks (${role})`, () => {
     test('§8.1 with onTextBytes a whole text message arrives as its validated bytes, never decoded', () => {
@@ -52,30 +64,22 @@ for (const role of ROLES) {
     });
 
     test('§8.1 with onTextBytes invalid text still fails with 1007, and the host validator is the one used', () => {
-      let calls = 0;
-      const counting = (data: Uint8Array): boolean => {
-        calls++;
-        return isUtf8(data);
-      };
-      const { conn, events } = bytesEndpoint(role, { isUtf8: counting });
+      const counting = countingValidator();
+      const { conn, events } = bytesEndpoint(role, { isUtf8: counting.isUtf8 });
       conn.receive(frameTo(role, { opcode: Opcode.Text, payload: hex('ce ba ed a0 80') }));
-      assert.equal(calls, 1);
+      assert.equal(counting.calls, 1);
       assert.deepEqual(events.texts, []);
       assert.equal(conn.error?.closeCode, 1007);
     });
 
     test('§8.1 with onTextBytes a masked all-ASCII text message needs no validator call; one non-ASCII byte does', () => {
-      let calls = 0;
-      const counting = (data: Uint8Array): boolean => {
-        calls++;
-        return isUtf8(data);
-      };
-      const { conn, events } = bytesEndpoint(role, { isUtf8: counting });
+      const counting = countingValidator();
+      const { conn, events } = bytesEndpoint(role, { isUtf8: counting.isUtf8 });
       conn.receive(frameTo(role, { opcode: Opcode.Text, payload: utf8('plain ASCII, as JSON mostly is') }));
       conn.receive(frameTo(role, { opcode: Opcode.Text, payload: utf8('café') }));
       assert.deepEqual(events.texts.map((text) => new TextDecoder().decode(text.bytes)), ['plain ASCII, as JSON mostly is', 'café']);
       // Only a server unmasks what it reads, and learns on the way whether it is ASCII.
-      assert.equal(calls, role === 'server' ? 1 : 2);
+      assert.equal(counting.calls, role === 'server' ? 1 : 2);
     });
 
     test('§5.5.1 with deferCloseReply the close is not answered until replyToClose, and nothing after it is delivered', () => {
