@@ -17,27 +17,53 @@ export interface Message {
 
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
-/** The peer's implementation of {@link Message}. */
+/** Bits of `ReceivedMessage.flags` above the opcode (which takes the low two). */
+const FIN = 4;
+const TEXT = 8;
+
+/**
+ * The peer's implementation of {@link Message}. One is made per message on the hot path,
+ * so it is kept small: opcode, `fin` and the text flag share one field.
+ */
 export class ReceivedMessage implements Message {
-  private value: string | Uint8Array | null;
+  private readonly flags: number;
+  private text: string | null;
 
   /**
    * `bytes`: the payload (for text, UTF-8 already validated); `text`: the decoded text if
    * it is already known (pieces decoded in stream), else null for text not decoded yet.
    */
   constructor(
-    readonly opcode: 0 | 1 | 2,
-    readonly fin: boolean,
+    opcode: 0 | 1 | 2,
+    fin: boolean,
     /** @internal The payload as received. */
     readonly bytes: Uint8Array,
-    readonly isText: boolean,
+    isText: boolean,
     text: string | null,
   ) {
-    this.value = isText ? text : bytes;
+    this.flags = opcode | (fin ? FIN : 0) | (isText ? TEXT : 0);
+    this.text = text;
   }
 
+  /** See {@link Message.opcode}. */
+  get opcode(): 0 | 1 | 2 {
+    return (this.flags & 3) as 0 | 1 | 2;
+  }
+
+  /** See {@link Message.fin}. */
+  get fin(): boolean {
+    return (this.flags & FIN) !== 0;
+  }
+
+  /** @internal Whether the payload is text (also for the later frames of a text message). */
+  get isText(): boolean {
+    return (this.flags & TEXT) !== 0;
+  }
+
+  /** See {@link Message.data}; text is decoded on first read. */
   get data(): string | Uint8Array {
-    return (this.value ??= decoder.decode(this.bytes));
+    if ((this.flags & TEXT) === 0) return this.bytes;
+    return (this.text ??= decoder.decode(this.bytes));
   }
 
   /** As JSON (and in logs), a message is its three fields. */
