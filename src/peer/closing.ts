@@ -13,6 +13,8 @@ import { scheduleFlush, type Flushable } from './scheduler.ts';
 export class ClosingHandshake implements Deadline {
   /** When a socket that should have ended is destroyed; 0 until the transport ends. */
   deadline = 0;
+  /** @internal */
+  registryIndex = -1;
   /** While unread messages hold back our answer to the peer's close: when it goes anyway. */
   private replyDeadline: Deadline | null = null;
   private waiters: Array<(clean: boolean) => void> | null = null;
@@ -50,7 +52,7 @@ export class ClosingHandshake implements Deadline {
    */
   answer(unread: boolean, callbacksRan: boolean): void {
     if (unread) {
-      this.replyDeadline = { deadline: Date.now() + this.closeTimeout, expire: () => this.replyNow() };
+      this.replyDeadline = { deadline: Date.now() + this.closeTimeout, expire: () => this.replyNow(), registryIndex: -1 };
       watchDeadline(this.replyDeadline);
     } else if (callbacksRan) {
       this.replyNow();

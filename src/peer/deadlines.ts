@@ -6,8 +6,10 @@
  * @module
  */
 
+import { Registry, type Registered } from './registry.ts';
+
 /** Something that must finish before its deadline. */
-export interface Deadline {
+export interface Deadline extends Registered {
   /** `Date.now()` value after which `expire` is called. */
   deadline: number;
   /** Called once, when the deadline has passed. */
@@ -17,13 +19,14 @@ export interface Deadline {
 /** How often deadlines are checked, in ms. */
 const SWEEP_MS = 250;
 
-const pending = new Set<Deadline>();
+const pending = new Registry<Deadline>();
 let sweeper: NodeJS.Timeout | null = null;
 
 function sweep(): void {
   const now = Date.now();
-  for (const entry of pending) {
-    if (entry.deadline > now) continue;
+  for (const entry of pending.snapshot()) {
+    // An earlier expiry may have released it (its socket closed).
+    if (entry.deadline > now || !pending.has(entry)) continue;
     pending.delete(entry);
     entry.expire();
   }

@@ -39,6 +39,8 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   readonly handshake: HandshakeInfo;
   /** @internal */
   flushQueued = false;
+  /** @internal Its place in its server's registry of open peers. */
+  registryIndex = -1;
 
   private readonly connection: Connection;
   private readonly options: ResolvedPeerOptions;

@@ -11,12 +11,19 @@ import { parseUrl } from '../handshake/url.ts';
 import { CloseCode } from '../frame/close-code.ts';
 import { TimeoutError } from '../peer/errors.ts';
 import type { Peer, Writable } from '../peer/peer.ts';
+import { Registry } from '../peer/registry.ts';
 import { serverTlsOptions } from '../tls/options.ts';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.ts';
 import { completeUpgrade, policyError, readRequestHead, reject } from './upgrade.ts';
 
 /** What a connection handler receives besides the peer. */
 export type ConnectionHandlerFunction = (peer: Peer) => void | Promise<void>;
+
+/** A socket in its opening handshake, as the server's registry holds it. */
+interface Handshaking {
+  socket: Socket;
+  registryIndex: number;
+}
 
 /** A listening WebSocket server. */
 export class Server {
@@ -25,10 +32,10 @@ export class Server {
   /** The peers whose connection is open. */
   readonly peers: ReadonlySet<Peer>;
   private readonly listener: NetServer;
-  private readonly openPeers = new Set<Peer>();
+  private readonly openPeers = new Registry<Peer>();
   private readonly options: ResolvedServerOptions;
   /** Sockets still in their opening handshake: counted against maxConnections, ended by close(). */
-  private readonly handshaking = new Set<Socket>();
+  private readonly handshaking = new Registry<Handshaking>();
 
   /** @internal Use `server` or `bind`. */
   constructor(listener: NetServer, url: string, options: ResolvedServerOptions) {
@@ -63,8 +70,8 @@ export class Server {
    */
   async close(timeout = 5000): Promise<void> {
     const stopped = new Promise<void>((resolve) => this.listener.close(() => resolve()));
-    for (const socket of this.handshaking) socket.destroy();
-    await Promise.all([...this.openPeers].map((peer) => peer.shutdown(CloseCode.GoingAway, 'server shutting down', timeout).catch(ignore)));
+    for (const { socket } of this.handshaking.snapshot()) socket.destroy();
+    await Promise.all(this.openPeers.snapshot().map((peer) => peer.shutdown(CloseCode.GoingAway, 'server shutting down', timeout).catch(ignore)));
     await stopped;
   }
 
@@ -75,9 +82,10 @@ export class Server {
       reject(socket, policyError(503, 'WS_HANDSHAKE_OVERLOADED', 'too many connections'));
       return;
     }
-    this.handshaking.add(socket);
+    const entry: Handshaking = { socket, registryIndex: -1 };
+    this.handshaking.add(entry);
     readRequestHead(socket, this.options, (request) => {
-      this.handshaking.delete(socket);
+      this.handshaking.delete(entry);
       if (request === null) return;
       // Runs inside the socket's 'data' event: nothing may escape into the event loop.
       try {

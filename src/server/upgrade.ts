@@ -39,6 +39,7 @@ export function readRequestHeadAsync(socket: Socket, options: ResolvedServerOpti
 
 class HeadReader implements Deadline {
   readonly deadline: number;
+  registryIndex = -1;
   private readonly parser: RequestHeadParser;
   private finished = false;
 
