@@ -22,7 +22,7 @@ import { ReceivedMessage, type Message } from './message.ts';
 import type { ResolvedPeerOptions } from './options.ts';
 import { queueWritable, sizeOfWritable } from './outgoing.ts';
 import { attachSocket } from './socket-events.ts';
-import { scheduleFlush, startHeartbeat, stopHeartbeat, type Flushable, type Heartbeat } from './scheduler.ts';
+import { scheduleFlush, startHeartbeat, stopHeartbeat, type Flushable, type Heartbeat, type HeartbeatMembership } from './scheduler.ts';
 import type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types.ts';
 
 export type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types.ts';
@@ -55,6 +55,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   private heard = true;
   private awaitingLife = false;
   private onClosedCallback: ((peer: Peer) => void) | null = null;
+  private heartbeat: HeartbeatMembership | null = null;
   private messageCallback: ((message: Message) => void) | null = null;
 
   /**
@@ -90,7 +91,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     // A socket handed over paused (its owner read the handshake, then paused it so that no
     // data is lost in between) does not start flowing when a 'data' listener is added.
     socket.resume();
-    if (options.pingFrequency > 0) startHeartbeat(this, options.pingFrequency);
+    if (options.pingFrequency > 0) this.heartbeat = startHeartbeat(this, options.pingFrequency);
     if (head !== undefined && head.length > 0) this.receive(head);
   }
 
@@ -361,7 +362,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   finish(): void {
     if (this.done) return;
     this.done = true;
-    if (this.options.pingFrequency > 0) stopHeartbeat(this, this.options.pingFrequency);
+    if (this.heartbeat !== null) stopHeartbeat(this.heartbeat);
     this.inbox.close();
     this.writers?.rejectAll(new ConnectionClosedError('write'));
     this.closing.settle();

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { Registry, type Registered } from './registry.ts';
+
 /** Something with queued output to write once per tick. */
 export interface Flushable {
   /** Set while the object is in the flush list. */
@@ -59,29 +61,38 @@ export interface Heartbeat {
   beat(): void;
 }
 
-const heartbeats = new Map<number, { members: Set<Heartbeat>; timer: NodeJS.Timeout }>();
+/** A member's place in the group of its period, made by `startHeartbeat`. */
+export interface HeartbeatMembership extends Registered {
+  readonly member: Heartbeat;
+  readonly periodMs: number;
+}
+
+// Members come and go with connections: a Registry, not a Set (see registry.ts).
+const heartbeats = new Map<number, { members: Registry<HeartbeatMembership>; timer: NodeJS.Timeout }>();
 
 /** Call `member.beat()` every `periodMs` until `stopHeartbeat`; the shared timer never keeps the process alive. */
-export function startHeartbeat(member: Heartbeat, periodMs: number): void {
+export function startHeartbeat(member: Heartbeat, periodMs: number): HeartbeatMembership {
   let group = heartbeats.get(periodMs);
   if (group === undefined) {
-    const members = new Set<Heartbeat>();
+    const members = new Registry<HeartbeatMembership>();
     const timer = setInterval(() => {
-      for (const each of members) each.beat();
+      for (const each of members.snapshot()) each.member.beat();
     }, periodMs);
     timer.unref();
     group = { members, timer };
     heartbeats.set(periodMs, group);
   }
-  group.members.add(member);
+  const membership: HeartbeatMembership = { member, periodMs, registryIndex: -1 };
+  group.members.add(membership);
+  return membership;
 }
 
-/** Stop calling `member.beat()`; the timer goes when its last member does. */
-export function stopHeartbeat(member: Heartbeat, periodMs: number): void {
-  const group = heartbeats.get(periodMs);
-  if (group === undefined || !group.members.delete(member)) return;
+/** Stop the beats of the member `startHeartbeat` returned `membership` for; the timer goes with its last member. */
+export function stopHeartbeat(membership: HeartbeatMembership): void {
+  const group = heartbeats.get(membership.periodMs);
+  if (group === undefined || !group.members.delete(membership)) return;
   if (group.members.size === 0) {
     clearInterval(group.timer);
-    heartbeats.delete(periodMs);
+    heartbeats.delete(membership.periodMs);
   }
 }
