@@ -205,6 +205,15 @@ export class Connection implements FrameSink {
   }
 
   /**
+   * `takeOutgoing` without an array per call: the chunks go into `target` from index 0 (its
+   * later slots are left alone) and their count is returned. For hosts that write often.
+   */
+  takeOutgoingInto(target: Uint8Array[]): number {
+    this.pongs.flush(this.currentState === 'OPEN');
+    return this.writer.takeInto(target);
+  }
+
+  /**
    * Feed bytes received from the peer; events are reported to the handler before this
    * returns. Takes ownership of `chunk`: payloads handed out are views of it, unmasked in place.
    */

@@ -29,7 +29,10 @@ export class OutputQueue {
    * an idle connection pins no slab.
    */
   buffer: Uint8Array = EMPTY;
-  private chunks: Uint8Array[] | null = null;
+  // The chunks queued: the first on its own, since most ticks queue one (a slab run), and
+  // the others in a list made only when there are several.
+  private first: Uint8Array | null = null;
+  private more: Uint8Array[] | null = null;
   // The open run: this queue's last region of the slab, still growing.
   private run: Uint8Array | null = null;
   private runStart = 0;
@@ -97,9 +100,13 @@ export class OutputQueue {
       if (this.run === slab) slabUsed = this.runEnd;
       return;
     }
-    const chunks = this.chunks!;
-    const own = chunks[chunks.length - 1]!;
-    chunks[chunks.length - 1] = own.subarray(0, own.length - unused);
+    const more = this.more;
+    if (more === null) {
+      this.first = this.first!.subarray(0, this.first!.length - unused);
+    } else {
+      const own = more[more.length - 1]!;
+      more[more.length - 1] = own.subarray(0, own.length - unused);
+    }
   }
 
   /** Queue a chunk as it is, after everything reserved so far (its owner must not change it). */
@@ -113,23 +120,42 @@ export class OutputQueue {
   /** Everything queued, in order, as chunks for one vectored write; the queue is then empty. */
   take(): Uint8Array[] {
     this.closeRun();
-    const chunks = this.chunks ?? NO_CHUNKS;
-    this.chunks = null;
-    this.pending = 0;
-    this.buffer = EMPTY;
+    const first = this.first;
+    const chunks = first === null ? NO_CHUNKS : this.more ?? [first];
+    this.clear();
     return chunks;
+  }
+
+  /**
+   * Like `take`, into `target` from index 0 (its other slots are left as they are);
+   * returns how many chunks. A caller that reuses its array allocates nothing per write.
+   */
+  takeInto(target: Uint8Array[]): number {
+    this.closeRun();
+    const first = this.first;
+    const more = this.more;
+    let count = 0;
+    if (more !== null) {
+      for (; count < more.length; count++) target[count] = more[count]!;
+    } else if (first !== null) {
+      target[count++] = first;
+    }
+    this.clear();
+    return count;
   }
 
   /** Drop everything queued (the transport is gone). */
   clear(): void {
     this.run = null;
     this.buffer = EMPTY;
-    this.chunks = null;
+    this.first = null;
+    this.more = null;
     this.pending = 0;
   }
 
   private push(data: Uint8Array): void {
-    (this.chunks ??= []).push(data);
+    if (this.first === null) this.first = data;
+    else (this.more ??= [this.first]).push(data);
   }
 
   private closeRun(): void {

@@ -44,6 +44,11 @@ export class FrameWriter {
     return this.output.take();
   }
 
+  /** Everything queued, into `target` from index 0; returns how many chunks. */
+  takeInto(target: Uint8Array[]): number {
+    return this.output.takeInto(target);
+  }
+
   /** A text message; short ones are encoded straight into the output, beside their header. */
   text(text: string, fragmentSize: number | undefined): void {
     if (fragmentSize === undefined && text.length <= COPY_LIMIT && !this.compresses(text.length * 3)) this.smallText(text);

@@ -29,6 +29,8 @@ export type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types
 
 
 const NOTHING = new Uint8Array(0);
+// The chunks of one flush, reused by every peer (flushes are synchronous, one at a time).
+const outgoing: Uint8Array[] = [];
 const EMPTY_INFO: HandshakeInfo = { path: '/', headers: {}, protocol: '', extensions: '' };
 
 /** See the module comment. Made by the `server`, `bind`, `connect`, `wrap` and `handleUpgrade` factories. */
@@ -309,21 +311,23 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     const connection = this.connection;
     const socket = this.socket;
     if (this.done || socket.destroyed) return;
-    const chunks = connection.takeOutgoing();
+    const count = connection.takeOutgoingInto(outgoing);
     // Someone waits for the buffer to go down: be told when these bytes are written, since
     // 'drain' only comes when the socket's own (smaller or larger) high-water mark was passed.
     const onWritten = this.writers?.waiting === true || this.paused ? () => this.onDrain() : undefined;
-    if (chunks.length === 0) {
+    if (count === 0) {
       if (onWritten !== undefined) socket.write(NOTHING, onWritten);
-    } else if (chunks.length === 1) {
-      socket.write(chunks[0]!, onWritten);
-    } else if (chunks.length > 1) {
+    } else if (count === 1) {
+      socket.write(outgoing[0]!, onWritten);
+    } else {
       socket.cork();
-      const last = chunks.length - 1;
-      for (let i = 0; i < last; i++) socket.write(chunks[i]!);
-      socket.write(chunks[last]!, onWritten);
+      const last = count - 1;
+      for (let i = 0; i < last; i++) socket.write(outgoing[i]!);
+      socket.write(outgoing[last]!, onWritten);
       socket.uncork();
     }
+    // The socket holds what it needs: keep no chunk alive from here.
+    outgoing.fill(NOTHING, 0, count);
     if (connection.state === 'CLOSED') this.closing.endTransport();
     else if (socket.writableLength > this.options.highWaterMark) this.updateFlow();
   }

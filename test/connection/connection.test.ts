@@ -815,6 +815,20 @@ for (const role of ROLES) {
       assert.deepEqual(conn.takeOutgoing(), []);
     });
 
+    test(`takeOutgoingInto gives the ${role}'s chunks in order, the answer to a ping included, and empties the queue`, () => {
+      const { conn } = endpoint(role);
+      conn.sendText('a');
+      conn.sendBinary(new Uint8Array(70000).fill(5));
+      conn.receive(frameTo(role, { opcode: Opcode.Ping, payload: hex('07') }));
+      const target: Uint8Array[] = [];
+      const count = conn.takeOutgoingInto(target);
+      assert.equal(count, 3, 'a run, the large payload as it is, a run with the pong');
+      const { frames } = decodeAll(concat(target.slice(0, count)), role === 'client');
+      assert.deepEqual(frames.map((frame) => [frame.opcode, frame.payload.length]), [[Opcode.Text, 1], [Opcode.Binary, 70000], [Opcode.Pong, 1]]);
+      assert.equal(conn.outgoingBytes, 0);
+      assert.equal(conn.takeOutgoingInto(target), 0);
+    });
+
     test(`outgoingBytes counts what the ${role} queued`, () => {
       const { conn } = endpoint(role);
       assert.equal(conn.outgoingBytes, 0);

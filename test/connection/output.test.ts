@@ -127,6 +127,42 @@ describe('OutputQueue: batching small frames into a shared slab', () => {
     assert.deepEqual(concat(chunks), concat([0, 1, 2, 3, 4].map((i) => block(SLAB_REGION_MAX, i, i))));
   });
 
+  test('a buffer of its own as the only chunk is trimmed by release too', () => {
+    freshSlab();
+    const queue = new OutputQueue();
+    const at = queue.reserve(SLAB_REGION_MAX + 10);
+    queue.buffer.set([7, 8], at);
+    queue.release(SLAB_REGION_MAX + 8);
+    assert.equal(queue.size, 2);
+    assert.deepEqual(queue.take().map(toHex), ['07 08']);
+  });
+
+  test('takeInto fills a caller\'s array from index 0 with what take would return, and leaves its later slots', () => {
+    const marker = Uint8Array.from([0xff]);
+    const build = (queue: OutputQueue, chunks: number): void => {
+      freshSlab();
+      for (let i = 0; i < chunks; i++) {
+        // Appended payloads end runs: `chunks` chunks, alternating runs and payloads.
+        if (i % 2 === 0) write(queue, [i, i]);
+        else queue.append(new Uint8Array(5).fill(i));
+      }
+    };
+    for (const chunks of [0, 1, 2, 5]) {
+      const expected = new OutputQueue();
+      build(expected, chunks);
+      const taken = expected.take().map(toHex);
+      const queue = new OutputQueue();
+      build(queue, chunks);
+      const target = [marker, marker, marker, marker, marker, marker, marker];
+      const count = queue.takeInto(target);
+      assert.equal(count, chunks);
+      assert.deepEqual(target.slice(0, count).map(toHex), taken, `${chunks} chunks`);
+      assert.ok(target.slice(count).every((slot) => slot === marker), 'later slots untouched');
+      assert.equal(queue.size, 0);
+      assert.equal(queue.takeInto(target), 0, 'the queue is empty after');
+    }
+  });
+
   test('clear() drops everything queued', () => {
     const queue = new OutputQueue();
     write(queue, [1, 2]);
