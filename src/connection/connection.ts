@@ -11,9 +11,8 @@
  * @module
  */
 import { CloseCode, isValidCloseCode } from '../frame/close-code.ts';
-import { allocateZeroed, FrameDecoder, type FrameSink, type PayloadView } from '../frame/decoder.ts';
+import { allocateZeroed, FrameDecoder, type FrameSink } from '../frame/decoder.ts';
 import { ProtocolError, type ProtocolErrorCode } from '../frame/errors.ts';
-import type { RandomFill } from '../frame/mask.ts';
 import { Opcode } from '../frame/opcode.ts';
 import { isValidUtf8 } from '../frame/utf8.ts';
 import type { MessageCompression } from './compression.ts';
@@ -22,66 +21,16 @@ import type { ConnectionHandler } from './handler.ts';
 import { MessageReader, type ReaderSettings } from './reader.ts';
 import { DEFAULT_MAX_QUEUED_PONGS, PongQueue } from './pongs.ts';
 import { FrameWriter } from './writer.ts';
+import { DEFAULT_MAX_PAYLOAD, type ConnectionOptions } from './options.ts';
 
 export { DEFAULT_MAX_QUEUED_PONGS } from './pongs.ts';
+export { DEFAULT_MAX_PAYLOAD, type ConnectionOptions } from './options.ts';
 
 /** Which end of the connection this is: clients mask what they send, servers must not (§5.1). */
 export type Role = 'client' | 'server';
 
 /** The states of RFC 6455 §4.1 and §7 after the handshake. */
 export type ConnectionState = 'OPEN' | 'CLOSING' | 'CLOSED';
-
-/** Limits and behaviour of a {@link Connection}. */
-export interface ConnectionOptions {
-  /**
-   * Largest message accepted, in bytes, whether in one frame or fragments summed. Larger
-   * fails the connection with 1009, decided from the frame header before any payload is
-   * buffered. Default 64 MiB: enough for any realistic message, small enough that one
-   * connection cannot take the process's memory.
-   */
-  maxPayload?: number;
-  /** Deliver each data frame as it arrives (`fin` false until the last) instead of whole messages. */
-  fragments?: boolean;
-  /** Source of random bytes for client masking keys; default Web Crypto's `getRandomValues`. */
-  randomFill?: RandomFill;
-  /**
-   * The per-message compression negotiated in the handshake (RFC 7692), if any: it makes
-   * RSV1 legal on the first frame of a data message and compresses outgoing messages.
-   */
-  compression?: MessageCompression;
-  /**
-   * Allocates the buffers received data is assembled in (split frames, fragmented
-   * messages) and large outgoing frames are written into. Default `new Uint8Array(size)`;
-   * Node's `Buffer.allocUnsafe` skips the zero-fill, since every byte is overwritten.
-   */
-  allocate?: (size: number) => Uint8Array;
-  /**
-   * Makes the views whole payloads are handed out as (the frame decoder's `view` option).
-   * Default: the received chunk's own `subarray`.
-   */
-  view?: PayloadView;
-  /**
-   * Do not answer the peer's close frame at once: stay OPEN (still able to send) until the
-   * caller calls `replyToClose()` or `close()`. RFC 6455 §5.5.1 lets an endpoint finish
-   * sending its current message first; a host whose application reads messages
-   * asynchronously uses this so that a reply to the last message is not cut off.
-   */
-  deferCloseReply?: boolean;
-  /**
-   * A fast validator of whole UTF-8 buffers supplied by the host (Node's `buffer.isUtf8`,
-   * tens of GB/s). Default: the portable byte-wise validator of `frame/utf8`.
-   */
-  isUtf8?: (data: Uint8Array) => boolean;
-  /**
-   * Pongs queued between two `takeOutgoing()` calls before the connection answers only the
-   * most recent ping (RFC 6455 §5.5.3 allows it): a ping flood then costs one pong per
-   * write, not one per ping. Default {@link DEFAULT_MAX_QUEUED_PONGS} (16).
-   */
-  maxQueuedPongs?: number;
-}
-
-/** Default {@link ConnectionOptions.maxPayload}: 64 MiB. */
-export const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024;
 
 /** §5.5: control frame payloads are at most 125 bytes; a close reason 123 after its code. */
 const MAX_CONTROL_PAYLOAD = 125;

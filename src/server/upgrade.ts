@@ -12,6 +12,7 @@ import { buildAcceptResponse, buildRejectResponse } from '../handshake/server-re
 import { chooseSubprotocol } from '../handshake/subprotocol.ts';
 import { validateUpgradeRequest, type UpgradeRequestHead } from '../handshake/validate.ts';
 import { negotiateAsServer } from '../extensions/permessage-deflate/index.ts';
+import { ParsedHandshakeInfo } from '../peer/handshake-info.ts';
 import { Peer } from '../peer/peer.ts';
 import { releaseDeadline, watchDeadline, type Deadline } from '../peer/deadlines.ts';
 import type { ResolvedServerOptions } from './options.ts';
@@ -114,7 +115,7 @@ export function completeUpgrade(
     const extensions = deflate === null ? '' : deflate.header;
     const response = buildAcceptResponse({ key: upgrade.key, protocol, extensions, headers: options.headers });
     socket.write(response, 'latin1');
-    const info = { path, headers: headerRecord(request.headers as HeaderList), protocol: protocol ?? '', extensions };
+    const info = new ParsedHandshakeInfo(path, request.headers as HeaderList, protocol ?? '', extensions);
     return new Peer(socket, 'server', options.peer, info, head, deflate?.compression);
   } catch (error) {
     if (!(error instanceof HandshakeError)) throw error;
@@ -142,12 +143,6 @@ export function policyError(status: number, code: HandshakeErrorCode, reason: st
 export function pathOnly(target: string): string {
   const query = target.indexOf('?');
   return query < 0 ? target : target.slice(0, query);
-}
-
-function headerRecord(headers: HeaderList): Record<string, string> {
-  const record: Record<string, string> = {};
-  for (const name of headers.names()) record[name] = headers.get(name)!;
-  return record;
 }
 
 function ignore(): void {}
