@@ -4,7 +4,7 @@
  */
 
 /** Server entries, each a file in `servers/`, in table order. */
-export const SERVERS = ['ws', 'ws-addons', 'uws', 'raw', 'wspeer', 'wspeer-base', 'wspeer-new'] as const;
+export const SERVERS = ['ws', 'ws-addons', 'uws', 'raw', 'wspeer'] as const;
 /**
  * Server entries with permessage-deflate on, in table order. They only take part in the
  * deflate scenarios, where they are compared with `DEFLATE_BASELINE` alone.
