@@ -87,6 +87,7 @@ export class Connection implements FrameSink {
       maxMessageSize: maxPayload,
       allowRsv1: this.compression !== null,
       view: options.view,
+      messagesAt: typeof handler.onMessageAt === 'function',
     });
   }
 
@@ -190,6 +191,11 @@ export class Connection implements FrameSink {
       default:
         this.reader.data(opcode, fin, rsv1, payload, ascii);
     }
+  }
+
+  /** @internal Called by the frame decoder for whole short messages, when the handler takes them so. */
+  onMessageAt(opcode: 1 | 2, chunk: DataView, start: number, length: number): void {
+    this.handler.onMessageAt!(opcode, chunk, start, length);
   }
 
   /** @internal Called by the frame decoder for data frames that span chunks. */
@@ -298,6 +304,16 @@ export class Connection implements FrameSink {
     this.assertOpen();
     if (this.outgoingMessage !== 0) throw fragmentSequenceError();
     this.writer.message(opcode, data, fragmentSize);
+  }
+
+  /**
+   * Queue a whole message whose payload is `length` bytes of `chunk` from `start`: one that
+   * `onMessageAt` reported, relayed as it is (text is known to be valid UTF-8).
+   */
+  sendMessageAt(opcode: typeof Opcode.Text | typeof Opcode.Binary, chunk: DataView, start: number, length: number): void {
+    this.assertOpen();
+    if (this.outgoingMessage !== 0) throw fragmentSequenceError();
+    this.writer.messageAt(opcode, chunk, start, length);
   }
 
   /**

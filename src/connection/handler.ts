@@ -19,6 +19,15 @@ export interface ConnectionHandler {
    * the `fragments` option a piece may end inside a code point; the host decodes in stream.
    */
   onTextBytes?(bytes: Uint8Array, fin: boolean): void;
+  /**
+   * Optional: take a whole short message (under 512 bytes) lying in one received chunk as
+   * a DataView of exactly that chunk and the payload's place in it, rather than as a view
+   * through `onBinary` / `onTextBytes`: binary, or text seen to be ASCII while unmasking (so
+   * valid UTF-8, RFC 6455 §8.1). The payload stays valid as long as the chunk given to
+   * `receive` is not reused. A host that makes a view only when one is asked for, or copies
+   * straight out of the chunk (`Connection.sendMessageAt`), saves an object per message.
+   */
+  onMessageAt?(opcode: 1 | 2, chunk: DataView, start: number, length: number): void;
   /** A binary message; with the `fragments` option, each data frame as it arrives. */
   onBinary(data: Uint8Array, fin: boolean): void;
   /** A ping (§5.5.2); the pong is already queued. */

@@ -74,6 +74,22 @@ export class FrameWriter {
     }
   }
 
+  /**
+   * A whole message whose payload is `length` bytes of `chunk` from `start` (a message
+   * received and relayed as it is): a short one on a server is copied from there beside its
+   * header a word at a time, with no view made of it.
+   */
+  messageAt(opcode: number, chunk: DataView, start: number, length: number): void {
+    const out = this.output;
+    if (this.keys === null && length < COPY_LIMIT && !this.compresses(length)) {
+      const at = out.reserve(headerLength(length, false) + length);
+      // A reservation this short is always in the shared slab, which has a word view.
+      copyWords(chunk, start, out.words!, writeHeader(out.buffer, at, opcode, true, false, length, null), length);
+      return;
+    }
+    this.message(opcode, new Uint8Array(chunk.buffer, chunk.byteOffset + start, length), undefined);
+  }
+
   /** A close frame (§5.5.1): empty without a code, else the code and the reason's bytes. */
   close(code: number | null, reason: Uint8Array): void {
     if (code === null) {
@@ -158,4 +174,15 @@ export class FrameWriter {
     if (words !== null) xorMaskWords(words, buffer, k0, k1, k2, k3, start, end);
     else xorMask(buffer, k0, k1, k2, k3, start, end);
   }
+}
+
+/** Copy `length` bytes from `source` at `from` to `target` at `to`, 32 bits at a time. */
+function copyWords(source: DataView, from: number, target: DataView, to: number, length: number): void {
+  let i = 0;
+  // Int32, not Uint32: values past 2^31 would leave the small-integer range.
+  for (; i + 8 <= length; i += 8) {
+    target.setInt32(to + i, source.getInt32(from + i));
+    target.setInt32(to + i + 4, source.getInt32(from + i + 4));
+  }
+  for (; i < length; i++) target.setInt8(to + i, source.getInt8(from + i));
 }

@@ -28,6 +28,13 @@ export interface FrameSink {
   onFramePart(opcode: number, rsv1: boolean, piece: Uint8Array): void;
   /** The peer broke a framing rule; the parser has stopped and ignores all further input. */
   onFrameError(error: ProtocolError): void;
+  /**
+   * With the `messagesAt` option: a whole uncompressed message (one frame, `fin` set) lying
+   * in the chunk, shorter than {@link SIMD_MIN}, binary or text seen to be ASCII, unmasked
+   * in place. `chunk` views the chunk being parsed and `start` is the payload's place in
+   * it, so that the sink makes a view only if one is asked for. `onFrame` is not called.
+   */
+  onMessageAt?(opcode: 1 | 2, chunk: DataView, start: number, length: number): void;
 }
 
 /** Limits and role of a {@link FrameDecoder}. */
@@ -51,6 +58,8 @@ export interface FrameDecoderOptions {
    * this way it is read once per chunk).
    */
   view?: PayloadView;
+  /** Report whole short messages lying in a chunk through the sink's `onMessageAt`. */
+  messagesAt?: boolean;
 }
 
 /** Makes a view of `length` bytes of `buffer` from `byteOffset`. */
@@ -70,6 +79,7 @@ export class FrameDecoder {
   private maxMessageSize: number;
   private readonly allocate: (size: number) => Uint8Array;
   private readonly view: PayloadView | null;
+  private readonly messagesAt: boolean;
   private stopped = false;
 
   // Header bytes of a header split across chunks (allocated the first time it happens).
@@ -106,6 +116,7 @@ export class FrameDecoder {
     this.allowRsv1 = options.allowRsv1 ?? false;
     this.allocate = options.allocate ?? allocateZeroed;
     this.view = options.view ?? null;
+    this.messagesAt = (options.messagesAt ?? false) && typeof sink.onMessageAt === 'function';
   }
 
   /** Allow or forbid RSV1 on first data frames, as extension negotiation decided. */
@@ -272,6 +283,10 @@ export class FrameDecoder {
     if (length <= available) {
       const end = pos + length;
       const ascii = this.masked && (this.unmask(chunk, pos, end) & 0x8080_8080) === 0;
+      if (this.messagesAt && this.isShortMessage(length, ascii)) {
+        this.sink.onMessageAt!(this.opcode as 1 | 2, this.wordsOf(chunk), pos, length);
+        return end;
+      }
       this.sink.onFrame(this.opcode, this.fin, this.rsv1, length === 0 ? EMPTY : this.payloadView(chunk, pos, end), ascii);
       return end;
     }
@@ -332,14 +347,20 @@ export class FrameDecoder {
   private unmask(chunk: Uint8Array, start: number, end: number): number {
     const length = end - start;
     if (length < WORD_VIEW_MIN) return xorBytes(chunk, this.k0, this.k1, this.k2, this.k3, start, end);
-    if (length < SIMD_MIN) {
-      if (this.chunkWords === null) {
-        this.chunkWords = new DataView(this.bufferOf(chunk), this.chunkOffset, chunk.length);
-      }
-      return xorMaskWords(this.chunkWords, chunk, this.k0, this.k1, this.k2, this.k3, start, end);
-    }
+    if (length < SIMD_MIN) return xorMaskWords(this.wordsOf(chunk), chunk, this.k0, this.k1, this.k2, this.k3, start, end);
     xorMask(chunk, this.k0, this.k1, this.k2, this.k3, start, end);
     return 0x80;
+  }
+
+  /** A DataView of the chunk being parsed, made at most once per chunk. */
+  private wordsOf(chunk: Uint8Array): DataView {
+    return (this.chunkWords ??= new DataView(this.bufferOf(chunk), this.chunkOffset, chunk.length));
+  }
+
+  /** Whether the frame just read is a whole short message that `onMessageAt` takes. */
+  private isShortMessage(length: number, ascii: boolean): boolean {
+    if (!this.fin || this.rsv1 || length === 0 || length >= SIMD_MIN) return false;
+    return this.opcode === Opcode.Binary || (this.opcode === Opcode.Text && ascii);
   }
 
   /** The chunk's ArrayBuffer (and `chunkOffset`), read once per chunk: the getters go through the runtime. */

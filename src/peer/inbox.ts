@@ -43,13 +43,13 @@ export class Inbox {
       return;
     }
     (this.queue ??= []).push(message);
-    this.bytes += message.bytes.length;
+    this.bytes += message.size;
   }
 
   /** The oldest queued message, if any. */
   shift(): ReceivedMessage | undefined {
     const message = this.queue?.shift();
-    if (message !== undefined) this.bytes -= message.bytes.length;
+    if (message !== undefined) this.bytes -= message.size;
     return message;
   }
 

@@ -1,9 +1,13 @@
 /**
  * Messages as a peer hands them out: text is kept as its validated UTF-8 bytes and decoded
  * only when `data` is first read, so a message that is relayed, counted or dropped never
- * pays for a string, and one relayed with `send`/`write` is not encoded again.
+ * pays for a string, and one relayed with `send`/`write` is not encoded again. A short whole
+ * message is kept as its place in the received chunk: its Buffer is made when `data` is first
+ * read, and a relayed one is copied from the chunk without one.
  * @module
  */
+import type { Connection } from '../connection/connection.ts';
+import { bufferView } from './buffers.ts';
 
 /** A message (or, with the `fragments` option, one data frame) read from a peer. */
 export interface Message {
@@ -28,21 +32,45 @@ const TEXT = 8;
 export class ReceivedMessage implements Message {
   private readonly flags: number;
   private text: string | null;
+  private payload: Uint8Array | null;
+  // Where the payload lies when it has no view yet: a DataView of the received chunk.
+  private readonly chunk: DataView | null;
+  private readonly start: number;
+  /** @internal The payload's length in bytes. */
+  readonly size: number;
 
   /**
-   * `bytes`: the payload (for text, UTF-8 already validated); `text`: the decoded text if
-   * it is already known (pieces decoded in stream), else null for text not decoded yet.
+   * `payload`: the payload (for text, UTF-8 already validated), or null when it is
+   * `size` bytes of `chunk` from `start`; `text`: the decoded text if it is already known
+   * (pieces decoded in stream), else null for text not decoded yet.
    */
   constructor(
     opcode: 0 | 1 | 2,
     fin: boolean,
-    /** @internal The payload as received. */
-    readonly bytes: Uint8Array,
+    payload: Uint8Array | null,
     isText: boolean,
     text: string | null,
+    chunk: DataView | null,
+    start: number,
+    size: number,
   ) {
     this.flags = opcode | (fin ? FIN : 0) | (isText ? TEXT : 0);
     this.text = text;
+    this.payload = payload;
+    this.chunk = chunk;
+    this.start = start;
+    this.size = size;
+  }
+
+  /** A message whose payload is at hand. */
+  static of(opcode: 0 | 1 | 2, fin: boolean, payload: Uint8Array, isText: boolean, text: string | null): ReceivedMessage {
+    return new ReceivedMessage(opcode, fin, payload, isText, text, null, 0, payload.length);
+  }
+
+  /** @internal The payload as received (a Buffer over the chunk, made on first use). */
+  get bytes(): Uint8Array {
+    const chunk = this.chunk;
+    return (this.payload ??= bufferView(chunk!.buffer, chunk!.byteOffset + this.start, this.size));
   }
 
   /** See {@link Message.opcode}. */
@@ -79,5 +107,12 @@ export class ReceivedMessage implements Message {
   /** @internal Whether it can be sent on as it is: a whole message, text or binary. */
   get relayable(): boolean {
     return this.fin && this.opcode !== 0;
+  }
+
+  /** @internal Queue it on `connection` as it is; it must be relayable. */
+  relayTo(connection: Connection): void {
+    const opcode = this.opcode as 1 | 2;
+    if (this.payload === null) connection.sendMessageAt(opcode, this.chunk!, this.start, this.size);
+    else connection.sendMessage(opcode, this.payload);
   }
 }

@@ -14,7 +14,7 @@ export function queueWritable(connection: Connection, data: Writable): number {
   const before = connection.outgoingBytes;
   if (typeof data === 'string') connection.sendText(data);
   else if (data instanceof Uint8Array) connection.sendBinary(data);
-  else if (data instanceof ReceivedMessage && data.relayable) connection.sendMessage(data.opcode as 1 | 2, data.bytes);
+  else if (data instanceof ReceivedMessage && data.relayable) data.relayTo(connection);
   else queueFrame(connection, data);
   return connection.outgoingBytes - before;
 }
@@ -23,7 +23,7 @@ export function queueWritable(connection: Connection, data: Writable): number {
 export function sizeOfWritable(data: Writable): number {
   if (typeof data === 'string' || data instanceof Uint8Array) return data.length;
   // Not `data.data`: that would decode a relayed text message for nothing.
-  if (data instanceof ReceivedMessage) return data.bytes.length;
+  if (data instanceof ReceivedMessage) return data.size;
   return data.data === undefined ? 0 : data.data.length;
 }
 

@@ -404,14 +404,19 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
       // A code point may span two frames: decode in stream, carrying the cut bytes over.
       text = (this.fragmentDecoder ??= new TextDecoder('utf-8', { ignoreBOM: true })).decode(bytes, { stream: !fin });
     }
-    this.deliver(new ReceivedMessage(this.inMessage ? Opcode.Continuation : Opcode.Text, fin, bytes, true, text));
+    this.deliver(ReceivedMessage.of(this.inMessage ? Opcode.Continuation : Opcode.Text, fin, bytes, true, text));
     this.inMessage = !fin;
   }
 
   /** @internal */
   onBinary(data: Uint8Array, fin: boolean): void {
-    this.deliver(new ReceivedMessage(this.inMessage ? Opcode.Continuation : Opcode.Binary, fin, data, false, null));
+    this.deliver(ReceivedMessage.of(this.inMessage ? Opcode.Continuation : Opcode.Binary, fin, data, false, null));
     this.inMessage = !fin;
+  }
+
+  /** @internal A whole short message lying in the chunk: its Buffer is made only if `data` is read. */
+  onMessageAt(opcode: 1 | 2, chunk: DataView, start: number, length: number): void {
+    this.deliver(new ReceivedMessage(opcode, true, null, opcode === Opcode.Text, null, chunk, start, length));
   }
 
   /** @internal */

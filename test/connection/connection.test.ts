@@ -829,6 +829,26 @@ for (const role of ROLES) {
       assert.equal(conn.takeOutgoingInto(target), 0);
     });
 
+    test(`sendMessageAt sends what sendMessage would, for the ${role}, every length 1..600, from any place in a chunk`, () => {
+      // The chunk lies 11 bytes into its ArrayBuffer, as a chunk of a larger read may.
+      const chunk = new Uint8Array(711).subarray(11);
+      for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 31 + 7) & 0xff;
+      const words = new DataView(chunk.buffer, 11, chunk.length);
+      for (let length = 1; length <= 600; length++) {
+        const start = (length * 13) % (chunk.length - length);
+        const opcode = length % 2 === 0 ? Opcode.Binary : Opcode.Text;
+        const payload = chunk.slice(start, start + length);
+        const viaPlace = endpoint(role);
+        viaPlace.conn.sendMessageAt(opcode, words, start, length);
+        const viaBytes = endpoint(role);
+        viaBytes.conn.sendMessage(opcode, payload);
+        const sent = concat(viaPlace.conn.takeOutgoing());
+        assert.equal(toHex(sent), toHex(concat(viaBytes.conn.takeOutgoing())), `length ${length}`);
+        assert.deepEqual(decodeAll(sent, role === 'client').frames, [{ opcode, fin: true, rsv1: false, payload }], `length ${length}`);
+      }
+      assert.deepEqual(chunk.subarray(0, 3), Uint8Array.of(7, 38, 69), 'the chunk is left as it was');
+    });
+
     test(`outgoingBytes counts what the ${role} queued`, () => {
       const { conn } = endpoint(role);
       assert.equal(conn.outgoingBytes, 0);

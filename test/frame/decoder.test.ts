@@ -473,6 +473,81 @@ describe('payload ownership and onFramePart', () => {
     assert.equal(sink.frames.length, 6);
   });
 
+  test('messagesAt: whole short binary and ASCII text messages in the chunk come as the chunk and a place in it', () => {
+    const fragmented = [
+      encodeFrame({ opcode: Opcode.Binary, fin: false, payload: utf8('ab'), maskKey: RFC_KEY }),
+      encodeFrame({ opcode: Opcode.Continuation, fin: true, payload: utf8('cd'), maskKey: RFC_KEY }),
+    ];
+    const specs: [string, Uint8Array, boolean][] = [
+      ['binary 1 B', encodeFrame({ opcode: Opcode.Binary, payload: counting(1), maskKey: RFC_KEY }), true],
+      ['ASCII text', encodeFrame({ opcode: Opcode.Text, payload: utf8('Hello'), maskKey: hex('01 02 03 04') }), true],
+      ['binary 511 B', encodeFrame({ opcode: Opcode.Binary, payload: counting(511, 7), maskKey: RFC_KEY }), true],
+      ['text that is not ASCII', encodeFrame({ opcode: Opcode.Text, payload: utf8('café'), maskKey: RFC_KEY }), false],
+      ['binary 512 B (SIMD, not known to be short)', encodeFrame({ opcode: Opcode.Binary, payload: counting(512), maskKey: RFC_KEY }), false],
+      ['empty', encodeFrame({ opcode: Opcode.Binary, payload: new Uint8Array(0), maskKey: RFC_KEY }), false],
+      ['a ping', encodeFrame({ opcode: Opcode.Ping, payload: utf8('p'), maskKey: RFC_KEY }), false],
+      ['compressed (RSV1)', encodeFrame({ opcode: Opcode.Binary, rsv1: true, payload: utf8('x'), maskKey: RFC_KEY }), false],
+      ['first fragment', fragmented[0]!, false],
+      ['last fragment', fragmented[1]!, false],
+    ];
+    const backing = new Uint8Array(specs.reduce((sum, [, bytes]) => sum + bytes.length, 0) + 13);
+    backing.set(concat(specs.map(([, bytes]) => bytes)), 5);
+    const chunk = backing.subarray(5, backing.length - 8);
+    const at: { opcode: number; chunk: DataView; start: number; payload: Uint8Array }[] = [];
+    const sink = new RecordingSink();
+    sink.onMessageAt = (opcode, view, start, length) => {
+      at.push({ opcode, chunk: view, start, payload: new Uint8Array(view.buffer, view.byteOffset + start, length).slice() });
+      sink.log.push('at');
+    };
+    const decoder = new FrameDecoder(sink, { expectMasked: true, maxMessageSize: LIMIT, allowRsv1: true, messagesAt: true });
+    decoder.push(chunk);
+    assert.deepEqual(sink.log, specs.map(([, , taken]) => (taken ? 'at' : 'frame')));
+    assert.deepEqual(at.map(({ opcode, payload }) => [opcode, toHex(payload)]), [
+      [Opcode.Binary, toHex(counting(1))],
+      [Opcode.Text, toHex(utf8('Hello'))],
+      [Opcode.Binary, toHex(counting(511, 7))],
+    ]);
+    for (const { chunk: view } of at) {
+      assert.equal(view.buffer, backing.buffer);
+      assert.equal(view.byteOffset, 5, 'a view of exactly the chunk');
+      assert.equal(view.byteLength, chunk.length);
+    }
+    assert.equal(at[0]!.chunk, at[2]!.chunk, 'one view per chunk');
+    assert.deepEqual(sink.frames.map((f) => [f.opcode, f.fin, f.payload.length]), [
+      [Opcode.Text, true, 5],
+      [Opcode.Binary, true, 512],
+      [Opcode.Binary, true, 0],
+      [Opcode.Ping, true, 1],
+      [Opcode.Binary, true, 1],
+      [Opcode.Binary, false, 2],
+      [Opcode.Continuation, true, 2],
+    ]);
+  });
+
+  test('messagesAt: a message cut across chunks (byte by byte) comes through onFrame, whole', () => {
+    const bytes = encodeFrame({ opcode: Opcode.Binary, payload: counting(40), maskKey: RFC_KEY });
+    const sink = new RecordingSink();
+    let taken = 0;
+    sink.onMessageAt = () => void taken++;
+    const decoder = new FrameDecoder(sink, { expectMasked: true, maxMessageSize: LIMIT, messagesAt: true });
+    for (const byte of bytes) decoder.push(Uint8Array.of(byte));
+    assert.equal(taken, 0);
+    assert.deepEqual(sink.frames, [frame(Opcode.Binary, true, counting(40))]);
+  });
+
+  test('messagesAt is off without the option, and without a sink method to call', () => {
+    const bytes = encodeFrame({ opcode: Opcode.Binary, payload: counting(40), maskKey: RFC_KEY });
+    const withMethod = new RecordingSink();
+    let taken = 0;
+    withMethod.onMessageAt = () => void taken++;
+    new FrameDecoder(withMethod, { expectMasked: true, maxMessageSize: LIMIT }).push(bytes);
+    assert.equal(taken, 0);
+    assert.equal(withMethod.frames.length, 1);
+    const without = new RecordingSink();
+    new FrameDecoder(without, { expectMasked: true, maxMessageSize: LIMIT, messagesAt: true }).push(bytes);
+    assert.equal(without.frames.length, 1);
+  });
+
   test('§8.1 onFrame says a masked payload is ASCII when unmasking showed it, at every path length', () => {
     for (const length of [0, 1, 5, 63, 64, 65, 125, 511]) {
       for (const high of [-1, 0, Math.floor(length / 2), length - 1]) {

@@ -49,6 +49,8 @@ export interface DecodedFrame {
 
 /** A sink that records frames (payload copied), frame pieces and errors, in order. */
 export class RecordingSink implements FrameSink {
+  /** Unset unless a test sets it (before making its decoder) to take whole short messages. */
+  onMessageAt?: FrameSink['onMessageAt'];
   frames: DecodedFrame[] = [];
   parts: { opcode: number; rsv1: boolean; piece: Uint8Array }[] = [];
   errors: ProtocolError[] = [];

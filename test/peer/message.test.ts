@@ -8,6 +8,7 @@ import { test } from 'node:test';
 
 import { connect, server, type Message } from '../../src/index.ts';
 import { bufferView } from '../../src/peer/buffers.ts';
+import { ReceivedMessage } from '../../src/peer/message.ts';
 import { defer, LOCALHOST, readPlain } from './helpers.ts';
 
 test('bufferView makes a Buffer in every observable way, sharing the memory it views', () => {
@@ -29,6 +30,21 @@ test('bufferView makes a Buffer in every observable way, sharing the memory it v
   assert.ok(Buffer.isBuffer(Buffer.concat([view, part])));
   view[0] = 0x48;
   assert.equal(new Uint8Array(backing)[3], 0x48, 'a view, not a copy');
+});
+
+test('a message held as its place in a chunk reads as the bytes at that place, whatever the chunk\'s offset in its buffer', () => {
+  const backing = new Uint8Array(64);
+  for (let i = 0; i < backing.length; i++) backing[i] = 0x40 + (i % 26);
+  // The chunk starts 9 bytes into its ArrayBuffer; the payload 4 bytes into the chunk.
+  const chunk = new DataView(backing.buffer, 9, 40);
+  const binary = new ReceivedMessage(2, true, null, false, null, chunk, 4, 6);
+  assert.ok(Buffer.isBuffer(binary.data));
+  assert.deepEqual([...(binary.data as Uint8Array)], [...backing.subarray(13, 19)]);
+  assert.equal(binary.data, binary.data, 'made once');
+  const text = new ReceivedMessage(1, true, null, true, null, chunk, 0, 5);
+  assert.equal(text.data, 'IJKLM');
+  assert.equal(text.size, 5);
+  assert.deepEqual(JSON.parse(JSON.stringify(text)), { opcode: 1, fin: true, data: 'IJKLM' });
 });
 
 test('binary messages and text bytes reach the application as Buffers, short and long, whole in a chunk or split', async (t) => {
@@ -61,6 +77,36 @@ test('a message read is relayed by send() as it was received: text stays text, b
   assert.deepEqual(await readPlain(client, 2000), { opcode: 1, fin: true, data: 'héllo ✓' });
   const binary = await readPlain(client, 2000);
   assert.deepEqual([binary?.opcode, [...(binary?.data as Uint8Array)]], [2, [0, 255, 7]]);
+});
+
+test('short messages kept after their callback keep their bytes, relayed later or read later, among other messages', async (t) => {
+  // Short binary and ASCII text are held as their place in the received chunk; the others
+  // as views or assembled buffers. Keep them all, relay them once every one has arrived.
+  const kept: Message[] = [];
+  const payloads: (string | Uint8Array)[] = [];
+  for (let i = 0; i < 40; i++) {
+    const size = [1, 31, 125, 511, 512, 3000][i % 6]!;
+    payloads.push(i % 3 === 0 ? `${i} ${'é'.repeat(i % 2)}${'a'.repeat(size)}` : new Uint8Array(size).fill(i));
+  }
+  const relay = await server(`ws://${LOCALHOST}:0/`, (peer) =>
+    peer.onMessage((message) => {
+      kept.push(message);
+      if (kept.length < payloads.length) return;
+      for (const each of kept) peer.send(each);
+    }),
+  );
+  defer(t, () => relay.close(1000));
+  const client = await connect(relay.url);
+  defer(t, () => client.close());
+  for (const payload of payloads) await client.write(payload);
+  for (const [i, payload] of payloads.entries()) {
+    const reply = await readPlain(client, 2000);
+    if (typeof payload === 'string') assert.equal(reply?.data, payload, `message ${i}`);
+    else assert.deepEqual([...(reply?.data as Uint8Array)], [...payload], `message ${i}`);
+  }
+  // Read on the server only now: the data is still the bytes that came.
+  assert.deepEqual(kept.map((message) => (typeof message.data === 'string' ? message.data : [...message.data])), payloads.map((p) => (typeof p === 'string' ? p : [...p])));
+  assert.ok(kept.every((message) => typeof message.data === 'string' || Buffer.isBuffer(message.data)));
 });
 
 test('a message relayed with write() resolves with the bytes queued, like any other write', async (t) => {
