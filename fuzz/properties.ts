@@ -172,23 +172,39 @@ function clientStream(items: readonly Item[], key: Uint8Array): Uint8Array {
   return whole;
 }
 
+/** An event collector that also takes whole short messages as their place in the chunk. */
+class PlaceCollector extends EventCollector {
+  onMessageAt(opcode: 1 | 2, chunk: DataView, start: number, length: number): void {
+    const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset + start, length);
+    if (opcode === 1) this.onText(new TextDecoder().decode(bytes), true);
+    else this.onBinary(bytes, true);
+  }
+}
+
+/** What a server connection reports for `stream` cut at `cuts`, one line per event. */
+function receiveAll(collector: EventCollector, stream: Uint8Array, cuts: number[]): string[] {
+  const ours: string[] = [];
+  const connection = new Connection('server', collector, { maxPayload: 1 << 20 });
+  for (const piece of cut(stream, cuts)) connection.receive(piece);
+  for (const event of collector.take()) {
+    if (event.type === 'text') ours.push(`text ${event.data}`);
+    else if (event.type === 'binary') ours.push(`binary ${Buffer.from(event.data).toString('hex')}`);
+    else if (event.type === 'ping') ours.push(`ping ${Buffer.from(event.data).toString('hex')}`);
+    else if (event.type === 'close') ours.push(`close ${event.code}`);
+    else if (event.type === 'error') ours.push(`error ${event.error.closeCode}`);
+  }
+  return ours;
+}
+
 const differentialWithWs: FuzzProperty = {
   name: 'receive path against ws (same messages from the same valid stream)',
   run(numRuns, seed) {
     fc.assert(
       fc.property(fc.array(item, { maxLength: 8 }), fc.uint8Array({ minLength: 4, maxLength: 4 }), fc.array(fc.nat(), { maxLength: 10 }), (items, key, cuts) => {
         const stream = clientStream(items, key);
-        const ours: string[] = [];
-        const collector = new EventCollector();
-        const connection = new Connection('server', collector, { maxPayload: 1 << 20 });
-        for (const piece of cut(stream, cuts)) connection.receive(piece);
-        for (const event of collector.take()) {
-          if (event.type === 'text') ours.push(`text ${event.data}`);
-          else if (event.type === 'binary') ours.push(`binary ${Buffer.from(event.data).toString('hex')}`);
-          else if (event.type === 'ping') ours.push(`ping ${Buffer.from(event.data).toString('hex')}`);
-          else if (event.type === 'close') ours.push(`close ${event.code}`);
-          else if (event.type === 'error') ours.push(`error ${event.error.closeCode}`);
-        }
+        // Twice: with the plain collector, and with one that takes short messages by place.
+        const ours = receiveAll(new EventCollector(), stream, cuts);
+        const oursByPlace = receiveAll(new PlaceCollector(), stream, cuts);
         const theirs: string[] = [];
         const receiver = new wsReceiver({ isServer: true, maxPayload: 1 << 20 });
         receiver.on('message', (data, isBinary) => theirs.push(isBinary ? `binary ${data.toString('hex')}` : `text ${data.toString()}`));
@@ -197,6 +213,7 @@ const differentialWithWs: FuzzProperty = {
         receiver.on('error', (error) => theirs.push(`error ${String(error)}`));
         for (const piece of cut(stream, cuts)) receiver.write(piece);
         assert.deepEqual(ours, theirs);
+        assert.deepEqual(oursByPlace, theirs);
       }),
       { numRuns, seed },
     );
