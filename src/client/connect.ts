@@ -17,7 +17,6 @@ import { completeAsClient, offerAsClient } from '../extensions/permessage-deflat
 import { HandshakeResponseError } from '../handshake/errors.ts';
 import { TimeoutError } from '../peer/errors.ts';
 import { resolvePeerOptions, type PeerOptions } from '../peer/options.ts';
-import { ParsedHandshakeInfo } from '../peer/handshake-info.ts';
 import { Peer } from '../peer/peer.ts';
 import { checkSelfSigned, clientTlsOptions, type TlsClientOptions } from '../tls/options.ts';
 
@@ -99,8 +98,12 @@ async function handshake(socket: Socket, target: WebSocketTarget, options: Conne
   if (typeof compression === 'string') {
     throw new HandshakeResponseError('WS_RESPONSE_BAD_EXTENSIONS', compression, response.status, response.headers, response.rest);
   }
-  const extensions = response.headers.get('sec-websocket-extensions') ?? '';
-  const info = new ParsedHandshakeInfo(options.path ?? target.path, response.headers, result.protocol ?? '', extensions);
+  const info = {
+    path: options.path ?? target.path,
+    headers: response.headers.toRecord(),
+    protocol: result.protocol ?? '',
+    extensions: response.headers.get('sec-websocket-extensions') ?? '',
+  };
   return new Peer(socket, 'client', peerOptions, info, response.rest, compression ?? undefined);
 }
 

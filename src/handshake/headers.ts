@@ -10,43 +10,51 @@
  * returns each occurrence separately, which matters for fields that must
  * not repeat (`Host`, `Sec-WebSocket-Key`) and for `Set-Cookie`.
  */
+// The prototype of header records. Not null: V8 keeps objects made with `Object.create(null)`
+// as hash tables, where these stay compact, with shapes shared by every record of the same
+// fields (a record is kept per connection, in `peer.handshake.headers`). Frozen, so that no
+// one can give every record a field through it.
+const RECORD_PROTOTYPE: object = Object.freeze(Object.create(null));
+
 export class HeaderList implements Iterable<[name: string, value: string]> {
-  // Parallel arrays and a plain string for a field seen once: a head is
-  // parsed on every connection, and these avoid an allocation per field.
+  // Two parallel arrays and no index: a head has a few dozen fields at most (the parser
+  // bounds their number), a lookup scans them, and a connection that keeps its head (for
+  // `peer.handshake.headers`) keeps only these.
   readonly #names: string[] = [];
   readonly #values: string[] = [];
-  readonly #byName = new Map<string, string | string[]>();
 
   /**
    * Adds one field occurrence. The name is lower-cased; the value is stored
    * as given (callers trim optional whitespace first).
    */
   append(name: string, value: string): void {
-    const key = name.toLowerCase();
-    this.#names.push(key);
+    this.#names.push(name.toLowerCase());
     this.#values.push(value);
-    const existing = this.#byName.get(key);
-    if (existing === undefined) this.#byName.set(key, value);
-    else if (typeof existing === 'string') this.#byName.set(key, [existing, value]);
-    else existing.push(value);
   }
 
   /** The field's value, repeated occurrences joined by `", "`, or `undefined`. */
   get(name: string): string | undefined {
-    const values = this.#byName.get(name.toLowerCase());
-    return typeof values === 'object' ? values.join(', ') : values;
+    const key = name.toLowerCase();
+    const names = this.#names;
+    let joined: string | undefined;
+    for (let i = 0; i < names.length; i++) {
+      if (names[i] !== key) continue;
+      joined = joined === undefined ? this.#values[i]! : `${joined}, ${this.#values[i]!}`;
+    }
+    return joined;
   }
 
   /** Every occurrence of the field, in arrival order (empty if absent). */
   getAll(name: string): readonly string[] {
-    const values = this.#byName.get(name.toLowerCase());
-    if (values === undefined) return [];
-    return typeof values === 'string' ? [values] : values;
+    const key = name.toLowerCase();
+    const all: string[] = [];
+    for (let i = 0; i < this.#names.length; i++) if (this.#names[i] === key) all.push(this.#values[i]!);
+    return all;
   }
 
   /** Whether the field occurs at least once. */
   has(name: string): boolean {
-    return this.#byName.has(name.toLowerCase());
+    return this.#names.includes(name.toLowerCase());
   }
 
   /** Number of field lines (occurrences, not distinct names). */
@@ -56,7 +64,7 @@ export class HeaderList implements Iterable<[name: string, value: string]> {
 
   /** Distinct lower-cased field names, in order of first appearance. */
   names(): IterableIterator<string> {
-    return this.#byName.keys();
+    return new Set(this.#names).values();
   }
 
   /** Every field line as `[lower-cased name, value]`, in arrival order. */
@@ -67,12 +75,18 @@ export class HeaderList implements Iterable<[name: string, value: string]> {
   }
 
   /**
-   * A plain object mapping each lower-cased name to its joined value. The
-   * object has no prototype, so names like `__proto__` are harmless.
+   * A plain object mapping each lower-cased name to its joined value. It inherits nothing
+   * (its prototype is an empty object with no prototype), so `record.constructor` is
+   * undefined unless a field is so named and a `__proto__` field is a field like any other.
    */
   toRecord(): Record<string, string> {
-    const record: Record<string, string> = Object.create(null);
-    for (const name of this.#byName.keys()) record[name] = this.get(name) ?? '';
+    const record: Record<string, string> = Object.create(RECORD_PROTOTYPE);
+    const names = this.#names;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      const earlier = record[name];
+      record[name] = earlier === undefined ? this.#values[i]! : `${earlier}, ${this.#values[i]!}`;
+    }
     return record;
   }
 }

@@ -12,7 +12,6 @@ import { buildAcceptResponse, buildRejectResponse } from '../handshake/server-re
 import { chooseSubprotocol } from '../handshake/subprotocol.ts';
 import { validateUpgradeRequest, type UpgradeRequestHead } from '../handshake/validate.ts';
 import { negotiateAsServer } from '../extensions/permessage-deflate/index.ts';
-import { ParsedHandshakeInfo } from '../peer/handshake-info.ts';
 import { Peer } from '../peer/peer.ts';
 import { releaseDeadline, watchDeadline, type Deadline } from '../peer/deadlines.ts';
 import type { ResolvedServerOptions } from './options.ts';
@@ -115,7 +114,7 @@ export function completeUpgrade(
     const extensions = deflate === null ? '' : deflate.header;
     const response = buildAcceptResponse({ key: upgrade.key, protocol, extensions, headers: options.headers });
     socket.write(response, 'latin1');
-    const info = new ParsedHandshakeInfo(path, request.headers as HeaderList, protocol ?? '', extensions);
+    const info = { path, headers: (request.headers as HeaderList).toRecord(), protocol: protocol ?? '', extensions };
     return new Peer(socket, 'server', options.peer, info, head, deflate?.compression);
   } catch (error) {
     if (!(error instanceof HandshakeError)) throw error;

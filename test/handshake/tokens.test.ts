@@ -88,10 +88,15 @@ test('HeaderList joins repeated fields but keeps each occurrence', () => {
   assert.deepEqual({ ...headers.toRecord() }, { 'set-cookie': 'a=1, b=2', 'x-other': 'x' });
 });
 
-test('HeaderList.toRecord is safe for a __proto__ field', () => {
+test('HeaderList.toRecord is safe for a __proto__ field and inherits nothing', () => {
   const headers = new HeaderList();
   headers.append('__proto__', 'x');
+  headers.append('Host', 'h');
   const record = headers.toRecord();
-  assert.equal(record['__proto__'], 'x');
-  assert.equal(Object.getPrototypeOf(record), null);
+  assert.equal(Object.getOwnPropertyDescriptor(record, '__proto__')?.value, 'x');
+  assert.deepEqual(Object.keys(record), ['__proto__', 'host']);
+  for (const inherited of ['constructor', 'toString', 'hasOwnProperty', 'valueOf']) assert.equal(record[inherited], undefined, inherited);
+  assert.equal(Object.getPrototypeOf(Object.getPrototypeOf(record)), null);
+  assert.ok(Object.isFrozen(Object.getPrototypeOf(record)), 'no one can add a field to every record');
+  assert.deepEqual(JSON.parse(JSON.stringify(record)), { ['__proto__']: 'x', host: 'h' });
 });
