@@ -2,6 +2,13 @@
  * The header fields of a parsed HTTP head.
  */
 
+// The prototype of header records: empty, with no prototype of its own. Not null itself,
+// because V8 keeps objects made with `Object.create(null)` as hash tables; records made
+// from this one stay compact, with shapes shared by every record of the same fields (one is
+// kept per connection, in `peer.handshake.headers`). Frozen, so that no one can give every
+// record a field through it.
+const RECORD_PROTOTYPE: object = Object.freeze(Object.create(null));
+
 /**
  * Header fields in arrival order, looked up case-insensitively.
  *
@@ -10,16 +17,10 @@
  * returns each occurrence separately, which matters for fields that must
  * not repeat (`Host`, `Sec-WebSocket-Key`) and for `Set-Cookie`.
  */
-// The prototype of header records. Not null: V8 keeps objects made with `Object.create(null)`
-// as hash tables, where these stay compact, with shapes shared by every record of the same
-// fields (a record is kept per connection, in `peer.handshake.headers`). Frozen, so that no
-// one can give every record a field through it.
-const RECORD_PROTOTYPE: object = Object.freeze(Object.create(null));
-
 export class HeaderList implements Iterable<[name: string, value: string]> {
-  // Two parallel arrays and no index: a head has a few dozen fields at most (the parser
-  // bounds their number), a lookup scans them, and a connection that keeps its head (for
-  // `peer.handshake.headers`) keeps only these.
+  // Two parallel arrays and no index: a head has few fields (the parser takes 100 by
+  // default), a handshake looks up a handful of them, and a scan needs no map built and
+  // hashed on every connection.
   readonly #names: string[] = [];
   readonly #values: string[] = [];
 
