@@ -1,10 +1,10 @@
 /**
  * Incremental frame parser, RFC 6455 §5.2. One pass over each chunk parses every frame it
- * completes; a frame that lies wholly inside the chunk is handed out as a view of it,
- * unmasked in place. Only a frame split across chunks is assembled in a buffer of its own,
+ * completes; a frame that lies wholly inside the chunk is handed out as a view of it (or,
+ * with `messagesAt`, a short whole message as its place in the chunk), unmasked in place. Only a frame split across chunks is assembled in a buffer of its own,
  * allocated once its header has been checked against the size limit.
  *
- * Ownership: `push` takes the chunk. Payload views alias it and it is unmasked in place.
+ * Ownership: `push` takes the chunk. Payload views and places alias it; it is unmasked in place.
  * @module
  */
 import { CloseCode } from './close-code.ts';
@@ -100,7 +100,8 @@ export class FrameDecoder {
   private partial: Uint8Array | null = null;
   // The chunk being parsed, as its ArrayBuffer and offset (read once, at its first payload,
   // for `view`) and a DataView (made at its first mid-sized masked payload, for
-  // `xorMaskWords`). Dropped when the chunk is done, so that no chunk outlives its parse.
+  // `xorMaskWords`, or its first message for `onMessageAt`). Dropped when the chunk is done,
+  // so that the decoder holds no chunk past its parse.
   private chunkBuffer: ArrayBufferLike | null = null;
   private chunkOffset = 0;
   private chunkWords: DataView | null = null;
