@@ -13,7 +13,6 @@ const SLAB_SIZE = 64 * 1024;
 /** A reservation larger than this gets a buffer of its own rather than a slab region. */
 const DEDICATED_MIN = SLAB_SIZE / 4;
 
-const NO_CHUNKS: Uint8Array[] = [];
 const EMPTY = new Uint8Array(0);
 // Made by the first reservation, with that queue's allocator.
 let slab: Uint8Array = EMPTY;
@@ -121,7 +120,8 @@ export class OutputQueue {
   take(): Uint8Array[] {
     this.closeRun();
     const first = this.first;
-    const chunks = first === null ? NO_CHUNKS : this.more ?? [first];
+    // A fresh array each time, even empty: the caller owns what it is given (the hot path uses `takeInto`).
+    const chunks = first === null ? [] : this.more ?? [first];
     this.clear();
     return chunks;
   }

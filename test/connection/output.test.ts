@@ -163,6 +163,14 @@ describe('OutputQueue: batching small frames into a shared slab', () => {
     }
   });
 
+  test('take() hands the caller an array of its own, even when nothing is queued', () => {
+    const queue = new OutputQueue();
+    const empty = queue.take();
+    empty.push(Uint8Array.of(1));
+    assert.deepEqual(new OutputQueue().take(), [], 'another queue is not affected');
+    assert.deepEqual(queue.take(), []);
+  });
+
   test('clear() drops everything queued', () => {
     const queue = new OutputQueue();
     write(queue, [1, 2]);
