@@ -338,6 +338,84 @@ test('a server peer that sees the raw client close gets its code, and our server
   await within(ended, 2000, 'server ends the TCP connection');
 });
 
+/** A server whose peers linger a minute before a silent side is cut off, with each peer's end. */
+async function lingeringServer(t: TestContext, onPeer: (peer: Peer) => void = () => {}): Promise<{ instance: Server; closed: Promise<Peer> }> {
+  let closedPeer!: (peer: Peer) => void;
+  const closed = new Promise<Peer>((resolve) => (closedPeer = resolve));
+  const instance = await server(
+    `ws://${LOCALHOST}:0/`,
+    (peer) => {
+      peer.onClosed(closedPeer);
+      onPeer(peer);
+    },
+    { closeTimeout: 60_000 },
+  );
+  defer(t, () => instance.close(1000));
+  return { instance, closed };
+}
+
+test('§7.1.1: once the client has answered, our server closes its socket without waiting for the client to end its side', async (t) => {
+  const { instance, closed } = await lingeringServer(t);
+  const { socket, rest } = await rawUpgrade(portOf(instance));
+  defer(t, () => socket.destroy());
+  socket.allowHalfOpen = true; // the client does not answer the server's FIN with its own
+  const frames = new FrameReader(socket, rest);
+  const ended = once(socket, 'end');
+  let reset: Error | null = null;
+  socket.on('error', (error) => (reset = error));
+  socket.write(clientFrame(8, Buffer.from([0x03, 0xe8])));
+  const reply = await frames.next();
+  assert.equal(reply.opcode, 8);
+  assert.equal(closeCodeOf(reply.payload), 1000);
+  // The client has not ended: with a minute of lingering allowed, only a server that does not
+  // wait for the client's FIN is closed by now.
+  const peer = await within(closed, 5000, 'server peer closed while the client still holds its side open');
+  assert.equal(peer.closeCode, 1000);
+  await within(ended, 2000, 'the client reads the FIN after the close frame');
+  assert.equal(reset, null, 'a clean close, not a reset');
+});
+
+test('§7.1.1: shutdown() on our server resolves true as soon as the client answers, without waiting for its FIN', async (t) => {
+  let started!: (peer: Peer) => void;
+  const opened = new Promise<Peer>((resolve) => (started = resolve));
+  const { instance } = await lingeringServer(t, started);
+  const { socket, rest } = await rawUpgrade(portOf(instance));
+  defer(t, () => socket.destroy());
+  socket.allowHalfOpen = true; // the client does not answer the server's FIN with its own
+  const frames = new FrameReader(socket, rest);
+  const ended = once(socket, 'end');
+  const peer = await within(opened, 2000, 'server peer');
+  const closing = peer.shutdown(4002, 'enough', 60_000);
+  const request = await frames.next();
+  assert.equal(request.opcode, 8);
+  assert.equal(closeCodeOf(request.payload), 4002);
+  socket.write(clientFrame(8, request.payload));
+  assert.equal(await within(closing, 5000, 'shutdown resolves while the client still holds its side open'), true);
+  await within(ended, 2000, 'the client reads the FIN');
+});
+
+test('§7.1.7: after failing the connection our server half-closes and reads on, so a client still sending gets the close frame and a FIN, not a reset', async (t) => {
+  const { instance } = await lingeringServer(t);
+  const { socket, rest } = await rawUpgrade(portOf(instance));
+  defer(t, () => socket.destroy());
+  const frames = new FrameReader(socket, rest);
+  const ended = once(socket, 'end');
+  let reset: Error | null = null;
+  socket.on('error', (error) => (reset = error));
+  // An unmasked frame from a client fails the connection (§5.1), and the client goes on sending.
+  socket.write(Buffer.from([0x82, 0x01, 0x00]));
+  const filler = clientFrame(2, new Uint8Array(16 * 1024));
+  for (let i = 0; i < 64; i++) socket.write(filler);
+  const reply = await frames.next();
+  assert.equal(reply.opcode, 8);
+  assert.equal(closeCodeOf(reply.payload), 1002);
+  for (let i = 0; i < 64; i++) socket.write(filler);
+  await within(ended, 5000, 'the server half-closes');
+  socket.end();
+  await within(once(socket, 'close'), 5000, 'the connection closes');
+  assert.equal(reset, null, 'no reset');
+});
+
 test('onMessage receives the messages already waiting first, then each new one, in order', async (t) => {
   const bound = await bind(`ws://${LOCALHOST}:0/`);
   defer(t, () => bound.close(1000));
