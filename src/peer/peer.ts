@@ -21,14 +21,12 @@ import { Inbox, ITERATION_DONE, toIteratorResult } from './inbox.ts';
 import { ReceivedMessage, type Message } from './message.ts';
 import type { ResolvedPeerOptions } from './options.ts';
 import { queueWritable, sizeOfWritable } from './outgoing.ts';
-import { attachSocket } from './socket-events.ts';
+import { attachSocket, writeChunks } from './socket-events.ts';
 import { scheduleFlush, startHeartbeat, stopHeartbeat, type Flushable, type Heartbeat, type HeartbeatMembership } from './scheduler.ts';
 import type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types.ts';
 
 export type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types.ts';
 
-
-const NOTHING = new Uint8Array(0);
 // The chunks of one flush, reused by every peer (flushes are synchronous, one at a time).
 const outgoing: Uint8Array[] = [];
 const EMPTY_INFO: HandshakeInfo = { path: '/', headers: {}, protocol: '', extensions: '' };
@@ -136,26 +134,36 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
    * arrives in time; the connection stays usable and a later read gets the next message.
    */
   read(timeout?: number): Promise<Message | null> {
-    const inbox = this.inbox;
-    const message = inbox.shift();
-    if (message !== undefined) {
-      if (this.paused) this.updateFlow();
-      if (inbox.length === 0 && this.connection.awaitingCloseReply) this.closing.replySoon();
-      return Promise.resolve(message);
-    }
+    const message = this.takeQueued();
+    if (message !== undefined) return Promise.resolve(message);
     if (this.done) return Promise.resolve(null);
-    return inbox.wait(timeout);
+    return this.inbox.wait(timeout);
   }
 
   /**
    * Reads messages until the connection closes: `for await (const message of peer)`.
-   * A hand-written iterator rather than an async generator: one promise per message.
+   * A hand-written iterator rather than an async generator: a message already received
+   * costs one promise, not a read's promise and another for its step.
    */
   [Symbol.asyncIterator](): AsyncIterator<Message> {
-    return {
-      next: () => this.read().then(toIteratorResult),
-      return: () => Promise.resolve(ITERATION_DONE),
-    };
+    return { next: () => this.nextStep(), return: () => Promise.resolve(ITERATION_DONE) };
+  }
+
+  private nextStep(): Promise<IteratorResult<Message>> {
+    const message = this.takeQueued();
+    if (message !== undefined) return Promise.resolve({ done: false, value: message });
+    if (this.done) return Promise.resolve(ITERATION_DONE);
+    return this.inbox.wait(undefined).then(toIteratorResult);
+  }
+
+  /** The oldest unread message, if any; reading resumes, and a held close answer goes, as the inbox empties. */
+  private takeQueued(): ReceivedMessage | undefined {
+    const inbox = this.inbox;
+    const message = inbox.shift();
+    if (message === undefined) return undefined;
+    if (this.paused) this.updateFlow();
+    if (inbox.length === 0 && this.connection.awaitingCloseReply) this.closing.replySoon();
+    return message;
   }
 
   /**
@@ -314,20 +322,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     const count = connection.takeOutgoingInto(outgoing);
     // Someone waits for the buffer to go down: be told when these bytes are written, since
     // 'drain' only comes when the socket's own (smaller or larger) high-water mark was passed.
-    const onWritten = this.writers?.waiting === true || this.paused ? () => this.onDrain() : undefined;
-    if (count === 0) {
-      if (onWritten !== undefined) socket.write(NOTHING, onWritten);
-    } else if (count === 1) {
-      socket.write(outgoing[0]!, onWritten);
-    } else {
-      socket.cork();
-      const last = count - 1;
-      for (let i = 0; i < last; i++) socket.write(outgoing[i]!);
-      socket.write(outgoing[last]!, onWritten);
-      socket.uncork();
-    }
-    // The socket holds what it needs: keep no chunk alive from here.
-    outgoing.fill(NOTHING, 0, count);
+    writeChunks(socket, outgoing, count, this.writers?.waiting === true || this.paused ? () => this.onDrain() : undefined);
     if (connection.state === 'CLOSED') this.closing.endTransport();
     else if (socket.writableLength > this.options.highWaterMark) this.updateFlow();
   }

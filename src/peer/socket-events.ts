@@ -1,6 +1,7 @@
 /**
  * The glue between a Node socket and its peer: four module-level listeners that find the
- * peer through a symbol on the socket, so a connection costs no closure per event.
+ * peer through a symbol on the socket, so a connection costs no closure per event, and the
+ * vectored write of a flush.
  * @module
  */
 import type { Socket } from 'node:net';
@@ -16,6 +17,7 @@ export interface SocketEventTarget {
 }
 
 const kTarget = Symbol('wspeer.peer');
+const NOTHING = new Uint8Array(0);
 
 interface TargetSocket extends Socket {
   [kTarget]?: SocketEventTarget;
@@ -45,4 +47,24 @@ function onSocketDrain(this: TargetSocket): void {
 function onSocketError(this: TargetSocket): void {
   // The 'close' event follows and settles everything; the error itself needs no handling
   // beyond keeping it from becoming an uncaught exception.
+}
+
+/**
+ * Write `chunks[0..count)` to `socket` in one vectored write; `onWritten` runs once the last
+ * is in the kernel (with no chunks, an empty write carries it). The slots are cleared after:
+ * the socket holds what it needs, and `chunks` keeps none of them alive.
+ */
+export function writeChunks(socket: Socket, chunks: Uint8Array[], count: number, onWritten: (() => void) | undefined): void {
+  if (count === 0) {
+    if (onWritten !== undefined) socket.write(NOTHING, onWritten);
+  } else if (count === 1) {
+    socket.write(chunks[0]!, onWritten);
+  } else {
+    socket.cork();
+    const last = count - 1;
+    for (let i = 0; i < last; i++) socket.write(chunks[i]!);
+    socket.write(chunks[last]!, onWritten);
+    socket.uncork();
+  }
+  chunks.fill(NOTHING, 0, count);
 }
