@@ -171,6 +171,31 @@ test('broadcast queues one message for every open peer (ours and ws) and returns
   assert.deepEqual(await readPlain(a, 2000), { opcode: 1, fin: true, data: 'fewer' });
 });
 
+test('broadcast of a string reaches every peer as that text, short and long, with and without permessage-deflate (ours and ws)', async (t) => {
+  const instance = await server(`ws://${LOCALHOST}:0/`, () => {}, { deflate: true });
+  defer(t, () => instance.close(500));
+  const plain = await connect(instance.url);
+  const deflating = await connect(instance.url, undefined, { deflate: true });
+  const { ws, inbox } = await wsClient(instance.url, [], { perMessageDeflate: true });
+  defer(t, () => {
+    plain.close();
+    deflating.close();
+    return closeWs(ws);
+  });
+  await waitFor(() => instance.peers.size === 3, 2000, 'three peers');
+  assert.equal(deflating.handshake.extensions.startsWith('permessage-deflate'), true);
+  assert.equal(plain.handshake.extensions, '');
+
+  // Under and over the length from which a payload is queued as it is rather than copied.
+  const texts = ['short ü', 'long ✓ '.repeat(3000), ''];
+  for (const text of texts) assert.equal(instance.broadcast(text), 3);
+  for (const text of texts) {
+    for (const client of [plain, deflating]) assert.deepEqual(await readPlain(client, 2000), { opcode: 1, fin: true, data: text });
+    const received = await inbox.next(2000);
+    assert.deepEqual([received.binary, received.data.toString()], [false, text]);
+  }
+});
+
 test('Server.close also ends a connection still in its opening handshake, without waiting for the handshake timeout', async () => {
   const instance = await server(`ws://${LOCALHOST}:0/`, () => {});
   const socket = await rawConnect(portOf(instance));
