@@ -76,7 +76,7 @@ export class Connection implements FrameSink {
     this.compression = options.compression ?? null;
     const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     const allocate = options.allocate ?? allocateZeroed;
-    this.writer = new FrameWriter(role === 'client', options.randomFill, this.compression, allocate);
+    this.writer = new FrameWriter(role === 'client', options.randomFill, this.compression, allocate, options.view);
     this.pongs = new PongQueue(this.writer, options.maxQueuedPongs ?? DEFAULT_MAX_QUEUED_PONGS);
     this.maxPayload = maxPayload;
     this.readerSettings = { maxPayload, allocate, fragments: options.fragments ?? false, isUtf8: this.isUtf8, compression: this.compression };

@@ -32,8 +32,9 @@ export interface ConnectionOptions {
    */
   allocate?: (size: number) => Uint8Array;
   /**
-   * Makes the views whole payloads are handed out as (the frame decoder's `view` option).
-   * Default: the received chunk's own `subarray`.
+   * Makes the views whole payloads are handed out as (the frame decoder's `view` option),
+   * and the chunks of the shared output slab that `takeOutgoing` returns. Default: the
+   * received chunk's own `subarray`, and plain Uint8Arrays.
    */
   view?: PayloadView;
   /**

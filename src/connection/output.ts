@@ -8,6 +8,8 @@
  * @module
  */
 
+import type { PayloadView } from '../frame/decoder.ts';
+
 /** Size of the shared slab: large enough to batch a tick's worth of small frames. */
 const SLAB_SIZE = 64 * 1024;
 /** A reservation larger than this gets a buffer of its own rather than a slab region. */
@@ -17,9 +19,13 @@ const EMPTY = new Uint8Array(0);
 // Made by the first reservation, with that queue's allocator.
 let slab: Uint8Array = EMPTY;
 let slabUsed = SLAB_SIZE;
+// The slab's memory, read once per slab for the views of its regions.
+let slabBuffer: ArrayBufferLike = EMPTY.buffer;
+let slabOffset = 0;
 // A DataView of the slab for word-wise masking, made on first use.
 let slabWords: DataView | null = null;
 const zeroed = (size: number): Uint8Array => new Uint8Array(size);
+const plainRegion = (buffer: ArrayBufferLike, byteOffset: number, length: number): Uint8Array => new Uint8Array(buffer, byteOffset, length);
 
 /** See the module comment. */
 export class OutputQueue {
@@ -41,8 +47,13 @@ export class OutputQueue {
   /**
    * `allocate` makes the slab and the buffers of reservations too large for it; every byte
    * handed out gets written, so it need not zero-fill (a slab is tens of kilobytes).
+   * `view` makes the chunk of a slab region, so a host can hand its socket the kind of
+   * array it takes as it is (Node converts any other Uint8Array to a Buffer per write).
    */
-  constructor(private readonly allocate: (size: number) => Uint8Array = zeroed) {}
+  constructor(
+    private readonly allocate: (size: number) => Uint8Array = zeroed,
+    private readonly view: PayloadView = plainRegion,
+  ) {}
 
   /** Bytes queued and not yet taken. */
   get size(): number {
@@ -69,6 +80,8 @@ export class OutputQueue {
     }
     if (slabUsed + length > SLAB_SIZE) {
       slab = plainView(this.allocate(SLAB_SIZE));
+      slabBuffer = slab.buffer;
+      slabOffset = slab.byteOffset;
       slabWords = null;
       slabUsed = 0;
     }
@@ -159,8 +172,13 @@ export class OutputQueue {
   }
 
   private closeRun(): void {
-    if (this.run === null) return;
-    if (this.runEnd > this.runStart) this.push(this.run.subarray(this.runStart, this.runEnd));
+    const run = this.run;
+    if (run === null) return;
+    if (this.runEnd > this.runStart) {
+      // A run is in a slab; another queue may have moved on to a new one since it began.
+      const current = run === slab;
+      this.push(this.view(current ? slabBuffer : run.buffer, (current ? slabOffset : run.byteOffset) + this.runStart, this.runEnd - this.runStart));
+    }
     this.run = null;
   }
 }

@@ -4,6 +4,7 @@
  * It knows nothing of the connection's state; the connection decides what may be sent.
  * @module
  */
+import type { PayloadView } from '../frame/decoder.ts';
 import { headerLength, MAX_HEADER_LENGTH, writeHeader } from '../frame/encoder.ts';
 import { copyMasked, MaskKeySource, SIMD_MIN, WORD_LOOP_MIN, WORD_VIEW_MIN, xorMask, xorMaskWords, type RandomFill } from '../frame/mask.ts';
 import { Opcode } from '../frame/opcode.ts';
@@ -22,16 +23,18 @@ export class FrameWriter {
 
   /**
    * `masked`: this is a client, whose frames carry a fresh masking key each (§5.3);
-   * `allocate` makes the buffers of frames too large for the shared slab.
+   * `allocate` makes the buffers of frames too large for the shared slab, `view` the
+   * chunks of slab regions (see {@link OutputQueue}).
    */
   constructor(
     masked: boolean,
     randomFill: RandomFill | undefined,
     private readonly compression: MessageCompression | null,
     allocate?: (size: number) => Uint8Array,
+    view?: PayloadView,
   ) {
     this.keys = masked ? new MaskKeySource(randomFill) : null;
-    this.output = new OutputQueue(allocate);
+    this.output = new OutputQueue(allocate, view);
   }
 
   /** Bytes queued and not yet taken. */

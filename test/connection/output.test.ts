@@ -127,6 +127,41 @@ describe('OutputQueue: batching small frames into a shared slab', () => {
     assert.deepEqual(concat(chunks), concat([0, 1, 2, 3, 4].map((i) => block(SLAB_REGION_MAX, i, i))));
   });
 
+  test('slab regions are made by the queue\'s view factory, over the slab\'s own memory', () => {
+    class Region extends Uint8Array {}
+    const made: Array<[number, number]> = [];
+    const queue = new OutputQueue(undefined, (buffer, byteOffset, length) => {
+      made.push([byteOffset, length]);
+      return new Region(buffer as ArrayBuffer, byteOffset, length);
+    });
+    freshSlab();
+    write(queue, [1, 2, 3]);
+    const slab = queue.buffer;
+    write(queue, [4]);
+    const [chunk] = queue.take();
+    assert.ok(chunk instanceof Region);
+    assert.equal(chunk.buffer, slab.buffer, 'a view, not a copy');
+    assert.equal(toHex(chunk), '01 02 03 04');
+    assert.deepEqual(made, [[chunk.byteOffset, 4]]);
+  });
+
+  test('a run begun in a slab that another queue has since replaced is still viewed over its own slab', () => {
+    class Region extends Uint8Array {}
+    const view = (buffer: ArrayBufferLike, byteOffset: number, length: number): Uint8Array => new Region(buffer as ArrayBuffer, byteOffset, length);
+    freshSlab();
+    const a = new OutputQueue(undefined, view);
+    const b = new OutputQueue(undefined, view);
+    write(a, [1, 2]);
+    const first = a.buffer;
+    // b fills the rest of the slab, and its next reservation starts a new one.
+    while (b.buffer === first || b.buffer.length === 0) write(b, block(SLAB_REGION_MAX, 7, 0));
+    const [chunk] = a.take();
+    assert.ok(chunk instanceof Region);
+    assert.equal(chunk.buffer, first.buffer);
+    assert.equal(toHex(chunk), '01 02');
+    b.take();
+  });
+
   test('a buffer of its own as the only chunk is trimmed by release too', () => {
     freshSlab();
     const queue = new OutputQueue();

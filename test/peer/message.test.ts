@@ -67,6 +67,32 @@ test('binary messages and text bytes reach the application as Buffers, short and
   assert.deepEqual(seen, [true, true, true, true]);
 });
 
+test('what a peer writes to its socket is already Buffers, which Node takes as they are rather than converting each', async (t) => {
+  const written: boolean[] = [];
+  const echo = await server(`ws://${LOCALHOST}:0/`, (peer) => {
+    const socket = peer.socket;
+    const write = socket.write.bind(socket) as (chunk: Uint8Array, callback?: () => void) => boolean;
+    socket.write = ((chunk: Uint8Array, callback?: () => void) => {
+      written.push(Buffer.isBuffer(chunk));
+      return write(chunk, callback);
+    }) as typeof socket.write;
+    peer.onMessage((message) => {
+      void peer.send(message);
+      void peer.send('and a string');
+    });
+  });
+  defer(t, () => echo.close(1000));
+  const client = await connect(echo.url);
+  defer(t, () => client.close());
+  await client.write('short');
+  assert.deepEqual(await readPlain(client, 2000), { opcode: 1, fin: true, data: 'short' });
+  assert.deepEqual(await readPlain(client, 2000), { opcode: 1, fin: true, data: 'and a string' });
+  await client.write(new Uint8Array(20_000).fill(7)); // a header chunk, then the payload as it is
+  assert.equal(((await readPlain(client, 2000))?.data as Uint8Array).length, 20_000);
+  assert.ok(written.length >= 2, `${written.length} writes`);
+  assert.deepEqual(written, written.map(() => true));
+});
+
 test('a message read is relayed by send() as it was received: text stays text, binary stays binary', async (t) => {
   const relay = await server(`ws://${LOCALHOST}:0/`, (peer) => peer.onMessage((message) => void peer.send(message)));
   defer(t, () => relay.close(1000));
