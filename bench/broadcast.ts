@@ -9,6 +9,7 @@
  * build of wspeer, run as one more subject).
  * @module
  */
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -207,7 +208,8 @@ async function main(): Promise<void> {
     const api = (await import(pathToFileURL(join(dir, 'index.js')).href)) as typeof Wspeer;
     subjects.push(await wspeerSubject(`wspeer-${basename(dir)}`, api));
   }
-  if (canPin()) (await import('node:child_process')).spawnSync('taskset', ['-p', '-c', '0', String(process.pid)]);
+  // The servers' process on core 0 (all its threads), the receiving connections on core 1.
+  if (canPin()) spawnSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)]);
   const sink = new Sink(startNode({ script: 'bench/broadcast.ts', args: ['--sink'], core: 1 }));
   console.log(`# Broadcast to ${CONNECTIONS} connections: server CPU per delivered message\n`);
   console.log(`${rounds} interleaved rounds of ${batches} × ${BATCH} broadcasts; medians; the receiving connections in a child process${canPin() ? ' on the other core' : ''}.\n`);
