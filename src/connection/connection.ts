@@ -317,6 +317,18 @@ export class Connection implements FrameSink {
   }
 
   /**
+   * Queue a whole message framed once for many connections (a broadcast): `frame` is
+   * `payload` behind an unmasked header with no RSV bit, as a server sends it. It is queued
+   * as it is, shared, unless this connection must frame it itself: a client masks (§5.3), and
+   * a message the extension compresses carries RSV1 (RFC 7692 §6).
+   */
+  sendFramed(opcode: typeof Opcode.Text | typeof Opcode.Binary, frame: Uint8Array, payload: Uint8Array): void {
+    this.assertOpen();
+    if (this.outgoingMessage !== 0) throw fragmentSequenceError();
+    this.writer.framed(opcode, frame, payload);
+  }
+
+  /**
    * Queue one data frame of a message sent piece by piece (§5.4): the first frame with
    * opcode Text or Binary, the rest with Continuation, the last with `fin` true. Control
    * frames may be sent in between; other messages may not.

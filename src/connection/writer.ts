@@ -93,6 +93,12 @@ export class FrameWriter {
     this.message(opcode, new Uint8Array(chunk.buffer, chunk.byteOffset + start, length), undefined);
   }
 
+  /** A message framed elsewhere as a server frames it: queued as it is unless this side masks or compresses it. */
+  framed(opcode: number, frame: Uint8Array, payload: Uint8Array): void {
+    if (this.keys !== null || this.compresses(payload.length)) this.message(opcode, payload, undefined);
+    else this.output.append(frame);
+  }
+
   /** A close frame (§5.5.1): empty without a code, else the code and the reason's bytes. */
   close(code: number | null, reason: Uint8Array): void {
     if (code === null) {

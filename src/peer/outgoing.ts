@@ -5,9 +5,47 @@
  * @module
  */
 import type { Connection } from '../connection/connection.ts';
+import { headerLength, writeHeader } from '../frame/encoder.ts';
 import { Opcode } from '../frame/opcode.ts';
-import { ReceivedMessage } from './message.ts';
+import { ReceivedMessage, type Message } from './message.ts';
 import type { OutgoingFrame, Writable } from './types.ts';
+
+/**
+ * A whole message framed once to go to many peers (`Server.broadcast`): every peer that can
+ * queues the same frame, with no encoding, copy or view of its own.
+ */
+export class FramedMessage implements Message {
+  readonly fin = true;
+
+  private constructor(
+    readonly opcode: typeof Opcode.Text | typeof Opcode.Binary,
+    private readonly text: string | null,
+    readonly payload: Uint8Array,
+    readonly frame: Uint8Array,
+  ) {}
+
+  /**
+   * `data` framed as a server sends it, or null for what is not a whole message (a frame
+   * given as `{ opcode, fin, data }`, a fragment read in fragments mode).
+   */
+  static of(data: Writable): FramedMessage | null {
+    if (typeof data === 'string') return FramedMessage.frame(Opcode.Text, Buffer.from(data), data);
+    if (data instanceof Uint8Array) return FramedMessage.frame(Opcode.Binary, data, null);
+    if (data instanceof ReceivedMessage && data.relayable) return FramedMessage.frame(data.opcode as 1 | 2, data.bytes, null);
+    return null;
+  }
+
+  private static frame(opcode: typeof Opcode.Text | typeof Opcode.Binary, payload: Uint8Array, text: string | null): FramedMessage {
+    const frame = Buffer.allocUnsafe(headerLength(payload.length, false) + payload.length);
+    frame.set(payload, writeHeader(frame, 0, opcode, true, false, payload.length, null));
+    return new FramedMessage(opcode, text, payload, frame);
+  }
+
+  /** See {@link Message.data}. */
+  get data(): string | Uint8Array {
+    return this.text ?? (this.opcode === Opcode.Text ? new TextDecoder().decode(this.payload) : this.payload);
+  }
+}
 
 /** Queue `data` on `connection`; returns the bytes queued. Throws a UsageError for what the protocol forbids. */
 export function queueWritable(connection: Connection, data: Writable): number {
@@ -15,6 +53,7 @@ export function queueWritable(connection: Connection, data: Writable): number {
   if (typeof data === 'string') connection.sendText(data);
   else if (data instanceof Uint8Array) connection.sendBinary(data);
   else if (data instanceof ReceivedMessage && data.relayable) data.relayTo(connection);
+  else if (data instanceof FramedMessage) connection.sendFramed(data.opcode, data.frame, data.payload);
   else queueFrame(connection, data);
   return connection.outgoingBytes - before;
 }
@@ -24,6 +63,7 @@ export function sizeOfWritable(data: Writable): number {
   if (typeof data === 'string' || data instanceof Uint8Array) return data.length;
   // Not `data.data`: that would decode a relayed text message for nothing.
   if (data instanceof ReceivedMessage) return data.size;
+  if (data instanceof FramedMessage) return data.payload.length;
   return data.data === undefined ? 0 : data.data.length;
 }
 

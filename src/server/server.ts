@@ -9,9 +9,8 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { createServer as createTlsServer } from 'node:tls';
 import { parseUrl } from '../handshake/url.ts';
 import { CloseCode } from '../frame/close-code.ts';
-import { Opcode } from '../frame/opcode.ts';
 import { TimeoutError } from '../peer/errors.ts';
-import { ReceivedMessage } from '../peer/message.ts';
+import { FramedMessage } from '../peer/outgoing.ts';
 import type { Peer, Writable } from '../peer/peer.ts';
 import { Registry } from '../peer/registry.ts';
 import { serverTlsOptions } from '../tls/options.ts';
@@ -57,9 +56,9 @@ export class Server {
    * send buffer is full is skipped rather than made to buffer more.
    */
   broadcast(data: Writable): number {
-    // A string is encoded once, not once per peer: every peer then sends the same bytes, as
-    // a relayed message (queued as they are when long, copied beside the header when short).
-    const message = typeof data === 'string' ? ReceivedMessage.of(Opcode.Text, true, Buffer.from(data), true, data) : data;
+    // Framed once, not once per peer: every peer queues the same frame as it is (one that
+    // must frame it itself, compressing or masking, does so from the same encoded payload).
+    const message = FramedMessage.of(data) ?? data;
     let count = 0;
     for (const peer of this.openPeers) {
       // `send` says synchronously whether the message was queued ('dropped' at the cap).

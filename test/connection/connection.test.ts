@@ -849,6 +849,39 @@ for (const role of ROLES) {
       assert.deepEqual(chunk.subarray(0, 3), Uint8Array.of(7, 38, 69), 'the chunk is left as it was');
     });
 
+    test(`sendFramed sends what sendMessage would, for the ${role}; a server queues the shared frame itself`, () => {
+      for (const length of [0, 1, 125, 126, 4095, 70000]) {
+        const payload = new Uint8Array(length);
+        for (let i = 0; i < length; i++) payload[i] = (i * 7 + length) & 0xff;
+        const opcode = length % 2 === 0 ? Opcode.Binary : Opcode.Text;
+        const frame = encodeFrame({ opcode, payload });
+        const viaFrame = endpoint(role);
+        viaFrame.conn.sendFramed(opcode, frame, payload);
+        assert.equal(viaFrame.conn.outgoingBytes, role === 'server' ? frame.length : frame.length + 4);
+        const chunks = viaFrame.conn.takeOutgoing();
+        const sent = concat(chunks);
+        assert.deepEqual(decodeAll(sent, role === 'client').frames, [{ opcode, fin: true, rsv1: false, payload }], `length ${length}`);
+        if (role === 'server') {
+          assert.ok(chunks.length === 1 && chunks[0] === frame, 'the frame itself, not a copy');
+          const viaBytes = endpoint(role);
+          viaBytes.conn.sendMessage(opcode, payload);
+          assert.equal(toHex(sent), toHex(concat(viaBytes.conn.takeOutgoing())), `length ${length}`);
+        } else {
+          assert.ok(chunks.every((chunk) => chunk !== frame), 'a client masks its own copy (§5.3)');
+        }
+      }
+    });
+
+    test(`sendFramed keeps the rules of sendMessage for the ${role}: not while a fragmented message is open, not once closing`, () => {
+      const frame = encodeFrame({ opcode: Opcode.Text, payload: HELLO });
+      const open = endpoint(role);
+      open.conn.sendFrame(Opcode.Binary, new Uint8Array(1), false);
+      assert.throws(() => open.conn.sendFramed(Opcode.Text, frame, HELLO), UsageError);
+      const closing = endpoint(role);
+      closing.conn.close(1000);
+      assert.throws(() => closing.conn.sendFramed(Opcode.Text, frame, HELLO), UsageError);
+    });
+
     test(`outgoingBytes counts what the ${role} queued`, () => {
       const { conn } = endpoint(role);
       assert.equal(conn.outgoingBytes, 0);

@@ -217,6 +217,19 @@ describe('sending', () => {
     }
   });
 
+  test('RFC 7692 §6: a message framed once for many connections goes compressed from one that compresses it, not as the shared frame', () => {
+    const { client, server: srv } = pair();
+    const text = sampleText('json', 2 * KiB);
+    const payload = utf8(text);
+    const frame = encodeFrame({ opcode: Opcode.Text, payload });
+    srv.connection.sendFramed(Opcode.Text, frame, payload);
+    const [sent, ...rest] = pump(srv, client);
+    assert.equal(rest.length, 0);
+    assert.ok(sent !== undefined && sent.rsv1 && sent.fin && sent.opcode === Opcode.Text);
+    assert.ok(sent.payload.length < payload.length, `${sent.payload.length} bytes for ${payload.length}`);
+    assert.deepEqual(client.events.take(), [{ type: 'text', data: text, fin: true }]);
+  });
+
   test('RFC 7692 §6.1: control frames are never compressed, even above the threshold', () => {
     const { client, server: srv } = pair({ deflate: { threshold: 0 } });
     client.connection.sendPing('p'.repeat(125));

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { connect as netConnect } from 'node:net';
 import { test } from 'node:test';
 
-import { bind, connect, server, TimeoutError, type Peer } from '../../src/index.ts';
+import { bind, connect, server, TimeoutError, type Message, type Peer, type Server } from '../../src/index.ts';
 import { defer, LOCALHOST, portOf, rawConnect, rawExchange, rawUpgrade, requestText, sleep, upgradeLines, waitFor, within, readPlain } from '../peer/helpers.ts';
 import { closeWs, wsClient } from '../peer/ws-helpers.ts';
 
@@ -171,8 +171,10 @@ test('broadcast queues one message for every open peer (ours and ws) and returns
   assert.deepEqual(await readPlain(a, 2000), { opcode: 1, fin: true, data: 'fewer' });
 });
 
-test('broadcast of a string reaches every peer as that text, short and long, with and without permessage-deflate (ours and ws)', async (t) => {
-  const instance = await server(`ws://${LOCALHOST}:0/`, () => {}, { deflate: true });
+test('broadcast of a string, bytes or a message read reaches every peer as it was, short and long, with and without permessage-deflate (ours and ws)', async (t) => {
+  // A message a peer sends is broadcast as it was read.
+  const relay = (message: Message): void => void instance.broadcast(message);
+  const instance: Server = await server(`ws://${LOCALHOST}:0/`, (peer) => peer.onMessage(relay), { deflate: true });
   defer(t, () => instance.close(500));
   const plain = await connect(instance.url);
   const deflating = await connect(instance.url, undefined, { deflate: true });
@@ -193,6 +195,25 @@ test('broadcast of a string reaches every peer as that text, short and long, wit
     for (const client of [plain, deflating]) assert.deepEqual(await readPlain(client, 2000), { opcode: 1, fin: true, data: text });
     const received = await inbox.next(2000);
     assert.deepEqual([received.binary, received.data.toString()], [false, text]);
+  }
+
+  const binaries = [Uint8Array.of(1, 2, 3), new Uint8Array(70_000).fill(9)];
+  for (const bytes of binaries) assert.equal(instance.broadcast(bytes), 3);
+  for (const bytes of binaries) {
+    for (const client of [plain, deflating]) {
+      const message = await readPlain(client, 2000);
+      assert.deepEqual([message?.opcode, Buffer.compare(Buffer.from(message?.data as Uint8Array), Buffer.from(bytes))], [2, 0]);
+    }
+    const received = await inbox.next(2000);
+    assert.deepEqual([received.binary, Buffer.compare(received.data, Buffer.from(bytes))], [true, 0]);
+  }
+
+  // ASCII text short enough to be held as its place in the received chunk, and text that is not.
+  for (const text of ['relayed', 'relayed ✓']) {
+    await plain.write(text);
+    for (const client of [plain, deflating]) assert.deepEqual(await readPlain(client, 2000), { opcode: 1, fin: true, data: text });
+    const relayed = await inbox.next(2000);
+    assert.deepEqual([relayed.binary, relayed.data.toString()], [false, text]);
   }
 });
 
