@@ -14,6 +14,8 @@ import type { PayloadView } from '../frame/decoder.ts';
 const SLAB_SIZE = 64 * 1024;
 /** A reservation larger than this gets a buffer of its own rather than a slab region. */
 const DEDICATED_MIN = SLAB_SIZE / 4;
+/** Chunks shorter than this are joined with their short neighbours when taken (see `takeInto`). */
+const JOIN_MAX = 4096;
 
 const EMPTY = new Uint8Array(0);
 // Made by the first reservation, with that queue's allocator.
@@ -131,30 +133,67 @@ export class OutputQueue {
 
   /** Everything queued, in order, as chunks for one vectored write; the queue is then empty. */
   take(): Uint8Array[] {
-    this.closeRun();
-    const first = this.first;
     // A fresh array each time, even empty: the caller owns what it is given (the hot path uses `takeInto`).
-    const chunks = first === null ? [] : this.more ?? [first];
-    this.clear();
+    const chunks: Uint8Array[] = [];
+    this.takeInto(chunks);
     return chunks;
   }
 
   /**
    * Like `take`, into `target` from index 0 (its other slots are left as they are);
    * returns how many chunks. A caller that reuses its array allocates nothing per write.
+   * Consecutive short chunks leave joined into one: frames queued between other queues'
+   * (the frames of a broadcast, shared by every queue) would otherwise each cost the socket
+   * a chunk of its vectored write, which costs more than copying their bytes.
    */
   takeInto(target: Uint8Array[]): number {
     this.closeRun();
     const first = this.first;
     const more = this.more;
     let count = 0;
-    if (more !== null) {
-      for (; count < more.length; count++) target[count] = more[count]!;
-    } else if (first !== null) {
-      target[count++] = first;
-    }
+    if (more !== null) count = this.joinShort(more, target);
+    else if (first !== null) target[count++] = first;
     this.clear();
     return count;
+  }
+
+  /** `chunks` into `target`, runs of short ones copied into one region each; returns how many. */
+  private joinShort(chunks: Uint8Array[], target: Uint8Array[]): number {
+    let count = 0;
+    let from = 0;
+    let bytes = 0;
+    for (let i = 0; i <= chunks.length; i++) {
+      const chunk = i < chunks.length ? chunks[i]! : null;
+      if (chunk !== null && chunk.length < JOIN_MAX && bytes + chunk.length <= DEDICATED_MIN) {
+        bytes += chunk.length;
+        continue;
+      }
+      // chunks[from..i) are short: one stays as it is, several are joined.
+      if (i - from === 1) target[count++] = chunks[from]!;
+      else if (i > from) target[count++] = this.join(chunks, from, i, bytes);
+      if (chunk === null) break;
+      if (chunk.length < JOIN_MAX) {
+        from = i;
+        bytes = chunk.length;
+      } else {
+        target[count++] = chunk;
+        from = i + 1;
+        bytes = 0;
+      }
+    }
+    return count;
+  }
+
+  /** `chunks[from..to)`, `bytes` long in all (at most a slab region), copied into one fresh slab region. */
+  private join(chunks: Uint8Array[], from: number, to: number, bytes: number): Uint8Array {
+    const at = this.reserve(bytes);
+    const buffer = this.buffer;
+    for (let i = from, offset = at; i < to; i++) {
+      buffer.set(chunks[i]!, offset);
+      offset += chunks[i]!.length;
+    }
+    this.run = null;
+    return this.view(slabBuffer, slabOffset + at, bytes);
   }
 
   /** Drop everything queued (the transport is gone). */

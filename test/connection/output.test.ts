@@ -102,12 +102,17 @@ describe('OutputQueue: batching small frames into a shared slab', () => {
     const at = queue.reserve(SLAB_REGION_MAX + 1);
     assert.equal(at, 0);
     assert.equal(queue.buffer.length, SLAB_REGION_MAX + 1);
-    queue.buffer.set([1, 2, 3], 0);
-    queue.release(SLAB_REGION_MAX + 1 - 3);
-    assert.equal(queue.size, 4);
+    const own = queue.buffer;
+    own.set([1, 2, 3], 0);
+    // Trimmed, it is still long enough to leave as a chunk of its own (short ones are joined).
+    queue.release(SLAB_REGION_MAX + 1 - 4096);
+    assert.equal(queue.size, 1 + 4096);
     write(queue, [0xbb]);
     const chunks = queue.take();
-    assert.deepEqual(chunks.map(toHex), ['aa', '01 02 03', 'bb']);
+    assert.deepEqual(chunks.map((chunk) => chunk.length), [1, 4096, 1]);
+    assert.deepEqual([chunks[0]![0], chunks[2]![0]], [0xaa, 0xbb]);
+    assert.equal(chunks[1]!.buffer, own.buffer);
+    assert.deepEqual([...chunks[1]!.subarray(0, 3)], [1, 2, 3]);
   });
 
   test('a new slab comes from the queue\'s allocator (no zero-fill needed) and is used as a plain Uint8Array', () => {
@@ -177,9 +182,10 @@ describe('OutputQueue: batching small frames into a shared slab', () => {
     const build = (queue: OutputQueue, chunks: number): void => {
       freshSlab();
       for (let i = 0; i < chunks; i++) {
-        // Appended payloads end runs: `chunks` chunks, alternating runs and payloads.
+        // Appended payloads end runs: `chunks` chunks, alternating runs and payloads (long
+        // enough not to be joined with the runs around them).
         if (i % 2 === 0) write(queue, [i, i]);
-        else queue.append(new Uint8Array(5).fill(i));
+        else queue.append(new Uint8Array(4096).fill(i));
       }
     };
     for (const chunks of [0, 1, 2, 5]) {
@@ -216,6 +222,91 @@ describe('OutputQueue: batching small frames into a shared slab', () => {
     assert.deepEqual(queue.take(), []);
     write(queue, [3]);
     assert.equal(toHex(concat(queue.take())), '03');
+  });
+});
+
+describe('OutputQueue: short chunks joined when taken', () => {
+  /** Queues `pieces` on `queue`, each ending the run before it (another queue writes in between). */
+  function interleaved(queue: OutputQueue, pieces: Uint8Array[]): void {
+    const other = new OutputQueue();
+    for (const piece of pieces) {
+      if (piece.length >= 4096) queue.append(piece);
+      else write(queue, piece);
+      write(other, [0xee]);
+    }
+    other.take();
+  }
+
+  test('frames queued between another queue\'s leave as one chunk, their bytes in order', () => {
+    freshSlab();
+    const queue = new OutputQueue();
+    const pieces = Array.from({ length: 20 }, (_, i) => block(130, i, i));
+    interleaved(queue, pieces);
+    const chunks = queue.take();
+    assert.equal(chunks.length, 1);
+    assert.deepEqual(chunks[0], concat(pieces));
+  });
+
+  test('short chunks appended as they are (a broadcast\'s shared frames) are joined too', () => {
+    freshSlab();
+    const queue = new OutputQueue();
+    const frames = Array.from({ length: 5 }, (_, i) => block(40, i, i));
+    for (const frame of frames) queue.append(frame);
+    const chunks = queue.take();
+    assert.equal(chunks.length, 1);
+    assert.deepEqual(chunks[0], concat(frames));
+    assert.ok(frames.every((frame, i) => frame[0] === i), 'the shared frames are left as they were');
+  });
+
+  test('a long chunk leaves as it is, the same object, between the joined short ones around it', () => {
+    freshSlab();
+    const queue = new OutputQueue();
+    const long = new Uint8Array(4096).fill(9);
+    const pieces = [block(10, 1, 1), block(20, 2, 2), long, block(30, 3, 3), block(40, 4, 4)];
+    interleaved(queue, pieces);
+    const chunks = queue.take();
+    assert.deepEqual(chunks.map((chunk) => chunk.length), [30, 4096, 70]);
+    assert.equal(chunks[1], long);
+    assert.deepEqual(concat(chunks), concat(pieces));
+  });
+
+  test('a short chunk alone between long ones is not copied', () => {
+    freshSlab();
+    const queue = new OutputQueue();
+    const longA = new Uint8Array(5000).fill(1);
+    const longB = new Uint8Array(6000).fill(2);
+    const lone = Uint8Array.from([7, 7, 7]);
+    queue.append(longA);
+    queue.append(lone);
+    queue.append(longB);
+    const chunks = queue.take();
+    assert.equal(chunks.length, 3);
+    assert.ok(chunks[0] === longA && chunks[1] === lone && chunks[2] === longB);
+  });
+
+  test('short chunks worth more than 16 KiB are joined into pieces of at most 16 KiB, in order', () => {
+    freshSlab();
+    const queue = new OutputQueue();
+    const pieces = Array.from({ length: 30 }, (_, i) => block(1500 + i, i, i));
+    interleaved(queue, pieces);
+    const chunks = queue.take();
+    assert.ok(chunks.length >= 3, `${chunks.length} chunks`);
+    assert.ok(chunks.every((chunk) => chunk.length <= SLAB_REGION_MAX));
+    assert.deepEqual(concat(chunks), concat(pieces));
+  });
+
+  test('joined bytes are never overwritten by later writes, across slab replacements', () => {
+    freshSlab();
+    const queue = new OutputQueue();
+    const taken: Uint8Array[] = [];
+    const wanted: Uint8Array[] = [];
+    for (let round = 0; round < 40; round++) {
+      const pieces = Array.from({ length: 12 }, (_, i) => block(200 + ((round * 7 + i) % 50), round & 0xff, i));
+      interleaved(queue, pieces);
+      wanted.push(...pieces);
+      taken.push(...queue.take());
+    }
+    assert.deepEqual(concat(taken), concat(wanted));
   });
 });
 
@@ -272,7 +363,7 @@ describe('OutputQueue: queues sharing the slab', () => {
     assert.deepEqual(concat(takenB), concat(wantB));
   });
 
-  test('a write of one queue ends the other queue’s run; each run stays contiguous', () => {
+  test('a write of one queue ends the other queue’s run; its runs are taken joined, in order', () => {
     freshSlab();
     const a = new OutputQueue();
     const b = new OutputQueue();
@@ -282,7 +373,7 @@ describe('OutputQueue: queues sharing the slab', () => {
     write(a, [4]);
     write(b, [5]);
     write(b, [6]);
-    assert.deepEqual(a.take().map(toHex), ['01 02', '04']);
-    assert.deepEqual(b.take().map(toHex), ['03', '05 06']);
+    assert.deepEqual(a.take().map(toHex), ['01 02 04']);
+    assert.deepEqual(b.take().map(toHex), ['03 05 06']);
   });
 });
