@@ -192,7 +192,6 @@ export class OutputQueue {
       buffer.set(chunks[i]!, offset);
       offset += chunks[i]!.length;
     }
-    this.run = null;
     return this.view(slabBuffer, slabOffset + at, bytes);
   }
 

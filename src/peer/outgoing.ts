@@ -10,9 +10,11 @@ import { Opcode } from '../frame/opcode.ts';
 import { ReceivedMessage, type Message } from './message.ts';
 import type { OutgoingFrame, Writable } from './types.ts';
 
+const decoder = new TextDecoder();
+
 /**
  * A whole message framed once to go to many peers (`Server.broadcast`): every peer that can
- * queues the same frame, with no encoding, copy or view of its own.
+ * queues the same frame, with no encoding or framing of its own.
  */
 export class FramedMessage implements Message {
   readonly fin = true;
@@ -43,7 +45,7 @@ export class FramedMessage implements Message {
 
   /** See {@link Message.data}. */
   get data(): string | Uint8Array {
-    return this.text ?? (this.opcode === Opcode.Text ? new TextDecoder().decode(this.payload) : this.payload);
+    return this.text ?? (this.opcode === Opcode.Text ? decoder.decode(this.payload) : this.payload);
   }
 }
 
