@@ -1,8 +1,9 @@
 /**
  * Incremental frame parser, RFC 6455 §5.2. One pass over each chunk parses every frame it
  * completes; a frame that lies wholly inside the chunk is handed out as a view of it (or,
- * with `messagesAt`, a short whole message as its place in the chunk), unmasked in place. Only a frame split across chunks is assembled in a buffer of its own,
- * allocated once its header has been checked against the size limit.
+ * with `messagesAt`, a short whole message as its place in the chunk), unmasked in place.
+ * Only a frame split across chunks is assembled in a buffer of its own, allocated once its
+ * header has been checked against the size limit.
  *
  * Ownership: `push` takes the chunk. Payload views and places alias it; it is unmasked in place.
  * @module
