@@ -171,6 +171,14 @@ export class Connection implements FrameSink {
     this.decoder.push(chunk);
   }
 
+  /**
+   * Feed bytes that are only lent for the call (a read buffer the host reuses): they are
+   * unmasked in place, and everything handed out is copied from them.
+   */
+  receiveBorrowed(chunk: Uint8Array): void {
+    this.decoder.pushBorrowed(chunk);
+  }
+
   // ——— Receiving (FrameSink) ———
 
   /** @internal Called by the frame decoder. */

@@ -6,6 +6,7 @@
  * header has been checked against the size limit.
  *
  * Ownership: `push` takes the chunk. Payload views and places alias it; it is unmasked in place.
+ * `pushBorrowed` only borrows it (a read buffer its host fills again): every payload is copied.
  * @module
  */
 import { CloseCode } from './close-code.ts';
@@ -107,6 +108,8 @@ export class FrameDecoder {
   private chunkOffset = 0;
   private chunkWords: DataView | null = null;
   private partialFill = 0;
+  // True while parsing a chunk lent by `pushBorrowed`: what is handed out must be copied.
+  private borrowed = false;
 
   // §5.4: a data message whose final frame has not arrived yet, and its size so far.
   private messageOpen = false;
@@ -148,6 +151,20 @@ export class FrameDecoder {
   /** Bytes held for an incomplete frame: the bound that "never buffers more than the limit" is tested on. */
   get bufferedBytes(): number {
     return this.headerFill + (this.partial === null ? 0 : this.partial.length);
+  }
+
+  /**
+   * Parse every frame `chunk` completes, where `chunk` is only lent for the call (a read
+   * buffer its host fills again): it is unmasked in place as with `push`, but every payload
+   * handed out is a copy of its own, and no message is reported by place.
+   */
+  pushBorrowed(chunk: Uint8Array): void {
+    this.borrowed = true;
+    try {
+      this.push(chunk);
+    } finally {
+      this.borrowed = false;
+    }
   }
 
   /** Parse every frame `chunk` completes; see the module comment for ownership. */
@@ -285,6 +302,10 @@ export class FrameDecoder {
     if (length <= available) {
       const end = pos + length;
       const ascii = this.masked && (this.unmask(chunk, pos, end) & 0x8080_8080) === 0;
+      if (this.borrowed) {
+        this.sink.onFrame(this.opcode, this.fin, this.rsv1, length === 0 ? EMPTY : this.copyOf(chunk, pos, end), ascii);
+        return end;
+      }
       if (this.messagesAt && this.isShortMessage(length, ascii)) {
         this.sink.onMessageAt!(this.opcode as 1 | 2, this.wordsOf(chunk), pos, length);
         return end;
@@ -372,6 +393,12 @@ export class FrameDecoder {
       this.chunkOffset = chunk.byteOffset;
     }
     return this.chunkBuffer;
+  }
+
+  private copyOf(chunk: Uint8Array, start: number, end: number): Uint8Array {
+    const copy = this.allocate(end - start);
+    copy.set(chunk.subarray(start, end));
+    return copy;
   }
 
   private payloadView(chunk: Uint8Array, start: number, end: number): Uint8Array {

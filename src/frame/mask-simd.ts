@@ -40,17 +40,27 @@ const MODULE = new Uint8Array([
  */
 const BLOCK = 16 * 1024;
 
+/** A WebAssembly page; the module starts with one, the masking block's. */
+const PAGE = 65_536;
+
 type MaskFunction = (pointer: number, length: number, key: number) => void;
 
 interface SimdMasker {
   memory: Uint8Array;
   mask: MaskFunction;
+  /** The module's memory itself: grown once for the read region. */
+  wasmMemory: WasmMemory;
+}
+
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
 }
 
 /** The little of the WebAssembly JS API this needs (not in the ES library typings). */
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: { memory: { buffer: ArrayBuffer }; mask: MaskFunction } };
+  Instance: new (module: object) => { exports: { memory: WasmMemory; mask: MaskFunction } };
 }
 
 function instantiate(): SimdMasker | null {
@@ -58,7 +68,7 @@ function instantiate(): SimdMasker | null {
     const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
     if (wasm === undefined) return null;
     const exports = new wasm.Instance(new wasm.Module(MODULE)).exports;
-    const masker = { memory: new Uint8Array(exports.memory.buffer), mask: exports.mask };
+    const masker = { memory: new Uint8Array(exports.memory.buffer), mask: exports.mask, wasmMemory: exports.memory };
     return selfTest(masker) ? masker : null;
   } catch {
     return null;
@@ -80,14 +90,21 @@ export const simdMaskAvailable = masker !== null;
 
 /**
  * XOR `data[start..end)` with the key `k0 k1 k2 k3` (k0 at `data[start]`), through the SIMD
- * module 16 KiB at a time. Returns the offset up to which it worked — a multiple of 16 bytes
- * from `start`, so the key phase there is 0 again; the caller masks the rest.
+ * module 16 KiB at a time, or where it lies if it is in the read region. Returns the offset
+ * up to which it worked — a multiple of 16 bytes from `start`, so the key phase there is 0
+ * again; the caller masks the rest.
  */
 export function xorMaskSimd(data: Uint8Array, k0: number, k1: number, k2: number, k3: number, start: number, end: number): number {
   if (masker === null) return start;
   const { memory, mask } = masker;
   // WebAssembly memory is little-endian: k0 is the lowest byte of the word.
   const key = (k0 | (k1 << 8) | (k2 << 16) | (k3 << 24)) | 0;
+  if (data.buffer === memory.buffer) {
+    // Bytes read into the module's own memory: XOR them where they lie, no copies.
+    const length = (end - start) & ~15;
+    mask(data.byteOffset + start, length, key);
+    return start + length;
+  }
   let at = start;
   while (end - at >= 16) {
     const length = Math.min(BLOCK, (end - at) & ~15);
@@ -101,14 +118,22 @@ export function xorMaskSimd(data: Uint8Array, k0: number, k1: number, k2: number
 
 /**
  * Copy `source` into `target` at `offset` XORed with the key (k0 at `source[0]`), through
- * the SIMD module: one copy in, one out, no pass over `target` afterwards. Returns how many
- * bytes it did — a multiple of 16, so the key phase there is 0; the caller does the rest.
+ * the SIMD module: one copy in, one out, no pass over `target` afterwards. A `source` in the
+ * read region is unmasked where it lies (and so changed), then copied out once. Returns how
+ * many bytes it did — a multiple of 16, so the key phase there is 0; the caller does the rest.
  */
 export function xorMaskSimdInto(source: Uint8Array, target: Uint8Array, offset: number, k0: number, k1: number, k2: number, k3: number): number {
   if (masker === null) return 0;
   const { memory, mask } = masker;
   const key = (k0 | (k1 << 8) | (k2 << 16) | (k3 << 24)) | 0;
   const end = source.length;
+  if (source.buffer === memory.buffer) {
+    // Bytes in the read region: unmask them where they lie, then one copy out.
+    const length = end & ~15;
+    mask(source.byteOffset, length, key);
+    target.set(length === end ? source : source.subarray(0, length), offset);
+    return length;
+  }
   let at = 0;
   while (end - at >= 16) {
     const length = Math.min(BLOCK, (end - at) & ~15);
@@ -118,4 +143,27 @@ export function xorMaskSimdInto(source: Uint8Array, target: Uint8Array, offset: 
     at += length;
   }
   return at;
+}
+
+/** Bytes of the read region: where a socket's reads land, in the module's memory. */
+export const READ_REGION_SIZE = 64 * 1024;
+
+let readRegion: Uint8Array | null = null;
+
+/**
+ * A region of the SIMD module's memory that a host may read socket data into, so that
+ * unmasking works on it in place (no copy in and out). Null without SIMD. Made on first
+ * use (the memory grows once, then never again, so the view stays valid); one for the
+ * whole process: whoever fills it must finish with its bytes before it is filled again.
+ */
+export function simdReadRegion(): Uint8Array | null {
+  if (masker === null) return null;
+  if (readRegion === null) {
+    // Growing replaces the memory's ArrayBuffer: the masker's view is made anew over it.
+    const { wasmMemory } = masker;
+    wasmMemory.grow(READ_REGION_SIZE / PAGE);
+    masker.memory = new Uint8Array(wasmMemory.buffer);
+    readRegion = new Uint8Array(wasmMemory.buffer, PAGE, READ_REGION_SIZE);
+  }
+  return readRegion;
 }

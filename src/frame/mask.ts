@@ -100,7 +100,8 @@ export function xorMaskWords(words: DataView, bytes: Uint8Array, k0: number, k1:
 /**
  * Copy `source` into `target` at `offset`, XORed with the key `k0 k1 k2 k3` (k0 at
  * `source[0]`): the parser's way of assembling a masked frame split across chunks, in one
- * pass where SIMD is available (copy and unmask otherwise).
+ * pass where SIMD is available (copy and unmask otherwise). A `source` in the SIMD read
+ * region is unmasked where it lies, then copied: it is changed.
  */
 export function copyMasked(source: Uint8Array, target: Uint8Array, offset: number, k0: number, k1: number, k2: number, k3: number): void {
   const length = source.length;

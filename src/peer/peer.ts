@@ -18,6 +18,7 @@ import { DrainWaiters } from './drain-waiters.ts';
 import { allocateUnsafe, bufferView } from './buffers.ts';
 import { BufferFullError, ConnectionClosedError } from './errors.ts';
 import { Inbox, ITERATION_DONE, toIteratorResult } from './inbox.ts';
+import { BULK_READ, lendReads } from './lent-reads.ts';
 import { ReceivedMessage, type Message } from './message.ts';
 import type { ResolvedPeerOptions } from './options.ts';
 import { queueWritable, sizeOfWritable } from './outgoing.ts';
@@ -51,6 +52,8 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   private inMessage = false;
   private fragmentDecoder: InstanceType<typeof TextDecoder> | null = null;
   private paused = false;
+  // Whether the socket reads into the shared region (see lent-reads.ts).
+  private readsLent = false;
   private done = false;
   private heard = true;
   private awaitingLife = false;
@@ -297,12 +300,23 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     this.onClosedCallback = callback;
   }
 
-  /** @internal Feed bytes read from the socket. */
+  /** @internal Feed bytes read from the socket; a bulk read switches the socket to lent reads. */
   receive(chunk: Uint8Array): void {
+    this.feed(chunk, false);
+    if (chunk.length >= BULK_READ && !this.readsLent) this.readsLent = lendReads(this.socket, this);
+  }
+
+  /** @internal Feed bytes lent by the shared read region for this call only. */
+  receiveLent(chunk: Uint8Array): void {
+    this.feed(chunk, true);
+  }
+
+  private feed(chunk: Uint8Array, lent: boolean): void {
     this.heard = true;
-    const connection = this.connection;
     this.limitMessages();
-    connection.receive(chunk);
+    const connection = this.connection;
+    if (lent) connection.receiveBorrowed(chunk);
+    else connection.receive(chunk);
     if (connection.outgoingBytes > 0 || connection.state === 'CLOSED') scheduleFlush(this);
   }
 

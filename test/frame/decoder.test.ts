@@ -5,6 +5,7 @@ import { FrameDecoder } from '../../src/frame/decoder.ts';
 import { encodeFrame, type FrameSpec } from '../../src/frame/encoder.ts';
 import type { ProtocolErrorCode } from '../../src/frame/errors.ts';
 import { ProtocolError } from '../../src/frame/errors.ts';
+import { simdReadRegion } from '../../src/frame/mask-simd.ts';
 import { Opcode } from '../../src/frame/opcode.ts';
 import { concat, decodeAll, hex, randomBytes, RecordingSink, seededRandom, toHex, utf8, type DecodedFrame } from './helpers.ts';
 
@@ -664,5 +665,101 @@ describe('payload ownership and onFramePart', () => {
     late.push(bytes.slice(4));
     assert.equal(sink.parts.length, 2);
     assert.deepEqual(sink.frames, []);
+  });
+});
+
+describe('borrowed chunks (pushBorrowed): a read buffer lent for the call only', () => {
+  /** A mixed stream: short and long frames, whole and split, fragmented text, controls between. */
+  function mixedStream(random: () => number): { bytes: Uint8Array; expected: DecodedFrame[] } {
+    const key = (): Uint8Array => randomBytes(random, 4);
+    const specs: FrameSpec[] = [
+      { opcode: Opcode.Binary, payload: randomBytes(random, 32) },
+      { opcode: Opcode.Text, payload: utf8('Hello, wörld') },
+      { opcode: Opcode.Binary, payload: randomBytes(random, 300) },
+      { opcode: Opcode.Binary, payload: randomBytes(random, 70_000) },
+      { opcode: Opcode.Ping, payload: utf8('are you there') },
+      { opcode: Opcode.Text, fin: false, payload: utf8('frag ') },
+      { opcode: Opcode.Pong, payload: new Uint8Array(0) },
+      { opcode: Opcode.Continuation, fin: true, payload: utf8('mented €') },
+      { opcode: Opcode.Binary, payload: randomBytes(random, 5000) },
+      { opcode: Opcode.Binary, payload: new Uint8Array(0) },
+      { opcode: Opcode.Binary, payload: randomBytes(random, 200_001) },
+    ];
+    return {
+      bytes: concat(specs.map((spec) => encodeFrame({ ...spec, maskKey: key() }))),
+      expected: specs.map((spec) => frame(spec.opcode, spec.fin ?? true, spec.payload)),
+    };
+  }
+
+  /** Feed `bytes` through one reused buffer in pieces of `sizes` (cycled), scribbling over it after each. */
+  function feedLent(decoder: FrameDecoder, bytes: Uint8Array, region: Uint8Array, sizes: readonly number[]): void {
+    for (let at = 0, i = 0; at < bytes.length; i++) {
+      const length = Math.min(sizes[i % sizes.length]!, bytes.length - at, region.length);
+      region.set(bytes.subarray(at, at + length));
+      decoder.pushBorrowed(region.subarray(0, length));
+      region.fill(0xee);
+      at += length;
+    }
+  }
+
+  test('every payload handed out is a copy of its own: the buffer filled again after each push changes none of them', () => {
+    const random = seededRandom(99);
+    const { bytes, expected } = mixedStream(random);
+    for (const sizes of [[65_536], [262_144], [1, 2, 3, 7, 11], [16_384, 5, 100_000]]) {
+      const region = new Uint8Array(262_144);
+      const [decoder, sink] = decoderFor('client');
+      feedLent(decoder, bytes, region, sizes);
+      assert.deepEqual(sink.errors, []);
+      // `views` are the payloads as handed out, not copied by the sink.
+      assert.deepEqual(
+        sink.views.map((view) => toHex(view.subarray(0, 64)) + ` (${view.length})`),
+        expected.map((f) => toHex(f.payload.subarray(0, 64)) + ` (${f.payload.length})`),
+        `pieces of ${sizes.join(', ')}`,
+      );
+      sink.views.forEach((view, i) => assert.ok(Buffer.from(view).equals(Buffer.from(expected[i]!.payload)), `frame ${i}`));
+      assert.ok(sink.views.every((view) => view.length === 0 || view.buffer !== region.buffer), 'no payload aliases the lent buffer');
+    }
+  });
+
+  test('the same in the SIMD read region, where long payloads are unmasked where they lie', () => {
+    const region = simdReadRegion();
+    assert.ok(region !== null);
+    const { bytes, expected } = mixedStream(seededRandom(5));
+    const [decoder, sink] = decoderFor('client');
+    feedLent(decoder, bytes, region, [65_536, 1000, region.length]);
+    assert.deepEqual(sink.errors, []);
+    assert.equal(sink.views.length, expected.length);
+    sink.views.forEach((view, i) => assert.ok(Buffer.from(view).equals(Buffer.from(expected[i]!.payload)), `frame ${i}`));
+  });
+
+  test('no message is reported by place from a borrowed chunk, and owned chunks still are', () => {
+    const short = encodeFrame({ opcode: Opcode.Binary, payload: counting(40), maskKey: RFC_KEY });
+    const sink = new RecordingSink();
+    sink.onMessageAt = () => void sink.log.push('at');
+    const decoder = new FrameDecoder(sink, { expectMasked: true, maxMessageSize: LIMIT, messagesAt: true });
+    decoder.pushBorrowed(short.slice());
+    decoder.push(short.slice());
+    decoder.pushBorrowed(short.slice());
+    assert.deepEqual(sink.log, ['frame', 'at', 'frame']);
+    assert.deepEqual(sink.frames.map((f) => toHex(f.payload)), [toHex(counting(40)), toHex(counting(40))]);
+  });
+
+  test('a push that throws leaves the decoder taking owned chunks as views again', () => {
+    const sink = new RecordingSink();
+    let throwOnce = true;
+    const onFrame = sink.onFrame.bind(sink);
+    sink.onFrame = (...args) => {
+      onFrame(...args);
+      if (throwOnce) {
+        throwOnce = false;
+        throw new Error('handler failed');
+      }
+    };
+    const decoder = new FrameDecoder(sink, { expectMasked: true, maxMessageSize: LIMIT });
+    const bytes = encodeFrame({ opcode: Opcode.Binary, payload: counting(40), maskKey: RFC_KEY });
+    assert.throws(() => decoder.pushBorrowed(bytes.slice()), /handler failed/);
+    const owned = bytes.slice();
+    decoder.push(owned);
+    assert.equal(sink.views[1]!.buffer, owned.buffer);
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { simdMaskAvailable } from '../../src/frame/mask-simd.ts';
+import { READ_REGION_SIZE, simdMaskAvailable, simdReadRegion } from '../../src/frame/mask-simd.ts';
 import { applyMask, copyMasked, defaultRandomFill, MaskKeySource, xorBytes, xorMask, xorMaskWords } from '../../src/frame/mask.ts';
 import { hex, randomBytes, seededRandom, toHex } from './helpers.ts';
 
@@ -239,5 +239,51 @@ describe('RFC 6455 §5.3 masking of long payloads (the SIMD path and its edges)'
 
   test('the SIMD module is in use on this runtime (Node 20 has WebAssembly SIMD)', () => {
     assert.equal(simdMaskAvailable, true);
+  });
+});
+
+describe('RFC 6455 §5.3 masking in the read region (bytes read straight into the SIMD module\'s memory)', () => {
+  test('the region is one fixed view of the module\'s memory, the same on every call', () => {
+    const region = simdReadRegion();
+    assert.ok(region !== null);
+    assert.equal(region.length, READ_REGION_SIZE);
+    assert.equal(simdReadRegion(), region);
+    assert.ok(!(region.buffer instanceof SharedArrayBuffer) && region.byteOffset >= 16 * 1024, 'clear of the block the module masks copies in');
+  });
+
+  test('§5.3 xorMask on bytes in the region equals the byte-wise definition, in place, at any offset and key phase', () => {
+    const region = simdReadRegion()!;
+    for (const length of [512, 527, 4099, READ_REGION_SIZE - 16 - 5, READ_REGION_SIZE - 16]) {
+      for (const at of [0, 1, 7, 16]) {
+        for (const keyOffset of [0, 3]) {
+          const key = KEYS[(length + at) % KEYS.length]!;
+          const data = randomBytes(random, length);
+          region.set(data, at);
+          const before = region[at + length] ?? 0;
+          applyMask(region.subarray(at, at + length), key, keyOffset);
+          assert.ok(Buffer.from(region.subarray(at, at + length)).equals(Buffer.from(referenceMask(data, key, keyOffset))), `length ${length} at ${at}`);
+          if (at + length < region.length) assert.equal(region[at + length], before, 'nothing past the range');
+        }
+      }
+    }
+  });
+
+  test('§5.3 copyMasked from the region unmasks it there and copies it out once, to any offset of the target', () => {
+    const region = simdReadRegion()!;
+    for (const length of [512, 513, 4099, READ_REGION_SIZE - 17, READ_REGION_SIZE]) {
+      const key = KEYS[length % KEYS.length]!;
+      const data = randomBytes(random, length);
+      const at = READ_REGION_SIZE - length;
+      region.set(data, at);
+      const target = randomBytes(random, length + 9);
+      const untouched = target.slice();
+      copyMasked(region.subarray(at), target, 7, key[0]!, key[1]!, key[2]!, key[3]!);
+      const expected = Buffer.from(referenceMask(data, key, 0));
+      assert.ok(Buffer.from(target.subarray(7, 7 + length)).equals(expected), `length ${length}`);
+      assert.deepEqual([...target.subarray(0, 7)], [...untouched.subarray(0, 7)]);
+      assert.deepEqual([...target.subarray(7 + length)], [...untouched.subarray(7 + length)]);
+      const whole = length & ~15;
+      assert.ok(Buffer.from(region.subarray(at, at + whole)).equals(expected.subarray(0, whole)), 'whole blocks were unmasked where they lay');
+    }
   });
 });

@@ -1,0 +1,202 @@
+/**
+ * Lent reads: a socket that receives in bulk reads into the SIMD module's memory, shared by
+ * all sockets, and everything kept is copied out of it. These tests run over loopback and
+ * check that every byte still arrives right, whatever else reads into the same region.
+ * @module
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { connect as netConnect, createServer, type Socket } from 'node:net';
+import { test } from 'node:test';
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
+import { fileURLToPath } from 'node:url';
+
+import WebSocket from 'ws';
+
+import { bind, server, type Peer } from '../../src/index.ts';
+import { simdReadRegion } from '../../src/frame/mask-simd.ts';
+import { lendReads, readsAreLent, type LentReadTarget } from '../../src/peer/lent-reads.ts';
+import { defer, LOCALHOST, patternBytes, rawConnect, waitFor, within } from './helpers.ts';
+import { closeWs, wsClient } from './ws-helpers.ts';
+
+const KiB = 1024;
+const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url));
+
+/** Records what a socket's lent reads hand over: copies of lent chunks, owned chunks as they are. */
+class Recorder implements LentReadTarget {
+  readonly chunks: Buffer[] = [];
+  lent = 0;
+  owned = 0;
+  bytes = 0;
+  receive(chunk: Uint8Array): void {
+    this.owned++;
+    this.take(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+  }
+  receiveLent(chunk: Uint8Array): void {
+    assert.equal(chunk.buffer, simdReadRegion()!.buffer, 'a lent chunk lies in the read region');
+    this.lent++;
+    this.take(Buffer.from(chunk));
+  }
+  private take(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.bytes += chunk.length;
+  }
+}
+
+/** A TCP server whose one accepted socket is handed to `onSocket`. */
+async function acceptOne(t: Parameters<typeof defer>[0], onSocket: (socket: Socket) => void): Promise<Socket> {
+  const accepted: Socket[] = [];
+  const listener = createServer((socket) => {
+    accepted.push(socket);
+    onSocket(socket);
+  });
+  listener.listen(0, LOCALHOST);
+  await once(listener, 'listening');
+  defer(t, () => {
+    for (const socket of accepted) socket.destroy();
+    return new Promise((resolve) => listener.close(resolve));
+  });
+  const address = listener.address();
+  assert.ok(address !== null && typeof address === 'object');
+  const client = await rawConnect(address.port);
+  defer(t, () => client.destroy());
+  return client;
+}
+
+test('an accepted socket switched to lent reads hands every byte over in order, bulk reads lent and short ones owned', async (t) => {
+  const recorder = new Recorder();
+  let switched: boolean | null = null;
+  let ended!: Promise<unknown>;
+  const client = await acceptOne(t, (socket) => {
+    switched = lendReads(socket, recorder);
+    ended = once(socket, 'end');
+  });
+  const sent = patternBytes(3 * 1024 * KiB + 5, 7);
+  // Bulk first, then, once it has arrived, a short write: both kinds of read.
+  client.write(sent.subarray(0, 3 * 1024 * KiB));
+  await waitFor(() => recorder.bytes >= 3 * 1024 * KiB, 5000, 'bulk bytes arrive');
+  client.end(sent.subarray(3 * 1024 * KiB));
+  await within(ended, 5000, 'the socket ends');
+  assert.equal(switched, true);
+  assert.ok(Buffer.concat(recorder.chunks).equals(Buffer.from(sent)), 'the bytes, in order');
+  assert.ok(recorder.lent > 0, 'bulk reads were lent');
+  assert.ok(recorder.owned > 0, 'the short read was copied out and owned');
+});
+
+test('lendReads leaves alone a TLS socket, a socket whose creator set onread, a paused one, and one with data queued in its stream', async (t) => {
+  // TLS: the decrypted bytes do not come from the handle the region would be given to.
+  const tlsServer = createTlsServer({ key: readFileSync(fixture('server.key')), cert: readFileSync(fixture('server.pem')) });
+  const tlsSwitched = new Promise<boolean>((resolve) => tlsServer.on('secureConnection', (socket) => resolve(lendReads(socket, new Recorder()))));
+  tlsServer.listen(0, LOCALHOST);
+  await once(tlsServer, 'listening');
+  defer(t, () => new Promise((resolve) => tlsServer.close(resolve)));
+  const { port } = tlsServer.address() as { port: number };
+  const tlsClient = tlsConnect({ host: LOCALHOST, port, ca: readFileSync(fixture('ca.pem')), servername: 'localhost' });
+  tlsClient.on('error', () => {});
+  defer(t, () => tlsClient.destroy());
+  assert.equal(await within(tlsSwitched, 3000, 'TLS accept'), false);
+
+  // onread set by the socket's creator: its buffer is someone else's.
+  let server!: Socket;
+  const client = await acceptOne(t, (socket) => (server ??= socket));
+  const withOnread = netConnect({ host: LOCALHOST, port: client.remotePort!, onread: { buffer: new Uint8Array(1024), callback: () => true } });
+  withOnread.on('error', () => {});
+  defer(t, () => withOnread.destroy());
+  await within(once(withOnread, 'connect'), 2000, 'connect with onread');
+  assert.equal(lendReads(withOnread, new Recorder()), false);
+
+  // Bytes already queued in the stream would come after the lent ones.
+  await waitFor(() => server !== undefined, 2000, 'accept');
+  server.pause();
+  assert.equal(lendReads(server, new Recorder()), false, 'paused: its reads stop only once its queue is full');
+  server.resume();
+  assert.equal(server.readableLength, 0);
+  server.pause();
+  client.write('queued');
+  await waitFor(() => server.readableLength > 0, 2000, 'bytes queued');
+  assert.equal(lendReads(server, new Recorder()), false);
+  server.resume();
+  await waitFor(() => server.readableLength === 0, 2000, 'queue drained');
+  assert.equal(readsAreLent(server), false);
+  assert.equal(lendReads(server, new Recorder()), true, 'flowing with nothing queued: switched');
+  assert.equal(readsAreLent(server), true);
+});
+
+/** An echo server of ours, and the peers it accepted. */
+async function echoServer(t: Parameters<typeof defer>[0]): Promise<{ url: string; peers: Peer[] }> {
+  const peers: Peer[] = [];
+  const echo = await server(
+    `ws://${LOCALHOST}:0`,
+    (peer) => {
+      peers.push(peer);
+      peer.onMessage((message) => void peer.send(message));
+    },
+    { maxPayload: 8 * 1024 * KiB },
+  );
+  defer(t, () => echo.close(500));
+  return { url: echo.url, peers };
+}
+
+/** Messages of every kind that lent reads must keep apart: long, short, text split across reads. */
+function messagesFor(connection: number): Array<string | Buffer> {
+  const out: Array<string | Buffer> = [];
+  for (let i = 0; i < 24; i++) {
+    const seed = connection * 100 + i;
+    if (i % 4 === 0) out.push(Buffer.from(patternBytes(64 * KiB + seed * 37, seed)));
+    else if (i % 4 === 1) out.push(Buffer.from(patternBytes(1 + (seed % 300), seed)));
+    else if (i % 4 === 2) out.push(`€ ${seed} ü`.repeat(5000 + seed)); // multi-byte characters across read edges
+    else out.push(Buffer.from(patternBytes(700 * KiB + seed, seed)));
+  }
+  return out;
+}
+
+test('§5.3 many connections echo long and short messages through one shared region: every message comes back intact', async (t) => {
+  const { url, peers } = await echoServer(t);
+  const clients = await Promise.all(Array.from({ length: 6 }, () => wsClient(url, [], { maxPayload: 8 * 1024 * KiB })));
+  for (const { ws } of clients) defer(t, () => closeWs(ws));
+  const sentAll = clients.map((_, c) => messagesFor(c));
+  clients.forEach(({ ws }, c) => sentAll[c]!.forEach((message) => ws.send(message)));
+  await Promise.all(
+    clients.map(async ({ inbox }, c) => {
+      for (const [i, sent] of sentAll[c]!.entries()) {
+        const got = await inbox.next(10_000);
+        assert.equal(got.binary, typeof sent !== 'string', `connection ${c} message ${i}: kind`);
+        assert.ok(got.data.equals(typeof sent === 'string' ? Buffer.from(sent) : sent), `connection ${c} message ${i} differs`);
+      }
+    }),
+  );
+  assert.equal(peers.length, 6);
+  assert.ok(peers.every((peer) => readsAreLent(peer.socket)), 'every server socket switched to lent reads');
+});
+
+test('after lent reads a peer still reads slowly without loss (pause and resume), answers pings and closes cleanly', async (t) => {
+  const bound = await bind(`ws://${LOCALHOST}:0/`, { highWaterMark: 256 * KiB, maxPayload: 4 * 1024 * KiB });
+  defer(t, () => bound.close(500));
+  const ws = new WebSocket(bound.url, { maxPayload: 4 * 1024 * KiB });
+  ws.on('error', () => {});
+  await within(once(ws, 'open'), 3000, 'ws open');
+  defer(t, () => closeWs(ws));
+  const peer = await bound.accept(2000);
+  const pong = once(ws, 'pong');
+
+  const count = 40;
+  const size = 300 * KiB;
+  for (let i = 0; i < count; i++) ws.send(patternBytes(size, i + 1));
+  ws.ping('after the bulk');
+  for (let i = 0; i < count; i++) {
+    if (i % 8 === 0) await new Promise((resolve) => setTimeout(resolve, 20)); // the inbox fills, the socket pauses
+    const message = await peer.read(5000);
+    assert.ok(message !== null);
+    assert.ok(Buffer.from(message.data as Uint8Array).equals(Buffer.from(patternBytes(size, i + 1))), `message ${i} differs`);
+  }
+  assert.equal(readsAreLent(peer.socket), true);
+  const [payload] = (await within(pong, 3000, 'pong')) as [Buffer];
+  assert.equal(payload.toString(), 'after the bulk');
+
+  const closed = once(ws, 'close');
+  assert.equal(await peer.shutdown(1000, 'done', 3000), true);
+  const [code, reason] = (await within(closed, 3000, 'ws close')) as [number, Buffer];
+  assert.equal(code, 1000);
+  assert.equal(reason.toString(), 'done');
+});
