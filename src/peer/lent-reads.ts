@@ -1,15 +1,17 @@
 /**
- * Bulk reads straight into the masking module's memory. A socket that receives long
- * messages is switched, once, to reading into one region of the SIMD module's memory
- * shared by all sockets: the kernel copies the bytes there, they are unmasked where they
- * lie, and what is kept is copied out once. Node's own reads cost a fresh ArrayBuffer per
- * read and two copies through the module (in and out) for every long payload.
+ * Reads into memory of our own. A socket that has read 64 KiB is switched, once, to reading
+ * into one 64 KiB region of the SIMD masking module's memory, shared by every socket of the
+ * process: each read is handed on before the next can fill it again. A long read is parsed
+ * where it lies, payloads unmasked in place and copied out once (Node's reads would go
+ * through the module with a copy in and a copy out); a short one is copied out whole (from
+ * Node's Buffer pool under 4 KiB) and parsed as an owned chunk. Either way a read makes no
+ * fresh ArrayBuffer of 64 KiB (Node makes one per read, and the young-generation GC sweeps
+ * each) and skips the stream's per-read machinery.
  *
- * Node 20 offers this (`onread`) only to sockets it creates for `net.connect`, not to
- * those a `net.Server` accepts, so the switch is made the way Node makes it for `onread`:
- * the socket's handle is given the buffer, and the socket the callback. Both are internals:
- * each is checked for before it is used, and a socket on which any is missing keeps
- * Node's reads.
+ * Node 20 offers such reads (`onread`) only to the sockets it connects, not to those a
+ * `net.Server` accepts, so the switch is made as Node makes it for `onread`: the socket's
+ * handle is given the buffer, and the socket the callback. Both are internals: each is
+ * checked for before it is used, and a socket on which any is missing keeps Node's reads.
  * @module
  */
 import type { Socket } from 'node:net';
@@ -18,22 +20,29 @@ import { allocateUnsafe } from './buffers.ts';
 
 /** What a socket's reads are handed to once they are lent. */
 export interface LentReadTarget {
-  /** Bytes the target owns from now on. */
-  receive(chunk: Uint8Array): void;
-  /** Bytes lent for the call only: the region is filled again by the next read. */
-  receiveLent(chunk: Uint8Array): void;
+  /**
+   * The bytes of one read. `lent`: they lie in the region, for the call only (the next read
+   * fills it again); otherwise the target owns them.
+   */
+  receiveRead(chunk: Uint8Array, lent: boolean): void;
 }
 
 /**
- * A read of Node's full read size (64 KiB) means the kernel held at least that much: the
- * peer is sending in bulk, and its socket is worth switching.
+ * Bytes a socket reads the usual way before it is switched: a connection that only opens
+ * and closes does not pay for the switch, and one that streams is switched at once.
  */
-export const BULK_READ = 65_536;
+export const LEND_AFTER = 65_536;
+
+/** What {@link lendReads} did: switched, not now (the socket is paused or has data queued), or never. */
+export type LendOutcome = 'lent' | 'not now' | 'never';
 
 /** Reads shorter than this are copied out whole and handed over as owned chunks. */
 const LENT_MIN = 16_384;
 
 const kLentTarget = Symbol('wspeer.lentReads');
+
+// Set once a socket lacks the stream's internal symbols: no socket of this Node has them.
+let symbolsMissing = false;
 
 interface StreamHandle {
   useUserBuffer?: (buffer: Uint8Array) => void;
@@ -46,53 +55,54 @@ interface LendingSocket extends Socket {
   [key: symbol]: unknown;
 }
 
-/** The socket's own internal symbol of that description, if it has one that is unset. */
-function unsetSymbol(socket: LendingSocket, description: string): symbol | undefined {
-  for (const symbol of Object.getOwnPropertySymbols(socket)) {
-    if (symbol.description === description) return socket[symbol] === null ? symbol : undefined;
-  }
-  return undefined;
+/** The socket's own internal symbol of that description, if it has one. */
+function internalSymbol(socket: LendingSocket, description: string): symbol | undefined {
+  return Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === description);
 }
 
 /**
- * Switch `socket`'s reads to the shared region, handing them to `target`; false (and
- * nothing changed) where that is not possible: no SIMD; a TLS socket (its handle reads
- * ciphertext); a paused socket, or one with data queued in its stream (lent reads would
- * overtake that data, and a paused stream stops its reads only once its queue is full);
- * or a Node without the internals this relies on.
+ * Switch `socket`'s reads to the shared region, handing them to `target`. Not now: the
+ * socket is paused, or has data queued in its stream (lent reads would overtake that data,
+ * and a paused stream stops reading only once its queue is full). Never: no SIMD; a TLS
+ * socket (its handle reads ciphertext); a socket whose creator set `onread`; or a Node
+ * without the internals this relies on. Nothing is changed unless it answers 'lent'.
  */
-export function lendReads(socket: Socket, target: LentReadTarget): boolean {
+export function lendReads(socket: Socket, target: LentReadTarget): LendOutcome {
   const lending = socket as LendingSocket;
+  if (lending.encrypted === true || symbolsMissing) return 'never';
+  if (socket.destroyed || socket.isPaused() || socket.readableLength > 0) return 'not now';
   const handle = lending._handle;
-  if (lending.encrypted === true || socket.destroyed || socket.isPaused() || socket.readableLength > 0) return false;
-  if (handle == null || typeof handle.useUserBuffer !== 'function') return false;
-  const kBuffer = unsetSymbol(lending, 'kBuffer');
-  const kBufferCb = unsetSymbol(lending, 'kBufferCb');
-  if (kBuffer === undefined || kBufferCb === undefined || unsetSymbol(lending, 'kBufferGen') === undefined) return false;
+  if (handle == null || typeof handle.useUserBuffer !== 'function') return 'never';
+  const kBuffer = internalSymbol(lending, 'kBuffer');
+  const kBufferCb = internalSymbol(lending, 'kBufferCb');
+  if (kBuffer === undefined || kBufferCb === undefined || internalSymbol(lending, 'kBufferGen') === undefined) {
+    symbolsMissing = true;
+    return 'never';
+  }
   const region = simdReadRegion();
-  if (region === null) return false;
+  if (region === null || lending[kBuffer] !== null || lending[kBufferCb] !== null) return 'never';
   try {
     handle.useUserBuffer(region);
   } catch {
-    return false;
+    return 'never';
   }
   // From here on Node's read callback finds the buffer and calls `onLentRead`, as it does
   // for a socket made with `onread`; and `pause()` / `resume()` stop and start the reads.
   lending[kLentTarget] = target;
   lending[kBuffer] = region;
   lending[kBufferCb] = onLentRead;
-  return true;
+  return 'lent';
 }
 
 /** Called by Node with the socket as `this` after each read into the region. */
 function onLentRead(this: LendingSocket, length: number, region: Uint8Array): void {
   const target = this[kLentTarget]!;
   if (length >= LENT_MIN) {
-    target.receiveLent(region.subarray(0, length));
+    target.receiveRead(region.subarray(0, length), true);
   } else {
     const owned = allocateUnsafe(length);
     owned.set(region.subarray(0, length));
-    target.receive(owned);
+    target.receiveRead(owned, false);
   }
 }
 

@@ -18,7 +18,7 @@ import { DrainWaiters } from './drain-waiters.ts';
 import { allocateUnsafe, bufferView } from './buffers.ts';
 import { BufferFullError, ConnectionClosedError } from './errors.ts';
 import { Inbox, ITERATION_DONE, toIteratorResult } from './inbox.ts';
-import { BULK_READ, lendReads } from './lent-reads.ts';
+import { LEND_AFTER, lendReads } from './lent-reads.ts';
 import { ReceivedMessage, type Message } from './message.ts';
 import type { ResolvedPeerOptions } from './options.ts';
 import { queueWritable, sizeOfWritable } from './outgoing.ts';
@@ -31,6 +31,8 @@ export type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types
 // The chunks of one flush, reused by every peer (flushes are synchronous, one at a time).
 const outgoing: Uint8Array[] = [];
 const EMPTY_INFO: HandshakeInfo = { path: '/', headers: {}, protocol: '', extensions: '' };
+// Bytes read before lendReads is asked again once it has answered for good (a small integer, unlike Infinity).
+const NEVER_AGAIN = 2 ** 30;
 
 /** See the module comment. Made by the `server`, `bind`, `connect`, `wrap` and `handleUpgrade` factories. */
 export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncIterable<Message> {
@@ -52,8 +54,8 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   private inMessage = false;
   private fragmentDecoder: InstanceType<typeof TextDecoder> | null = null;
   private paused = false;
-  // Whether the socket reads into the shared region (see lent-reads.ts).
-  private readsLent = false;
+  // Bytes left to read the usual way before the socket is switched to lent reads (see lent-reads.ts).
+  private bytesBeforeLending = LEND_AFTER;
   private done = false;
   private heard = true;
   private awaitingLife = false;
@@ -300,18 +302,17 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     this.onClosedCallback = callback;
   }
 
-  /** @internal Feed bytes read from the socket; a bulk read switches the socket to lent reads. */
+  /** @internal Feed bytes read from the socket; once it has read enough, switch it to lent reads. */
   receive(chunk: Uint8Array): void {
-    this.feed(chunk, false);
-    if (chunk.length >= BULK_READ && !this.readsLent) this.readsLent = lendReads(this.socket, this);
+    this.receiveRead(chunk, false);
+    if ((this.bytesBeforeLending -= chunk.length) <= 0) {
+      // Tried again on a later read only if the socket could not be switched just now.
+      if (lendReads(this.socket, this) !== 'not now') this.bytesBeforeLending = NEVER_AGAIN;
+    }
   }
 
-  /** @internal Feed bytes lent by the shared read region for this call only. */
-  receiveLent(chunk: Uint8Array): void {
-    this.feed(chunk, true);
-  }
-
-  private feed(chunk: Uint8Array, lent: boolean): void {
+  /** @internal Feed the bytes of one read: owned, or lent by the shared region for this call only. */
+  receiveRead(chunk: Uint8Array, lent: boolean): void {
     this.heard = true;
     this.limitMessages();
     const connection = this.connection;

@@ -14,9 +14,9 @@ import { fileURLToPath } from 'node:url';
 
 import WebSocket from 'ws';
 
-import { bind, server, type Peer } from '../../src/index.ts';
+import { bind, server, type Message, type Peer } from '../../src/index.ts';
 import { simdReadRegion } from '../../src/frame/mask-simd.ts';
-import { lendReads, readsAreLent, type LentReadTarget } from '../../src/peer/lent-reads.ts';
+import { LEND_AFTER, lendReads, readsAreLent, type LendOutcome, type LentReadTarget } from '../../src/peer/lent-reads.ts';
 import { defer, LOCALHOST, patternBytes, rawConnect, waitFor, within } from './helpers.ts';
 import { closeWs, wsClient } from './ws-helpers.ts';
 
@@ -29,14 +29,16 @@ class Recorder implements LentReadTarget {
   lent = 0;
   owned = 0;
   bytes = 0;
-  receive(chunk: Uint8Array): void {
-    this.owned++;
-    this.take(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
-  }
-  receiveLent(chunk: Uint8Array): void {
-    assert.equal(chunk.buffer, simdReadRegion()!.buffer, 'a lent chunk lies in the read region');
-    this.lent++;
-    this.take(Buffer.from(chunk));
+  receiveRead(chunk: Uint8Array, lent: boolean): void {
+    if (lent) {
+      assert.equal(chunk.buffer, simdReadRegion()!.buffer, 'a lent chunk lies in the read region');
+      this.lent++;
+      this.take(Buffer.from(chunk));
+    } else {
+      assert.notEqual(chunk.buffer, simdReadRegion()!.buffer, 'an owned chunk does not');
+      this.owned++;
+      this.take(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+    }
   }
   private take(chunk: Buffer): void {
     this.chunks.push(chunk);
@@ -66,10 +68,10 @@ async function acceptOne(t: Parameters<typeof defer>[0], onSocket: (socket: Sock
 
 test('an accepted socket switched to lent reads hands every byte over in order, bulk reads lent and short ones owned', async (t) => {
   const recorder = new Recorder();
-  let switched: boolean | null = null;
+  let switched = false;
   let ended!: Promise<unknown>;
   const client = await acceptOne(t, (socket) => {
-    switched = lendReads(socket, recorder);
+    switched = lendReads(socket, recorder) === 'lent';
     ended = once(socket, 'end');
   });
   const sent = patternBytes(3 * 1024 * KiB + 5, 7);
@@ -87,7 +89,7 @@ test('an accepted socket switched to lent reads hands every byte over in order, 
 test('lendReads leaves alone a TLS socket, a socket whose creator set onread, a paused one, and one with data queued in its stream', async (t) => {
   // TLS: the decrypted bytes do not come from the handle the region would be given to.
   const tlsServer = createTlsServer({ key: readFileSync(fixture('server.key')), cert: readFileSync(fixture('server.pem')) });
-  const tlsSwitched = new Promise<boolean>((resolve) => tlsServer.on('secureConnection', (socket) => resolve(lendReads(socket, new Recorder()))));
+  const tlsOutcome = new Promise<LendOutcome>((resolve) => tlsServer.on('secureConnection', (socket) => resolve(lendReads(socket, new Recorder()))));
   tlsServer.listen(0, LOCALHOST);
   await once(tlsServer, 'listening');
   defer(t, () => new Promise((resolve) => tlsServer.close(resolve)));
@@ -95,7 +97,7 @@ test('lendReads leaves alone a TLS socket, a socket whose creator set onread, a 
   const tlsClient = tlsConnect({ host: LOCALHOST, port, ca: readFileSync(fixture('ca.pem')), servername: 'localhost' });
   tlsClient.on('error', () => {});
   defer(t, () => tlsClient.destroy());
-  assert.equal(await within(tlsSwitched, 3000, 'TLS accept'), false);
+  assert.equal(await within(tlsOutcome, 3000, 'TLS accept'), 'never');
 
   // onread set by the socket's creator: its buffer is someone else's.
   let server!: Socket;
@@ -104,22 +106,22 @@ test('lendReads leaves alone a TLS socket, a socket whose creator set onread, a 
   withOnread.on('error', () => {});
   defer(t, () => withOnread.destroy());
   await within(once(withOnread, 'connect'), 2000, 'connect with onread');
-  assert.equal(lendReads(withOnread, new Recorder()), false);
+  assert.equal(lendReads(withOnread, new Recorder()), 'never');
 
   // Bytes already queued in the stream would come after the lent ones.
   await waitFor(() => server !== undefined, 2000, 'accept');
   server.pause();
-  assert.equal(lendReads(server, new Recorder()), false, 'paused: its reads stop only once its queue is full');
+  assert.equal(lendReads(server, new Recorder()), 'not now', 'paused: its reads stop only once its queue is full');
   server.resume();
   assert.equal(server.readableLength, 0);
   server.pause();
   client.write('queued');
   await waitFor(() => server.readableLength > 0, 2000, 'bytes queued');
-  assert.equal(lendReads(server, new Recorder()), false);
+  assert.equal(lendReads(server, new Recorder()), 'not now');
   server.resume();
   await waitFor(() => server.readableLength === 0, 2000, 'queue drained');
   assert.equal(readsAreLent(server), false);
-  assert.equal(lendReads(server, new Recorder()), true, 'flowing with nothing queued: switched');
+  assert.equal(lendReads(server, new Recorder()), 'lent', 'flowing with nothing queued: switched');
   assert.equal(readsAreLent(server), true);
 });
 
@@ -199,4 +201,39 @@ test('after lent reads a peer still reads slowly without loss (pause and resume)
   const [code, reason] = (await within(closed, 3000, 'ws close')) as [number, Buffer];
   assert.equal(code, 1000);
   assert.equal(reason.toString(), 'done');
+});
+
+test('a connection is switched once it has read LEND_AFTER bytes: short messages before and after, kept and relayed late, stay intact', async (t) => {
+  const kept: Message[] = [];
+  const peers: Peer[] = [];
+  const relay = await server(`ws://${LOCALHOST}:0`, (peer) => {
+    peers.push(peer);
+    peer.onMessage((message) => {
+      if (message.data === 'flush') {
+        // Messages held since they arrived, their reads long since reused: relayed now.
+        for (const message of kept.splice(0)) peer.send(message);
+        peer.send('flushed');
+      } else {
+        kept.push(message);
+      }
+    });
+  });
+  defer(t, () => relay.close(500));
+  const { ws, inbox } = await wsClient(relay.url);
+  defer(t, () => closeWs(ws));
+  const closedEarly = await wsClient(relay.url);
+  await closeWs(closedEarly.ws);
+
+  const texts = Array.from({ length: 3000 }, (_, i) => `message ${i} ${'x'.repeat(i % 40)}`);
+  const before = texts.reduce((sum, text) => sum + text.length + 6, 0);
+  assert.ok(before > LEND_AFTER, 'enough to switch');
+  for (const text of texts) ws.send(text);
+  ws.send('flush');
+  for (const text of texts) assert.equal((await inbox.next(5000)).data.toString(), text);
+  assert.equal((await inbox.next(5000)).data.toString(), 'flushed');
+  assert.equal(kept.length, 0);
+  await waitFor(() => peers.length === 2 && peers.some((peer) => peer.closed), 2000, 'the early connection closed');
+  const [streaming] = peers.filter((peer) => !peer.closed);
+  assert.equal(readsAreLent(streaming!.socket), true, 'the streaming connection was switched');
+  assert.equal(readsAreLent(peers.find((peer) => peer.closed)!.socket), false, 'one that only opened and closed was not');
 });
