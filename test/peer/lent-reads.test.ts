@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { connect as netConnect, createServer, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
@@ -14,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 
 import WebSocket from 'ws';
 
-import { bind, server, type Message, type Peer } from '../../src/index.ts';
+import { bind, createUpgradeHandler, server, type Message, type Peer } from '../../src/index.ts';
 import { simdReadRegion } from '../../src/frame/mask-simd.ts';
 import { LEND_AFTER, lendReads, readsAreLent, type LendOutcome, type LentReadTarget } from '../../src/peer/lent-reads.ts';
 import { defer, LOCALHOST, patternBytes, rawConnect, waitFor, within } from './helpers.ts';
@@ -236,4 +237,49 @@ test('a connection is switched once it has read LEND_AFTER bytes: short messages
   const [streaming] = peers.filter((peer) => !peer.closed);
   assert.equal(readsAreLent(streaming!.socket), true, 'the streaming connection was switched');
   assert.equal(readsAreLent(peers.find((peer) => peer.closed)!.socket), false, 'one that only opened and closed was not');
+});
+
+test('after the switch a dropped connection (no close frame) still ends the peer with 1006, and a half-read frame is let go', async (t) => {
+  const bound = await bind(`ws://${LOCALHOST}:0/`, { maxPayload: 4 * 1024 * KiB });
+  defer(t, () => bound.close(500));
+  const ws = new WebSocket(bound.url, { maxPayload: 4 * 1024 * KiB });
+  ws.on('error', () => {});
+  await within(once(ws, 'open'), 3000, 'ws open');
+  const peer = await bound.accept(2000);
+  ws.send(patternBytes(200 * KiB, 3));
+  const message = await peer.read(3000);
+  assert.equal((message?.data as Uint8Array).length, 200 * KiB);
+  assert.equal(readsAreLent(peer.socket), true);
+  // A 1 MiB message is cut off mid-way: the socket drops while the peer assembles it.
+  const raw = (ws as unknown as { _socket: Socket })._socket;
+  raw.write(Buffer.from([0x82, 0xff, 0, 0, 0, 0, 0, 0x10, 0, 0, 1, 2, 3, 4]));
+  raw.end(Buffer.alloc(100 * KiB));
+  assert.equal(await peer.read(3000), null);
+  assert.equal(peer.closeCode, 1006);
+  assert.equal(peer.closed, true);
+});
+
+test('a socket handed over by a node:http server (its parser let go of the handle) is switched and echoes intact', async (t) => {
+  const upgrade = createUpgradeHandler({ maxPayload: 4 * 1024 * KiB });
+  const peers: Peer[] = [];
+  const httpServer = createHttpServer((_request, response) => response.end('plain HTTP'));
+  httpServer.on('upgrade', (request, socket, head) => {
+    const peer = upgrade(request, socket, head);
+    if (peer === null) return;
+    peers.push(peer);
+    peer.onMessage((message) => void peer.send(message));
+  });
+  httpServer.listen(0, LOCALHOST);
+  await once(httpServer, 'listening');
+  defer(t, () => new Promise((resolve) => httpServer.close(resolve)));
+  const { port } = httpServer.address() as { port: number };
+  const { ws, inbox } = await wsClient(`ws://${LOCALHOST}:${port}/`, [], { maxPayload: 4 * 1024 * KiB });
+  defer(t, () => closeWs(ws));
+  const sent = messagesFor(9);
+  for (const message of sent) ws.send(message);
+  for (const [i, message] of sent.entries()) {
+    const got = await inbox.next(10_000);
+    assert.ok(got.data.equals(typeof message === 'string' ? Buffer.from(message) : message), `message ${i} differs`);
+  }
+  assert.equal(readsAreLent(peers[0]!.socket), true);
 });
