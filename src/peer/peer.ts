@@ -31,8 +31,6 @@ export type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types
 // The chunks of one flush, reused by every peer (flushes are synchronous, one at a time).
 const outgoing: Uint8Array[] = [];
 const EMPTY_INFO: HandshakeInfo = { path: '/', headers: {}, protocol: '', extensions: '' };
-// Bytes read before lendReads is asked again once it has answered for good (a small integer, unlike Infinity).
-const NEVER_AGAIN = 2 ** 30;
 
 /** See the module comment. Made by the `server`, `bind`, `connect`, `wrap` and `handleUpgrade` factories. */
 export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncIterable<Message> {
@@ -54,7 +52,8 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   private inMessage = false;
   private fragmentDecoder: InstanceType<typeof TextDecoder> | null = null;
   private paused = false;
-  // Bytes left to read the usual way before the socket is switched to lent reads (see lent-reads.ts).
+  // Bytes left to read the usual way before the socket is switched to lent reads (see
+  // lent-reads.ts); -1 once the switch is made or can never be.
   private bytesBeforeLending = LEND_AFTER;
   private done = false;
   private heard = true;
@@ -305,9 +304,9 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   /** @internal Feed bytes read from the socket; once it has read enough, switch it to lent reads. */
   receive(chunk: Uint8Array): void {
     this.receiveRead(chunk, false);
-    if ((this.bytesBeforeLending -= chunk.length) <= 0) {
-      // Tried again on a later read only if the socket could not be switched just now.
-      if (lendReads(this.socket, this) !== 'not now') this.bytesBeforeLending = NEVER_AGAIN;
+    if (this.bytesBeforeLending >= 0 && (this.bytesBeforeLending -= chunk.length) <= 0) {
+      // A socket that cannot be switched just now is tried again at its next read.
+      this.bytesBeforeLending = lendReads(this.socket, this) === 'not now' ? 0 : -1;
     }
   }
 
