@@ -1,5 +1,5 @@
 /**
- * Lent reads: a socket that receives in bulk reads into the SIMD module's memory, shared by
+ * Lent reads: a socket that has read 64 KiB reads into the SIMD module's memory, shared by
  * all sockets, and everything kept is copied out of it. These tests run over loopback and
  * check that every byte still arrives right, whatever else reads into the same region.
  * @module
@@ -47,7 +47,7 @@ class Recorder implements LentReadTarget {
   }
 }
 
-/** A TCP server whose one accepted socket is handed to `onSocket`. */
+/** A TCP server that hands every socket it accepts to `onSocket`, and a client connected to it. */
 async function acceptOne(t: Parameters<typeof defer>[0], onSocket: (socket: Socket) => void): Promise<Socket> {
   const accepted: Socket[] = [];
   const listener = createServer((socket) => {
