@@ -52,8 +52,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   private inMessage = false;
   private fragmentDecoder: InstanceType<typeof TextDecoder> | null = null;
   private paused = false;
-  // Bytes left to read the usual way before the socket is switched to lent reads (see
-  // lent-reads.ts); -1 once the switch is made or can never be.
+  // Bytes to read before the socket is switched to lent reads (lent-reads.ts); -1 once settled.
   private bytesBeforeLending = LEND_AFTER;
   private done = false;
   private heard = true;
@@ -447,6 +446,5 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   /** @internal */
   onError(): void {}
 }
-
 
 function ignore(): void {}
