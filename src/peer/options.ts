@@ -59,6 +59,13 @@ export interface PeerOptions {
    */
   deflate?: boolean | DeflateOptions;
   /**
+   * Once the socket has read 64 KiB, read into the library's own memory: one region shared
+   * by every socket, where long payloads are unmasked in place (see the README's
+   * Performance). Default true. The switch goes through two Node internals, checked for
+   * first; `false` keeps Node's own reads whatever the Node.
+   */
+  lentReads?: boolean;
+  /**
    * Told of an exception thrown by an `onMessage` callback or a connection handler; the
    * connection is then closed with 1011. Default: printed to stderr. Either way it never
    * takes the process down.
@@ -78,6 +85,7 @@ export interface ResolvedPeerOptions {
   closeTimeout: number;
   memoryLimit: number;
   deflate: ResolvedDeflateOptions | null;
+  lentReads: boolean;
   onError: (error: unknown) => void;
 }
 
@@ -104,6 +112,7 @@ export function resolvePeerOptions(options: PeerOptions = {}): ResolvedPeerOptio
     closeTimeout: positive('closeTimeout', options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT),
     memoryLimit: positive('memoryLimit', options.memoryLimit ?? maxPayload + maxBufferedAmount + highWaterMark),
     deflate: options.deflate === undefined || options.deflate === false ? null : resolveDeflateOptions(options.deflate),
+    lentReads: options.lentReads ?? true,
     onError: options.onError ?? reportToStderr,
   };
 }

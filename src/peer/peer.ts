@@ -53,7 +53,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   private fragmentDecoder: InstanceType<typeof TextDecoder> | null = null;
   private paused = false;
   // Bytes to read before the socket is switched to lent reads (lent-reads.ts); -1 once settled.
-  private bytesBeforeLending = LEND_AFTER;
+  private bytesBeforeLending: number;
   private done = false;
   private heard = true;
   private awaitingLife = false;
@@ -77,6 +77,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     this.socket = socket;
     this.options = options;
     this.handshake = handshake;
+    this.bytesBeforeLending = options.lentReads ? LEND_AFTER : -1;
     this.connection = new Connection(role, this, {
       maxPayload: options.maxPayload,
       fragments: options.fragments,
@@ -427,10 +428,9 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     this.deliver(new ReceivedMessage(opcode, true, null, opcode === Opcode.Text, null, chunk, start, length));
   }
 
-  /** @internal */
+  /** @internal Nothing to do: the connection answers pings itself (§5.5.2). */
   onPing(): void {}
-
-  /** @internal */
+  /** @internal Nothing to do: liveness is any byte heard (see `beat`). */
   onPong(): void {}
 
   /**

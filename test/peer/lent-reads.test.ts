@@ -283,3 +283,22 @@ test('a socket handed over by a node:http server (its parser let go of the handl
   }
   assert.equal(readsAreLent(peers[0]!.socket), true);
 });
+
+test('lentReads: false keeps Node\'s own reads on a connection that streams', async (t) => {
+  const peers: Peer[] = [];
+  const echo = await server(
+    `ws://${LOCALHOST}:0`,
+    (peer) => {
+      peers.push(peer);
+      peer.onMessage((message) => void peer.send(message));
+    },
+    { lentReads: false, maxPayload: 4 * 1024 * KiB },
+  );
+  defer(t, () => echo.close(500));
+  const { ws, inbox } = await wsClient(echo.url, [], { maxPayload: 4 * 1024 * KiB });
+  defer(t, () => closeWs(ws));
+  const sent = Buffer.from(patternBytes(1024 * KiB, 11));
+  ws.send(sent);
+  assert.ok((await inbox.next(5000)).data.equals(sent));
+  assert.equal(readsAreLent(peers[0]!.socket), false);
+});
