@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 
 import WebSocket from 'ws';
 
-import { bind, createUpgradeHandler, server, type Message, type Peer } from '../../src/index.ts';
+import { bind, createUpgradeHandler, server, type Message, type Peer, type ServerOptions } from '../../src/index.ts';
 import { simdReadRegion } from '../../src/frame/mask-simd.ts';
 import { LEND_AFTER, lendReads, readsAreLent, type LendOutcome, type LentReadTarget } from '../../src/peer/lent-reads.ts';
 import { defer, LOCALHOST, patternBytes, rawConnect, waitFor, within } from './helpers.ts';
@@ -127,7 +127,7 @@ test('lendReads leaves alone a TLS socket, a socket whose creator set onread, a 
 });
 
 /** An echo server of ours, and the peers it accepted. */
-async function echoServer(t: Parameters<typeof defer>[0]): Promise<{ url: string; peers: Peer[] }> {
+async function echoServer(t: Parameters<typeof defer>[0], options: ServerOptions = {}): Promise<{ url: string; peers: Peer[] }> {
   const peers: Peer[] = [];
   const echo = await server(
     `ws://${LOCALHOST}:0`,
@@ -135,7 +135,7 @@ async function echoServer(t: Parameters<typeof defer>[0]): Promise<{ url: string
       peers.push(peer);
       peer.onMessage((message) => void peer.send(message));
     },
-    { maxPayload: 8 * 1024 * KiB },
+    { maxPayload: 8 * 1024 * KiB, ...options },
   );
   defer(t, () => echo.close(500));
   return { url: echo.url, peers };
@@ -285,17 +285,8 @@ test('a socket handed over by a node:http server (its parser let go of the handl
 });
 
 test('lentReads: false keeps Node\'s own reads on a connection that streams', async (t) => {
-  const peers: Peer[] = [];
-  const echo = await server(
-    `ws://${LOCALHOST}:0`,
-    (peer) => {
-      peers.push(peer);
-      peer.onMessage((message) => void peer.send(message));
-    },
-    { lentReads: false, maxPayload: 4 * 1024 * KiB },
-  );
-  defer(t, () => echo.close(500));
-  const { ws, inbox } = await wsClient(echo.url, [], { maxPayload: 4 * 1024 * KiB });
+  const { url, peers } = await echoServer(t, { lentReads: false });
+  const { ws, inbox } = await wsClient(url, [], { maxPayload: 4 * 1024 * KiB });
   defer(t, () => closeWs(ws));
   const sent = Buffer.from(patternBytes(1024 * KiB, 11));
   ws.send(sent);
