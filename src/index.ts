@@ -8,6 +8,18 @@ export { server, bind, Server, BoundServer, type ConnectionHandlerFunction } fro
 export { createUpgradeHandler, handleUpgrade, type UpgradeHandler } from './server/http.ts';
 export type { ServerOptions } from './server/options.ts';
 export { connect, type ClientRequest, type ConnectOptions } from './client/connect.ts';
+export {
+  startClientEngine,
+  ClientEngine,
+  EngineStoppedError,
+  type EngineCallbacks,
+  type EngineOptions,
+  type EngineState,
+  type EngineOpenInfo,
+  type EngineCloseInfo,
+  type EngineErrorInfo,
+} from './engines/client-engine.ts';
+export type { ReconnectOptions } from './engines/backoff.ts';
 export { wrap, type WrapOptions, type WrapClientOptions, type WrapServerOptions } from './wrap.ts';
 export { Peer, type OutgoingFrame, type Writable, type HandshakeInfo, type SendResult } from './peer/peer.ts';
 export type { Message } from './peer/message.ts';

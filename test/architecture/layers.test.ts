@@ -1,6 +1,6 @@
 /**
  * The layers of src/ and the one direction their imports may point: frame → connection →
- * extensions → peer → server / client → cli (handshake and tls beside them). The protocol
+ * extensions → peer → server / client → engines → cli (handshake and tls beside them). The protocol
  * core imports nothing from Node.
  */
 import assert from 'node:assert/strict';
@@ -20,7 +20,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   peer: ['frame', 'connection', 'extensions', 'handshake', 'tls'],
   server: ['frame', 'connection', 'extensions', 'handshake', 'tls', 'peer'],
   client: ['frame', 'connection', 'extensions', 'handshake', 'tls', 'peer'],
-  cli: ['frame', 'connection', 'extensions', 'handshake', 'tls', 'peer', 'server', 'client'],
+  engines: ['frame', 'connection', 'extensions', 'handshake', 'tls', 'peer', 'server', 'client'],
+  cli: ['frame', 'connection', 'extensions', 'handshake', 'tls', 'peer', 'server', 'client', 'engines'],
 };
 
 /** Files allowed `node:` imports inside otherwise pure layers. */

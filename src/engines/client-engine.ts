@@ -1,0 +1,331 @@
+/**
+ * A client that stays connected: it connects, calls the application back on each opening,
+ * message and close, and after a lost connection or a failed attempt connects again with
+ * backoff (backoff.ts), until it is stopped or gives up. Seeds 001 (a callback engine with
+ * auto-reconnect, a pause to pilot the connection by hand, a graceful stop) and 004
+ * (reconnect with exponential backoff) ask for this shape.
+ *
+ * The engine owns no protocol: each connection is a {@link Peer} from `connect`, which the
+ * callbacks receive, so everything a peer does (`read` with a timeout, `write`, pings,
+ * TLS, compression) is there for the application as well.
+ * @module
+ */
+import { connect, type ConnectOptions } from '../client/connect.ts';
+import { CloseCode } from '../frame/close-code.ts';
+import type { ProtocolError } from '../frame/errors.ts';
+import { parseUrl } from '../handshake/url.ts';
+import { TimeoutError } from '../peer/errors.ts';
+import type { Message } from '../peer/message.ts';
+import type { Peer, SendResult, Writable } from '../peer/peer.ts';
+import { backoffDelay, resolveReconnectOptions, type ReconnectOptions, type ResolvedReconnectOptions } from './backoff.ts';
+
+/** Where an engine is: connecting, open, waiting to retry, or stopped for good. */
+export type EngineState = 'connecting' | 'open' | 'waiting' | 'stopped';
+
+/** What the engine knows when a connection opens. */
+export interface EngineOpenInfo {
+  /** Attempts made so far, this one included (1 for the first). */
+  attempt: number;
+  /** Whether an earlier connection of this engine had opened. */
+  reconnected: boolean;
+}
+
+/** How a connection ended. */
+export interface EngineCloseInfo {
+  /** The server's close code; 1006 if the connection ended without a close frame. */
+  code: number;
+  /** The server's close reason, '' if none. */
+  reason: string;
+  /** The server's protocol violation that failed the connection, if any (we sent its close code). */
+  error: ProtocolError | null;
+  /** Closed by {@link ClientEngine.stop}. */
+  byStop: boolean;
+  /** Whether the engine will connect again. */
+  willReconnect: boolean;
+}
+
+/** Where an error reported to `onError` came from, and what the engine does next. */
+export interface EngineErrorInfo {
+  /**
+   * `connect`: an attempt failed (refused, timed out, no upgrade); `open`, `message`,
+   * `close`: the application's callback threw (for `open` and `message` the connection
+   * is then closed with 1011).
+   */
+  phase: 'connect' | 'open' | 'message' | 'close';
+  /** Attempts made so far. */
+  attempt: number;
+  /** For `connect`: milliseconds until the next attempt, or null if the engine gives up. */
+  retryIn: number | null;
+}
+
+/** The application's side of an engine; every callback is optional. */
+export interface EngineCallbacks {
+  /**
+   * A connection opened (the first, or a reconnection). No message reaches `onMessage`
+   * until this returns or its promise settles, so it can send a login or subscriptions and
+   * read the answers by hand (`peer.read(timeout)`); messages it leaves unread go to
+   * `onMessage` next, in order. If it throws, the connection is closed with 1011 and the
+   * engine tries again.
+   */
+  onOpen?(peer: Peer, info: EngineOpenInfo): void | Promise<void>;
+  /** A message arrived on the current connection. If it throws, the connection is closed with 1011. */
+  onMessage?(message: Message, peer: Peer): void;
+  /** A connection that had opened ended. */
+  onClose?(info: EngineCloseInfo): void;
+  /**
+   * An attempt failed, or a callback threw. Default: callbacks' exceptions are printed to
+   * stderr; failed attempts are silent (they are expected while a server is away).
+   */
+  onError?(error: unknown, info: EngineErrorInfo): void;
+}
+
+/** Options of {@link startClientEngine}: those of `connect`, and when to reconnect. */
+export interface EngineOptions extends ConnectOptions {
+  /** Backoff between attempts; `false` never reconnects (the engine stops when its connection ends). Default: on. */
+  reconnect?: ReconnectOptions | false;
+  /** Whether to reconnect after this close (the server's code, reason and error). Default: always. */
+  shouldReconnect?: (close: Pick<EngineCloseInfo, 'code' | 'reason' | 'error'>) => boolean;
+}
+
+/** The engine was stopped, or gave up, before the operation could complete. */
+export class EngineStoppedError extends Error {
+  /** Stable identifier. */
+  readonly code = 'WS_ERR_ENGINE_STOPPED';
+
+  constructor(operation: string, options?: { cause?: unknown }) {
+    super(`${operation}: the engine is stopped`, options);
+    this.name = 'EngineStoppedError';
+  }
+}
+
+interface OpenWaiter {
+  resolve(peer: Peer): void;
+  reject(error: Error): void;
+}
+
+/** See the module comment. Made by {@link startClientEngine}. */
+export class ClientEngine {
+  private stateNow: EngineState = 'connecting';
+  private current: Peer | null = null;
+  /** Whether `onOpen` has settled for `current`, so that messages go to `onMessage`. */
+  private delivering = false;
+  private paused = false;
+  private attempts = 0;
+  private opens = 0;
+  /** Retries in a row since the last stable connection. */
+  private retries = 0;
+  private openedAt = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private connecting: Promise<void> | null = null;
+  private stopping: Promise<void> | null = null;
+  private readonly waiters = new Set<OpenWaiter>();
+  private readonly url: string;
+  private readonly callbacks: EngineCallbacks;
+  private readonly options: EngineOptions;
+  private readonly backoff: ResolvedReconnectOptions | null;
+  private readonly deliver = (message: Message): void => this.onPeerMessage(message);
+
+  /** @internal Use {@link startClientEngine}. */
+  constructor(url: string, callbacks: EngineCallbacks, options: EngineOptions) {
+    parseUrl(url); // a bad URL throws here, rather than fail every attempt
+    this.url = url;
+    this.callbacks = callbacks;
+    this.options = options;
+    this.backoff = options.reconnect === false ? null : resolveReconnectOptions(options.reconnect);
+    this.attempt();
+  }
+
+  /** Connecting, open (from the opening of a connection until its end), waiting to retry, or stopped. */
+  get state(): EngineState {
+    return this.stateNow;
+  }
+
+  /** The current connection, or null between connections. */
+  get peer(): Peer | null {
+    return this.current;
+  }
+
+  /**
+   * Queue a message on the current connection (see `Peer.send`); `'dropped'` when there is
+   * none: messages are not kept for the next connection, whose `onOpen` decides what to resend.
+   */
+  send(data: Writable): SendResult {
+    const peer = this.current;
+    return peer === null ? 'dropped' : peer.send(data);
+  }
+
+  /**
+   * Resolves with the connection once one is open and its `onOpen` has settled (at once if
+   * so now). Rejects with a `TimeoutError` after `timeout` ms, or an
+   * {@link EngineStoppedError} if the engine stops or gives up first.
+   */
+  opened(timeout?: number): Promise<Peer> {
+    if (this.current !== null && this.delivering) return Promise.resolve(this.current);
+    if (this.stateNow === 'stopped') return Promise.reject(new EngineStoppedError('opened'));
+    return new Promise((resolve, reject) => {
+      const timer = timeout === undefined ? null : setTimeout(() => settle(() => reject(new TimeoutError('opened', timeout))), timeout);
+      const settle = (then: () => void): void => {
+        if (timer !== null) clearTimeout(timer);
+        this.waiters.delete(waiter);
+        then();
+      };
+      const waiter: OpenWaiter = { resolve: (peer) => settle(() => resolve(peer)), reject: (error) => settle(() => reject(error)) };
+      this.waiters.add(waiter);
+    });
+  }
+
+  /**
+   * Stop calling `onMessage`, to pilot the connection by hand: messages wait in the peer
+   * for `engine.peer.read()` (reading pauses past its high-water mark). Lasts across
+   * reconnections until {@link resume}.
+   */
+  pause(): void {
+    this.paused = true;
+    this.current?.onMessage(null);
+  }
+
+  /** Call `onMessage` again, first with the messages that waited, in order. */
+  resume(): void {
+    this.paused = false;
+    if (this.current !== null && this.delivering) this.current.onMessage(this.deliver);
+  }
+
+  /**
+   * Stop for good: no more attempts; the current connection, if any, goes through the
+   * closing handshake with `code` and `reason` (its `onClose` says `byStop`). Resolves once
+   * it has closed — destroyed after `timeout` ms (default the `closeTimeout` option).
+   */
+  stop(code: number = CloseCode.Normal, reason = '', timeout?: number): Promise<void> {
+    this.settleStopped();
+    return (this.stopping ??= this.closeCurrent(code, reason, timeout));
+  }
+
+  private async closeCurrent(code: number, reason: string, timeout: number | undefined): Promise<void> {
+    await this.connecting; // an attempt under way ends in `adopt`: its peer is closed here too
+    const peer = this.current;
+    if (peer !== null && !peer.closed) await peer.shutdown(code, reason, timeout);
+  }
+
+  private attempt(): void {
+    this.stateNow = 'connecting';
+    this.attempts++;
+    this.connecting = connect(this.url, {}, this.options).then(
+      (peer) => this.adopt(peer),
+      (error: unknown) => this.onAttemptFailed(error),
+    );
+  }
+
+  private adopt(peer: Peer): void {
+    this.connecting = null;
+    this.current = peer;
+    this.delivering = false;
+    // The peer listens to its socket first, so its close code is set when this runs.
+    peer.socket.once('close', () => this.onPeerClosed(peer));
+    if (this.stateNow === 'stopped') return;
+    this.stateNow = 'open';
+    this.openedAt = Date.now();
+    const info: EngineOpenInfo = { attempt: this.attempts, reconnected: this.opens++ > 0 };
+    let opening: void | Promise<void>;
+    try {
+      opening = this.callbacks.onOpen?.(peer, info);
+    } catch (error) {
+      this.failOpen(peer, error);
+      return;
+    }
+    if (!(opening instanceof Promise)) this.startDelivery(peer);
+    else opening.then(() => this.startDelivery(peer), (error: unknown) => this.failOpen(peer, error));
+  }
+
+  private startDelivery(peer: Peer): void {
+    if (peer !== this.current || peer.closed) return;
+    this.delivering = true;
+    if (!this.paused) peer.onMessage(this.deliver);
+    for (const waiter of this.waiters) waiter.resolve(peer);
+  }
+
+  private failOpen(peer: Peer, error: unknown): void {
+    this.report(error, 'open', null);
+    peer.abort(CloseCode.InternalError, 'open failed');
+  }
+
+  private onPeerMessage(message: Message): void {
+    const peer = this.current!;
+    try {
+      this.callbacks.onMessage?.(message, peer);
+    } catch (error) {
+      this.report(error, 'message', null);
+      peer.onMessage(null);
+      peer.abort(CloseCode.InternalError, 'internal error');
+    }
+  }
+
+  private onPeerClosed(peer: Peer): void {
+    if (peer !== this.current) return;
+    this.current = null;
+    this.delivering = false;
+    const byStop = this.stateNow === 'stopped';
+    if (Date.now() - this.openedAt >= (this.backoff?.stableAfter ?? 0)) this.retries = 0;
+    const close = { code: peer.closeCode, reason: peer.closeReason, error: peer.error };
+    const retryIn = byStop || !(this.options.shouldReconnect?.(close) ?? true) ? null : this.nextDelay();
+    try {
+      this.callbacks.onClose?.({ ...close, byStop, willReconnect: retryIn !== null });
+    } catch (error) {
+      this.report(error, 'close', null);
+    }
+    this.retryOrStop(retryIn);
+  }
+
+  private onAttemptFailed(error: unknown): void {
+    this.connecting = null;
+    if (this.stateNow === 'stopped') return;
+    const retryIn = this.nextDelay();
+    this.report(error, 'connect', retryIn);
+    this.retryOrStop(retryIn);
+  }
+
+  /** The wait before the next retry, counting it; null if reconnecting is off or the retries are spent. */
+  private nextDelay(): number | null {
+    const backoff = this.backoff;
+    if (backoff === null || this.retries >= backoff.maxRetries) return null;
+    return backoffDelay(backoff, ++this.retries, Math.random());
+  }
+
+  private retryOrStop(retryIn: number | null): void {
+    if (this.stateNow === 'stopped') return;
+    if (retryIn === null) {
+      this.settleStopped();
+      return;
+    }
+    this.stateNow = 'waiting';
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.attempt();
+    }, retryIn);
+  }
+
+  private settleStopped(): void {
+    if (this.stateNow === 'stopped') return;
+    this.stateNow = 'stopped';
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    for (const waiter of this.waiters) waiter.reject(new EngineStoppedError('opened'));
+  }
+
+  private report(error: unknown, phase: EngineErrorInfo['phase'], retryIn: number | null): void {
+    const onError = this.callbacks.onError;
+    try {
+      if (onError !== undefined) onError(error, { phase, attempt: this.attempts, retryIn });
+      else if (phase !== 'connect') console.error(`wspeer engine: the ${phase} callback threw`, error);
+    } catch (thrown) {
+      console.error('wspeer engine: onError threw', thrown);
+    }
+  }
+}
+
+/**
+ * Connect to `url` and stay connected: see {@link ClientEngine}. Returns at once; the
+ * first attempt is under way (`await engine.opened()` to wait for it).
+ */
+export function startClientEngine(url: string, callbacks: EngineCallbacks, options: EngineOptions = {}): ClientEngine {
+  return new ClientEngine(url, callbacks, options);
+}

@@ -1,0 +1,281 @@
+/**
+ * The reconnecting client engine against real servers over loopback: its callbacks, its
+ * retries and their backoff, piloting by hand (onOpen, pause), failures in the
+ * application's callbacks, and stopping.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { test, type TestContext } from 'node:test';
+
+import {
+  EngineStoppedError,
+  InvalidUrlError,
+  server,
+  startClientEngine,
+  type ClientEngine,
+  type EngineCallbacks,
+  type EngineCloseInfo,
+  type EngineErrorInfo,
+  type EngineOptions,
+  type Message,
+  type Peer,
+} from '../../src/index.ts';
+import { defer, LOCALHOST, sleep, waitFor, within } from '../peer/helpers.ts';
+
+/** A server of ours that calls `onPeer` with each peer it accepts, and its count so far. */
+async function recordingServer(t: TestContext, onPeer: (peer: Peer, index: number) => void, port = 0): Promise<{ url: string; peers: Peer[] }> {
+  const peers: Peer[] = [];
+  const instance = await server(`ws://${LOCALHOST}:${port}`, (peer) => {
+    peers.push(peer);
+    onPeer(peer, peers.length - 1);
+  });
+  defer(t, () => instance.close(500));
+  return { url: instance.url, peers };
+}
+
+/** A server peer that answers every message with `echo:` and the message. */
+function echo(peer: Peer): void {
+  peer.onMessage((message) => void peer.send(`echo:${String(message.data)}`));
+}
+
+/** A loopback port with nothing listening on it (free a moment ago). */
+async function refusedPort(): Promise<number> {
+  const listener = createNetServer().listen(0, LOCALHOST);
+  await once(listener, 'listening');
+  const { port } = listener.address() as AddressInfo;
+  await new Promise((resolve) => listener.close(resolve));
+  return port;
+}
+
+/** An engine whose callbacks record what they were told; stopped after the test. */
+function recordingEngine(t: TestContext, url: string, options: EngineOptions = {}, callbacks: EngineCallbacks = {}) {
+  const seen = { opens: [] as Array<{ attempt: number; reconnected: boolean }>, messages: [] as string[], closes: [] as EngineCloseInfo[], errors: [] as Array<{ error: unknown; info: EngineErrorInfo }> };
+  const engine: ClientEngine = startClientEngine(
+    url,
+    {
+      onOpen: (peer, info) => {
+        seen.opens.push(info);
+        return callbacks.onOpen?.(peer, info);
+      },
+      onMessage: (message, peer) => {
+        seen.messages.push(String(message.data));
+        callbacks.onMessage?.(message, peer);
+      },
+      onClose: (info) => void seen.closes.push(info),
+      onError: (error, info) => void seen.errors.push({ error, info }),
+    },
+    options,
+  );
+  defer(t, () => engine.stop(1000, '', 500));
+  return { engine, seen };
+}
+
+test('an engine connects, calls onOpen once, passes each message to onMessage, and sends through its current peer', async (t) => {
+  const { url } = await recordingServer(t, echo);
+  const { engine, seen } = recordingEngine(t, url);
+  assert.equal(engine.state, 'connecting');
+  const peer = await within(engine.opened(), 3000, 'opened');
+  assert.equal(engine.state, 'open');
+  assert.equal(engine.peer, peer);
+  assert.deepEqual(seen.opens, [{ attempt: 1, reconnected: false }]);
+  assert.equal(engine.send('one'), 'sent');
+  assert.equal(engine.send('two'), 'sent');
+  await waitFor(() => seen.messages.length === 2, 3000, 'two echoes');
+  assert.deepEqual(seen.messages, ['echo:one', 'echo:two']);
+  assert.deepEqual(seen.errors, []);
+});
+
+test('a lost connection goes to onClose with willReconnect, and the engine connects again: onOpen says reconnected', async (t) => {
+  // The first connection is dropped by the server as soon as it hears from the client.
+  const { url, peers } = await recordingServer(t, (peer, index) => {
+    if (index === 0) peer.onMessage(() => peer.close());
+    else echo(peer);
+  });
+  const { engine, seen } = recordingEngine(t, url, { reconnect: { initialDelay: 10, jitter: 0 } });
+  await within(engine.opened(), 3000, 'opened');
+  engine.send('drop me');
+  await waitFor(() => seen.opens.length === 2 && engine.state === 'open', 3000, 'reconnected');
+  assert.equal(seen.closes.length, 1);
+  assert.deepEqual(seen.closes[0], { code: 1006, reason: '', error: null, byStop: false, willReconnect: true });
+  assert.deepEqual(seen.opens[1], { attempt: 2, reconnected: true });
+  assert.equal(peers.length, 2);
+  engine.send('after');
+  await waitFor(() => seen.messages.length === 1, 3000, 'an echo on the new connection');
+  assert.deepEqual(seen.messages, ['echo:after']);
+});
+
+test('failed attempts are retried with exponential backoff, each reported to onError, until the server comes up', async (t) => {
+  const port = await refusedPort();
+  const { engine, seen } = recordingEngine(t, `ws://${LOCALHOST}:${port}`, { reconnect: { initialDelay: 20, factor: 2, maxDelay: 80, jitter: 0 } });
+  await waitFor(() => seen.errors.length >= 4, 5000, 'four failed attempts');
+  assert.deepEqual(
+    seen.errors.slice(0, 4).map(({ info }) => info),
+    [
+      { phase: 'connect', attempt: 1, retryIn: 20 },
+      { phase: 'connect', attempt: 2, retryIn: 40 },
+      { phase: 'connect', attempt: 3, retryIn: 80 },
+      { phase: 'connect', attempt: 4, retryIn: 80 },
+    ],
+  );
+  assert.equal((seen.errors[0]!.error as NodeJS.ErrnoException).code, 'ECONNREFUSED');
+  await recordingServer(t, echo, port);
+  await within(engine.opened(), 5000, 'opened once the server is up');
+  assert.equal(seen.opens.length, 1);
+  assert.equal(seen.opens[0]!.reconnected, false);
+});
+
+test('once maxRetries are spent the engine stops: onError says retryIn null, opened() rejects with EngineStoppedError', async (t) => {
+  const port = await refusedPort();
+  const { engine, seen } = recordingEngine(t, `ws://${LOCALHOST}:${port}`, { reconnect: { initialDelay: 5, jitter: 0, maxRetries: 2 } });
+  const opened = engine.opened();
+  await assert.rejects(within(opened, 5000, 'opened settles'), EngineStoppedError);
+  assert.equal(engine.state, 'stopped');
+  assert.deepEqual(
+    seen.errors.map(({ info }) => info.retryIn),
+    [5, 10, null],
+  );
+  await assert.rejects(engine.opened(), EngineStoppedError);
+});
+
+test('stop() goes through the closing handshake with its code, onClose says byStop, and no attempt follows', async (t) => {
+  const closes: number[] = [];
+  const { url, peers } = await recordingServer(t, (peer) => {
+    void (async () => {
+      while ((await peer.read()) !== null);
+      closes.push(peer.closeCode);
+    })();
+  });
+  const { engine, seen } = recordingEngine(t, url, { reconnect: { initialDelay: 5, jitter: 0 } });
+  await within(engine.opened(), 3000, 'opened');
+  await within(engine.stop(4001, 'bye'), 3000, 'stop');
+  assert.equal(engine.state, 'stopped');
+  assert.equal(engine.peer, null);
+  assert.equal(engine.send('late'), 'dropped');
+  await waitFor(() => closes.length === 1, 3000, 'the server saw the close');
+  assert.deepEqual(closes, [4001]);
+  // The server's answer: our code echoed, no reason of its own.
+  assert.deepEqual(seen.closes, [{ code: 4001, reason: '', error: null, byStop: true, willReconnect: false }]);
+  await sleep(100); // twenty times the retry delay: a retry would have connected by now
+  assert.equal(peers.length, 1);
+});
+
+test('stop() while waiting between attempts cancels the next one; stop() during an attempt closes what it opens', async (t) => {
+  const port = await refusedPort();
+  const waiting = recordingEngine(t, `ws://${LOCALHOST}:${port}`, { reconnect: { initialDelay: 30, jitter: 0 } });
+  await waitFor(() => waiting.engine.state === 'waiting', 3000, 'a failed attempt');
+  await waiting.engine.stop();
+  await sleep(120);
+  assert.equal(waiting.seen.errors.length, 1, 'no attempt after stop');
+
+  const { url, peers } = await recordingServer(t, echo);
+  const connecting = recordingEngine(t, url);
+  assert.equal(connecting.engine.state, 'connecting');
+  await within(connecting.engine.stop(), 3000, 'stop during the attempt');
+  assert.equal(connecting.engine.state, 'stopped');
+  assert.deepEqual(connecting.seen.opens, [], 'onOpen is not called for a connection opened after stop');
+  await waitFor(() => peers.length === 1 && peers[0]!.closed, 3000, 'the server peer closed');
+  assert.equal(peers[0]!.closeCode, 1000);
+});
+
+test('onOpen may send and read by hand before onMessage takes over; no message is lost or reordered', async (t) => {
+  const { url } = await recordingServer(t, (peer) => {
+    void (async () => {
+      await peer.write('welcome');
+      const login = await peer.read();
+      await peer.write(`ok:${String(login?.data)}`);
+      for (const n of [1, 2, 3]) await peer.write(`update ${n}`);
+    })();
+  });
+  const byHand: string[] = [];
+  const { engine, seen } = recordingEngine(t, url, {}, {
+    onOpen: async (peer) => {
+      byHand.push(String((await peer.read(2000))?.data));
+      await peer.write('login');
+      byHand.push(String((await peer.read(2000))?.data));
+      await sleep(50); // the updates arrive meanwhile and wait for onMessage
+    },
+  });
+  await within(engine.opened(), 3000, 'opened after onOpen');
+  await waitFor(() => seen.messages.length === 3, 3000, 'three updates');
+  assert.deepEqual(byHand, ['welcome', 'ok:login']);
+  assert.deepEqual(seen.messages, ['update 1', 'update 2', 'update 3']);
+});
+
+test('pause() leaves messages to peer.read(); resume() passes the rest to onMessage in order', async (t) => {
+  const { url } = await recordingServer(t, (peer) => {
+    peer.onMessage(() => {
+      for (let n = 1; n <= 5; n++) peer.send(`m${n}`);
+    });
+  });
+  const { engine, seen } = recordingEngine(t, url);
+  const peer = await within(engine.opened(), 3000, 'opened');
+  engine.pause();
+  engine.send('burst');
+  const byHand = [String((await peer.read(2000))?.data), String((await peer.read(2000))?.data)];
+  assert.deepEqual(byHand, ['m1', 'm2']);
+  await sleep(50);
+  assert.deepEqual(seen.messages, [], 'nothing to onMessage while paused');
+  engine.resume();
+  await waitFor(() => seen.messages.length === 3, 3000, 'the rest');
+  assert.deepEqual(seen.messages, ['m3', 'm4', 'm5']);
+});
+
+test('a callback that throws closes its connection with 1011 and is reported to onError; the engine reconnects', async (t) => {
+  const { url, peers } = await recordingServer(t, echo);
+  const { engine, seen } = recordingEngine(t, url, { reconnect: { initialDelay: 5, jitter: 0 } }, {
+    onOpen: (_peer, info) => {
+      if (info.attempt === 1) throw new Error('open failed on purpose');
+    },
+    onMessage: (message: Message) => {
+      if (String(message.data) === 'echo:boom') throw new Error('message failed on purpose');
+    },
+  });
+  await within(engine.opened(), 3000, 'opened on the second attempt');
+  assert.equal(seen.opens.length, 2);
+  engine.send('boom');
+  await waitFor(() => seen.opens.length === 3 && engine.state === 'open', 3000, 'reconnected after the throwing onMessage');
+  assert.deepEqual(
+    seen.errors.map(({ error, info }) => [info.phase, (error as Error).message]),
+    [
+      ['open', 'open failed on purpose'],
+      ['message', 'message failed on purpose'],
+    ],
+  );
+  await waitFor(() => peers[1]!.closed, 3000, 'the second server peer closed');
+  assert.deepEqual([peers[0]!.closeCode, peers[1]!.closeCode], [1011, 1011]);
+});
+
+test('shouldReconnect decides after each close, and reconnect: false stops the engine when its connection ends', async (t) => {
+  const { url } = await recordingServer(t, (peer) => {
+    peer.onMessage((message) => void peer.shutdown(Number(message.data), 'go away'));
+  });
+  const decided = recordingEngine(t, url, { shouldReconnect: (close) => close.code !== 4000, reconnect: { initialDelay: 5, jitter: 0 } });
+  await within(decided.engine.opened(), 3000, 'opened');
+  decided.engine.send('4001');
+  await waitFor(() => decided.seen.opens.length === 2, 3000, 'reconnected after 4001');
+  await within(decided.engine.opened(), 3000, 'opened again');
+  decided.engine.send('4000');
+  await waitFor(() => decided.engine.state === 'stopped', 3000, 'stopped after 4000');
+  assert.deepEqual(
+    decided.seen.closes.map((close) => [close.code, close.reason, close.willReconnect]),
+    [
+      [4001, 'go away', true],
+      [4000, 'go away', false],
+    ],
+  );
+
+  const once = recordingEngine(t, url, { reconnect: false });
+  await within(once.engine.opened(), 3000, 'opened');
+  once.engine.send('4001');
+  await waitFor(() => once.engine.state === 'stopped', 3000, 'stopped');
+  assert.equal(once.seen.closes[0]!.willReconnect, false);
+  assert.equal(once.seen.opens.length, 1);
+});
+
+test('a URL that is not a WebSocket URL throws at once, and bad backoff settings are refused', () => {
+  assert.throws(() => startClientEngine('ftp://127.0.0.1:1/', {}), InvalidUrlError);
+  assert.throws(() => startClientEngine('ws://127.0.0.1:1/', {}, { reconnect: { factor: 0.5 } }), RangeError);
+  assert.throws(() => startClientEngine('ws://127.0.0.1:1/', {}, { reconnect: { jitter: 2 } }), RangeError);
+  assert.throws(() => startClientEngine('ws://127.0.0.1:1/', {}, { reconnect: { initialDelay: -1 } }), RangeError);
+});
