@@ -249,7 +249,8 @@ export class ClientEngine {
   }
 
   private onPeerMessage(message: Message): void {
-    const peer = this.current!;
+    const peer = this.current;
+    if (peer === null) return;
     try {
       this.callbacks.onMessage?.(message, peer);
     } catch (error) {
@@ -266,13 +267,23 @@ export class ClientEngine {
     const byStop = this.stateNow === 'stopped';
     if (Date.now() - this.openedAt >= (this.backoff?.stableAfter ?? 0)) this.retries = 0;
     const close = { code: peer.closeCode, reason: peer.closeReason, error: peer.error };
-    const retryIn = byStop || !(this.options.shouldReconnect?.(close) ?? true) ? null : this.nextDelay();
+    const retryIn = byStop || !this.shouldReconnect(close) ? null : this.nextDelay();
     try {
       this.callbacks.onClose?.({ ...close, byStop, willReconnect: retryIn !== null });
     } catch (error) {
       this.report(error, 'close', null);
     }
     this.retryOrStop(retryIn);
+  }
+
+  /** The application's `shouldReconnect`; one that throws is reported and taken for a no. */
+  private shouldReconnect(close: Pick<EngineCloseInfo, 'code' | 'reason' | 'error'>): boolean {
+    try {
+      return this.options.shouldReconnect?.(close) ?? true;
+    } catch (error) {
+      this.report(error, 'close', null);
+      return false;
+    }
   }
 
   private onAttemptFailed(error: unknown): void {

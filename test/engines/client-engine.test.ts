@@ -246,7 +246,7 @@ test('a callback that throws closes its connection with 1011 and is reported to 
   assert.deepEqual([peers[0]!.closeCode, peers[1]!.closeCode], [1011, 1011]);
 });
 
-test('shouldReconnect decides after each close, and reconnect: false stops the engine when its connection ends', async (t) => {
+test('shouldReconnect decides after each close (one that throws says no), and reconnect: false stops the engine when its connection ends', async (t) => {
   const { url } = await recordingServer(t, (peer) => {
     peer.onMessage((message) => void peer.shutdown(Number(message.data), 'go away'));
   });
@@ -271,6 +271,20 @@ test('shouldReconnect decides after each close, and reconnect: false stops the e
   await waitFor(() => once.engine.state === 'stopped', 3000, 'stopped');
   assert.equal(once.seen.closes[0]!.willReconnect, false);
   assert.equal(once.seen.opens.length, 1);
+
+  // A shouldReconnect that throws is reported, and taken for a no.
+  const throwing = recordingEngine(t, url, {
+    shouldReconnect: () => {
+      throw new Error('undecided');
+    },
+  });
+  await within(throwing.engine.opened(), 3000, 'opened');
+  throwing.engine.send('4001');
+  await waitFor(() => throwing.engine.state === 'stopped', 3000, 'stopped');
+  assert.deepEqual(
+    throwing.seen.errors.map(({ error, info }) => [info.phase, (error as Error).message]),
+    [['close', 'undecided']],
+  );
 });
 
 test('a URL that is not a WebSocket URL throws at once, and bad backoff settings are refused', () => {
