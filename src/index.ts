@@ -4,9 +4,9 @@
  * `node:net` / `node:tls`. The protocol core without I/O is exported from `wspeer/core`.
  * @module
  */
-export { server, bind, Server, BoundServer, type ConnectionHandlerFunction } from './server/server.ts';
+export { server, bind, Server, BoundServer, type ConnectionHandlerFunction, type Routes } from './server/server.ts';
 export { createUpgradeHandler, handleUpgrade, type UpgradeHandler } from './server/http.ts';
-export type { ServerOptions } from './server/options.ts';
+export type { ServerOptions, UpgradeRequestInfo, VerifyResult } from './server/options.ts';
 export { connect, type ClientRequest, type ConnectOptions } from './client/connect.ts';
 export {
   startClientEngine,

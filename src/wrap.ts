@@ -53,7 +53,7 @@ export async function wrap(socket: Socket, options: WrapOptions): Promise<Peer> 
   const resolved = resolveServerOptions(options);
   const request = await readRequestHeadAsync(socket, resolved);
   if (request === null) throw new Error('wrap: the opening handshake failed (the HTTP error was sent) or timed out');
-  const peer = completeUpgrade(socket, request, request.rest, resolved, () => true);
+  const peer = await completeUpgrade(socket, request, request.rest, resolved, () => true, true);
   if (peer === null) throw new Error('wrap: the opening handshake was rejected (the HTTP error was sent)');
   return peer;
 }

@@ -31,7 +31,8 @@ export type HandshakeErrorCode =
   | 'WS_HANDSHAKE_BAD_TOKEN_LIST'
   | 'WS_HANDSHAKE_NOT_FOUND'
   | 'WS_HANDSHAKE_ORIGIN'
-  | 'WS_HANDSHAKE_OVERLOADED';
+  | 'WS_HANDSHAKE_OVERLOADED'
+  | 'WS_HANDSHAKE_REFUSED';
 
 /**
  * A request that cannot be upgraded to a WebSocket.

@@ -48,5 +48,5 @@ function upgradeWith(request: IncomingMessage, socket: Duplex, head: Buffer, opt
     headers,
   };
   (socket as Socket).setNoDelay(true);
-  return completeUpgrade(socket as Socket, head101, head, options, () => true);
+  return completeUpgrade(socket as Socket, head101, head, options, () => true, false);
 }

@@ -7,8 +7,37 @@ import { DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS } from '../handshake/reques
 import { resolvePeerOptions, type PeerOptions, type ResolvedPeerOptions } from '../peer/options.ts';
 import type { TlsServerOptions } from '../tls/options.ts';
 
+/** What `verify` is shown of an upgrade request that passed the protocol's checks (§4.2.1). */
+export interface UpgradeRequestInfo {
+  /** The resource name: path and query, e.g. `/chat?room=1`. */
+  readonly path: string;
+  /** Request headers, names in lower case, repeated fields joined with `, `. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The `Origin` header, if sent (browsers always send it). */
+  readonly origin: string | undefined;
+  /** Subprotocols offered, in the client's order. */
+  readonly protocols: readonly string[];
+  /** The client's IP address. */
+  readonly remoteAddress: string | undefined;
+}
+
+/**
+ * What `verify` decides: `true` accepts; `false` refuses with 403; an object refuses with
+ * its `status` (4xx or 5xx), a one-line `reason` and `headers` (e.g. `WWW-Authenticate`).
+ */
+export type VerifyResult = boolean | { status: number; reason?: string; headers?: Readonly<Record<string, string>> };
+
 /** Options of a WebSocket server. */
 export interface ServerOptions extends PeerOptions {
+  /**
+   * Decide, per request, whether to upgrade it: authentication, rate limits, anything the
+   * headers, path or address tell (seed 003's connect callback). Called once the request
+   * is known to be a valid upgrade; `server` and `bind` wait for a promise (the socket's
+   * bytes wait too, within `timeout`), while `createUpgradeHandler`, which answers at once,
+   * needs a plain value: there, check asynchronously before calling it. A `verify` that
+   * throws or rejects refuses with 500 and goes to `onError`. Default: accept every request.
+   */
+  verify?: (request: UpgradeRequestInfo) => VerifyResult | Promise<VerifyResult>;
   /**
    * Subprotocols the server speaks, most preferred first (§4.2.2 item 4): the first of these
    * that the client offered is chosen. A function chooses the list per request path.
@@ -43,6 +72,7 @@ export interface ResolvedServerOptions {
   origins: ReadonlySet<string> | null;
   maxConnections: number;
   headers: HeaderFields | undefined;
+  verify: ((request: UpgradeRequestInfo) => VerifyResult | Promise<VerifyResult>) | null;
   onError: (error: unknown) => void;
 }
 
@@ -64,6 +94,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     origins: options.origins === undefined ? null : new Set(options.origins),
     maxConnections: options.maxConnections ?? Infinity,
     headers: options.headers,
+    verify: options.verify ?? null,
     onError: peer.onError,
   };
 }

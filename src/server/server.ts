@@ -15,7 +15,7 @@ import type { Peer, Writable } from '../peer/peer.ts';
 import { Registry } from '../peer/registry.ts';
 import { serverTlsOptions } from '../tls/options.ts';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.ts';
-import { completeUpgrade, policyError, readRequestHead, reject } from './upgrade.ts';
+import { completeUpgrade, pathOnly, policyError, readRequestHead, reject } from './upgrade.ts';
 
 /** What a connection handler receives besides the peer. */
 export type ConnectionHandlerFunction = (peer: Peer) => void | Promise<void>;
@@ -89,20 +89,34 @@ export class Server {
     const entry: Handshaking = { socket, registryIndex: -1 };
     this.handshaking.add(entry);
     readRequestHead(socket, this.options, (request) => {
-      this.handshaking.delete(entry);
-      if (request === null) return;
+      if (request === null) {
+        this.handshaking.delete(entry);
+        return;
+      }
       // Runs inside the socket's 'data' event: nothing may escape into the event loop.
       try {
-        const peer = completeUpgrade(socket, request, request.rest, this.options, acceptsPath);
-        if (peer === null) return;
-        this.openPeers.add(peer);
-        peer.onClosed(this.forget);
-        onPeer(peer);
+        const outcome = completeUpgrade(socket, request, request.rest, this.options, acceptsPath, true);
+        // While `verify` decides, the socket still counts as handshaking (limit, `close`).
+        if (outcome instanceof Promise) outcome.then((peer) => this.open(entry, peer, onPeer), (error: unknown) => this.fail(entry, error));
+        else this.open(entry, outcome, onPeer);
       } catch (error) {
-        socket.destroy();
-        this.options.onError(error);
+        this.fail(entry, error);
       }
     });
+  }
+
+  private open(entry: Handshaking, peer: Peer | null, onPeer: (peer: Peer) => void): void {
+    this.handshaking.delete(entry);
+    if (peer === null) return;
+    this.openPeers.add(peer);
+    peer.onClosed(this.forget);
+    onPeer(peer);
+  }
+
+  private fail(entry: Handshaking, error: unknown): void {
+    this.handshaking.delete(entry);
+    entry.socket.destroy();
+    this.options.onError(error);
   }
 
   private readonly forget = (peer: Peer): void => {
@@ -147,15 +161,29 @@ export class BoundServer extends Server {
 }
 
 /**
- * Listen on `url` (`ws://host:port/path` or `wss://…` with `options.tls`) and call
- * `handler(peer)` for every client that completes the opening handshake. A path other
- * than `/` in the URL restricts the endpoint to that path (others get 404). An exception
- * or rejection in the handler closes that connection with 1011 and is passed to
- * `options.onError`. Resolves once listening; port 0 picks a free port (see `Server.url`).
+ * One handler per path, the query left out: `{ '/chat': onChat, '/feed': onFeed }` (seed
+ * 003's per-path callbacks). A request for any other path is answered 404.
  */
-export async function server(url: string, handler: ConnectionHandlerFunction, options: ServerOptions = {}): Promise<Server> {
+export type Routes = Readonly<Record<string, ConnectionHandlerFunction>>;
+
+/**
+ * Listen on `url` (`ws://host:port/path` or `wss://…` with `options.tls`) and call
+ * `handler(peer)` for every client that completes the opening handshake — or, given
+ * {@link Routes}, the handler of the request's path. A path other than `/` in the URL
+ * restricts the endpoint to that path (others get 404). An exception or rejection in the
+ * handler closes that connection with 1011 and is passed to `options.onError`. Resolves
+ * once listening; port 0 picks a free port (see `Server.url`).
+ */
+export async function server(url: string, handler: ConnectionHandlerFunction | Routes, options: ServerOptions = {}): Promise<Server> {
   const resolved = resolveServerOptions(options);
-  return listen(url, options, resolved, () => (peer) => runHandler(handler, peer, resolved), Server);
+  if (typeof handler === 'function') return listen(url, options, resolved, () => (peer) => runHandler(handler, peer, resolved), Server);
+  const routes = new Map(Object.entries(handler));
+  if (parseUrl(url).path !== '/') throw new TypeError('server: with routes, the URL names no path (the routes do)');
+  for (const [path, route] of routes) {
+    if (typeof route !== 'function') throw new TypeError(`server: route ${path} is not a function`);
+  }
+  const route = (peer: Peer): void => runHandler(routes.get(pathOnly(peer.handshake.path))!, peer, resolved);
+  return listen(url, options, resolved, () => route, Server, (path) => routes.has(path));
 }
 
 /** Listen on `url` like {@link server}, but hand peers out one at a time through `accept()`. */
@@ -170,11 +198,12 @@ async function listen<S extends Server>(
   resolved: ResolvedServerOptions,
   makeOnPeer: (instance: S) => (peer: Peer) => void,
   Kind: new (listener: NetServer, url: string, options: ResolvedServerOptions) => S,
+  routed?: (path: string) => boolean,
 ): Promise<S> {
   const target = parseUrl(url);
   if (target.secure && options.tls === undefined) throw new TypeError('a wss:// server needs options.tls with a certificate and key');
   const endpoint = target.path.split('?')[0]!;
-  const acceptsPath = endpoint === '/' ? () => true : (path: string) => path === endpoint;
+  const acceptsPath = routed ?? (endpoint === '/' ? () => true : (path: string) => path === endpoint);
   // Nagle off from accept: writes are already batched per tick, so delaying them only adds latency.
   const listener = target.secure
     ? createTlsServer({ ...serverTlsOptions(options.tls!), noDelay: true })

@@ -10,11 +10,11 @@ import type { HeaderList } from '../handshake/headers.ts';
 import { RequestHeadParser, type ParsedRequest } from '../handshake/request.ts';
 import { buildAcceptResponse, buildRejectResponse } from '../handshake/server-response.ts';
 import { chooseSubprotocol } from '../handshake/subprotocol.ts';
-import { validateUpgradeRequest, type UpgradeRequestHead } from '../handshake/validate.ts';
+import { validateUpgradeRequest, type UpgradeRequest, type UpgradeRequestHead } from '../handshake/validate.ts';
 import { negotiateAsServer } from '../extensions/permessage-deflate/index.ts';
 import { Peer } from '../peer/peer.ts';
 import { releaseDeadline, watchDeadline, type Deadline } from '../peer/deadlines.ts';
-import type { ResolvedServerOptions } from './options.ts';
+import type { ResolvedServerOptions, VerifyResult } from './options.ts';
 
 /** How long a rejected client gets to read our answer before its socket is destroyed. */
 const REJECT_LINGER_MS = 1000;
@@ -91,8 +91,9 @@ class HeadReader implements Deadline {
 
 /**
  * Answer a request that has been read: validate it (§4.2.1), apply the server's policy
- * (path, origin), negotiate, write the 101 response and return the peer; or write the
- * error response, end the socket and return null.
+ * (path, origin, `verify`), negotiate, write the 101 response and return the peer; or write
+ * the error response, end the socket and return null. A `verify` that answers with a
+ * promise makes this a promise too when `verifyMayWait`, the socket paused meanwhile.
  */
 export function completeUpgrade(
   socket: Socket,
@@ -100,27 +101,103 @@ export function completeUpgrade(
   head: Uint8Array,
   options: ResolvedServerOptions,
   acceptsPath: (path: string) => boolean,
-): Peer | null {
+  verifyMayWait: false,
+): Peer | null;
+export function completeUpgrade(
+  socket: Socket,
+  request: UpgradeRequestHead,
+  head: Uint8Array,
+  options: ResolvedServerOptions,
+  acceptsPath: (path: string) => boolean,
+  verifyMayWait: boolean,
+): Peer | null | Promise<Peer | null>;
+export function completeUpgrade(
+  socket: Socket,
+  request: UpgradeRequestHead,
+  head: Uint8Array,
+  options: ResolvedServerOptions,
+  acceptsPath: (path: string) => boolean,
+  verifyMayWait: boolean,
+): Peer | null | Promise<Peer | null> {
+  let upgrade: UpgradeRequest;
   try {
-    const upgrade = validateUpgradeRequest(request);
-    const path = upgrade.path;
-    if (!acceptsPath(pathOnly(path))) throw policyError(404, 'WS_HANDSHAKE_NOT_FOUND', 'no WebSocket endpoint at this path');
+    upgrade = validateUpgradeRequest(request);
+    if (!acceptsPath(pathOnly(upgrade.path))) throw policyError(404, 'WS_HANDSHAKE_NOT_FOUND', 'no WebSocket endpoint at this path');
     // Cross-site WebSocket hijacking: with an allow-list, a request must name an allowed origin.
     if (options.origins !== null && (upgrade.origin === undefined || !options.origins.has(upgrade.origin))) {
       throw policyError(403, 'WS_HANDSHAKE_ORIGIN', 'origin not allowed');
     }
-    const protocol = chooseSubprotocol(upgrade.protocols, options.protocols(pathOnly(path)));
+  } catch (error) {
+    return refuse(socket, error);
+  }
+  const headers = (request.headers as HeaderList).toRecord();
+  if (options.verify === null) return acceptUpgrade(socket, upgrade, headers, head, options);
+  let verdict: VerifyResult | Promise<VerifyResult>;
+  try {
+    verdict = options.verify({ path: upgrade.path, headers, origin: upgrade.origin, protocols: upgrade.protocols, remoteAddress: socket.remoteAddress });
+    if (verdict instanceof Promise && !verifyMayWait) throw new TypeError('verify answered with a promise where the upgrade is answered at once: check before calling the upgrade handler');
+  } catch (error) {
+    return failVerify(socket, error, options);
+  }
+  if (!(verdict instanceof Promise)) return afterVerify(verdict, socket, upgrade, headers, head, options);
+  // The bytes after the head wait in the socket until the peer takes it over (or it ends).
+  socket.pause();
+  const timer = setTimeout(() => socket.destroy(), options.timeout);
+  return verdict.then(
+    (answer) => {
+      clearTimeout(timer);
+      return socket.destroyed ? null : afterVerify(answer, socket, upgrade, headers, head, options);
+    },
+    (error: unknown) => {
+      clearTimeout(timer);
+      return failVerify(socket, error, options);
+    },
+  );
+}
+
+function afterVerify(
+  verdict: VerifyResult,
+  socket: Socket,
+  upgrade: UpgradeRequest,
+  headers: Record<string, string>,
+  head: Uint8Array,
+  options: ResolvedServerOptions,
+): Peer | null {
+  if (verdict === true) return acceptUpgrade(socket, upgrade, headers, head, options);
+  if (verdict === false) return refuse(socket, policyError(403, 'WS_HANDSHAKE_REFUSED', 'refused'));
+  if (!Number.isInteger(verdict.status) || verdict.status < 400 || verdict.status > 599) {
+    return failVerify(socket, new RangeError(`verify refused with status ${verdict.status}: a refusal needs a 4xx or 5xx status`), options);
+  }
+  return refuse(socket, new HandshakeError(verdict.status, 'WS_HANDSHAKE_REFUSED', verdict.reason ?? 'refused', { ...verdict.headers }));
+}
+
+/** `verify` threw or rejected: the server's fault, answered 500 and reported. */
+function failVerify(socket: Socket, error: unknown, options: ResolvedServerOptions): null {
+  refuse(socket, policyError(500, 'WS_HANDSHAKE_REFUSED', 'the server could not decide on this request'));
+  options.onError(error);
+  return null;
+}
+
+/** Negotiate the subprotocol and extensions, answer 101 and make the peer. */
+function acceptUpgrade(socket: Socket, upgrade: UpgradeRequest, headers: Record<string, string>, head: Uint8Array, options: ResolvedServerOptions): Peer | null {
+  try {
+    const protocol = chooseSubprotocol(upgrade.protocols, options.protocols(pathOnly(upgrade.path)));
     const deflate = negotiateAsServer(upgrade.extensions, options.peer.deflate);
     const extensions = deflate === null ? '' : deflate.header;
     const response = buildAcceptResponse({ key: upgrade.key, protocol, extensions, headers: options.headers });
     socket.write(response, 'latin1');
-    const info = { path, headers: (request.headers as HeaderList).toRecord(), protocol: protocol ?? '', extensions };
+    const info = { path: upgrade.path, headers, protocol: protocol ?? '', extensions };
     return new Peer(socket, 'server', options.peer, info, head, deflate?.compression);
   } catch (error) {
-    if (!(error instanceof HandshakeError)) throw error;
-    reject(socket, error);
-    return null;
+    return refuse(socket, error);
   }
+}
+
+/** Answer a handshake error and return null; anything else is a bug, thrown on. */
+function refuse(socket: Socket, error: unknown): null {
+  if (!(error instanceof HandshakeError)) throw error;
+  reject(socket, error);
+  return null;
 }
 
 /** Answer with the error's status and a one-line reason, then end the socket. */

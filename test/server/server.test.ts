@@ -1,6 +1,6 @@
 /**
  * The server factories over real sockets: `bind` + `accept`, handler failures (1011,
- * §7.4.1), `Server.close` (1001 to everyone) and `broadcast`.
+ * §7.4.1), `Server.close` (1001 to everyone), `broadcast`, and a handler per path.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -257,4 +257,26 @@ test('broadcast skips a peer whose send buffer is at maxBufferedAmount and does 
   assert.equal(count, 1, `after ${rounds} rounds broadcast still counts the peer that reads nothing`);
   assert.ok(stuckPeer.bufferedAmount <= maxBufferedAmount, `${stuckPeer.bufferedAmount} bytes buffered`);
   assert.equal(stuckPeer.state, 'OPEN');
+});
+
+test('routes: each path has its handler, whatever the query; another path is answered 404', async (t) => {
+  const instance = await server(`ws://${LOCALHOST}:0`, {
+    '/chat': (peer) => peer.onMessage((message) => void peer.send(`chat:${String(message.data)}`)),
+    '/feed': (peer) => void peer.send(`feed for ${peer.handshake.path}`),
+  });
+  defer(t, () => instance.close(500));
+  const chat = await connect(`${instance.url}chat?room=1`);
+  defer(t, () => chat.close());
+  await chat.write('hi');
+  assert.equal((await chat.read(2000))?.data, 'chat:hi');
+  const feed = await connect(`${instance.url}feed`);
+  defer(t, () => feed.close());
+  assert.equal((await feed.read(2000))?.data, 'feed for /feed');
+  const elsewhere = await rawExchange(portOf(instance), requestText(upgradeLines('/chat/other')));
+  assert.equal(elsewhere.status, 404);
+});
+
+test('routes with a path in the URL, or a route that is not a function, are refused at once', async () => {
+  await assert.rejects(server(`ws://${LOCALHOST}:0/app`, { '/chat': () => {} }), /with routes, the URL names no path/);
+  await assert.rejects(server(`ws://${LOCALHOST}:0`, { '/chat': 'nope' as unknown as () => void }), /route \/chat is not a function/);
 });

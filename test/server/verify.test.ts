@@ -1,0 +1,151 @@
+/**
+ * `verify`, the server's say on each upgrade request once it is known to be valid
+ * (RFC 6455 §4.2.1, then §4.2.2 item 1's "the server may … refuse"): accepting, refusing with
+ * a status, waiting for a promise with the request's next bytes held, failing safely, and the
+ * same hook in `createUpgradeHandler`.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test, type TestContext } from 'node:test';
+
+import { connect, createUpgradeHandler, HandshakeResponseError, server, type ServerOptions, type UpgradeRequestInfo } from '../../src/index.ts';
+import { clientFrame, defer, LOCALHOST, portOf, rawConnect, rawExchange, requestText, sleep, upgradeLines, waitFor, within } from '../peer/helpers.ts';
+
+/** A server of ours with `options`, whose handler reads every message into `heard`. */
+async function verifyingServer(t: TestContext, options: ServerOptions): Promise<{ url: string; port: number; heard: string[]; errors: unknown[] }> {
+  const heard: string[] = [];
+  const errors: unknown[] = [];
+  const instance = await server(
+    `ws://${LOCALHOST}:0`,
+    async (peer) => {
+      for await (const message of peer) heard.push(String(message.data));
+    },
+    { onError: (error) => void errors.push(error), ...options },
+  );
+  defer(t, () => instance.close(500));
+  return { url: instance.url, port: portOf(instance), heard, errors };
+}
+
+test('verify sees the path with its query, lower-case headers, the origin, the offered subprotocols and the address; true accepts', async (t) => {
+  const seen: UpgradeRequestInfo[] = [];
+  const { url } = await verifyingServer(t, { verify: (request) => (seen.push(request), true), protocols: ['b'] });
+  const peer = await connect(`${url}room?id=7`, { headers: { 'X-Token': 'abc' }, origin: 'https://app.example', protocols: ['a', 'b'] });
+  defer(t, () => peer.close());
+  assert.equal(peer.handshake.protocol, 'b');
+  assert.equal(seen.length, 1);
+  const request = seen[0]!;
+  assert.equal(request.path, '/room?id=7');
+  assert.equal(request.headers['x-token'], 'abc');
+  assert.equal(request.origin, 'https://app.example');
+  assert.deepEqual(request.protocols, ['a', 'b']);
+  assert.equal(request.remoteAddress, LOCALHOST);
+});
+
+test('false refuses with 403; an object refuses with its status, reason and headers', async (t) => {
+  const { url, port } = await verifyingServer(t, {
+    verify: ({ headers }) => (headers['authorization'] === undefined ? { status: 401, reason: 'token required', headers: { 'WWW-Authenticate': 'Bearer' } } : false),
+  });
+  const unauthenticated = await rawExchange(port, requestText(upgradeLines()));
+  assert.equal(unauthenticated.status, 401);
+  assert.equal(unauthenticated.headers.get('www-authenticate'), 'Bearer');
+  assert.equal(unauthenticated.body, 'token required\n');
+  await assert.rejects(connect(url, { headers: { Authorization: 'Bearer wrong' } }), (error: unknown) => {
+    assert.ok(error instanceof HandshakeResponseError);
+    assert.equal(error.status, 403);
+    return true;
+  });
+});
+
+test('a promise is waited for, the bytes that followed the request held until the peer takes them', async (t) => {
+  const { port, heard } = await verifyingServer(t, {
+    verify: async () => {
+      await sleep(100);
+      return true;
+    },
+  });
+  const socket = await rawConnect(port);
+  defer(t, () => socket.destroy());
+  socket.on('error', () => {});
+  // A message in the request's write, and one while verify decides: both wait for the peer.
+  socket.write(Buffer.concat([Buffer.from(requestText(upgradeLines())), clientFrame(1, 'sent with the request')]));
+  await sleep(20);
+  socket.write(clientFrame(1, 'sent while verify decides'));
+  await waitFor(() => heard.length === 2, 3000, 'the early messages read');
+  assert.deepEqual(heard, ['sent with the request', 'sent while verify decides']);
+});
+
+test('a verify that throws, rejects or answers a status that is not an error is answered 500 and reported', async (t) => {
+  const failures = [
+    () => {
+      throw new Error('sync failure');
+    },
+    async () => {
+      throw new Error('async failure');
+    },
+    () => ({ status: 200 }),
+  ];
+  for (const verify of failures) {
+    const { port, errors } = await verifyingServer(t, { verify });
+    const response = await rawExchange(port, requestText(upgradeLines()));
+    assert.equal(response.status, 500);
+    assert.equal(errors.length, 1);
+  }
+});
+
+test('a verify that does not decide within the handshake timeout has its socket closed', async (t) => {
+  const { port } = await verifyingServer(t, { verify: () => new Promise(() => {}), timeout: 100 });
+  const socket = await rawConnect(port);
+  defer(t, () => socket.destroy());
+  socket.on('error', () => {});
+  let answered = 0;
+  socket.on('data', (chunk: Buffer) => (answered += chunk.length));
+  socket.write(requestText(upgradeLines()));
+  await within(once(socket, 'close'), 3000, 'the socket closed');
+  assert.equal(answered, 0, 'nothing was answered');
+});
+
+test('a request that breaks §4.2.1 is refused before verify is asked', async (t) => {
+  let asked = 0;
+  const { port } = await verifyingServer(t, { verify: () => (asked++, true) });
+  const lines = upgradeLines().filter((line) => !line.startsWith('Sec-WebSocket-Key'));
+  const response = await rawExchange(port, requestText(lines));
+  assert.equal(response.status, 400);
+  assert.equal(asked, 0);
+});
+
+test('requests waiting for verify count against maxConnections and are closed by Server.close', async (t) => {
+  let release!: (value: boolean) => void;
+  const decided = new Promise<boolean>((resolve) => (release = resolve));
+  const instance = await server(`ws://${LOCALHOST}:0`, () => {}, { verify: () => decided, maxConnections: 1 });
+  let closed = false;
+  defer(t, () => (closed ? undefined : instance.close(500)));
+  const waiting = await rawConnect(portOf(instance));
+  waiting.on('error', () => {});
+  waiting.write(requestText(upgradeLines()));
+  await sleep(50);
+  const second = await rawExchange(portOf(instance), requestText(upgradeLines()));
+  assert.equal(second.status, 503);
+  const gone = once(waiting, 'close');
+  await within(instance.close(500), 3000, 'close');
+  closed = true;
+  await within(gone, 3000, 'the waiting socket closed');
+  release(true);
+});
+
+test('createUpgradeHandler asks verify too, and refuses a promise it cannot wait for with 500', async (t) => {
+  const errors: unknown[] = [];
+  let answer: boolean | Promise<boolean> = false;
+  const upgrade = createUpgradeHandler({ verify: () => answer, onError: (error) => void errors.push(error) });
+  const http = createHttpServer((_request, response) => response.end('plain HTTP\n'));
+  http.on('upgrade', (request, socket, head) => void upgrade(request, socket, head));
+  http.listen(0, LOCALHOST);
+  await once(http, 'listening');
+  defer(t, () => new Promise((resolve) => http.close(resolve)));
+  const { port } = http.address() as AddressInfo;
+  assert.equal((await rawExchange(port, requestText(upgradeLines()))).status, 403);
+  answer = Promise.resolve(true);
+  assert.equal((await rawExchange(port, requestText(upgradeLines()))).status, 500);
+  assert.ok(errors[0] instanceof TypeError);
+});
