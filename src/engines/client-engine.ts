@@ -219,8 +219,7 @@ export class ClientEngine {
     this.connecting = null;
     this.current = peer;
     this.delivering = false;
-    // The peer listens to its socket first, so its close code is set when this runs.
-    peer.socket.once('close', () => this.onPeerClosed(peer));
+    void peer.whenClosed().then(() => this.onPeerClosed(peer));
     if (this.stateNow === 'stopped') return;
     this.stateNow = 'open';
     this.openedAt = Date.now();

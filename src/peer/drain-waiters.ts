@@ -37,6 +37,11 @@ export class DrainWaiters {
     });
   }
 
+  /** Wait for the drain, or for the connection to close: resolves either way. */
+  settled(): Promise<void> {
+    return this.add(0).then(ignore, ignore);
+  }
+
   /** The buffer is under the mark: every waiting write resolves. */
   resolveAll(): void {
     const pending = this.pending;
@@ -59,3 +64,5 @@ export class DrainWaiters {
     }
   }
 }
+
+function ignore(): void {}

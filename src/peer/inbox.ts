@@ -27,6 +27,9 @@ export class Inbox {
   bytes = 0;
   private queue: ReceivedMessage[] | null = null;
   private readers: PendingRead[] | null = null;
+  private closed = false;
+  /** Who waits for {@link close}; made on the first `whenClosed`. */
+  private closeWaiters: Array<() => void> | null = null;
 
   /** Number of messages queued. */
   get length(): number {
@@ -76,8 +79,17 @@ export class Inbox {
     });
   }
 
-  /** No more messages will come: every waiting read gets null. */
+  /** Resolves once {@link close} has been called. */
+  whenClosed(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => (this.closeWaiters ??= []).push(resolve));
+  }
+
+  /** No more messages will come: every waiting read gets null, and `whenClosed` resolves. */
   close(): void {
+    this.closed = true;
+    for (const resolve of this.closeWaiters ?? []) resolve();
+    this.closeWaiters = null;
     const readers = this.readers;
     this.readers = null;
     if (readers === null) return;

@@ -109,6 +109,11 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     return this.done;
   }
 
+  /** Resolves once the socket has closed; `closeCode`, `closeReason` and `error` then say how. */
+  whenClosed(): Promise<void> {
+    return this.inbox.whenClosed();
+  }
+
   /**
    * The connection's close code: the peer's (1005 if its close frame had none), or 1006
    * if the connection ended without one (dropped, failed, or a missed heartbeat).
@@ -205,7 +210,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   /** Resolves once the send buffer is back under the high-water mark (at once if it is), or the connection closed. */
   drained(): Promise<void> {
     if (this.done || this.bufferedAmount <= this.options.highWaterMark) return Promise.resolve();
-    const drained = (this.writers ??= new DrainWaiters()).add(0).then(ignore, ignore);
+    const drained = (this.writers ??= new DrainWaiters()).settled();
     scheduleFlush(this);
     return drained;
   }
@@ -261,7 +266,6 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     scheduleFlush(this);
     return bytes;
   }
-
 
   /**
    * The closing handshake (§7.1.2): send a close frame with `code` and `reason`, wait for
@@ -403,9 +407,6 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
 
   // ——— ConnectionHandler: called by the connection while it parses ———
 
-  /** @internal Not called: the peer takes text as bytes (`onTextBytes`). */
-  onText(): void {}
-
   /** @internal Validated text; decoded when the application reads it (in stream for fragments). */
   onTextBytes(bytes: Uint8Array, fin: boolean): void {
     let text: string | null = null;
@@ -417,7 +418,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     this.inMessage = !fin;
   }
 
-  /** @internal */
+  /** @internal Binary data, a whole message or a fragment. */
   onBinary(data: Uint8Array, fin: boolean): void {
     this.deliver(ReceivedMessage.of(this.inMessage ? Opcode.Continuation : Opcode.Binary, fin, data, false, null));
     this.inMessage = !fin;
@@ -428,10 +429,14 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     this.deliver(new ReceivedMessage(opcode, true, null, opcode === Opcode.Text, null, chunk, start, length));
   }
 
+  /** @internal Not called: the peer takes text as bytes (`onTextBytes`). */
+  onText(): void {}
   /** @internal Nothing to do: the connection answers pings itself (§5.5.2). */
   onPing(): void {}
   /** @internal Nothing to do: liveness is any byte heard (see `beat`). */
   onPong(): void {}
+  /** @internal Nothing to do: the connection reports its error through `error` and the close. */
+  onError(): void {}
 
   /**
    * @internal The peer's close frame arrived. Our answer waits until the application has had
@@ -442,9 +447,4 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   onClose(): void {
     this.closing.answer(this.inbox.length > 0, this.messageCallback !== null);
   }
-
-  /** @internal */
-  onError(): void {}
 }
-
-function ignore(): void {}

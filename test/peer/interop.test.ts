@@ -436,3 +436,26 @@ test('onMessage receives the messages already waiting first, then each new one, 
   await client.write('read 4');
   assert.deepEqual(await readPlain(peer, 2000), { opcode: 1, fin: true, data: 'read 4' });
 });
+
+test('whenClosed resolves on both sides once the connection has closed, with closeCode and closeReason set; at once after that', async (t) => {
+  const bound = await bind(`ws://${LOCALHOST}:0/`);
+  defer(t, () => bound.close(500));
+  const client = await connect(bound.url);
+  const serverPeer = await bound.accept(2000);
+  let clientClosed = false;
+  const seenByServer = serverPeer.whenClosed().then(() => [serverPeer.closed, serverPeer.closeCode, serverPeer.closeReason]);
+  void client.whenClosed().then(() => (clientClosed = true));
+  assert.equal(clientClosed, false);
+  assert.equal(await within(client.shutdown(4002, 'done here'), 3000, 'shutdown'), true);
+  assert.deepEqual(await within(seenByServer, 3000, 'server whenClosed'), [true, 4002, 'done here']);
+  await waitFor(() => clientClosed, 3000, 'client whenClosed');
+  assert.equal(client.closeCode, 4002, 'the server echoed the code');
+  await within(client.whenClosed(), 100, 'whenClosed after the close');
+
+  // A dropped connection: 1006.
+  const dropped = await connect(bound.url);
+  const droppedServer = await bound.accept(2000);
+  dropped.close();
+  await within(droppedServer.whenClosed(), 3000, 'whenClosed after a drop');
+  assert.equal(droppedServer.closeCode, 1006);
+});
