@@ -135,7 +135,10 @@ export function completeUpgrade(
   let verdict: VerifyResult | Promise<VerifyResult>;
   try {
     verdict = options.verify({ path: upgrade.path, headers, origin: upgrade.origin, protocols: upgrade.protocols, remoteAddress: socket.remoteAddress });
-    if (verdict instanceof Promise && !verifyMayWait) throw new TypeError('verify answered with a promise where the upgrade is answered at once: check before calling the upgrade handler');
+    if (verdict instanceof Promise && !verifyMayWait) {
+      verdict.catch(ignore); // not waited for: its own failure must not go unhandled
+      throw new TypeError('verify answered with a promise where the upgrade is answered at once: check before calling the upgrade handler');
+    }
   } catch (error) {
     return failVerify(socket, error, options);
   }
@@ -165,6 +168,9 @@ function afterVerify(
 ): Peer | null {
   if (verdict === true) return acceptUpgrade(socket, upgrade, headers, head, options);
   if (verdict === false) return refuse(socket, policyError(403, 'WS_HANDSHAKE_REFUSED', 'refused'));
+  if (typeof verdict !== 'object' || verdict === null) {
+    return failVerify(socket, new TypeError(`verify answered ${String(verdict)}: it must answer true, false or { status, reason?, headers? }`), options);
+  }
   if (!Number.isInteger(verdict.status) || verdict.status < 400 || verdict.status > 599) {
     return failVerify(socket, new RangeError(`verify refused with status ${verdict.status}: a refusal needs a 4xx or 5xx status`), options);
   }

@@ -76,7 +76,7 @@ test('a promise is waited for, the bytes that followed the request held until th
   assert.deepEqual(heard, ['sent with the request', 'sent while verify decides']);
 });
 
-test('a verify that throws, rejects or answers a status that is not an error is answered 500 and reported', async (t) => {
+test('a verify that throws, rejects, answers a status that is not an error or answers nothing is answered 500 and reported', async (t) => {
   const failures = [
     () => {
       throw new Error('sync failure');
@@ -85,6 +85,7 @@ test('a verify that throws, rejects or answers a status that is not an error is 
       throw new Error('async failure');
     },
     () => ({ status: 200 }),
+    () => undefined as unknown as boolean,
   ];
   for (const verify of failures) {
     const { port, errors } = await verifyingServer(t, { verify });
@@ -136,8 +137,8 @@ test('requests waiting for verify count against maxConnections and are closed by
 
 test('createUpgradeHandler asks verify too, and refuses a promise it cannot wait for with 500', async (t) => {
   const errors: unknown[] = [];
-  let answer: boolean | Promise<boolean> = false;
-  const upgrade = createUpgradeHandler({ verify: () => answer, onError: (error) => void errors.push(error) });
+  let answer: () => boolean | Promise<boolean> = () => false;
+  const upgrade = createUpgradeHandler({ verify: () => answer(), onError: (error) => void errors.push(error) });
   const http = createHttpServer((_request, response) => response.end('plain HTTP\n'));
   http.on('upgrade', (request, socket, head) => void upgrade(request, socket, head));
   http.listen(0, LOCALHOST);
@@ -145,7 +146,11 @@ test('createUpgradeHandler asks verify too, and refuses a promise it cannot wait
   defer(t, () => new Promise((resolve) => http.close(resolve)));
   const { port } = http.address() as AddressInfo;
   assert.equal((await rawExchange(port, requestText(upgradeLines()))).status, 403);
-  answer = Promise.resolve(true);
+  answer = () => Promise.resolve(true);
   assert.equal((await rawExchange(port, requestText(upgradeLines()))).status, 500);
   assert.ok(errors[0] instanceof TypeError);
+  // A promise that fails later is not left unhandled (the test runner would report it).
+  answer = () => Promise.reject(new Error('decided too late'));
+  assert.equal((await rawExchange(port, requestText(upgradeLines()))).status, 500);
+  assert.equal(errors.length, 2);
 });
