@@ -334,7 +334,8 @@ export class ClientEngine {
 
 /**
  * Connect to `url` and stay connected: see {@link ClientEngine}. Returns at once; the
- * first attempt is under way (`await engine.opened()` to wait for it).
+ * first attempt is under way (`await engine.opened()` to wait for it). Until `stop()`, or
+ * until it gives up, the engine keeps the process alive, as a connection or a timer.
  */
 export function startClientEngine(url: string, callbacks: EngineCallbacks, options: EngineOptions = {}): ClientEngine {
   return new ClientEngine(url, callbacks, options);
