@@ -88,8 +88,9 @@ export class Inbox {
   /** No more messages will come: every waiting read gets null, and `whenClosed` resolves. */
   close(): void {
     this.closed = true;
-    for (const resolve of this.closeWaiters ?? []) resolve();
+    const closeWaiters = this.closeWaiters;
     this.closeWaiters = null;
+    if (closeWaiters !== null) for (const resolve of closeWaiters) resolve();
     const readers = this.readers;
     this.readers = null;
     if (readers === null) return;
