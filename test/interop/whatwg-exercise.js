@@ -1,6 +1,6 @@
-// Runs inside Chromium: echo a series of messages through a WebSocket, then ask the server
-// to close with 4001, and report what happened as plain data. Kept as plain JavaScript so
-// that the test's compiler adds nothing the page does not have.
+// Runs in a WHATWG WebSocket client (a Chromium page, Node's own WebSocket): echo a series
+// of messages through it, then ask the server to close with 4001, and report what happened
+// as plain data. Plain JavaScript, so that no compiler helper leaks into the page.
 async function exercise(url) {
   const socket = new WebSocket(url, ['chat', 'superchat']);
   socket.binaryType = 'arraybuffer';

@@ -1,0 +1,65 @@
+/**
+ * What the WHATWG-API peers share: the exercise they run (`whatwg-exercise.js`), the echo
+ * server it runs against, and the checks of its report. A Chromium page and Node's own
+ * WebSocket client (undici) are two independent implementations of that API.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import type { TestContext } from 'node:test';
+import { server, type Peer } from '../../src/index.ts';
+import { defer } from '../peer/helpers.ts';
+
+/** The exercise's source: a function `exercise(url)` resolving to a {@link WhatwgReport}. */
+export const EXERCISE = readFileSync(new URL('./whatwg-exercise.js', import.meta.url), 'utf8');
+
+/** The outcome of the exercise, as plain data. */
+export interface WhatwgReport {
+  extensions: string;
+  protocol: string;
+  echoes: Array<{ kind: string; length: number; same: boolean }>;
+  closeCode: number;
+  closeReason: string;
+  wasClean: boolean;
+}
+
+/** Texts and binaries the exercise echoes (see its lists). */
+const ECHOES = 14;
+
+/** The echo handler, which closes with 4001 when asked to. */
+async function echo(peer: Peer): Promise<void> {
+  for await (const message of peer) {
+    if (message.data === 'close please') {
+      await peer.shutdown(4001, 'asked to');
+      return;
+    }
+    await peer.write(message.data);
+  }
+}
+
+/**
+ * Start the echo server for one exercise; `check(report)` then asserts what the client
+ * reported and what the server saw of the close.
+ */
+export async function exerciseServer(t: TestContext, deflate: boolean, client: string): Promise<{ url: string; check(report: WhatwgReport): void }> {
+  const closeCodes: number[] = [];
+  const instance = await server(
+    'ws://127.0.0.1:0',
+    async (peer) => {
+      await echo(peer);
+      closeCodes.push(peer.closeCode);
+    },
+    { deflate, protocols: ['superchat', 'chat'] },
+  );
+  defer(t, () => instance.close(1000));
+  const check = (report: WhatwgReport): void => {
+    assert.equal(report.protocol, 'superchat', 'the server chose by its own preference (RFC 6455 §4.2.2)');
+    if (deflate) assert.match(report.extensions, /^permessage-deflate/);
+    else assert.equal(report.extensions, '');
+    for (const each of report.echoes) assert.ok(each.same, `${each.kind} of ${each.length} bytes came back changed`);
+    assert.equal(report.echoes.length, ECHOES);
+    assert.deepEqual([report.closeCode, report.closeReason, report.wasClean], [4001, 'asked to', true]);
+    // §5.5.1: the answer typically echoes the code; the reason is the answerer's (undici sends none).
+    assert.deepEqual(closeCodes, [4001], `${client} answered our close with the same code`);
+  };
+  return { url: instance.url, check };
+}
