@@ -27,7 +27,9 @@ export interface DeflateOptions {
    * Keep the LZ77 window between messages, on our side and on the peer's. Better ratios on
    * streams of similar messages, at a cost of some 300 KB of zlib state per connection
    * (ws#1202). Default false: without it every connection shares the process's zlib
-   * streams and an idle connection holds none.
+   * streams and an idle connection holds none. A server that keeps its context all the
+   * same (RFC 7692 §7.1.1.1 says it must not) is accepted: the client then keeps a window
+   * to inflate its messages.
    */
   contextTakeover?: boolean;
   /** Largest LZ77 window our compressor uses, 9–15. Default 15. (A peer may still ask for 8: see the codec.) */
@@ -184,10 +186,10 @@ export function acceptResponse(response: ExtensionOffer, offer: ExtensionOffer):
   if (agreed.clientMaxWindowBits !== undefined && offered.clientMaxWindowBits === undefined) {
     return 'permessage-deflate response sets client_max_window_bits, which was not offered';
   }
-  // §7.1.1.1, §7.1.2.1: what we demanded of the server must be honoured.
-  if (offered.serverNoContextTakeover && !agreed.serverNoContextTakeover) {
-    return 'permessage-deflate response drops server_no_context_takeover';
-  }
+  // §7.1.1.1 says a server MUST answer server_no_context_takeover, but §7.1 fails the
+  // connection only for a configuration the client cannot support, and keeping the server's
+  // window to inflate is one we can: uWebSockets.js, with a dedicated compressor, drops it.
+  // §7.1.2.1: a window larger than we offered to inflate is one we cannot.
   if (offered.serverMaxWindowBits !== undefined && (agreed.serverMaxWindowBits ?? 15) > offered.serverMaxWindowBits) {
     return 'permessage-deflate response exceeds the server_max_window_bits offered';
   }
