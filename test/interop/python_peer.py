@@ -1,0 +1,85 @@
+"""A peer made with Python's `websockets` (the asyncio implementation Debian packages), for
+the interop tests: run as a client against a URL, or as an echo server.
+
+    python_peer.py client URL deflate|plain   runs the exercise, prints one JSON report
+    python_peer.py server deflate|plain       prints the port, serves until stdin closes,
+                                              prints one JSON line per connection closed
+"""
+import asyncio
+import json
+import sys
+
+import websockets
+
+MAX_SIZE = 16 * 1024 * 1024
+TEXTS = ["", "héllo wörld ✓ 🚀 日本語", "x" * 125, "y" * 126, "z" * 65536, '{"price": 101.25} ' * 50000]
+SIZES = [0, 1, 125, 126, 65535, 65536, 4 * 1024 * 1024]
+
+
+def pattern(size):
+    return bytes((i * 31 + 7) & 0xFF for i in range(size)) if size < 70000 else bytes(range(256)) * (size // 256)
+
+
+async def run_client(url, compression):
+    report = {"echoes": []}
+    async with websockets.connect(url, compression=compression, max_size=MAX_SIZE, subprotocols=["chat", "superchat"]) as ws:
+        report["extensions"] = ws.response_headers.get("Sec-WebSocket-Extensions", "")
+        report["protocol"] = ws.subprotocol or ""
+        for text in TEXTS:
+            await ws.send(text)
+            report["echoes"].append({"kind": "text", "length": len(text), "same": await ws.recv() == text})
+        for size in SIZES:
+            data = pattern(size)
+            await ws.send(data)
+            report["echoes"].append({"kind": "binary", "length": size, "same": await ws.recv() == data})
+        # RFC 6455 §5.4: an iterable is sent as one message in fragments.
+        await ws.send(["frag", "men", "ted"])
+        report["echoes"].append({"kind": "fragmented", "length": 10, "same": await ws.recv() == "fragmented"})
+        # §5.5.3: the pong carries the ping's payload; websockets matches it to the ping.
+        pong = await ws.ping(b"are you there")
+        await asyncio.wait_for(pong, 5)
+        report["pong"] = True
+        await ws.send("close please")
+        try:
+            await asyncio.wait_for(ws.recv(), 5)
+        except websockets.ConnectionClosed:
+            pass
+        await ws.wait_closed()
+        report["closeCode"] = ws.close_code
+        report["closeReason"] = ws.close_reason
+    print(json.dumps(report), flush=True)
+
+
+async def echo(ws, path=None):
+    try:
+        async for message in ws:
+            if message == "close please":
+                await ws.close(4002, "bye")
+                break
+            if message == "fragments please":
+                await ws.send(["frag", "men", "ted"])
+                continue
+            await ws.send(message)
+    except websockets.ConnectionClosed:
+        pass
+    await ws.wait_closed()
+    print(json.dumps({"closeCode": ws.close_code, "closeReason": ws.close_reason}), flush=True)
+
+
+async def run_server(compression):
+    async with websockets.serve(echo, "127.0.0.1", 0, compression=compression, max_size=MAX_SIZE, subprotocols=["superchat"]) as server:
+        print(server.sockets[0].getsockname()[1], flush=True)
+        # Serve until the test closes our stdin.
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+
+def main():
+    role = sys.argv[1]
+    compression = "deflate" if sys.argv[-1] == "deflate" else None
+    if role == "client":
+        asyncio.run(run_client(sys.argv[2], compression))
+    else:
+        asyncio.run(run_server(compression))
+
+
+main()
