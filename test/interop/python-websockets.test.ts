@@ -1,18 +1,25 @@
 /**
  * Python's `websockets` as the peer, both ways: a strict implementation written
  * independently of this project (Debian's python3-websockets, which CI installs), with its
- * own defaults for permessage-deflate (12-bit windows each way, RFC 7692 §7.1.2).
+ * own defaults for permessage-deflate (12-bit windows each way, RFC 7692 §7.1.2), over TCP
+ * and over TLS checked against the test CA.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, test, type TestContext } from 'node:test';
-import { connect, type Peer } from '../../src/index.ts';
+import { connect, type Peer, type TlsServerOptions } from '../../src/index.ts';
 import { asBuffer, defer, patternBytes, sleep, waitFor, within } from '../peer/helpers.ts';
 import { exerciseServer, type WhatwgReport } from './whatwg.ts';
 
 const PYTHON = '/usr/bin/python3';
+const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url));
+/** The test CA, and a certificate it signed for 127.0.0.1 and localhost. */
+const CA = fixture('ca.pem');
+const CERT = fixture('server.pem');
+const KEY = fixture('server.key');
+const CERTIFICATE: TlsServerOptions = { cert: CERT, key: KEY };
 const PEER = fileURLToPath(new URL('./python_peer.py', import.meta.url));
 const probe = spawnSync(PYTHON, ['-c', 'import websockets'], { encoding: 'utf8' });
 const MISSING = probe.status === 0 ? false : `Python's websockets is not installed (apt-get install python3-websockets): ${probe.error?.message ?? probe.stderr.trim()}`;
@@ -30,8 +37,8 @@ function lines(child: { stdout: Readable }): string[] {
 }
 
 /** Run the Python client's exercise against `url` and return its report. */
-async function pythonClient(url: string, mode: string): Promise<WhatwgReport & { pong: boolean }> {
-  const child = spawn(PYTHON, [PEER, 'client', url, mode]);
+async function pythonClient(url: string, flags: string[]): Promise<WhatwgReport & { pong: boolean }> {
+  const child = spawn(PYTHON, [PEER, 'client', url, ...flags]);
   const output = lines(child);
   let errors = '';
   child.stderr.setEncoding('utf8').on('data', (text: string) => (errors += text));
@@ -43,15 +50,15 @@ async function pythonClient(url: string, mode: string): Promise<WhatwgReport & {
 }
 
 /** A Python echo server for the test; its stdout gives its port, then one line per closed connection. */
-async function pythonServer(t: TestContext, mode: string): Promise<{ url: string; closes(): Array<{ closeCode: number; closeReason: string }> }> {
-  const child = spawn(PYTHON, [PEER, 'server', mode], { stdio: ['pipe', 'pipe', 'inherit'] });
+async function pythonServer(t: TestContext, flags: string[], scheme: string): Promise<{ url: string; closes(): Array<{ closeCode: number; closeReason: string }> }> {
+  const child = spawn(PYTHON, [PEER, 'server', ...flags], { stdio: ['pipe', 'pipe', 'inherit'] });
   defer(t, () => {
     child.stdin.end();
     return within(new Promise((resolve) => child.on('close', resolve)), 5000, 'the Python server to stop').finally(() => child.kill());
   });
   const output = lines(child);
   await waitFor(() => output.length > 0, 15_000, 'the Python server to listen');
-  return { url: `ws://127.0.0.1:${output[0]}/`, closes: () => output.slice(1).map((line) => JSON.parse(line)) };
+  return { url: `${scheme}://127.0.0.1:${output[0]}/`, closes: () => output.slice(1).map((line) => JSON.parse(line)) };
 }
 
 /** Write `data` and read its echo. */
@@ -63,18 +70,24 @@ async function echoed(peer: Peer, data: string | Uint8Array): Promise<string | U
 }
 
 describe("Python's websockets as the peer (RFC 6455 and RFC 7692 interop)", { skip: MISSING }, () => {
-  for (const deflate of [false, true]) {
-    const mode = deflate ? 'deflate' : 'plain';
-    test(`its client: every length class, a fragmented message, a ping, and our close with 4001${deflate ? ', compressed' : ''}`, async (t) => {
-      const { url, check } = await exerciseServer(t, deflate, "Python's websockets", 14);
-      const report = await pythonClient(url, mode);
+  const variants = [
+    { label: '', deflate: false, tls: false },
+    { label: ', compressed', deflate: true, tls: false },
+    { label: ', compressed, over TLS', deflate: true, tls: true },
+  ];
+  for (const { label, deflate, tls } of variants) {
+    test(`its client: every length class, a fragmented message, a ping, and our close with 4001${label}`, async (t) => {
+      const { url, check } = await exerciseServer(t, { deflate, client: "Python's websockets", echoes: 14, ...(tls ? { tls: CERTIFICATE } : {}) });
+      const report = await pythonClient(url, [...(deflate ? ['--deflate'] : []), ...(tls ? ['--ca', CA] : [])]);
       assert.equal(report.pong, true);
       check(report);
     });
 
-    test(`its server: every length class, fragments both ways, heartbeat pings, and closes both ways${deflate ? ', compressed' : ''}`, async (t) => {
-      const { url, closes } = await pythonServer(t, mode);
-      const peer = await connect(url, { protocols: ['superchat'] }, { deflate });
+    test(`its server: every length class, fragments both ways, heartbeat pings, and closes both ways${label}`, async (t) => {
+      const flags = [...(deflate ? ['--deflate'] : []), ...(tls ? ['--cert', CERT, '--key', KEY] : [])];
+      const { url, closes } = await pythonServer(t, flags, tls ? 'wss' : 'ws');
+      const options = { deflate, ...(tls ? { tls: { ca: CA } } : {}) };
+      const peer = await connect(url, { protocols: ['superchat'] }, options);
       defer(t, () => peer.close());
       assert.equal(peer.handshake.protocol, 'superchat');
       // Its server sets 12-bit windows each way (RFC 7692 §7.1.2).
@@ -97,12 +110,12 @@ describe("Python's websockets as the peer (RFC 6455 and RFC 7692 interop)", { sk
       assert.deepEqual(closes(), [{ closeCode: 4003, closeReason: 'done here' }]);
 
       // §5.5.2: a connection on which nothing but its pongs comes for ten ping periods stays open.
-      const idle = await connect(url, {}, { deflate, pingFrequency: 40 });
+      const idle = await connect(url, {}, { ...options, pingFrequency: 40 });
       defer(t, () => idle.close());
       await sleep(400);
       assert.equal(idle.state, 'OPEN');
 
-      const asked = await connect(url, {}, { deflate });
+      const asked = await connect(url, {}, options);
       defer(t, () => asked.close());
       await asked.write('close please');
       assert.equal(await asked.read(5000), null);

@@ -1,12 +1,14 @@
 """A peer made with Python's `websockets` (the asyncio implementation Debian packages), for
 the interop tests: run as a client against a URL, or as an echo server.
 
-    python_peer.py client URL deflate|plain   runs the exercise, prints one JSON report
-    python_peer.py server deflate|plain       prints the port, serves until stdin closes,
-                                              prints one JSON line per connection closed
+    python_peer.py client URL [--deflate] [--ca FILE]   runs the exercise, prints one JSON report
+    python_peer.py server [--deflate] [--cert FILE --key FILE]
+        prints the port, serves until stdin closes, prints one JSON line per connection closed
 """
+import argparse
 import asyncio
 import json
+import ssl
 import sys
 
 import websockets
@@ -20,9 +22,9 @@ def pattern(size):
     return bytes((i * 31 + 7) & 0xFF for i in range(size)) if size < 70000 else bytes(range(256)) * (size // 256)
 
 
-async def run_client(url, compression):
+async def run_client(url, compression, tls):
     report = {"echoes": []}
-    async with websockets.connect(url, compression=compression, max_size=MAX_SIZE, subprotocols=["chat", "superchat"]) as ws:
+    async with websockets.connect(url, compression=compression, max_size=MAX_SIZE, subprotocols=["chat", "superchat"], ssl=tls) as ws:
         report["extensions"] = ws.response_headers.get("Sec-WebSocket-Extensions", "")
         report["protocol"] = ws.subprotocol or ""
         for text in TEXTS:
@@ -66,20 +68,32 @@ async def echo(ws, path=None):
     print(json.dumps({"closeCode": ws.close_code, "closeReason": ws.close_reason}), flush=True)
 
 
-async def run_server(compression):
-    async with websockets.serve(echo, "127.0.0.1", 0, compression=compression, max_size=MAX_SIZE, subprotocols=["superchat"]) as server:
+async def run_server(compression, tls):
+    async with websockets.serve(echo, "127.0.0.1", 0, compression=compression, max_size=MAX_SIZE, subprotocols=["superchat"], ssl=tls) as server:
         print(server.sockets[0].getsockname()[1], flush=True)
         # Serve until the test closes our stdin.
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
 
 
 def main():
-    role = sys.argv[1]
-    compression = "deflate" if sys.argv[-1] == "deflate" else None
-    if role == "client":
-        asyncio.run(run_client(sys.argv[2], compression))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("role", choices=["client", "server"])
+    parser.add_argument("url", nargs="?")
+    parser.add_argument("--deflate", action="store_true")
+    parser.add_argument("--ca")
+    parser.add_argument("--cert")
+    parser.add_argument("--key")
+    args = parser.parse_args()
+    compression = "deflate" if args.deflate else None
+    if args.role == "client":
+        tls = ssl.create_default_context(cafile=args.ca) if args.ca else None
+        asyncio.run(run_client(args.url, compression, tls))
     else:
-        asyncio.run(run_server(compression))
+        tls = None
+        if args.cert:
+            tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            tls.load_cert_chain(args.cert, args.key)
+        asyncio.run(run_server(compression, tls))
 
 
 main()

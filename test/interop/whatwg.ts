@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { TestContext } from 'node:test';
-import { server, type Peer } from '../../src/index.ts';
+import { server, type Peer, type TlsServerOptions } from '../../src/index.ts';
 import { defer } from '../peer/helpers.ts';
 
 /** The exercise's source: a function `exercise(url)` resolving to a {@link WhatwgReport}. */
@@ -36,19 +36,31 @@ async function echo(peer: Peer): Promise<void> {
   }
 }
 
+/** How the exercise is run: compressed or not, by which client, over TLS or not. */
+export interface ExerciseSetup {
+  deflate: boolean;
+  /** The client's name, for the assertions' messages. */
+  client: string;
+  /** Messages the client's exercise echoes. Default: the WHATWG exercise's. */
+  echoes?: number;
+  /** A certificate and key: the server is then `wss://`. */
+  tls?: TlsServerOptions;
+}
+
 /**
  * Start the echo server for one exercise; `check(report)` then asserts what the client
- * reported (`echoes` of them, all the same as sent) and what the server saw of the close.
+ * reported (every echo the same as sent) and what the server saw of the close.
  */
-export async function exerciseServer(t: TestContext, deflate: boolean, client: string, echoes = WHATWG_ECHOES): Promise<{ url: string; check(report: WhatwgReport): void }> {
+export async function exerciseServer(t: TestContext, setup: ExerciseSetup): Promise<{ url: string; check(report: WhatwgReport): void }> {
+  const { deflate, client, echoes = WHATWG_ECHOES, tls } = setup;
   const closeCodes: number[] = [];
   const instance = await server(
-    'ws://127.0.0.1:0',
+    tls === undefined ? 'ws://127.0.0.1:0' : 'wss://127.0.0.1:0',
     async (peer) => {
       await echo(peer);
       closeCodes.push(peer.closeCode);
     },
-    { deflate, protocols: ['superchat', 'chat'] },
+    { deflate, protocols: ['superchat', 'chat'], ...(tls === undefined ? {} : { tls }) },
   );
   defer(t, () => instance.close(1000));
   const check = (report: WhatwgReport): void => {
