@@ -12,7 +12,9 @@ export interface PeerOptions {
   maxPayload?: number;
   /**
    * Send a ping every this many milliseconds; a peer from which nothing at all arrives
-   * during the following period is dropped and reported closed with 1006. Default 0 (off).
+   * during the following period is dropped and reported closed with 1006. Not while its
+   * unread messages are over `highWaterMark`: reading is paused, and its answers wait
+   * behind them. Default 0 (off).
    */
   pingFrequency?: number;
   /** Deliver each data frame as it arrives instead of whole messages (see `Peer.read`). Default false. */

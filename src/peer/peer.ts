@@ -345,9 +345,9 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
     else if (socket.writableLength > this.options.highWaterMark) this.updateFlow();
   }
 
-  /** @internal A ping period passed: drop the peer if nothing came since the last ping, else ping. */
+  /** @internal A ping period passed: ping, and drop the peer if nothing came since the last ping, unless unread messages paused reading. */
   beat(): void {
-    if (this.awaitingLife && !this.heard) {
+    if (this.awaitingLife && !this.heard && this.inbox.bytes <= this.options.highWaterMark) {
       this.socket.destroy();
       return;
     }

@@ -75,9 +75,10 @@ export function startHeartbeat(member: Heartbeat, periodMs: number): HeartbeatMe
   let group = heartbeats.get(periodMs);
   if (group === undefined) {
     const members = new Registry<HeartbeatMembership>();
-    const timer = setInterval(() => {
-      for (const each of members.snapshot()) each.member.beat();
-    }, periodMs);
+    // Timers run before the loop polls its sockets: after a stall (a long handler, a GC
+    // pause) this one is due before the pongs that arrived meanwhile are read, and a beat
+    // made then would drop live peers. The check phase comes after the poll.
+    const timer = setInterval(() => setImmediate(beatAll, members), periodMs);
     timer.unref();
     group = { members, timer };
     heartbeats.set(periodMs, group);
@@ -85,6 +86,10 @@ export function startHeartbeat(member: Heartbeat, periodMs: number): HeartbeatMe
   const membership: HeartbeatMembership = { member, periodMs, registryIndex: -1 };
   group.members.add(membership);
   return membership;
+}
+
+function beatAll(members: Registry<HeartbeatMembership>): void {
+  for (const each of members.snapshot()) each.member.beat();
 }
 
 /** Stop the beats of the member `startHeartbeat` returned `membership` for; the timer goes with its last member. */

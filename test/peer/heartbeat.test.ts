@@ -3,14 +3,19 @@
  * a peer that goes silent is dropped and reported as closed abnormally (1006, §7.1.5).
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 
-import { bind, connect } from '../../src/index.ts';
-import { defer, FrameReader, LOCALHOST, portOf, rawUpgrade, sleep, within, readPlain } from './helpers.ts';
+import { bind, connect, server, type Peer } from '../../src/index.ts';
+import { defer, FrameReader, LOCALHOST, portOf, rawUpgrade, sleep, waitFor, within, readPlain } from './helpers.ts';
 import { closeWs, wsClient, wsServer } from './ws-helpers.ts';
 
 const PERIOD = 100;
+/** The stall test's period: long enough that a busy machine's late pong is still in time. */
+const STALL_PERIOD = 250;
+const SLOW_PONGER = fileURLToPath(new URL('../fixtures/slow-ponger.ts', import.meta.url));
 
 test('with pingFrequency, our client and a ws client answer the pings and stay connected over several periods', async (t) => {
   const bound = await bind(`ws://${LOCALHOST}:0/`, { pingFrequency: PERIOD });
@@ -77,4 +82,66 @@ test('with pingFrequency, a client that completes the upgrade and then never ans
   assert.equal(peer.closed, true);
   await within(gone, 2000, 'the raw client sees the connection go');
   assert.equal(bound.peers.size, 0);
+});
+
+test('a stalled event loop does not drop a live peer: a pong that arrived during the stall is read before the peer is judged', async (t) => {
+  // The client runs in a process of its own, so that it answers while this one is stalled;
+  // it answers each ping 30 ms late, well inside the period even on a busy machine.
+  const stalls: number[] = [];
+  let peer: Peer | undefined;
+  const instance = await server(
+    `ws://${LOCALHOST}:0/`,
+    (accepted) => {
+      peer = accepted;
+      // Made in the same turn as the peer's heartbeat, with the same period: each firing
+      // comes soon after a ping went out. The second stalls the loop for 2.5 periods, as a
+      // handler's long computation would, outside the timers' phase (whose end lets the
+      // socket be read before the next timer): the ping's pong arrives meanwhile, and the
+      // heartbeat's next firing is due before the socket is read again.
+      let firings = 0;
+      const staller = setInterval(() => {
+        if (++firings < 2) return;
+        clearInterval(staller);
+        setImmediate(() => {
+          const started = performance.now();
+          while (performance.now() - started < STALL_PERIOD * 2.5);
+          stalls.push(performance.now() - started);
+        });
+      }, STALL_PERIOD);
+      defer(t, () => clearInterval(staller));
+    },
+    { pingFrequency: STALL_PERIOD },
+  );
+  defer(t, () => instance.close(500));
+  const child = spawn(process.execPath, ['--import', 'tsx', SLOW_PONGER, String(portOf(instance)), '30'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  defer(t, () => child.kill());
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => (output += text));
+  await waitFor(() => stalls.length === 1, STALL_PERIOD * 20, 'the stall');
+  await sleep(STALL_PERIOD * 3);
+  assert.ok(output.includes('pong'), 'the client answered');
+  assert.ok(peer !== undefined);
+  assert.equal(peer.closed, false, 'the peer was dropped after the stall');
+  assert.equal(peer.state, 'OPEN');
+});
+
+test('a peer whose messages wait for the application (reading paused at the high-water mark) is not dropped for the pongs not read meanwhile', async (t) => {
+  const bound = await bind(`ws://${LOCALHOST}:0/`, { pingFrequency: PERIOD, highWaterMark: 64 * 1024 });
+  defer(t, () => bound.close(500));
+  const client = await connect(bound.url);
+  defer(t, () => client.close());
+  const peer = await bound.accept(2000);
+  // Four times the mark, unread: the server stops reading the socket, and the client's
+  // answers to the pings that follow wait behind the rest in the kernel.
+  const chunk = new Uint8Array(16 * 1024);
+  for (let i = 0; i < 16; i++) client.send(chunk);
+  await sleep(PERIOD * 5);
+  assert.equal(peer.closed, false, 'the peer was dropped while the application had not read its messages');
+  assert.equal(client.closed, false);
+  // The application catches up: every message is there, and the connection works.
+  let bytes = 0;
+  for (let i = 0; i < 16; i++) bytes += ((await peer.read(2000))!.data as Uint8Array).length;
+  assert.equal(bytes, 16 * chunk.length);
+  await client.write('still here');
+  assert.deepEqual(await readPlain(peer, 2000), { opcode: 1, fin: true, data: 'still here' });
 });
