@@ -25,8 +25,11 @@ export interface WhatwgReport {
 /** Texts and binaries the WHATWG exercise echoes (see its lists). */
 const WHATWG_ECHOES = 14;
 
+/** Subprotocols the exercise's servers speak, in their order of preference. */
+export const PROTOCOLS = ['superchat', 'chat'];
+
 /** The echo handler, which closes with 4001 when asked to. */
-async function echo(peer: Peer): Promise<void> {
+export async function echo(peer: Peer): Promise<void> {
   for await (const message of peer) {
     if (message.data === 'close please') {
       await peer.shutdown(4001, 'asked to');
@@ -52,7 +55,7 @@ export interface ExerciseSetup {
  * reported (every echo the same as sent) and what the server saw of the close.
  */
 export async function exerciseServer(t: TestContext, setup: ExerciseSetup): Promise<{ url: string; check(report: WhatwgReport): void }> {
-  const { deflate, client, echoes = WHATWG_ECHOES, tls } = setup;
+  const { deflate, client, echoes, tls } = setup;
   const closeCodes: number[] = [];
   const instance = await server(
     tls === undefined ? 'ws://127.0.0.1:0' : 'wss://127.0.0.1:0',
@@ -60,18 +63,24 @@ export async function exerciseServer(t: TestContext, setup: ExerciseSetup): Prom
       await echo(peer);
       closeCodes.push(peer.closeCode);
     },
-    { deflate, protocols: ['superchat', 'chat'], ...(tls === undefined ? {} : { tls }) },
+    { deflate, protocols: PROTOCOLS, ...(tls === undefined ? {} : { tls }) },
   );
   defer(t, () => instance.close(1000));
-  const check = (report: WhatwgReport): void => {
-    assert.equal(report.protocol, 'superchat', 'the server chose by its own preference (RFC 6455 §4.2.2)');
-    if (deflate) assert.match(report.extensions, /^permessage-deflate/);
-    else assert.equal(report.extensions, '');
-    for (const each of report.echoes) assert.ok(each.same, `${each.kind} of ${each.length} bytes came back changed`);
-    assert.equal(report.echoes.length, echoes, 'every echo was tried');
-    assert.deepEqual([report.closeCode, report.closeReason, report.wasClean], [4001, 'asked to', true]);
-    // §5.5.1: the answer typically echoes the code; the reason is the answerer's (undici sends none).
-    assert.deepEqual(closeCodes, [4001], `${client} answered our close with the same code`);
-  };
-  return { url: instance.url, check };
+  return { url: instance.url, check: (report) => checkReport(report, { deflate, client, echoes }, closeCodes) };
+}
+
+/**
+ * Assert what the client reported (every echo the same as sent, the subprotocol and
+ * extension agreed, our 4001 seen) and the close codes the server saw, one per connection.
+ */
+export function checkReport(report: WhatwgReport, setup: ExerciseSetup, closeCodes: readonly number[]): void {
+  const { deflate, client, echoes = WHATWG_ECHOES } = setup;
+  assert.equal(report.protocol, 'superchat', 'the server chose by its own preference (RFC 6455 §4.2.2)');
+  if (deflate) assert.match(report.extensions, /^permessage-deflate/);
+  else assert.equal(report.extensions, '');
+  for (const each of report.echoes) assert.ok(each.same, `${each.kind} of ${each.length} bytes came back changed`);
+  assert.equal(report.echoes.length, echoes, 'every echo was tried');
+  assert.deepEqual([report.closeCode, report.closeReason, report.wasClean], [4001, 'asked to', true]);
+  // §5.5.1: the answer typically echoes the code; the reason is the answerer's (undici sends none).
+  assert.deepEqual(closeCodes, [4001], `${client} answered our close with the same code`);
 }
