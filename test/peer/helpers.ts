@@ -73,15 +73,13 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Poll `condition` until it holds, for at most `ms`. */
+/** Poll `condition` until it holds, for at most `ms`; then stop polling, and reject. */
 export async function waitFor(condition: () => boolean, ms: number, what: string): Promise<void> {
-  await within(
-    (async () => {
-      while (!condition()) await sleep(5);
-    })(),
-    ms,
-    what,
-  );
+  const until = performance.now() + ms;
+  while (!condition()) {
+    if (performance.now() > until) throw new Error(`${what}: not done within ${ms} ms`);
+    await sleep(5);
+  }
 }
 
 /** The port a wspeer server listens on. */
