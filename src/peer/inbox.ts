@@ -21,11 +21,24 @@ interface PendingRead {
   timer: NodeJS.Timeout | undefined;
 }
 
+/**
+ * What a queued message counts for beyond its payload: its object and its place in the
+ * queue. Without it empty messages would count nothing, and a peer could queue millions
+ * of them, never reaching the high-water mark, while the application reads slowly.
+ */
+export const QUEUED_MESSAGE_COST = 64;
+
+/** Taken places at the queue's head are cut off once this many and half the queue. */
+const COMPACT_AFTER = 1024;
+
 /** See the module comment. */
 export class Inbox {
-  /** Bytes of the queued messages. */
+  /** What the queued messages count for: their payloads, plus {@link QUEUED_MESSAGE_COST} each. */
   bytes = 0;
-  private queue: ReceivedMessage[] | null = null;
+  // Taken from `head` on, not with `shift()`: V8 moves every element of a large array per
+  // `shift`, which would make reading a long backlog quadratic.
+  private queue: Array<ReceivedMessage | undefined> | null = null;
+  private head = 0;
   private readers: PendingRead[] | null = null;
   private closed = false;
   /** Who waits for {@link close}; made on the first `whenClosed`. */
@@ -33,7 +46,7 @@ export class Inbox {
 
   /** Number of messages queued. */
   get length(): number {
-    return this.queue === null ? 0 : this.queue.length;
+    return this.queue === null ? 0 : this.queue.length - this.head;
   }
 
   /** Hand `message` to the oldest waiting read, else queue it. */
@@ -46,22 +59,24 @@ export class Inbox {
       return;
     }
     (this.queue ??= []).push(message);
-    this.bytes += message.size;
+    this.bytes += message.size + QUEUED_MESSAGE_COST;
   }
 
   /** The oldest queued message, if any. */
   shift(): ReceivedMessage | undefined {
-    const message = this.queue?.shift();
-    if (message !== undefined) this.bytes -= message.size;
+    const queue = this.queue;
+    if (queue === null || this.head === queue.length) return undefined;
+    const message = queue[this.head]!;
+    queue[this.head++] = undefined;
+    this.bytes -= message.size + QUEUED_MESSAGE_COST;
+    if (this.head === queue.length) {
+      queue.length = 0;
+      this.head = 0;
+    } else if (this.head >= COMPACT_AFTER && this.head * 2 >= queue.length) {
+      queue.splice(0, this.head);
+      this.head = 0;
+    }
     return message;
-  }
-
-  /** Everything queued, oldest first; the queue is then empty. */
-  drain(): ReceivedMessage[] {
-    const queue = this.queue ?? [];
-    this.queue = null;
-    this.bytes = 0;
-    return queue;
   }
 
   /** Wait for the next message; with `timeout` (ms), reject with a {@link TimeoutError} past it. */

@@ -22,7 +22,8 @@ export interface PeerOptions {
   /**
    * Send-buffer level in bytes above which `write` waits for the socket to drain before it
    * resolves, and reading pauses so that a peer that never reads cannot make us buffer its
-   * echoes or pongs. Default 1 MiB.
+   * echoes or pongs. Reading pauses too above this many bytes of unread messages, each
+   * counting its payload plus 64 bytes (so that empty ones count). Default 1 MiB.
    */
   highWaterMark?: number;
   /**

@@ -177,14 +177,14 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
 
   /**
    * Receive every message through `callback` instead of `read` — the cheapest path, with no
-   * promise per message. Messages already waiting in the inbox are passed first. Pass null
-   * to go back to `read`.
+   * promise per message. Messages already waiting are passed first, until the callback
+   * switches itself off. Pass null to go back to `read`.
    */
   onMessage(callback: ((message: Message) => void) | null): void {
     this.messageCallback = callback;
-    if (callback === null || this.inbox.length === 0) return;
-    for (const message of this.inbox.drain()) callback(message);
-    if (this.paused) this.updateFlow();
+    // One at a time: the callback may switch itself off, and what it leaves stays for `read`.
+    let message: ReceivedMessage | undefined;
+    while (callback !== null && this.messageCallback === callback && (message = this.takeQueued()) !== undefined) callback(message);
   }
 
   /**

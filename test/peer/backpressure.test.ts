@@ -142,6 +142,24 @@ test('a peer that never reads pauses its socket: the inbox stays near highWaterM
   assert.equal(peer.socket.isPaused(), false);
 });
 
+test('empty messages the application does not read count toward the high-water mark: a flood of them pauses reading', async (t) => {
+  const highWaterMark = 64 * KiB;
+  const bound = await bind(`ws://${LOCALHOST}:0/`, { highWaterMark });
+  defer(t, () => bound.close(200));
+  const { socket } = await rawUpgrade(portOf(bound));
+  defer(t, () => socket.destroy());
+  const peer = await bound.accept(2000);
+  // 20,000 empty messages: 120 KB on the wire, nothing of payload. Each counts for what it
+  // holds (QUEUED_MESSAGE_COST), so the inbox passes the mark after about a thousand.
+  const count = 20_000;
+  socket.write(Buffer.concat(Array.from({ length: count }, () => clientFrame(2))));
+  await waitFor(() => peer.socket.isPaused(), 5000, 'the server to pause reading');
+  let read = 0;
+  while (read < count && (await peer.read(2000)) !== null) read++;
+  assert.equal(read, count, 'every message arrives once the application reads');
+  assert.equal(peer.socket.isPaused(), false);
+});
+
 test('a client that sends pings but never reads the pongs makes the server pause reading: its send buffer stays bounded', async (t) => {
   const highWaterMark = 64 * KiB;
   // Every ping answered (no §5.5.3 coalescing), so that the pongs do back up.

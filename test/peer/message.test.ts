@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { test } from 'node:test';
 
-import { connect, server, type Message } from '../../src/index.ts';
+import { bind, connect, server, type Message, type Peer } from '../../src/index.ts';
 import { bufferView } from '../../src/peer/buffers.ts';
 import { ReceivedMessage } from '../../src/peer/message.ts';
-import { defer, LOCALHOST, readPlain } from './helpers.ts';
+import { clientFrame, closeCodeOf, defer, FrameReader, LOCALHOST, portOf, rawUpgrade, readPlain, waitFor } from './helpers.ts';
 
 test('bufferView makes a Buffer in every observable way, sharing the memory it views', () => {
   const backing = new ArrayBuffer(16);
@@ -156,4 +156,43 @@ test('a message shows as { opcode, fin, data } in JSON and in util.inspect', asy
   assert.equal(JSON.stringify(message), '{"opcode":1,"fin":true,"data":"shown"}');
   assert.equal(inspect(message), "{ opcode: 1, fin: true, data: 'shown' }");
   assert.equal(message.data, 'shown');
+});
+
+/** Whether `peer` holds `count` messages unread (its inbox is internal). */
+function peerHasQueued(peer: Peer, count: number): boolean {
+  return (peer as unknown as { inbox: { length: number } }).inbox.length === count;
+}
+
+test('onMessage: a callback that switches itself off while waiting messages are passed leaves the rest for read(), in order', async (t) => {
+  const bound = await bind(`ws://${LOCALHOST}:0/`);
+  defer(t, () => bound.close(200));
+  const { socket } = await rawUpgrade(portOf(bound));
+  defer(t, () => socket.destroy());
+  const peer = await bound.accept(2000);
+  socket.write(Buffer.concat(['a', 'b', 'c', 'd'].map((text) => clientFrame(1, text))));
+  await waitFor(() => peerHasQueued(peer, 4), 2000, 'four messages waiting');
+  const seen: unknown[] = [];
+  peer.onMessage((message) => {
+    seen.push(message.data);
+    if (seen.length === 2) peer.onMessage(null);
+  });
+  assert.deepEqual(seen, ['a', 'b']);
+  assert.deepEqual([(await peer.read(1000))?.data, (await peer.read(1000))?.data], ['c', 'd']);
+});
+
+test('§5.5.1: a close that came behind unread messages is answered as soon as a callback takes them, not at closeTimeout', async (t) => {
+  const bound = await bind(`ws://${LOCALHOST}:0/`, { closeTimeout: 60_000 });
+  defer(t, () => bound.close(200));
+  const { socket, rest } = await rawUpgrade(portOf(bound));
+  defer(t, () => socket.destroy());
+  const frames = new FrameReader(socket, rest);
+  const peer = await bound.accept(2000);
+  socket.write(Buffer.concat([clientFrame(1, 'one'), clientFrame(1, 'two'), clientFrame(8, Buffer.from([0x0f, 0xa1]))]));
+  await waitFor(() => peerHasQueued(peer, 2) && peer.closeCode === 4001, 2000, 'the messages and the close received');
+  const seen: unknown[] = [];
+  peer.onMessage((message) => seen.push(message.data));
+  assert.deepEqual(seen, ['one', 'two']);
+  const reply = await frames.next(5000);
+  assert.equal(reply.opcode, 8);
+  assert.equal(closeCodeOf(reply.payload), 4001);
 });
