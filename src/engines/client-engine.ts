@@ -68,8 +68,12 @@ export interface EngineCallbacks {
    * engine tries again.
    */
   onOpen?(peer: Peer, info: EngineOpenInfo): void | Promise<void>;
-  /** A message arrived on the current connection. If it throws, the connection is closed with 1011. */
-  onMessage?(message: Message, peer: Peer): void;
+  /**
+   * A message arrived on the current connection. If it throws, or the promise it returns
+   * rejects, the connection is closed with 1011. How many of its promises may be pending at
+   * once is the `concurrency` option's to say.
+   */
+  onMessage?(message: Message, peer: Peer): void | Promise<void>;
   /** A connection that had opened ended. */
   onClose?(info: EngineCloseInfo): void;
   /**
@@ -85,6 +89,13 @@ export interface EngineOptions extends ConnectOptions {
   reconnect?: ReconnectOptions | false;
   /** Whether to reconnect after this close (the server's code, reason and error). Default: always. */
   shouldReconnect?: (close: Pick<EngineCloseInfo, 'code' | 'reason' | 'error'>) => boolean;
+  /**
+   * Messages an asynchronous `onMessage` may handle at once (seed 001's 1..N readers): with
+   * this many of its promises pending, the next message waits for one to settle (messages
+   * wait in the peer, whose reading pauses past its high-water mark). 1 handles messages one
+   * after another, in order. Default: no limit, the promises are not waited for.
+   */
+  concurrency?: number;
 }
 
 /** The engine was stopped, or gave up, before the operation could complete. */
@@ -123,6 +134,9 @@ export class ClientEngine {
   private readonly callbacks: EngineCallbacks;
   private readonly options: EngineOptions;
   private readonly backoff: ResolvedReconnectOptions | null;
+  private readonly concurrency: number;
+  /** Promises of `onMessage` pending for the current connection. */
+  private handling = 0;
   private readonly deliver = (message: Message): void => this.onPeerMessage(message);
 
   /** @internal Use {@link startClientEngine}. */
@@ -132,6 +146,10 @@ export class ClientEngine {
     this.callbacks = callbacks;
     this.options = options;
     this.backoff = options.reconnect === false ? null : resolveReconnectOptions(options.reconnect);
+    this.concurrency = options.concurrency ?? Infinity;
+    if (!(this.concurrency >= 1 && (Number.isInteger(this.concurrency) || this.concurrency === Infinity))) {
+      throw new RangeError(`concurrency must be a whole number from 1, got ${options.concurrency}`);
+    }
     this.attempt();
   }
 
@@ -187,7 +205,13 @@ export class ClientEngine {
   /** Call `onMessage` again, first with the messages that waited, in order. */
   resume(): void {
     this.paused = false;
-    if (this.current !== null && this.delivering) this.current.onMessage(this.deliver);
+    this.takeMessages();
+  }
+
+  /** Hand the current connection's messages to `onMessage` if it is delivering, not paused, and under `concurrency`. */
+  private takeMessages(): void {
+    const peer = this.current;
+    if (peer !== null && this.delivering && !this.paused && this.handling < this.concurrency) peer.onMessage(this.deliver);
   }
 
   /**
@@ -219,6 +243,7 @@ export class ClientEngine {
     this.connecting = null;
     this.current = peer;
     this.delivering = false;
+    this.handling = 0;
     void peer.whenClosed().then(() => this.onPeerClosed(peer));
     if (this.stateNow === 'stopped') return;
     this.stateNow = 'open';
@@ -238,7 +263,7 @@ export class ClientEngine {
   private startDelivery(peer: Peer): void {
     if (peer !== this.current || peer.closed) return;
     this.delivering = true;
-    if (!this.paused) peer.onMessage(this.deliver);
+    this.takeMessages();
     for (const waiter of this.waiters) waiter.resolve(peer);
   }
 
@@ -250,13 +275,40 @@ export class ClientEngine {
   private onPeerMessage(message: Message): void {
     const peer = this.current;
     if (peer === null) return;
+    let handled: void | Promise<void>;
     try {
-      this.callbacks.onMessage?.(message, peer);
+      handled = this.callbacks.onMessage?.(message, peer);
     } catch (error) {
-      this.report(error, 'message', null);
-      peer.onMessage(null);
-      peer.abort(CloseCode.InternalError, 'internal error');
+      this.failMessage(peer, error);
+      return;
     }
+    if (handled instanceof Promise) this.track(peer, handled);
+  }
+
+  /** Count a pending `onMessage` against `concurrency`, and fail the connection if it rejects. */
+  private track(peer: Peer, handled: Promise<void>): void {
+    if (++this.handling >= this.concurrency) peer.onMessage(null);
+    handled.then(
+      () => this.settled(peer),
+      (error: unknown) => {
+        this.settled(peer);
+        this.failMessage(peer, error);
+      },
+    );
+  }
+
+  private settled(peer: Peer): void {
+    if (peer !== this.current) return; // that connection's count went with it
+    if (this.handling-- === this.concurrency) this.takeMessages();
+  }
+
+  /** `onMessage` threw or rejected: the application's fault, 1011 (the connection, if still open, is closed). */
+  private failMessage(peer: Peer, error: unknown): void {
+    this.report(error, 'message', null);
+    if (peer !== this.current) return;
+    this.delivering = false; // the handlers still pending do not bring the messages back
+    peer.onMessage(null);
+    peer.abort(CloseCode.InternalError, 'internal error');
   }
 
   private onPeerClosed(peer: Peer): void {

@@ -60,7 +60,7 @@ function recordingEngine(t: TestContext, url: string, options: EngineOptions = {
       },
       onMessage: (message, peer) => {
         seen.messages.push(String(message.data));
-        callbacks.onMessage?.(message, peer);
+        return callbacks.onMessage?.(message, peer);
       },
       onClose: (info) => void seen.closes.push(info),
       onError: (error, info) => void seen.errors.push({ error, info }),
@@ -287,7 +287,59 @@ test('shouldReconnect decides after each close (one that throws says no), and re
   );
 });
 
-test('a URL that is not a WebSocket URL throws at once, and bad backoff settings are refused', () => {
+test('concurrency: at most that many onMessage promises pending, the next message waiting for one to settle; taken in order', async (t) => {
+  // Six updates as soon as the connection opens, more than the limit.
+  const { url } = await recordingServer(t, (peer) => {
+    for (let i = 0; i < 6; i++) peer.send(`u${i}`);
+  });
+  const gates: Array<() => void> = [];
+  let pending = 0;
+  let mostPending = 0;
+  const { engine, seen } = recordingEngine(t, url, { concurrency: 2 }, {
+    onMessage: () => {
+      mostPending = Math.max(mostPending, ++pending);
+      return new Promise<void>((resolve) => gates.push(() => (pending--, resolve())));
+    },
+  });
+  await within(engine.opened(), 3000, 'opened');
+  await waitFor(() => seen.messages.length === 2, 3000, 'two handlers started');
+  await sleep(50); // the other four have arrived meanwhile: none may start
+  assert.deepEqual(seen.messages, ['u0', 'u1']);
+  gates.shift()!();
+  await waitFor(() => seen.messages.length === 3, 3000, 'a third once one settled');
+  while (seen.messages.length < 6 || gates.length > 0) {
+    await waitFor(() => gates.length > 0, 3000, 'a pending handler');
+    gates.shift()!();
+    await sleep(1);
+  }
+  assert.deepEqual(seen.messages, ['u0', 'u1', 'u2', 'u3', 'u4', 'u5']);
+  assert.equal(mostPending, 2);
+  assert.deepEqual(seen.errors, []);
+});
+
+test('an onMessage promise that rejects closes its connection with 1011 and goes to onError, without an unhandled rejection; the engine reconnects', async (t) => {
+  const { url, peers } = await recordingServer(t, echo);
+  const { engine, seen } = recordingEngine(t, url, { reconnect: { initialDelay: 5, jitter: 0 } }, {
+    onMessage: async (message: Message) => {
+      await sleep(1);
+      if (String(message.data) === 'echo:boom') throw new Error('handled later, failed');
+    },
+  });
+  await within(engine.opened(), 3000, 'opened');
+  engine.send('boom');
+  await waitFor(() => seen.opens.length === 2 && engine.state === 'open', 3000, 'reconnected after the rejection');
+  assert.deepEqual(
+    seen.errors.map(({ error, info }) => [info.phase, (error as Error).message]),
+    [['message', 'handled later, failed']],
+  );
+  await waitFor(() => peers[0]!.closed, 3000, 'the first server peer closed');
+  assert.equal(peers[0]!.closeCode, 1011);
+});
+
+test('a URL that is not a WebSocket URL throws at once, and bad backoff or concurrency settings are refused', () => {
+  for (const concurrency of [0, -1, 1.5, Number.NaN]) {
+    assert.throws(() => startClientEngine('ws://127.0.0.1:1/', {}, { concurrency }), RangeError, String(concurrency));
+  }
   assert.throws(() => startClientEngine('ftp://127.0.0.1:1/', {}), InvalidUrlError);
   assert.throws(() => startClientEngine('ws://127.0.0.1:1/', {}, { reconnect: { factor: 0.5 } }), RangeError);
   assert.throws(() => startClientEngine('ws://127.0.0.1:1/', {}, { reconnect: { jitter: 2 } }), RangeError);
