@@ -69,9 +69,9 @@ export interface PeerOptions {
    */
   lentReads?: boolean;
   /**
-   * Told of an exception thrown by an `onMessage` callback or a connection handler; the
-   * connection is then closed with 1011. Default: printed to stderr. Either way it never
-   * takes the process down.
+   * Told of an exception thrown by an `onMessage` callback or a connection handler, or of
+   * the rejection of a promise either returned; the connection is then closed with 1011.
+   * Default: printed to stderr. Either way it never takes the process down.
    */
   onError?: (error: unknown) => void;
 }

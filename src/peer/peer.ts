@@ -16,6 +16,7 @@ import { Opcode } from '../frame/opcode.ts';
 import { ClosingHandshake } from './closing.ts';
 import { DrainWaiters } from './drain-waiters.ts';
 import { allocateUnsafe, bufferView } from './buffers.ts';
+import { callApplication, type CallbackOwner } from './callbacks.ts';
 import { BufferFullError, ConnectionClosedError } from './errors.ts';
 import { Inbox, ITERATION_DONE, toIteratorResult } from './inbox.ts';
 import { LEND_AFTER, lendReads } from './lent-reads.ts';
@@ -33,7 +34,7 @@ const outgoing: Uint8Array[] = [];
 const EMPTY_INFO: HandshakeInfo = { path: '/', headers: {}, protocol: '', extensions: '' };
 
 /** See the module comment. Made by the `server`, `bind`, `connect`, `wrap` and `handleUpgrade` factories. */
-export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncIterable<Message> {
+export class Peer implements ConnectionHandler, Flushable, Heartbeat, CallbackOwner, AsyncIterable<Message> {
   /** The underlying socket. */
   readonly socket: Socket;
   /** What the opening handshake settled. */
@@ -178,13 +179,14 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
   /**
    * Receive every message through `callback` instead of `read` — the cheapest path, with no
    * promise per message. Messages already waiting are passed first, until the callback
-   * switches itself off. Pass null to go back to `read`.
+   * switches itself off. Pass null to go back to `read`. If it throws, or the promise it
+   * returns rejects, the connection is closed with 1011 and `onError` is told.
    */
   onMessage(callback: ((message: Message) => void) | null): void {
     this.messageCallback = callback;
     // One at a time: the callback may switch itself off, and what it leaves stays for `read`.
     let message: ReceivedMessage | undefined;
-    while (callback !== null && this.messageCallback === callback && (message = this.takeQueued()) !== undefined) callback(message);
+    while (callback !== null && this.messageCallback === callback && (message = this.takeQueued()) !== undefined) callApplication(callback, message, this);
   }
 
   /**
@@ -388,21 +390,18 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, AsyncItera
 
   private deliver(message: ReceivedMessage): void {
     const callback = this.messageCallback;
-    if (callback !== null) {
-      try {
-        callback(message);
-      } catch (error) {
-        // The application's fault, not the peer's: 1011, reported, and the process goes on.
-        this.abort(CloseCode.InternalError, 'internal error');
-        this.options.onError(error);
-      }
-      return;
-    }
+    if (callback !== null) return callApplication(callback, message, this);
     this.inbox.push(message);
     if (this.inbox.bytes === 0) return;
     // Queued unread: what is left of the budget shrinks for the next message in this chunk.
     this.limitMessages();
     if (this.inbox.bytes > this.options.highWaterMark && !this.paused) this.updateFlow();
+  }
+
+  /** @internal The application's callback failed: its fault, not the peer's; 1011, reported, and the process goes on. */
+  callbackFailed(error: unknown): void {
+    this.abort(CloseCode.InternalError, 'internal error');
+    this.options.onError(error);
   }
 
   // ——— ConnectionHandler: called by the connection while it parses ———

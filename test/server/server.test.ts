@@ -44,6 +44,36 @@ test('accept hands out peers in the order they connected, including those that c
   await assert.rejects(bound.accept(30), TimeoutError);
 });
 
+test('an async onMessage callback whose promise rejects, before or after its first await, closes its connection with 1011 and goes to onError; the process goes on', async (t) => {
+  const errors: unknown[] = [];
+  const instance = await server(
+    `ws://${LOCALHOST}:0/`,
+    (peer) => {
+      peer.onMessage(async (message) => {
+        if (message.data === 'throw') throw new Error('callback threw');
+        await Promise.resolve();
+        if (message.data === 'reject') throw new Error('callback rejected');
+        peer.send(message.data);
+      });
+    },
+    { onError: (error) => errors.push(error) },
+  );
+  defer(t, () => instance.close(500));
+  for (const word of ['throw', 'reject']) {
+    const client = await connect(instance.url);
+    defer(t, () => client.close());
+    await client.write('fine');
+    assert.equal((await client.read(2000))?.data, 'fine');
+    await client.write(word);
+    assert.equal(await client.read(2000), null);
+    assert.equal(client.closeCode, 1011);
+  }
+  assert.deepEqual(
+    errors.map((error) => (error as Error).message),
+    ['callback threw', 'callback rejected'],
+  );
+});
+
 test('a handler that throws closes its connection with 1011, onError gets the error, and the server keeps serving (§7.4.1)', async (t) => {
   const errors: unknown[] = [];
   const instance = await server(
