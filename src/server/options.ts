@@ -40,7 +40,8 @@ export interface ServerOptions extends PeerOptions {
   verify?: (request: UpgradeRequestInfo) => VerifyResult | Promise<VerifyResult>;
   /**
    * Subprotocols the server speaks, most preferred first (§4.2.2 item 4): the first of these
-   * that the client offered is chosen. A function chooses the list per request path.
+   * that the client offered is chosen. A function chooses the list per request path; if it
+   * throws, the request is answered 500 and the error goes to `onError`.
    */
   protocols?: readonly string[] | ((path: string) => readonly string[]);
   /** Milliseconds a client has to complete its opening handshake; then the socket is closed. Default 10 000. */

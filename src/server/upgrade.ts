@@ -140,7 +140,7 @@ export function completeUpgrade(
       throw new TypeError('verify answered with a promise where the upgrade is answered at once: check before calling the upgrade handler');
     }
   } catch (error) {
-    return failVerify(socket, error, options);
+    return failHook(socket, error, options);
   }
   if (!(verdict instanceof Promise)) return afterVerify(verdict, socket, upgrade, headers, head, options);
   // The bytes after the head wait in the socket until the peer takes it over (or it ends).
@@ -153,7 +153,7 @@ export function completeUpgrade(
     },
     (error: unknown) => {
       clearTimeout(timer);
-      return failVerify(socket, error, options);
+      return failHook(socket, error, options);
     },
   );
 }
@@ -169,16 +169,16 @@ function afterVerify(
   if (verdict === true) return acceptUpgrade(socket, upgrade, headers, head, options);
   if (verdict === false) return refuse(socket, policyError(403, 'WS_HANDSHAKE_REFUSED', 'refused'));
   if (typeof verdict !== 'object' || verdict === null) {
-    return failVerify(socket, new TypeError(`verify answered ${String(verdict)}: it must answer true, false or { status, reason?, headers? }`), options);
+    return failHook(socket, new TypeError(`verify answered ${String(verdict)}: it must answer true, false or { status, reason?, headers? }`), options);
   }
   if (!Number.isInteger(verdict.status) || verdict.status < 400 || verdict.status > 599) {
-    return failVerify(socket, new RangeError(`verify refused with status ${verdict.status}: a refusal needs a 4xx or 5xx status`), options);
+    return failHook(socket, new RangeError(`verify refused with status ${verdict.status}: a refusal needs a 4xx or 5xx status`), options);
   }
   return refuse(socket, new HandshakeError(verdict.status, 'WS_HANDSHAKE_REFUSED', verdict.reason ?? 'refused', { ...verdict.headers }));
 }
 
-/** `verify` threw or rejected: the server's fault, answered 500 and reported. */
-function failVerify(socket: Socket, error: unknown, options: ResolvedServerOptions): null {
+/** An application hook (`verify`, a `protocols` function) threw, rejected or answered nonsense: the server's fault, answered 500 and reported. */
+function failHook(socket: Socket, error: unknown, options: ResolvedServerOptions): null {
   refuse(socket, policyError(500, 'WS_HANDSHAKE_REFUSED', 'the server could not decide on this request'));
   options.onError(error);
   return null;
@@ -186,8 +186,15 @@ function failVerify(socket: Socket, error: unknown, options: ResolvedServerOptio
 
 /** Negotiate the subprotocol and extensions, answer 101 and make the peer. */
 function acceptUpgrade(socket: Socket, upgrade: UpgradeRequest, headers: Record<string, string>, head: Uint8Array, options: ResolvedServerOptions): Peer | null {
+  let spoken: readonly string[];
   try {
-    const protocol = chooseSubprotocol(upgrade.protocols, options.protocols(pathOnly(upgrade.path)));
+    spoken = options.protocols(pathOnly(upgrade.path));
+    if (!Array.isArray(spoken)) throw new TypeError(`protocols answered ${String(spoken)}: it must answer an array of subprotocol names`);
+  } catch (error) {
+    return failHook(socket, error, options);
+  }
+  try {
+    const protocol = chooseSubprotocol(upgrade.protocols, spoken);
     const deflate = negotiateAsServer(upgrade.extensions, options.peer.deflate);
     const extensions = deflate === null ? '' : deflate.header;
     const response = buildAcceptResponse({ key: upgrade.key, protocol, extensions, headers: options.headers });

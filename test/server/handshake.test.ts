@@ -217,6 +217,28 @@ test('subprotocol: the function form chooses the list per path', async (t) => {
   assert.deepEqual(seen, ['/chat', '/feed', '/other'], 'the function gets the path without its query');
 });
 
+test('subprotocol: a protocols function that throws or answers nonsense is the server\'s fault: 500, onError, and the server keeps serving', async (t) => {
+  const errors: unknown[] = [];
+  const instance = await startServer(t, `ws://${LOCALHOST}:0/`, {
+    protocols: (path) => {
+      if (path === '/throws') throw new Error('protocols exploded');
+      if (path === '/nonsense') return 'chat' as unknown as string[];
+      return ['chat'];
+    },
+    onError: (error) => errors.push(error),
+  });
+  for (const path of ['/throws', '/nonsense']) {
+    const response = await rawExchange(portOf(instance), requestText([...upgradeLines(path), 'Sec-WebSocket-Protocol: chat']));
+    assert.equal(response.status, 500, path);
+  }
+  assert.equal(errors.length, 2);
+  assert.equal((errors[0] as Error).message, 'protocols exploded');
+  assert.ok(errors[1] instanceof TypeError && errors[1].message.startsWith('protocols answered chat'), String(errors[1]));
+  const fine = await connect(instance.url, { protocols: ['chat'] });
+  assert.equal(fine.handshake.protocol, 'chat');
+  fine.close();
+});
+
 test('subprotocol: a client offering only protocols the server does not speak gets none, and no header (§4.2.2 item 4)', async (t) => {
   const instance = await startServer(t, `ws://${LOCALHOST}:0/`, { protocols: ['a'] });
   const socket = (await rawUpgradeWith(portOf(instance), [...upgradeLines(), 'Sec-WebSocket-Protocol: x, y'])).socket;
