@@ -59,6 +59,16 @@ export function buildAcceptResponse(options: AcceptResponseOptions): string {
   return `${head}${extraHeaderLines(options.headers, ACCEPT_MANAGED)}\r\n`;
 }
 
+/**
+ * Check extra header fields for a 101 (`for: 'accept'`) or a refusal (`'reject'`) before
+ * any head is built, so that a bad configuration fails where it is given.
+ *
+ * @throws {InvalidHeaderError} for an invalid field, or one the response sets itself.
+ */
+export function checkResponseHeaders(headers: HeaderFields | undefined, kind: 'accept' | 'reject'): void {
+  extraHeaderLines(headers, kind === 'accept' ? ACCEPT_MANAGED : REJECT_MANAGED);
+}
+
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   401: 'Unauthorized',

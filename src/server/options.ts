@@ -3,6 +3,7 @@
  * @module
  */
 import type { HeaderFields } from '../handshake/head-writer.ts';
+import { checkResponseHeaders } from '../handshake/server-response.ts';
 import { DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS } from '../handshake/request.ts';
 import { resolvePeerOptions, type PeerOptions, type ResolvedPeerOptions } from '../peer/options.ts';
 import type { TlsServerOptions } from '../tls/options.ts';
@@ -57,7 +58,7 @@ export interface ServerOptions extends PeerOptions {
   origins?: readonly string[];
   /** Most connections open at once; beyond it new requests are answered 503. Default: no limit. */
   maxConnections?: number;
-  /** Extra headers in every 101 response. */
+  /** Extra headers in every 101 response; checked when the server is made. */
   headers?: HeaderFields;
   /** Serve `wss://` with this certificate and key. */
   tls?: TlsServerOptions;
@@ -82,9 +83,10 @@ export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 
 const NO_PROTOCOLS: readonly string[] = [];
 
-/** Apply the defaults. */
+/** Apply the defaults; extra `headers` that could not go in a 101 throw an `InvalidHeaderError` here. */
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
   const protocols = options.protocols;
+  checkResponseHeaders(options.headers, 'accept');
   const peer = resolvePeerOptions(options);
   return {
     peer,

@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { HandshakeError, type HandshakeErrorCode } from '../handshake/errors.ts';
 import type { HeaderList } from '../handshake/headers.ts';
 import { RequestHeadParser, type ParsedRequest } from '../handshake/request.ts';
-import { buildAcceptResponse, buildRejectResponse } from '../handshake/server-response.ts';
+import { buildAcceptResponse, buildRejectResponse, checkResponseHeaders } from '../handshake/server-response.ts';
 import { chooseSubprotocol } from '../handshake/subprotocol.ts';
 import { validateUpgradeRequest, type UpgradeRequest, type UpgradeRequestHead } from '../handshake/validate.ts';
 import { negotiateAsServer } from '../extensions/permessage-deflate/index.ts';
@@ -173,6 +173,11 @@ function afterVerify(
   }
   if (!Number.isInteger(verdict.status) || verdict.status < 400 || verdict.status > 599) {
     return failHook(socket, new RangeError(`verify refused with status ${verdict.status}: a refusal needs a 4xx or 5xx status`), options);
+  }
+  try {
+    checkResponseHeaders(verdict.headers, 'reject');
+  } catch (error) {
+    return failHook(socket, error, options);
   }
   return refuse(socket, new HandshakeError(verdict.status, 'WS_HANDSHAKE_REFUSED', verdict.reason ?? 'refused', { ...verdict.headers }));
 }

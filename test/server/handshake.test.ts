@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 
-import { connect, server, type Server, type ServerOptions } from '../../src/index.ts';
+import { connect, createUpgradeHandler, InvalidHeaderError, server, type Server, type ServerOptions } from '../../src/index.ts';
 import { defer, LOCALHOST, portOf, rawConnect, rawExchange, type RawResponse, rawUpgrade, requestText, upgradeLines, waitFor, within, readPlain } from '../peer/helpers.ts';
 import { closeWs, wsClient } from '../peer/ws-helpers.ts';
 
@@ -215,6 +215,16 @@ test('subprotocol: the function form chooses the list per path', async (t) => {
   assert.equal(other.handshake.protocol, '');
   for (const peer of [chat, feed, other]) peer.close();
   assert.deepEqual(seen, ['/chat', '/feed', '/other'], 'the function gets the path without its query');
+});
+
+test('extra response headers that would break the head, or that the handshake sets itself, are refused when the server is made', async (t) => {
+  const bad: Array<Record<string, string>> = [{ 'X-Info': 'a\r\nSet-Cookie: injected=1' }, { 'Bad Name': 'v' }, { 'Sec-WebSocket-Accept': 'forged' }];
+  for (const headers of bad) {
+    const making = server(`ws://${LOCALHOST}:0/`, () => {}, { headers });
+    defer(t, () => making.then((made) => made.close(0), () => {})); // should this test fail
+    await assert.rejects(making, InvalidHeaderError, JSON.stringify(headers));
+    assert.throws(() => createUpgradeHandler({ headers }), InvalidHeaderError, JSON.stringify(headers));
+  }
 });
 
 test('subprotocol: a protocols function that throws or answers nonsense is the server\'s fault: 500, onError, and the server keeps serving', async (t) => {

@@ -76,7 +76,7 @@ test('a promise is waited for, the bytes that followed the request held until th
   assert.deepEqual(heard, ['sent with the request', 'sent while verify decides']);
 });
 
-test('a verify that throws, rejects, answers a status that is not an error or answers nothing is answered 500 and reported', async (t) => {
+test('a verify that throws, rejects, answers a status that is not an error, headers that would break the head, or nothing is answered 500 and reported', async (t) => {
   const failures = [
     () => {
       throw new Error('sync failure');
@@ -85,6 +85,8 @@ test('a verify that throws, rejects, answers a status that is not an error or an
       throw new Error('async failure');
     },
     () => ({ status: 200 }),
+    () => ({ status: 401, headers: { 'WWW-Authenticate': 'Basic\r\nSet-Cookie: injected=1' } }),
+    async () => ({ status: 401, headers: { 'Content-Length': '0' } }),
     () => undefined as unknown as boolean,
   ];
   for (const verify of failures) {
