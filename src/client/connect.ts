@@ -14,9 +14,10 @@ import { ResponseHeadParser, type ParsedResponse } from '../handshake/response.t
 import { parseUrl, type WebSocketTarget } from '../handshake/url.ts';
 import { verifyServerResponse } from '../handshake/verify.ts';
 import { completeAsClient, offerAsClient } from '../extensions/permessage-deflate/index.ts';
+import type { ExtensionOffer } from '../handshake/extensions.ts';
 import { HandshakeResponseError } from '../handshake/errors.ts';
 import { TimeoutError } from '../peer/errors.ts';
-import { resolvePeerOptions, type PeerOptions } from '../peer/options.ts';
+import { resolvePeerOptions, type PeerOptions, type ResolvedPeerOptions } from '../peer/options.ts';
 import { Peer } from '../peer/peer.ts';
 import { checkSelfSigned, clientTlsOptions, type TlsClientOptions } from '../tls/options.ts';
 
@@ -54,13 +55,15 @@ export async function connect(url: string, request: ClientRequest = {}, options:
   const target = parseUrl(url);
   const settings = { ...options, ...request };
   const timeout = settings.timeout ?? DEFAULT_CONNECT_TIMEOUT;
+  // Bad options or headers throw here, before anything goes on the network.
+  const prepared = prepareHandshake(target, settings);
   const socket = target.secure
     ? tlsConnect({ host: target.host, port: target.port, ...clientTlsOptions(target.host, settings.tls) })
     : netConnect({ host: target.host, port: target.port });
   socket.setNoDelay(true);
   return withTimeout(socket, timeout, async () => {
     await connected(socket, target, settings.tls);
-    return handshake(socket, target, settings);
+    return handshake(socket, prepared, settings);
   });
 }
 
@@ -69,28 +72,43 @@ export async function connect(url: string, request: ClientRequest = {}, options:
  * send the request for `target`, verify the response, return the peer.
  */
 export async function clientHandshake(socket: Socket, target: WebSocketTarget, options: ConnectOptions = {}): Promise<Peer> {
-  return withTimeout(socket, options.timeout ?? DEFAULT_CONNECT_TIMEOUT, () => handshake(socket, target, options));
+  return withTimeout(socket, options.timeout ?? DEFAULT_CONNECT_TIMEOUT, async () => handshake(socket, prepareHandshake(target, options), options));
 }
 
-async function handshake(socket: Socket, target: WebSocketTarget, options: ConnectOptions): Promise<Peer> {
+/** The request to send and what its answer is checked against. */
+interface PreparedHandshake {
+  request: string;
+  key: string;
+  path: string;
+  protocols: readonly string[];
+  peerOptions: ResolvedPeerOptions;
+  offer: ExtensionOffer | null;
+}
+
+/** Resolve the options and build the request: what is wrong with them throws here. */
+function prepareHandshake(target: WebSocketTarget, options: ConnectOptions): PreparedHandshake {
   const key = generateKey();
   const protocols = options.protocols ?? [];
   const peerOptions = resolvePeerOptions(options);
   const offer = peerOptions.deflate === null ? null : offerAsClient(peerOptions.deflate);
-  socket.write(
-    buildClientRequest({
-      host: target.host,
-      port: target.port,
-      secure: target.secure,
-      path: options.path ?? target.path,
-      key,
-      protocols,
-      headers: options.headers,
-      origin: options.origin,
-      extensions: offer === null ? [] : [offer],
-    }),
-    'latin1',
-  );
+  const path = options.path ?? target.path;
+  const request = buildClientRequest({
+    host: target.host,
+    port: target.port,
+    secure: target.secure,
+    path,
+    key,
+    protocols,
+    headers: options.headers,
+    origin: options.origin,
+    extensions: offer === null ? [] : [offer],
+  });
+  return { request, key, path, protocols, peerOptions, offer };
+}
+
+async function handshake(socket: Socket, prepared: PreparedHandshake, options: ConnectOptions): Promise<Peer> {
+  const { key, protocols, peerOptions, offer } = prepared;
+  socket.write(prepared.request, 'latin1');
   const response = await readResponseHead(socket, options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES);
   const result = verifyServerResponse(response, { key, protocols, extensionsOffered: offer === null ? [] : [offer] });
   // RFC 7692 §7.1: an unacceptable extension response fails the connection.
@@ -99,7 +117,7 @@ async function handshake(socket: Socket, target: WebSocketTarget, options: Conne
     throw new HandshakeResponseError('WS_RESPONSE_BAD_EXTENSIONS', compression, response.status, response.headers, response.rest);
   }
   const info = {
-    path: options.path ?? target.path,
+    path: prepared.path,
     headers: response.headers.toRecord(),
     protocol: result.protocol ?? '',
     extensions: response.headers.get('sec-websocket-extensions') ?? '',

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 
-import { connect, HandshakeResponseError, InvalidUrlError, server } from '../../src/index.ts';
+import { connect, HandshakeResponseError, InvalidHeaderError, InvalidUrlError, server } from '../../src/index.ts';
 import { defer, LOCALHOST, silentTcpServer, within, readPlain } from '../peer/helpers.ts';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -127,6 +127,21 @@ test('connect fails fast with the socket error when nothing listens, and on an i
   });
   await assert.rejects(connect('http2://example.com/'), InvalidUrlError);
   await assert.rejects(connect(`ws://${LOCALHOST}:${port}/#fragment`), InvalidUrlError);
+});
+
+test('bad headers, subprotocols or options are refused before anything goes on the network', async (t) => {
+  // A listener that counts connections: none may come.
+  const { server: listener, port, close } = await silentTcpServer();
+  defer(t, close);
+  let connections = 0;
+  listener.on('connection', () => connections++);
+  const url = `ws://${LOCALHOST}:${port}/`;
+  await assert.rejects(connect(url, { headers: { 'X-Info': 'a\r\nInjected: 1' } }), InvalidHeaderError);
+  await assert.rejects(connect(url, { headers: { 'Sec-WebSocket-Key': 'forged' } }), InvalidHeaderError);
+  await assert.rejects(connect(url, { protocols: ['two words'] }), InvalidHeaderError);
+  await assert.rejects(connect(url, {}, { maxPayload: -1 }), RangeError);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(connections, 0, 'a connection was opened for a request that could never be sent');
 });
 
 test('a server that closes during the opening handshake makes connect reject, not hang', async (t) => {
