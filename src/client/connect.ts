@@ -75,6 +75,15 @@ export async function clientHandshake(socket: Socket, target: WebSocketTarget, o
   return withTimeout(socket, options.timeout ?? DEFAULT_CONNECT_TIMEOUT, async () => handshake(socket, prepareHandshake(target, options), options));
 }
 
+/**
+ * Check `url` and `options` as {@link connect} would, without connecting: throws what
+ * `connect` would reject with before opening a socket (for callers that connect again and
+ * again, and must not retry a mistake).
+ */
+export function checkConnectArguments(url: string, options: ConnectOptions = {}): void {
+  prepareHandshake(parseUrl(url), options);
+}
+
 /** The request to send and what its answer is checked against. */
 interface PreparedHandshake {
   request: string;

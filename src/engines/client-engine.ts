@@ -10,10 +10,9 @@
  * TLS, compression) is there for the application as well.
  * @module
  */
-import { connect, type ConnectOptions } from '../client/connect.ts';
+import { checkConnectArguments, connect, type ConnectOptions } from '../client/connect.ts';
 import { CloseCode } from '../frame/close-code.ts';
 import type { ProtocolError } from '../frame/errors.ts';
-import { parseUrl } from '../handshake/url.ts';
 import { TimeoutError } from '../peer/errors.ts';
 import type { Message } from '../peer/message.ts';
 import type { Peer, SendResult, Writable } from '../peer/peer.ts';
@@ -141,7 +140,7 @@ export class ClientEngine {
 
   /** @internal Use {@link startClientEngine}. */
   constructor(url: string, callbacks: EngineCallbacks, options: EngineOptions) {
-    parseUrl(url); // a bad URL throws here, rather than fail every attempt
+    checkConnectArguments(url, options); // a bad URL or option throws here, rather than fail every attempt
     this.url = url;
     this.callbacks = callbacks;
     this.options = options;

@@ -10,6 +10,7 @@ import { test, type TestContext } from 'node:test';
 
 import {
   EngineStoppedError,
+  InvalidHeaderError,
   InvalidUrlError,
   server,
   startClientEngine,
@@ -336,12 +337,24 @@ test('an onMessage promise that rejects closes its connection with 1011 and goes
   assert.equal(peers[0]!.closeCode, 1011);
 });
 
-test('a URL that is not a WebSocket URL throws at once, and bad backoff or concurrency settings are refused', () => {
-  for (const concurrency of [0, -1, 1.5, Number.NaN]) {
-    assert.throws(() => startClientEngine('ws://127.0.0.1:1/', {}, { concurrency }), RangeError, String(concurrency));
+/** Assert that starting an engine throws `error`; one that starts after all is stopped, so that a failure does not hang the file. */
+function refusedAtStart(url: string, options: EngineOptions, error: new (...args: never[]) => Error, what: string): void {
+  let engine: ClientEngine | undefined;
+  try {
+    assert.throws(() => (engine = startClientEngine(url, {}, options)), error, what);
+  } finally {
+    void engine?.stop(1000, '', 100);
   }
-  assert.throws(() => startClientEngine('ftp://127.0.0.1:1/', {}), InvalidUrlError);
-  assert.throws(() => startClientEngine('ws://127.0.0.1:1/', {}, { reconnect: { factor: 0.5 } }), RangeError);
-  assert.throws(() => startClientEngine('ws://127.0.0.1:1/', {}, { reconnect: { jitter: 2 } }), RangeError);
-  assert.throws(() => startClientEngine('ws://127.0.0.1:1/', {}, { reconnect: { initialDelay: -1 } }), RangeError);
+}
+
+test('a URL that is not a WebSocket URL throws at once, and bad backoff, concurrency, connection options or headers are refused', () => {
+  const url = 'ws://127.0.0.1:1/';
+  refusedAtStart('ftp://127.0.0.1:1/', {}, InvalidUrlError, 'ftp URL');
+  // What connect would refuse on every attempt is refused once, here, rather than retried.
+  refusedAtStart(url, { headers: { 'X-Info': 'a\r\nInjected: 1' } }, InvalidHeaderError, 'header injection');
+  refusedAtStart(url, { maxPayload: -1 }, RangeError, 'maxPayload');
+  for (const concurrency of [0, -1, 1.5, Number.NaN]) refusedAtStart(url, { concurrency }, RangeError, `concurrency ${concurrency}`);
+  refusedAtStart(url, { reconnect: { factor: 0.5 } }, RangeError, 'factor');
+  refusedAtStart(url, { reconnect: { jitter: 2 } }, RangeError, 'jitter');
+  refusedAtStart(url, { reconnect: { initialDelay: -1 } }, RangeError, 'initialDelay');
 });
