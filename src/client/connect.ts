@@ -81,7 +81,9 @@ export async function clientHandshake(socket: Socket, target: WebSocketTarget, o
  * again, and must not retry a mistake).
  */
 export function checkConnectArguments(url: string, options: ConnectOptions = {}): void {
-  prepareHandshake(parseUrl(url), options);
+  const target = parseUrl(url);
+  prepareHandshake(target, options);
+  if (target.secure) clientTlsOptions(target.host, options.tls); // reads the CA files it names
 }
 
 /** The request to send and what its answer is checked against. */

@@ -353,6 +353,7 @@ test('a URL that is not a WebSocket URL throws at once, and bad backoff, concurr
   // What connect would refuse on every attempt is refused once, here, rather than retried.
   refusedAtStart(url, { headers: { 'X-Info': 'a\r\nInjected: 1' } }, InvalidHeaderError, 'header injection');
   refusedAtStart(url, { maxPayload: -1 }, RangeError, 'maxPayload');
+  refusedAtStart('wss://127.0.0.1:1/', { tls: { ca: '/nonexistent/ca.pem' } }, Error, 'a CA file that is not there');
   for (const concurrency of [0, -1, 1.5, Number.NaN]) refusedAtStart(url, { concurrency }, RangeError, `concurrency ${concurrency}`);
   refusedAtStart(url, { reconnect: { factor: 0.5 } }, RangeError, 'factor');
   refusedAtStart(url, { reconnect: { jitter: 2 } }, RangeError, 'jitter');
