@@ -3,6 +3,14 @@
  * @module
  */
 
+/** The command line is wrong: the command prints why and exits 2, as for an unknown command. */
+export class ArgumentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ArgumentError';
+  }
+}
+
 /** Parsed command line: the command and its options. */
 export interface ParsedArgs {
   command: string | undefined;
@@ -16,7 +24,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i]!;
     if (!word.startsWith('--')) {
-      if (command !== undefined) throw new Error(`unexpected argument: ${word}`);
+      if (command !== undefined) throw new ArgumentError(`unexpected argument: ${word}`);
       command = word;
       continue;
     }
@@ -39,7 +47,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
 /** A string option, or `fallback`. */
 export function stringOption(options: Map<string, string | true>, name: string, fallback: string): string {
   const value = options.get(name);
-  if (value === true) throw new Error(`--${name} needs a value`);
+  if (value === true) throw new ArgumentError(`--${name} needs a value`);
   return value ?? fallback;
 }
 
@@ -48,6 +56,20 @@ export function integerOption(options: Map<string, string | true>, name: string,
   const value = options.get(name);
   if (value === undefined) return fallback;
   const number = value === true ? NaN : Number(value);
-  if (!Number.isSafeInteger(number) || number < 0) throw new Error(`--${name} needs a whole number, got ${String(value)}`);
+  if (!Number.isSafeInteger(number) || number < 0) throw new ArgumentError(`--${name} needs a whole number, got ${String(value)}`);
   return number;
+}
+
+/** A flag: whether it was given; a value given to it is refused (`--deflate false` must not turn it on). */
+export function flagOption(options: Map<string, string | true>, name: string): boolean {
+  const value = options.get(name);
+  if (value !== undefined && value !== true) throw new ArgumentError(`--${name} takes no value, got ${value}`);
+  return value === true;
+}
+
+/** Refuse an option the command does not take: a misspelt one must not be silently ignored. */
+export function checkKnownOptions(options: Map<string, string | true>, known: readonly string[]): void {
+  for (const name of options.keys()) {
+    if (!known.includes(name)) throw new ArgumentError(`unknown option --${name}; this command takes ${known.map((each) => `--${each}`).join(', ')}`);
+  }
 }

@@ -102,10 +102,38 @@ test('wspeer serve --max-payload closes a connection that sends a larger message
 });
 
 test('wspeer with an unknown command prints the usage and exits 2', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'frobnicate'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const [code] = (await within(once(child, 'exit'), 15_000, 'exit')) as [number];
+  const { code, stderr } = await runToExit(['frobnicate']);
   assert.equal(code, 2);
   assert.match(stderr, /usage:/);
+});
+
+/** Run `wspeer` with `args` to its exit: its code and what it wrote. */
+async function runToExit(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = within(once(child, 'exit'), 15_000, 'exit');
+  // A command line that is wrongly accepted starts a server: stop it, and let the test fail.
+  exited.catch(() => child.kill('SIGKILL'));
+  const [code] = (await exited) as [number];
+  return { code, stdout, stderr };
+}
+
+test('wspeer refuses an option its command does not take, and a flag given a value, with exit 2 and the reason', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['serve', '--max-paylod', '10'], /unknown option --max-paylod; this command takes --host, --port/],
+    [['serve', '--deflate', 'false'], /--deflate takes no value, got false/],
+    [['serve', '--port', 'abc'], /--port needs a whole number, got abc/],
+    [['autobahn-client', '--agnet', 'x'], /unknown option --agnet/],
+  ];
+  for (const [args, reason] of cases) {
+    const { code, stderr } = await runToExit(args);
+    assert.equal(code, 2, args.join(' '));
+    assert.match(stderr, reason);
+  }
+  const help = await runToExit(['serve', '--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /usage:/);
 });
