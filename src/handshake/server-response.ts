@@ -60,7 +60,7 @@ export function buildAcceptResponse(options: AcceptResponseOptions): string {
 }
 
 /**
- * Check extra header fields for a 101 (`for: 'accept'`) or a refusal (`'reject'`) before
+ * Check extra header fields for a 101 (`kind: 'accept'`) or a refusal (`'reject'`) before
  * any head is built, so that a bad configuration fails where it is given.
  *
  * @throws {InvalidHeaderError} for an invalid field, or one the response sets itself.

@@ -398,8 +398,9 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, CallbackOw
     if (this.inbox.bytes > this.options.highWaterMark && !this.paused) this.updateFlow();
   }
 
-  /** @internal The application's callback failed: its fault, not the peer's; 1011, reported, and the process goes on. */
+  /** @internal The application's callback failed: its fault, not the peer's; 1011, reported, no more messages to it, and the process goes on. */
   callbackFailed(error: unknown): void {
+    this.messageCallback = null;
     this.abort(CloseCode.InternalError, 'internal error');
     this.options.onError(error);
   }

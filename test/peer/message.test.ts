@@ -196,3 +196,22 @@ test('§5.5.1: a close that came behind unread messages is answered as soon as a
   assert.equal(reply.opcode, 8);
   assert.equal(closeCodeOf(reply.payload), 4001);
 });
+
+test('onMessage: a callback that throws on a waiting message is switched off: one error, 1011, and the rest stay for read()', async (t) => {
+  const errors: unknown[] = [];
+  const bound = await bind(`ws://${LOCALHOST}:0/`, { onError: (error) => errors.push(error) });
+  defer(t, () => bound.close(200));
+  const { socket, rest } = await rawUpgrade(portOf(bound));
+  defer(t, () => socket.destroy());
+  const frames = new FrameReader(socket, rest);
+  const peer = await bound.accept(2000);
+  socket.write(Buffer.concat(['a', 'b', 'c'].map((text) => clientFrame(1, text))));
+  await waitFor(() => peerHasQueued(peer, 3), 2000, 'three messages waiting');
+  peer.onMessage(() => {
+    throw new Error('cannot handle it');
+  });
+  assert.equal(errors.length, 1);
+  const close = await frames.next(2000);
+  assert.deepEqual([close.opcode, closeCodeOf(close.payload)], [8, 1011]);
+  assert.deepEqual([(await peer.read(1000))?.data, (await peer.read(1000))?.data], ['b', 'c']);
+});
