@@ -9,6 +9,7 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { createServer as createTlsServer } from 'node:tls';
 import { parseUrl } from '../handshake/url.ts';
 import { CloseCode } from '../frame/close-code.ts';
+import { callApplication } from '../peer/callbacks.ts';
 import { TimeoutError } from '../peer/errors.ts';
 import { FramedMessage } from '../peer/outgoing.ts';
 import type { Peer, Writable } from '../peer/peer.ts';
@@ -176,13 +177,14 @@ export type Routes = Readonly<Record<string, ConnectionHandlerFunction>>;
  */
 export async function server(url: string, handler: ConnectionHandlerFunction | Routes, options: ServerOptions = {}): Promise<Server> {
   const resolved = resolveServerOptions(options);
-  if (typeof handler === 'function') return listen(url, options, resolved, () => (peer) => runHandler(handler, peer, resolved), Server);
+  // A handler that throws or rejects: 1011 and the peer's onError, which is the server's.
+  if (typeof handler === 'function') return listen(url, options, resolved, () => (peer) => callApplication(handler, peer, peer), Server);
   const routes = new Map(Object.entries(handler));
   if (parseUrl(url).path !== '/') throw new TypeError('server: with routes, the URL names no path (the routes do)');
   for (const [path, route] of routes) {
     if (typeof route !== 'function') throw new TypeError(`server: route ${path} is not a function`);
   }
-  const route = (peer: Peer): void => runHandler(routes.get(pathOnly(peer.handshake.path))!, peer, resolved);
+  const route = (peer: Peer): void => callApplication(routes.get(pathOnly(peer.handshake.path))!, peer, peer);
   return listen(url, options, resolved, () => route, Server, (path) => routes.has(path));
 }
 
@@ -230,23 +232,6 @@ async function listen<S extends Server>(
   // A TLS handshake that fails concerns that client only.
   listener.on('tlsClientError', (_error: Error, socket: Socket) => socket.destroy());
   return instance;
-}
-
-/** Run the user's handler; if it throws or rejects, close that connection with 1011 and report. */
-function runHandler(handler: ConnectionHandlerFunction, peer: Peer, options: ResolvedServerOptions): void {
-  try {
-    const result = handler(peer);
-    if (result !== undefined && typeof result.then === 'function') {
-      result.then(undefined, (error: unknown) => failHandler(peer, error, options));
-    }
-  } catch (error) {
-    failHandler(peer, error, options);
-  }
-}
-
-function failHandler(peer: Peer, error: unknown, options: ResolvedServerOptions): void {
-  peer.abort(CloseCode.InternalError, 'internal error');
-  options.onError(error);
 }
 
 function ignore(): void {}
