@@ -24,7 +24,7 @@ export { wrap, type WrapOptions, type WrapClientOptions, type WrapServerOptions 
 export { Peer, type OutgoingFrame, type Writable, type HandshakeInfo, type SendResult } from './peer/peer.ts';
 export type { Message } from './peer/message.ts';
 export type { PeerOptions } from './peer/options.ts';
-export { TimeoutError, ConnectionClosedError, BufferFullError } from './peer/errors.ts';
+export { TimeoutError, ConnectionClosedError, BufferFullError, MessageExpiredError } from './peer/errors.ts';
 export type { TlsClientOptions, TlsServerOptions, PemSource } from './tls/options.ts';
 export { HandshakeError, HandshakeResponseError, InvalidUrlError, InvalidHeaderError } from './handshake/errors.ts';
 export { ProtocolError, type ProtocolErrorCode } from './frame/errors.ts';

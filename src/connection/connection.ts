@@ -131,6 +131,11 @@ export class Connection implements FrameSink {
     return this.writer.size;
   }
 
+  /** Length of the frame payload being assembled across chunks; 0 between frames. */
+  get splitFrameLength(): number {
+    return this.decoder.splitPayloadLength;
+  }
+
   /** Bytes held for received data not yet delivered: a frame split across chunks, a message's fragments. */
   get incomingBytes(): number {
     return this.decoder.bufferedBytes + this.reader.heldBytes;
@@ -173,10 +178,12 @@ export class Connection implements FrameSink {
 
   /**
    * Feed bytes that are only lent for the call (a read buffer the host reuses): they are
-   * unmasked in place, and everything handed out is copied from them.
+   * unmasked in place, and everything handed out is copied from them. With `lendMessages`,
+   * a whole message in one uncompressed frame goes to the handler as a view of `chunk`
+   * instead, for a handler done with it (or that copied it) when this call returns.
    */
-  receiveBorrowed(chunk: Uint8Array): void {
-    this.decoder.pushBorrowed(chunk);
+  receiveBorrowed(chunk: Uint8Array, lendMessages = false): void {
+    this.decoder.pushBorrowed(chunk, lendMessages);
   }
 
   // ——— Receiving (FrameSink) ———

@@ -108,8 +108,10 @@ export class FrameDecoder {
   private chunkOffset = 0;
   private chunkWords: DataView | null = null;
   private partialFill = 0;
-  // True while parsing a chunk lent by `pushBorrowed`: what is handed out must be copied.
+  // True while parsing a chunk lent by `pushBorrowed`: what is handed out must be copied,
+  // unless `lendPayloads` (then whole unfragmented uncompressed data frames are views).
   private borrowed = false;
+  private lendPayloads = false;
 
   // §5.4: a data message whose final frame has not arrived yet, and its size so far.
   private messageOpen = false;
@@ -153,17 +155,28 @@ export class FrameDecoder {
     return this.headerFill + (this.partial === null ? 0 : this.partial.length);
   }
 
+  /** Length of the payload being assembled across chunks; 0 between frames. */
+  get splitPayloadLength(): number {
+    return this.partial === null ? 0 : this.partial.length;
+  }
+
   /**
    * Parse every frame `chunk` completes, where `chunk` is only lent for the call (a read
    * buffer its host fills again): it is unmasked in place as with `push`, but every payload
-   * handed out is a copy of its own, and no message is reported by place.
+   * handed out is a copy of its own, and no message is reported by place. With
+   * `lendPayloads`, a whole message in one frame (final, uncompressed, text or binary)
+   * is handed out as a view of the chunk instead, valid during the call only: for a sink
+   * that is done with it, or has copied it, by the time the call returns. Payloads the
+   * decoder keeps (control frames, fragments, split frames) are still copies.
    */
-  pushBorrowed(chunk: Uint8Array): void {
+  pushBorrowed(chunk: Uint8Array, lendPayloads = false): void {
     this.borrowed = true;
+    this.lendPayloads = lendPayloads;
     try {
       this.push(chunk);
     } finally {
       this.borrowed = false;
+      this.lendPayloads = false;
     }
   }
 
@@ -303,7 +316,8 @@ export class FrameDecoder {
       const end = pos + length;
       const ascii = this.masked && (this.unmask(chunk, pos, end) & 0x8080_8080) === 0;
       if (this.borrowed) {
-        this.sink.onFrame(this.opcode, this.fin, this.rsv1, length === 0 ? EMPTY : this.copyOf(chunk, pos, end), ascii);
+        const payload = length === 0 ? EMPTY : this.lendsFrame() ? this.payloadView(chunk, pos, end) : this.copyOf(chunk, pos, end);
+        this.sink.onFrame(this.opcode, this.fin, this.rsv1, payload, ascii);
         return end;
       }
       if (this.messagesAt && this.isShortMessage(length, ascii)) {
@@ -378,6 +392,11 @@ export class FrameDecoder {
   /** A DataView of the chunk being parsed, made at most once per chunk. */
   private wordsOf(chunk: Uint8Array): DataView {
     return (this.chunkWords ??= new DataView(this.bufferOf(chunk), this.chunkOffset, chunk.length));
+  }
+
+  /** Whether the frame just read, lying whole in a borrowed chunk, is lent as it lies: a whole uncompressed message. */
+  private lendsFrame(): boolean {
+    return this.lendPayloads && this.fin && !this.rsv1 && (this.opcode === Opcode.Text || this.opcode === Opcode.Binary);
   }
 
   /** Whether the frame just read is a whole short message that `onMessageAt` takes. */

@@ -145,8 +145,12 @@ export function xorMaskSimdInto(source: Uint8Array, target: Uint8Array, offset: 
   return at;
 }
 
-/** Bytes of the read region: where a socket's reads land, in the module's memory. */
-export const READ_REGION_SIZE = 64 * 1024;
+/**
+ * Bytes of the read region: where a socket's reads land, in the module's memory. Four of
+ * Node's reads: a bulk read then holds several 64 KiB messages whole, where Node's size
+ * would split each one across two reads (and so copy it to assemble it).
+ */
+export const READ_REGION_SIZE = 256 * 1024;
 
 let readRegion: Uint8Array | null = null;
 

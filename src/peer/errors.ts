@@ -1,5 +1,6 @@
 /**
- * Errors of the socket layer: timeouts and operations on a closed connection.
+ * Errors of the socket layer: timeouts, operations on a closed connection, a full send
+ * buffer, and a lent message used after its callback.
  * @module
  */
 
@@ -33,5 +34,19 @@ export class BufferFullError extends Error {
   constructor(buffered: number, cap: number) {
     super(`write refused: ${buffered} bytes are already waiting for the peer to read (cap ${cap})`);
     this.name = 'BufferFullError';
+  }
+}
+
+/**
+ * A message lent to an `onMessage` callback (the `lentMessages` option) was used after the
+ * callback returned: its bytes may have been overwritten by later reads since.
+ */
+export class MessageExpiredError extends Error {
+  /** Stable identifier. */
+  readonly code = 'WS_ERR_MESSAGE_EXPIRED';
+
+  constructor() {
+    super('a message lent to onMessage (lentMessages) was used after its callback returned: copy what you keep during the call');
+    this.name = 'MessageExpiredError';
   }
 }

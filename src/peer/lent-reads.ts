@@ -1,17 +1,23 @@
 /**
  * Reads into memory of our own. A socket that has read 64 KiB is switched, once, to reading
- * into one 64 KiB region of the SIMD masking module's memory, shared by every socket of the
+ * into one region of the SIMD masking module's memory, shared by every socket of the
  * process: each read is handed on before the next can fill it again. A long read is parsed
  * where it lies, payloads unmasked in place and copied out once (Node's reads would go
- * through the module with a copy in and a copy out); a short one is copied out whole (from
- * Node's Buffer pool under 4 KiB) and parsed as an owned chunk. Either way a read makes no
- * fresh ArrayBuffer of 64 KiB (Node makes one per read, and the young-generation GC sweeps
- * each) and skips the stream's per-read machinery.
+ * through the module with a copy in and a copy out), or lent to the application for the
+ * call (the `lentMessages` option); a short one is copied out whole (from Node's Buffer pool
+ * under 4 KiB) and parsed as an owned chunk. Either way a read makes no fresh ArrayBuffer
+ * (Node makes one per read, and the young-generation GC sweeps each) and skips the stream's
+ * per-read machinery.
+ *
+ * A read fills the whole region (256 KiB, several 64 KiB messages whole) while its target
+ * has that much room under its high-water mark, and Node's 64 KiB otherwise: a peer near
+ * its mark overshoots it by no more than with Node's reads.
  *
  * Node 20 offers such reads (`onread`) only to the sockets it connects, not to those a
  * `net.Server` accepts, so the switch is made as Node makes it for `onread`: the socket's
- * handle is given the buffer, and the socket the callback. Both are internals: each is
- * checked for before it is used, and a socket on which any is missing keeps Node's reads.
+ * handle is given the buffer, and the socket the callback and the function that picks the
+ * next read's buffer. All are internals: each is checked for before it is used, and a
+ * socket on which any is missing keeps Node's reads.
  * @module
  */
 import type { Socket } from 'node:net';
@@ -25,6 +31,8 @@ export interface LentReadTarget {
    * fills it again); otherwise the target owns them.
    */
   receiveRead(chunk: Uint8Array, lent: boolean): void;
+  /** Bytes the next read may add before the target passes its bounds (its high-water mark). */
+  readRoom(): number;
 }
 
 /**
@@ -38,6 +46,13 @@ export type LendOutcome = 'lent' | 'not now' | 'never';
 
 /** Reads shorter than this are copied out whole and handed over as owned chunks. */
 const LENT_MIN = 16_384;
+
+/** Node's own read size: what a read takes when its target has less room than the region. */
+const NODE_READ_SIZE = 65_536;
+
+// The buffer of the read after the current one, picked by `onLentRead` for Node to fetch
+// through `nextReadBuffer` (which Node calls with no socket, right after the callback).
+let nextRead: Uint8Array | null = null;
 
 const kLentTarget = Symbol('wspeer.lentReads');
 
@@ -75,35 +90,58 @@ export function lendReads(socket: Socket, target: LentReadTarget): LendOutcome {
   if (handle == null || typeof handle.useUserBuffer !== 'function') return 'never';
   const kBuffer = internalSymbol(lending, 'kBuffer');
   const kBufferCb = internalSymbol(lending, 'kBufferCb');
-  if (kBuffer === undefined || kBufferCb === undefined || internalSymbol(lending, 'kBufferGen') === undefined) {
+  const kBufferGen = internalSymbol(lending, 'kBufferGen');
+  if (kBuffer === undefined || kBufferCb === undefined || kBufferGen === undefined) {
     symbolsMissing = true;
     return 'never';
   }
   const region = simdReadRegion();
-  if (region === null || lending[kBuffer] !== null || lending[kBufferCb] !== null) return 'never';
+  if (region === null || lending[kBuffer] !== null || lending[kBufferCb] !== null || lending[kBufferGen] !== null) return 'never';
+  const first = readBufferFor(target, region);
   try {
-    handle.useUserBuffer(region);
+    handle.useUserBuffer(first);
   } catch {
     return 'never';
   }
   // From here on Node's read callback finds the buffer and calls `onLentRead`, as it does
-  // for a socket made with `onread`; and `pause()` / `resume()` stop and start the reads.
+  // for a socket made with `onread`, then asks `nextReadBuffer` for the next read's buffer
+  // (as for an `onread.buffer` function); `pause()` / `resume()` stop and start the reads.
   lending[kLentTarget] = target;
-  lending[kBuffer] = region;
+  lending[kBuffer] = first;
   lending[kBufferCb] = onLentRead;
+  lending[kBufferGen] = nextReadBuffer;
   return 'lent';
 }
 
+// The region's first 64 KiB, made once.
+let nodeSizedRead: Uint8Array | null = null;
+
+/** The whole region if `target` has room for it, else its first 64 KiB. */
+function readBufferFor(target: LentReadTarget, region: Uint8Array): Uint8Array {
+  if (target.readRoom() >= region.length) return region;
+  return (nodeSizedRead ??= region.subarray(0, NODE_READ_SIZE));
+}
+
+function nextReadBuffer(): Uint8Array | null {
+  const next = nextRead;
+  nextRead = null;
+  return next;
+}
+
 /** Called by Node with the socket as `this` after each read into the region. */
-function onLentRead(this: LendingSocket, length: number, region: Uint8Array): void {
+function onLentRead(this: LendingSocket, length: number, buffer: Uint8Array): void {
   const target = this[kLentTarget]!;
   if (length >= LENT_MIN) {
-    target.receiveRead(region.subarray(0, length), true);
+    target.receiveRead(buffer.subarray(0, length), true);
   } else {
     const owned = allocateUnsafe(length);
-    owned.set(region.subarray(0, length));
+    owned.set(buffer.subarray(0, length));
     target.receiveRead(owned, false);
   }
+  // Keep the buffer unless the room the target has left calls for the other size.
+  const region = simdReadRegion()!;
+  const wanted = readBufferFor(target, region);
+  nextRead = wanted.length === buffer.length ? null : wanted;
 }
 
 /** Whether `socket`'s reads have been switched to the shared region. */

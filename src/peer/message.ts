@@ -7,7 +7,8 @@
  * @module
  */
 import type { Connection } from '../connection/connection.ts';
-import { bufferView } from './buffers.ts';
+import { allocateUnsafe, bufferView } from './buffers.ts';
+import { MessageExpiredError } from './errors.ts';
 
 /** A message (or, with the `fragments` option, one data frame) read from a peer. */
 export interface Message {
@@ -24,13 +25,15 @@ const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 /** Bits of `ReceivedMessage.flags` above the opcode (which takes the low two). */
 const FIN = 4;
 const TEXT = 8;
+// Lent to a callback that has returned: its bytes may have been overwritten since.
+const EXPIRED = 16;
 
 /**
  * The peer's implementation of {@link Message}. One is made per message on the hot path,
  * so it is kept small: opcode, `fin` and the text flag share one field.
  */
 export class ReceivedMessage implements Message {
-  private readonly flags: number;
+  private flags: number;
   private text: string | null;
   private payload: Uint8Array | null;
   // Where the payload lies when it has no view yet: a DataView of the received chunk.
@@ -69,6 +72,7 @@ export class ReceivedMessage implements Message {
 
   /** @internal The payload as received (a Buffer over the chunk, made on first use). */
   get bytes(): Uint8Array {
+    if ((this.flags & EXPIRED) !== 0) throw new MessageExpiredError();
     const chunk = this.chunk;
     return (this.payload ??= bufferView(chunk!.buffer, chunk!.byteOffset + this.start, this.size));
   }
@@ -91,7 +95,24 @@ export class ReceivedMessage implements Message {
   /** See {@link Message.data}; text is decoded on first read. */
   get data(): string | Uint8Array {
     if ((this.flags & TEXT) === 0) return this.bytes;
+    if ((this.flags & EXPIRED) !== 0) throw new MessageExpiredError();
     return (this.text ??= decoder.decode(this.bytes));
+  }
+
+  /** @internal Its callback returned (`lentMessages`): any later use throws {@link MessageExpiredError}. */
+  expire(): void {
+    this.flags |= EXPIRED;
+    this.payload = null;
+    this.text = null;
+  }
+
+  /** @internal Copy the payload into memory of its own: it lay in a read buffer about to be reused. */
+  own(): void {
+    const lent = this.payload;
+    if (lent === null || lent.length === 0) return;
+    const owned = allocateUnsafe(lent.length);
+    owned.set(lent);
+    this.payload = owned;
   }
 
   /** As JSON (and in logs), a message is its three fields. */
@@ -111,6 +132,7 @@ export class ReceivedMessage implements Message {
 
   /** @internal Queue it on `connection` as it is; it must be relayable. */
   relayTo(connection: Connection): void {
+    if ((this.flags & EXPIRED) !== 0) throw new MessageExpiredError();
     const opcode = this.opcode as 1 | 2;
     if (this.payload === null) connection.sendMessageAt(opcode, this.chunk!, this.start, this.size);
     else connection.sendMessage(opcode, this.payload);

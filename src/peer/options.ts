@@ -69,6 +69,17 @@ export interface PeerOptions {
    */
   lentReads?: boolean;
   /**
+   * Lend messages to `onMessage` callbacks rather than give them: a message passed to the
+   * callback is valid only until it returns (its synchronous part), and using it after
+   * throws a `MessageExpiredError`. In return, a long message read in bulk is passed as it
+   * lies in the read buffer, with no copy, and sending it on (`send` / `write`, to this
+   * peer or others) during the call writes it straight from there, copying only what the
+   * kernel does not take at once. Copy what you keep (`Buffer.from(message.data)`); a view
+   * taken of `data` is not guarded, and may change once the callback returns. Messages
+   * taken with `read` are never lent. Default false. Needs `lentReads`.
+   */
+  lentMessages?: boolean;
+  /**
    * Told of an exception thrown by an `onMessage` callback or a connection handler, or of
    * the rejection of a promise either returned; the connection is then closed with 1011.
    * Default: printed to stderr. Either way it never takes the process down.
@@ -89,6 +100,7 @@ export interface ResolvedPeerOptions {
   memoryLimit: number;
   deflate: ResolvedDeflateOptions | null;
   lentReads: boolean;
+  lentMessages: boolean;
   onError: (error: unknown) => void;
 }
 
@@ -116,6 +128,7 @@ export function resolvePeerOptions(options: PeerOptions = {}): ResolvedPeerOptio
     memoryLimit: positive('memoryLimit', options.memoryLimit ?? maxPayload + maxBufferedAmount + highWaterMark),
     deflate: options.deflate === undefined || options.deflate === false ? null : resolveDeflateOptions(options.deflate),
     lentReads: options.lentReads ?? true,
+    lentMessages: options.lentMessages ?? false,
     onError: options.onError ?? reportToStderr,
   };
 }

@@ -12,6 +12,7 @@ import { Connection, type ConnectionState } from '../connection/connection.ts';
 import type { ConnectionHandler } from '../connection/handler.ts';
 import { CloseCode } from '../frame/close-code.ts';
 import type { ProtocolError } from '../frame/errors.ts';
+import { READ_REGION_SIZE } from '../frame/mask-simd.ts';
 import { Opcode } from '../frame/opcode.ts';
 import { ClosingHandshake } from './closing.ts';
 import { DrainWaiters } from './drain-waiters.ts';
@@ -19,7 +20,8 @@ import { allocateUnsafe, bufferView } from './buffers.ts';
 import { callApplication, type CallbackOwner } from './callbacks.ts';
 import { BufferFullError, ConnectionClosedError } from './errors.ts';
 import { Inbox, ITERATION_DONE, toIteratorResult } from './inbox.ts';
-import { LEND_AFTER, lendReads } from './lent-reads.ts';
+import { LEND_AFTER, lendReads, type LentReadTarget } from './lent-reads.ts';
+import { lendingNow, noteQueued, receiveLending, writeBeforeReuse, type LentWriter } from './lent-messages.ts';
 import { ReceivedMessage, type Message } from './message.ts';
 import type { ResolvedPeerOptions } from './options.ts';
 import { queueWritable, sizeOfWritable } from './outgoing.ts';
@@ -34,7 +36,7 @@ const outgoing: Uint8Array[] = [];
 const EMPTY_INFO: HandshakeInfo = { path: '/', headers: {}, protocol: '', extensions: '' };
 
 /** See the module comment. Made by the `server`, `bind`, `connect`, `wrap` and `handleUpgrade` factories. */
-export class Peer implements ConnectionHandler, Flushable, Heartbeat, CallbackOwner, AsyncIterable<Message> {
+export class Peer implements ConnectionHandler, Flushable, Heartbeat, CallbackOwner, LentReadTarget, LentWriter, AsyncIterable<Message> {
   /** The underlying socket. */
   readonly socket: Socket;
   /** What the opening handshake settled. */
@@ -43,6 +45,8 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, CallbackOw
   flushQueued = false;
   /** @internal Its place in its server's registry of open peers. */
   registryIndex = -1;
+  /** @internal */
+  queuedWhileLending = false;
 
   private readonly connection: Connection;
   private readonly options: ResolvedPeerOptions;
@@ -186,7 +190,13 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, CallbackOw
     this.messageCallback = callback;
     // One at a time: the callback may switch itself off, and what it leaves stays for `read`.
     let message: ReceivedMessage | undefined;
-    while (callback !== null && this.messageCallback === callback && (message = this.takeQueued()) !== undefined) callApplication(callback, message, this);
+    while (callback !== null && this.messageCallback === callback && (message = this.takeQueued()) !== undefined) this.lend(callback, message);
+  }
+
+  /** Pass `message` to the callback; with `lentMessages`, it expires when the call returns. */
+  private lend(callback: (message: Message) => void, message: ReceivedMessage): void {
+    callApplication(callback, message, this);
+    if (this.options.lentMessages) message.expire();
   }
 
   /**
@@ -266,6 +276,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, CallbackOw
   private queue(data: Writable): number {
     const bytes = queueWritable(this.connection, data);
     scheduleFlush(this);
+    noteQueued(this);
     return bytes;
   }
 
@@ -321,9 +332,20 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, CallbackOw
     this.heard = true;
     this.limitMessages();
     const connection = this.connection;
-    if (lent) connection.receiveBorrowed(chunk);
-    else connection.receive(chunk);
+    if (!lent) connection.receive(chunk);
+    else if (this.options.lentMessages && this.messageCallback !== null) receiveLending(connection, chunk);
+    else connection.receiveBorrowed(chunk);
     if (connection.outgoingBytes > 0 || connection.state === 'CLOSED') scheduleFlush(this);
+  }
+
+  /**
+   * @internal What the next read may add before the high-water mark. Only reads that lend
+   * messages whole are worth making long (measured: copied out, they cost more than the
+   * reads they save); elsewhere there is said to be no room.
+   */
+  readRoom(): number {
+    if (!this.options.lentMessages || this.messageCallback === null || this.connection.splitFrameLength > READ_REGION_SIZE) return 0;
+    return this.options.highWaterMark - this.inbox.bytes - this.bufferedAmount;
   }
 
   /**
@@ -334,15 +356,20 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, CallbackOw
     this.connection.setMessageLimit(this.options.memoryLimit - this.inbox.bytes - this.bufferedAmount);
   }
 
-  /** @internal Write what the connection queued; end the transport when the protocol says so. */
-  flush(): void {
+  /**
+   * @internal Write what the connection queued; end the transport when the protocol says so.
+   * With `region`: messages were lent, and none of its bytes may stay referenced.
+   */
+  flush(region?: ArrayBufferLike): void {
     const connection = this.connection;
     const socket = this.socket;
     if (this.done || socket.destroyed) return;
     const count = connection.takeOutgoingInto(outgoing);
     // Someone waits for the buffer to go down: be told when these bytes are written, since
     // 'drain' only comes when the socket's own (smaller or larger) high-water mark was passed.
-    writeChunks(socket, outgoing, count, this.writers?.waiting === true || this.paused ? () => this.onDrain() : undefined);
+    const onWritten = this.writers?.waiting === true || this.paused ? () => this.onDrain() : undefined;
+    if (region === undefined) writeChunks(socket, outgoing, count, onWritten);
+    else writeBeforeReuse(socket, outgoing, count, region, onWritten);
     if (connection.state === 'CLOSED') this.closing.endTransport();
     else if (socket.writableLength > this.options.highWaterMark) this.updateFlow();
   }
@@ -390,7 +417,9 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, CallbackOw
 
   private deliver(message: ReceivedMessage): void {
     const callback = this.messageCallback;
-    if (callback !== null) return callApplication(callback, message, this);
+    if (callback !== null) return this.lend(callback, message);
+    // The callback switched itself off mid-read: what it leaves for `read` must be owned.
+    if (lendingNow()) message.own();
     this.inbox.push(message);
     if (this.inbox.bytes === 0) return;
     // Queued unread: what is left of the budget shrinks for the next message in this chunk.

@@ -744,6 +744,39 @@ describe('borrowed chunks (pushBorrowed): a read buffer lent for the call only',
     assert.deepEqual(sink.frames.map((f) => toHex(f.payload)), [toHex(counting(40)), toHex(counting(40))]);
   });
 
+  test('lendPayloads: a whole uncompressed message in one frame is a view of the chunk; controls, fragments, compressed and split payloads are copies', () => {
+    const random = seededRandom(17);
+    const whole = [randomBytes(random, 3000), utf8('lent text €')];
+    const specs: FrameSpec[] = [
+      { opcode: Opcode.Binary, payload: whole[0]! },
+      { opcode: Opcode.Ping, payload: utf8('ping') },
+      { opcode: Opcode.Text, payload: whole[1]! },
+      { opcode: Opcode.Binary, fin: false, payload: randomBytes(random, 500) },
+      { opcode: Opcode.Continuation, fin: true, payload: randomBytes(random, 500) },
+      { opcode: Opcode.Binary, rsv1: true, payload: randomBytes(random, 400) },
+    ];
+    const bytes = concat(specs.map((spec) => encodeFrame({ ...spec, maskKey: randomBytes(random, 4) })));
+    const sink = new RecordingSink();
+    const decoder = new FrameDecoder(sink, { expectMasked: true, maxMessageSize: LIMIT, allowRsv1: true });
+    const chunk = bytes.slice();
+    decoder.pushBorrowed(chunk, true);
+    // A frame split across two lent chunks is assembled, so it is a copy.
+    const split = encodeFrame({ opcode: Opcode.Binary, payload: randomBytes(random, 900), maskKey: RFC_KEY });
+    decoder.pushBorrowed(split.slice(0, 300), true);
+    decoder.pushBorrowed(split.slice(300), true);
+    assert.deepEqual(sink.errors, []);
+    assert.deepEqual(
+      sink.views.map((view) => view.buffer === chunk.buffer),
+      [true, false, true, false, false, false, false],
+    );
+    assert.ok(Buffer.from(sink.views[0]!).equals(Buffer.from(whole[0]!)));
+    assert.ok(Buffer.from(sink.views[2]!).equals(Buffer.from(whole[1]!)));
+    // Without lendPayloads, and on the next push, nothing is lent.
+    const again = bytes.slice();
+    decoder.pushBorrowed(again);
+    assert.ok(sink.views.slice(7).every((view) => view.buffer !== again.buffer));
+  });
+
   test('a push that throws leaves the decoder taking owned chunks as views again', () => {
     const sink = new RecordingSink();
     let throwOnce = true;

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 
 import { bind, createUpgradeHandler, server, type Message, type Peer, type ServerOptions } from '../../src/index.ts';
-import { simdReadRegion } from '../../src/frame/mask-simd.ts';
+import { READ_REGION_SIZE, simdReadRegion } from '../../src/frame/mask-simd.ts';
 import { LEND_AFTER, lendReads, readsAreLent, type LendOutcome, type LentReadTarget } from '../../src/peer/lent-reads.ts';
 import { defer, LOCALHOST, patternBytes, rawConnect, waitFor, within } from './helpers.ts';
 import { closeWs, wsClient } from './ws-helpers.ts';
@@ -30,7 +30,14 @@ class Recorder implements LentReadTarget {
   lent = 0;
   owned = 0;
   bytes = 0;
+  longest = 0;
+  /** What `readRoom` answers: room for a whole region unless a test lowers it. */
+  room = Number.POSITIVE_INFINITY;
+  readRoom(): number {
+    return this.room;
+  }
   receiveRead(chunk: Uint8Array, lent: boolean): void {
+    this.longest = Math.max(this.longest, chunk.length);
     if (lent) {
       assert.equal(chunk.buffer, simdReadRegion()!.buffer, 'a lent chunk lies in the read region');
       this.lent++;
@@ -85,6 +92,24 @@ test('an accepted socket switched to lent reads hands every byte over in order, 
   assert.ok(Buffer.concat(recorder.chunks).equals(Buffer.from(sent)), 'the bytes, in order');
   assert.ok(recorder.lent > 0, 'bulk reads were lent');
   assert.ok(recorder.owned > 0, 'the short read was copied out and owned');
+});
+
+test('a lent read fills the whole region while its target has room for it, and takes Node\'s 64 KiB when it has not', async (t) => {
+  for (const room of [Number.POSITIVE_INFINITY, 100 * KiB]) {
+    const recorder = new Recorder();
+    recorder.room = room;
+    let ended!: Promise<unknown>;
+    const client = await acceptOne(t, (socket) => {
+      assert.equal(lendReads(socket, recorder), 'lent');
+      ended = once(socket, 'end');
+    });
+    const sent = patternBytes(16 * 1024 * KiB, 3);
+    client.end(sent);
+    await within(ended, 10_000, 'the socket ends');
+    assert.ok(Buffer.concat(recorder.chunks).equals(Buffer.from(sent)), 'the bytes, in order');
+    if (room > READ_REGION_SIZE) assert.ok(recorder.longest > 64 * KiB, `reads up to the region: longest ${recorder.longest}`);
+    else assert.ok(recorder.longest <= 64 * KiB, `reads of Node's size: longest ${recorder.longest}`);
+  }
 });
 
 test('lendReads leaves alone a TLS socket, a socket whose creator set onread, a paused one, and one with data queued in its stream', async (t) => {

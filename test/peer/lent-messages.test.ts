@@ -1,0 +1,181 @@
+/**
+ * Lent messages (`lentMessages`): a long message read in bulk reaches `onMessage` as it lies
+ * in the shared read region, and is sent on from there. These tests run over loopback and
+ * check that no byte sent on, kept for `read`, or held back by a slow reader is lost to the
+ * next read that fills the region, and that a message kept past its call says so.
+ * @module
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import type WebSocket from 'ws';
+
+import { MessageExpiredError, server, type Message, type Peer, type ServerOptions } from '../../src/index.ts';
+import { simdReadRegion } from '../../src/frame/mask-simd.ts';
+import { defer, LOCALHOST, patternBytes, sleep, waitFor } from './helpers.ts';
+import { closeWs, wsClient, type WsInbox } from './ws-helpers.ts';
+
+const KiB = 1024;
+
+/** Whether `data` lies in the shared read region, i.e. was lent rather than copied out. */
+const inRegion = (data: string | Uint8Array): boolean => typeof data !== 'string' && data.buffer === simdReadRegion()!.buffer;
+
+/** A server of ours with `lentMessages` on; `onPeer` sets up each peer. */
+async function lendingServer(t: Parameters<typeof defer>[0], onPeer: (peer: Peer) => void, options: ServerOptions = {}): Promise<string> {
+  const instance = await server(`ws://${LOCALHOST}:0`, onPeer, { maxPayload: 8 * 1024 * KiB, lentMessages: true, ...options });
+  defer(t, () => instance.close(500));
+  return instance.url;
+}
+
+async function client(t: Parameters<typeof defer>[0], url: string): Promise<{ ws: WebSocket; inbox: WsInbox }> {
+  const connected = await wsClient(url, [], { maxPayload: 8 * 1024 * KiB });
+  defer(t, () => closeWs(connected.ws));
+  return connected;
+}
+
+/** Message `i` of a stream: mostly 64 KiB (several whole in a bulk read), some odd sizes between. */
+function messageOf(stream: number, i: number): Buffer {
+  const size = i % 5 === 4 ? 1 + ((i * 977) % 3000) : 64 * KiB + (i % 3);
+  return Buffer.from(patternBytes(size, stream * 10_000 + i + 1));
+}
+
+async function expectEchoes(inbox: WsInbox, stream: number, count: number, ms = 15_000): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const got = await inbox.next(ms);
+    assert.ok(got.data.equals(messageOf(stream, i)), `stream ${stream}: message ${i} differs`);
+  }
+}
+
+test('lentMessages: long messages read in bulk reach onMessage as they lie in the read region, and echo intact', async (t) => {
+  let lent = 0;
+  let copied = 0;
+  const url = await lendingServer(t, (peer) =>
+    peer.onMessage((message) => {
+      if (inRegion(message.data)) lent++;
+      else copied++;
+      peer.send(message);
+    }),
+  );
+  const { ws, inbox } = await client(t, url);
+  const count = 300;
+  for (let i = 0; i < count; i++) ws.send(messageOf(1, i));
+  await expectEchoes(inbox, 1, count);
+  assert.ok(lent > 0, 'some messages were lent');
+  assert.ok(copied > 0, 'short ones, and those split across reads, were not');
+});
+
+test('lentMessages: what the kernel does not take at once is copied before the region is read into again (a client that stops reading, another that streams)', async (t) => {
+  let mostBuffered = 0;
+  const url = await lendingServer(t, (peer) =>
+    peer.onMessage((message) => {
+      peer.send(message);
+      mostBuffered = Math.max(mostBuffered, peer.bufferedAmount);
+    }),
+  );
+  const slow = await client(t, url);
+  const busy = await client(t, url);
+  // The slow client stops reading: the server's echoes fill the kernel's buffers and then
+  // wait in the socket's stream, while the busy client's reads keep refilling the region.
+  const slowSocket = (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+  slowSocket.pause();
+  const count = 400;
+  for (let i = 0; i < count; i++) slow.ws.send(messageOf(2, i));
+  await waitFor(() => mostBuffered > 0, 10_000, 'echoes wait in the server socket');
+  const busyCount = 200;
+  for (let i = 0; i < busyCount; i++) busy.ws.send(messageOf(3, i));
+  await expectEchoes(busy.inbox, 3, busyCount);
+  slowSocket.resume();
+  await expectEchoes(slow.inbox, 2, count);
+});
+
+test('lentMessages: a lent message sent on to another peer (whose client reads late) arrives intact', async (t) => {
+  const peers: Peer[] = [];
+  const url = await lendingServer(t, (peer) => {
+    peers.push(peer);
+    peer.onMessage((message) => {
+      for (const other of peers) if (other !== peer) other.send(message);
+    });
+  });
+  const source = await client(t, url);
+  const sink = await client(t, url);
+  await waitFor(() => peers.length === 2, 3000, 'both peers');
+  const sinkSocket = (sink.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+  sinkSocket.pause();
+  const count = 300;
+  for (let i = 0; i < count; i++) source.ws.send(messageOf(4, i));
+  await sleep(300);
+  sinkSocket.resume();
+  await expectEchoes(sink.inbox, 4, count);
+});
+
+test('lentMessages: a message used after its callback throws MessageExpiredError; one copied during it stays', async (t) => {
+  const kept: Message[] = [];
+  const copies: Buffer[] = [];
+  let peer!: Peer;
+  const url = await lendingServer(t, (accepted) => {
+    peer = accepted;
+    accepted.onMessage((message) => {
+      kept.push(message);
+      copies.push(Buffer.from(message.data as Uint8Array));
+    });
+  });
+  const { ws } = await client(t, url);
+  const count = 40;
+  for (let i = 0; i < count; i++) ws.send(messageOf(5, i));
+  await waitFor(() => kept.length === count, 10_000, 'every message');
+  copies.forEach((copy, i) => assert.ok(copy.equals(messageOf(5, i)), `copy ${i} differs`));
+  for (const message of [kept[0]!, kept[count - 1]!]) {
+    assert.throws(() => message.data, MessageExpiredError);
+    assert.throws(() => peer.send(message), MessageExpiredError);
+    await assert.rejects(peer.write(message), MessageExpiredError);
+  }
+  assert.equal(kept[0]!.opcode, 2, 'what is not its bytes can still be read');
+});
+
+test('lentMessages: text is lent as validated bytes, and reads as the string it was', async (t) => {
+  const texts: string[] = [];
+  const url = await lendingServer(t, (peer) =>
+    peer.onMessage((message) => {
+      texts.push(message.data as string);
+      peer.send(message);
+    }),
+  );
+  const { ws, inbox } = await client(t, url);
+  const sent = Array.from({ length: 40 }, (_, i) => `€ ${i} ü `.repeat(9000 + i));
+  for (const text of sent) ws.send(text);
+  for (const [i, text] of sent.entries()) {
+    const got = await inbox.next(10_000);
+    assert.equal(got.binary, false);
+    assert.equal(got.data.toString(), text, `echo ${i}`);
+  }
+  assert.deepEqual(texts, sent);
+});
+
+test('lentMessages: a callback that switches itself off mid-read leaves the rest of the read, copied, for read()', async (t) => {
+  let peer!: Peer;
+  let taken = 0;
+  const url = await lendingServer(t, (accepted) => {
+    peer = accepted;
+    accepted.onMessage((message) => {
+      // Past the warm-up (which switches the socket to lent reads), one message and off.
+      if (++taken >= 4) accepted.onMessage(null);
+      void message;
+    });
+  });
+  const { ws } = await client(t, url);
+  for (let i = 0; i < 3; i++) ws.send(messageOf(6, 100 + i));
+  await waitFor(() => taken === 3, 5000, 'warm-up');
+  // One write: the messages arrive together and are parsed from one lent read.
+  const burst = Array.from({ length: 12 }, (_, i) => Buffer.from(patternBytes(20 * KiB + i, 600 + i)));
+  for (const message of burst) ws.send(message);
+  await waitFor(() => taken === 4, 5000, 'the last message to the callback');
+  // Let another connection's reads refill the region before the rest is read.
+  const other = await client(t, await lendingServer(t, (p) => p.onMessage((m) => void p.send(m))));
+  for (let i = 0; i < 20; i++) other.ws.send(messageOf(7, i));
+  await expectEchoes(other.inbox, 7, 20);
+  for (let i = 1; i < burst.length; i++) {
+    const message = await peer.read(5000);
+    assert.ok(message !== null);
+    assert.ok(Buffer.from(message.data as Uint8Array).equals(burst[i]!), `message ${i} read later differs`);
+  }
+});
