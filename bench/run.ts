@@ -12,7 +12,7 @@ import { canPin } from './lib/processes.ts';
 import { formatNumber, renderReport, scenarioTable, type ScenarioResults } from './lib/report.ts';
 import { runRound } from './lib/round.ts';
 import { buildShipped } from './lib/shipped.ts';
-import { CLIENTS, DEFLATE_SERVERS, SCENARIOS, SERVERS, subjectsOf as allSubjectsOf, timingFor, type Scenario } from './scenarios.ts';
+import { CLIENTS, DEFLATE_SERVERS, LENT_SERVERS, SCENARIOS, SERVERS, subjectsOf as allSubjectsOf, timingFor, type Scenario } from './scenarios.ts';
 
 const { values: options } = parseArgs({
   options: {
@@ -27,7 +27,7 @@ const quick = options.quick ?? false;
 const baseTiming = timingFor(quick);
 const timing = options.rounds === undefined ? baseTiming : { ...baseTiming, rounds: Math.max(1, Number(options.rounds)) };
 const wanted = options.servers?.split(',').map((name) => name.trim()).filter((name) => name !== '');
-const known = new Set<string>([...SERVERS, ...DEFLATE_SERVERS, ...CLIENTS]);
+const known = new Set<string>([...SERVERS, ...LENT_SERVERS, ...DEFLATE_SERVERS, ...CLIENTS]);
 const unknown = wanted?.filter((name) => !known.has(name)) ?? [];
 if (unknown.length > 0) {
   process.stderr.write(`unknown server(s): ${unknown.join(', ')}; known: ${[...known].join(', ')}\n`);

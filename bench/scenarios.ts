@@ -6,6 +6,14 @@
 /** Server entries, each a file in `servers/`, in table order. */
 export const SERVERS = ['ws', 'ws-addons', 'uws', 'raw', 'wspeer'] as const;
 /**
+ * Echo-only entries: wspeer with `lentMessages` on, the opt-in that lends each message to
+ * the callback as it lies in the read buffer (as uWebSockets.js does), so its own row shows
+ * what the opt-in buys next to the default one.
+ */
+export const LENT_SERVERS = ['wspeer-lent'] as const;
+/** The subjects of the plain echo scenarios. */
+const ECHO_SERVERS = [...SERVERS, ...LENT_SERVERS] as const;
+/**
  * Server entries with permessage-deflate on, in table order. They only take part in the
  * deflate scenarios, where they are compared with `DEFLATE_BASELINE` alone.
  */
@@ -91,7 +99,8 @@ export function usesDeflate(scenario: Scenario): boolean {
 /** The subjects of a scenario (server or client names), in table order. */
 export function subjectsOf(scenario: Scenario): readonly string[] {
   if (scenario.kind === 'client') return CLIENTS;
-  return usesDeflate(scenario) ? DEFLATE_SERVERS : SERVERS;
+  if (usesDeflate(scenario)) return DEFLATE_SERVERS;
+  return scenario.kind === 'echo' ? ECHO_SERVERS : SERVERS;
 }
 
 /** The subjects a scenario's ratio columns compare against, the main reference first. */

@@ -5,4 +5,4 @@
  */
 import { startWspeerEcho } from './wspeer-echo.ts';
 
-await startWspeerEcho('wspeer-deflate-ctx', { contextTakeover: true });
+await startWspeerEcho('wspeer-deflate-ctx', { deflate: { contextTakeover: true } });

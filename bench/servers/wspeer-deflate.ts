@@ -5,4 +5,4 @@
  */
 import { startWspeerEcho } from './wspeer-echo.ts';
 
-await startWspeerEcho('wspeer-deflate', true);
+await startWspeerEcho('wspeer-deflate', { deflate: true });

@@ -7,8 +7,8 @@ import type { PeerOptions } from '../../src/index.ts';
 import { loadWspeer } from '../lib/shipped.ts';
 import { announceReady, listenPort } from './control.ts';
 
-/** Starts the echo server and announces it; `deflate` is wspeer's option, off unless given. */
-export async function startWspeerEcho(name: string, deflate: PeerOptions['deflate'] = false): Promise<void> {
+/** Starts the echo server and announces it; `options` are wspeer's (compression off unless given). */
+export async function startWspeerEcho(name: string, options: PeerOptions = {}): Promise<void> {
   const port = listenPort();
   const { server } = await loadWspeer();
   await server(
@@ -20,8 +20,8 @@ export async function startWspeerEcho(name: string, deflate: PeerOptions['deflat
         peer.send(message);
       });
     },
-    { maxPayload: 64 * 1024 * 1024, ...(deflate === false ? {} : { deflate }) },
+    { maxPayload: 64 * 1024 * 1024, ...options },
   );
-  const described = deflate === false ? '' : ` deflate=${JSON.stringify(deflate)}`;
+  const described = Object.entries(options).map(([key, value]) => ` ${key}=${JSON.stringify(value)}`).join('');
   announceReady(name, `dist/index.js server() onMessage/send${described}`);
 }
