@@ -95,7 +95,7 @@ export class ReceivedMessage implements Message {
   /** See {@link Message.data}; text is decoded on first read. */
   get data(): string | Uint8Array {
     if ((this.flags & TEXT) === 0) return this.bytes;
-    if ((this.flags & EXPIRED) !== 0) throw new MessageExpiredError();
+    // Expiry clears `text`, so an expired message reaches `bytes`, which throws.
     return (this.text ??= decoder.decode(this.bytes));
   }
 

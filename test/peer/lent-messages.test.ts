@@ -6,13 +6,14 @@
  * @module
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { test } from 'node:test';
 
 import type WebSocket from 'ws';
 
 import { MessageExpiredError, server, type Message, type Peer, type ServerOptions } from '../../src/index.ts';
 import { simdReadRegion } from '../../src/frame/mask-simd.ts';
-import { defer, LOCALHOST, patternBytes, sleep, waitFor } from './helpers.ts';
+import { defer, LOCALHOST, patternBytes, sleep, waitFor, within } from './helpers.ts';
 import { closeWs, wsClient, type WsInbox } from './ws-helpers.ts';
 
 const KiB = 1024;
@@ -134,9 +135,11 @@ test('lentMessages: a message used after its callback throws MessageExpiredError
 
 test('lentMessages: text is lent as validated bytes, and reads as the string it was', async (t) => {
   const texts: string[] = [];
+  const kept: Message[] = [];
   const url = await lendingServer(t, (peer) =>
     peer.onMessage((message) => {
       texts.push(message.data as string);
+      kept.push(message);
       peer.send(message);
     }),
   );
@@ -149,6 +152,25 @@ test('lentMessages: text is lent as validated bytes, and reads as the string it 
     assert.equal(got.data.toString(), text, `echo ${i}`);
   }
   assert.deepEqual(texts, sent);
+  assert.throws(() => kept[0]!.data, MessageExpiredError, 'its text, decoded during the call, is not kept after it');
+});
+
+test('lentMessages: messages that waited for read() and are then passed to a new callback expire after it too', async (t) => {
+  let peer!: Peer;
+  const url = await lendingServer(t, (accepted) => (peer = accepted));
+  const { ws } = await client(t, url);
+  for (let i = 0; i < 3; i++) ws.send(messageOf(8, i));
+  // The pong comes once the server has parsed what came before the ping: three messages waiting.
+  const pong = once(ws, 'pong');
+  ws.ping();
+  await within(pong, 5000, 'pong');
+  const kept: Message[] = [];
+  peer.onMessage((message) => {
+    assert.ok(Buffer.from(message.data as Uint8Array).equals(messageOf(8, kept.length)));
+    kept.push(message);
+  });
+  assert.equal(kept.length, 3);
+  for (const message of kept) assert.throws(() => message.data, MessageExpiredError);
 });
 
 test('lentMessages: a callback that switches itself off mid-read leaves the rest of the read, copied, for read()', async (t) => {
