@@ -1,30 +1,29 @@
 /**
  * A WebSocket endpoint over a Node socket (`node:net` or `node:tls`), in the shape of a
  * socket: `read`, `write`, `shutdown`, `close`. It drives a sans-I/O {@link Connection}:
- * bytes from the socket go in, messages come out to waiting readers or a bounded inbox, and
- * everything queued during a tick leaves in one vectored write.
+ * bytes from the socket go in, messages come out through its {@link Receiver} to the
+ * callback, waiting readers or a bounded inbox, and everything queued during a tick leaves
+ * in one vectored write. The peer keeps the budget, the flow control and the closing.
  * @module
  */
 import type { Socket } from 'node:net';
 import { isUtf8 } from 'node:buffer';
 import type { MessageCompression } from '../connection/compression.ts';
 import { Connection, type ConnectionState } from '../connection/connection.ts';
-import type { ConnectionHandler } from '../connection/handler.ts';
 import { CloseCode } from '../frame/close-code.ts';
 import type { ProtocolError } from '../frame/errors.ts';
 import { READ_REGION_SIZE } from '../frame/mask-simd.ts';
-import { Opcode } from '../frame/opcode.ts';
 import { ClosingHandshake } from './closing.ts';
 import { DrainWaiters } from './drain-waiters.ts';
 import { allocateUnsafe, bufferView } from './buffers.ts';
-import { callApplication, type CallbackOwner } from './callbacks.ts';
 import { BufferFullError, ConnectionClosedError } from './errors.ts';
-import { Inbox, ITERATION_DONE, toIteratorResult } from './inbox.ts';
+import { ITERATION_DONE, toIteratorResult } from './inbox.ts';
 import { LEND_AFTER, lendReads, type LentReadTarget } from './lent-reads.ts';
-import { lendingNow, noteQueued, receiveLending, writeBeforeReuse, type LentWriter } from './lent-messages.ts';
-import { ReceivedMessage, type Message } from './message.ts';
+import { noteQueued, receiveLending, writeBeforeReuse, type LentWriter } from './lent-messages.ts';
+import type { Message } from './message.ts';
 import type { ResolvedPeerOptions } from './options.ts';
 import { queueWritable, sizeOfWritable } from './outgoing.ts';
+import { Receiver, type ReceiverHost } from './receiver.ts';
 import { attachSocket, writeChunks } from './socket-events.ts';
 import { scheduleFlush, startHeartbeat, stopHeartbeat, type Flushable, type Heartbeat, type HeartbeatMembership } from './scheduler.ts';
 import type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types.ts';
@@ -36,7 +35,7 @@ const outgoing: Uint8Array[] = [];
 const EMPTY_INFO: HandshakeInfo = { path: '/', headers: {}, protocol: '', extensions: '' };
 
 /** See the module comment. Made by the `server`, `bind`, `connect`, `wrap` and `handleUpgrade` factories. */
-export class Peer implements ConnectionHandler, Flushable, Heartbeat, CallbackOwner, LentReadTarget, LentWriter, AsyncIterable<Message> {
+export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget, LentWriter, AsyncIterable<Message> {
   /** The underlying socket. */
   readonly socket: Socket;
   /** What the opening handshake settled. */
@@ -50,12 +49,10 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, CallbackOw
 
   private readonly connection: Connection;
   private readonly options: ResolvedPeerOptions;
-  private readonly inbox = new Inbox();
+  private readonly receiver: Receiver;
   /** Writes waiting for the send buffer to drain; made on the first backpressure. */
   private writers: DrainWaiters | null = null;
   private readonly closing: ClosingHandshake;
-  private inMessage = false;
-  private fragmentDecoder: InstanceType<typeof TextDecoder> | null = null;
   private paused = false;
   // Bytes to read before the socket is switched to lent reads (lent-reads.ts); -1 once settled.
   private bytesBeforeLending: number;
@@ -64,7 +61,6 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, CallbackOw
   private awaitingLife = false;
   private onClosedCallback: ((peer: Peer) => void) | null = null;
   private heartbeat: HeartbeatMembership | null = null;
-  private messageCallback: ((message: Message) => void) | null = null;
 
   /**
    * Take over `socket`, whose opening handshake is complete; `head` holds bytes that
@@ -83,13 +79,14 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, CallbackOw
     this.options = options;
     this.handshake = handshake;
     this.bytesBeforeLending = options.lentReads ? LEND_AFTER : -1;
-    this.connection = new Connection(role, this, {
+    this.receiver = new Receiver(this, options.fragments, options.lentMessages);
+    this.connection = new Connection(role, this.receiver, {
       maxPayload: options.maxPayload,
       fragments: options.fragments,
       allocate: allocateUnsafe,
       view: bufferView,
       // Messages reach the application asynchronously: answer the peer's close only once
-      // it has had them (see `onClose`), so that its reply to the last one is not cut off.
+      // it has had them (see `closeReceived`), so that its reply to the last one is not cut off.
       deferCloseReply: true,
       isUtf8,
       compression,
@@ -116,7 +113,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, CallbackOw
 
   /** Resolves once the socket has closed; `closeCode`, `closeReason` and `error` then say how. */
   whenClosed(): Promise<void> {
-    return this.inbox.whenClosed();
+    return this.receiver.inbox.whenClosed();
   }
 
   /**
@@ -148,10 +145,10 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, CallbackOw
    * arrives in time; the connection stays usable and a later read gets the next message.
    */
   read(timeout?: number): Promise<Message | null> {
-    const message = this.takeQueued();
+    const message = this.receiver.take();
     if (message !== undefined) return Promise.resolve(message);
     if (this.done) return Promise.resolve(null);
-    return this.inbox.wait(timeout);
+    return this.receiver.inbox.wait(timeout);
   }
 
   /**
@@ -164,20 +161,16 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, CallbackOw
   }
 
   private nextStep(): Promise<IteratorResult<Message>> {
-    const message = this.takeQueued();
+    const message = this.receiver.take();
     if (message !== undefined) return Promise.resolve({ done: false, value: message });
     if (this.done) return Promise.resolve(ITERATION_DONE);
-    return this.inbox.wait(undefined).then(toIteratorResult);
+    return this.receiver.inbox.wait(undefined).then(toIteratorResult);
   }
 
-  /** The oldest unread message, if any; reading resumes, and a held close answer goes, as the inbox empties. */
-  private takeQueued(): ReceivedMessage | undefined {
-    const inbox = this.inbox;
-    const message = inbox.shift();
-    if (message === undefined) return undefined;
+  /** @internal A queued message was taken: reading resumes, and a held close answer goes, as the inbox empties. */
+  messageTaken(): void {
     if (this.paused) this.updateFlow();
-    if (inbox.length === 0 && this.connection.awaitingCloseReply) this.closing.replySoon();
-    return message;
+    if (this.receiver.inbox.length === 0 && this.connection.awaitingCloseReply) this.closing.replySoon();
   }
 
   /**
@@ -187,16 +180,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, CallbackOw
    * returns rejects, the connection is closed with 1011 and `onError` is told.
    */
   onMessage(callback: ((message: Message) => void) | null): void {
-    this.messageCallback = callback;
-    // One at a time: the callback may switch itself off, and what it leaves stays for `read`.
-    let message: ReceivedMessage | undefined;
-    while (callback !== null && this.messageCallback === callback && (message = this.takeQueued()) !== undefined) this.lend(callback, message);
-  }
-
-  /** Pass `message` to the callback; with `lentMessages`, it expires when the call returns. */
-  private lend(callback: (message: Message) => void, message: ReceivedMessage): void {
-    callApplication(callback, message, this);
-    if (this.options.lentMessages) message.expire();
+    this.receiver.setCallback(callback);
   }
 
   /**
@@ -262,7 +246,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, CallbackOw
     if (buffered === 0) return false;
     const options = this.options;
     if (buffered + size > options.maxBufferedAmount) return true;
-    return buffered + size + this.inbox.bytes + this.connection.incomingBytes > options.memoryLimit;
+    return buffered + size + this.receiver.inbox.bytes + this.connection.incomingBytes > options.memoryLimit;
   }
 
   /** `closeOnBufferFull`: a peer this far behind is dropped rather than kept and skipped. */
@@ -333,7 +317,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, CallbackOw
     this.limitMessages();
     const connection = this.connection;
     if (!lent) connection.receive(chunk);
-    else if (this.options.lentMessages && this.messageCallback !== null) receiveLending(connection, chunk);
+    else if (this.options.lentMessages && this.receiver.callback !== null) receiveLending(connection, chunk);
     else connection.receiveBorrowed(chunk);
     if (connection.outgoingBytes > 0 || connection.state === 'CLOSED') scheduleFlush(this);
   }
@@ -344,8 +328,8 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, CallbackOw
    * reads they save); elsewhere there is said to be no room.
    */
   readRoom(): number {
-    if (!this.options.lentMessages || this.messageCallback === null || this.connection.splitFrameLength > READ_REGION_SIZE) return 0;
-    return this.options.highWaterMark - this.inbox.bytes - this.bufferedAmount;
+    if (!this.options.lentMessages || this.receiver.callback === null || this.connection.splitFrameLength > READ_REGION_SIZE) return 0;
+    return this.options.highWaterMark - this.receiver.inbox.bytes - this.bufferedAmount;
   }
 
   /**
@@ -353,7 +337,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, CallbackOw
    * unread inbox and the unsent bytes leave of it.
    */
   private limitMessages(): void {
-    this.connection.setMessageLimit(this.options.memoryLimit - this.inbox.bytes - this.bufferedAmount);
+    this.connection.setMessageLimit(this.options.memoryLimit - this.receiver.inbox.bytes - this.bufferedAmount);
   }
 
   /**
@@ -376,7 +360,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, CallbackOw
 
   /** @internal A ping period passed: ping, and drop the peer if nothing came since the last ping, unless unread messages paused reading. */
   beat(): void {
-    if (this.awaitingLife && !this.heard && this.inbox.bytes <= this.options.highWaterMark) {
+    if (this.awaitingLife && !this.heard && this.receiver.inbox.bytes <= this.options.highWaterMark) {
       this.socket.destroy();
       return;
     }
@@ -391,7 +375,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, CallbackOw
   /** Pause reading while the inbox or the send buffer is over the high-water mark; resume when both are under. */
   private updateFlow(): void {
     const hwm = this.options.highWaterMark;
-    const shouldPause = this.inbox.bytes > hwm || this.socket.writableLength > hwm;
+    const shouldPause = this.receiver.inbox.bytes > hwm || this.socket.writableLength > hwm;
     if (shouldPause === this.paused) return;
     this.paused = shouldPause;
     if (shouldPause) this.socket.pause();
@@ -409,63 +393,24 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, CallbackOw
     if (this.done) return;
     this.done = true;
     if (this.heartbeat !== null) stopHeartbeat(this.heartbeat);
-    this.inbox.close();
+    this.receiver.inbox.close();
     this.writers?.rejectAll(new ConnectionClosedError('write'));
     this.closing.settle();
     this.onClosedCallback?.(this);
   }
 
-  private deliver(message: ReceivedMessage): void {
-    const callback = this.messageCallback;
-    if (callback !== null) return this.lend(callback, message);
-    // The callback switched itself off mid-read: what it leaves for `read` must be owned.
-    if (lendingNow()) message.own();
-    this.inbox.push(message);
-    if (this.inbox.bytes === 0) return;
-    // Queued unread: what is left of the budget shrinks for the next message in this chunk.
+  /** @internal A message was queued unread: what is left of the budget shrinks for the next one in this chunk; past the mark, reading pauses. */
+  messageQueued(): void {
     this.limitMessages();
-    if (this.inbox.bytes > this.options.highWaterMark && !this.paused) this.updateFlow();
+    if (this.receiver.inbox.bytes > this.options.highWaterMark && !this.paused) this.updateFlow();
   }
 
   /** @internal The application's callback failed: its fault, not the peer's; 1011, reported, no more messages to it, and the process goes on. */
   callbackFailed(error: unknown): void {
-    this.messageCallback = null;
+    this.receiver.callback = null;
     this.abort(CloseCode.InternalError, 'internal error');
     this.options.onError(error);
   }
-
-  // ——— ConnectionHandler: called by the connection while it parses ———
-
-  /** @internal Validated text; decoded when the application reads it (in stream for fragments). */
-  onTextBytes(bytes: Uint8Array, fin: boolean): void {
-    let text: string | null = null;
-    if (this.options.fragments) {
-      // A code point may span two frames: decode in stream, carrying the cut bytes over.
-      text = (this.fragmentDecoder ??= new TextDecoder('utf-8', { ignoreBOM: true })).decode(bytes, { stream: !fin });
-    }
-    this.deliver(ReceivedMessage.of(this.inMessage ? Opcode.Continuation : Opcode.Text, fin, bytes, true, text));
-    this.inMessage = !fin;
-  }
-
-  /** @internal Binary data, a whole message or a fragment. */
-  onBinary(data: Uint8Array, fin: boolean): void {
-    this.deliver(ReceivedMessage.of(this.inMessage ? Opcode.Continuation : Opcode.Binary, fin, data, false, null));
-    this.inMessage = !fin;
-  }
-
-  /** @internal A whole short message lying in the chunk: its Buffer is made only if `data` is read. */
-  onMessageAt(opcode: 1 | 2, chunk: DataView, start: number, length: number): void {
-    this.deliver(new ReceivedMessage(opcode, true, null, opcode === Opcode.Text, null, chunk, start, length));
-  }
-
-  /** @internal Not called: the peer takes text as bytes (`onTextBytes`). */
-  onText(): void {}
-  /** @internal Nothing to do: the connection answers pings itself (§5.5.2). */
-  onPing(): void {}
-  /** @internal Nothing to do: liveness is any byte heard (see `beat`). */
-  onPong(): void {}
-  /** @internal Nothing to do: the connection reports its error through `error` and the close. */
-  onError(): void {}
 
   /**
    * @internal The peer's close frame arrived. Our answer waits until the application has had
@@ -473,7 +418,7 @@ export class Peer implements ConnectionHandler, Flushable, Heartbeat, CallbackOw
    * to callbacks or waiting readers, else until `read` has drained the inbox — or, at the
    * latest, `closeTimeout`.
    */
-  onClose(): void {
-    this.closing.answer(this.inbox.length > 0, this.messageCallback !== null);
+  closeReceived(unread: boolean, callbackSet: boolean): void {
+    this.closing.answer(unread, callbackSet);
   }
 }

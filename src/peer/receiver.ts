@@ -1,0 +1,108 @@
+/**
+ * The receiving side of a peer: it is the connection's handler, turns each data event into
+ * a {@link ReceivedMessage}, and hands it to the application's `onMessage` callback, to the
+ * oldest waiting `read`, or to the inbox. What it does not decide — the memory budget,
+ * pausing the socket, the close answer, a failed callback — it tells its host, the peer.
+ * @module
+ */
+import type { ConnectionHandler } from '../connection/handler.ts';
+import { Opcode } from '../frame/opcode.ts';
+import { callApplication, type CallbackOwner } from './callbacks.ts';
+import { Inbox } from './inbox.ts';
+import { lendingNow } from './lent-messages.ts';
+import { ReceivedMessage, type Message } from './message.ts';
+
+/** What the receiver tells its peer. */
+export interface ReceiverHost extends CallbackOwner {
+  /** A message was queued unread: the budget shrinks, and reading may have to pause. */
+  messageQueued(): void;
+  /** A queued message was taken: reading may resume, and a held close answer may go. */
+  messageTaken(): void;
+  /** The peer's close frame came; `unread`: messages wait in the inbox; `callbackSet`: one was passed to a callback. */
+  closeReceived(unread: boolean, callbackSet: boolean): void;
+}
+
+/** See the module comment. */
+export class Receiver implements ConnectionHandler {
+  /** Messages received and not yet read, and the reads waiting for one. */
+  readonly inbox = new Inbox();
+  /** The application's `onMessage` callback, or null when messages go to `read`. */
+  callback: ((message: Message) => void) | null = null;
+  private inMessage = false;
+  private fragmentDecoder: InstanceType<typeof TextDecoder> | null = null;
+
+  /** `fragments` and `lentMessages`: the peer's options of those names. */
+  constructor(
+    private readonly host: ReceiverHost,
+    private readonly fragments: boolean,
+    private readonly lentMessages: boolean,
+  ) {}
+
+  /** The oldest unread message, if any. */
+  take(): ReceivedMessage | undefined {
+    const message = this.inbox.shift();
+    if (message !== undefined) this.host.messageTaken();
+    return message;
+  }
+
+  /** Pass messages to `callback` from now on; those already waiting first, one at a time, until it switches itself off. */
+  setCallback(callback: ((message: Message) => void) | null): void {
+    this.callback = callback;
+    let message: ReceivedMessage | undefined;
+    while (callback !== null && this.callback === callback && (message = this.take()) !== undefined) this.lend(callback, message);
+  }
+
+  /** Pass `message` to the callback; with `lentMessages`, it expires when the call returns. */
+  private lend(callback: (message: Message) => void, message: ReceivedMessage): void {
+    callApplication(callback, message, this.host);
+    if (this.lentMessages) message.expire();
+  }
+
+  private deliver(message: ReceivedMessage): void {
+    const callback = this.callback;
+    if (callback !== null) return this.lend(callback, message);
+    // The callback switched itself off mid-read: what it leaves for `read` must be owned.
+    if (lendingNow()) message.own();
+    this.inbox.push(message);
+    // Zero: it went straight to a waiting read.
+    if (this.inbox.bytes > 0) this.host.messageQueued();
+  }
+
+  // ——— ConnectionHandler: called by the connection while it parses ———
+
+  /** @internal Validated text; decoded when the application reads it (in stream for fragments). */
+  onTextBytes(bytes: Uint8Array, fin: boolean): void {
+    let text: string | null = null;
+    if (this.fragments) {
+      // A code point may span two frames: decode in stream, carrying the cut bytes over.
+      text = (this.fragmentDecoder ??= new TextDecoder('utf-8', { ignoreBOM: true })).decode(bytes, { stream: !fin });
+    }
+    this.deliver(ReceivedMessage.of(this.inMessage ? Opcode.Continuation : Opcode.Text, fin, bytes, true, text));
+    this.inMessage = !fin;
+  }
+
+  /** @internal Binary data, a whole message or a fragment. */
+  onBinary(data: Uint8Array, fin: boolean): void {
+    this.deliver(ReceivedMessage.of(this.inMessage ? Opcode.Continuation : Opcode.Binary, fin, data, false, null));
+    this.inMessage = !fin;
+  }
+
+  /** @internal A whole short message lying in the chunk: its Buffer is made only if `data` is read. */
+  onMessageAt(opcode: 1 | 2, chunk: DataView, start: number, length: number): void {
+    this.deliver(new ReceivedMessage(opcode, true, null, opcode === Opcode.Text, null, chunk, start, length));
+  }
+
+  /** @internal Not called: the receiver takes text as bytes (`onTextBytes`). */
+  onText(): void {}
+  /** @internal Nothing to do: the connection answers pings itself (§5.5.2). */
+  onPing(): void {}
+  /** @internal Nothing to do: liveness is any byte heard (see the peer's `beat`). */
+  onPong(): void {}
+  /** @internal Nothing to do: the connection reports its error through `error` and the close. */
+  onError(): void {}
+
+  /** @internal The peer's close frame arrived: the peer decides when to answer. */
+  onClose(): void {
+    this.host.closeReceived(this.inbox.length > 0, this.callback !== null);
+  }
+}
