@@ -11,6 +11,7 @@ import { COLUMNS, metricsOf, type SubjectSeries } from './lib/metrics.ts';
 import { canPin } from './lib/processes.ts';
 import { formatNumber, renderReport, scenarioTable, type ScenarioResults } from './lib/report.ts';
 import { runRound } from './lib/round.ts';
+import { turnOrder } from './lib/stats.ts';
 import { buildShipped } from './lib/shipped.ts';
 import { CLIENTS, DEFLATE_SERVERS, LENT_SERVERS, SCENARIOS, SERVERS, subjectsOf as allSubjectsOf, timingFor, type Scenario } from './scenarios.ts';
 
@@ -66,7 +67,7 @@ async function runScenario(scenario: Scenario): Promise<ScenarioResults> {
   const role = scenario.kind === 'client' ? 'client' : 'server';
   const series: SubjectSeries[] = subjectsOf(scenario).map((subject) => ({ subject, rounds: [], failures: [] }));
   for (let round = 0; round < timing.rounds; round++) {
-    for (const entry of series) {
+    for (const entry of turnOrder(series, round)) {
       const key = `${role}:${entry.subject}`;
       const reason = unavailable.get(key);
       if (reason !== undefined) {

@@ -90,7 +90,7 @@ export function renderReport(options: {
     `- Command: \`${options.command}\``,
     `- Pinning: ${options.pinned ? 'server on core 0, load on core 1 (taskset)' : 'none (taskset unavailable)'}`,
     '',
-    `Figures are medians of ${options.rounds} interleaved rounds (each round a fresh server process, servers taking turns A B C A B C …);`,
+    `Figures are medians of ${options.rounds} interleaved rounds (each round a fresh server process, servers taking turns A B C, B C A, C A B …, each round starting one later);`,
     '"vs" columns are medians of per-round ratios. Absolute numbers drift with the machine: only the ratios are meant to compare.',
     'CPU is the measured process\'s own `process.cpuUsage()` over the measured interval (the server\'s; the client\'s in the client scenarios).',
     'MB/s counts payload bytes echoed (one direction). `raw` answers the upgrade and then pipes the socket to itself: no WebSocket work at all,',
