@@ -83,6 +83,7 @@ export class Connection implements FrameSink {
     this.reader = new MessageReader(this, handler, this.readerSettings);
     this.decoder = new FrameDecoder(this, {
       allocate,
+      allocateLendable: options.allocateLendable,
       expectMasked: role === 'server',
       maxMessageSize: maxPayload,
       allowRsv1: this.compression !== null,
@@ -180,7 +181,8 @@ export class Connection implements FrameSink {
    * Feed bytes that are only lent for the call (a read buffer the host reuses): they are
    * unmasked in place, and everything handed out is copied from them. With `lendMessages`,
    * a whole message in one uncompressed frame goes to the handler as a view of `chunk`
-   * instead, for a handler done with it (or that copied it) when this call returns.
+   * instead (or, split across chunks, in a buffer from `allocateLendable`), for a handler
+   * done with it (or that copied it) when this call returns.
    */
   receiveBorrowed(chunk: Uint8Array, lendMessages = false): void {
     this.decoder.pushBorrowed(chunk, lendMessages);

@@ -32,6 +32,11 @@ export interface ConnectionOptions {
    */
   allocate?: (size: number) => Uint8Array;
   /**
+   * Allocates the buffer a whole message in one frame, split across chunks, is assembled in
+   * while `receiveBorrowed` may lend it (the frame decoder's `allocateLendable`). Default `allocate`.
+   */
+  allocateLendable?: (size: number) => Uint8Array;
+  /**
    * Makes the views whole payloads are handed out as (the frame decoder's `view` option),
    * and the chunks of the shared output slab that `takeOutgoing` returns. Default: the
    * received chunk's own `subarray`, and plain Uint8Arrays.

@@ -54,6 +54,12 @@ export interface FrameDecoderOptions {
    */
   allocate?: (size: number) => Uint8Array;
   /**
+   * Allocates the buffer a split frame is assembled in when `pushBorrowed` may lend it
+   * (see there): a host that reuses such buffers once the lent message is done with passes
+   * its own. Default `allocate`.
+   */
+  allocateLendable?: (size: number) => Uint8Array;
+  /**
    * Makes the view a payload lying whole in a chunk is handed out as. Default: the chunk's
    * own `subarray`, of its type. A host whose chunks are Node Buffers passes a cheaper
    * constructor (Buffer's `subarray` reads `.buffer` through the runtime for every view;
@@ -80,6 +86,7 @@ export class FrameDecoder {
   private readonly expectMasked: boolean;
   private maxMessageSize: number;
   private readonly allocate: (size: number) => Uint8Array;
+  private readonly allocateLendable: (size: number) => Uint8Array;
   private readonly view: PayloadView | null;
   private readonly messagesAt: boolean;
   private stopped = false;
@@ -122,6 +129,7 @@ export class FrameDecoder {
     this.maxMessageSize = options.maxMessageSize;
     this.allowRsv1 = options.allowRsv1 ?? false;
     this.allocate = options.allocate ?? allocateZeroed;
+    this.allocateLendable = options.allocateLendable ?? this.allocate;
     this.view = options.view ?? null;
     this.messagesAt = (options.messagesAt ?? false) && typeof sink.onMessageAt === 'function';
   }
@@ -167,7 +175,8 @@ export class FrameDecoder {
    * `lendPayloads`, a whole message in one frame (final, uncompressed, text or binary)
    * is handed out as a view of the chunk instead, valid during the call only: for a sink
    * that is done with it, or has copied it, by the time the call returns. Payloads the
-   * decoder keeps (control frames, fragments, split frames) are still copies.
+   * decoder keeps (control frames, fragments) are still copies; such a message split across
+   * chunks is assembled in a buffer from `allocateLendable` instead of `allocate`.
    */
   pushBorrowed(chunk: Uint8Array, lendPayloads = false): void {
     this.borrowed = true;
@@ -327,7 +336,7 @@ export class FrameDecoder {
       this.sink.onFrame(this.opcode, this.fin, this.rsv1, length === 0 ? EMPTY : this.payloadView(chunk, pos, end), ascii);
       return end;
     }
-    const partial = this.allocate(length);
+    const partial = this.lendsFrame() ? this.allocateLendable(length) : this.allocate(length);
     this.partial = partial;
     this.partialFill = 0;
     this.receivedPart(partial, available === chunk.length ? chunk : chunk.subarray(pos));

@@ -99,11 +99,16 @@ export class ReceivedMessage implements Message {
     return (this.text ??= decoder.decode(this.bytes));
   }
 
-  /** @internal Its callback returned (`lentMessages`): any later use throws {@link MessageExpiredError}. */
-  expire(): void {
+  /**
+   * @internal Its callback returned (`lentMessages`): any later use throws
+   * {@link MessageExpiredError}. Returns the payload it held, if any.
+   */
+  expire(): Uint8Array | null {
+    const payload = this.payload;
     this.flags |= EXPIRED;
     this.payload = null;
     this.text = null;
+    return payload;
   }
 
   /** @internal Copy the payload into memory of its own: it lay in a read buffer about to be reused. */

@@ -74,7 +74,9 @@ export interface PeerOptions {
    * throws a `MessageExpiredError`. In return, a long message read in bulk is passed as it
    * lies in the read buffer, with no copy, and sending it on (`send` / `write`, to this
    * peer or others) during the call writes it straight from there, copying only what the
-   * kernel does not take at once. Copy what you keep (`Buffer.from(message.data)`); a view
+   * kernel does not take at once. A message of one frame split across reads is assembled
+   * in a buffer lent the same way and reused for later messages (up to 16 MiB of such
+   * buffers are kept per process). Copy what you keep (`Buffer.from(message.data)`); a view
    * taken of `data` is not guarded, and may change once the callback returns. Messages
    * taken with `read` are never lent. Default false. Needs `lentReads`.
    */

@@ -18,8 +18,8 @@ import { DrainWaiters } from './drain-waiters.ts';
 import { allocateUnsafe, bufferView } from './buffers.ts';
 import { BufferFullError, ConnectionClosedError } from './errors.ts';
 import { ITERATION_DONE, toIteratorResult } from './inbox.ts';
-import { LEND_AFTER, lendReads, type LentReadTarget } from './lent-reads.ts';
-import { noteQueued, receiveLending, writeBeforeReuse, type LentWriter } from './lent-messages.ts';
+import { LEND_AFTER, lendReads, readsAreLent, type LentReadTarget } from './lent-reads.ts';
+import { allocateLendable, noteQueued, receiveLending, writeBeforeReuse, type LentWriter } from './lent-messages.ts';
 import type { Message } from './message.ts';
 import type { ResolvedPeerOptions } from './options.ts';
 import { queueWritable, sizeOfWritable } from './outgoing.ts';
@@ -84,6 +84,7 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
       maxPayload: options.maxPayload,
       fragments: options.fragments,
       allocate: allocateUnsafe,
+      allocateLendable: options.lentMessages ? allocateLendable : undefined,
       view: bufferView,
       // Messages reach the application asynchronously: answer the peer's close only once
       // it has had them (see `closeReceived`), so that its reply to the last one is not cut off.
@@ -316,10 +317,20 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     this.heard = true;
     this.limitMessages();
     const connection = this.connection;
-    if (!lent) connection.receive(chunk);
-    else if (this.options.lentMessages && this.receiver.callback !== null) receiveLending(connection, chunk);
+    if (this.options.lentMessages && this.receiver.callback !== null && (lent || this.endsLentAssembly(connection))) receiveLending(connection, chunk);
+    else if (!lent) connection.receive(chunk);
     else connection.receiveBorrowed(chunk);
     if (connection.outgoingBytes > 0 || connection.state === 'CLOSED') scheduleFlush(this);
+  }
+
+  /**
+   * Whether an owned read (a short one, of a socket whose reads are lent) may end a message
+   * assembled to be lent: it is parsed as lent too, so that the message's buffer is taken
+   * back for reuse. Never on a socket whose reads are Node's (TLS): its writes must go
+   * through its stream.
+   */
+  private endsLentAssembly(connection: Connection): boolean {
+    return connection.splitFrameLength > 0 && readsAreLent(this.socket);
   }
 
   /**

@@ -9,7 +9,7 @@ import type { ConnectionHandler } from '../connection/handler.ts';
 import { Opcode } from '../frame/opcode.ts';
 import { callApplication, type CallbackOwner } from './callbacks.ts';
 import { Inbox } from './inbox.ts';
-import { lendingNow } from './lent-messages.ts';
+import { lendingNow, lentPayloadExpired } from './lent-messages.ts';
 import { ReceivedMessage, type Message } from './message.ts';
 
 /** What the receiver tells its peer. */
@@ -55,7 +55,7 @@ export class Receiver implements ConnectionHandler {
   /** Pass `message` to the callback; with `lentMessages`, it expires when the call returns. */
   private lend(callback: (message: Message) => void, message: ReceivedMessage): void {
     callApplication(callback, message, this.host);
-    if (this.lentMessages) message.expire();
+    if (this.lentMessages) lentPayloadExpired(message.expire());
   }
 
   private deliver(message: ReceivedMessage): void {

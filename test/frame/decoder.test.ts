@@ -777,6 +777,42 @@ describe('borrowed chunks (pushBorrowed): a read buffer lent for the call only',
     assert.ok(sink.views.slice(7).every((view) => view.buffer !== again.buffer));
   });
 
+  test('allocateLendable: a whole message split across lent chunks is assembled in its buffer; other split payloads, and any outside lendPayloads, in allocate\'s', () => {
+    const random = seededRandom(23);
+    const lendable = new Set<ArrayBufferLike>();
+    const sink = new RecordingSink();
+    const decoder = new FrameDecoder(sink, {
+      expectMasked: true,
+      maxMessageSize: LIMIT,
+      allowRsv1: true,
+      allocateLendable: (size) => {
+        const buffer = new Uint8Array(size);
+        lendable.add(buffer.buffer);
+        return buffer;
+      },
+    });
+    const payloads = [randomBytes(random, 900), randomBytes(random, 900), randomBytes(random, 900), randomBytes(random, 900)];
+    const frames = [
+      encodeFrame({ opcode: Opcode.Binary, payload: payloads[0]!, maskKey: RFC_KEY }),
+      encodeFrame({ opcode: Opcode.Binary, fin: false, payload: payloads[1]!, maskKey: RFC_KEY }),
+      encodeFrame({ opcode: Opcode.Continuation, payload: payloads[2]!, maskKey: RFC_KEY }),
+      encodeFrame({ opcode: Opcode.Text, rsv1: true, payload: payloads[3]!, maskKey: RFC_KEY }),
+    ];
+    for (const frame of frames) {
+      decoder.pushBorrowed(frame.slice(0, 300), true);
+      decoder.pushBorrowed(frame.slice(300), true);
+    }
+    // Lent chunks, but without lendPayloads: the whole message is Node's copy.
+    decoder.pushBorrowed(frames[0]!.slice(0, 300));
+    decoder.pushBorrowed(frames[0]!.slice(300));
+    assert.deepEqual(sink.errors, []);
+    assert.deepEqual(
+      sink.views.map((view) => lendable.has(view.buffer)),
+      [true, false, false, false, false],
+    );
+    sink.views.slice(0, 4).forEach((view, i) => assert.ok(Buffer.from(view).equals(Buffer.from(payloads[i]!)), `payload ${i}`));
+  });
+
   test('a push that throws leaves the decoder taking owned chunks as views again', () => {
     const sink = new RecordingSink();
     let throwOnce = true;

@@ -13,7 +13,7 @@ import type WebSocket from 'ws';
 
 import { MessageExpiredError, server, type Message, type Peer, type ServerOptions } from '../../src/index.ts';
 import { simdReadRegion } from '../../src/frame/mask-simd.ts';
-import { defer, LOCALHOST, patternBytes, sleep, waitFor, within } from './helpers.ts';
+import { clientFrame, defer, LOCALHOST, patternBytes, portOf, rawUpgrade, sleep, waitFor, within } from './helpers.ts';
 import { closeWs, wsClient, type WsInbox } from './ws-helpers.ts';
 
 const KiB = 1024;
@@ -25,8 +25,12 @@ const inRegion = (data: string | Uint8Array): boolean => typeof data !== 'string
 async function lendingServer(t: Parameters<typeof defer>[0], onPeer: (peer: Peer) => void, options: ServerOptions = {}): Promise<string> {
   const instance = await server(`ws://${LOCALHOST}:0`, onPeer, { maxPayload: 8 * 1024 * KiB, lentMessages: true, ...options });
   defer(t, () => instance.close(500));
+  lastPort = portOf(instance);
   return instance.url;
 }
+
+/** The port of the last server `lendingServer` started. */
+let lastPort = 0;
 
 async function client(t: Parameters<typeof defer>[0], url: string): Promise<{ ws: WebSocket; inbox: WsInbox }> {
   const connected = await wsClient(url, [], { maxPayload: 8 * 1024 * KiB });
@@ -40,10 +44,15 @@ function messageOf(stream: number, i: number): Buffer {
   return Buffer.from(patternBytes(size, stream * 10_000 + i + 1));
 }
 
-async function expectEchoes(inbox: WsInbox, stream: number, count: number, ms = 15_000): Promise<void> {
+/** Message `i` of a stream of long messages: 300–400 KiB, longer than a read, so always assembled. */
+function longMessageOf(stream: number, i: number): Buffer {
+  return Buffer.from(patternBytes(300 * KiB + ((i * 7919) % (100 * KiB)), stream * 10_000 + i + 1));
+}
+
+async function expectEchoes(inbox: WsInbox, makeMessage: (stream: number, i: number) => Buffer, stream: number, count: number, ms = 15_000): Promise<void> {
   for (let i = 0; i < count; i++) {
     const got = await inbox.next(ms);
-    assert.ok(got.data.equals(messageOf(stream, i)), `stream ${stream}: message ${i} differs`);
+    assert.ok(got.data.equals(makeMessage(stream, i)), `stream ${stream}: message ${i} differs`);
   }
 }
 
@@ -60,12 +69,17 @@ test('lentMessages: long messages read in bulk reach onMessage as they lie in th
   const { ws, inbox } = await client(t, url);
   const count = 300;
   for (let i = 0; i < count; i++) ws.send(messageOf(1, i));
-  await expectEchoes(inbox, 1, count);
+  await expectEchoes(inbox, messageOf, 1, count);
   assert.ok(lent > 0, 'some messages were lent');
   assert.ok(copied > 0, 'short ones, and those split across reads, were not');
 });
 
-test('lentMessages: what the kernel does not take at once is copied before the region is read into again (a client that stops reading, another that streams)', async (t) => {
+/**
+ * A client that stops reading while another streams: the server's echoes to the first fill
+ * the kernel's buffers and then wait in its socket's stream, while the second's reads keep
+ * refilling the memory they were lent from. Every echo must still arrive intact.
+ */
+async function slowBesideBusy(t: Parameters<typeof defer>[0], makeMessage: (stream: number, i: number) => Buffer, streams: [number, number], counts: [number, number]): Promise<void> {
   let mostBuffered = 0;
   const url = await lendingServer(t, (peer) =>
     peer.onMessage((message) => {
@@ -75,18 +89,18 @@ test('lentMessages: what the kernel does not take at once is copied before the r
   );
   const slow = await client(t, url);
   const busy = await client(t, url);
-  // The slow client stops reading: the server's echoes fill the kernel's buffers and then
-  // wait in the socket's stream, while the busy client's reads keep refilling the region.
   const slowSocket = (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
   slowSocket.pause();
-  const count = 400;
-  for (let i = 0; i < count; i++) slow.ws.send(messageOf(2, i));
+  for (let i = 0; i < counts[0]; i++) slow.ws.send(makeMessage(streams[0], i));
   await waitFor(() => mostBuffered > 0, 10_000, 'echoes wait in the server socket');
-  const busyCount = 200;
-  for (let i = 0; i < busyCount; i++) busy.ws.send(messageOf(3, i));
-  await expectEchoes(busy.inbox, 3, busyCount);
+  for (let i = 0; i < counts[1]; i++) busy.ws.send(makeMessage(streams[1], i));
+  await expectEchoes(busy.inbox, makeMessage, streams[1], counts[1]);
   slowSocket.resume();
-  await expectEchoes(slow.inbox, 2, count);
+  await expectEchoes(slow.inbox, makeMessage, streams[0], counts[0]);
+}
+
+test('lentMessages: what the kernel does not take at once is copied before the region is read into again (a client that stops reading, another that streams)', async (t) => {
+  await slowBesideBusy(t, messageOf, [2, 3], [400, 200]);
 });
 
 test('lentMessages: a lent message sent on to another peer (whose client reads late) arrives intact', async (t) => {
@@ -106,7 +120,7 @@ test('lentMessages: a lent message sent on to another peer (whose client reads l
   for (let i = 0; i < count; i++) source.ws.send(messageOf(4, i));
   await sleep(300);
   sinkSocket.resume();
-  await expectEchoes(sink.inbox, 4, count);
+  await expectEchoes(sink.inbox, messageOf, 4, count);
 });
 
 test('lentMessages: a message used after its callback throws MessageExpiredError; one copied during it stays', async (t) => {
@@ -194,10 +208,50 @@ test('lentMessages: a callback that switches itself off mid-read leaves the rest
   // Let another connection's reads refill the region before the rest is read.
   const other = await client(t, await lendingServer(t, (p) => p.onMessage((m) => void p.send(m))));
   for (let i = 0; i < 20; i++) other.ws.send(messageOf(7, i));
-  await expectEchoes(other.inbox, 7, 20);
+  await expectEchoes(other.inbox, messageOf, 7, 20);
   for (let i = 1; i < burst.length; i++) {
     const message = await peer.read(5000);
     assert.ok(message !== null);
     assert.ok(Buffer.from(message.data as Uint8Array).equals(burst[i]!), `message ${i} read later differs`);
   }
+});
+
+test('lentMessages: a message assembled across reads is lent in a buffer that later messages reuse, and echoes intact', async (t) => {
+  const buffers = new Set<ArrayBufferLike>();
+  const url = await lendingServer(t, (peer) =>
+    peer.onMessage((message) => {
+      buffers.add((message.data as Uint8Array).buffer);
+      peer.send(message);
+    }),
+  );
+  const { ws, inbox } = await client(t, url);
+  const count = 30;
+  for (let i = 0; i < count; i++) ws.send(longMessageOf(9, i));
+  await expectEchoes(inbox, longMessageOf, 9, count);
+  // One buffer per message assembled at a time, and one more while the last is given back.
+  assert.ok(buffers.size <= 4, `${buffers.size} buffers for ${count} messages`);
+});
+
+test('lentMessages: an assembled message that ends in a short read still gives its buffer back', async (t) => {
+  const buffers: ArrayBufferLike[] = [];
+  const url = await lendingServer(t, (peer) => peer.onMessage((message) => void buffers.push((message.data as Uint8Array).buffer)));
+  void url;
+  const { socket } = await rawUpgrade(lastPort);
+  defer(t, () => socket.destroy());
+  // The first message switches the socket to lent reads; each of the next two arrives as a
+  // long read and then a read of its last 100 bytes alone (short, so handed over owned).
+  socket.write(clientFrame(2, longMessageOf(10, 0)));
+  await waitFor(() => buffers.length === 1, 5000, 'the first message');
+  for (let i = 1; i <= 2; i++) {
+    const frame = clientFrame(2, longMessageOf(10, i));
+    socket.write(frame.subarray(0, frame.length - 100));
+    await sleep(100);
+    socket.write(frame.subarray(frame.length - 100));
+    await waitFor(() => buffers.length === i + 1, 5000, `message ${i}`);
+  }
+  assert.equal(buffers[2], buffers[1], 'the third message is assembled where the second was');
+});
+
+test('lentMessages: assembled messages the kernel does not take at once are copied before their buffers are reused', async (t) => {
+  await slowBesideBusy(t, longMessageOf, [11, 12], [40, 40]);
 });

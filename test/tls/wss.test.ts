@@ -118,3 +118,25 @@ test('a plain TCP client speaking HTTP to a wss server gets no WebSocket and the
   await assert.rejects(within(connect(`ws://127.0.0.1:${portOf(instance)}/`, {}, { timeout: 1000 }), 3000, 'plain connect'));
   await assertEchoes(`wss://localhost:${portOf(instance)}/`, { tls: { ca: CA } });
 });
+
+test('lentMessages over TLS: long messages, split across reads, echo intact (its reads and writes stay Node\'s, through TLS)', async (t) => {
+  const instance = await server(
+    'wss://127.0.0.1:0/',
+    (peer) => {
+      peer.onMessage((message) => {
+        peer.send(message);
+      });
+    },
+    { tls: CA_SIGNED, lentMessages: true, maxPayload: 4 * 1024 * 1024 },
+  );
+  defer(t, () => instance.close(500));
+  const client = await within(connect(`wss://localhost:${portOf(instance)}/`, {}, { tls: { ca: CA }, maxPayload: 4 * 1024 * 1024 }), 3000, 'connect');
+  defer(t, () => client.close());
+  for (let i = 0; i < 8; i++) {
+    const bytes = new Uint8Array(300_000 + i * 50_000).map((_, j) => (j * 31 + i) & 0xff);
+    await client.write(bytes);
+    const echoed = await client.read(5000);
+    assert.ok(echoed !== null && echoed.data instanceof Uint8Array, `echo ${i}`);
+    assert.ok(Buffer.from(echoed.data).equals(Buffer.from(bytes)), `echo ${i} differs`);
+  }
+});
