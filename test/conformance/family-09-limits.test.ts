@@ -3,7 +3,7 @@
  * in one frame (9.1, 9.2), in fragments (9.3, 9.4), in one frame written in chops (9.5, 9.6),
  * many small messages in a row (9.7, 9.8), all echoed exactly (compared by SHA-256); and a
  * message over the endpoint's limit fails with 1009 decided from the frame header alone
- * (RFC 6455 §7.4.1, §10.4).
+ * (RFC 6455 §7.4.1, §10.4). Run twice: with the endpoints' defaults, and with `lentMessages`.
  * @module
  */
 import { Opcode } from '../../src/frame/opcode.ts';
@@ -83,6 +83,22 @@ function scenarios(): Scenario[] {
         end: 'fence',
       });
     });
+    // Several long messages on one connection: after the first, each starts in a read of a
+    // socket already reading into the shared region (with lentMessages: in a reused buffer).
+    const longOnes = Array.from({ length: 4 }, (_, i) => {
+      const data = payload(opcode, 1 * MiB).slice();
+      data[0] = 0x30 + i;
+      return data;
+    });
+    for (const chopSize of [0, 4 * KiB]) {
+      out.push({
+        id: chopSize === 0 ? `${whole}.x` : `${chop}.x`,
+        title: `§5.2 four ${kind} messages of 1 MiB in one frame each, in one write${chopSize === 0 ? '' : ` in chops of ${size(chopSize)}`}, echo exactly`,
+        steps: [chopSize === 0 ? { send: longOnes.map(one) } : { send: longOnes.map(one), delivery: { chop: chopSize } }],
+        replies: longOnes.map((data) => echoOf(opcode, data)),
+        end: 'fence',
+      });
+    }
     const steps: Step[] = [];
     const replies: Reply[] = [];
     for (let i = 0; i < 1000; i++) {
@@ -139,3 +155,6 @@ function scenarios(): Scenario[] {
 }
 
 family('Autobahn 9 limits and performance', scenarios(), { concurrency: 2, timeout: 60_000 });
+// The same with `lentMessages` on both endpoints: past their first 64 KiB, sockets read into
+// the shared region, and the many messages of 9.7 and 9.8 are lent as they lie in it.
+family('Autobahn 9 limits and performance, lentMessages', scenarios(), { concurrency: 2, timeout: 60_000, peer: { lentMessages: true } });
