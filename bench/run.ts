@@ -11,6 +11,7 @@ import { COLUMNS, metricsOf, type SubjectSeries } from './lib/metrics.ts';
 import { canPin } from './lib/processes.ts';
 import { formatNumber, renderReport, scenarioTable, type ScenarioResults } from './lib/report.ts';
 import { runRound } from './lib/round.ts';
+import { checkTargets, targetsTable } from './lib/targets.ts';
 import { turnOrder } from './lib/stats.ts';
 import { buildShipped } from './lib/shipped.ts';
 import { CLIENTS, DEFLATE_SERVERS, LENT_SERVERS, SCENARIOS, SERVERS, subjectsOf as allSubjectsOf, timingFor, type Scenario } from './scenarios.ts';
@@ -109,6 +110,8 @@ for (const scenario of scenarios) {
   results.push(scenarioResults);
   process.stdout.write(`\n## ${scenario.number}. ${scenario.id} — ${scenario.title}\n\n${scenarioTable(scenarioResults)}\n`);
 }
+
+process.stdout.write(`\n## Targets\n\n${targetsTable(checkTargets(results))}\n`);
 
 const argv = process.argv.slice(2);
 const report = renderReport({

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { DEFLATE_BASELINE, referencesOf, type Scenario } from '../scenarios.ts';
 import { COLUMNS, aggregate, pairedRatio, type MetricColumn, type SubjectSeries } from './metrics.ts';
+import { checkTargets, targetsTable } from './targets.ts';
 
 /** Results of one scenario, one series per subject in table order. */
 export interface ScenarioResults {
@@ -106,6 +107,8 @@ export function renderReport(options: {
     for (const [name, detail] of options.details) lines.push(`- ${name}: ${detail}`);
     lines.push('');
   }
+  lines.push('## Targets', '', 'The performance targets, checked against this run (`–`: a scenario or subject it needs was not run).', '');
+  lines.push(targetsTable(checkTargets(options.results)), '');
   for (const results of options.results) {
     lines.push(`## ${results.scenario.number}. ${results.scenario.id} — ${results.scenario.title}`, '', scenarioTable(results), '');
   }

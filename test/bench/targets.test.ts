@@ -1,0 +1,62 @@
+/**
+ * The bench's target verdicts: each target is met, not met, or not measured exactly as its
+ * bound says, from per-round figures, so that a run's "met" can be trusted.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import type { Metrics, SubjectSeries } from '../../bench/lib/metrics.ts';
+import type { ScenarioResults } from '../../bench/lib/report.ts';
+import { checkTargets, targetsTable, type TargetVerdict } from '../../bench/lib/targets.ts';
+import { SCENARIOS } from '../../bench/scenarios.ts';
+
+/** A scenario's results: each subject's figures, the same in each of three rounds. */
+function results(scenarioId: string, figures: Record<string, Metrics>): ScenarioResults {
+  const scenario = SCENARIOS.find((entry) => entry.id === scenarioId)!;
+  const series: SubjectSeries[] = Object.entries(figures).map(([subject, metrics]) => ({ subject, rounds: [metrics, metrics, metrics], failures: [] }));
+  return { scenario, series };
+}
+
+function verdict(verdicts: readonly TargetVerdict[], target: string, subject = 'wspeer'): TargetVerdict {
+  const found = verdicts.find((entry) => entry.target.startsWith(target) && entry.subject === subject);
+  assert.ok(found !== undefined, `${target} (${subject})`);
+  return found;
+}
+
+test('a CPU target is met at or under its bound and not met over it; one whose scenario did not run is not measured', () => {
+  const verdicts = checkTargets([
+    results('binary-64k', { 'ws-addons': { cpu: 60 }, wspeer: { cpu: 39 }, 'wspeer-lent': { cpu: 41 } }),
+  ]);
+  assert.equal(verdict(verdicts, 'binary-64k').met, true);
+  assert.equal(verdict(verdicts, 'binary-64k').figure, 'CPU 0.65× of ws-addons');
+  assert.equal(verdict(verdicts, 'binary-64k', 'wspeer-lent').met, false);
+  assert.equal(verdict(verdicts, 'binary-4m: ≥ 1.2×').met, null);
+  assert.equal(verdict(verdicts, 'binary-4m: ≥ 1.2×').figure, 'not measured');
+});
+
+test('small messages need all three bounds: CPU against ws + add-ons and uWS, and throughput against uWS', () => {
+  const base = { 'ws-addons': { cpu: 8, rate: 100 }, uws: { cpu: 1, rate: 1000 } };
+  const within = checkTargets([results('binary-32', { ...base, wspeer: { cpu: 1.2, rate: 800 } })]);
+  assert.equal(verdict(within, 'binary-32: server CPU').met, true);
+  const slow = checkTargets([results('binary-32', { ...base, wspeer: { cpu: 1.2, rate: 700 } })]);
+  assert.equal(verdict(slow, 'binary-32: server CPU').met, false, 'msg/s under uWS ÷ 1.3');
+  const costly = checkTargets([results('binary-32', { ...base, wspeer: { cpu: 1.4, rate: 1000 } })]);
+  assert.equal(verdict(costly, 'binary-32: server CPU').met, false, 'CPU over 1.3× uWS');
+  const noUws = checkTargets([results('binary-32', { 'ws-addons': base['ws-addons'], wspeer: { cpu: 1, rate: 1000 } })]);
+  assert.equal(verdict(noUws, 'binary-32: server CPU').met, null);
+});
+
+test('memory, latency, handshake and client targets compare as their bounds say', () => {
+  const verdicts = checkTargets([
+    results('idle-memory', { raw: { rssPerConn: 6000 }, wspeer: { rssPerConn: 6512 } }),
+    results('text-125', { uws: { p99: 2.5 }, wspeer: { p99: 2.6 }, 'wspeer-lent': { p99: 2.5 } }),
+    results('handshake', { ws: { cpu: 100 }, wspeer: { cpu: 66 } }),
+    results('client-32', { ws: { rate: 100 }, wspeer: { rate: 200 } }),
+  ]);
+  assert.equal(verdict(verdicts, 'idle-memory').met, true, 'raw + 512 B exactly');
+  assert.equal(verdict(verdicts, 'text-125: p99').met, false);
+  assert.equal(verdict(verdicts, 'text-125: p99', 'wspeer-lent').met, true);
+  assert.equal(verdict(verdicts, 'handshake').met, false);
+  assert.equal(verdict(verdicts, 'client-32').met, true);
+  assert.match(targetsTable(verdicts), /\| handshake: server CPU ≤ 0\.65× ws \| wspeer \| CPU 0\.66× of ws \| NOT MET \|/);
+});
