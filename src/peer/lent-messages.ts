@@ -49,6 +49,8 @@ export function receiveLending(connection: Connection, chunk: Uint8Array): void 
   } finally {
     lendingOpen = false;
     const region = simdReadRegion()!.buffer;
+    // Kept only once every writer has returned: one that threw may still hold them.
+    const expired = expiredAssemblies.length > 0 ? expiredAssemblies.splice(0) : null;
     // Writing cannot start another lending read: reads come from the event loop only.
     for (let i = 0; i < writers.length; i++) {
       const writer = writers[i]!;
@@ -56,7 +58,7 @@ export function receiveLending(connection: Connection, chunk: Uint8Array): void 
       writer.flush(region);
     }
     writers.length = 0;
-    if (expiredAssemblies.length > 0) keepExpiredAssemblies();
+    if (expired !== null) keepAssemblies(expired);
   }
 }
 
@@ -104,9 +106,9 @@ export function lentPayloadExpired(payload: Uint8Array | null): void {
   if (assemblies.has(memory) && !kept.has(memory)) expiredAssemblies.push(memory);
 }
 
-function keepExpiredAssemblies(): void {
-  for (let i = 0; i < expiredAssemblies.length; i++) {
-    const memory = expiredAssemblies[i]!;
+function keepAssemblies(expired: readonly ArrayBufferLike[]): void {
+  for (let i = 0; i < expired.length; i++) {
+    const memory = expired[i]!;
     const capacity = memory.byteLength;
     if (kept.has(memory) || keptBytes + capacity > ASSEMBLY_KEPT_MAX) continue;
     kept.add(memory);
@@ -115,7 +117,6 @@ function keepExpiredAssemblies(): void {
     if (list === undefined) keptAssemblies.set(capacity, (list = []));
     list.push(memory as ArrayBuffer);
   }
-  expiredAssemblies.length = 0;
 }
 
 /** Whether `chunk` lies in memory a later read reuses: the region, or an assembly buffer. */
