@@ -107,9 +107,9 @@ export class SendTimes {
 /**
  * The subjects in the order they take their turns in `round`: each round starts one subject
  * later than the one before, so that over as many rounds as there are subjects each takes
- * every place in the round once and follows every other. A fixed order measurably favours
- * some places (the machine's state left by the subject before: caches, page cache, memory
- * returned to the kernel), by up to 15 % at 4 MiB.
+ * every place in the round once. A fixed order measurably favoured some places, by up to
+ * 15 % at 4 MiB. (Each subject still follows the same one, the one before it in the list,
+ * or the last of the previous round when it goes first.)
  */
 export function turnOrder<T>(subjects: readonly T[], round: number): T[] {
   const shift = round % Math.max(1, subjects.length);
