@@ -53,11 +53,7 @@ export interface FrameDecoderOptions {
    * byte is overwritten.
    */
   allocate?: (size: number) => Uint8Array;
-  /**
-   * Allocates the buffer a split frame is assembled in when `pushBorrowed` may lend it
-   * (see there): a host that reuses such buffers once the lent message is done with passes
-   * its own. Default `allocate`.
-   */
+  /** Allocates where `pushBorrowed` assembles a split frame it may lend (a host may reuse these). Default `allocate`. */
   allocateLendable?: (size: number) => Uint8Array;
   /**
    * Makes the view a payload lying whole in a chunk is handed out as. Default: the chunk's
