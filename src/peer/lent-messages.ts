@@ -103,13 +103,14 @@ export function allocateLendable(size: number): Uint8Array {
 export function lentPayloadExpired(payload: Uint8Array | null): void {
   if (!lendingOpen || payload === null || payload.length < ASSEMBLY_MIN) return;
   const memory = payload.buffer;
-  if (assemblies.has(memory) && !kept.has(memory)) expiredAssemblies.push(memory);
+  if (assemblies.has(memory)) expiredAssemblies.push(memory);
 }
 
 function keepAssemblies(expired: readonly ArrayBufferLike[]): void {
   for (let i = 0; i < expired.length; i++) {
     const memory = expired[i]!;
     const capacity = memory.byteLength;
+    // Kept once, however often it expired; and no more than the cap.
     if (kept.has(memory) || keptBytes + capacity > ASSEMBLY_KEPT_MAX) continue;
     kept.add(memory);
     keptBytes += capacity;
@@ -122,7 +123,7 @@ function keepAssemblies(expired: readonly ArrayBufferLike[]): void {
 /** Whether `chunk` lies in memory a later read reuses: the region, or an assembly buffer. */
 function isReused(chunk: Uint8Array, region: ArrayBufferLike): boolean {
   const memory = chunk.buffer;
-  return memory === region || (chunk.length > 0 && assemblies.has(memory));
+  return memory === region || assemblies.has(memory);
 }
 
 /** Whether a read's messages are lent just now: one kept past its call must be copied out. */
