@@ -9,7 +9,7 @@
  * descriptor in one synchronous vectored write, when nothing waits ahead of them in the
  * stream (else they would overtake it); whatever the kernel does not take at once, and
  * everything when the direct write cannot be made, is copied out of the region first and
- * queued on the stream as usual.
+ * queued on the stream as usual. The socket's `bytesWritten` counts the direct writes too.
  *
  * A message of one frame split across reads is assembled in a buffer that is lent the same
  * way and reused afterwards: a fresh buffer each time costs more than the copy into it (the
@@ -138,9 +138,12 @@ export function noteQueued(writer: LentWriter): void {
   writers.push(writer);
 }
 
+const kDirectBytes = Symbol('wspeer.directBytes');
+
 interface DescriptorSocket extends Socket {
   _handle?: { fd?: number } | null;
   encrypted?: boolean;
+  [kDirectBytes]?: number;
 }
 
 /**
@@ -175,13 +178,47 @@ function writeDirect(socket: DescriptorSocket, chunks: Uint8Array[], count: numb
   if (socket.encrypted === true) return 0;
   const fd = socket._handle?.fd;
   if (typeof fd !== 'number' || fd < 0) return 0;
+  let written: number;
   try {
-    return writevSync(fd, chunks.slice(0, count));
+    written = writevSync(fd, chunks.slice(0, count));
   } catch {
     // EAGAIN (the send buffer is full) and the like: the stream writes it all, and reports
     // any error of the socket itself as it always does.
     return 0;
   }
+  countDirect(socket, written);
+  return written;
+}
+
+/**
+ * Add `bytes` written past the socket's handle to its `bytesWritten`, which counts only what
+ * the handle wrote: the first time, the socket gets a getter of its own that adds them.
+ */
+function countDirect(socket: DescriptorSocket, bytes: number): void {
+  const counted = socket[kDirectBytes];
+  if (counted !== undefined) {
+    socket[kDirectBytes] = counted + bytes;
+    return;
+  }
+  const handleCount = inheritedGetter(socket, 'bytesWritten');
+  if (handleCount === undefined) return;
+  socket[kDirectBytes] = bytes;
+  Object.defineProperty(socket, 'bytesWritten', {
+    configurable: true,
+    get(this: DescriptorSocket): number | undefined {
+      const handleBytes = handleCount.call(this) as number | undefined;
+      return handleBytes === undefined ? undefined : handleBytes + (this[kDirectBytes] ?? 0);
+    },
+  });
+}
+
+/** The getter of `name` that `object` inherits, if any. */
+function inheritedGetter(object: object, name: string): (() => unknown) | undefined {
+  for (let proto = Object.getPrototypeOf(object) as object | null; proto !== null; proto = Object.getPrototypeOf(proto) as object | null) {
+    const descriptor = Object.getOwnPropertyDescriptor(proto, name);
+    if (descriptor !== undefined) return descriptor.get;
+  }
+  return undefined;
 }
 
 function copyOf(chunk: Uint8Array): Uint8Array {

@@ -74,6 +74,22 @@ test('lentMessages: long messages read in bulk reach onMessage as they lie in th
   assert.ok(copied > 0, 'short ones, and those split across reads, were not');
 });
 
+test("lentMessages: bytes written straight to the socket's descriptor count in its bytesWritten", async (t) => {
+  let serverSocket: Peer['socket'] | null = null;
+  const url = await lendingServer(t, (peer) => {
+    serverSocket = peer.socket;
+    peer.onMessage((message) => peer.send(message));
+  });
+  const { ws, inbox } = await client(t, url);
+  const count = 100;
+  for (let i = 0; i < count; i++) ws.send(messageOf(9, i));
+  await expectEchoes(inbox, messageOf, 9, count);
+  const clientSocket = (ws as unknown as { _socket: { bytesRead: number } })._socket;
+  // Everything the server wrote (its 101 response, then the echoes) is what the client read.
+  assert.ok(clientSocket.bytesRead > count * 50 * KiB);
+  assert.equal(serverSocket!.bytesWritten, clientSocket.bytesRead);
+});
+
 /**
  * A client that stops reading while another streams: the server's echoes to the first fill
  * the kernel's buffers and then wait in its socket's stream, while the second's reads keep
