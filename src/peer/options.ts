@@ -14,7 +14,8 @@ export interface PeerOptions {
    * Send a ping every this many milliseconds; a peer from which nothing at all arrives
    * during the following period is dropped and reported closed with 1006. Not while its
    * unread messages are over `highWaterMark`: reading is paused, and its answers wait
-   * behind them. Default 0 (off).
+   * behind them. Nor while our unsent bytes over `highWaterMark` pause reading and the
+   * kernel keeps taking them: the peer reads, only slowly. Default 0 (off).
    */
   pingFrequency?: number;
   /** Deliver each data frame as it arrives instead of whole messages (see `Peer.read`). Default false. */

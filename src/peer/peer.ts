@@ -24,7 +24,7 @@ import type { Message } from './message.ts';
 import type { ResolvedPeerOptions } from './options.ts';
 import { queueWritable, sizeOfWritable } from './outgoing.ts';
 import { Receiver, type ReceiverHost } from './receiver.ts';
-import { attachSocket, writeChunks } from './socket-events.ts';
+import { attachSocket, bytesTakenByKernel, writeChunks } from './socket-events.ts';
 import { scheduleFlush, startHeartbeat, stopHeartbeat, type Flushable, type Heartbeat, type HeartbeatMembership } from './scheduler.ts';
 import type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types.ts';
 
@@ -58,6 +58,9 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
   private bytesBeforeLending: number;
   private done = false;
   private heard = true;
+  // The bytes of ours the kernel had taken at the last beat, and whether reading paused since.
+  private takenAtBeat = -1;
+  private pausedSinceBeat = false;
   private awaitingLife = false;
   private onClosedCallback: ((peer: Peer) => void) | null = null;
   private heartbeat: HeartbeatMembership | null = null;
@@ -369,9 +372,10 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     else if (socket.writableLength > this.options.highWaterMark) this.updateFlow();
   }
 
-  /** @internal A ping period passed: ping, and drop the peer if nothing came since the last ping, unless unread messages paused reading. */
+  /** @internal A ping period passed: ping, and drop the peer if nothing came since the last ping, unless reading was paused by unread messages or by a backlog the peer reads. */
   beat(): void {
-    if (this.awaitingLife && !this.heard && this.receiver.inbox.bytes <= this.options.highWaterMark) {
+    const backlogMoved = this.backlogMoved();
+    if (this.awaitingLife && !this.heard && !backlogMoved && this.receiver.inbox.bytes <= this.options.highWaterMark) {
       this.socket.destroy();
       return;
     }
@@ -383,12 +387,22 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     }
   }
 
+  /** Whether, reading paused since the last beat (the peer's pongs unread), the kernel took more of our backlog. */
+  private backlogMoved(): boolean {
+    const taken = bytesTakenByKernel(this.socket);
+    const moved = this.pausedSinceBeat && this.takenAtBeat >= 0 && taken > this.takenAtBeat;
+    this.takenAtBeat = taken;
+    this.pausedSinceBeat = this.paused;
+    return moved;
+  }
+
   /** Pause reading while the inbox or the send buffer is over the high-water mark; resume when both are under. */
   private updateFlow(): void {
     const hwm = this.options.highWaterMark;
     const shouldPause = this.receiver.inbox.bytes > hwm || this.socket.writableLength > hwm;
     if (shouldPause === this.paused) return;
     this.paused = shouldPause;
+    this.pausedSinceBeat ||= shouldPause;
     if (shouldPause) this.socket.pause();
     else this.socket.resume();
   }

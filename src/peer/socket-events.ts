@@ -1,7 +1,7 @@
 /**
  * The glue between a Node socket and its peer: four module-level listeners that find the
- * peer through a symbol on the socket, so a connection costs no closure per event, and the
- * vectored write of a flush.
+ * peer through a symbol on the socket, so a connection costs no closure per event, the
+ * vectored write of a flush, and how much of the writes the kernel took.
  * @module
  */
 import type { Socket } from 'node:net';
@@ -67,4 +67,22 @@ export function writeChunks(socket: Socket, chunks: Uint8Array[], count: number,
     socket.uncork();
   }
   chunks.fill(NOTHING, 0, count);
+}
+
+interface CountingHandle {
+  bytesWritten?: unknown;
+  writeQueueSize?: unknown;
+}
+
+/**
+ * Bytes of `socket`'s stream writes that the kernel has taken so far, or -1 where its handle
+ * does not say (a TLS handle counts plaintext). Unlike completed writes, it grows while a
+ * peer reads one long write: libuv's queue shrinks as the kernel takes each part.
+ */
+export function bytesTakenByKernel(socket: Socket): number {
+  if ((socket as { encrypted?: boolean }).encrypted === true) return -1;
+  const handle = (socket as { _handle?: CountingHandle | null })._handle;
+  const written = handle?.bytesWritten;
+  const queued = handle?.writeQueueSize;
+  return typeof written === 'number' && typeof queued === 'number' ? written - queued : -1;
 }
