@@ -24,6 +24,14 @@ export { wrap, type WrapOptions, type WrapClientOptions, type WrapServerOptions 
 export { Peer, type OutgoingFrame, type Writable, type HandshakeInfo, type SendResult } from './peer/peer.ts';
 export type { Message } from './peer/message.ts';
 export type { PeerOptions } from './peer/options.ts';
+export {
+  DiagnosticsChannel,
+  type PeerOpenEvent,
+  type PeerMessageEvent,
+  type PeerSendEvent,
+  type PeerCloseEvent,
+  type UpgradeRejectEvent,
+} from './peer/diagnostics.ts';
 export { TimeoutError, ConnectionClosedError, BufferFullError, MessageExpiredError } from './peer/errors.ts';
 export type { TlsClientOptions, TlsServerOptions, PemSource } from './tls/options.ts';
 export { HandshakeError, HandshakeResponseError, InvalidUrlError, InvalidHeaderError } from './handshake/errors.ts';

@@ -14,6 +14,7 @@ import { CloseCode } from '../frame/close-code.ts';
 import type { ProtocolError } from '../frame/errors.ts';
 import { READ_REGION_SIZE } from '../frame/mask-simd.ts';
 import { ClosingHandshake } from './closing.ts';
+import { publishClose, publishOpen, publishSend } from './diagnostics.ts';
 import { DrainWaiters } from './drain-waiters.ts';
 import { allocateUnsafe, bufferView } from './buffers.ts';
 import { BufferFullError, ConnectionClosedError } from './errors.ts';
@@ -102,6 +103,7 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     // data is lost in between) does not start flowing when a 'data' listener is added.
     socket.resume();
     if (options.pingFrequency > 0) this.heartbeat = startHeartbeat(this, options.pingFrequency);
+    publishOpen(this, role);
     if (head !== undefined && head.length > 0) this.receive(head);
   }
 
@@ -120,10 +122,7 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     return this.receiver.inbox.whenClosed();
   }
 
-  /**
-   * The connection's close code: the peer's (1005 if its close frame had none), or 1006
-   * if the connection ended without one (dropped, failed, or a missed heartbeat).
-   */
+  /** The connection's close code: the peer's (1005 if its close frame had none), or 1006 if it ended without one (dropped, failed, a missed heartbeat). */
   get closeCode(): number {
     return this.connection.remoteCloseCode ?? CloseCode.Abnormal;
   }
@@ -265,6 +264,7 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     const bytes = queueWritable(this.connection, data);
     scheduleFlush(this);
     noteQueued(this);
+    publishSend(this, data, bytes);
     return bytes;
   }
 
@@ -421,6 +421,7 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     this.receiver.inbox.close();
     this.writers?.rejectAll(new ConnectionClosedError('write'));
     this.closing.settle();
+    publishClose(this);
     this.onClosedCallback?.(this);
   }
 

@@ -8,6 +8,7 @@
 import type { ConnectionHandler } from '../connection/handler.ts';
 import { Opcode } from '../frame/opcode.ts';
 import { callApplication, type CallbackOwner } from './callbacks.ts';
+import { publishMessage } from './diagnostics.ts';
 import { Inbox } from './inbox.ts';
 import { lendingNow, lentPayloadExpired } from './lent-messages.ts';
 import { ReceivedMessage, type Message } from './message.ts';
@@ -59,6 +60,7 @@ export class Receiver implements ConnectionHandler {
   }
 
   private deliver(message: ReceivedMessage): void {
+    publishMessage(this.host, message);
     const callback = this.callback;
     if (callback !== null) return this.lend(callback, message);
     // The callback switched itself off mid-read: what it leaves for `read` must be owned.

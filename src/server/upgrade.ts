@@ -13,6 +13,7 @@ import { chooseSubprotocol } from '../handshake/subprotocol.ts';
 import { validateUpgradeRequest, type UpgradeRequest, type UpgradeRequestHead } from '../handshake/validate.ts';
 import { negotiateAsServer } from '../extensions/permessage-deflate/index.ts';
 import { Peer } from '../peer/peer.ts';
+import { publishReject } from '../peer/diagnostics.ts';
 import { releaseDeadline, watchDeadline, type Deadline } from '../peer/deadlines.ts';
 import type { ResolvedServerOptions, VerifyResult } from './options.ts';
 
@@ -221,6 +222,7 @@ function refuse(socket: Socket, error: unknown): null {
 /** Answer with the error's status and a one-line reason, then end the socket. */
 export function reject(socket: Socket, error: HandshakeError): void {
   if (socket.destroyed) return;
+  publishReject(socket, error);
   socket.end(buildRejectResponse(error), 'latin1');
   // Read and discard what else comes, so that the client's end is seen and the socket
   // closes as soon as the client goes (a socket never read keeps `Server.close` waiting).

@@ -1,0 +1,110 @@
+/**
+ * Observability with no dependency: what happens to connections is published on named
+ * `node:diagnostics_channel` channels, which tracers (OpenTelemetry's Node instrumentations
+ * subscribe this way), metrics and logs can follow. A channel nobody subscribes to costs one
+ * check where it would publish: no event object is made.
+ *
+ * Subscribers are called synchronously, in the middle of the library's work: they should
+ * note what they need and return. One that throws does not disturb the connection (Node
+ * reports the error as uncaught, on a later tick).
+ * @module
+ */
+import { channel } from 'node:diagnostics_channel';
+import type { Socket } from 'node:net';
+import type { ProtocolError } from '../frame/errors.ts';
+import type { HandshakeError } from '../handshake/errors.ts';
+import type { Message } from './message.ts';
+import type { Peer } from './peer.ts';
+import type { Writable } from './types.ts';
+
+/**
+ * The names of the channels wspeer publishes on, for `diagnostics_channel.subscribe`, each
+ * with the event it carries.
+ */
+export const DiagnosticsChannel = {
+  /** A connection completed its opening handshake (either role): {@link PeerOpenEvent}. */
+  open: 'wspeer:open',
+  /** A message (or, in fragments mode, a frame) was received, before the application has it: {@link PeerMessageEvent}. */
+  message: 'wspeer:message',
+  /** The application queued a message or a frame (`send`, `write`, `broadcast`): {@link PeerSendEvent}. */
+  send: 'wspeer:send',
+  /** A connection's socket closed: {@link PeerCloseEvent}. */
+  close: 'wspeer:close',
+  /** The server refused an upgrade request with an HTTP error: {@link UpgradeRejectEvent}. */
+  reject: 'wspeer:reject',
+} as const;
+
+/** Published on `wspeer:open`. */
+export interface PeerOpenEvent {
+  readonly peer: Peer;
+  /** Which end of the connection the peer is. */
+  readonly role: 'client' | 'server';
+}
+
+/**
+ * Published on `wspeer:message`. With `lentMessages`, the message lies in a read buffer
+ * that is reused: its data may be read during the publish, not kept.
+ */
+export interface PeerMessageEvent {
+  readonly peer: Peer;
+  readonly message: Message;
+}
+
+/** Published on `wspeer:send`. */
+export interface PeerSendEvent {
+  readonly peer: Peer;
+  /** What was passed to `send` or `write`. */
+  readonly data: Writable;
+  /** The bytes queued for it, framing included. */
+  readonly bytes: number;
+}
+
+/** Published on `wspeer:close`. */
+export interface PeerCloseEvent {
+  readonly peer: Peer;
+  /** The peer's close code; 1005 if its close frame had none, 1006 if the connection ended without one. */
+  readonly code: number;
+  /** The peer's close reason, '' if none. */
+  readonly reason: string;
+  /** The peer's protocol violation that failed the connection, if any. */
+  readonly error: ProtocolError | null;
+}
+
+/** Published on `wspeer:reject`. */
+export interface UpgradeRejectEvent {
+  /** The socket of the refused request; its answer is being written. */
+  readonly socket: Socket;
+  /** Why: its `status` is the HTTP status answered, its `code` names the rule or policy. */
+  readonly error: HandshakeError;
+}
+
+const openChannel = channel(DiagnosticsChannel.open);
+const messageChannel = channel(DiagnosticsChannel.message);
+const sendChannel = channel(DiagnosticsChannel.send);
+const closeChannel = channel(DiagnosticsChannel.close);
+const rejectChannel = channel(DiagnosticsChannel.reject);
+
+/** @internal */
+export function publishOpen(peer: Peer, role: 'client' | 'server'): void {
+  if (openChannel.hasSubscribers) openChannel.publish({ peer, role } satisfies PeerOpenEvent);
+}
+
+/** @internal Called for every message received: the check comes first. `peer`: the receiver's host, a Peer. */
+export function publishMessage(peer: object, message: Message): void {
+  if (messageChannel.hasSubscribers) messageChannel.publish({ peer: peer as Peer, message } satisfies PeerMessageEvent);
+}
+
+/** @internal Called for every message queued: the check comes first. */
+export function publishSend(peer: Peer, data: Writable, bytes: number): void {
+  if (sendChannel.hasSubscribers) sendChannel.publish({ peer, data, bytes } satisfies PeerSendEvent);
+}
+
+/** @internal */
+export function publishClose(peer: Peer): void {
+  if (closeChannel.hasSubscribers) closeChannel.publish({ peer, code: peer.closeCode, reason: peer.closeReason, error: peer.error } satisfies PeerCloseEvent);
+}
+
+/** @internal */
+export function publishReject(socket: Socket, error: HandshakeError): void {
+  if (rejectChannel.hasSubscribers) rejectChannel.publish({ socket, error } satisfies UpgradeRejectEvent);
+}

@@ -1,0 +1,111 @@
+/**
+ * Observability through `node:diagnostics_channel`: a subscriber sees each connection open
+ * (both roles), every message received and queued, the close with its code, and each
+ * upgrade the server refuses — over real loopback connections.
+ * @module
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { test, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import {
+  connect,
+  DiagnosticsChannel,
+  server,
+  type Peer,
+  type PeerCloseEvent,
+  type PeerMessageEvent,
+  type PeerOpenEvent,
+  type PeerSendEvent,
+  type UpgradeRejectEvent,
+} from '../../src/index.ts';
+import { defer, LOCALHOST, portOf, rawExchange, requestText, upgradeLines, waitFor } from './helpers.ts';
+
+/** Everything published on `name` during the test. */
+function collect<T>(t: TestContext, name: string): T[] {
+  const events: T[] = [];
+  const onEvent = (event: unknown): void => void events.push(event as T);
+  subscribe(name, onEvent);
+  t.after(() => void unsubscribe(name, onEvent));
+  return events;
+}
+
+test('diagnostics: a subscriber sees open (both roles), each message received and sent, and the close with its code', async (t) => {
+  const opened = collect<PeerOpenEvent>(t, DiagnosticsChannel.open);
+  const received = collect<PeerMessageEvent>(t, DiagnosticsChannel.message);
+  const sent = collect<PeerSendEvent>(t, DiagnosticsChannel.send);
+  const closed = collect<PeerCloseEvent>(t, DiagnosticsChannel.close);
+  let serverPeer: Peer | null = null;
+  const instance = await server(`ws://${LOCALHOST}:0/`, (peer) => {
+    serverPeer = peer;
+    peer.onMessage((message) => peer.send(message));
+  });
+  defer(t, () => instance.close(500));
+  const client = await connect(instance.url);
+  defer(t, () => client.close());
+  await client.write('hello');
+  await client.write(new Uint8Array([1, 2, 3]));
+  assert.equal((await client.read(2000))!.data, 'hello');
+  assert.deepEqual([...((await client.read(2000))!.data as Uint8Array)], [1, 2, 3]);
+  assert.equal(await client.shutdown(4001, 'done'), true);
+  await waitFor(() => closed.length === 2, 2000, 'both closes published');
+
+  assert.deepEqual(
+    opened.map((event) => event.role).sort(),
+    ['client', 'server'],
+  );
+  assert.ok(opened.some((event) => event.peer === client && event.role === 'client'));
+  assert.ok(opened.some((event) => event.peer === serverPeer && event.role === 'server'));
+  // Received: the server's two, then the client's two echoes (read after they were published).
+  const receivedBy = (peer: Peer | null): unknown[] =>
+    received.filter((event) => event.peer === peer).map(({ message }) => (typeof message.data === 'string' ? message.data : [...message.data]));
+  assert.deepEqual(receivedBy(serverPeer), ['hello', [1, 2, 3]]);
+  assert.deepEqual(receivedBy(client), ['hello', [1, 2, 3]]);
+  // Sent: what the client wrote (masked frames of 6 + 5 and 6 + 3 bytes), and the echoes (2 + 5, 2 + 3).
+  const sentBy = (peer: Peer | null): number[] => sent.filter((event) => event.peer === peer).map((event) => event.bytes);
+  assert.deepEqual(sentBy(client), [11, 9]);
+  assert.deepEqual(sentBy(serverPeer), [7, 5]);
+  // The server saw the client's close code; the client, the server's echo of it.
+  const closeOf = (peer: Peer | null): PeerCloseEvent => closed.find((event) => event.peer === peer)!;
+  assert.deepEqual({ code: closeOf(serverPeer).code, reason: closeOf(serverPeer).reason, error: closeOf(serverPeer).error }, { code: 4001, reason: 'done', error: null });
+  assert.equal(closeOf(client).code, 4001);
+});
+
+test('diagnostics: a connection failed for a protocol violation publishes its close with the error; a refused upgrade publishes its status', async (t) => {
+  const closed = collect<PeerCloseEvent>(t, DiagnosticsChannel.close);
+  const rejected = collect<UpgradeRejectEvent>(t, DiagnosticsChannel.reject);
+  const instance = await server(`ws://${LOCALHOST}:0`, { '/chat': () => {} }, { maxPayload: 16 });
+  defer(t, () => instance.close(500));
+  const port = portOf(instance);
+
+  const notFound = await rawExchange(port, requestText(upgradeLines('/nowhere')));
+  assert.equal(notFound.status, 404);
+  const badVersion = await rawExchange(port, requestText(upgradeLines('/chat').map((line) => line.replace('Sec-WebSocket-Version: 13', 'Sec-WebSocket-Version: 8'))));
+  assert.equal(badVersion.status, 426);
+  await waitFor(() => rejected.length === 2, 2000, 'both refusals published');
+  assert.deepEqual(
+    rejected.map(({ error }) => [error.status, error.code]),
+    [
+      [404, 'WS_HANDSHAKE_NOT_FOUND'],
+      [426, 'WS_HANDSHAKE_UNSUPPORTED_VERSION'],
+    ],
+  );
+
+  const client = await connect(`ws://${LOCALHOST}:${port}/chat`);
+  defer(t, () => client.close());
+  await client.write('more than sixteen bytes');
+  await waitFor(() => closed.length > 0, 2000, 'the failed connection published');
+  const failed = closed.find((event) => event.peer !== client)!;
+  assert.equal(failed.error?.closeCode, 1009);
+  assert.equal(failed.peer.closed, true);
+});
+
+test('diagnostics: a subscriber that throws does not disturb the connection (its error surfaces as uncaught)', () => {
+  const fixture = fileURLToPath(new URL('../fixtures/throwing-subscriber.ts', import.meta.url));
+  const run = spawnSync(process.execPath, ['--import', 'tsx', fixture], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(run.status, 0, run.stderr);
+  // The server's message, then the client's echo: each publish threw, and each was delivered.
+  assert.deepEqual(run.stdout.trim().split('\n'), ['uncaught subscriber failed', 'uncaught subscriber failed', 'echo still echoed']);
+});
