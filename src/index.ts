@@ -24,6 +24,7 @@ export { wrap, type WrapOptions, type WrapClientOptions, type WrapServerOptions 
 export { Peer, type OutgoingFrame, type Writable, type HandshakeInfo, type SendResult } from './peer/peer.ts';
 export type { Message } from './peer/message.ts';
 export type { PeerOptions } from './peer/options.ts';
+export type { DeflateOptions } from './extensions/permessage-deflate/params.ts';
 export {
   DiagnosticsChannel,
   type PeerOpenEvent,
