@@ -9,17 +9,19 @@
  * sends back up while it reads. Every echo must come back whole and in order, and every
  * pong must answer a ping, on a server of each kind: the default (owned messages),
  * `lentMessages` (some messages kept past their call by a copy), Node's own reads
- * (`lentReads: false`), and a `for await` reader that answers with `write`.
+ * (`lentReads: false`), and a `for await` reader that answers with `write`. The same
+ * traffic, unmasked, goes the other way too: from a raw server to clients of ours.
  *
  * The seed is fixed so that a failure can be replayed; WSPEER_TRAFFIC_SEED picks another.
  * @module
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import type { Socket } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 
-import { server, type Message, type Peer, type PeerOptions } from '../../src/index.ts';
+import { connect, server, type Message, type Peer, type PeerOptions } from '../../src/index.ts';
 import { defer, LOCALHOST, portOf, rawUpgrade, within } from './helpers.ts';
 
 const KiB = 1024;
@@ -111,40 +113,64 @@ function planMessage(random: Random): Planned {
   return { opcode, payload, fragments };
 }
 
-/** A masked client frame (§5.3) with a key drawn from `random`. */
-function maskedFrame(random: Random, opcode: number, fin: boolean, payload: Uint8Array): Buffer {
+/** A frame: masked with a key drawn from `random` as a client sends it (§5.3), unmasked as a server does. */
+function frameOf(random: Random, masked: boolean, opcode: number, fin: boolean, payload: Uint8Array): Buffer {
   const length = payload.length;
   const lengthBytes = length <= 125 ? 0 : length <= 0xffff ? 2 : 8;
-  const frame = Buffer.allocUnsafe(2 + lengthBytes + 4 + length);
+  const keyBytes = masked ? 4 : 0;
+  const frame = Buffer.allocUnsafe(2 + lengthBytes + keyBytes + length);
   frame[0] = (fin ? 0x80 : 0) | opcode;
-  frame[1] = 0x80 | (lengthBytes === 0 ? length : lengthBytes === 2 ? 126 : 127);
+  frame[1] = (masked ? 0x80 : 0) | (lengthBytes === 0 ? length : lengthBytes === 2 ? 126 : 127);
   if (lengthBytes === 2) frame.writeUInt16BE(length, 2);
   else if (lengthBytes === 8) frame.writeBigUInt64BE(BigInt(length), 2);
   const at = 2 + lengthBytes;
+  if (!masked) {
+    frame.set(payload, at);
+    return frame;
+  }
   for (let i = 0; i < 4; i++) frame[at + i] = below(random, 256);
   const key = frame.subarray(at, at + 4);
   for (let i = 0; i < length; i++) frame[at + 4 + i] = payload[i]! ^ key[i & 3]!;
   return frame;
 }
 
-/** The wire bytes of a stream, and the pings it carries in order. */
-function wireOf(random: Random, plan: readonly Planned[]): { wire: Buffer; pings: Buffer[] } {
+/** The wire bytes of a stream (masked: a client's), and the pings it carries in order. */
+function wireOf(random: Random, plan: readonly Planned[], masked: boolean): { wire: Buffer; pings: Buffer[] } {
   const frames: Buffer[] = [];
   const pings: Buffer[] = [];
   for (const message of plan) {
     let at = 0;
     message.fragments.forEach((length, index) => {
       const last = index === message.fragments.length - 1;
-      frames.push(maskedFrame(random, index === 0 ? message.opcode : 0, last, message.payload.subarray(at, at + length)));
+      frames.push(frameOf(random, masked, index === 0 ? message.opcode : 0, last, message.payload.subarray(at, at + length)));
       at += length;
       if (!last && random() < 0.3) {
         const ping = Buffer.from(`ping ${pings.length} `.padEnd(1 + below(random, 125), '.'));
         pings.push(ping);
-        frames.push(maskedFrame(random, 0x9, true, ping));
+        frames.push(frameOf(random, masked, 0x9, true, ping));
       }
     });
   }
   return { wire: Buffer.concat(frames), pings };
+}
+
+/** One side's stream: its messages, their frames on the wire (masked when a client's), its pings. */
+interface Traffic {
+  readonly random: Random;
+  readonly plan: readonly Planned[];
+  readonly wire: Buffer;
+  readonly pings: readonly Buffer[];
+  readonly masked: boolean;
+  /** Whether its reader stalls (and its plan starts with the {@link prelude}). */
+  readonly stalls: boolean;
+}
+
+/** The traffic of stream `index` of `seed`; every other one stalls. */
+function trafficOf(seed: number, index: number, masked: boolean): Traffic {
+  const random = generator(seed * 31 + index);
+  const stalls = index % 2 === 1;
+  const plan = [...(stalls ? prelude(random) : []), ...Array.from({ length: MESSAGES }, () => planMessage(random))];
+  return { random, plan, ...wireOf(random, plan, masked), masked, stalls };
 }
 
 /** Write `wire` in pieces of random length (1 B to 200 KiB), now and then after a pause. */
@@ -158,17 +184,22 @@ async function writeInPieces(random: Random, socket: Socket, wire: Buffer): Prom
   }
 }
 
-/** A frame read back from the server. */
+/** A frame read back from the peer under test. */
 interface Frame {
   readonly fin: boolean;
   readonly opcode: number;
   readonly payload: Buffer;
 }
 
-/** Splits the server's unmasked frames out of a socket's reads, without copying the whole stream at every read. */
+/**
+ * Splits frames out of a socket's reads, without copying the whole stream at every read:
+ * a server's, unmasked, or (`masked`) a client's, unmasked here (§5.1, §5.3).
+ */
 class Frames {
   private readonly pending: Buffer[] = [];
   private pendingLength = 0;
+
+  constructor(private readonly masked: boolean) {}
 
   /** Add a read; returns the frames it completes. */
   add(chunk: Buffer): Frame[] {
@@ -176,16 +207,19 @@ class Frames {
     this.pendingLength += chunk.length;
     const frames: Frame[] = [];
     for (;;) {
-      const header = this.peek(Math.min(this.pendingLength, 10));
+      const header = this.peek(Math.min(this.pendingLength, 14));
       if (header.length < 2) break;
-      assert.equal(header[1]! & 0x80, 0, 'a server frame is never masked (§5.1)');
+      assert.equal((header[1]! & 0x80) !== 0, this.masked, this.masked ? 'a client frame is always masked (§5.1)' : 'a server frame is never masked (§5.1)');
       const length7 = header[1]! & 0x7f;
-      const at = length7 === 126 ? 4 : length7 === 127 ? 10 : 2;
+      const keyAt = length7 === 126 ? 4 : length7 === 127 ? 10 : 2;
+      const at = keyAt + (this.masked ? 4 : 0);
       if (header.length < at) break;
       const length = length7 === 126 ? header.readUInt16BE(2) : length7 === 127 ? Number(header.readBigUInt64BE(2)) : length7;
       if (this.pendingLength < at + length) break;
       const bytes = this.take(at + length);
-      frames.push({ fin: (bytes[0]! & 0x80) !== 0, opcode: bytes[0]! & 0x0f, payload: bytes.subarray(at) });
+      const payload = bytes.subarray(at);
+      if (this.masked) for (let i = 0; i < length; i++) payload[i] = payload[i]! ^ bytes[keyAt + (i & 3)]!;
+      frames.push({ fin: (bytes[0]! & 0x80) !== 0, opcode: bytes[0]! & 0x0f, payload });
     }
     return frames;
   }
@@ -231,9 +265,11 @@ interface Stall {
  * reading now and then until the server's sends back up (or 100 ms pass). Resolves once
  * every message came back.
  */
-function readEchoes(random: Random, socket: Socket, rest: Buffer, plan: readonly Planned[], pings: readonly Buffer[], stall: Stall | null, label: string): Promise<void> {
+function readEchoes(traffic: Traffic, socket: Socket, rest: Buffer, stall: Stall | null, label: string): Promise<void> {
+  const { random, plan, pings, masked } = traffic;
   return new Promise<void>((resolve, reject) => {
-    const frames = new Frames();
+    // The echoes come from the other side: masked if ours are not.
+    const frames = new Frames(!masked);
     let next = 0;
     let nextPing = 0;
     let parts: Buffer[] = [];
@@ -361,30 +397,90 @@ async function randomTraffic(t: TestContext, seed: number, echo: Echo, options: 
   const stalled: Stall[] = [];
   // All traffic is made before any client connects: making it takes a while, and would hold
   // up the connections already under way.
-  const clients = Array.from({ length: CLIENTS }, (_, client) => {
-    const random = generator(seed * 31 + client);
-    const stalls = client % 2 === 1;
-    const plan = [...(stalls ? prelude(random) : []), ...Array.from({ length: MESSAGES }, () => planMessage(random))];
-    return { random, stalls, plan, ...wireOf(random, plan) };
-  });
+  const clients = Array.from({ length: CLIENTS }, (_, client) => trafficOf(seed, client, true));
   await within(
     Promise.all(
-      clients.map(async ({ random, stalls, plan, wire, pings }, client) => {
-        const label = `seed ${seed}, client ${client}`;
+      clients.map(async (traffic, client) => {
         const { socket, rest } = await rawUpgrade(port);
         defer(t, () => socket.destroy());
         const localPort = socket.localPort!;
-        const stall = stalls ? { backedUp: () => (peers.get(localPort)?.socket.writableLength ?? 0) > 0, count: 0 } : null;
-        if (stall !== null) stalled.push(stall);
-        const echoed = readEchoes(random, socket, rest, plan, pings, stall, label);
-        await Promise.all([writeInPieces(random, socket, wire), echoed]);
+        const stall = traffic.stalls ? stallOn(() => peers.get(localPort), stalled) : null;
+        const echoed = readEchoes(traffic, socket, rest, stall, `seed ${seed}, client ${client}`);
+        await Promise.all([writeInPieces(traffic.random, socket, traffic.wire), echoed]);
       }),
     ),
     60_000,
     `random traffic, seed ${seed}`,
   );
-  // Else the path where the kernel takes a write in part went untested.
-  assert.ok(stalled.every((stall) => stall.count > 0), `seed ${seed}: a client stalled, but the server's sends to it never backed up`);
+  assertBackedUp(stalled, seed);
+}
+
+/** A stall that waits for `peer()` (the peer under test) to back up; listed in `stalled`. */
+function stallOn(peer: () => Peer | undefined, stalled: Stall[]): Stall {
+  const stall = { backedUp: () => (peer()?.socket.writableLength ?? 0) > 0, count: 0 };
+  stalled.push(stall);
+  return stall;
+}
+
+/** Else the path where the kernel takes a write in part went untested. */
+function assertBackedUp(stalled: readonly Stall[], seed: number): void {
+  assert.ok(stalled.every((stall) => stall.count > 0), `seed ${seed}: a reader stalled, but the sends to it never backed up`);
+}
+
+/**
+ * The same traffic the other way: a raw server sends it, unmasked, to clients of ours that
+ * echo it (each connection gets the traffic of its place in the order of arrival).
+ */
+async function randomTrafficToClients(t: TestContext, seed: number, echo: Echo, options: PeerOptions): Promise<void> {
+  const streams = Array.from({ length: CLIENTS }, (_, index) => trafficOf(seed, index, false));
+  const clients = new Map<number, Peer>();
+  const stalled: Stall[] = [];
+  const served: Array<Promise<void>> = [];
+  const listener = createServer((socket) => {
+    const traffic = streams[served.length]!;
+    const label = `seed ${seed}, server stream ${served.length}`;
+    served.push(
+      acceptUpgrade(socket).then(async () => {
+        const remotePort = socket.remotePort!;
+        const stall = traffic.stalls ? stallOn(() => clients.get(remotePort), stalled) : null;
+        const echoed = readEchoes(traffic, socket, Buffer.alloc(0), stall, label);
+        await Promise.all([writeInPieces(traffic.random, socket, traffic.wire), echoed]);
+      }),
+    );
+  });
+  listener.listen(0, LOCALHOST);
+  await once(listener, 'listening');
+  defer(t, () => new Promise((resolve) => listener.close(resolve)));
+  const { port } = listener.address() as AddressInfo;
+  await within(
+    (async () => {
+      for (let i = 0; i < CLIENTS; i++) {
+        const peer = await connect(`ws://${LOCALHOST}:${port}/`, {}, { maxPayload: 4 * MiB, ...options });
+        defer(t, () => peer.close());
+        clients.set(peer.socket.localPort!, peer);
+        echo(peer);
+      }
+      await waitUntil(() => served.length === CLIENTS, 5000);
+      await Promise.all(served);
+    })(),
+    60_000,
+    `random traffic to clients, seed ${seed}`,
+  );
+  assertBackedUp(stalled, seed);
+}
+
+/** Read a client's upgrade request from `socket` and answer 101 (§4.2.2); it sends nothing more before the answer. */
+async function acceptUpgrade(socket: Socket): Promise<void> {
+  socket.on('error', () => {});
+  let head = '';
+  while (!head.includes('\r\n\r\n')) {
+    const [chunk] = (await once(socket, 'data')) as [Buffer];
+    head += chunk.toString('latin1');
+  }
+  const key = /^sec-websocket-key:\s*(\S+)/im.exec(head)![1]!;
+  const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+  socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+  socket.pause();
 }
 
 test('random traffic (seeded): the default server echoes every message whole and in order', async (t) => {
@@ -401,4 +497,12 @@ test("random traffic (seeded): on Node's own reads (lentReads: false) every mess
 
 test('random traffic (seeded): a for-await reader answering with write echoes every message whole and in order', async (t) => {
   await randomTraffic(t, BASE_SEED + 3, readAndWrite, {});
+});
+
+test('random traffic (seeded), the other way: default clients echo every message a raw server sends, whole and in order', async (t) => {
+  await randomTrafficToClients(t, BASE_SEED + 4, relay, {});
+});
+
+test('random traffic (seeded), the other way: lentMessages clients, some messages kept by a copy, echo every message whole and in order', async (t) => {
+  await randomTrafficToClients(t, BASE_SEED + 5, relayWithCopies(BASE_SEED), { lentMessages: true });
 });
