@@ -2,6 +2,7 @@
 # Runs the Autobahn|Testsuite against wspeer, then gates on the results.
 #
 #   bash autobahn/run.sh server   # the suite's fuzzingclient tests our server
+#   bash autobahn/run.sh server --lent-messages   # ... with lentMessages on
 #   bash autobahn/run.sh client   # the suite's fuzzingserver tests our client
 #
 # The suite itself runs in Docker with host networking; see autobahn/README.md.
@@ -9,14 +10,23 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 server|client" >&2
+  echo "usage: $0 server [--lent-messages] | client" >&2
   exit 2
 }
 
-[[ $# -eq 1 ]] || usage
+[[ $# -ge 1 ]] || usage
 mode=$1
+shift
+# Flags for the testee server: only --lent-messages, which lends each message to the echo.
+serve_flags=()
 case "$mode" in
-  server | client) ;;
+  server)
+    for flag in "$@"; do
+      [[ $flag == --lent-messages ]] || usage
+      serve_flags+=("$flag")
+    done
+    ;;
+  client) [[ $# -eq 0 ]] || usage ;;
   *) usage ;;
 esac
 
@@ -127,7 +137,7 @@ if [[ $mode == server ]]; then
   # Job control gives the background job its own process group, so that
   # stop_server can signal npx and everything it spawned.
   set -m
-  npx tsx src/cli/main.ts serve --host "$host" --port "$port" --max-payload 20971520 --deflate &
+  npx tsx src/cli/main.ts serve --host "$host" --port "$port" --max-payload 20971520 --deflate "${serve_flags[@]}" &
   server_pid=$!
   set +m
   wait_for_port "The wspeer server" server_alive || exit 2

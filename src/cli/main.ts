@@ -4,18 +4,14 @@
  * @module
  */
 import { runAutobahnClient } from './autobahn-client.ts';
-import { ArgumentError, checkKnownOptions, flagOption, integerOption, parseArgs, stringOption } from './args.ts';
-import { startEchoServer } from './serve.ts';
+import { ArgumentError, checkKnownOptions, flagOption, parseArgs, stringOption } from './args.ts';
+import { DEFAULT_PORT, SERVE_OPTIONS, serveSettings, startEchoServer } from './serve.ts';
 
 const USAGE = `usage:
   wspeer serve [--host 127.0.0.1] [--port 9001] [--path /] [--max-payload BYTES]
-               [--ping-frequency MS] [--deflate] [--tls-cert FILE --tls-key FILE]
+               [--ping-frequency MS] [--deflate] [--lent-messages] [--tls-cert FILE --tls-key FILE]
   wspeer autobahn-client [--url ws://127.0.0.1:9001] [--agent wspeer] [--no-deflate]`;
 
-/** The default port of the echo server. */
-export const DEFAULT_PORT = 9001;
-
-const SERVE_OPTIONS = ['host', 'port', 'path', 'max-payload', 'ping-frequency', 'deflate', 'tls-cert', 'tls-key'];
 const AUTOBAHN_CLIENT_OPTIONS = ['url', 'agent', 'no-deflate'];
 
 async function main(argv: readonly string[]): Promise<void> {
@@ -26,20 +22,7 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   if (command === 'serve') {
     checkKnownOptions(options, SERVE_OPTIONS);
-    const cert = options.get('tls-cert');
-    const key = options.get('tls-key');
-    if ((cert === undefined) !== (key === undefined)) throw new ArgumentError('--tls-cert and --tls-key go together');
-    const echo = await startEchoServer({
-      host: stringOption(options, 'host', '127.0.0.1'),
-      port: integerOption(options, 'port', DEFAULT_PORT),
-      path: stringOption(options, 'path', '/'),
-      options: {
-        maxPayload: integerOption(options, 'max-payload', 64 * 1024 * 1024),
-        pingFrequency: integerOption(options, 'ping-frequency', 0),
-        deflate: flagOption(options, 'deflate'),
-        ...(typeof cert === 'string' && typeof key === 'string' ? { tls: { cert, key } } : {}),
-      },
-    });
+    const echo = await startEchoServer(serveSettings(options));
     console.log(`wspeer echo server listening on ${echo.url}`);
     const stop = (): void => {
       echo.close(2000).then(() => process.exit(0), () => process.exit(1));

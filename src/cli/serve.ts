@@ -5,6 +5,13 @@
  */
 import { server, type Server } from '../server/server.ts';
 import type { ServerOptions } from '../server/options.ts';
+import { ArgumentError, flagOption, integerOption, stringOption } from './args.ts';
+
+/** The default port of the echo server. */
+export const DEFAULT_PORT = 9001;
+
+/** The options `serve` takes. */
+export const SERVE_OPTIONS = ['host', 'port', 'path', 'max-payload', 'ping-frequency', 'deflate', 'lent-messages', 'tls-cert', 'tls-key'];
 
 /** Settings of the echo server. */
 export interface EchoServerSettings {
@@ -12,6 +19,26 @@ export interface EchoServerSettings {
   port: number;
   path: string;
   options: ServerOptions;
+}
+
+/** The settings `serve`'s command-line options ask for, with the defaults applied. */
+export function serveSettings(options: Map<string, string | true>): EchoServerSettings {
+  const cert = options.get('tls-cert');
+  const key = options.get('tls-key');
+  if ((cert === undefined) !== (key === undefined)) throw new ArgumentError('--tls-cert and --tls-key go together');
+  return {
+    host: stringOption(options, 'host', '127.0.0.1'),
+    port: integerOption(options, 'port', DEFAULT_PORT),
+    path: stringOption(options, 'path', '/'),
+    options: {
+      maxPayload: integerOption(options, 'max-payload', 64 * 1024 * 1024),
+      pingFrequency: integerOption(options, 'ping-frequency', 0),
+      deflate: flagOption(options, 'deflate'),
+      // Each message is lent to the echo as it lies in the read buffer (see `lentMessages`).
+      lentMessages: flagOption(options, 'lent-messages'),
+      ...(typeof cert === 'string' && typeof key === 'string' ? { tls: { cert, key } } : {}),
+    },
+  };
 }
 
 /** Start the echo server; resolves once it listens. */

@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 
 import { connect } from '../../src/index.ts';
+import { parseArgs } from '../../src/cli/args.ts';
+import { serveSettings } from '../../src/cli/serve.ts';
 import { defer, within, readPlain } from '../peer/helpers.ts';
 import { closeWs, wsClient } from '../peer/ws-helpers.ts';
 
@@ -136,4 +138,20 @@ test('wspeer refuses an option its command does not take, and a flag given a val
   const help = await runToExit(['serve', '--help']);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /usage:/);
+});
+
+test('wspeer serve --lent-messages lends each message to the echo (lentMessages), and long ones still come back whole', async (t) => {
+  const settingsOf = (...argv: string[]): ReturnType<typeof serveSettings> => serveSettings(parseArgs(['serve', ...argv]).options);
+  assert.equal(settingsOf('--lent-messages').options.lentMessages, true);
+  assert.equal(settingsOf().options.lentMessages, false);
+  const running = await startServe(t, ['--lent-messages']);
+  const client = await connect(running.url);
+  defer(t, () => client.close());
+  for (const size of [10, 70_000, 300_000]) {
+    const bytes = new Uint8Array(size).map((_, i) => (i * 7 + size) & 0xff);
+    await client.write(bytes);
+    const echoed = await client.read(3000);
+    assert.ok(echoed !== null && Buffer.from(echoed.data as Uint8Array).equals(Buffer.from(bytes)), `${size} bytes`);
+  }
+  assert.equal(await stop(running), 0);
 });
