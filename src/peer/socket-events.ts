@@ -74,14 +74,24 @@ interface CountingHandle {
   writeQueueSize?: unknown;
 }
 
+interface LayeredSocket {
+  encrypted?: boolean;
+  /** Under a TLS socket that a `tls.Server` accepted: the TCP socket carrying its records. */
+  _parent?: LayeredSocket | null;
+  _handle?: CountingHandle | null;
+}
+
 /**
- * Bytes of `socket`'s stream writes that the kernel has taken so far, or -1 where its handle
- * does not say (a TLS handle counts plaintext). Unlike completed writes, it grows while a
+ * Bytes of `socket`'s stream writes that the kernel has taken so far (for TLS, of the
+ * records under it), or -1 where no handle says. Unlike completed writes, it grows while a
  * peer reads one long write: libuv's queue shrinks as the kernel takes each part.
  */
 export function bytesTakenByKernel(socket: Socket): number {
-  if ((socket as { encrypted?: boolean }).encrypted === true) return -1;
-  const handle = (socket as { _handle?: CountingHandle | null })._handle;
+  const layered = socket as LayeredSocket;
+  // A TLS handle counts plaintext handed to the cipher; the TCP socket under it, if there
+  // is one in reach, counts what the kernel took.
+  const transport = layered.encrypted === true ? layered._parent : layered;
+  const handle = transport?._handle;
   const written = handle?.bytesWritten;
   const queued = handle?.writeQueueSize;
   return typeof written === 'number' && typeof queued === 'number' ? written - queued : -1;

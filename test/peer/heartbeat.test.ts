@@ -16,6 +16,7 @@ const PERIOD = 100;
 /** The stall test's period: long enough that a busy machine's late pong is still in time. */
 const STALL_PERIOD = 250;
 const SLOW_PONGER = fileURLToPath(new URL('../fixtures/slow-ponger.ts', import.meta.url));
+const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url));
 
 test('with pingFrequency, our client and a ws client answer the pings and stay connected over several periods', async (t) => {
   const bound = await bind(`ws://${LOCALHOST}:0/`, { pingFrequency: PERIOD });
@@ -146,40 +147,57 @@ test('a peer whose messages wait for the application (reading paused at the high
   assert.deepEqual(await readPlain(peer, 2000), { opcode: 1, fin: true, data: 'still here' });
 });
 
-test('a peer that reads our backlog slowly (reading paused by the send buffer) is not dropped for the pongs not read meanwhile', async (t) => {
-  // The period is longer than the kernel's wake-ups of a writer whose peer reads (it waits
-  // for half its send buffer to free): else progress within one period would not show.
-  const bound = await bind(`ws://${LOCALHOST}:0/`, { pingFrequency: STALL_PERIOD, highWaterMark: 64 * 1024, maxBufferedAmount: 64 * 1024 * 1024 });
-  defer(t, () => bound.close(500));
-  const client = await connect(bound.url);
-  defer(t, () => client.close());
-  const peer = await bound.accept(2000);
-  // 25 MiB queued at once: far more than the kernel's buffers hold, so the server's socket
-  // stays over the mark (and its reading paused, the client's pongs unread) for many periods.
-  const count = 400;
-  const chunk = new Uint8Array(64 * 1024);
-  for (let i = 0; i < count; i++) assert.notEqual(peer.send(chunk), 'dropped');
-  // The client reads on, one message every 5 ms: alive, only slow. The last quarter it reads
-  // at once: what the kernels still hold once our queue is gone delays the pongs as much.
-  for (let i = 0; i < count; i++) {
-    const message = await client.read(2000);
-    assert.ok(message !== null, `the connection was dropped after ${i} of ${count} messages`);
-    if (i < count * 0.75) await sleep(5);
-  }
-  assert.equal(peer.closed, false);
-  // Once the backlog is gone the pongs are read again: the peer is still judged, and kept.
-  await sleep(STALL_PERIOD * 3);
-  assert.equal(peer.state, 'OPEN');
-  await client.write('still here');
-  assert.deepEqual(await readPlain(peer, 2000), { opcode: 1, fin: true, data: 'still here' });
-});
+for (const secure of [false, true]) {
+  test(`a peer that reads our backlog slowly (reading paused by the send buffer) is not dropped for the pongs not read meanwhile${secure ? ', over TLS' : ''}`, async (t) => {
+    // The period is longer than the kernel's wake-ups of a writer whose peer reads (it waits
+    // for half its send buffer to free): else progress within one period would not show.
+    const tls = secure ? { tls: { cert: fixture('server.pem'), key: fixture('server.key') } } : {};
+    const bound = await bind(`${secure ? 'wss' : 'ws'}://${LOCALHOST}:0/`, { pingFrequency: STALL_PERIOD, highWaterMark: 64 * 1024, maxBufferedAmount: 64 * 1024 * 1024, ...tls });
+    defer(t, () => bound.close(500));
+    const client = await connect(bound.url, {}, secure ? { tls: { ca: fixture('ca.pem') } } : {});
+    defer(t, () => client.close());
+    const peer = await bound.accept(2000);
+    // 25 MiB queued at once: far more than the kernel's buffers hold, so the server's socket
+    // stays over the mark (and its reading paused, the client's pongs unread) for many periods.
+    const count = 400;
+    const chunk = new Uint8Array(64 * 1024);
+    for (let i = 0; i < count; i++) assert.notEqual(peer.send(chunk), 'dropped');
+    // The client reads on, one message every 5 ms: alive, only slow. The last quarter it reads
+    // at once: what the kernels still hold once our queue is gone delays the pongs as much.
+    for (let i = 0; i < count; i++) {
+      const message = await client.read(2000);
+      assert.ok(message !== null, `the connection was dropped after ${i} of ${count} messages`);
+      if (i < count * 0.75) await sleep(5);
+    }
+    assert.equal(peer.closed, false);
+    // Once the backlog is gone the pongs are read again: the peer is still judged, and kept.
+    await sleep(STALL_PERIOD * 3);
+    assert.equal(peer.state, 'OPEN');
+    await client.write('still here');
+    assert.deepEqual(await readPlain(peer, 2000), { opcode: 1, fin: true, data: 'still here' });
+  });
+}
 
 test('a client that stops reading while we have a backlog for it is still dropped: the kernel takes no more of it', async (t) => {
   const bound = await bind(`ws://${LOCALHOST}:0/`, { pingFrequency: PERIOD, highWaterMark: 64 * 1024, maxBufferedAmount: 64 * 1024 * 1024 });
   defer(t, () => bound.close(500));
   const { socket } = await rawUpgrade(portOf(bound)); // left paused: it never reads
   defer(t, () => socket.destroy());
-  const peer = await bound.accept(2000);
+  await expectDroppedWithBacklog(await bound.accept(2000));
+});
+
+test('over TLS too, a client that stops reading while we have a backlog for it is dropped', async (t) => {
+  const tls = { cert: fixture('server.pem'), key: fixture('server.key') };
+  const bound = await bind(`wss://${LOCALHOST}:0/`, { pingFrequency: PERIOD, highWaterMark: 64 * 1024, maxBufferedAmount: 64 * 1024 * 1024, tls });
+  defer(t, () => bound.close(500));
+  const client = await connect(bound.url, {}, { tls: { ca: fixture('ca.pem') } });
+  defer(t, () => client.close());
+  client.socket.pause(); // from here on it never reads
+  await expectDroppedWithBacklog(await bound.accept(2000));
+});
+
+/** Queue 25 MiB for `peer`, whose client does not read: it must be dropped within a few periods. */
+async function expectDroppedWithBacklog(peer: Peer): Promise<void> {
   const chunk = new Uint8Array(64 * 1024);
   for (let i = 0; i < 400; i++) assert.notEqual(peer.send(chunk), 'dropped');
   const started = performance.now();
@@ -188,4 +206,4 @@ test('a client that stops reading while we have a backlog for it is still droppe
   // The kernel's buffers fill within a period or so; then one period without progress ends it.
   const elapsed = performance.now() - started;
   assert.ok(elapsed < PERIOD * 10, `dropped after ${elapsed} ms`);
-});
+}
