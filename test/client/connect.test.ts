@@ -4,19 +4,12 @@
  * §5.1, IPv6 literals and connection errors.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 
 import { connect, HandshakeResponseError, InvalidHeaderError, InvalidUrlError, server } from '../../src/index.ts';
-import { defer, LOCALHOST, silentTcpServer, within, readPlain } from '../peer/helpers.ts';
-
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
-
-function acceptFor(key: string): string {
-  return createHash('sha1').update(key + GUID).digest('base64');
-}
+import { acceptFor, defer, LOCALHOST, silentTcpServer, within, readPlain } from '../peer/helpers.ts';
 
 /**
  * A TCP server that reads one request head and answers with `respond(key)`; the sockets

@@ -13,13 +13,7 @@ import sys
 
 import websockets
 
-MAX_SIZE = 16 * 1024 * 1024
-TEXTS = ["", "héllo wörld ✓ 🚀 日本語", "x" * 125, "y" * 126, "z" * 65536, '{"price": 101.25} ' * 50000]
-SIZES = [0, 1, 125, 126, 65535, 65536, 4 * 1024 * 1024]
-
-
-def pattern(size):
-    return bytes((i * 31 + 7) & 0xFF for i in range(size)) if size < 70000 else bytes(range(256)) * (size // 256)
+from python_exercise import MAX_SIZE, SIZES, TEXTS, pattern
 
 
 async def run_client(url, compression, tls):

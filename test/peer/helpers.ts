@@ -4,7 +4,7 @@
  * @module
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect as netConnect, createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { TestContext } from 'node:test';
@@ -184,6 +184,28 @@ export async function rawUpgrade(port: number, path = '/'): Promise<{ socket: So
   const end = await within(head, 2000, 'raw upgrade');
   assert.match(received.subarray(0, end).toString('latin1'), /^HTTP\/1\.1 101 /);
   return { socket, rest: received.subarray(end) };
+}
+
+/** The `Sec-WebSocket-Accept` value for a client's key (RFC 6455 §4.2.2), worked out here rather than by the code under test. */
+export function acceptFor(key: string): string {
+  return createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+}
+
+/**
+ * The server's side of {@link rawUpgrade}: read a client's upgrade request from `socket`
+ * and answer 101 (§4.2.2). Resolves with the socket paused; a client sends nothing more
+ * before the answer, so no byte is left over.
+ */
+export async function rawAcceptUpgrade(socket: Socket): Promise<void> {
+  socket.on('error', () => {});
+  let head = '';
+  while (!head.includes('\r\n\r\n')) {
+    const [chunk] = (await once(socket, 'data')) as [Buffer];
+    head += chunk.toString('latin1');
+  }
+  const key = /^sec-websocket-key:\s*(\S+)/im.exec(head)![1]!;
+  socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`);
+  socket.pause();
 }
 
 /** A frame as a client sends it: masked (RFC 6455 §5.3). */

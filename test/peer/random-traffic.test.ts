@@ -16,13 +16,12 @@
  * @module
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 
 import { connect, server, type Message, type Peer, type PeerOptions } from '../../src/index.ts';
-import { defer, LOCALHOST, portOf, rawUpgrade, within } from './helpers.ts';
+import { defer, LOCALHOST, portOf, rawAcceptUpgrade, rawUpgrade, within } from './helpers.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -440,7 +439,7 @@ async function randomTrafficToClients(t: TestContext, seed: number, echo: Echo, 
     const traffic = streams[served.length]!;
     const label = `seed ${seed}, server stream ${served.length}`;
     served.push(
-      acceptUpgrade(socket).then(async () => {
+      rawAcceptUpgrade(socket).then(async () => {
         const remotePort = socket.remotePort!;
         const stall = traffic.stalls ? stallOn(() => clients.get(remotePort), stalled) : null;
         const echoed = readEchoes(traffic, socket, Buffer.alloc(0), stall, label);
@@ -467,20 +466,6 @@ async function randomTrafficToClients(t: TestContext, seed: number, echo: Echo, 
     `random traffic to clients, seed ${seed}`,
   );
   assertBackedUp(stalled, seed);
-}
-
-/** Read a client's upgrade request from `socket` and answer 101 (§4.2.2); it sends nothing more before the answer. */
-async function acceptUpgrade(socket: Socket): Promise<void> {
-  socket.on('error', () => {});
-  let head = '';
-  while (!head.includes('\r\n\r\n')) {
-    const [chunk] = (await once(socket, 'data')) as [Buffer];
-    head += chunk.toString('latin1');
-  }
-  const key = /^sec-websocket-key:\s*(\S+)/im.exec(head)![1]!;
-  const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-  socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
-  socket.pause();
 }
 
 test('random traffic (seeded): the default server echoes every message whole and in order', async (t) => {
