@@ -76,9 +76,7 @@ interface CountingHandle {
 
 interface LayeredSocket {
   encrypted?: boolean;
-  /** Under a TLS socket that a `tls.Server` accepted: the TCP socket carrying its records. */
-  _parent?: LayeredSocket | null;
-  _handle?: CountingHandle | null;
+  _handle?: (CountingHandle & { _parent?: CountingHandle | null }) | null;
 }
 
 /**
@@ -88,10 +86,9 @@ interface LayeredSocket {
  */
 export function bytesTakenByKernel(socket: Socket): number {
   const layered = socket as LayeredSocket;
-  // A TLS handle counts plaintext handed to the cipher; the TCP socket under it, if there
-  // is one in reach, counts what the kernel took.
-  const transport = layered.encrypted === true ? layered._parent : layered;
-  const handle = transport?._handle;
+  // A TLS handle counts plaintext handed to the cipher; the TCP handle under it (in either
+  // role, whether or not a TCP socket wraps it) counts what the kernel took.
+  const handle = layered.encrypted === true ? layered._handle?._parent : layered._handle;
   const written = handle?.bytesWritten;
   const queued = handle?.writeQueueSize;
   return typeof written === 'number' && typeof queued === 'number' ? written - queued : -1;

@@ -147,34 +147,37 @@ test('a peer whose messages wait for the application (reading paused at the high
   assert.deepEqual(await readPlain(peer, 2000), { opcode: 1, fin: true, data: 'still here' });
 });
 
-for (const secure of [false, true]) {
-  test(`a peer that reads our backlog slowly (reading paused by the send buffer) is not dropped for the pongs not read meanwhile${secure ? ', over TLS' : ''}`, async (t) => {
+for (const [side, secure] of [['server', false], ['server', true], ['client', false], ['client', true]] as const) {
+  test(`a ${side} whose peer reads its backlog slowly (its reading paused by the send buffer) does not drop it for the pongs not read meanwhile${secure ? ', over TLS' : ''}`, async (t) => {
     // The period is longer than the kernel's wake-ups of a writer whose peer reads (it waits
     // for half its send buffer to free): else progress within one period would not show.
     const tls = secure ? { tls: { cert: fixture('server.pem'), key: fixture('server.key') } } : {};
-    const bound = await bind(`${secure ? 'wss' : 'ws'}://${LOCALHOST}:0/`, { pingFrequency: STALL_PERIOD, highWaterMark: 64 * 1024, maxBufferedAmount: 64 * 1024 * 1024, ...tls });
+    const beating = { pingFrequency: STALL_PERIOD, highWaterMark: 64 * 1024, maxBufferedAmount: 64 * 1024 * 1024 };
+    const bound = await bind(`${secure ? 'wss' : 'ws'}://${LOCALHOST}:0/`, { ...(side === 'server' ? beating : {}), ...tls });
     defer(t, () => bound.close(500));
-    const client = await connect(bound.url, {}, secure ? { tls: { ca: fixture('ca.pem') } } : {});
+    const clientTls = secure ? { tls: { ca: fixture('ca.pem') } } : {};
+    const client = await connect(bound.url, {}, { ...(side === 'client' ? beating : {}), ...clientTls });
     defer(t, () => client.close());
-    const peer = await bound.accept(2000);
-    // 25 MiB queued at once: far more than the kernel's buffers hold, so the server's socket
-    // stays over the mark (and its reading paused, the client's pongs unread) for many periods.
+    const accepted = await bound.accept(2000);
+    const [sender, reader] = side === 'server' ? [accepted, client] : [client, accepted];
+    // 25 MiB queued at once: far more than the kernel's buffers hold, so the sender's socket
+    // stays over the mark (and its reading paused, the pongs unread) for many periods.
     const count = 400;
     const chunk = new Uint8Array(64 * 1024);
-    for (let i = 0; i < count; i++) assert.notEqual(peer.send(chunk), 'dropped');
-    // The client reads on, one message every 5 ms: alive, only slow. The last quarter it reads
+    for (let i = 0; i < count; i++) assert.notEqual(sender.send(chunk), 'dropped');
+    // The reader reads on, one message every 5 ms: alive, only slow. The last quarter it reads
     // at once: what the kernels still hold once our queue is gone delays the pongs as much.
     for (let i = 0; i < count; i++) {
-      const message = await client.read(2000);
+      const message = await reader.read(2000);
       assert.ok(message !== null, `the connection was dropped after ${i} of ${count} messages`);
       if (i < count * 0.75) await sleep(5);
     }
-    assert.equal(peer.closed, false);
+    assert.equal(sender.closed, false);
     // Once the backlog is gone the pongs are read again: the peer is still judged, and kept.
     await sleep(STALL_PERIOD * 3);
-    assert.equal(peer.state, 'OPEN');
-    await client.write('still here');
-    assert.deepEqual(await readPlain(peer, 2000), { opcode: 1, fin: true, data: 'still here' });
+    assert.equal(sender.state, 'OPEN');
+    await reader.write('still here');
+    assert.deepEqual(await readPlain(sender, 2000), { opcode: 1, fin: true, data: 'still here' });
   });
 }
 
@@ -196,7 +199,18 @@ test('over TLS too, a client that stops reading while we have a backlog for it i
   await expectDroppedWithBacklog(await bound.accept(2000));
 });
 
-/** Queue 25 MiB for `peer`, whose client does not read: it must be dropped within a few periods. */
+test('our wss client drops a server that stops reading while the client has a backlog for it', async (t) => {
+  const tls = { cert: fixture('server.pem'), key: fixture('server.key') };
+  const bound = await bind(`wss://${LOCALHOST}:0/`, { tls });
+  defer(t, () => bound.close(500));
+  const client = await connect(bound.url, {}, { pingFrequency: PERIOD, highWaterMark: 64 * 1024, maxBufferedAmount: 64 * 1024 * 1024, tls: { ca: fixture('ca.pem') } });
+  defer(t, () => client.close());
+  const accepted = await bound.accept(2000);
+  accepted.socket.pause(); // from here on it never reads
+  await expectDroppedWithBacklog(client);
+});
+
+/** Queue 25 MiB for `peer`, whose other side does not read: it must be dropped within a few periods. */
 async function expectDroppedWithBacklog(peer: Peer): Promise<void> {
   const chunk = new Uint8Array(64 * 1024);
   for (let i = 0; i < 400; i++) assert.notEqual(peer.send(chunk), 'dropped');
