@@ -15,13 +15,14 @@ export class TimeoutError extends Error {
   }
 }
 
-/** The connection closed before the operation could complete. */
+/** The connection (or, for `accept`, the server) closed before the operation could complete. */
 export class ConnectionClosedError extends Error {
   /** Stable identifier. */
   readonly code = 'WS_ERR_CLOSED';
 
-  constructor(operation: string) {
-    super(`${operation}: the connection is closed`);
+  /** `what`: what is closed, "the connection" unless said. */
+  constructor(operation: string, what = 'the connection') {
+    super(`${operation}: ${what} is closed`);
     this.name = 'ConnectionClosedError';
   }
 }

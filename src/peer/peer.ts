@@ -107,9 +107,9 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     if (head !== undefined && head.length > 0) this.receive(head);
   }
 
-  /** OPEN, CLOSING (our close frame sent) or CLOSED (closing handshake done or connection failed). */
+  /** OPEN, CLOSING (our close frame sent) or CLOSED (handshake done, failed, or socket closed: §7.1.4). */
   get state(): ConnectionState {
-    return this.connection.state;
+    return this.done ? 'CLOSED' : this.connection.state;
   }
 
   /** Whether the socket has closed: reads return null, writes fail. */

@@ -1,5 +1,5 @@
 /**
- * The glue between a Node socket and its peer: four module-level listeners that find the
+ * The glue between a Node socket and its peer: module-level listeners that find the
  * peer through a symbol on the socket, so a connection costs no closure per event, the
  * vectored write of a flush, and how much of the writes the kernel took.
  * @module
@@ -23,17 +23,30 @@ interface TargetSocket extends Socket {
   [kTarget]?: SocketEventTarget;
 }
 
-/** Route `socket`'s data, close, drain and error events to `target`. */
+/** Route `socket`'s data, end, close, drain and error events to `target`. */
 export function attachSocket(socket: Socket, target: SocketEventTarget): void {
   (socket as TargetSocket)[kTarget] = target;
   socket.on('data', onSocketData);
+  socket.on('end', onSocketEnd);
   socket.on('close', onSocketClose);
   socket.on('error', onSocketError);
   socket.on('drain', onSocketDrain);
+  // Its FIN came before we took the socket over (an upgrade decided after an async check).
+  if (socket.readableEnded) onSocketEnd.call(socket as TargetSocket);
 }
 
 function onSocketData(this: TargetSocket, chunk: Buffer): void {
   this[kTarget]!.receive(chunk);
+}
+
+/**
+ * The other side sent its FIN. A socket that allows half-open connections (those of
+ * `node:http`, or wrapped ones) would otherwise stay open for good: end ours too, after
+ * what is queued, as Node does for the others. The 'close' that follows settles the peer
+ * (1006 unless the closing handshake was done, §7.1.5).
+ */
+function onSocketEnd(this: TargetSocket): void {
+  if (this.allowHalfOpen) this.end();
 }
 
 function onSocketClose(this: TargetSocket): void {

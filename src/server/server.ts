@@ -6,11 +6,11 @@
  * @module
  */
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { parseUrl } from '../handshake/url.ts';
 import { CloseCode } from '../frame/close-code.ts';
 import { callApplication } from '../peer/callbacks.ts';
-import { TimeoutError } from '../peer/errors.ts';
+import { ConnectionClosedError, TimeoutError } from '../peer/errors.ts';
 import { FramedMessage } from '../peer/outgoing.ts';
 import type { Peer, Writable } from '../peer/peer.ts';
 import { Registry } from '../peer/registry.ts';
@@ -38,6 +38,12 @@ export class Server {
   private readonly options: ResolvedServerOptions;
   /** Sockets still in their opening handshake: counted against maxConnections, ended by close(). */
   private readonly handshaking = new Registry<Handshaking>();
+  /** Set by `close()`: sockets that connect (or finish their TLS handshake) after it are let go. */
+  protected closing = false;
+  /** wss: TCP sockets still in their TLS handshake, counted and ended like `handshaking`. */
+  private readonly securing = new Set<Socket>();
+  /** Whether a TLS socket leads back to its TCP socket here; if not, none is tracked. */
+  private pairsTlsSockets = true;
 
   /** @internal Use `server` or `bind`. */
   constructor(listener: NetServer, url: string, options: ResolvedServerOptions) {
@@ -74,7 +80,9 @@ export class Server {
    * destroyed. Resolves when every socket is gone.
    */
   async close(timeout = 5000): Promise<void> {
+    this.closing = true;
     const stopped = new Promise<void>((resolve) => this.listener.close(() => resolve()));
+    for (const socket of this.securing) socket.destroy();
     for (const { socket } of this.handshaking.snapshot()) socket.destroy();
     await Promise.all(this.openPeers.snapshot().map((peer) => peer.shutdown(CloseCode.GoingAway, 'server shutting down', timeout).catch(ignore)));
     await stopped;
@@ -82,8 +90,11 @@ export class Server {
 
   /** @internal A socket connected: read its handshake and make a peer. */
   handleSocket(socket: Socket, acceptsPath: (path: string) => boolean, onPeer: (peer: Peer) => void): void {
-    if (this.openPeers.size + this.handshaking.size >= this.options.maxConnections) {
-      socket.on('error', ignore);
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    if (this.connections >= this.options.maxConnections) {
       reject(socket, policyError(503, 'WS_HANDSHAKE_OVERLOADED', 'too many connections'));
       return;
     }
@@ -104,6 +115,38 @@ export class Server {
         this.fail(entry, error);
       }
     });
+  }
+
+  /** Sockets held: open peers, handshakes, and (wss) TLS handshakes. */
+  private get connections(): number {
+    return this.openPeers.size + this.handshaking.size + this.securing.size;
+  }
+
+  /**
+   * @internal wss: watch `listener`'s TCP sockets until their TLS handshake is done, so that
+   * they count against `maxConnections` (one over it is dropped: no HTTP answer can be read
+   * before TLS) and `close()` ends them rather than waiting for them.
+   */
+  watchTlsHandshakes(listener: TlsServer): void {
+    listener.on('connection', (socket: Socket) => {
+      if (this.closing || this.connections >= this.options.maxConnections) {
+        socket.destroy();
+        return;
+      }
+      if (!this.pairsTlsSockets) return;
+      this.securing.add(socket);
+      socket.once('close', () => this.securing.delete(socket));
+    });
+  }
+
+  /** @internal wss: `socket`'s TLS handshake is done; its TCP socket is no longer watched. */
+  secured(socket: Socket): void {
+    // The TCP socket under a TLS one that a `tls.Server` made (a Node internal).
+    const transport = (socket as Socket & { _parent?: Socket | null })._parent;
+    if (transport != null && this.securing.delete(transport)) return;
+    // Not found: this Node does not pair them, so tracking could end sockets that are done.
+    this.pairsTlsSockets = false;
+    this.securing.clear();
   }
 
   private open(entry: Handshaking, peer: Peer | null, onPeer: (peer: Peer) => void): void {
@@ -132,9 +175,10 @@ export class BoundServer extends Server {
 
   /**
    * The next peer to connect. With `timeout` (ms), rejects with a {@link TimeoutError} if
-   * none comes in time.
+   * none comes in time; once the server is closing, with a {@link ConnectionClosedError}.
    */
   accept(timeout?: number): Promise<Peer> {
+    if (this.closing) return Promise.reject(closedForAccept());
     const peer = this.ready.shift();
     if (peer !== undefined) return Promise.resolve(peer);
     return new Promise((resolve, reject) => {
@@ -147,6 +191,19 @@ export class BoundServer extends Server {
       }
       this.waiting.push(waiter);
     });
+  }
+
+  /**
+   * As {@link Server.close}; pending and later `accept` calls reject with a
+   * {@link ConnectionClosedError}, and peers never accepted are let go (closed with the rest).
+   */
+  override async close(timeout = 5000): Promise<void> {
+    this.ready.length = 0;
+    for (const waiter of this.waiting.splice(0)) {
+      clearTimeout(waiter.timer);
+      waiter.reject(closedForAccept());
+    }
+    return super.close(timeout);
   }
 
   /** @internal */
@@ -207,8 +264,9 @@ async function listen<S extends Server>(
   const endpoint = target.path.split('?')[0]!;
   const acceptsPath = routed ?? (endpoint === '/' ? () => true : (path: string) => path === endpoint);
   // Nagle off from accept: writes are already batched per tick, so delaying them only adds latency.
+  // The opening handshake's timeout covers the TLS handshake before it too.
   const listener = target.secure
-    ? createTlsServer({ ...serverTlsOptions(options.tls!), noDelay: true })
+    ? createTlsServer({ ...serverTlsOptions(options.tls!), noDelay: true, handshakeTimeout: resolved.timeout })
     : createNetServer({ noDelay: true });
   await new Promise<void>((resolve, reject) => {
     listener.once('error', reject);
@@ -221,8 +279,10 @@ async function listen<S extends Server>(
   const host = target.host.includes(':') ? `[${target.host}]` : target.host;
   const instance = new Kind(listener, `${target.secure ? 'wss' : 'ws'}://${host}:${port}${target.path}`, resolved);
   const onPeer = makeOnPeer(instance);
+  if (target.secure) instance.watchTlsHandshakes(listener as TlsServer);
   listener.on(target.secure ? 'secureConnection' : 'connection', (socket: Socket) => {
     try {
+      if (target.secure) instance.secured(socket);
       instance.handleSocket(socket, acceptsPath, onPeer);
     } catch (error) {
       socket.destroy();
@@ -232,6 +292,10 @@ async function listen<S extends Server>(
   // A TLS handshake that fails concerns that client only.
   listener.on('tlsClientError', (_error: Error, socket: Socket) => socket.destroy());
   return instance;
+}
+
+function closedForAccept(): ConnectionClosedError {
+  return new ConnectionClosedError('accept', 'the server');
 }
 
 function ignore(): void {}

@@ -146,17 +146,40 @@ export function completeUpgrade(
   if (!(verdict instanceof Promise)) return afterVerify(verdict, socket, upgrade, headers, head, options);
   // The bytes after the head wait in the socket until the peer takes it over (or it ends).
   socket.pause();
-  const timer = setTimeout(() => socket.destroy(), options.timeout);
-  return verdict.then(
-    (answer) => {
-      clearTimeout(timer);
-      return socket.destroyed ? null : afterVerify(answer, socket, upgrade, headers, head, options);
-    },
-    (error: unknown) => {
-      clearTimeout(timer);
-      return failHook(socket, error, options);
-    },
-  );
+  return awaitVerdict(verdict, socket, options, (answer) => afterVerify(answer, socket, upgrade, headers, head, options));
+}
+
+/**
+ * Settle with what `decide` makes of the verdict, or with null once `options.timeout`
+ * passes first: the socket is then destroyed, and a verdict that never comes holds
+ * nothing (the server's slot, a `wrap` promise).
+ */
+function awaitVerdict(
+  verdict: Promise<VerifyResult>,
+  socket: Socket,
+  options: ResolvedServerOptions,
+  decide: (answer: VerifyResult) => Peer | null,
+): Promise<Peer | null> {
+  return new Promise((resolve, fail) => {
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(null);
+    }, options.timeout);
+    verdict.then(
+      (answer) => {
+        clearTimeout(timer);
+        try {
+          resolve(socket.destroyed ? null : decide(answer));
+        } catch (error) {
+          fail(error);
+        }
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        resolve(failHook(socket, error, options));
+      },
+    );
+  });
 }
 
 function afterVerify(
@@ -222,6 +245,9 @@ function refuse(socket: Socket, error: unknown): null {
 /** Answer with the error's status and a one-line reason, then end the socket. */
 export function reject(socket: Socket, error: HandshakeError): void {
   if (socket.destroyed) return;
+  // A client that resets the connection must not crash the process: `node:http` removes
+  // its own error listener before it hands the socket to an upgrade handler.
+  if (socket.listenerCount('error') === 0) socket.on('error', ignore);
   publishReject(socket, error);
   socket.end(buildRejectResponse(error), 'latin1');
   // Read and discard what else comes, so that the client's end is seen and the socket

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 
 import { connect, createUpgradeHandler, handleUpgrade, type Peer, type ServerOptions } from '../../src/index.ts';
-import { clientFrame, defer, FrameReader, LOCALHOST, rawConnect, rawExchange, requestText, upgradeLines, within, readPlain } from '../peer/helpers.ts';
+import { clientFrame, defer, FrameReader, LOCALHOST, rawConnect, rawExchange, rawUpgrade, requestText, sleep, upgradeLines, waitFor, within, readPlain } from '../peer/helpers.ts';
 import { closeWs, wsClient } from '../peer/ws-helpers.ts';
 
 interface Site {
@@ -128,4 +128,57 @@ test('a frame sent right behind the upgrade request (the head bytes) is not lost
   const frames = new FrameReader(socket, received.subarray(headEnd));
   const echo = await frames.next();
   assert.deepEqual([echo.opcode, echo.payload.toString()], [1, 'early bird']);
+});
+
+test('a refused client that then resets its connection does not crash the process (node:http hands the socket over without an error listener)', async (t) => {
+  const site = await startSite(t, 'handler');
+  const socket = await rawConnect(site.port);
+  defer(t, () => socket.destroy());
+  socket.on('error', () => {});
+  // No Sec-WebSocket-Key: refused with 400 (§4.2.1), and the server lingers to be read.
+  socket.write(requestText(upgradeLines('/').filter((line) => !line.startsWith('Sec-WebSocket-Key'))));
+  const [answer] = (await within(once(socket, 'data'), 2000, 'the refusal')) as [Buffer];
+  assert.match(answer.toString('latin1'), /^HTTP\/1\.1 400 /);
+  // A reset makes the server's socket emit ECONNRESET: without a listener, an uncaught
+  // exception, which fails this test.
+  socket.resetAndDestroy();
+  await sleep(200);
+});
+
+test("a client that leaves with a TCP FIN and no close frame closes the peer (1006, §7.1.5) although node:http's sockets allow half-open connections", async (t) => {
+  const site = await startSite(t, 'handler');
+  const { socket } = await rawUpgrade(site.port);
+  defer(t, () => socket.destroy());
+  await waitFor(() => site.peers.length === 1, 2000, 'the peer');
+  const peer = site.peers[0]!;
+  socket.end();
+  await within(peer.whenClosed(), 2000, 'the peer closes after the FIN');
+  assert.equal(peer.closeCode, 1006);
+  assert.equal(peer.state, 'CLOSED');
+  // Our side ended too: the client sees the FIN.
+  await within(once(socket, 'end'), 2000, 'our FIN');
+});
+
+test('a client that leaves while the application decides on its upgrade gets a peer that closes at once', async (t) => {
+  const http = createServer();
+  defer(t, () => new Promise<void>((resolve) => http.close(() => resolve())));
+  const upgrade = createUpgradeHandler();
+  const made = new Promise<Peer | null>((resolve) => {
+    http.on('upgrade', (request: IncomingMessage, socket, head: Buffer) => {
+      // The README's pattern: check asynchronously, then upgrade. The client's FIN comes first.
+      socket.once('end', () => setImmediate(() => resolve(upgrade(request, socket, head))));
+      socket.resume();
+    });
+  });
+  http.listen(0, LOCALHOST);
+  await once(http, 'listening');
+  const client = await rawConnect((http.address() as AddressInfo).port);
+  defer(t, () => client.destroy());
+  client.on('error', () => {});
+  client.end(requestText(upgradeLines('/')));
+  const peer = await within(made, 2000, 'the upgrade');
+  assert.ok(peer !== null);
+  assert.equal(await within(peer.read(), 2000, 'read after the FIN'), null);
+  assert.equal(peer.closeCode, 1006);
+  assert.equal(peer.state, 'CLOSED');
 });

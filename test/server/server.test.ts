@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { connect as netConnect } from 'node:net';
 import { test } from 'node:test';
 
-import { bind, connect, server, TimeoutError, type Message, type Peer, type Server } from '../../src/index.ts';
+import { bind, connect, ConnectionClosedError, server, TimeoutError, type Message, type Peer, type Server } from '../../src/index.ts';
 import { defer, LOCALHOST, portOf, rawConnect, rawExchange, rawUpgrade, requestText, sleep, upgradeLines, waitFor, within, readPlain } from '../peer/helpers.ts';
 import { closeWs, wsClient } from '../peer/ws-helpers.ts';
 
@@ -42,6 +42,29 @@ test('accept hands out peers in the order they connected, including those that c
   for (let i = 0; i < 3; i++) paths.push((await bound.accept(1000)).handshake.path);
   assert.deepEqual(paths, ['/one', '/two', '/three']);
   await assert.rejects(bound.accept(30), TimeoutError);
+});
+
+test('once the server closes, a waiting accept and any later one reject with ConnectionClosedError, and peers never accepted are let go', async () => {
+  const bound = await bind(`ws://${LOCALHOST}:0/`);
+  const waiting = bound.accept();
+  const taken = await connect(bound.url);
+  assert.equal((await within(waiting, 2000, 'the first accept')).closed, false);
+  const waitingAgain = bound.accept(); // nobody else connects
+  const unaccepted = await connect(bound.url);
+  const third = await connect(bound.url); // queued: the waiting accept took `unaccepted`
+  await waitFor(() => bound.peers.size === 3, 2000, 'three peers');
+  assert.ok(await within(waitingAgain, 2000, 'the second accept'));
+  await within(bound.close(500), 3000, 'close');
+  await assert.rejects(bound.accept(), (error: Error) => error instanceof ConnectionClosedError && /the server is closed/.test(error.message));
+  for (const client of [taken, unaccepted, third]) assert.equal(await within(client.read(), 2000, 'the client sees the close'), null);
+  assert.equal(third.closeCode, 1001);
+});
+
+test('an accept waiting when the server closes rejects with ConnectionClosedError', async () => {
+  const bound = await bind(`ws://${LOCALHOST}:0/`);
+  const waiting = bound.accept();
+  await within(bound.close(500), 3000, 'close');
+  await assert.rejects(within(waiting, 1000, 'the waiting accept settles'), ConnectionClosedError);
 });
 
 test('an async onMessage callback whose promise rejects, before or after its first await, closes its connection with 1011 and goes to onError; the process goes on', async (t) => {

@@ -10,8 +10,8 @@ import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 
-import { connect, createUpgradeHandler, HandshakeResponseError, server, type ServerOptions, type UpgradeRequestInfo } from '../../src/index.ts';
-import { clientFrame, defer, LOCALHOST, portOf, rawConnect, rawExchange, requestText, sleep, upgradeLines, waitFor, within } from '../peer/helpers.ts';
+import { connect, createUpgradeHandler, HandshakeResponseError, server, wrap, type ServerOptions, type UpgradeRequestInfo } from '../../src/index.ts';
+import { clientFrame, defer, LOCALHOST, portOf, rawConnect, rawExchange, rawUpgrade, requestText, sleep, socketPair, upgradeLines, waitFor, within } from '../peer/helpers.ts';
 
 /** A server of ours with `options`, whose handler reads every message into `heard`. */
 async function verifyingServer(t: TestContext, options: ServerOptions): Promise<{ url: string; port: number; heard: string[]; errors: unknown[] }> {
@@ -107,6 +107,29 @@ test('a verify that does not decide within the handshake timeout has its socket 
   socket.write(requestText(upgradeLines()));
   await within(once(socket, 'close'), 3000, 'the socket closed');
   assert.equal(answered, 0, 'nothing was answered');
+});
+
+test('a verify that never decides holds nothing past the handshake timeout: its slot under maxConnections is freed, and wrap rejects', async (t) => {
+  let deciding = true;
+  const verify = (): boolean | Promise<boolean> => (deciding ? new Promise<boolean>(() => {}) : true);
+  const instance = await server(`ws://${LOCALHOST}:0`, () => {}, { verify, timeout: 100, maxConnections: 1 });
+  defer(t, () => instance.close(500));
+  const stuck = await rawConnect(portOf(instance));
+  defer(t, () => stuck.destroy());
+  stuck.on('error', () => {});
+  stuck.write(requestText(upgradeLines()));
+  await within(once(stuck, 'close'), 3000, 'the undecided socket closed');
+  deciding = false;
+  // Upgraded (101), not 503: the slot of the undecided request was given back.
+  const { socket: next } = await rawUpgrade(portOf(instance));
+  next.destroy();
+  // wrap: the same verdict that never comes rejects once the timeout passes.
+  const [ours, theirs] = await socketPair();
+  defer(t, () => (ours.destroy(), theirs.destroy()));
+  theirs.on('error', () => {});
+  theirs.write(requestText(upgradeLines()));
+  const wrapped = wrap(ours, { role: 'server', verify: () => new Promise<boolean>(() => {}), timeout: 100 });
+  await assert.rejects(within(wrapped, 2000, 'wrap settles'), /rejected/);
 });
 
 test('a request that breaks §4.2.1 is refused before verify is asked', async (t) => {

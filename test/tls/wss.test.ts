@@ -3,12 +3,13 @@
  * it — by a given CA, or self-signed only when asked and still for the right name.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { connect, server, type Server, type TlsServerOptions } from '../../src/index.ts';
-import { defer, portOf, within, readPlain } from '../peer/helpers.ts';
+import { defer, portOf, rawConnect, sleep, within, readPlain } from '../peer/helpers.ts';
 import { closeWs, wsClient } from '../peer/ws-helpers.ts';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url));
@@ -139,4 +140,38 @@ test('lentMessages over TLS: long messages, split across reads, echo intact (its
     assert.ok(echoed !== null && echoed.data instanceof Uint8Array, `echo ${i}`);
     assert.ok(Buffer.from(echoed.data).equals(Buffer.from(bytes)), `echo ${i} differs`);
   }
+});
+
+test('a client that opens TCP and never starts TLS is dropped after the handshake timeout (not Node\'s 120 s)', async (t) => {
+  const instance = await server('wss://127.0.0.1:0/', () => {}, { tls: CA_SIGNED, timeout: 300 });
+  defer(t, () => instance.close(500));
+  const silent = await rawConnect(portOf(instance));
+  defer(t, () => silent.destroy());
+  silent.on('error', () => {});
+  await within(once(silent, 'close'), 3000, 'the silent client is dropped');
+});
+
+test('Server.close ends a client still before its TLS handshake rather than waiting for it', async () => {
+  const instance = await server('wss://127.0.0.1:0/', () => {}, { tls: CA_SIGNED });
+  const silent = await rawConnect(portOf(instance));
+  silent.on('error', () => {});
+  await sleep(50);
+  const gone = once(silent, 'close');
+  await within(instance.close(3000), 1000, 'Server.close with a client still before TLS');
+  await within(gone, 1000, 'the client before TLS is ended');
+});
+
+test('sockets still in their TLS handshake count against maxConnections: one over the limit is dropped', async (t) => {
+  const instance = await server('wss://127.0.0.1:0/', () => {}, { tls: CA_SIGNED, maxConnections: 1 });
+  defer(t, () => instance.close(500));
+  const silent = await rawConnect(portOf(instance));
+  defer(t, () => silent.destroy());
+  silent.on('error', () => {});
+  await sleep(50);
+  await assert.rejects(within(connect(instance.url, {}, { tls: { ca: CA } }), 3000, 'a second client'));
+  // The first one leaves: its slot is free again.
+  silent.destroy();
+  await sleep(50);
+  const client = await within(connect(instance.url.replace('127.0.0.1', 'localhost'), {}, { tls: { ca: CA } }), 3000, 'a client after it');
+  client.close();
 });
