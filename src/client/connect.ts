@@ -41,6 +41,23 @@ export interface ConnectOptions extends PeerOptions, ClientRequest {
   maxHeadBytes?: number;
   /** TLS settings for `wss://`: trusted CAs, SNI name, self-signed opt-in. */
   tls?: TlsClientOptions;
+  /**
+   * Cancels the attempt: once it aborts (or if it already has), `connect` (or a client
+   * `wrap`) rejects with an {@link AbortError} and destroys the socket. No effect once the
+   * peer is returned.
+   */
+  signal?: AbortSignal;
+}
+
+/** The attempt was cancelled through its `signal` option; the signal's reason is the `cause`. */
+export class AbortError extends Error {
+  /** Stable identifier. */
+  readonly code = 'WS_ERR_ABORTED';
+
+  constructor(operation: string, reason: unknown) {
+    super(`${operation} was aborted`, { cause: reason });
+    this.name = 'AbortError';
+  }
 }
 
 const DEFAULT_CONNECT_TIMEOUT = 10_000;
@@ -49,7 +66,8 @@ const DEFAULT_CONNECT_TIMEOUT = 10_000;
  * Connect to `url` (`ws://`, `wss://`; IPv6 literals as `ws://[::1]:9001/`) and complete
  * the opening handshake. Rejects with a `HandshakeResponseError` (carrying the status, the
  * headers and the start of the body) if the server does not upgrade, a
- * {@link TimeoutError} if it takes longer than `timeout`, or the socket's error.
+ * {@link TimeoutError} if it takes longer than `timeout`, an {@link AbortError} if `signal`
+ * aborts first, or the socket's error.
  */
 export async function connect(url: string, request: ClientRequest = {}, options: ConnectOptions = {}): Promise<Peer> {
   const target = parseUrl(url);
@@ -57,11 +75,12 @@ export async function connect(url: string, request: ClientRequest = {}, options:
   const timeout = settings.timeout ?? DEFAULT_CONNECT_TIMEOUT;
   // Bad options or headers throw here, before anything goes on the network.
   const prepared = prepareHandshake(target, settings);
+  if (settings.signal?.aborted === true) throw new AbortError('opening handshake', settings.signal.reason); // before any socket
   const socket = target.secure
     ? tlsConnect({ host: target.host, port: target.port, ...clientTlsOptions(target.host, settings.tls) })
     : netConnect({ host: target.host, port: target.port });
   socket.setNoDelay(true);
-  return withTimeout(socket, timeout, async () => {
+  return withTimeout(socket, timeout, settings.signal, async () => {
     await connected(socket, target, settings.tls);
     return handshake(socket, prepared, settings);
   });
@@ -72,7 +91,7 @@ export async function connect(url: string, request: ClientRequest = {}, options:
  * send the request for `target`, verify the response, return the peer.
  */
 export async function clientHandshake(socket: Socket, target: WebSocketTarget, options: ConnectOptions = {}): Promise<Peer> {
-  return withTimeout(socket, options.timeout ?? DEFAULT_CONNECT_TIMEOUT, async () => handshake(socket, prepareHandshake(target, options), options));
+  return withTimeout(socket, options.timeout ?? DEFAULT_CONNECT_TIMEOUT, options.signal, async () => handshake(socket, prepareHandshake(target, options), options));
 }
 
 /**
@@ -190,14 +209,24 @@ function readResponseHead(socket: Socket, maxHeadBytes: number): Promise<ParsedR
   });
 }
 
-/** Run `work`; if it takes longer than `timeout` ms, destroy the socket and reject. On failure the socket is destroyed. */
-async function withTimeout<T>(socket: Socket, timeout: number, work: () => Promise<T>): Promise<T> {
+/**
+ * Run `work`; if it takes longer than `timeout` ms, or `signal` aborts first, destroy the
+ * socket and reject. On failure the socket is destroyed.
+ */
+async function withTimeout<T>(socket: Socket, timeout: number, signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+  if (signal?.aborted === true) {
+    socket.destroy();
+    throw new AbortError('opening handshake', signal.reason);
+  }
   let timer: NodeJS.Timeout | undefined;
+  let onAbort = ignore;
   const expired = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new TimeoutError('opening handshake', timeout)), timeout);
+    onAbort = () => reject(new AbortError('opening handshake', signal?.reason));
   });
+  signal?.addEventListener('abort', onAbort, { once: true });
   const task = work();
-  // If the timer wins, the work still settles later (the destroyed socket makes it fail): keep that quiet.
+  // If the timer or the signal wins, the work still settles later (the destroyed socket makes it fail): keep that quiet.
   task.catch(ignore);
   try {
     return await Promise.race([task, expired]);
@@ -206,6 +235,7 @@ async function withTimeout<T>(socket: Socket, timeout: number, work: () => Promi
     throw error;
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort); // a long-lived signal must not keep this attempt
   }
 }
 

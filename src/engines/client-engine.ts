@@ -82,8 +82,8 @@ export interface EngineCallbacks {
   onError?(error: unknown, info: EngineErrorInfo): void;
 }
 
-/** Options of {@link startClientEngine}: those of `connect`, and when to reconnect. */
-export interface EngineOptions extends ConnectOptions {
+/** Options of {@link startClientEngine}: those of `connect` but `signal` (`stop()` cancels an attempt), and when to reconnect. */
+export interface EngineOptions extends Omit<ConnectOptions, 'signal'> {
   /** Backoff between attempts; `false` never reconnects (the engine stops when its connection ends). Default: on. */
   reconnect?: ReconnectOptions | false;
   /** Whether to reconnect after this close (the server's code, reason and error). Default: always. */
@@ -126,7 +126,10 @@ export class ClientEngine {
   private retries = 0;
   private openedAt = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
-  private connecting: Promise<void> | null = null;
+  /** The attempt under way: settles with its peer if that came after `stop`, for `stop` to close. */
+  private connecting: Promise<Peer | null> | null = null;
+  /** Cancels the attempt under way (`stop`). */
+  private cancelAttempt: AbortController | null = null;
   private stopping: Promise<void> | null = null;
   private readonly waiters = new Set<OpenWaiter>();
   private readonly url: string;
@@ -224,27 +227,31 @@ export class ClientEngine {
   }
 
   private async closeCurrent(code: number, reason: string, timeout: number | undefined): Promise<void> {
-    await this.connecting; // an attempt under way ends in `adopt`: its peer is closed here too
-    const peer = this.current;
+    // An attempt under way was aborted by `settleStopped`, so this settles at once; with a
+    // peer only if the attempt had completed just before (never opened, but closed here).
+    const peer = (await this.connecting) ?? this.current;
     if (peer !== null && !peer.closed) await peer.shutdown(code, reason, timeout);
   }
 
   private attempt(): void {
     this.stateNow = 'connecting';
     this.attempts++;
-    this.connecting = connect(this.url, {}, this.options).then(
+    const cancel = (this.cancelAttempt = new AbortController());
+    this.connecting = connect(this.url, {}, { ...this.options, signal: cancel.signal }).then(
       (peer) => this.adopt(peer),
       (error: unknown) => this.onAttemptFailed(error),
     );
   }
 
-  private adopt(peer: Peer): void {
+  /** The attempt succeeded: open its peer, or, if stopped meanwhile, return it to `stop` unopened. */
+  private adopt(peer: Peer): Peer | null {
     this.connecting = null;
+    this.cancelAttempt = null;
+    if (this.stateNow === 'stopped') return peer;
     this.current = peer;
     this.delivering = false;
     this.handling = 0;
     void peer.whenClosed().then(() => this.onPeerClosed(peer));
-    if (this.stateNow === 'stopped') return;
     this.stateNow = 'open';
     this.openedAt = Date.now();
     const info: EngineOpenInfo = { attempt: this.attempts, reconnected: this.opens++ > 0 };
@@ -253,10 +260,11 @@ export class ClientEngine {
       opening = this.callbacks.onOpen?.(peer, info);
     } catch (error) {
       this.failOpen(peer, error);
-      return;
+      return null;
     }
     if (!(opening instanceof Promise)) this.startDelivery(peer);
     else opening.then(() => this.startDelivery(peer), (error: unknown) => this.failOpen(peer, error));
+    return null;
   }
 
   private startDelivery(peer: Peer): void {
@@ -336,12 +344,14 @@ export class ClientEngine {
     }
   }
 
-  private onAttemptFailed(error: unknown): void {
+  private onAttemptFailed(error: unknown): null {
     this.connecting = null;
-    if (this.stateNow === 'stopped') return;
+    this.cancelAttempt = null;
+    if (this.stateNow === 'stopped') return null; // aborted by `stop`, or failed meanwhile: not news
     const retryIn = this.nextDelay();
     this.report(error, 'connect', retryIn);
     this.retryOrStop(retryIn);
+    return null;
   }
 
   /** The wait before the next retry, counting it; null if reconnecting is off or the retries are spent. */
@@ -369,6 +379,7 @@ export class ClientEngine {
     this.stateNow = 'stopped';
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    this.cancelAttempt?.abort(); // its socket goes now, not at the connect timeout
     for (const waiter of this.waiters) waiter.reject(new EngineStoppedError('opened'));
   }
 

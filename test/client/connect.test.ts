@@ -8,8 +8,8 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 
-import { connect, HandshakeResponseError, InvalidHeaderError, InvalidUrlError, server } from '../../src/index.ts';
-import { acceptFor, defer, LOCALHOST, silentTcpServer, within, readPlain } from '../peer/helpers.ts';
+import { AbortError, connect, HandshakeResponseError, InvalidHeaderError, InvalidUrlError, server } from '../../src/index.ts';
+import { acceptFor, defer, LOCALHOST, silentTcpServer, waitFor, within, readPlain } from '../peer/helpers.ts';
 
 /**
  * A TCP server that reads one request head and answers with `respond(key)`; the sockets
@@ -147,4 +147,39 @@ test('a server that closes during the opening handshake makes connect reject, no
   await once(listener, 'listening');
   defer(t, () => new Promise<void>((resolve) => listener.close(() => resolve())));
   await assert.rejects(within(connect(`ws://${LOCALHOST}:${(listener.address() as AddressInfo).port}/`, {}, { timeout: 2000 }), 3000, 'connect'), /closed/);
+});
+
+/** Check that `error` is our AbortError carrying `reason`. */
+function abortedWith(reason: unknown): (error: unknown) => true {
+  return (error) => {
+    assert.ok(error instanceof AbortError);
+    assert.equal(error.name, 'AbortError');
+    assert.equal(error.code, 'WS_ERR_ABORTED');
+    assert.equal(error.cause, reason);
+    return true;
+  };
+}
+
+test('connect with an aborted signal rejects with AbortError before anything goes on the network', async (t) => {
+  const silent = await silentTcpServer();
+  defer(t, silent.close);
+  let connections = 0;
+  silent.server.on('connection', () => connections++);
+  const reason = new Error('not wanted');
+  await assert.rejects(connect(`ws://${LOCALHOST}:${silent.port}/`, {}, { signal: AbortSignal.abort(reason) }), abortedWith(reason));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(connections, 0, 'a connection was opened for an aborted attempt');
+});
+
+test('aborting the signal during the opening handshake rejects at once with AbortError and closes the socket', async (t) => {
+  const silent = await silentTcpServer(); // accepts, never answers the upgrade
+  defer(t, silent.close);
+  const controller = new AbortController();
+  const attempt = connect(`ws://${LOCALHOST}:${silent.port}/`, {}, { timeout: 20_000, signal: controller.signal });
+  attempt.catch(() => {}); // judged below, once aborted
+  await waitFor(() => silent.sockets.size === 1, 3000, 'the server accepted the attempt');
+  const reason = new Error('changed my mind');
+  controller.abort(reason);
+  await assert.rejects(within(attempt, 1000, 'connect, 20 s from its timeout'), abortedWith(reason));
+  await waitFor(() => silent.sockets.size === 0, 1000, 'the server saw the socket closed');
 });

@@ -22,7 +22,7 @@ import {
   type Message,
   type Peer,
 } from '../../src/index.ts';
-import { defer, LOCALHOST, sleep, waitFor, within } from '../peer/helpers.ts';
+import { defer, LOCALHOST, silentTcpServer, sleep, waitFor, within } from '../peer/helpers.ts';
 
 /** A server of ours that calls `onPeer` with each peer it accepts, and its count so far. */
 async function recordingServer(t: TestContext, onPeer: (peer: Peer, index: number) => void, port = 0): Promise<{ url: string; peers: Peer[] }> {
@@ -161,7 +161,7 @@ test('stop() goes through the closing handshake with its code, onClose says bySt
   assert.equal(peers.length, 1);
 });
 
-test('stop() while waiting between attempts cancels the next one; stop() during an attempt closes what it opens', async (t) => {
+test('stop() while waiting between attempts cancels the next one; stop() during an attempt cancels it', async (t) => {
   const port = await refusedPort();
   const waiting = recordingEngine(t, `ws://${LOCALHOST}:${port}`, { reconnect: { initialDelay: 30, jitter: 0 } });
   await waitFor(() => waiting.engine.state === 'waiting', 3000, 'a failed attempt');
@@ -174,9 +174,26 @@ test('stop() while waiting between attempts cancels the next one; stop() during 
   assert.equal(connecting.engine.state, 'connecting');
   await within(connecting.engine.stop(), 3000, 'stop during the attempt');
   assert.equal(connecting.engine.state, 'stopped');
-  assert.deepEqual(connecting.seen.opens, [], 'onOpen is not called for a connection opened after stop');
-  await waitFor(() => peers.length === 1 && peers[0]!.closed, 3000, 'the server peer closed');
-  assert.equal(peers[0]!.closeCode, 1000);
+  assert.deepEqual(connecting.seen.opens, [], 'onOpen is not called for an attempt stopped');
+  assert.deepEqual(connecting.seen.errors, [], 'a cancelled attempt is not a failure');
+  await sleep(100);
+  assert.ok(peers.every((peer) => peer.closed), 'no server peer is left open');
+});
+
+test('stop() during an opening handshake the server never answers cancels it at once, not at the connect timeout', async (t) => {
+  const silent = await silentTcpServer(); // accepts, never answers the upgrade
+  defer(t, silent.close);
+  const { engine, seen } = recordingEngine(t, `ws://${LOCALHOST}:${silent.port}/`, { timeout: 20_000, reconnect: { initialDelay: 10 } });
+  await waitFor(() => silent.sockets.size === 1, 3000, 'the server accepted the attempt');
+  assert.equal(engine.state, 'connecting');
+  await within(engine.stop(1000, '', 100), 1000, 'stop, with the attempt 20 s from its timeout');
+  assert.equal(engine.state, 'stopped');
+  assert.equal(engine.peer, null);
+  assert.deepEqual(seen.opens, [], 'onOpen is never called for it');
+  assert.deepEqual(seen.errors, [], 'a cancelled attempt is not a failure');
+  await waitFor(() => silent.sockets.size === 0, 1000, 'the server saw the socket closed');
+  await sleep(50); // ten times the retry delay: a retry would have connected by now
+  assert.equal(silent.sockets.size, 0, 'no attempt after stop');
 });
 
 test('onOpen may send and read by hand before onMessage takes over; no message is lost or reordered', async (t) => {
