@@ -21,3 +21,9 @@ export const bufferView = (buffer: ArrayBufferLike, byteOffset: number, length: 
 
 /** Every byte of an assembly buffer is overwritten: skip the zero-fill. */
 export const allocateUnsafe = (size: number): Uint8Array => Buffer.allocUnsafe(size);
+
+/**
+ * Memory of its own, never a slice of Node's shared pool: a small Buffer from the pool
+ * keeps its whole 8 KiB slab alive, whatever else was cut from it.
+ */
+export const allocateUnpooled = (size: number): Uint8Array => Buffer.allocUnsafeSlow(size);

@@ -58,6 +58,7 @@ export class Inbox {
       pending.resolve(message);
       return;
     }
+    message.compact();
     (this.queue ??= []).push(message);
     this.bytes += message.size + QUEUED_MESSAGE_COST;
   }

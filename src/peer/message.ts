@@ -7,7 +7,7 @@
  * @module
  */
 import type { Connection } from '../connection/connection.ts';
-import { allocateUnsafe, bufferView } from './buffers.ts';
+import { allocateUnpooled, allocateUnsafe, bufferView } from './buffers.ts';
 import { MessageExpiredError } from './errors.ts';
 
 /** A message (or, with the `fragments` option, one data frame) read from a peer. */
@@ -21,6 +21,9 @@ export interface Message {
 }
 
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/** A queued payload may keep this many bytes of its chunk beyond twice its size before it is copied out. */
+const COMPACT_SLACK = 256;
 
 /** Bits of `ReceivedMessage.flags` above the opcode (which takes the low two). */
 const FIN = 4;
@@ -37,7 +40,7 @@ export class ReceivedMessage implements Message {
   private text: string | null;
   private payload: Uint8Array | null;
   // Where the payload lies when it has no view yet: a DataView of the received chunk.
-  private readonly chunk: DataView | null;
+  private chunk: DataView | null;
   private readonly start: number;
   /** @internal The payload's length in bytes. */
   readonly size: number;
@@ -118,6 +121,21 @@ export class ReceivedMessage implements Message {
     const owned = allocateUnsafe(lent.length);
     owned.set(lent);
     this.payload = owned;
+  }
+
+  /**
+   * @internal It is queued unread: a payload much smaller than the memory it lies in (the
+   * received chunk, or a slab of Node's pool) is copied out, so that it holds what the inbox
+   * counts for it, not a whole read that a peer could pad around each tiny message.
+   */
+  compact(): void {
+    const size = this.size;
+    const buffer = this.payload?.buffer ?? this.chunk?.buffer;
+    if (buffer === undefined || buffer.byteLength <= 2 * size + COMPACT_SLACK) return;
+    const owned = allocateUnpooled(size);
+    owned.set(this.bytes);
+    this.payload = owned;
+    this.chunk = null;
   }
 
   /** As JSON (and in logs), a message is its three fields. */

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { bind, BufferFullError, connect, TimeoutError, type Message, type Peer } from '../../src/index.ts';
-import { clientFrame, defer, LOCALHOST, patternBytes, portOf, rawUpgrade, settlesWithin, waitFor, within } from './helpers.ts';
+import { clientFrame, defer, FrameReader, LOCALHOST, patternBytes, portOf, rawUpgrade, settlesWithin, waitFor, within } from './helpers.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -234,3 +234,37 @@ test('send() reports sent, then backpressure past highWaterMark, then dropped at
   assert.ok(peer.bufferedAmount <= highWaterMark);
   assert.equal(peer.send('after'), 'sent');
 });
+
+for (const lentReads of [true, false]) {
+  test(`unread tiny messages padded out to whole reads hold about what the inbox counts, not their reads${lentReads ? '' : ' (lentReads: false)'}`, async (t) => {
+    const bound = await bind(`ws://${LOCALHOST}:0/`, { lentReads });
+    defer(t, () => bound.close(500));
+    const { socket } = await rawUpgrade(portOf(bound));
+    defer(t, () => socket.destroy());
+    const peer = await bound.accept(2000);
+    // Each 1-byte message comes behind 100 unsolicited pongs (§5.5.3: ignored), about 13 KiB:
+    // left as views, the queued messages would keep every read alive.
+    const count = 400;
+    const padding = Buffer.concat(Array.from({ length: 100 }, () => clientFrame(0xa, new Uint8Array(125))));
+    for (let i = 0; i < count; i++) {
+      socket.write(Buffer.concat([padding, clientFrame(2, new Uint8Array([i & 0xff]))]));
+      if (i % 20 === 19) await new Promise((resolve) => setImmediate(resolve));
+    }
+    // A ping behind them all: once its pong is back, every message was parsed and queued.
+    socket.write(clientFrame(0x9, 'last'));
+    const frames = new FrameReader(socket);
+    assert.equal((await frames.next(3000)).opcode, 0xa);
+    const held = new Set<ArrayBufferLike>();
+    let heldBytes = 0;
+    for (let i = 0; i < count; i++) {
+      const data = (await peer.read(1000))!.data as Uint8Array;
+      assert.deepEqual([...data], [i & 0xff]);
+      if (held.has(data.buffer)) continue;
+      held.add(data.buffer);
+      heldBytes += data.buffer.byteLength;
+    }
+    // Sent: 400 × 13 KiB. Kept: a copy of each byte, in memory of its own (a slab of Node's
+    // pool would keep 8 KiB each, the pongs' copies having filled the rest).
+    assert.ok(heldBytes <= 4 * count, `the queued messages hold ${heldBytes} bytes of buffers`);
+  });
+}
