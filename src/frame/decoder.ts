@@ -332,7 +332,14 @@ export class FrameDecoder {
       this.sink.onFrame(this.opcode, this.fin, this.rsv1, length === 0 ? EMPTY : this.payloadView(chunk, pos, end), ascii);
       return end;
     }
-    const partial = this.lendsFrame() ? this.allocateLendable(length) : this.allocate(length);
+    let partial: Uint8Array;
+    try {
+      partial = this.lendsFrame() ? this.allocateLendable(length) : this.allocate(length);
+    } catch {
+      // Out of memory for a length within the limits: fail this connection, not the process.
+      this.fail('WS_ERR_FRAME_TOO_BIG', CloseCode.MessageTooBig, '§7.4.1', `no memory for a payload of ${length} bytes`);
+      return chunk.length;
+    }
     this.partial = partial;
     this.partialFill = 0;
     this.receivedPart(partial, available === chunk.length ? chunk : chunk.subarray(pos));

@@ -265,6 +265,23 @@ describe('RFC 6455 §7.4.1 1009: messages over the size limit', () => {
     assert.equal(decoder.bufferedBytes, 0);
   });
 
+  test('§7.4.1 a frame within the limit whose buffer cannot be allocated fails with 1009 rather than throwing out of the parser', () => {
+    const sink = new RecordingSink();
+    const decoder = new FrameDecoder(sink, {
+      expectMasked: false,
+      maxMessageSize: LIMIT,
+      allocate: () => {
+        throw new RangeError('Array buffer allocation failed');
+      },
+    });
+    // The header of a 1 MiB frame and its first bytes: its payload is assembled across chunks.
+    decoder.push(concat([hex('82 7f 00 00 00 00 00 10 00 00'), counting(100)]));
+    assertFailed(sink, 'WS_ERR_FRAME_TOO_BIG', 1009, 'RFC 6455 §7.4.1');
+    assert.match(sink.errors[0]!.message, /no memory for a payload of 1048576 bytes/);
+    decoder.push(counting(100));
+    assert.equal(sink.errors.length, 1, 'nothing more is parsed');
+  });
+
   test('§7.4.1 a frame of exactly the limit is accepted, one byte more is 1009', () => {
     const [decoder, sink] = decoderFor('server', 300);
     decoder.push(encodeFrame({ opcode: Opcode.Binary, payload: counting(300) }));
