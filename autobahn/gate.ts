@@ -350,15 +350,19 @@ function describe(flagged: FlaggedCase): string {
  *
  * @param text - Contents of `index.json`.
  * @param agent - Agent to judge; see {@link selectAgent}.
+ * @param expected - How many cases the suite said it would run; a report holding another
+ *   number fails as incomplete.
  * @returns The lines to print and the exit code (0 or 1).
  * @throws {@link GateInputError} on malformed input or a missing agent.
  */
 export function evaluate(
   text: string,
   agent?: string,
+  expected?: number,
 ): { readonly lines: string[]; readonly exitCode: 0 | 1 } {
   const selected = selectAgent(parseIndex(text), agent);
   const verdict = judge(selected.cases);
+  const incomplete = expected !== undefined && selected.cases.size !== expected;
   const lines = [
     `Autobahn results for agent "${selected.agent}" (${selected.cases.size} cases)`,
     '',
@@ -372,18 +376,23 @@ export function evaluate(
       '',
     );
   }
+  if (incomplete) {
+    // The suite writes its report even when the run stops partway (the testee died, or a
+    // connection could not be made), so a report that looks clean may lack cases.
+    lines.push(`INCOMPLETE: the report holds ${selected.cases.size} case(s), but the suite said it would run ${expected}.`);
+  }
   if (verdict.failures.length > 0) {
     lines.push(
       `FAIL: ${verdict.failures.length} case(s) neither OK nor INFORMATIONAL:`,
       ...verdict.failures.map((flagged) => `  x ${describe(flagged)}`),
     );
-  } else {
+  } else if (!incomplete) {
     lines.push('PASS: every case is OK or INFORMATIONAL (NON-STRICT aside).');
   }
-  return { lines, exitCode: verdict.exitCode };
+  return { lines, exitCode: incomplete ? 1 : verdict.exitCode };
 }
 
-const USAGE = 'usage: gate.ts <report dir> [--agent <name>]';
+const USAGE = 'usage: gate.ts <report dir> [--agent <name>] [--expect <number of cases>]';
 
 /**
  * Command-line entry point.
@@ -394,6 +403,7 @@ const USAGE = 'usage: gate.ts <report dir> [--agent <name>]';
 export function main(argv: readonly string[]): number {
   let dir: string | undefined;
   let agent: string | undefined;
+  let expected: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--agent') {
@@ -404,6 +414,12 @@ export function main(argv: readonly string[]): number {
       }
     } else if (arg.startsWith('--agent=')) {
       agent = arg.slice('--agent='.length);
+    } else if (arg === '--expect') {
+      expected = Number(argv[++i]);
+      if (!Number.isSafeInteger(expected) || expected < 1) {
+        console.error(`gate: --expect needs a number of cases\n${USAGE}`);
+        return 2;
+      }
     } else if (arg === '-h' || arg === '--help') {
       console.log(USAGE);
       return 0;
@@ -429,7 +445,7 @@ export function main(argv: readonly string[]): number {
     return 2;
   }
   try {
-    const { lines, exitCode } = evaluate(text, agent);
+    const { lines, exitCode } = evaluate(text, agent, expected);
     console.log(lines.join('\n'));
     return exitCode;
   } catch (error) {

@@ -144,38 +144,70 @@ if [[ $mode == server ]]; then
 
   echo "Running the Autobahn fuzzingclient against it ..."
   # Old reports are removed and new ones re-owned inside the container, since
-  # files the suite writes there belong to root.
+  # files the suite writes there belong to root. Its output is kept, for the
+  # number of cases it says it will run.
+  log="$root/reports/fuzzingclient.log"
   if ! docker run --rm --network host "${docker_mounts[@]}" -e "OWNER=$owner" "$image" \
     sh -c 'rm -rf /reports/servers
            wstest -m fuzzingclient -s /config/fuzzingclient.json
            status=$?
            chown -R "$OWNER" /reports/servers 2>/dev/null
-           exit $status'; then
+           exit $status' | tee "$log"; then
     echo "The Autobahn fuzzingclient did not complete." >&2
     exit 2
   fi
 
+  # The suite writes its report and exits 0 even when the server died midway.
+  server_died=""
+  server_alive || server_died=1
   stop_server
-  npx tsx autobahn/gate.ts reports/servers --agent "$agent"
+  expected=$(sed -n 's/^Ok, will run \([0-9][0-9]*\) test cases.*/\1/p' "$log" | head -n 1)
+  if [[ -z $expected ]]; then
+    echo "The fuzzingclient did not say how many cases it would run (see $log)." >&2
+    exit 2
+  fi
+  status=0
+  npx tsx autobahn/gate.ts reports/servers --agent "$agent" --expect "$expected" || status=$?
+  if [[ -n $server_died ]]; then
+    echo "FAIL: the wspeer server was no longer running at the end of the suite." >&2
+    ((status == 0)) && status=1
+  fi
+  exit "$status"
 else
   docker rm -f "$container" >/dev/null 2>&1 || true
   echo "Starting the Autobahn fuzzingserver on $url ..."
   container_started=1
-  docker run -d --name "$container" --network host "${docker_mounts[@]}" "$image" \
-    sh -c 'rm -rf /reports/clients && exec wstest -m fuzzingserver -s /config/fuzzingserver.json' \
-    >/dev/null
+  # --webport 0: no web server of the suite's (by default on port 8080 of the host).
+  if ! docker run -d --name "$container" --network host "${docker_mounts[@]}" "$image" \
+    sh -c 'rm -rf /reports/clients && exec wstest -m fuzzingserver -s /config/fuzzingserver.json --webport 0' \
+    >/dev/null; then
+    echo "The fuzzingserver container could not be started." >&2
+    exit 2
+  fi
   if ! wait_for_port "The fuzzingserver container" container_alive; then
     docker logs "$container" >&2 || true
     exit 2
   fi
 
   echo "Running the wspeer client against it ..."
-  if ! npx tsx src/cli/main.ts autobahn-client --url "$url" --agent "$agent"; then
+  # It prints "cases: N" once it has run them all and the reports are written, and
+  # exits 1 if a case's connection could not be opened (no case expects that).
+  log="$root/reports/autobahn-client.log"
+  client_status=0
+  npx tsx src/cli/main.ts autobahn-client --url "$url" --agent "$agent" | tee "$log" || client_status=$?
+  expected=$(sed -n 's/^cases: \([0-9][0-9]*\)$/\1/p' "$log" | head -n 1)
+  if [[ -z $expected ]]; then
     echo "The wspeer Autobahn client did not complete." >&2
     exit 2
   fi
 
   docker exec "$container" chown -R "$owner" /reports/clients 2>/dev/null || true
   stop_container
-  npx tsx autobahn/gate.ts reports/clients --agent "$agent"
+  status=0
+  npx tsx autobahn/gate.ts reports/clients --agent "$agent" --expect "$expected" || status=$?
+  if ((client_status != 0)); then
+    echo "FAIL: the wspeer client could not connect for some cases (listed above)." >&2
+    ((status == 0)) && status=1
+  fi
+  exit "$status"
 fi

@@ -1,7 +1,7 @@
 /**
  * The Autobahn|Testsuite testee client: ask the fuzzing server how many cases there are,
  * run each by echoing every message back until the server closes, then ask it to write
- * the reports.
+ * the reports. A case whose connection fails is reported, not skipped in silence.
  * @module
  */
 import { connect } from '../client/connect.ts';
@@ -16,35 +16,53 @@ export interface AutobahnClientSettings {
   deflate?: boolean;
 }
 
-/** Run every case of the suite against our client. */
-export async function runAutobahnClient(settings: AutobahnClientSettings): Promise<void> {
+/** What a run did: the suite's case count, and the cases whose connection could not be opened. */
+export interface AutobahnClientRun {
+  count: number;
+  failed: Array<{ index: number; error: unknown }>;
+}
+
+/**
+ * Run every case of the suite against our client, then have the suite write its reports.
+ * Prints `cases: N` (the suite's count, which the report must hold) and each case whose
+ * connection failed: no case of the suite expects that, so the caller should fail the run.
+ */
+export async function runAutobahnClient(settings: AutobahnClientSettings): Promise<AutobahnClientRun> {
   const base = settings.url.replace(/\/+$/, '');
   const agent = encodeURIComponent(settings.agent);
   const count = Number(await readOne(`${base}/getCaseCount`));
   if (!Number.isSafeInteger(count) || count < 1) throw new Error(`the fuzzing server reported ${count} cases`);
+  const failed: AutobahnClientRun['failed'] = [];
   for (let index = 1; index <= count; index++) {
     process.stdout.write(`\rcase ${index}/${count}`);
-    await echoCase(`${base}/runCase?case=${index}&agent=${agent}`, settings.maxPayload ?? 20 * 1024 * 1024, settings.deflate ?? true);
+    const error = await echoCase(`${base}/runCase?case=${index}&agent=${agent}`, settings.maxPayload ?? 20 * 1024 * 1024, settings.deflate ?? true);
+    if (error !== null) failed.push({ index, error });
   }
   process.stdout.write('\n');
   const reports = await connect(`${base}/updateReports?agent=${agent}`);
   await reports.shutdown();
+  console.log(`cases: ${count}`);
+  for (const { index, error } of failed) {
+    console.error(`case ${index}: the connection failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
   console.log(`reports updated for agent ${settings.agent}`);
+  return { count, failed };
 }
 
-/** Connect, echo every message until the connection closes. Failed connections are part of some cases. */
-async function echoCase(url: string, maxPayload: number, deflate: boolean): Promise<void> {
+/** Connect, echo every message until the connection closes. Returns why the connection could not be opened, or null. */
+async function echoCase(url: string, maxPayload: number, deflate: boolean): Promise<unknown> {
   let peer;
   try {
     peer = await connect(url, {}, { maxPayload, deflate: deflate ? { contextTakeover: true, threshold: 0 } : false });
-  } catch {
-    return;
+  } catch (error) {
+    return error;
   }
   // The read path on purpose: the server testee uses callbacks, so both APIs face the suite.
   for await (const message of peer) {
     // A write refused because the case closed the connection needs no handling.
     peer.write(message.data).catch(ignore);
   }
+  return null;
 }
 
 /** The first message of a connection (the case count). */

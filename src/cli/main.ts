@@ -33,11 +33,13 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   if (command === 'autobahn-client') {
     checkKnownOptions(options, AUTOBAHN_CLIENT_OPTIONS);
-    await runAutobahnClient({
+    const run = await runAutobahnClient({
       url: stringOption(options, 'url', `ws://127.0.0.1:${DEFAULT_PORT}`),
       agent: stringOption(options, 'agent', 'wspeer'),
       deflate: !flagOption(options, 'no-deflate'),
     });
+    // The reports are written: a case that could not connect fails the run all the same.
+    if (run.failed.length > 0) process.exitCode = 1;
     return;
   }
   console.error(USAGE);

@@ -249,6 +249,15 @@ describe('gate pure functions', () => {
     assert.equal(selectAgent(single).agent, 'solo');
   });
 
+  test('a report with fewer cases than the suite said it would run fails as incomplete, however clean it is', () => {
+    const count = Object.keys(allOk.wspeer).length;
+    assert.equal(evaluate(JSON.stringify(allOk), 'wspeer', count).exitCode, 0);
+    const { lines, exitCode } = evaluate(JSON.stringify(allOk), 'wspeer', count + 1);
+    assert.equal(exitCode, 1);
+    assert.ok(lines.some((line) => line.startsWith(`INCOMPLETE: the report holds ${count} case(s), but the suite said it would run ${count + 1}`)));
+    assert.ok(!lines.some((line) => line.startsWith('PASS')));
+  });
+
   test('evaluate reports totals', () => {
     const { lines, exitCode } = evaluate(JSON.stringify(allOk), 'wspeer');
     assert.equal(exitCode, 0);

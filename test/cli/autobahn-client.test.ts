@@ -1,0 +1,39 @@
+/**
+ * The Autobahn testee client against a small stand-in for the suite's fuzzingserver (our
+ * own server, speaking its three requests): the sequence of requests, the echo, and a case
+ * whose connection fails being reported rather than skipped.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { runAutobahnClient } from '../../src/cli/autobahn-client.ts';
+import { server } from '../../src/index.ts';
+import { defer, LOCALHOST } from '../peer/helpers.ts';
+
+test('the testee client asks for the case count, runs every case in order echoing what it gets, then asks for the reports; a case it cannot connect for is reported', async (t) => {
+  const requests: string[] = [];
+  const echoed: string[] = [];
+  const suite = await server(
+    `ws://${LOCALHOST}:0`,
+    async (peer) => {
+      const path = peer.handshake.path;
+      requests.push(path);
+      if (path === '/getCaseCount') {
+        await peer.write('4');
+      } else if (path.startsWith('/runCase?')) {
+        await peer.write(`case ${new URLSearchParams(path.slice(path.indexOf('?'))).get('case')}`);
+        const echo = await peer.read(2000);
+        echoed.push(String(echo?.data));
+      }
+      await peer.shutdown(1000);
+    },
+    // Case 3 is refused, as if its upgrade could not be answered.
+    { verify: ({ path }) => (path.includes('case=3&') ? { status: 400 } : true) },
+  );
+  defer(t, () => suite.close(500));
+  const run = await runAutobahnClient({ url: suite.url, agent: 'we test' });
+  assert.equal(run.count, 4);
+  assert.deepEqual(run.failed.map(({ index }) => index), [3]);
+  assert.deepEqual(requests, ['/getCaseCount', '/runCase?case=1&agent=we%20test', '/runCase?case=2&agent=we%20test', '/runCase?case=4&agent=we%20test', '/updateReports?agent=we%20test']);
+  assert.deepEqual(echoed, ['case 1', 'case 2', 'case 4']);
+});
