@@ -17,7 +17,7 @@ import { completeAsClient, offerAsClient } from '../extensions/permessage-deflat
 import type { ExtensionOffer } from '../handshake/extensions.ts';
 import { HandshakeResponseError } from '../handshake/errors.ts';
 import { TimeoutError } from '../peer/errors.ts';
-import { resolvePeerOptions, type PeerOptions, type ResolvedPeerOptions } from '../peer/options.ts';
+import { resolvePeerOptions, timerMilliseconds, type PeerOptions, type ResolvedPeerOptions } from '../peer/options.ts';
 import { Peer } from '../peer/peer.ts';
 import { checkSelfSigned, clientTlsOptions, type TlsClientOptions } from '../tls/options.ts';
 
@@ -72,7 +72,6 @@ const DEFAULT_CONNECT_TIMEOUT = 10_000;
 export async function connect(url: string, request: ClientRequest = {}, options: ConnectOptions = {}): Promise<Peer> {
   const target = parseUrl(url);
   const settings = { ...options, ...request };
-  const timeout = settings.timeout ?? DEFAULT_CONNECT_TIMEOUT;
   // Bad options or headers throw here, before anything goes on the network.
   const prepared = prepareHandshake(target, settings);
   if (settings.signal?.aborted === true) throw new AbortError('opening handshake', settings.signal.reason); // before any socket
@@ -80,9 +79,9 @@ export async function connect(url: string, request: ClientRequest = {}, options:
     ? tlsConnect({ host: target.host, port: target.port, ...clientTlsOptions(target.host, settings.tls) })
     : netConnect({ host: target.host, port: target.port });
   socket.setNoDelay(true);
-  return withTimeout(socket, timeout, settings.signal, async () => {
+  return withTimeout(socket, prepared.timeout, settings.signal, async () => {
     await connected(socket, target, settings.tls);
-    return handshake(socket, prepared, settings);
+    return handshake(socket, prepared);
   });
 }
 
@@ -91,7 +90,8 @@ export async function connect(url: string, request: ClientRequest = {}, options:
  * send the request for `target`, verify the response, return the peer.
  */
 export async function clientHandshake(socket: Socket, target: WebSocketTarget, options: ConnectOptions = {}): Promise<Peer> {
-  return withTimeout(socket, options.timeout ?? DEFAULT_CONNECT_TIMEOUT, options.signal, async () => handshake(socket, prepareHandshake(target, options), options));
+  const prepared = prepareHandshake(target, options);
+  return withTimeout(socket, prepared.timeout, options.signal, async () => handshake(socket, prepared));
 }
 
 /**
@@ -108,6 +108,8 @@ export function checkConnectArguments(url: string, options: ConnectOptions = {})
 /** The request to send and what its answer is checked against. */
 interface PreparedHandshake {
   request: string;
+  timeout: number;
+  responseParser: ResponseHeadParser;
   key: string;
   path: string;
   protocols: readonly string[];
@@ -117,6 +119,8 @@ interface PreparedHandshake {
 
 /** Resolve the options and build the request: what is wrong with them throws here. */
 function prepareHandshake(target: WebSocketTarget, options: ConnectOptions): PreparedHandshake {
+  const timeout = timerMilliseconds('timeout', options.timeout ?? DEFAULT_CONNECT_TIMEOUT);
+  const responseParser = new ResponseHeadParser(options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS);
   const key = generateKey();
   const protocols = options.protocols ?? [];
   const peerOptions = resolvePeerOptions(options);
@@ -133,13 +137,13 @@ function prepareHandshake(target: WebSocketTarget, options: ConnectOptions): Pre
     origin: options.origin,
     extensions: offer === null ? [] : [offer],
   });
-  return { request, key, path, protocols, peerOptions, offer };
+  return { request, timeout, responseParser, key, path, protocols, peerOptions, offer };
 }
 
-async function handshake(socket: Socket, prepared: PreparedHandshake, options: ConnectOptions): Promise<Peer> {
+async function handshake(socket: Socket, prepared: PreparedHandshake): Promise<Peer> {
   const { key, protocols, peerOptions, offer } = prepared;
   socket.write(prepared.request, 'latin1');
-  const response = await readResponseHead(socket, options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES);
+  const response = await readResponseHead(socket, prepared.responseParser);
   const result = verifyServerResponse(response, { key, protocols, extensionsOffered: offer === null ? [] : [offer] });
   // RFC 7692 §7.1: an unacceptable extension response fails the connection.
   const compression = offer === null ? null : completeAsClient(result.extensions, offer, peerOptions.deflate!);
@@ -176,11 +180,11 @@ function connected(socket: Socket, target: WebSocketTarget, tls: TlsClientOption
   });
 }
 
-function readResponseHead(socket: Socket, maxHeadBytes: number): Promise<ParsedResponse> {
+function readResponseHead(socket: Socket, parser: ResponseHeadParser): Promise<ParsedResponse> {
   return new Promise((resolve, reject) => {
-    const parser = new ResponseHeadParser(maxHeadBytes, DEFAULT_MAX_HEADERS);
     const cleanup = (): void => {
       socket.off('data', onData);
+      socket.off('end', onClose);
       socket.off('close', onClose);
       socket.off('error', onError);
     };
@@ -204,8 +208,12 @@ function readResponseHead(socket: Socket, maxHeadBytes: number): Promise<ParsedR
       reject(error);
     };
     socket.on('data', onData);
+    // A socket that allows half-open connections sees the server's FIN as 'end' only.
+    socket.on('end', onClose);
     socket.on('close', onClose);
     socket.on('error', onError);
+    // A socket handed over paused (to `wrap`) would otherwise never read the answer.
+    socket.resume();
   });
 }
 

@@ -4,6 +4,7 @@
  * moment, so that they do not all come back in the same millisecond.
  * @module
  */
+import { MAX_TIMER_MS } from '../peer/options.ts';
 
 /** When to try again after a failed attempt or a lost connection. */
 export interface ReconnectOptions {
@@ -50,9 +51,11 @@ export function resolveReconnectOptions(options: ReconnectOptions = {}): Resolve
 
 /**
  * Milliseconds to wait before retry number `retry` (1 for the first), given `random` in
- * [0, 1): `initialDelay × factor^(retry − 1)`, capped at `maxDelay`, less up to `jitter` of it.
+ * [0, 1): `initialDelay × factor^(retry − 1)`, capped at `maxDelay` (and at the longest
+ * timer, about 24.8 days), less up to `jitter` of it.
  */
 export function backoffDelay(options: ResolvedReconnectOptions, retry: number, random: number): number {
-  const backoff = Math.min(options.maxDelay, options.initialDelay * options.factor ** (retry - 1));
+  // Never past what a timer keeps: a longer delay would fire at once (`maxDelay` may be Infinity).
+  const backoff = Math.min(options.maxDelay, MAX_TIMER_MS, options.initialDelay * options.factor ** (retry - 1));
   return Math.round(backoff * (1 - options.jitter * random));
 }

@@ -25,6 +25,20 @@ export interface CompletedHead {
  * without buffering it. Each byte is examined once, however the input is
  * split; the terminator search is a native `indexOf` for LF.
  */
+/**
+ * Throws a RangeError unless `maxBytes` (an integer of at least 4, for CRLF CRLF) and
+ * `maxFieldLines` (a non-negative integer) can bound a head: options are checked with it
+ * where they are given, not at the first connection.
+ */
+export function checkHeadLimits(maxBytes: number, maxFieldLines: number): void {
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 4) {
+    throw new RangeError(`head size limit must be an integer >= 4, got ${maxBytes}`);
+  }
+  if (!Number.isSafeInteger(maxFieldLines) || maxFieldLines < 0) {
+    throw new RangeError(`header count limit must be a non-negative integer, got ${maxFieldLines}`);
+  }
+}
+
 export class HeadAccumulator {
   readonly #maxBytes: number;
   readonly #maxFieldLines: number;
@@ -41,12 +55,7 @@ export class HeadAccumulator {
    * a bare LF is seen.
    */
   constructor(maxBytes: number, maxFieldLines: number, fail: (failure: HeadFailure) => never) {
-    if (!Number.isSafeInteger(maxBytes) || maxBytes < 4) {
-      throw new RangeError(`head size limit must be an integer >= 4, got ${maxBytes}`);
-    }
-    if (!Number.isSafeInteger(maxFieldLines) || maxFieldLines < 0) {
-      throw new RangeError(`header count limit must be a non-negative integer, got ${maxFieldLines}`);
-    }
+    checkHeadLimits(maxBytes, maxFieldLines);
     this.#maxBytes = maxBytes;
     this.#maxFieldLines = maxFieldLines;
     this.#fail = fail;

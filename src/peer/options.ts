@@ -114,6 +114,20 @@ export const DEFAULT_MAX_BUFFERED = 64 * 1024 * 1024;
 /** Default time for the closing handshake: 5 s. */
 export const DEFAULT_CLOSE_TIMEOUT = 5000;
 
+/**
+ * The longest delay a Node timer keeps (2³¹ − 1 ms, about 24.8 days): a longer one fires
+ * after 1 ms instead, so time options are refused past it.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** `value` as a timer's milliseconds: above zero (or zero, if `zeroAllowed`) and at most {@link MAX_TIMER_MS}. */
+export function timerMilliseconds(name: string, value: number, zeroAllowed = false): number {
+  if (!(value > 0 || (zeroAllowed && value === 0)) || !(value <= MAX_TIMER_MS)) {
+    throw new RangeError(`${name} must be a number of milliseconds ${zeroAllowed ? 'from 0' : 'above 0'} up to ${MAX_TIMER_MS}, got ${value}`);
+  }
+  return value;
+}
+
 /** Apply the defaults and check the values. */
 export function resolvePeerOptions(options: PeerOptions = {}): ResolvedPeerOptions {
   const maxPayload = positive('maxPayload', options.maxPayload ?? DEFAULT_MAX_PAYLOAD);
@@ -121,13 +135,13 @@ export function resolvePeerOptions(options: PeerOptions = {}): ResolvedPeerOptio
   const maxBufferedAmount = positive('maxBufferedAmount', options.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED);
   return {
     maxPayload,
-    pingFrequency: nonNegative('pingFrequency', options.pingFrequency ?? 0),
+    pingFrequency: timerMilliseconds('pingFrequency', options.pingFrequency ?? 0, true),
     fragments: options.fragments ?? false,
     highWaterMark,
     maxBufferedAmount,
     closeOnBufferFull: options.closeOnBufferFull ?? false,
     maxQueuedPongs: atLeastOne('maxQueuedPongs', options.maxQueuedPongs ?? DEFAULT_MAX_QUEUED_PONGS),
-    closeTimeout: positive('closeTimeout', options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT),
+    closeTimeout: timerMilliseconds('closeTimeout', options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT),
     memoryLimit: positive('memoryLimit', options.memoryLimit ?? maxPayload + maxBufferedAmount + highWaterMark),
     deflate: options.deflate === undefined || options.deflate === false ? null : resolveDeflateOptions(options.deflate),
     lentReads: options.lentReads ?? true,
@@ -143,11 +157,6 @@ function positive(name: string, value: number): number {
 
 function atLeastOne(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a whole number of at least 1, got ${value}`);
-  return value;
-}
-
-function nonNegative(name: string, value: number): number {
-  if (!(value >= 0) || !Number.isFinite(value)) throw new RangeError(`${name} must be zero or a positive number, got ${value}`);
   return value;
 }
 

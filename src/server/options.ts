@@ -4,8 +4,9 @@
  */
 import type { HeaderFields } from '../handshake/head-writer.ts';
 import { checkResponseHeaders } from '../handshake/server-response.ts';
+import { checkHeadLimits } from '../handshake/head-buffer.ts';
 import { DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS } from '../handshake/request.ts';
-import { resolvePeerOptions, type PeerOptions, type ResolvedPeerOptions } from '../peer/options.ts';
+import { resolvePeerOptions, timerMilliseconds, type PeerOptions, type ResolvedPeerOptions } from '../peer/options.ts';
 import type { TlsServerOptions } from '../tls/options.ts';
 
 /** What `verify` is shown of an upgrade request that passed the protocol's checks (§4.2.1). */
@@ -88,12 +89,15 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   const protocols = options.protocols;
   checkResponseHeaders(options.headers, 'accept');
   const peer = resolvePeerOptions(options);
+  const maxHeadBytes = options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES;
+  const maxHeaders = options.maxHeaders ?? DEFAULT_MAX_HEADERS;
+  checkHeadLimits(maxHeadBytes, maxHeaders);
   return {
     peer,
     protocols: typeof protocols === 'function' ? protocols : () => protocols ?? NO_PROTOCOLS,
-    timeout: options.timeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
-    maxHeadBytes: options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES,
-    maxHeaders: options.maxHeaders ?? DEFAULT_MAX_HEADERS,
+    timeout: timerMilliseconds('timeout', options.timeout ?? DEFAULT_HANDSHAKE_TIMEOUT),
+    maxHeadBytes,
+    maxHeaders,
     origins: options.origins === undefined ? null : new Set(options.origins),
     maxConnections: options.maxConnections ?? Infinity,
     headers: options.headers,

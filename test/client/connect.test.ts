@@ -133,6 +133,10 @@ test('bad headers, subprotocols or options are refused before anything goes on t
   await assert.rejects(connect(url, { headers: { 'Sec-WebSocket-Key': 'forged' } }), InvalidHeaderError);
   await assert.rejects(connect(url, { protocols: ['two words'] }), InvalidHeaderError);
   await assert.rejects(connect(url, {}, { maxPayload: -1 }), RangeError);
+  await assert.rejects(connect(url, {}, { maxHeadBytes: 2 }), /head size limit/);
+  // Past 2³¹ − 1 ms, Node's timers fire after 1 ms: such a timeout is refused.
+  for (const timeout of [Infinity, 2 ** 31, 0, -5]) await assert.rejects(connect(url, {}, { timeout }), /timeout must be a number of milliseconds/);
+  for (const option of ['closeTimeout', 'pingFrequency'] as const) await assert.rejects(connect(url, {}, { [option]: 2 ** 31 }), new RegExp(option));
   await new Promise((resolve) => setTimeout(resolve, 50));
   assert.equal(connections, 0, 'a connection was opened for a request that could never be sent');
 });

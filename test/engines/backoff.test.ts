@@ -33,3 +33,9 @@ test('settings that make no sense are refused with the name of the setting', () 
   assert.throws(() => resolveReconnectOptions({ maxRetries: -3 }), /reconnect\.maxRetries/);
   assert.doesNotThrow(() => resolveReconnectOptions({ initialDelay: 0, jitter: 1, maxRetries: 0 }));
 });
+
+test('no wait passes the longest delay a timer keeps (2³¹ − 1 ms), which would fire at once: maxDelay Infinity grows to it and stays', () => {
+  const options = resolveReconnectOptions({ maxDelay: Infinity, jitter: 0 });
+  const waits = [1, 24, 25, 26, 200].map((retry) => backoffDelay(options, retry, 0));
+  assert.deepEqual(waits, [250, 250 * 2 ** 23, 2_147_483_647, 2_147_483_647, 2_147_483_647]);
+});

@@ -375,4 +375,9 @@ test('a URL that is not a WebSocket URL throws at once, and bad backoff, concurr
   refusedAtStart(url, { reconnect: { factor: 0.5 } }, RangeError, 'factor');
   refusedAtStart(url, { reconnect: { jitter: 2 } }, RangeError, 'jitter');
   refusedAtStart(url, { reconnect: { initialDelay: -1 } }, RangeError, 'initialDelay');
+  // Refused, not retried on every attempt: a head limit too small for any response, and
+  // timeouts that a timer cannot keep (Node would fire them after 1 ms).
+  refusedAtStart(url, { maxHeadBytes: 2 }, RangeError, 'maxHeadBytes');
+  for (const timeout of [Infinity, 2 ** 31, -5, Number.NaN]) refusedAtStart(url, { timeout }, RangeError, `timeout ${timeout}`);
+  refusedAtStart(url, { closeTimeout: 2 ** 31 }, RangeError, 'closeTimeout');
 });

@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect as netConnect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { test } from 'node:test';
 
-import { wrap, type Peer } from '../../src/index.ts';
+import { server, wrap, type Peer } from '../../src/index.ts';
 import { clientFrame, defer, LOCALHOST, socketPair, within, readPlain } from './helpers.ts';
 import { closeWs, wsClient } from './ws-helpers.ts';
 
@@ -101,6 +101,36 @@ test('wrap as client without a url, when the handshake is still to do, is a Type
     clientSocket.destroy();
   });
   await assert.rejects(wrap(clientSocket, { role: 'client' }), TypeError);
+});
+
+test('wrap as client on a socket that allows half-open connections rejects as soon as the server ends it without answering', async (t) => {
+  const listener = createServer({ allowHalfOpen: true }, (socket) => {
+    socket.on('error', () => {});
+    socket.once('data', () => socket.end()); // reads the request, answers nothing
+  });
+  listener.listen(0, LOCALHOST);
+  await once(listener, 'listening');
+  defer(t, () => new Promise<void>((resolve) => listener.close(() => resolve())));
+  const socket = netConnect({ host: LOCALHOST, port: (listener.address() as AddressInfo).port, allowHalfOpen: true });
+  defer(t, () => socket.destroy());
+  await once(socket, 'connect');
+  // Its only sign of the server's FIN is 'end': 'close' waits for our side to end too.
+  await assert.rejects(within(wrap(socket, { role: 'client', url: `ws://${LOCALHOST}/`, timeout: 10_000 }), 2000, 'wrap'), /closed the connection during the opening handshake/);
+});
+
+test('wrap as client on a socket handed over paused still reads the answer', async (t) => {
+  const instance = await server(`ws://${LOCALHOST}:0/`, async (peer) => {
+    for await (const message of peer) await peer.write(message.data);
+  });
+  defer(t, () => instance.close(500));
+  const socket = netConnect({ host: LOCALHOST, port: instance.address.port });
+  defer(t, () => socket.destroy());
+  await once(socket, 'connect');
+  socket.pause();
+  const peer = await within(wrap(socket, { role: 'client', url: instance.url, timeout: 10_000 }), 2000, 'wrap');
+  await peer.write('through a paused socket');
+  assert.deepEqual(await readPlain(peer, 2000), { opcode: 1, fin: true, data: 'through a paused socket' });
+  peer.close();
 });
 
 test('a net server wrapping each accepted socket serves a ws client', async (t) => {

@@ -67,6 +67,12 @@ test('an accept waiting when the server closes rejects with ConnectionClosedErro
   await assert.rejects(within(waiting, 1000, 'the waiting accept settles'), ConnectionClosedError);
 });
 
+test('server options that could never work are refused when listening, not at each connection: a timeout past what a timer keeps, head limits too small', async () => {
+  for (const options of [{ timeout: 2 ** 31 }, { timeout: Infinity }, { maxHeadBytes: 2 }, { maxHeaders: -1 }, { closeTimeout: 2 ** 31 }]) {
+    await assert.rejects(server(`ws://${LOCALHOST}:0/`, () => {}, options), RangeError, JSON.stringify(options));
+  }
+});
+
 test('an async onMessage callback whose promise rejects, before or after its first await, closes its connection with 1011 and goes to onError; the process goes on', async (t) => {
   const errors: unknown[] = [];
   const instance = await server(
