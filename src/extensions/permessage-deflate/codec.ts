@@ -8,6 +8,14 @@
  * Memory: without context takeover a connection owns no zlib stream at all — it borrows the
  * process-wide one for its parameters and resets it after each message. With context
  * takeover it creates its own streams lazily, on its first compressed message.
+ *
+ * BFINAL: RFC 7692 §7.2.1 lets a sender end a message with a final DEFLATE block (BFINAL
+ * set, example in §7.2.3.4), after which zlib takes no more input. Whatever follows in the
+ * message (padding, later frames, the restored tail) is ignored, and the next message is a
+ * new DEFLATE stream. With context takeover it still refers back into the sliding window
+ * (§7.2.2), so the new stream starts with, as its dictionary, the last window's worth of
+ * the output of the frame in which the stream ended: a true suffix of the window. A
+ * reference further back then fails as invalid DEFLATE (1007) rather than giving wrong data.
  * @module
  */
 import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
@@ -31,6 +39,13 @@ interface ZlibInternals {
 }
 
 type Engine = (DeflateRaw | InflateRaw) & ZlibInternals;
+
+/**
+ * Whether the last {@link run} met the end of the DEFLATE stream (a BFINAL block, §7.2.1):
+ * zlib then consumes nothing more, so input was left while the output still had room. A
+ * module-level flag keeps the common path free of allocations.
+ */
+let streamEnded = false;
 
 /**
  * Run `input` through `engine` with `flush`, synchronously, into a first output buffer of
@@ -65,6 +80,7 @@ function run(engine: Engine, input: Uint8Array, flush: number, limit: number, fi
     // zlib filled the whole output buffer: there may be more to come.
     if (outLeft !== 0) break;
   }
+  streamEnded = inLength !== 0;
   if (pieces === null) return single ?? new Uint8Array(0);
   const whole = new Uint8Array(total);
   let at = 0;
@@ -108,11 +124,14 @@ export class DeflateCodec implements MessageCompression {
   private readonly deflateKey: string;
   private readonly inflateKey: string;
   private readonly makeDeflate: () => DeflateRaw;
-  private readonly makeInflate: () => InflateRaw;
+  private readonly makeInflate: (dictionary?: Uint8Array) => InflateRaw;
+  private readonly inflateWindow: number;
   private readonly ownDeflateContext: boolean;
   private readonly ownInflateContext: boolean;
   private deflater: Engine | null = null;
   private inflater: Engine | null = null;
+  /** The message's DEFLATE stream has ended (§7.2.1): its remaining frames are ignored. */
+  private ignoringRest = false;
 
   constructor(role: 'client' | 'server', params: DeflateParams, options: ResolvedDeflateOptions) {
     this.threshold = options.threshold;
@@ -130,7 +149,8 @@ export class DeflateCodec implements MessageCompression {
     this.deflateKey = `d${windowBits}.${level}.${options.memLevel}`;
     this.inflateKey = `i${inflateBits}`;
     this.makeDeflate = () => createDeflateRaw({ windowBits, level, memLevel: options.memLevel });
-    this.makeInflate = () => createInflateRaw({ windowBits: inflateBits });
+    this.makeInflate = (dictionary) => createInflateRaw(dictionary === undefined ? { windowBits: inflateBits } : { windowBits: inflateBits, dictionary });
+    this.inflateWindow = 1 << inflateBits;
   }
 
   compress(data: Uint8Array): Uint8Array {
@@ -149,6 +169,11 @@ export class DeflateCodec implements MessageCompression {
   }
 
   decompress(payload: Uint8Array, fin: boolean, limit: number): Uint8Array | null {
+    // §7.2.1: after the end of the message's DEFLATE stream, its frames carry nothing.
+    if (this.ignoringRest) {
+      this.ignoringRest = !fin;
+      return new Uint8Array(0);
+    }
     // A whole message in one frame without context takeover borrows the shared stream: it
     // is done with it before anyone else can run. Anything longer needs a stream of its own.
     const borrowed = fin && this.inflater === null && !this.ownInflateContext;
@@ -160,7 +185,9 @@ export class DeflateCodec implements MessageCompression {
       this.release(engine, borrowed, true);
       throw error;
     }
-    if (output === null || (fin && !this.ownInflateContext)) this.release(engine, borrowed, output === null);
+    if (output === null) this.release(engine, borrowed, true);
+    else if (streamEnded) this.endStream(engine, borrowed, output, fin);
+    else if (fin && !this.ownInflateContext) this.release(engine, borrowed, false);
     return output;
   }
 
@@ -169,6 +196,24 @@ export class DeflateCodec implements MessageCompression {
     this.inflater?.close();
     this.deflater = null;
     this.inflater = null;
+  }
+
+  /**
+   * §7.2.1: the message's DEFLATE stream ended in this frame, whose output was `output`.
+   * The rest of the message is ignored. A kept context continues in a new stream whose
+   * dictionary is the end of that output, the part of the sliding window known here
+   * (§7.2.2); zlib stops at the end of a stream, so the old one cannot be reused.
+   */
+  private endStream(engine: Engine, borrowed: boolean, output: Uint8Array, fin: boolean): void {
+    this.ignoringRest = !fin;
+    if (!this.ownInflateContext) return this.release(engine, borrowed, false);
+    // A stream that ended exactly at the end of an earlier frame shows only now, with no
+    // output: that frame's output is the application's by then, so no dictionary, and a
+    // reference back fails (1007) rather than risk wrong data.
+    // zlib copies the dictionary, so a view of the output is enough.
+    const window = output.length === 0 ? undefined : output.subarray(Math.max(0, output.length - this.inflateWindow));
+    engine.close();
+    this.inflater = newEngine(() => this.makeInflate(window));
   }
 
   /** Done with an inflate stream for this message: reset a borrowed one, close our own. */
@@ -191,7 +236,8 @@ export class DeflateCodec implements MessageCompression {
 function inflateFrame(engine: Engine, payload: Uint8Array, fin: boolean, limit: number): Uint8Array | null {
   const firstSize = Math.max(1024, Math.min(limit + 1, payload.length * 4, 1 << 20));
   const body = run(engine, payload, constants.Z_SYNC_FLUSH, limit, firstSize);
-  if (body === null || !fin) return body;
+  // A stream that ended (§7.2.1) takes no tail; `streamEnded` stays set for the caller.
+  if (body === null || !fin || streamEnded) return body;
   const tail = run(engine, TAIL, constants.Z_SYNC_FLUSH, limit - body.length, 1024);
   if (tail === null) return null;
   return tail.length === 0 ? body : concat(body, tail);
