@@ -35,32 +35,49 @@ export interface ParsedResponse {
  * Errors are {@link HandshakeResponseError}s: `WS_RESPONSE_TOO_LARGE` or
  * `WS_RESPONSE_TOO_MANY_HEADERS` as soon as a limit is exceeded, and
  * `WS_RESPONSE_MALFORMED` for an unreadable status or header line.
- * A parser handles one head. After an error it keeps throwing that error.
+ * A parser handles one response (and the interim ones before it). After an
+ * error it keeps throwing that error.
  */
 export class ResponseHeadParser {
-  readonly #accumulator: HeadAccumulator;
+  #accumulator: HeadAccumulator;
   #failure: HandshakeResponseError | undefined;
+  /** Head bytes left for the final response once interim ones have taken theirs. */
+  #budget: number;
+  readonly #maxHeaders: number;
 
   /**
    * @param maxHeadBytes Largest accepted head in bytes, terminator included
-   * (default 16384).
+   * (default 16384), interim (1xx) responses before it included.
    * @param maxHeaders Largest accepted number of header lines (default 100).
    */
   constructor(maxHeadBytes = DEFAULT_MAX_HEAD_BYTES, maxHeaders = DEFAULT_MAX_HEADERS) {
     this.#accumulator = new HeadAccumulator(maxHeadBytes, maxHeaders, failResponseHead);
+    this.#budget = maxHeadBytes;
+    this.#maxHeaders = maxHeaders;
   }
 
   /**
    * Feeds the next chunk. Returns the parsed response once the head is
-   * complete, or `null` if more bytes are needed.
+   * complete, or `null` if more bytes are needed. Interim responses (1xx
+   * other than 101, such as 100 Continue) are skipped, as HTTP clients must
+   * (RFC 7231 §6.2): the response that follows them is the answer.
    *
    * @throws {HandshakeResponseError} as described on the class.
    */
   feed(chunk: Uint8Array): ParsedResponse | null {
     if (this.#failure !== undefined) throw this.#failure;
     try {
-      const head = this.#accumulator.push(chunk);
-      return head === null ? null : parseResponseHead(head.text, head.rest);
+      let head = this.#accumulator.push(chunk);
+      for (;;) {
+        if (head === null) return null;
+        const response = parseResponseHead(head.text, head.rest);
+        if (response.status < 100 || response.status > 199 || response.status === 101) return response;
+        // Its bytes (text is latin1, one byte a character, plus CRLF CRLF) count against the budget.
+        this.#budget -= head.text.length + 4;
+        if (this.#budget < 4) failResponseHead('too-large');
+        this.#accumulator = new HeadAccumulator(this.#budget, this.#maxHeaders, failResponseHead);
+        head = head.rest.length === 0 ? null : this.#accumulator.push(head.rest);
+      }
     } catch (error) {
       if (error instanceof HandshakeResponseError) this.#failure = error;
       throw error;

@@ -88,6 +88,35 @@ test('one chunk, single bytes and every split point give the same result, frames
   assert.equal(result.headers.get('sec-websocket-accept'), RFC_ACCEPT);
 });
 
+test('RFC 7231 §6.2: interim responses (100 Continue, 102) before the 101 are skipped, however the bytes are split, frames preserved', () => {
+  const interim = bytes('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\nX-Step: 1\r\n\r\n');
+  const head = bytes(buildAcceptResponse({ key: RFC_KEY, protocol: 'chat' }));
+  const frame = new Uint8Array([0x81, 0x02, 0x68, 0x69]);
+  const input = concat(concat(interim, head), frame);
+  for (let split = 0; split <= input.length; split++) {
+    const parser = new ResponseHeadParser();
+    const result = parser.feed(input.subarray(0, split)) ?? parser.feed(input.subarray(split));
+    assert.ok(result !== null, `split ${split}`);
+    assert.equal(result.status, 101, `split ${split}`);
+    assert.equal(result.headers.get('sec-websocket-protocol'), 'chat');
+    assert.deepEqual([...result.rest], [...(split >= interim.length + head.length ? input.subarray(interim.length + head.length, split) : frame)], `split ${split}`);
+  }
+  const parser = new ResponseHeadParser();
+  let result: ParsedResponse | null = null;
+  for (const byte of input.subarray(0, interim.length + head.length)) result = parser.feed(new Uint8Array([byte]));
+  assert.equal(result?.status, 101);
+});
+
+test('interim responses count against the head size limit: an endless stream of them fails', () => {
+  const parser = new ResponseHeadParser(1024);
+  assert.throws(
+    () => {
+      for (let i = 0; i < 100; i++) parser.feed(bytes('HTTP/1.1 100 Continue\r\n\r\n'));
+    },
+    (error: unknown) => error instanceof HandshakeResponseError && error.code === 'WS_RESPONSE_TOO_LARGE',
+  );
+});
+
 test('the response head is size-limited, failing before its end arrives', () => {
   const parser = new ResponseHeadParser();
   parser.feed(bytes('HTTP/1.1 101 Switching Protocols\r\nX-Big: '));
