@@ -16,18 +16,42 @@ import { turnOrder } from './lib/stats.ts';
 import { buildShipped } from './lib/shipped.ts';
 import { CLIENTS, DEFLATE_SERVERS, LENT_SERVERS, SCENARIOS, SERVERS, subjectsOf as allSubjectsOf, timingFor, type Scenario } from './scenarios.ts';
 
-const { values: options } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    only: { type: 'string' },
-    servers: { type: 'string' },
-    rounds: { type: 'string' },
-  },
-});
+const USAGE = `usage: npm run bench [-- [--quick] [--only N,id,...] [--servers a,b,...] [--rounds N]]
+  --quick     a short pass: fewer rounds and shorter measurements
+  --only      scenarios by number or id: ${SCENARIOS.map((s) => `${s.number}=${s.id}`).join(', ')}
+  --servers   subjects to run (the baseline is always needed for the ratios)
+  --rounds    rounds per scenario (default ${timingFor(false).rounds}, quick ${timingFor(true).rounds})`;
+
+function parseOptions(): { quick?: boolean; only?: string; servers?: string; rounds?: string; help?: boolean } {
+  try {
+    return parseArgs({
+      options: {
+        quick: { type: 'boolean', default: false },
+        only: { type: 'string' },
+        servers: { type: 'string' },
+        rounds: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
+    process.exit(2);
+  }
+}
+
+const options = parseOptions();
+if (options.help === true) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+if (options.rounds !== undefined && !(Number.isInteger(Number(options.rounds)) && Number(options.rounds) >= 1)) {
+  process.stderr.write(`--rounds needs a whole number of at least 1, got ${options.rounds}\n${USAGE}\n`);
+  process.exit(2);
+}
 
 const quick = options.quick ?? false;
 const baseTiming = timingFor(quick);
-const timing = options.rounds === undefined ? baseTiming : { ...baseTiming, rounds: Math.max(1, Number(options.rounds)) };
+const timing = options.rounds === undefined ? baseTiming : { ...baseTiming, rounds: Number(options.rounds) };
 const wanted = options.servers?.split(',').map((name) => name.trim()).filter((name) => name !== '');
 const known = new Set<string>([...SERVERS, ...LENT_SERVERS, ...DEFLATE_SERVERS, ...CLIENTS]);
 const unknown = wanted?.filter((name) => !known.has(name)) ?? [];
