@@ -332,18 +332,22 @@ export class FrameDecoder {
       this.sink.onFrame(this.opcode, this.fin, this.rsv1, length === 0 ? EMPTY : this.payloadView(chunk, pos, end), ascii);
       return end;
     }
-    let partial: Uint8Array;
-    try {
-      partial = this.lendsFrame() ? this.allocateLendable(length) : this.allocate(length);
-    } catch {
-      // Out of memory for a length within the limits: fail this connection, not the process.
-      this.fail('WS_ERR_FRAME_TOO_BIG', CloseCode.MessageTooBig, '§7.4.1', `no memory for a payload of ${length} bytes`);
-      return chunk.length;
-    }
+    const partial = this.allocatePartial(length);
+    if (partial === null) return chunk.length;
     this.partial = partial;
     this.partialFill = 0;
     this.receivedPart(partial, available === chunk.length ? chunk : chunk.subarray(pos));
     return chunk.length;
+  }
+
+  /** The buffer a split payload is assembled in; out of memory, null, the connection failed (not the process). */
+  private allocatePartial(length: number): Uint8Array | null {
+    try {
+      return this.lendsFrame() ? this.allocateLendable(length) : this.allocate(length);
+    } catch {
+      this.fail('WS_ERR_FRAME_TOO_BIG', CloseCode.MessageTooBig, '§7.4.1', `no memory for a payload of ${length} bytes`);
+      return null;
+    }
   }
 
   private continuePayload(chunk: Uint8Array, pos: number): number {
