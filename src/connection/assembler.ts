@@ -78,7 +78,7 @@ export class MessageAssembler {
 
 function join(views: Uint8Array[], length: number, allocate: (size: number) => Uint8Array): Uint8Array {
   if (views.length === 1) return views[0]!;
-  if (views.length === 0) return new Uint8Array(0);
+  if (views.length === 0) return allocate(0); // of the host's type, as every other payload
   const whole = allocate(length);
   let at = 0;
   for (const view of views) {

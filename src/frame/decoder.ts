@@ -85,6 +85,8 @@ export class FrameDecoder {
   private readonly allocateLendable: (size: number) => Uint8Array;
   private readonly view: PayloadView | null;
   private readonly messagesAt: boolean;
+  // The empty payload, of the same type as the others (a view made by `view`, if given).
+  private empty: Uint8Array | null = null;
   private stopped = false;
 
   // Header bytes of a header split across chunks (allocated the first time it happens).
@@ -321,7 +323,7 @@ export class FrameDecoder {
       const end = pos + length;
       const ascii = this.masked && (this.unmask(chunk, pos, end) & 0x8080_8080) === 0;
       if (this.borrowed) {
-        const payload = length === 0 ? EMPTY : this.lendsFrame() ? this.payloadView(chunk, pos, end) : this.copyOf(chunk, pos, end);
+        const payload = length === 0 ? this.emptyPayload() : this.lendsFrame() ? this.payloadView(chunk, pos, end) : this.copyOf(chunk, pos, end);
         this.sink.onFrame(this.opcode, this.fin, this.rsv1, payload, ascii);
         return end;
       }
@@ -329,7 +331,7 @@ export class FrameDecoder {
         this.sink.onMessageAt!(this.opcode as 1 | 2, this.wordsOf(chunk), pos, length);
         return end;
       }
-      this.sink.onFrame(this.opcode, this.fin, this.rsv1, length === 0 ? EMPTY : this.payloadView(chunk, pos, end), ascii);
+      this.sink.onFrame(this.opcode, this.fin, this.rsv1, length === 0 ? this.emptyPayload() : this.payloadView(chunk, pos, end), ascii);
       return end;
     }
     const partial = this.allocatePartial(length);
@@ -434,6 +436,10 @@ export class FrameDecoder {
     const copy = this.allocate(end - start);
     copy.set(chunk.subarray(start, end));
     return copy;
+  }
+
+  private emptyPayload(): Uint8Array {
+    return (this.empty ??= this.view === null ? EMPTY : this.view(new ArrayBuffer(0), 0, 0));
   }
 
   private payloadView(chunk: Uint8Array, start: number, end: number): Uint8Array {

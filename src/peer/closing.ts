@@ -32,11 +32,12 @@ export class ClosingHandshake implements Deadline {
     return connection.remoteCloseCode !== null && connection.localCloseCode !== null && connection.error === null;
   }
 
-  /** Resolves with `clean` once the socket closed; destroys it after `timeout` ms. */
-  wait(timeout: number): Promise<boolean> {
+  /** Resolves with `clean` once the socket closed; destroys it after `timeout` ms, if given. */
+  wait(timeout: number | undefined): Promise<boolean> {
     const socket = this.socket;
     return new Promise((resolve) => {
       (this.waiters ??= []).push(resolve);
+      if (timeout === undefined) return;
       const timer = setTimeout(() => socket.destroy(), timeout);
       timer.unref();
       socket.once('close', () => clearTimeout(timer));
@@ -46,16 +47,13 @@ export class ClosingHandshake implements Deadline {
   /**
    * The peer's close frame arrived and our answer is owed (§5.5.1 lets it wait until the
    * application has had the messages before it). `unread`: messages still in the inbox —
-   * answer once `read` drains them or at `closeTimeout`; `callbacksRan`: they went to an
-   * `onMessage` callback synchronously, so their replies are queued and the answer can go
-   * now; otherwise wait a turn for the readers' continuations.
+   * answer once `read` drains them or at `closeTimeout`; otherwise wait a turn, for the
+   * continuations of readers and of async `onMessage` callbacks, whose replies then go first.
    */
-  answer(unread: boolean, callbacksRan: boolean): void {
+  answer(unread: boolean): void {
     if (unread) {
       this.replyDeadline = { deadline: Date.now() + this.closeTimeout, expire: () => this.replyNow(), registryIndex: -1 };
       watchDeadline(this.replyDeadline);
-    } else if (callbacksRan) {
-      this.replyNow();
     } else {
       this.replySoon();
     }

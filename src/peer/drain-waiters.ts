@@ -4,6 +4,7 @@
  * @module
  */
 import { TimeoutError } from './errors.ts';
+import { callTimeout } from './options.ts';
 
 interface PendingWrite {
   bytes: number;
@@ -25,13 +26,14 @@ export class DrainWaiters {
   add(bytes: number, timeout?: number): Promise<number> {
     return new Promise((resolve, reject) => {
       const entry: PendingWrite = { bytes, resolve, reject, timer: undefined };
-      if (timeout !== undefined) {
+      const delay = callTimeout('write', timeout);
+      if (delay !== undefined) {
         entry.timer = setTimeout(() => {
           const pending = this.pending!;
           pending.splice(pending.indexOf(entry), 1);
           if (pending.length === 0) this.pending = null;
-          reject(new TimeoutError('write', timeout));
-        }, timeout);
+          reject(new TimeoutError('write', delay));
+        }, delay);
       }
       (this.pending ??= []).push(entry);
     });

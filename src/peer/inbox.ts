@@ -5,6 +5,7 @@
  * @module
  */
 import { TimeoutError } from './errors.ts';
+import { callTimeout } from './options.ts';
 import type { Message, ReceivedMessage } from './message.ts';
 
 /** The end of `for await (const message of peer)`. */
@@ -84,12 +85,13 @@ export class Inbox {
   wait(timeout: number | undefined): Promise<ReceivedMessage | null> {
     return new Promise((resolve, reject) => {
       const pending: PendingRead = { resolve, reject, timer: undefined };
-      if (timeout !== undefined) {
+      const delay = callTimeout('read', timeout);
+      if (delay !== undefined) {
         pending.timer = setTimeout(() => {
           const readers = this.readers!;
           readers.splice(readers.indexOf(pending), 1);
-          reject(new TimeoutError('read', timeout));
-        }, timeout);
+          reject(new TimeoutError('read', delay));
+        }, delay);
       }
       (this.readers ??= []).push(pending);
     });

@@ -150,7 +150,7 @@ interface DescriptorSocket extends Socket {
  * Write `chunks[0..count)` to `socket` so that none of `region`'s bytes is referenced after
  * the call: see the module comment. `onWritten` as for {@link writeChunks}.
  */
-export function writeBeforeReuse(socket: Socket, chunks: Uint8Array[], count: number, region: ArrayBufferLike, onWritten: (() => void) | undefined): void {
+export function writeBeforeReuse(socket: Socket, chunks: Uint8Array[], count: number, region: ArrayBufferLike, onWritten: ((error?: Error | null) => void) | undefined): void {
   let written = count > 0 && socket.writableLength === 0 && !socket.connecting ? writeDirect(socket as DescriptorSocket, chunks, count) : 0;
   let rest = 0;
   for (let i = 0; i < count; i++) {

@@ -128,6 +128,17 @@ export function timerMilliseconds(name: string, value: number, zeroAllowed = fal
   return value;
 }
 
+/**
+ * A timeout given to one call (`read`, `write`, `shutdown`, `accept`) as a timer's delay:
+ * undefined, meaning none, for undefined and for anything past {@link MAX_TIMER_MS}
+ * (Infinity included: a wait that long is no limit); a RangeError for a negative number or NaN.
+ */
+export function callTimeout(operation: string, timeout: number | undefined): number | undefined {
+  if (timeout === undefined || timeout > MAX_TIMER_MS) return undefined;
+  if (!(timeout >= 0)) throw new RangeError(`${operation}: the timeout must be a number of milliseconds ≥ 0, got ${timeout}`);
+  return timeout;
+}
+
 /** Apply the defaults and check the values. */
 export function resolvePeerOptions(options: PeerOptions = {}): ResolvedPeerOptions {
   const maxPayload = positive('maxPayload', options.maxPayload ?? DEFAULT_MAX_PAYLOAD);

@@ -22,8 +22,8 @@ import { ITERATION_DONE, toIteratorResult } from './inbox.ts';
 import { LEND_AFTER, lendReads, readsAreLent, type LentReadTarget } from './lent-reads.ts';
 import { allocateLendable, noteQueued, receiveLending, writeBeforeReuse, type LentWriter } from './lent-messages.ts';
 import type { Message } from './message.ts';
-import type { ResolvedPeerOptions } from './options.ts';
-import { queueWritable, sizeOfWritable } from './outgoing.ts';
+import { callTimeout, type ResolvedPeerOptions } from './options.ts';
+import { ownedWritable, queueWritable, sizeOfWritable } from './outgoing.ts';
 import { Receiver, type ReceiverHost } from './receiver.ts';
 import { attachSocket, bytesTakenByKernel, writeChunks } from './socket-events.ts';
 import { scheduleFlush, startHeartbeat, stopHeartbeat, type Flushable, type Heartbeat, type HeartbeatMembership } from './scheduler.ts';
@@ -137,7 +137,7 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     return this.connection.error;
   }
 
-  /** Bytes queued for the peer and not yet handed to the kernel. */
+  /** Bytes queued for the peer and held until written (a write the kernel took in part still counts whole). */
   get bufferedAmount(): number {
     return this.connection.outgoingBytes + this.socket.writableLength;
   }
@@ -230,9 +230,13 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
       this.onBufferFull();
       return Promise.reject(new BufferFullError(buffered, Math.min(this.options.maxBufferedAmount, this.options.memoryLimit)));
     }
+    // Below the mark it resolves before the bytes are written: a server's long payloads,
+    // which would be queued by reference, are copied so that the caller may reuse them.
+    const early = this.connection.role === 'server' && buffered + sizeOfWritable(data) <= this.options.highWaterMark;
     let bytes: number;
     try {
-      bytes = this.queue(data);
+      callTimeout('write', timeout); // refused before anything is queued, needed or not
+      bytes = this.queue(early ? ownedWritable(data) : data);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -276,13 +280,15 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
    */
   shutdown(code: number = CloseCode.Normal, reason = '', timeout: number = this.options.closeTimeout): Promise<boolean> {
     if (this.done) return Promise.resolve(this.closing.clean);
+    let delay: number | undefined;
     try {
+      delay = callTimeout('shutdown', timeout);
       this.connection.close(code, reason);
     } catch (error) {
       return Promise.reject(error);
     }
     scheduleFlush(this);
-    return this.closing.wait(timeout);
+    return this.closing.wait(delay);
   }
 
   /**
@@ -365,7 +371,7 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     const count = connection.takeOutgoingInto(outgoing);
     // Someone waits for the buffer to go down: be told when these bytes are written, since
     // 'drain' only comes when the socket's own (smaller or larger) high-water mark was passed.
-    const onWritten = this.writers?.waiting === true || this.paused ? () => this.onDrain() : undefined;
+    const onWritten = this.writers?.waiting === true || this.paused ? (error?: Error | null) => this.onWritten(error) : undefined;
     if (region === undefined) writeChunks(socket, outgoing, count, onWritten);
     else writeBeforeReuse(socket, outgoing, count, region, onWritten);
     if (connection.state === 'CLOSED') this.closing.endTransport();
@@ -407,6 +413,11 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     else this.socket.resume();
   }
 
+  /** A flush was written; with an error, the socket is going and `finish` fails the waiting writes. */
+  private onWritten(error: Error | null | undefined): void {
+    if (error == null && !this.socket.destroyed) this.onDrain();
+  }
+
   /** @internal The socket wrote what it held: resolve waiting writes if under the mark, resume reading. */
   onDrain(): void {
     if (this.bufferedAmount <= this.options.highWaterMark) this.writers?.resolveAll();
@@ -444,7 +455,7 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
    * to callbacks or waiting readers, else until `read` has drained the inbox — or, at the
    * latest, `closeTimeout`.
    */
-  closeReceived(unread: boolean, callbackSet: boolean): void {
-    this.closing.answer(unread, callbackSet);
+  closeReceived(unread: boolean): void {
+    this.closing.answer(unread);
   }
 }

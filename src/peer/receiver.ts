@@ -19,8 +19,8 @@ export interface ReceiverHost extends CallbackOwner {
   messageQueued(): void;
   /** A queued message was taken: reading may resume, and a held close answer may go. */
   messageTaken(): void;
-  /** The peer's close frame came; `unread`: messages wait in the inbox; `callbackSet`: one was passed to a callback. */
-  closeReceived(unread: boolean, callbackSet: boolean): void;
+  /** The peer's close frame came; `unread`: messages wait in the inbox. */
+  closeReceived(unread: boolean): void;
 }
 
 /** See the module comment. */
@@ -105,6 +105,6 @@ export class Receiver implements ConnectionHandler {
 
   /** @internal The peer's close frame arrived: the peer decides when to answer. */
   onClose(): void {
-    this.host.closeReceived(this.inbox.length > 0, this.callback !== null);
+    this.host.closeReceived(this.inbox.length > 0);
   }
 }

@@ -67,7 +67,7 @@ function onSocketError(this: TargetSocket): void {
  * is in the kernel (with no chunks, an empty write carries it). The slots are cleared after:
  * the socket holds what it needs, and `chunks` keeps none of them alive.
  */
-export function writeChunks(socket: Socket, chunks: Uint8Array[], count: number, onWritten: (() => void) | undefined): void {
+export function writeChunks(socket: Socket, chunks: Uint8Array[], count: number, onWritten: ((error?: Error | null) => void) | undefined): void {
   if (count === 0) {
     if (onWritten !== undefined) socket.write(NOTHING, onWritten);
   } else if (count === 1) {

@@ -8,9 +8,11 @@
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { parseUrl } from '../handshake/url.ts';
+import { UsageError } from '../connection/errors.ts';
 import { CloseCode } from '../frame/close-code.ts';
 import { callApplication } from '../peer/callbacks.ts';
 import { ConnectionClosedError, TimeoutError } from '../peer/errors.ts';
+import { callTimeout } from '../peer/options.ts';
 import { FramedMessage } from '../peer/outgoing.ts';
 import type { Peer, Writable } from '../peer/peer.ts';
 import { Registry } from '../peer/registry.ts';
@@ -60,7 +62,8 @@ export class Server {
 
   /**
    * Send one message to every open peer; returns how many it was queued for. A peer whose
-   * send buffer is full is skipped rather than made to buffer more.
+   * send buffer is full is skipped rather than made to buffer more, and so is one in the
+   * middle of sending a message of its own in fragments.
    */
   broadcast(data: Writable): number {
     // Framed once, not once per peer: every peer queues the same frame as it is (one that
@@ -69,7 +72,7 @@ export class Server {
     let count = 0;
     for (const peer of this.openPeers) {
       // `send` says synchronously whether the message was queued ('dropped' at the cap).
-      if (peer.send(message) !== 'dropped') count++;
+      if (sendOrSkip(peer, message)) count++;
     }
     return count;
   }
@@ -183,11 +186,12 @@ export class BoundServer extends Server {
     if (peer !== undefined) return Promise.resolve(peer);
     return new Promise((resolve, reject) => {
       const waiter = { resolve, reject, timer: undefined as NodeJS.Timeout | undefined };
-      if (timeout !== undefined) {
+      const delay = callTimeout('accept', timeout);
+      if (delay !== undefined) {
         waiter.timer = setTimeout(() => {
           this.waiting.splice(this.waiting.indexOf(waiter), 1);
-          reject(new TimeoutError('accept', timeout));
-        }, timeout);
+          reject(new TimeoutError('accept', delay));
+        }, delay);
       }
       this.waiting.push(waiter);
     });
@@ -292,6 +296,20 @@ async function listen<S extends Server>(
   // A TLS handshake that fails concerns that client only.
   listener.on('tlsClientError', (_error: Error, socket: Socket) => socket.destroy());
   return instance;
+}
+
+/**
+ * Queue `message` for `peer`; false if it was dropped, or if the peer cannot take a
+ * message now (one of its own is half sent in fragments, §5.4): one peer must not keep
+ * the broadcast from the others.
+ */
+function sendOrSkip(peer: Peer, message: Writable): boolean {
+  try {
+    return peer.send(message) !== 'dropped';
+  } catch (error) {
+    if (error instanceof UsageError) return false;
+    throw error;
+  }
 }
 
 function closedForAccept(): ConnectionClosedError {

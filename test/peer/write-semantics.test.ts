@@ -1,0 +1,110 @@
+/**
+ * What `write`, `broadcast`, the close reply and per-call timeouts promise, over loopback:
+ * a buffer may be reused once `write` resolves; a write the socket never wrote fails; one
+ * peer cannot stop a broadcast; async callbacks answer before the close reply (§5.5.1); and
+ * timeouts past what a timer keeps mean no timeout rather than an immediate one.
+ */
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+
+import { bind, connect, ConnectionClosedError, server, type Peer } from '../../src/index.ts';
+import { defer, LOCALHOST, settlesWithin, sleep, waitFor, within } from './helpers.ts';
+
+/** A server peer and our client to it. */
+async function pair(t: TestContext, options: Parameters<typeof bind>[1] = {}): Promise<{ serverPeer: Peer; client: Peer }> {
+  const bound = await bind(`ws://${LOCALHOST}:0/`, options);
+  defer(t, () => bound.close(500));
+  const client = await connect(bound.url);
+  defer(t, () => client.close());
+  return { serverPeer: await bound.accept(2000), client };
+}
+
+test('a buffer written by a server may be reused as soon as write resolves: what goes out is what it held then', async (t) => {
+  const { serverPeer, client } = await pair(t);
+  // 8 KiB: long enough that the writer would queue it by reference rather than copy it.
+  const buffer = Buffer.alloc(8192);
+  for (let i = 0; i < 3; i++) {
+    buffer.fill(0x41 + i);
+    await serverPeer.write(buffer);
+    buffer.fill(0x7a);
+  }
+  for (let i = 0; i < 3; i++) {
+    const data = (await client.read(2000))!.data as Uint8Array;
+    assert.ok(data.every((byte) => byte === 0x41 + i), `message ${i} changed after write resolved`);
+  }
+});
+
+test('a write waiting for the socket fails with ConnectionClosedError when the socket goes with its bytes unsent', async (t) => {
+  const { serverPeer, client } = await pair(t, { highWaterMark: 64 * 1024 });
+  client.socket.pause(); // it never reads: the write stays over the mark
+  const pending = serverPeer.write(new Uint8Array(8 * 1024 * 1024));
+  assert.equal(await settlesWithin(pending, 100), false);
+  client.socket.destroy();
+  await assert.rejects(within(pending, 2000, 'the write settles'), ConnectionClosedError);
+});
+
+test('broadcast reaches every other peer when one is halfway through a fragmented message of its own, and does not count it', async (t) => {
+  const peers: Peer[] = [];
+  const instance = await server(`ws://${LOCALHOST}:0/`, (peer) => void peers.push(peer));
+  defer(t, () => instance.close(500));
+  const clients = [await connect(instance.url), await connect(instance.url), await connect(instance.url)];
+  defer(t, () => clients.forEach((client) => client.close()));
+  await waitFor(() => peers.length === 3, 2000, 'three peers');
+  await peers[1]!.write({ opcode: 1, fin: false, data: 'half ' });
+  assert.equal(instance.broadcast('to all'), 2);
+  // Peers are made in the order the clients connected: the second is the one skipped.
+  for (const client of [clients[0]!, clients[2]!]) assert.equal((await client.read(2000))?.data, 'to all');
+});
+
+test('an async onMessage callback replies to the messages before the close, and its replies go before the close reply (§5.5.1)', async (t) => {
+  const instance = await server(`ws://${LOCALHOST}:0/`, (peer) => {
+    peer.onMessage(async (message) => {
+      await null;
+      peer.send(`echo:${String(message.data)}`);
+    });
+  });
+  defer(t, () => instance.close(500));
+  const client = await connect(instance.url);
+  defer(t, () => client.close());
+  await client.write('a');
+  await client.write('b');
+  const closed = client.shutdown(1000, '', 2000);
+  const replies: string[] = [];
+  for (let message = await client.read(2000); message !== null; message = await client.read(2000)) replies.push(String(message.data));
+  assert.deepEqual(replies, ['echo:a', 'echo:b']);
+  assert.equal(await closed, true);
+});
+
+test('a per-call timeout past what a timer keeps (Infinity included) is no timeout; a negative one is refused', async (t) => {
+  const bound = await bind(`ws://${LOCALHOST}:0/`);
+  defer(t, () => bound.close(500));
+  const waitingAccept = bound.accept(Infinity);
+  const client = await connect(bound.url);
+  defer(t, () => client.close());
+  const serverPeer = await within(waitingAccept, 2000, 'accept(Infinity)');
+  const reading = client.read(2 ** 31);
+  assert.equal(await settlesWithin(reading, 100), false, 'read(2^31) fired at once');
+  await serverPeer.write('late');
+  assert.equal((await reading)?.data, 'late');
+  await assert.rejects(client.read(-1), RangeError);
+  await assert.rejects(client.read(Number.NaN), RangeError);
+  await assert.rejects(serverPeer.write('x', -1), RangeError);
+  await assert.rejects(serverPeer.shutdown(1000, '', -1), RangeError);
+  assert.equal(serverPeer.state, 'OPEN', 'a refused shutdown sends nothing');
+  assert.equal(await within(serverPeer.shutdown(1000, '', Infinity), 2000, 'shutdown(Infinity)'), true);
+  await sleep(0);
+});
+
+test('an empty binary message is a Buffer like every other payload, whole and in fragments', async (t) => {
+  for (const fragments of [false, true]) {
+    const { serverPeer, client } = await pair(t, { fragments });
+    await client.write(new Uint8Array(0));
+    await client.write({ opcode: 2, fin: false, data: new Uint8Array(0) });
+    await client.write({ opcode: 0, fin: true, data: new Uint8Array(0) });
+    for (let i = 0; i < (fragments ? 3 : 2); i++) {
+      const data = (await serverPeer.read(2000))!.data;
+      assert.ok(Buffer.isBuffer(data), `message ${i}${fragments ? ' (fragments)' : ''} is ${data.constructor.name}`);
+      assert.equal((data as Buffer).length, 0);
+    }
+  }
+});
