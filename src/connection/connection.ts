@@ -40,7 +40,24 @@ const EMPTY = new Uint8Array(0);
 const lenientDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 const encoder = new TextEncoder();
 
-/** See the module comment. */
+/**
+ * One endpoint of a WebSocket connection after the opening handshake, without I/O.
+ *
+ * - **In:** `receive(bytes)` with what arrives (in any cuts, down to single bytes); the
+ *   {@link ConnectionHandler} hears of messages, pings, pongs, the peer's close and protocol
+ *   errors before it returns. A handler that throws fails the connection (1011) and the
+ *   error comes out of `receive`.
+ * - **Out:** after any call, `receive` included (pongs, close replies and the close of a
+ *   failure are queued there), take `outgoingBytes > 0` as the cue to call `takeOutgoing`
+ *   and write its chunks, in order. A chunk may be a payload passed to `sendBinary` (or a
+ *   message or frame) as it is, without a copy: such bytes must not change until the
+ *   transport has written them. The rest lies in memory no later call writes again.
+ * - **States** (RFC 6455 §4.1, §7): OPEN → CLOSING (our close frame sent, theirs awaited)
+ *   → CLOSED (both exchanged, or the connection failed). Once CLOSED nothing more is sent
+ *   or delivered; with `transportShouldClose` the host ends the transport now (a server
+ *   first, §7.1.1), else it waits for the peer to. If the transport ends before CLOSED,
+ *   the connection closed abnormally: code 1006 (§7.1.5), for the host to report.
+ */
 export class Connection implements FrameSink {
   /** This endpoint's role. */
   readonly role: Role;
@@ -69,12 +86,14 @@ export class Connection implements FrameSink {
   private readonly pongs: PongQueue;
 
   constructor(role: Role, handler: ConnectionHandler, options: ConnectionOptions = {}) {
+    if (role !== 'client' && role !== 'server') throw new TypeError(`role must be 'client' or 'server', got ${String(role)}`);
     this.role = role;
     this.handler = handler;
     this.deferCloseReply = options.deferCloseReply ?? false;
     this.isUtf8 = options.isUtf8 ?? null;
     this.compression = options.compression ?? null;
     const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    if (!(maxPayload >= 0)) throw new RangeError(`maxPayload must be a number of bytes, got ${maxPayload}`);
     const allocate = options.allocate ?? allocateZeroed;
     this.writer = new FrameWriter(role === 'client', options.randomFill, this.compression, allocate, options.view);
     this.pongs = new PongQueue(this.writer, options.maxQueuedPongs ?? DEFAULT_MAX_QUEUED_PONGS);
@@ -149,7 +168,8 @@ export class Connection implements FrameSink {
    * a compressed one, while inflating.
    */
   setMessageLimit(bytes: number): void {
-    const limit = Math.max(0, Math.min(bytes, this.maxPayload));
+    // NaN (a budget worked out from something undefined) is no room, not no limit.
+    const limit = bytes >= 0 ? Math.min(bytes, this.maxPayload) : 0;
     this.decoder.setMaxMessageSize(limit);
     this.readerSettings.maxPayload = limit;
   }
@@ -174,7 +194,11 @@ export class Connection implements FrameSink {
    * returns. Takes ownership of `chunk`: payloads handed out are views of it, unmasked in place.
    */
   receive(chunk: Uint8Array): void {
-    this.decoder.push(chunk);
+    try {
+      this.decoder.push(chunk);
+    } catch (error) {
+      this.failOnThrow(error);
+    }
   }
 
   /**
@@ -185,7 +209,21 @@ export class Connection implements FrameSink {
    * done with it (or that copied it) when this call returns.
    */
   receiveBorrowed(chunk: Uint8Array, lendMessages = false): void {
-    this.decoder.pushBorrowed(chunk, lendMessages);
+    try {
+      this.decoder.pushBorrowed(chunk, lendMessages);
+    } catch (error) {
+      this.failOnThrow(error);
+    }
+  }
+
+  /**
+   * A handler threw while a chunk was parsed: the rest of the chunk is lost and the parser
+   * may be out of step with the frames, so the connection fails with 1011 (§7.4.1) before
+   * the error goes on to the host, which should then end the transport.
+   */
+  private failOnThrow(error: unknown): never {
+    this.abort(CloseCode.InternalError, '');
+    throw error;
   }
 
   // ——— Receiving (FrameSink) ———
@@ -306,7 +344,7 @@ export class Connection implements FrameSink {
     this.writer.text(text, fragmentSize);
   }
 
-  /** Queue a binary message, in frames of at most `fragmentSize` bytes if given. The data must not change until taken. */
+  /** Queue a binary message, in frames of at most `fragmentSize` bytes if given. The data must not change until written (see the class). */
   sendBinary(data: Uint8Array, fragmentSize?: number): void {
     this.assertOpen();
     if (this.outgoingMessage !== 0) throw fragmentSequenceError();
@@ -405,7 +443,8 @@ export class Connection implements FrameSink {
   /**
    * Fail the connection from this side (§7.1.7), e.g. 1011 when the application crashed or
    * 1008 for a policy: queue a close frame with `code` if ours is not sent yet, and enter
-   * CLOSED. The caller then ends the transport.
+   * CLOSED. The caller then ends the transport. Failing must not fail: a `code` that may not
+   * be sent (§7.4) goes out as 1011, and a reason over 123 bytes is left out.
    */
   abort(code: number = CloseCode.InternalError, reason = ''): void {
     if (this.currentState === 'CLOSED') return;

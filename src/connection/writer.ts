@@ -84,6 +84,10 @@ export class FrameWriter {
    */
   messageAt(opcode: number, chunk: DataView, start: number, length: number): void {
     const out = this.output;
+    // Checked before anything is reserved: a failed call must leave nothing queued.
+    if (!(start >= 0 && length >= 0 && start + length <= chunk.byteLength)) {
+      throw new RangeError(`bytes ${start}..${start + length} are not within the ${chunk.byteLength} bytes given`);
+    }
     if (this.keys === null && length < COPY_LIMIT && !this.compresses(length)) {
       const at = out.reserve(headerLength(length, false) + length);
       // A reservation this short is always in the shared slab, which has a word view.
@@ -161,12 +165,13 @@ export class FrameWriter {
     const maxBytes = text.length * 3;
     // Guess the header for ASCII (one byte per char); move the payload if the guess was short.
     const guess = headerLength(text.length, keys !== null);
+    // The key first: if the entropy source throws, nothing is reserved.
+    const keyAt = keys === null ? 0 : keys.next();
     const at = out.reserve(MAX_HEADER_LENGTH + maxBytes);
     const buffer = out.buffer;
     const written = encoder.encodeInto(text, buffer.subarray(at + guess, at + guess + maxBytes)).written;
     const header = headerLength(written, keys !== null);
     if (header !== guess) buffer.copyWithin(at + header, at + guess, at + guess + written);
-    const keyAt = keys === null ? 0 : keys.next();
     const start = writeHeader(buffer, at, Opcode.Text, true, false, written, keys === null ? null : keys.pool, keyAt);
     if (keys !== null) this.maskAt(buffer, start, start + written, keys.pool, keyAt);
     out.release(MAX_HEADER_LENGTH + maxBytes - header - written);

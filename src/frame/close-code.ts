@@ -44,8 +44,9 @@ export const CloseCode = {
  */
 export function isValidCloseCode(code: number): boolean {
   return (
-    (code >= 1000 && code <= 1003) ||
+    Number.isInteger(code) &&
+    ((code >= 1000 && code <= 1003) ||
     (code >= 1007 && code <= 1014) ||
-    (code >= 3000 && code <= 4999)
+      (code >= 3000 && code <= 4999))
   );
 }

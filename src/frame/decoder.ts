@@ -75,7 +75,11 @@ export const allocateZeroed = (size: number): Uint8Array => new Uint8Array(size)
 const EMPTY = new Uint8Array(0);
 const TWO_POW_32 = 0x1_0000_0000;
 
-/** See the module comment. */
+/**
+ * Incremental frame parser (RFC 6455 §5.2): every frame a chunk completes goes to the
+ * {@link FrameSink}, in one pass. `push` takes ownership of the chunk (payloads are views
+ * of it, unmasked in place); `pushBorrowed` only borrows it (every payload is copied).
+ */
 export class FrameDecoder {
   /** Set by `setAllowRsv1` once an extension that uses RSV1 is negotiated. */
   private allowRsv1: boolean;

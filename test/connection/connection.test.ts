@@ -983,3 +983,56 @@ describe('EventCollector', () => {
     assert.deepEqual(events.events, []);
   });
 });
+
+describe('misuse by the host or its handler leaves no broken state behind', () => {
+  for (const role of ROLES) {
+    test(`${role}: a handler that throws mid-chunk fails the connection with 1011 (§7.4.1) and the error comes out of receive`, () => {
+      const events = new EventCollector();
+      let calls = 0;
+      events.onText = () => {
+        calls++;
+        throw new Error('handler bug');
+      };
+      const conn = new Connection(role, events, { randomFill: (target) => target.fill(7) });
+      const three = concat([frameTo(role, { opcode: Opcode.Text, payload: utf8('one') }), frameTo(role, { opcode: Opcode.Text, payload: utf8('two') }), frameTo(role, { opcode: Opcode.Text, payload: utf8('three') })]);
+      assert.throws(() => conn.receive(three), /handler bug/);
+      assert.equal(calls, 1);
+      assert.equal(conn.state, 'CLOSED');
+      assert.equal(sentCloseCode(conn), 1011);
+      conn.receive(frameTo(role, { opcode: Opcode.Text, payload: utf8('four') }));
+      assert.equal(calls, 1, 'nothing is parsed after the failure');
+    });
+  }
+
+  test('server: sendMessageAt with a range outside its DataView throws and queues nothing', () => {
+    const { conn } = endpoint('server');
+    const view = new DataView(new ArrayBuffer(10));
+    assert.throws(() => conn.sendMessageAt(Opcode.Binary, view, 4, 100), RangeError);
+    assert.equal(conn.outgoingBytes, 0);
+  });
+
+  test('client: a masking key source that throws leaves nothing queued for a short text', () => {
+    const conn = new Connection('client', new EventCollector(), {
+      randomFill: () => {
+        throw new Error('no entropy');
+      },
+    });
+    assert.throws(() => conn.sendText('hi'), /no entropy/);
+    assert.equal(conn.outgoingBytes, 0);
+  });
+
+  test('a message limit that is not a number is no room rather than no limit; a bad maxPayload or role is refused', () => {
+    const { conn, events } = endpoint('server', { maxPayload: 1024 });
+    conn.setMessageLimit(Number.NaN);
+    conn.receive(frameTo('server', { opcode: Opcode.Binary, payload: new Uint8Array(100) }));
+    assert.equal(summarize(events.take()).find((event) => event.type === 'error')?.closeCode, 1009);
+    assert.throws(() => endpoint('server', { maxPayload: Number.NaN }), RangeError);
+    assert.throws(() => new Connection('Client' as Role, new EventCollector()), TypeError);
+  });
+
+  test('§7.4: a close code that is not a whole number is refused', () => {
+    const { conn } = endpoint('server');
+    assertUsageError(() => conn.close(1000.5), 'WS_ERR_INVALID_CLOSE_CODE');
+    assert.equal(conn.outgoingBytes, 0);
+  });
+});
