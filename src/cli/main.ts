@@ -6,6 +6,7 @@
 import { runAutobahnClient } from './autobahn-client.ts';
 import { ArgumentError, checkKnownOptions, flagOption, parseArgs, stringOption } from './args.ts';
 import { DEFAULT_PORT, SERVE_OPTIONS, serveSettings, startEchoServer } from './serve.ts';
+import { InvalidUrlError } from '../handshake/errors.ts';
 
 const USAGE = `usage:
   wspeer serve [--host 127.0.0.1] [--port 9001] [--path /] [--max-payload BYTES]
@@ -48,5 +49,7 @@ async function main(argv: readonly string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   console.error(`wspeer: ${error instanceof Error ? error.message : String(error)}`);
-  process.exitCode = error instanceof ArgumentError ? 2 : 1;
+  // A value the options refuse (out of range, a URL it cannot make) is a usage error too.
+  const usage = error instanceof ArgumentError || error instanceof RangeError || error instanceof InvalidUrlError;
+  process.exitCode = usage ? 2 : 1;
 });

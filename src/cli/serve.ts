@@ -26,9 +26,11 @@ export function serveSettings(options: Map<string, string | true>): EchoServerSe
   const cert = options.get('tls-cert');
   const key = options.get('tls-key');
   if ((cert === undefined) !== (key === undefined)) throw new ArgumentError('--tls-cert and --tls-key go together');
+  const port = integerOption(options, 'port', DEFAULT_PORT);
+  if (port < 0 || port > 65535) throw new ArgumentError(`--port must be from 0 to 65535, got ${port}`);
   return {
     host: stringOption(options, 'host', '127.0.0.1'),
-    port: integerOption(options, 'port', DEFAULT_PORT),
+    port,
     path: stringOption(options, 'path', '/'),
     options: {
       maxPayload: integerOption(options, 'max-payload', 64 * 1024 * 1024),

@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import { HeaderList } from '../handshake/headers.ts';
 import type { Peer } from '../peer/peer.ts';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.ts';
-import { completeUpgrade } from './upgrade.ts';
+import { completeUpgrade, policyError, reject } from './upgrade.ts';
 
 /** Handles the `upgrade` event of a `node:http` server; see {@link createUpgradeHandler}. */
 export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => Peer | null;
@@ -29,10 +29,24 @@ export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Bu
  */
 export function createUpgradeHandler(options: ServerOptions = {}): UpgradeHandler {
   const resolved = resolveServerOptions(options);
-  return (request, socket, head) => upgradeWith(request, socket, head, resolved);
+  // `maxConnections` counts the peers this handler made and that are still open.
+  let open = 0;
+  const forget = (): void => void open--;
+  return (request, socket, head) => {
+    if (open >= resolved.maxConnections) {
+      reject(socket as Socket, policyError(503, 'WS_HANDSHAKE_OVERLOADED', 'too many connections'));
+      return null;
+    }
+    const peer = upgradeWith(request, socket, head, resolved);
+    if (peer !== null && !peer.closed) {
+      open++;
+      peer.onClosed(forget);
+    }
+    return peer;
+  };
 }
 
-/** One-off form of {@link createUpgradeHandler}: upgrade this request with these options. */
+/** One-off form of {@link createUpgradeHandler}: upgrade this request with these options (no `maxConnections`: nothing counts across calls). */
 export function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, options: ServerOptions = {}): Peer | null {
   return upgradeWith(request, socket, head, resolveServerOptions(options));
 }

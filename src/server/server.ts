@@ -42,8 +42,8 @@ export class Server {
   private readonly handshaking = new Registry<Handshaking>();
   /** Set by `close()`: sockets that connect (or finish their TLS handshake) after it are let go. */
   protected closing = false;
-  /** wss: TCP sockets still in their TLS handshake, counted and ended like `handshaking`. */
-  private readonly securing = new Set<Socket>();
+  /** wss: TCP sockets still in their TLS handshake, counted and ended like `handshaking`, with when they came. */
+  private readonly securing = new Map<Socket, number>();
   /** Whether a TLS socket leads back to its TCP socket here; if not, none is tracked. */
   private pairsTlsSockets = true;
 
@@ -85,14 +85,14 @@ export class Server {
   async close(timeout = 5000): Promise<void> {
     this.closing = true;
     const stopped = new Promise<void>((resolve) => this.listener.close(() => resolve()));
-    for (const socket of this.securing) socket.destroy();
+    for (const socket of this.securing.keys()) socket.destroy();
     for (const { socket } of this.handshaking.snapshot()) socket.destroy();
     await Promise.all(this.openPeers.snapshot().map((peer) => peer.shutdown(CloseCode.GoingAway, 'server shutting down', timeout).catch(ignore)));
     await stopped;
   }
 
   /** @internal A socket connected: read its handshake and make a peer. */
-  handleSocket(socket: Socket, acceptsPath: (path: string) => boolean, onPeer: (peer: Peer) => void): void {
+  handleSocket(socket: Socket, acceptsPath: (path: string) => boolean, onPeer: (peer: Peer) => void, startedAt = Date.now()): void {
     if (this.closing) {
       socket.destroy();
       return;
@@ -103,14 +103,14 @@ export class Server {
     }
     const entry: Handshaking = { socket, registryIndex: -1 };
     this.handshaking.add(entry);
-    readRequestHead(socket, this.options, (request) => {
+    readRequestHead(socket, startedAt + this.options.timeout, this.options, (request, deadline) => {
       if (request === null) {
         this.handshaking.delete(entry);
         return;
       }
       // Runs inside the socket's 'data' event: nothing may escape into the event loop.
       try {
-        const outcome = completeUpgrade(socket, request, request.rest, this.options, acceptsPath, true);
+        const outcome = completeUpgrade(socket, request, request.rest, this.options, acceptsPath, true, deadline);
         // While `verify` decides, the socket still counts as handshaking (limit, `close`).
         if (outcome instanceof Promise) outcome.then((peer) => this.open(entry, peer, onPeer), (error: unknown) => this.fail(entry, error));
         else this.open(entry, outcome, onPeer);
@@ -137,19 +137,27 @@ export class Server {
         return;
       }
       if (!this.pairsTlsSockets) return;
-      this.securing.add(socket);
+      this.securing.set(socket, Date.now());
       socket.once('close', () => this.securing.delete(socket));
     });
   }
 
-  /** @internal wss: `socket`'s TLS handshake is done; its TCP socket is no longer watched. */
-  secured(socket: Socket): void {
+  /**
+   * @internal wss: `socket`'s TLS handshake is done; its TCP socket is no longer watched.
+   * Returns when that socket came, from which the opening handshake's `timeout` counts.
+   */
+  secured(socket: Socket): number {
     // The TCP socket under a TLS one that a `tls.Server` made (a Node internal).
     const transport = (socket as Socket & { _parent?: Socket | null })._parent;
-    if (transport != null && this.securing.delete(transport)) return;
+    const startedAt = transport == null ? undefined : this.securing.get(transport);
+    if (startedAt !== undefined) {
+      this.securing.delete(transport!);
+      return startedAt;
+    }
     // Not found: this Node does not pair them, so tracking could end sockets that are done.
     this.pairsTlsSockets = false;
     this.securing.clear();
+    return Date.now();
   }
 
   private open(entry: Handshaking, peer: Peer | null, onPeer: (peer: Peer) => void): void {
@@ -286,8 +294,7 @@ async function listen<S extends Server>(
   if (target.secure) instance.watchTlsHandshakes(listener as TlsServer);
   listener.on(target.secure ? 'secureConnection' : 'connection', (socket: Socket) => {
     try {
-      if (target.secure) instance.secured(socket);
-      instance.handleSocket(socket, acceptsPath, onPeer);
+      instance.handleSocket(socket, acceptsPath, onPeer, target.secure ? instance.secured(socket) : undefined);
     } catch (error) {
       socket.destroy();
       resolved.onError(error);

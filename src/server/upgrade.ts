@@ -20,36 +20,39 @@ import type { ResolvedServerOptions, VerifyResult } from './options.ts';
 /** How long a rejected client gets to read our answer before its socket is destroyed. */
 const REJECT_LINGER_MS = 1000;
 
-/** What to do with the socket once its request head is read, or could not be. */
-export type HeadCallback = (request: ParsedRequest | null) => void;
+/**
+ * What to do with the socket once its request head is read, or could not be; `deadline`
+ * (ms since the epoch) is when the whole opening handshake must be done.
+ */
+export type HeadCallback = (request: ParsedRequest | null, deadline: number) => void;
 
 /**
  * Read one request head from `socket` and call `done` with it, synchronously from the
  * `data` event that completes it (so the caller attaches its own reader before any further
  * byte can arrive). On a malformed or oversized head the error is answered (431, 400, …)
- * and `done(null)` is called; past `options.timeout` the socket is destroyed (slowloris).
+ * and `done(null)` is called; past `deadline` (ms since the epoch: the whole handshake's)
+ * the socket is destroyed (slowloris).
  */
-export function readRequestHead(socket: Socket, options: ResolvedServerOptions, done: HeadCallback): void {
-  new HeadReader(socket, options, done).start();
+export function readRequestHead(socket: Socket, deadline: number, options: ResolvedServerOptions, done: HeadCallback): void {
+  new HeadReader(socket, deadline, options, done).start();
 }
 
 /** {@link readRequestHead} as a promise, for callers that are not on the hot path. */
 export function readRequestHeadAsync(socket: Socket, options: ResolvedServerOptions): Promise<ParsedRequest | null> {
-  return new Promise((resolve) => readRequestHead(socket, options, resolve));
+  return new Promise((resolve) => readRequestHead(socket, Date.now() + options.timeout, options, (request) => resolve(request)));
 }
 
 class HeadReader implements Deadline {
-  readonly deadline: number;
   registryIndex = -1;
   private readonly parser: RequestHeadParser;
   private finished = false;
 
   constructor(
     private readonly socket: Socket,
+    readonly deadline: number,
     options: ResolvedServerOptions,
     private readonly done: HeadCallback,
   ) {
-    this.deadline = Date.now() + options.timeout;
     this.parser = new RequestHeadParser(options.maxHeadBytes, options.maxHeaders);
   }
 
@@ -86,7 +89,7 @@ class HeadReader implements Deadline {
     releaseDeadline(this);
     this.socket.off('data', this.onData);
     this.socket.off('close', this.onClose);
-    this.done(request);
+    this.done(request, this.deadline);
   }
 }
 
@@ -103,6 +106,7 @@ export function completeUpgrade(
   options: ResolvedServerOptions,
   acceptsPath: (path: string) => boolean,
   verifyMayWait: false,
+  deadline?: number,
 ): Peer | null;
 export function completeUpgrade(
   socket: Socket,
@@ -111,6 +115,7 @@ export function completeUpgrade(
   options: ResolvedServerOptions,
   acceptsPath: (path: string) => boolean,
   verifyMayWait: boolean,
+  deadline?: number,
 ): Peer | null | Promise<Peer | null>;
 export function completeUpgrade(
   socket: Socket,
@@ -119,6 +124,7 @@ export function completeUpgrade(
   options: ResolvedServerOptions,
   acceptsPath: (path: string) => boolean,
   verifyMayWait: boolean,
+  deadline = Date.now() + options.timeout,
 ): Peer | null | Promise<Peer | null> {
   let upgrade: UpgradeRequest;
   try {
@@ -146,25 +152,26 @@ export function completeUpgrade(
   if (!(verdict instanceof Promise)) return afterVerify(verdict, socket, upgrade, headers, head, options);
   // The bytes after the head wait in the socket until the peer takes it over (or it ends).
   socket.pause();
-  return awaitVerdict(verdict, socket, options, (answer) => afterVerify(answer, socket, upgrade, headers, head, options));
+  return awaitVerdict(verdict, socket, options, deadline, (answer) => afterVerify(answer, socket, upgrade, headers, head, options));
 }
 
 /**
- * Settle with what `decide` makes of the verdict, or with null once `options.timeout`
- * passes first: the socket is then destroyed, and a verdict that never comes holds
- * nothing (the server's slot, a `wrap` promise).
+ * Settle with what `decide` makes of the verdict, or with null once the handshake's
+ * `deadline` passes first: the socket is then destroyed, and a verdict that never comes
+ * holds nothing (the server's slot, a `wrap` promise).
  */
 function awaitVerdict(
   verdict: Promise<VerifyResult>,
   socket: Socket,
   options: ResolvedServerOptions,
+  deadline: number,
   decide: (answer: VerifyResult) => Peer | null,
 ): Promise<Peer | null> {
   return new Promise((resolve, fail) => {
     const timer = setTimeout(() => {
       socket.destroy();
       resolve(null);
-    }, options.timeout);
+    }, Math.max(0, deadline - Date.now()));
     verdict.then(
       (answer) => {
         clearTimeout(timer);

@@ -123,12 +123,16 @@ async function runToExit(args: readonly string[]): Promise<{ code: number; stdou
   return { code, stdout, stderr };
 }
 
-test('wspeer refuses an option its command does not take, and a flag given a value, with exit 2 and the reason', async () => {
+test('wspeer refuses an option its command does not take, a flag given a value, and a value out of range, with exit 2 and the reason', async () => {
   const cases: Array<[string[], RegExp]> = [
     [['serve', '--max-paylod', '10'], /unknown option --max-paylod; this command takes --host, --port/],
     [['serve', '--deflate', 'false'], /--deflate takes no value, got false/],
     [['serve', '--port', 'abc'], /--port needs a whole number, got abc/],
     [['autobahn-client', '--agnet', 'x'], /unknown option --agnet/],
+    // Well-formed numbers that the options refuse.
+    [['serve', '--max-payload', '0'], /maxPayload must be a positive number/],
+    [['serve', '--port', '70000'], /--port must be from 0 to 65535, got 70000/],
+    [['serve', '--ping-frequency', '9999999999'], /pingFrequency must be a number of milliseconds/],
   ];
   for (const [args, reason] of cases) {
     const { code, stderr } = await runToExit(args);

@@ -182,3 +182,17 @@ test('a client that leaves while the application decides on its upgrade gets a p
   assert.equal(peer.closeCode, 1006);
   assert.equal(peer.state, 'CLOSED');
 });
+
+test('createUpgradeHandler honours maxConnections: past it an upgrade is answered 503, and a slot comes back when its peer closes', async (t) => {
+  const site = await startSite(t, 'handler', { maxConnections: 1 });
+  const first = await connect(`ws://${LOCALHOST}:${site.port}/`);
+  defer(t, () => first.close());
+  const refused = await rawExchange(site.port, requestText(upgradeLines('/')));
+  assert.equal(refused.status, 503);
+  first.close();
+  await waitFor(() => site.peers[0]!.closed, 2000, 'the first peer closes');
+  const again = await connect(`ws://${LOCALHOST}:${site.port}/`);
+  defer(t, () => again.close());
+  await again.write('back');
+  assert.deepEqual(await readPlain(again, 2000), { opcode: 1, fin: true, data: 'back' });
+});

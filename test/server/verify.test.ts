@@ -132,6 +132,23 @@ test('a verify that never decides holds nothing past the handshake timeout: its 
   await assert.rejects(within(wrapped, 2000, 'wrap settles'), /rejected/);
 });
 
+test('the handshake timeout covers the request head and a verify that waits together, not each in turn', async (t) => {
+  // 600 ms for the head, then 600 ms for verify: each within 1000 ms, together past it.
+  const { port } = await verifyingServer(t, { verify: () => new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 600)), timeout: 1000 });
+  const socket = await rawConnect(port);
+  defer(t, () => socket.destroy());
+  socket.on('error', () => {});
+  let answered = '';
+  socket.on('data', (chunk: Buffer) => (answered += chunk.toString('latin1')));
+  const started = performance.now();
+  const closed = once(socket, 'close');
+  await sleep(600);
+  socket.write(requestText(upgradeLines()));
+  await within(closed, 3000, 'the socket closed');
+  assert.equal(answered, '', 'no 101 after the deadline');
+  assert.ok(performance.now() - started < 1150, `closed after ${Math.round(performance.now() - started)} ms`);
+});
+
 test('a request that breaks §4.2.1 is refused before verify is asked', async (t) => {
   let asked = 0;
   const { port } = await verifyingServer(t, { verify: () => (asked++, true) });

@@ -5,11 +5,12 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { connect as tlsConnect } from 'node:tls';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { connect, server, type Server, type TlsServerOptions } from '../../src/index.ts';
-import { defer, portOf, rawConnect, sleep, within, readPlain } from '../peer/helpers.ts';
+import { defer, portOf, rawConnect, requestText, sleep, upgradeLines, within, readPlain } from '../peer/helpers.ts';
 import { closeWs, wsClient } from '../peer/ws-helpers.ts';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url));
@@ -174,4 +175,26 @@ test('sockets still in their TLS handshake count against maxConnections: one ove
   await sleep(50);
   const client = await within(connect(instance.url.replace('127.0.0.1', 'localhost'), {}, { tls: { ca: CA } }), 3000, 'a client after it');
   client.close();
+});
+
+test('over wss, the handshake timeout counts from the TCP connection: a slow TLS handshake leaves the request head only the rest of it', async (t) => {
+  const instance = await server('wss://127.0.0.1:0/', () => {}, { tls: CA_SIGNED, timeout: 1000 });
+  defer(t, () => instance.close(500));
+  const tcp = await rawConnect(portOf(instance));
+  defer(t, () => tcp.destroy());
+  tcp.on('error', () => {});
+  const started = performance.now();
+  await sleep(600); // each stage within 1000 ms, together past it
+  const secure = tlsConnect({ socket: tcp, ca: readFileSync(CA), servername: 'localhost' });
+  secure.on('error', () => {});
+  await within(once(secure, 'secureConnect'), 2000, 'TLS');
+  let answered = '';
+  secure.on('data', (chunk: Buffer) => (answered += chunk.toString('latin1')));
+  const closed = once(secure, 'close');
+  await sleep(600);
+  secure.write(requestText(upgradeLines('/', 'localhost')));
+  await within(closed, 3000, 'the socket closed');
+  assert.equal(answered, '', 'no 101 after the deadline');
+  // Deadlines of request heads are checked every 250 ms.
+  assert.ok(performance.now() - started < 1500, `closed after ${Math.round(performance.now() - started)} ms`);
 });
