@@ -29,6 +29,9 @@ export interface AcceptResponseOptions {
 const ACCEPT_MANAGED = new Set([
   'upgrade',
   'connection',
+  // RFC 7230 §3.3.1, §3.3.2: never in a 1xx response.
+  'content-length',
+  'transfer-encoding',
   'sec-websocket-accept',
   'sec-websocket-protocol',
   'sec-websocket-extensions',

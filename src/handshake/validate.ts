@@ -73,6 +73,7 @@ export function validateUpgradeRequest(request: UpgradeRequestHead): UpgradeRequ
   checkHttpVersion(request.version);
   const path = resourceName(request.target);
   const host = requireHost(headers);
+  refuseBody(headers);
   checkUpgradeHeader(headers);
   checkConnectionHeader(headers);
   checkWebSocketVersion(headers);
@@ -153,14 +154,34 @@ function badTarget(target: string, problem: string): HandshakeError {
   return new HandshakeError(400, 'WS_HANDSHAKE_BAD_TARGET', `Invalid request target ${describe(target)}: ${problem}`);
 }
 
-// RFC 6455 §4.2.1 item 2; RFC 7230 §5.4 requires 400 for a missing or repeated Host.
+/**
+ * RFC 7230 §5.4 / RFC 3986 §3.2.2: `Host = uri-host [ ":" port ]`, where uri-host is an
+ * IP literal in brackets or a reg-name (unreserved, pct-encoded and sub-delims characters;
+ * an IPv4 address is one too).
+ */
+const HOST_SYNTAX = /^(?:\[[0-9A-Za-z:.%]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::[0-9]*)?$/;
+
+// RFC 6455 §4.2.1 item 2; RFC 7230 §5.4 requires 400 for a missing or repeated Host, or an invalid one.
 function requireHost(headers: HeaderLookup): string {
   const hosts = headers.getAll('host');
   if (hosts.length !== 1 || hosts[0] === undefined || hosts[0] === '') {
     const problem = hosts.length > 1 ? 'Host header appears more than once' : 'Missing Host header';
     throw new HandshakeError(400, 'WS_HANDSHAKE_BAD_HOST', problem);
   }
+  if (!HOST_SYNTAX.test(hosts[0])) throw new HandshakeError(400, 'WS_HANDSHAKE_BAD_HOST', `Invalid Host header ${describe(hosts[0])}`);
   return hosts[0];
+}
+
+/**
+ * RFC 7230 §3.3.3: a body is part of the HTTP request, not of the connection it upgrades.
+ * Read as frames it would fail the connection, and a proxy in front would split the
+ * stream elsewhere than we do: a request that announces one is refused.
+ */
+function refuseBody(headers: HeaderLookup): void {
+  const length = headers.get('content-length');
+  if (headers.get('transfer-encoding') !== undefined || (length !== undefined && length !== '0')) {
+    throw new HandshakeError(400, 'WS_HANDSHAKE_BODY', 'An upgrade request carries no body (Content-Length or Transfer-Encoding)');
+  }
 }
 
 // RFC 6455 §4.2.1 item 3: Upgrade containing "websocket", case-insensitive.

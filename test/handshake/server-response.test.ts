@@ -77,6 +77,9 @@ test('the handshake fields cannot be overridden or omitted', () => {
   assert.throws(() => buildAcceptResponse({}), InvalidHeaderError);
   assert.throws(() => buildAcceptResponse({ key: RFC_KEY, protocol: 'a, b' }), InvalidHeaderError);
   assert.throws(() => buildRejectResponse(400, 'x', { 'Content-Length': '0' }), InvalidHeaderError);
+  // RFC 7230 §3.3.1, §3.3.2: a 1xx response carries neither.
+  assert.throws(() => buildAcceptResponse({ key: RFC_KEY, headers: { 'Content-Length': '10' } }), InvalidHeaderError);
+  assert.throws(() => buildAcceptResponse({ key: RFC_KEY, headers: { 'Transfer-Encoding': 'chunked' } }), InvalidHeaderError);
 });
 
 test('buildRejectResponse writes a complete close-delimited response with a one-line body', () => {

@@ -106,6 +106,21 @@ test('RFC 6455 §4.2.1 item 2: Host is required exactly once (400)', () => {
   rejects(request('GET / HTTP/1.1', [...VALID_HEADER_LINES, 'Host: evil.example']), 400, 'WS_HANDSHAKE_BAD_HOST');
 });
 
+test('RFC 7230 §5.4: a Host that is not uri-host [":" port] is refused (400); hosts as clients send them pass', () => {
+  for (const host of ['a b', 'a/b', 'user@h', 'h:port', '[::1', '::1', 'h:80:80', '<script>', 'hé', '"q"']) {
+    rejects(withHeaders({ host }), 400, 'WS_HANDSHAKE_BAD_HOST');
+  }
+  for (const host of ['server.example.com', 'localhost:9001', '127.0.0.1:80', '[::1]:9001', '[fe80::1%25eth0]', 'my_host', 'xn--bcher-kva.example']) {
+    assert.equal(accepts(withHeaders({ host })).host, host);
+  }
+});
+
+test('RFC 7230 §3.3.3: an upgrade request that announces a body is refused (400), Content-Length: 0 passes', () => {
+  rejects(withHeaders({ 'content-length': '5' }), 400, 'WS_HANDSHAKE_BODY');
+  rejects(withHeaders({ 'transfer-encoding': 'chunked' }), 400, 'WS_HANDSHAKE_BODY');
+  accepts(withHeaders({ 'content-length': '0' }));
+});
+
 test('RFC 6455 §4.2.1 item 3: Upgrade must list websocket, case-insensitively (400)', () => {
   accepts(withHeaders({ upgrade: 'WebSocket' }));
   accepts(withHeaders({ upgrade: 'h2c, WEBSOCKET' }));
