@@ -41,6 +41,24 @@ const lenientDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 const encoder = new TextEncoder();
 
 /**
+ * Throws a {@link UsageError} unless `code` and `reason` can go in a close frame we send:
+ * a code that may be sent (§7.4; none for an empty body, which then takes no reason) and
+ * a reason of at most 123 bytes of UTF-8. Returns the reason's bytes.
+ */
+export function checkCloseArguments(code: number | undefined, reason: string): Uint8Array {
+  const reasonBytes = encoder.encode(reason);
+  if (code === undefined) {
+    if (reason !== '') throw new UsageError('WS_ERR_INVALID_CLOSE_CODE', 'a close reason needs a close code');
+  } else if (!isValidCloseCode(code)) {
+    throw new UsageError('WS_ERR_INVALID_CLOSE_CODE', `close code ${code} may not be sent (RFC 6455 §7.4)`);
+  }
+  if (reasonBytes.length > MAX_CLOSE_REASON) {
+    throw new UsageError('WS_ERR_REASON_TOO_LONG', `a close reason is at most ${MAX_CLOSE_REASON} bytes of UTF-8, got ${reasonBytes.length}`);
+  }
+  return reasonBytes;
+}
+
+/**
  * One endpoint of a WebSocket connection after the opening handshake, without I/O.
  *
  * - **In:** `receive(bytes)` with what arrives (in any cuts, down to single bytes); the
@@ -421,16 +439,7 @@ export class Connection implements FrameSink {
    */
   close(code?: number, reason = ''): void {
     if (this.currentState !== 'OPEN') return;
-    const reasonBytes = encoder.encode(reason);
-    if (code === undefined) {
-      if (reason !== '') throw new UsageError('WS_ERR_INVALID_CLOSE_CODE', 'a close reason needs a close code');
-    } else if (!isValidCloseCode(code)) {
-      throw new UsageError('WS_ERR_INVALID_CLOSE_CODE', `close code ${code} may not be sent (RFC 6455 §7.4)`);
-    }
-    if (reasonBytes.length > MAX_CLOSE_REASON) {
-      throw new UsageError('WS_ERR_REASON_TOO_LONG', `a close reason is at most ${MAX_CLOSE_REASON} bytes of UTF-8, got ${reasonBytes.length}`);
-    }
-    this.writeClose(code ?? null, reasonBytes);
+    this.writeClose(code ?? null, checkCloseArguments(code, reason));
     if (this.closeReplyOwed) {
       // The peer closed first and this close is the answer: the handshake is complete.
       this.closeReplyOwed = false;

@@ -24,7 +24,10 @@ export interface ReconnectOptions {
    * the engine gives up and stops. Default Infinity.
    */
   maxRetries?: number;
-  /** A connection that lasted this long (ms) is stable: the next loss starts the backoff over. Default 5000. */
+  /**
+   * A connection that lasted this long (ms) from its `onOpen` settling is stable: the next
+   * loss starts the backoff over (one whose `onOpen` failed never is). Default 5000.
+   */
   stableAfter?: number;
 }
 
@@ -56,6 +59,8 @@ export function resolveReconnectOptions(options: ReconnectOptions = {}): Resolve
  */
 export function backoffDelay(options: ResolvedReconnectOptions, retry: number, random: number): number {
   // Never past what a timer keeps: a longer delay would fire at once (`maxDelay` may be Infinity).
-  const backoff = Math.min(options.maxDelay, MAX_TIMER_MS, options.initialDelay * options.factor ** (retry - 1));
+  // An initial delay of 0 stays 0 (not 0 × Infinity once the factor's power overflows).
+  const grown = options.initialDelay === 0 ? 0 : options.initialDelay * options.factor ** (retry - 1);
+  const backoff = Math.min(options.maxDelay, MAX_TIMER_MS, grown);
   return Math.round(backoff * (1 - options.jitter * random));
 }

@@ -11,9 +11,11 @@
  * @module
  */
 import { checkConnectArguments, connect, type ConnectOptions } from '../client/connect.ts';
+import { checkCloseArguments } from '../connection/connection.ts';
 import { CloseCode } from '../frame/close-code.ts';
 import type { ProtocolError } from '../frame/errors.ts';
 import { TimeoutError } from '../peer/errors.ts';
+import { callTimeout } from '../peer/options.ts';
 import type { Message } from '../peer/message.ts';
 import type { Peer, SendResult, Writable } from '../peer/peer.ts';
 import { backoffDelay, resolveReconnectOptions, type ReconnectOptions, type ResolvedReconnectOptions } from './backoff.ts';
@@ -124,7 +126,12 @@ export class ClientEngine {
   private opens = 0;
   /** Retries in a row since the last stable connection. */
   private retries = 0;
-  private openedAt = 0;
+  /** When `onOpen` settled for the current connection; -1 until it has (never, if it failed). */
+  private openedAt = -1;
+  /** The current connection closed; the messages it left are still going to `onMessage`. */
+  private lost = false;
+  /** The application failed the current connection (`onOpen` or `onMessage`): nothing more goes to it. */
+  private deliveryStopped = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
   /** The attempt under way: settles with its peer if that came after `stop`, for `stop` to close. */
   private connecting: Promise<Peer | null> | null = null;
@@ -180,10 +187,16 @@ export class ClientEngine {
    * {@link EngineStoppedError} if the engine stops or gives up first.
    */
   opened(timeout?: number): Promise<Peer> {
-    if (this.current !== null && this.delivering) return Promise.resolve(this.current);
+    let delay: number | undefined;
+    try {
+      delay = callTimeout('opened', timeout);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (this.stateNow === 'stopped') return Promise.reject(new EngineStoppedError('opened'));
+    if (this.current !== null && this.delivering && !this.lost) return Promise.resolve(this.current);
     return new Promise((resolve, reject) => {
-      const timer = timeout === undefined ? null : setTimeout(() => settle(() => reject(new TimeoutError('opened', timeout))), timeout);
+      const timer = delay === undefined ? null : setTimeout(() => settle(() => reject(new TimeoutError('opened', delay))), delay);
       const settle = (then: () => void): void => {
         if (timer !== null) clearTimeout(timer);
         this.waiters.delete(waiter);
@@ -222,6 +235,15 @@ export class ClientEngine {
    * it has closed — destroyed after `timeout` ms (default the `closeTimeout` option).
    */
   stop(code: number = CloseCode.Normal, reason = '', timeout?: number): Promise<void> {
+    if (this.stopping === null) {
+      // Refused before anything changes: a stop that cannot close must leave the engine as it was.
+      try {
+        checkCloseArguments(code, reason);
+        callTimeout('stop', timeout);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     this.settleStopped();
     return (this.stopping ??= this.closeCurrent(code, reason, timeout));
   }
@@ -250,10 +272,12 @@ export class ClientEngine {
     if (this.stateNow === 'stopped') return peer;
     this.current = peer;
     this.delivering = false;
+    this.deliveryStopped = false;
+    this.lost = false;
     this.handling = 0;
     void peer.whenClosed().then(() => this.onPeerClosed(peer));
     this.stateNow = 'open';
-    this.openedAt = Date.now();
+    this.openedAt = -1;
     const info: EngineOpenInfo = { attempt: this.attempts, reconnected: this.opens++ > 0 };
     let opening: void | Promise<void>;
     try {
@@ -268,15 +292,20 @@ export class ClientEngine {
   }
 
   private startDelivery(peer: Peer): void {
-    if (peer !== this.current || peer.closed) return;
+    if (peer !== this.current || this.deliveryStopped) return;
     this.delivering = true;
+    // Closed during `onOpen`: what it received goes to `onMessage`, then the close.
+    if (this.lost) return this.drainLost(peer);
+    this.openedAt = Date.now();
     this.takeMessages();
     for (const waiter of this.waiters) waiter.resolve(peer);
   }
 
   private failOpen(peer: Peer, error: unknown): void {
     this.report(error, 'open', null);
+    this.deliveryStopped = true;
     peer.abort(CloseCode.InternalError, 'open failed');
+    if (this.lost && peer === this.current) this.closeOut(peer);
   }
 
   private onPeerMessage(message: Message): void {
@@ -307,6 +336,7 @@ export class ClientEngine {
   private settled(peer: Peer): void {
     if (peer !== this.current) return; // that connection's count went with it
     if (this.handling-- === this.concurrency) this.takeMessages();
+    if (this.lost && this.handling === 0 && peer === this.current) this.closeOut(peer);
   }
 
   /** `onMessage` threw or rejected: the application's fault, 1011 (the connection, if still open, is closed). */
@@ -314,16 +344,37 @@ export class ClientEngine {
     this.report(error, 'message', null);
     if (peer !== this.current) return;
     this.delivering = false; // the handlers still pending do not bring the messages back
+    this.deliveryStopped = true;
     peer.onMessage(null);
     peer.abort(CloseCode.InternalError, 'internal error');
+    if (this.lost) this.closeOut(peer);
   }
 
+  /**
+   * The connection closed. What it received before still goes to `onMessage`, in order,
+   * before the close is reported and the next attempt made (after `onOpen`, if that is
+   * still running) — unless paused (it stays for `peer.read()`), stopped, or failed.
+   */
   private onPeerClosed(peer: Peer): void {
     if (peer !== this.current) return;
+    if (this.paused || this.stateNow === 'stopped' || this.deliveryStopped) return this.closeOut(peer);
+    this.lost = true;
+    if (this.delivering) this.drainLost(peer);
+  }
+
+  /** Hand the lost connection's messages to `onMessage`; once none is left or pending, close it out. */
+  private drainLost(peer: Peer): void {
+    this.takeMessages();
+    if (this.handling === 0 && peer === this.current) this.closeOut(peer);
+  }
+
+  private closeOut(peer: Peer): void {
     this.current = null;
     this.delivering = false;
+    this.lost = false;
     const byStop = this.stateNow === 'stopped';
-    if (Date.now() - this.openedAt >= (this.backoff?.stableAfter ?? 0)) this.retries = 0;
+    // Stable: `onOpen` settled and the connection lasted `stableAfter` from there.
+    if (this.openedAt >= 0 && Date.now() - this.openedAt >= (this.backoff?.stableAfter ?? 0)) this.retries = 0;
     const close = { code: peer.closeCode, reason: peer.closeReason, error: peer.error };
     const retryIn = byStop || !this.shouldReconnect(close) ? null : this.nextDelay();
     try {
@@ -381,6 +432,8 @@ export class ClientEngine {
     this.timer = null;
     this.cancelAttempt?.abort(); // its socket goes now, not at the connect timeout
     for (const waiter of this.waiters) waiter.reject(new EngineStoppedError('opened'));
+    // A lost connection whose messages were still being handed over: no more of them.
+    if (this.lost && this.current !== null) this.closeOut(this.current);
   }
 
   private report(error: unknown, phase: EngineErrorInfo['phase'], retryIn: number | null): void {

@@ -39,3 +39,8 @@ test('no wait passes the longest delay a timer keeps (2³¹ − 1 ms), which wou
   const waits = [1, 24, 25, 26, 200].map((retry) => backoffDelay(options, retry, 0));
   assert.deepEqual(waits, [250, 250 * 2 ** 23, 2_147_483_647, 2_147_483_647, 2_147_483_647]);
 });
+
+test('an initial delay of 0 stays 0 however many the retries (never 0 × Infinity)', () => {
+  const options = resolveReconnectOptions({ initialDelay: 0, jitter: 0 });
+  assert.deepEqual([1, 1024, 1025, 5000].map((retry) => backoffDelay(options, retry, 0)), [0, 0, 0, 0]);
+});

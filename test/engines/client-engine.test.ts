@@ -381,3 +381,81 @@ test('a URL that is not a WebSocket URL throws at once, and bad backoff, concurr
   for (const timeout of [Infinity, 2 ** 31, -5, Number.NaN]) refusedAtStart(url, { timeout }, RangeError, `timeout ${timeout}`);
   refusedAtStart(url, { closeTimeout: 2 ** 31 }, RangeError, 'closeTimeout');
 });
+
+test('stop() with a code that may not be sent is refused and changes nothing: the connection stays open, and a valid stop() then closes it', async (t) => {
+  const { url } = await recordingServer(t, echo);
+  const { engine } = recordingEngine(t, url);
+  const peer = await within(engine.opened(), 3000, 'opened');
+  await assert.rejects(engine.stop(1006), /1006 may not be sent/);
+  await assert.rejects(engine.stop(1000, 'x'.repeat(124)), /at most 123 bytes/);
+  await assert.rejects(engine.stop(1000, '', -1), RangeError);
+  assert.equal(engine.state, 'open');
+  assert.equal(peer.state, 'OPEN');
+  await within(engine.stop(1000), 3000, 'stop(1000)');
+  assert.equal(engine.state, 'stopped');
+  assert.equal(peer.closeCode, 1000);
+});
+
+test('opened() rejects once the engine is stopping, even while its connection closes; its timeout follows the per-call rule', async (t) => {
+  const { url } = await recordingServer(t, echo);
+  const { engine } = recordingEngine(t, url);
+  await within(engine.opened(), 3000, 'opened');
+  await assert.rejects(engine.opened(-1), RangeError);
+  const stopping = engine.stop(1000);
+  await assert.rejects(engine.opened(100), EngineStoppedError);
+  await stopping;
+  // Past 2^31 - 1 ms a timeout is none: on a port that refuses, the wait goes on.
+  const { engine: refused } = recordingEngine(t, `ws://${LOCALHOST}:${await refusedPort()}/`, { reconnect: { initialDelay: 50 } });
+  const waiting = refused.opened(Infinity);
+  assert.equal(await Promise.race([waiting.then(() => 'settled', () => 'settled'), sleep(150).then(() => 'waiting')]), 'waiting');
+  await refused.stop();
+  await assert.rejects(waiting, EngineStoppedError);
+});
+
+for (const when of ['while onMessage handlers are pending (concurrency 1)', 'while onOpen runs'] as const) {
+  test(`messages received before the connection drops still go to onMessage, in order, before onClose: ${when}`, async (t) => {
+    const { url } = await recordingServer(t, (peer, index) => {
+      if (index > 0) return;
+      for (let i = 0; i < 6; i++) peer.send(`u${i}`);
+      // Dropped at once, no close frame: the messages are in the client's inbox, not yet handed over.
+      setTimeout(() => peer.socket.destroy(), 30);
+    });
+    const events: string[] = [];
+    const duringOpen = when === 'while onOpen runs';
+    const { engine, seen } = recordingEngine(
+      t,
+      url,
+      { concurrency: duringOpen ? Infinity : 1, reconnect: { initialDelay: 20 } },
+      {
+        onOpen: async (_peer, info) => {
+          if (duringOpen && !info.reconnected) await sleep(200);
+        },
+        onMessage: async () => {
+          if (!duringOpen) await sleep(20);
+        },
+      },
+    );
+    await waitFor(() => seen.closes.length === 1, 5000, 'the first connection closed');
+    events.push(...seen.messages.map((message) => `message ${message}`), 'close');
+    assert.deepEqual(events, ['message u0', 'message u1', 'message u2', 'message u3', 'message u4', 'message u5', 'close']);
+    await within(engine.opened(), 3000, 'reconnected');
+  });
+}
+
+test('a connection whose onOpen fails never counts as stable: maxRetries ends the engine however long each lasted', async (t) => {
+  const { url } = await recordingServer(t, () => {});
+  const { engine, seen } = recordingEngine(
+    t,
+    url,
+    { reconnect: { initialDelay: 10, stableAfter: 50, maxRetries: 2 } },
+    {
+      onOpen: async () => {
+        await sleep(80); // past stableAfter
+        throw new Error('subscription refused');
+      },
+    },
+  );
+  await waitFor(() => engine.state === 'stopped', 5000, 'the engine gives up');
+  assert.equal(seen.opens.length, 3, 'the first attempt and two retries');
+  assert.deepEqual(seen.closes.map((close) => close.willReconnect), [true, true, false]);
+});
