@@ -346,6 +346,16 @@ export class Connection implements FrameSink {
     this.handler.onError(error);
   }
 
+  /**
+   * The transport ended. Before CLOSED this is an abnormal closure (1006, §7.1.5): the
+   * connection enters CLOSED, sends and delivers nothing more, and releases its compression.
+   */
+  transportClosed(): void {
+    if (this.currentState === 'CLOSED') return;
+    this.closeReplyOwed = false;
+    this.enterClosed();
+  }
+
   private enterClosed(): void {
     this.currentState = 'CLOSED';
     this.decoder.stop();

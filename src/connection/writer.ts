@@ -64,8 +64,12 @@ export class FrameWriter {
    */
   message(opcode: number, data: Uint8Array, fragmentSize: number | undefined): void {
     // RFC 7692 §6.1: RSV1 marks the first frame of a compressed message, whatever its fragments.
-    const compressed = this.compresses(data.length);
-    if (compressed) data = this.compression!.compress(data);
+    let compressed = this.compresses(data.length);
+    if (compressed) {
+      const deflated = this.compression!.compress(data);
+      if (deflated === null) compressed = false;
+      else data = deflated;
+    }
     if (fragmentSize === undefined || data.length <= fragmentSize) {
       this.frame(opcode, true, data, compressed);
       return;

@@ -428,6 +428,7 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
   finish(): void {
     if (this.done) return;
     this.done = true;
+    this.connection.transportClosed(); // its zlib streams go now, not at the next GC
     if (this.heartbeat !== null) stopHeartbeat(this.heartbeat);
     this.receiver.inbox.close();
     this.writers?.rejectAll(new ConnectionClosedError('write'));

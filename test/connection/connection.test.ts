@@ -1036,3 +1036,16 @@ describe('misuse by the host or its handler leaves no broken state behind', () =
     assert.equal(conn.outgoingBytes, 0);
   });
 });
+
+test('transportClosed: a transport that ended before CLOSED leaves the connection CLOSED, sending nothing, its compression released', () => {
+  let disposed = 0;
+  const compression = { threshold: 0, compress: (data: Uint8Array) => data, decompress: (payload: Uint8Array) => payload, dispose: () => void disposed++ };
+  const conn = new Connection('server', new EventCollector(), { compression });
+  conn.transportClosed();
+  assert.equal(conn.state, 'CLOSED');
+  assert.equal(disposed, 1);
+  conn.transportClosed();
+  assert.equal(disposed, 1, 'once');
+  assertUsageError(() => conn.sendText('late'), 'WS_ERR_NOT_OPEN');
+  assert.equal(conn.outgoingBytes, 0);
+});

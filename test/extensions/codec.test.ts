@@ -41,9 +41,20 @@ function agreed(noContextTakeover: boolean, bits = 15): DeflateParams {
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
 const KINDS: SampleKind[] = ['zeros', 'json', 'prose', 'utf8', 'random'];
 
-/** Send `data` from one codec to the other, whole, and check it arrives unchanged. */
-function roundTrip(from: DeflateCodec, to: DeflateCodec, data: Uint8Array, what: string): Uint8Array {
+/** What `codec` compresses `data` to; it must not choose to send it uncompressed. */
+function compressed(codec: DeflateCodec, data: Uint8Array): Uint8Array {
+  const payload = codec.compress(data);
+  assert.ok(payload !== null, 'sent uncompressed');
+  return payload;
+}
+
+/**
+ * Send `data` from one codec to the other, whole, and check it arrives unchanged. Null:
+ * the sender chose to send it uncompressed (RSV1 clear), which the receiving codec never sees.
+ */
+function roundTrip(from: DeflateCodec, to: DeflateCodec, data: Uint8Array, what: string): Uint8Array | null {
   const payload = from.compress(data);
+  if (payload === null) return null;
   assertSameBytes(to.decompress(payload, true, NO_LIMIT), data, what);
   return payload;
 }
@@ -88,8 +99,12 @@ describe('round trips', () => {
       const { client, server, dispose } = pair(agreed(true, bits));
       for (const kind of KINDS) {
         const data = sample(kind, 20_000, bits);
-        assertSameBytes(inflateWire(client.compress(data), bits), data, `client ${kind} window ${bits}`);
-        assertSameBytes(inflateWire(server.compress(data), bits), data, `server ${kind} window ${bits}`);
+        for (const [name, codec] of [['client', client], ['server', server]] as const) {
+          const payload = codec.compress(data);
+          // Random data grows: without context takeover it is sent uncompressed instead.
+          if (kind === 'random') assert.equal(payload, null, `${name} random window ${bits}`);
+          else assertSameBytes(inflateWire(payload!, bits), data, `${name} ${kind} window ${bits}`);
+        }
       }
       dispose();
     }
@@ -111,7 +126,7 @@ describe('round trips', () => {
   test('§7.2.3.1: an empty message compresses to a short payload and decompresses to nothing', () => {
     for (const noContextTakeover of [true, false]) {
       const { client, server, dispose } = pair(agreed(noContextTakeover));
-      const payload = client.compress(new Uint8Array(0));
+      const payload = compressed(client, new Uint8Array(0))!;
       assert.ok(payload.length <= 2, `empty message payload is ${payload.length} bytes`);
       assert.equal(server.decompress(payload, true, NO_LIMIT)?.length, 0);
       // A compressed message whose payload is empty: only the restored tail is inflated.
@@ -136,6 +151,7 @@ describe('round trips', () => {
             for (const [noise, kind, cuts] of messages) {
               const data = concat([noise, sample(kind, noise.length, noise.length + 1), noise]);
               const payload = client.compress(data);
+              if (payload === null) continue; // grown: sent uncompressed, nothing to inflate
               const frames = split(payload, cuts.map((cut) => cut % (payload.length + 1)));
               const out = frames.map((frame, i) => server.decompress(frame, i === frames.length - 1, NO_LIMIT)!);
               assertSameBytes(concat(out), data, 'reassembled');
@@ -160,7 +176,7 @@ describe('the wire format', () => {
             const data = sample(kind, length, 3);
             for (const codec of [client, server]) {
               const payload = codec.compress(data);
-              assert.ok(!endsWithTail(payload), `${kind} ${length}: payload ends with the tail`);
+              assert.ok(payload === null || !endsWithTail(payload), `${kind} ${length}: payload ends with the tail`);
             }
           }
         }
@@ -172,7 +188,7 @@ describe('the wire format', () => {
   test('§7.2.2: decompression restores the tail itself: a payload with the tail left on decodes to the same bytes', () => {
     const { client, server, dispose } = pair(agreed(true));
     const data = sample('json', 5000);
-    const payload = client.compress(data);
+    const payload = compressed(client, data)!;
     // An extra empty stored block is harmless (§7.2.3.4), so both forms decode alike.
     assertSameBytes(server.decompress(concat([payload, TAIL]), true, NO_LIMIT), data, 'with tail');
     assertSameBytes(server.decompress(payload, true, NO_LIMIT), data, 'without tail');
@@ -185,6 +201,11 @@ describe('the wire format', () => {
       const sequence = ['x', '', '', 'abc', '', '', '', 'hello hello hello', ''].map((text) => new TextEncoder().encode(text));
       for (const [i, data] of sequence.entries()) {
         const payload = roundTrip(client, server, data, `message ${i} (${data.length} bytes)`);
+        if (payload === null) {
+          // It would grow ('x' is 1 byte): without context takeover it goes uncompressed.
+          assert.ok(noContextTakeover && data.length > 0, `message ${i} sent uncompressed`);
+          continue;
+        }
         // §7.2.1: an empty block with no compression ends every message; without its tail it is 00.
         if (data.length === 0) assert.deepEqual([...payload], [0x00], `message ${i}: empty message payload`);
         assert.ok(payload.length > 0, `message ${i}: a compressed payload is never empty`);
@@ -197,10 +218,10 @@ describe('the wire format', () => {
     const data = sample('prose', 4000, 11);
     const first = pair(agreed(true));
     const second = pair(agreed(true));
-    const reference = first.client.compress(data);
+    const reference = compressed(first.client, data);
     for (let i = 0; i < 5; i++) {
-      assert.deepEqual(first.client.compress(data), reference, `repeat ${i}`);
-      assert.deepEqual(second.client.compress(data), reference, `other codec, repeat ${i}`);
+      assert.deepEqual(compressed(first.client, data), reference, `repeat ${i}`);
+      assert.deepEqual(compressed(second.client, data), reference, `other codec, repeat ${i}`);
       // Each can be read by a fresh decompressor: no message depends on an earlier one.
       assertSameBytes(pair(agreed(true)).server.decompress(reference, true, NO_LIMIT), data, 'fresh reader');
     }
@@ -213,13 +234,12 @@ describe('the wire format', () => {
       const { client, server, dispose } = pair(agreed(false), { level });
       const data = sample('random', 2000, 4);
       const sizes: number[] = [];
-      for (let i = 0; i < 4; i++) sizes.push(roundTrip(client, server, data, `message ${i}`).length);
+      for (let i = 0; i < 4; i++) sizes.push(roundTrip(client, server, data, `message ${i}`)!.length);
       assert.ok(sizes[0]! > 1900, `random data does not compress on its own: ${sizes[0]}`);
       for (let i = 1; i < 4; i++) assert.ok(sizes[i]! < sizes[0]! / 10, `level ${level}: message ${i} is ${sizes[i]} bytes, the first ${sizes[0]}`);
-      // The same bytes without context takeover do not shrink.
+      // The same bytes without context takeover would grow: they are sent uncompressed.
       const fresh = pair(agreed(true), { level });
-      assert.equal(fresh.client.compress(data).length, fresh.client.compress(data).length);
-      assert.ok(fresh.client.compress(data).length > 1900);
+      assert.equal(fresh.client.compress(data), null);
       fresh.dispose();
       dispose();
     }
@@ -229,7 +249,7 @@ describe('the wire format', () => {
     const { client, server, dispose } = pair(agreed(false));
     const data = sample('random', 2000, 8);
     roundTrip(client, server, data, 'first');
-    const second = client.compress(data);
+    const second = compressed(client, data);
     const stranger = pair(agreed(false));
     assert.throws(() => stranger.server.decompress(second, true, NO_LIMIT), 'a back-reference before the start of the stream is invalid');
     assertSameBytes(server.decompress(second, true, NO_LIMIT), data, 'the real peer decodes it');
@@ -239,19 +259,23 @@ describe('the wire format', () => {
 
   test('§7.1.2: a window of 8 bits is honoured with stored blocks; 9 already compresses', () => {
     const data = sample('zeros', 50_000);
-    const eight = pair(agreed(true, 8));
-    const nine = pair(agreed(true, 9));
-    const stored = eight.client.compress(data);
+    // With context takeover, so that a message that grows is still compressed.
+    const eight = pair(agreed(false, 8));
+    const nine = pair(agreed(false, 9));
+    const stored = compressed(eight.client, data);
     // Stored blocks: the payload is the message plus block headers, with no LZ77 matches at all.
     assert.ok(stored.length >= data.length, `window 8: ${stored.length} bytes for ${data.length}`);
     assert.ok(stored.length < data.length + 64);
     assertSameBytes(inflateWire(stored, 8), data, 'a window-8 inflater reads it');
-    assert.ok(nine.client.compress(data).length < 1000, 'window 9 compresses');
+    assert.ok(compressed(nine.client, data).length < 1000, 'window 9 compresses');
     // Only the sender the 8 applies to is held to it.
-    const serverOnly = pair({ ...agreed(true, 15), serverMaxWindowBits: 8 });
-    assert.ok(serverOnly.server.compress(data).length >= data.length);
-    assert.ok(serverOnly.client.compress(data).length < 1000);
-    for (const p of [eight, nine, serverOnly]) p.dispose();
+    const serverOnly = pair({ ...agreed(false, 15), serverMaxWindowBits: 8 });
+    assert.ok(compressed(serverOnly.server, data).length >= data.length);
+    assert.ok(compressed(serverOnly.client, data).length < 1000);
+    // Without context takeover, stored blocks that only add headers are not worth sending.
+    const eightFresh = pair(agreed(true, 8));
+    assert.equal(eightFresh.client.compress(data), null);
+    for (const p of [eight, nine, serverOnly, eightFresh]) p.dispose();
   });
 });
 
@@ -268,6 +292,7 @@ describe('fragmented messages', () => {
         const data = sample(kind, length, 2);
         for (const pieces of [2, 3, 17]) {
           const payload = client.compress(data);
+          if (payload === null) continue; // random data without context takeover: sent uncompressed
           const step = Math.ceil(payload.length / pieces);
           const frames = split(payload, Array.from({ length: pieces }, (_, i) => i * step));
           const out: Uint8Array[] = [];
@@ -289,7 +314,7 @@ describe('fragmented messages', () => {
   test('§7.2.2: a compressed message in 1-byte frames', () => {
     const { client, server, dispose } = pair(agreed(true));
     const data = sample('json', 3000, 6);
-    const payload = client.compress(data);
+    const payload = compressed(client, data);
     const out: Uint8Array[] = [];
     for (let i = 0; i < payload.length; i++) out.push(server.decompress(payload.subarray(i, i + 1), i === payload.length - 1, NO_LIMIT)!);
     assertSameBytes(concat(out), data, '1-byte frames');
@@ -303,8 +328,8 @@ describe('fragmented messages', () => {
     const c = pair(agreed(true));
     const dataA = sample('json', 80_000, 21);
     const dataB = sample('prose', 80_000, 22);
-    const framesA = split(a.client.compress(dataA), [1000, 5000, 9000]);
-    const framesB = split(b.client.compress(dataB), [10, 2000, 3000, 7000]);
+    const framesA = split(compressed(a.client, dataA), [1000, 5000, 9000]);
+    const framesB = split(compressed(b.client, dataB), [10, 2000, 3000, 7000]);
     const outA: Uint8Array[] = [];
     const outB: Uint8Array[] = [];
     const rounds = Math.max(framesA.length, framesB.length);
@@ -327,8 +352,8 @@ describe('fragmented messages', () => {
   test('context-takeover and no-context-takeover codecs interleaved do not leak windows into each other', () => {
     const kept = pair(agreed(false));
     const fresh = pair(agreed(true));
-    const data = sample('random', 4000, 40);
-    const reference = fresh.client.compress(data);
+    const data = sample('prose', 4000, 40);
+    const reference = compressed(fresh.client, data);
     for (let i = 0; i < 4; i++) {
       roundTrip(kept.client, kept.server, data, `kept ${i}`);
       assert.deepEqual(roundTrip(fresh.client, fresh.server, data, `fresh ${i}`), reference, 'the shared compressor starts empty every time');
@@ -405,7 +430,7 @@ describe('limits and bad data', () => {
     for (const noContextTakeover of [true, false]) {
       const { client, server, dispose } = pair(agreed(noContextTakeover));
       const data = sample('zeros', 300_000);
-      const payload = client.compress(data);
+      const payload = compressed(client, data);
       const probe = pair(agreed(noContextTakeover));
       // With context takeover the probe must see the same history: use fresh pairs for both checks.
       assert.equal(probe.server.decompress(payload, true, data.length - 1), null);
@@ -447,12 +472,31 @@ describe('limits and bad data', () => {
   test('§7.2.2: bad data in the middle of a fragmented message throws, and whole messages on other codecs still work', () => {
     const broken = pair(agreed(true));
     const good = sample('json', 50_000, 70);
-    const frames = split(broken.client.compress(good), [500]);
+    const frames = split(compressed(broken.client, good), [500]);
     assert.ok(broken.server.decompress(frames[0]!, false, NO_LIMIT) !== null);
     assert.throws(() => broken.server.decompress(Uint8Array.of(0x07, 0xff, 0xff, 0xff), true, NO_LIMIT));
     broken.dispose();
     const next = pair(agreed(true));
     roundTrip(next.client, next.server, good, 'after the broken fragment');
     next.dispose();
+  });
+});
+
+describe('what the codec hands out', () => {
+  test('outputs are Buffers, as every payload a peer hands out, and hold about their length (a queued or kept message holds what it counts)', () => {
+    for (const noContextTakeover of [true, false]) {
+      const { client, server, dispose } = pair(agreed(noContextTakeover));
+      for (const [kind, length] of [['zeros', 1 * MiB], ['json', 100_000], ['prose', 5000]] as const) {
+        const data = sample(kind, length, 3);
+        const payload = compressed(client, data);
+        assert.ok(Buffer.isBuffer(payload), `${kind}: compressed is a Buffer`);
+        // Small ones lie in a slab of Node's pool, shared; larger ones in memory of their size.
+        assert.ok(payload.buffer.byteLength <= Math.max(2 * payload.length + 1024, Buffer.poolSize), `${kind}: ${payload.length} bytes keep ${payload.buffer.byteLength}`);
+        const inflated = server.decompress(payload, true, NO_LIMIT)!;
+        assert.ok(Buffer.isBuffer(inflated), `${kind}: inflated is a Buffer`);
+        assertSameBytes(inflated, data, kind);
+      }
+      dispose();
+    }
   });
 });

@@ -15,6 +15,9 @@ import { encodeFrame } from '../../src/frame/encoder.ts';
 import { Opcode } from '../../src/frame/opcode.ts';
 import { assertSameBytes, concat, deflateBomb, inflateWire, KiB, MiB, sample, sampleText, split } from './helpers.ts';
 
+/** A short text that compresses (a shorter one would grow, and go uncompressed without context takeover). */
+const AFTER = 'after after after after after';
+
 // ——— Fixtures ———
 
 const MASK = Uint8Array.of(0x37, 0xfa, 0x21, 0x3d);
@@ -135,7 +138,7 @@ describe('sending', () => {
     assertSameBytes(inflateWire(concat(frames.map((frame) => frame.payload))), utf8(text), 'the payload inflates to the message');
     assert.deepEqual(srv.events.take(), [{ type: 'text', data: text, fin: true }]);
 
-    const data = sample('random', 30_000);
+    const data = sample('prose', 30_000);
     srv.connection.sendBinary(data, 1000);
     const back = pump(srv, client);
     assert.deepEqual(
@@ -199,19 +202,29 @@ describe('sending', () => {
     );
   });
 
+  test('RFC 7692 §6: without context takeover a message that compressing would grow goes uncompressed (RSV1 clear), so one of exactly maxPayload stays within the limit', () => {
+    const { client, server: srv } = pair({ deflate: { threshold: 0 }, noContextTakeover: true });
+    const data = sample('random', 30_000);
+    client.connection.sendBinary(data);
+    const frames = pump(client, srv);
+    assert.deepEqual(frames.map((frame) => [frame.rsv1, frame.payload.length]), [[false, data.length]]);
+    const event = onlyMessage(srv);
+    assertSameBytes(event.type === 'binary' ? event.data : null, data, 'as it was');
+  });
+
   test('threshold 0: an empty message is compressed too (RSV1 with the one-byte empty block)', () => {
     for (const noContextTakeover of [true, false]) {
       const { client, server: srv } = pair({ deflate: { threshold: 0 }, noContextTakeover });
       for (let i = 0; i < 3; i++) {
         client.connection.sendText('');
         client.connection.sendBinary(new Uint8Array(0));
-        client.connection.sendText('after');
+        client.connection.sendText(AFTER);
       }
       const frames = pump(client, srv);
       assert.ok(frames.every((frame) => frame.rsv1));
       assert.deepEqual(
         srv.events.take().map((event) => (event.type === 'text' ? `t:${event.data}` : event.type === 'binary' ? `b:${event.data.length}` : event.type)),
-        ['t:', 'b:0', 't:after', 't:', 'b:0', 't:after', 't:', 'b:0', 't:after'],
+        ['t:', 'b:0', `t:${AFTER}`, 't:', 'b:0', `t:${AFTER}`, 't:', 'b:0', `t:${AFTER}`],
         `context takeover: ${!noContextTakeover}`,
       );
     }

@@ -366,11 +366,13 @@ describe('client: checking the response (§7.1: an invalid one fails the connect
     });
   }
 
-  test('§7.1.2.2: every window the server may set for our compressor, 8..15', () => {
+  test('§7.1.2.2, §7.1.1.2: every window the server may set for our compressor, 8..15; our client_no_context_takeover holds unechoed', () => {
     for (let bits = 8; bits <= 15; bits++) {
-      // Without server_no_context_takeover the server keeps its window, and we keep one to inflate.
-      assert.deepEqual(acceptResponse(element(`permessage-deflate; client_max_window_bits=${bits}`), DEFAULT_OFFER), params(false, false, 15, bits));
-      assert.deepEqual(acceptResponse(element(`permessage-deflate; server_no_context_takeover; client_max_window_bits=${bits}`), DEFAULT_OFFER), params(true, false, 15, bits));
+      // Without server_no_context_takeover the server keeps its window, and we keep one to
+      // inflate; our offer's client_no_context_takeover holds whether or not it is echoed (§7.1.1.2).
+      assert.deepEqual(acceptResponse(element(`permessage-deflate; client_max_window_bits=${bits}`), DEFAULT_OFFER), params(false, true, 15, bits));
+      assert.deepEqual(acceptResponse(element(`permessage-deflate; server_no_context_takeover; client_max_window_bits=${bits}`), DEFAULT_OFFER), params(true, true, 15, bits));
+      assert.deepEqual(acceptResponse(element(`permessage-deflate; client_max_window_bits=${bits}`), TAKEOVER_OFFER), params(false, false, 15, bits));
     }
   });
 

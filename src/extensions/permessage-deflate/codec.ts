@@ -62,7 +62,8 @@ function run(engine: Engine, input: Uint8Array, flush: number, limit: number, fi
   let inOffset = 0;
   let inLength = input.length;
   for (let size = firstSize; ; size = OUTPUT_CHUNK) {
-    const out = new Uint8Array(size);
+    // Buffers, as every payload a peer hands out (zlib fills what is handed on).
+    const out = Buffer.allocUnsafe(size);
     handle.writeSync(flush, input, inOffset, inLength, out, 0, out.length);
     if (engine.destroyed) throw engine.errored ?? new Error('zlib failed');
     const outLeft = state[0]!;
@@ -81,8 +82,8 @@ function run(engine: Engine, input: Uint8Array, flush: number, limit: number, fi
     if (outLeft !== 0) break;
   }
   streamEnded = inLength !== 0;
-  if (pieces === null) return single ?? new Uint8Array(0);
-  const whole = new Uint8Array(total);
+  if (pieces === null) return single === null ? Buffer.alloc(0) : compact(single);
+  const whole = Buffer.allocUnsafe(total);
   let at = 0;
   for (const piece of pieces) {
     whole.set(piece, at);
@@ -153,26 +154,31 @@ export class DeflateCodec implements MessageCompression {
     this.inflateWindow = 1 << inflateBits;
   }
 
-  compress(data: Uint8Array): Uint8Array {
+  compress(data: Uint8Array): Uint8Array | null {
     const engine = this.ownDeflateContext
       ? (this.deflater ??= newEngine(this.makeDeflate))
       : sharedEngine(this.deflateKey, this.makeDeflate);
     // Deflate's worst case is a few bytes over the input; most messages fit the first buffer.
     const output = run(engine, data, constants.Z_SYNC_FLUSH, Infinity, data.length + 64)!;
-    if (!this.ownDeflateContext) engine.reset();
+    if (!this.ownDeflateContext) {
+      engine.reset();
+      // Grown (random or already compressed data): sent as it is, which no context misses,
+      // so a message of exactly maxPayload stays within the peer's limit.
+      if (data.length > 0 && output.length - 4 > data.length) return null;
+    }
     // §7.2.1: remove the 4-byte tail of the sync flush.
     if (endsWithTail(output)) return output.subarray(0, output.length - 4);
     // zlib writes nothing at all for an empty message right after another sync flush (a
     // kept context): §7.2.1 then asks for an empty stored block, 00 00 00 ff ff at this
     // byte boundary, which is 00 once its tail is removed.
-    return output.length === 0 ? new Uint8Array(1) : output;
+    return output.length === 0 ? Buffer.alloc(1) : output;
   }
 
   decompress(payload: Uint8Array, fin: boolean, limit: number): Uint8Array | null {
     // §7.2.1: after the end of the message's DEFLATE stream, its frames carry nothing.
     if (this.ignoringRest) {
       this.ignoringRest = !fin;
-      return new Uint8Array(0);
+      return Buffer.alloc(0);
     }
     // A whole message in one frame without context takeover borrows the shared stream: it
     // is done with it before anyone else can run. Anything longer needs a stream of its own.
@@ -248,8 +254,20 @@ function endsWithTail(data: Uint8Array): boolean {
   return n >= 4 && data[n - 4] === 0 && data[n - 3] === 0 && data[n - 2] === 0xff && data[n - 1] === 0xff;
 }
 
+/**
+ * `output`, or a copy of it if it would keep much more memory alive than its length (a
+ * first buffer sized for more than came): a queued or kept message holds what it counts.
+ */
+function compact(output: Uint8Array): Uint8Array {
+  // A slab of Node's pool (small outputs) is shared, and copying would land in one again.
+  if (output.buffer.byteLength <= Math.max(2 * output.length + 1024, Buffer.poolSize)) return output;
+  const copy = Buffer.allocUnsafe(output.length);
+  copy.set(output);
+  return copy;
+}
+
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const whole = new Uint8Array(a.length + b.length);
+  const whole = Buffer.allocUnsafe(a.length + b.length);
   whole.set(a, 0);
   whole.set(b, a.length);
   return whole;

@@ -195,7 +195,10 @@ export function acceptResponse(response: ExtensionOffer, offer: ExtensionOffer):
   }
   return {
     serverNoContextTakeover: agreed.serverNoContextTakeover,
-    clientNoContextTakeover: agreed.clientNoContextTakeover,
+    // §7.1.1.2: having offered client_no_context_takeover, we said we would not take over
+    // our context, whether or not the server echoes it (one that relies on the hint could
+    // not inflate our second message otherwise).
+    clientNoContextTakeover: agreed.clientNoContextTakeover || offered.clientNoContextTakeover,
     serverMaxWindowBits: agreed.serverMaxWindowBits ?? 15,
     clientMaxWindowBits: typeof agreed.clientMaxWindowBits === 'number' ? agreed.clientMaxWindowBits : 15,
   };
