@@ -103,8 +103,13 @@ export class FrameWriter {
 
   /** A message framed elsewhere as a server frames it: queued as it is unless this side masks or compresses it. */
   framed(opcode: number, frame: Uint8Array, payload: Uint8Array): void {
-    if (this.keys !== null || this.compresses(payload.length)) this.message(opcode, payload, undefined);
-    else this.output.append(frame);
+    if (this.keys !== null) return this.message(opcode, payload, undefined);
+    if (this.compresses(payload.length)) {
+      const deflated = this.compression!.compress(payload);
+      // Declined (it would grow): the frame as made, never the caller's payload by reference.
+      if (deflated !== null) return this.frame(opcode, true, deflated, true);
+    }
+    this.output.append(frame);
   }
 
   /** A close frame (§5.5.1): empty without a code, else the code and the reason's bytes. */

@@ -248,7 +248,7 @@ export class ClientEngine {
   private settled(peer: Peer): void {
     if (peer !== this.current) return; // that connection's count went with it
     if (this.handling-- === this.concurrency) this.takeMessages();
-    if (this.lost && this.handling === 0 && peer === this.current) this.closeOut(peer);
+    if (this.lost && peer === this.current && peer.unread === 0) this.closeOut(peer);
   }
 
   /** `onMessage` threw or rejected: the application's fault, 1011 (the connection, if still open, is closed). */
@@ -274,10 +274,13 @@ export class ClientEngine {
     if (this.delivering) this.drainLost(peer);
   }
 
-  /** Hand the lost connection's messages to `onMessage`; once none is left or pending, close it out. */
+  /**
+   * Hand the lost connection's messages to `onMessage`; once none is left to hand over,
+   * close it out (handlers still pending are not waited for: one may wait on `onClose`).
+   */
   private drainLost(peer: Peer): void {
     this.takeMessages();
-    if (this.handling === 0 && peer === this.current) this.closeOut(peer);
+    if (peer === this.current && peer.unread === 0) this.closeOut(peer);
   }
 
   private closeOut(peer: Peer): void {

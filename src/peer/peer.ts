@@ -25,7 +25,7 @@ import type { Message } from './message.ts';
 import { callTimeout, type ResolvedPeerOptions } from './options.ts';
 import { ownedWritable, queueWritable, sizeOfWritable } from './outgoing.ts';
 import { Receiver, type ReceiverHost } from './receiver.ts';
-import { attachSocket, bytesTakenByKernel, writeChunks } from './socket-events.ts';
+import { attachSocket, bytesTakenByKernel, endIfEnded, writeChunks } from './socket-events.ts';
 import { scheduleFlush, startHeartbeat, stopHeartbeat, type Flushable, type Heartbeat, type HeartbeatMembership } from './scheduler.ts';
 import type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types.ts';
 
@@ -105,6 +105,7 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     if (options.pingFrequency > 0) this.heartbeat = startHeartbeat(this, options.pingFrequency);
     publishOpen(this, role);
     if (head !== undefined && head.length > 0) this.receive(head);
+    endIfEnded(socket); // after `head`, whose answers (pongs, a close reply) go first
   }
 
   /** OPEN, CLOSING (our close frame sent) or CLOSED (handshake done, failed, or socket closed: §7.1.4). */
@@ -135,6 +136,11 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
   /** The peer's protocol violation that failed the connection, if any (we sent its close code). */
   get error(): ProtocolError | null {
     return this.connection.error;
+  }
+
+  /** @internal Messages received and neither read nor handed to a callback yet. */
+  get unread(): number {
+    return this.receiver.inbox.length;
   }
 
   /** Bytes queued for the peer and held until written (a write the kernel took in part still counts whole). */
@@ -236,7 +242,7 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     let bytes: number;
     try {
       callTimeout('write', timeout); // refused before anything is queued, needed or not
-      bytes = this.queue(early ? ownedWritable(data) : data);
+      bytes = this.queue(early ? ownedWritable(data) : data, data);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -264,11 +270,12 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
   }
 
   /** Hand `data` to the connection and schedule the flush; returns the bytes queued. */
-  private queue(data: Writable): number {
+  /** Queue `data`; subscribers of `wspeer:send` are shown `published`, what the application passed. */
+  private queue(data: Writable, published: Writable = data): number {
     const bytes = queueWritable(this.connection, data);
     scheduleFlush(this);
     noteQueued(this);
-    publishSend(this, data, bytes);
+    publishSend(this, published, bytes);
     return bytes;
   }
 

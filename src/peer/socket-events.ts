@@ -31,7 +31,10 @@ export function attachSocket(socket: Socket, target: SocketEventTarget): void {
   socket.on('close', onSocketClose);
   socket.on('error', onSocketError);
   socket.on('drain', onSocketDrain);
-  // Its FIN came before we took the socket over (an upgrade decided after an async check).
+}
+
+/** The other side's FIN came before we took `socket` over (an upgrade decided after an async check): as on 'end'. */
+export function endIfEnded(socket: Socket): void {
   if (socket.readableEnded) onSocketEnd.call(socket as TargetSocket);
 }
 

@@ -171,7 +171,12 @@ export class Server {
   private fail(entry: Handshaking, error: unknown): void {
     this.handshaking.delete(entry);
     entry.socket.destroy();
-    this.options.onError(error);
+    try {
+      this.options.onError(error);
+    } catch (thrown) {
+      // An `onError` that throws has no one left to tell but the console.
+      console.error('wspeer: onError threw', thrown);
+    }
   }
 
   private readonly forget = (peer: Peer): void => {
@@ -314,7 +319,7 @@ function sendOrSkip(peer: Peer, message: Writable): boolean {
   try {
     return peer.send(message) !== 'dropped';
   } catch (error) {
-    if (error instanceof UsageError) return false;
+    if (error instanceof UsageError && error.code === 'WS_ERR_FRAGMENT_SEQUENCE') return false;
     throw error;
   }
 }

@@ -183,7 +183,11 @@ function awaitVerdict(
       },
       (error: unknown) => {
         clearTimeout(timer);
-        resolve(failHook(socket, error, options));
+        try {
+          resolve(failHook(socket, error, options));
+        } catch (thrown) {
+          fail(thrown); // `onError` threw: the caller still hears of it, and frees the slot
+        }
       },
     );
   });

@@ -459,3 +459,21 @@ test('a connection whose onOpen fails never counts as stable: maxRetries ends th
   assert.equal(seen.opens.length, 3, 'the first attempt and two retries');
   assert.deepEqual(seen.closes.map((close) => close.willReconnect), [true, true, false]);
 });
+
+test('an onMessage handler still pending when the connection drops does not hold up onClose and the next attempt (one may wait on them)', async (t) => {
+  const { url } = await recordingServer(t, (peer, index) => {
+    if (index > 0) return;
+    peer.send('slow');
+    setTimeout(() => peer.socket.destroy(), 100);
+  });
+  let release!: () => void;
+  const blocked = new Promise<void>((resolve) => (release = resolve));
+  defer(t, () => release());
+  const { engine, seen } = recordingEngine(t, url, { reconnect: { initialDelay: 10 } }, { onMessage: () => blocked });
+  await within(engine.opened(), 3000, 'opened');
+  const started = performance.now();
+  await waitFor(() => seen.closes.length === 1, 2000, 'onClose while the handler is still pending');
+  assert.ok(performance.now() - started < 1500);
+  await within(engine.opened(), 3000, 'reconnected while the handler is still pending');
+  assert.equal(seen.opens.length, 2);
+});

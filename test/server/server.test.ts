@@ -73,6 +73,20 @@ test('server options that could never work are refused when listening, not at ea
   }
 });
 
+test('broadcast of an incompressible message to deflate peers never sends the caller\'s buffer by reference; a bad frame still throws', async (t) => {
+  const instance = await server(`ws://${LOCALHOST}:0/`, () => {}, { deflate: true });
+  defer(t, () => instance.close(500));
+  const client = await connect(instance.url, {}, { deflate: true });
+  defer(t, () => client.close());
+  await waitFor(() => instance.peers.size === 1, 2000, 'the peer');
+  const random = Buffer.from(Array.from({ length: 8192 }, (_, i) => (i * 7919 + 13) % 251));
+  const sent = Buffer.from(random);
+  assert.equal(instance.broadcast(random), 1);
+  random.fill(0); // it would grow if compressed: sent uncompressed, from the frame made for it
+  assert.ok(Buffer.from((await client.read(2000))!.data as Uint8Array).equals(sent));
+  assert.throws(() => instance.broadcast({ opcode: 9, data: new Uint8Array(200) }), /125/);
+});
+
 test('an async onMessage callback whose promise rejects, before or after its first await, closes its connection with 1011 and goes to onError; the process goes on', async (t) => {
   const errors: unknown[] = [];
   const instance = await server(

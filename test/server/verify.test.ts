@@ -149,6 +149,22 @@ test('the handshake timeout covers the request head and a verify that waits toge
   assert.ok(performance.now() - started < 1150, `closed after ${Math.round(performance.now() - started)} ms`);
 });
 
+test('a verify that rejects, with an onError that throws, still gives its slot back', async (t) => {
+  let calls = 0;
+  const instance = await server(`ws://${LOCALHOST}:0`, () => {}, {
+    verify: () => (calls++ === 0 ? Promise.reject(new Error('no')) : true),
+    onError: () => {
+      throw new Error('onError bug');
+    },
+    maxConnections: 1,
+  });
+  defer(t, () => instance.close(500));
+  const refused = await rawExchange(portOf(instance), requestText(upgradeLines()));
+  assert.equal(refused.status, 500);
+  const { socket } = await rawUpgrade(portOf(instance)); // 101, not 503
+  socket.destroy();
+});
+
 test('a request that breaks §4.2.1 is refused before verify is asked', async (t) => {
   let asked = 0;
   const { port } = await verifyingServer(t, { verify: () => (asked++, true) });
