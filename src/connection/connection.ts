@@ -1,28 +1,24 @@
 /**
  * One endpoint of a WebSocket connection after the opening handshake, as a state machine
- * without I/O (the sans-I/O design of h11, wsproto and python-websockets). The caller feeds
- * it the bytes that arrive (`receive`), hears about messages through a
- * {@link ConnectionHandler}, and takes the bytes to send (`takeOutgoing`). No timers, no
- * sockets, no `node:` imports: it runs in any JavaScript runtime.
- *
- * States (RFC 6455 §4.1, §7): OPEN → CLOSING (our close frame sent, theirs awaited) →
- * CLOSED (both sent, or the connection failed). Once CLOSED nothing more is sent or
- * delivered, and `transportShouldClose` tells the caller to end the TCP connection.
+ * without I/O (the sans-I/O design of h11, wsproto and python-websockets): see
+ * {@link Connection}. No timers, no sockets, no `node:` imports.
  * @module
  */
 import { CloseCode, isValidCloseCode } from '../frame/close-code.ts';
 import { allocateZeroed, FrameDecoder, type FrameSink } from '../frame/decoder.ts';
-import { ProtocolError, type ProtocolErrorCode } from '../frame/errors.ts';
+import { ProtocolError } from '../frame/errors.ts';
 import { Opcode } from '../frame/opcode.ts';
 import { isValidUtf8 } from '../frame/utf8.ts';
 import type { MessageCompression } from './compression.ts';
-import { UsageError } from './errors.ts';
+import { checkCloseArguments, controlPayload, MAX_CLOSE_REASON, readCloseBody } from './control-frames.ts';
+import { fragmentSequenceError, UsageError } from './errors.ts';
 import type { ConnectionHandler } from './handler.ts';
 import { MessageReader, type ReaderSettings } from './reader.ts';
 import { DEFAULT_MAX_QUEUED_PONGS, PongQueue } from './pongs.ts';
 import { FrameWriter } from './writer.ts';
 import { DEFAULT_MAX_PAYLOAD, type ConnectionOptions } from './options.ts';
 
+export { checkCloseArguments } from './control-frames.ts';
 export { DEFAULT_MAX_QUEUED_PONGS } from './pongs.ts';
 export { DEFAULT_MAX_PAYLOAD, type ConnectionOptions } from './options.ts';
 
@@ -32,31 +28,8 @@ export type Role = 'client' | 'server';
 /** The states of RFC 6455 §4.1 and §7 after the handshake. */
 export type ConnectionState = 'OPEN' | 'CLOSING' | 'CLOSED';
 
-/** §5.5: control frame payloads are at most 125 bytes; a close reason 123 after its code. */
-const MAX_CONTROL_PAYLOAD = 125;
-const MAX_CLOSE_REASON = 123;
-
 const EMPTY = new Uint8Array(0);
-const lenientDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 const encoder = new TextEncoder();
-
-/**
- * Throws a {@link UsageError} unless `code` and `reason` can go in a close frame we send:
- * a code that may be sent (§7.4; none for an empty body, which then takes no reason) and
- * a reason of at most 123 bytes of UTF-8. Returns the reason's bytes.
- */
-export function checkCloseArguments(code: number | undefined, reason: string): Uint8Array {
-  const reasonBytes = encoder.encode(reason);
-  if (code === undefined) {
-    if (reason !== '') throw new UsageError('WS_ERR_INVALID_CLOSE_CODE', 'a close reason needs a close code');
-  } else if (!isValidCloseCode(code)) {
-    throw new UsageError('WS_ERR_INVALID_CLOSE_CODE', `close code ${code} may not be sent (RFC 6455 §7.4)`);
-  }
-  if (reasonBytes.length > MAX_CLOSE_REASON) {
-    throw new UsageError('WS_ERR_REASON_TOO_LONG', `a close reason is at most ${MAX_CLOSE_REASON} bytes of UTF-8, got ${reasonBytes.length}`);
-  }
-  return reasonBytes;
-}
 
 /**
  * One endpoint of a WebSocket connection after the opening handshake, without I/O.
@@ -282,24 +255,9 @@ export class Connection implements FrameSink {
   }
 
   private receiveClose(payload: Uint8Array): void {
-    // §5.5.1: the body, if any, starts with a 2-byte code, followed by a UTF-8 reason.
-    let code: number = CloseCode.NoStatusReceived;
-    let reason = '';
-    if (payload.length === 1) {
-      return this.fail(CloseCode.ProtocolError, 'WS_ERR_CLOSE_PAYLOAD_ONE_BYTE', 'RFC 6455 §5.5.1', 'a close frame with a 1-byte payload');
-    }
-    if (payload.length >= 2) {
-      code = (payload[0]! << 8) | payload[1]!;
-      // §7.4.1, §7.4.2: only registered, library and private-use codes may be sent.
-      if (!isValidCloseCode(code)) {
-        return this.fail(CloseCode.ProtocolError, 'WS_ERR_INVALID_CLOSE_CODE', 'RFC 6455 §7.4', `invalid close code ${code}`);
-      }
-      const reasonBytes = payload.subarray(2);
-      if (!(this.isUtf8 ?? isValidUtf8)(reasonBytes)) {
-        return this.fail(CloseCode.InvalidPayload, 'WS_ERR_INVALID_UTF8', 'RFC 6455 §5.5.1', 'a close reason is not valid UTF-8');
-      }
-      reason = lenientDecoder.decode(reasonBytes);
-    }
+    const body = readCloseBody(payload, this.isUtf8 ?? isValidUtf8);
+    if (body instanceof ProtocolError) return this.failWith(body);
+    const { code, reason } = body;
     this.closeCodeReceived = code;
     this.closeReasonReceived = reason;
     if (this.currentState === 'OPEN' && this.deferCloseReply) {
@@ -333,11 +291,7 @@ export class Connection implements FrameSink {
     this.writeClose(code === CloseCode.NoStatusReceived ? CloseCode.Normal : code, EMPTY);
   }
 
-  /** Fail the connection because of the peer (§7.1.7): send a close with `closeCode`, then CLOSED. */
-  private fail(closeCode: number, code: ProtocolErrorCode, section: string, message: string): void {
-    this.failWith(new ProtocolError(code, closeCode, section, message));
-  }
-
+  /** Fail the connection because of the peer (§7.1.7): send a close with the error's code, then CLOSED. */
   private failWith(error: ProtocolError): void {
     if (this.currentState === 'CLOSED') return;
     this.failure = error;
@@ -487,18 +441,4 @@ export class Connection implements FrameSink {
       throw new UsageError('WS_ERR_NOT_OPEN', `cannot send: the connection is ${this.currentState} (RFC 6455 §5.5.1: nothing follows a close frame)`);
     }
   }
-}
-
-
-
-function controlPayload(payload: Uint8Array | string): Uint8Array {
-  const bytes = typeof payload === 'string' ? encoder.encode(payload) : payload;
-  if (bytes.length > MAX_CONTROL_PAYLOAD) {
-    throw new UsageError('WS_ERR_CONTROL_PAYLOAD_TOO_LONG', `a control frame payload is at most 125 bytes (RFC 6455 §5.5), got ${bytes.length}`);
-  }
-  return bytes;
-}
-
-function fragmentSequenceError(): UsageError {
-  return new UsageError('WS_ERR_FRAGMENT_SEQUENCE', 'a fragmented message is in progress or none is (RFC 6455 §5.4): messages may not interleave');
 }

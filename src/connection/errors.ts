@@ -24,3 +24,8 @@ export class UsageError extends Error {
     this.code = code;
   }
 }
+
+/** §5.4: a message may not start while another is being sent in fragments, nor continue when none is. */
+export function fragmentSequenceError(): UsageError {
+  return new UsageError('WS_ERR_FRAGMENT_SEQUENCE', 'a fragmented message is in progress or none is (RFC 6455 §5.4): messages may not interleave');
+}

@@ -11,7 +11,7 @@
  * @module
  */
 import { checkConnectArguments, connect } from '../client/connect.ts';
-import { checkCloseArguments } from '../connection/connection.ts';
+import { checkCloseArguments } from '../connection/control-frames.ts';
 import { CloseCode } from '../frame/close-code.ts';
 import { TimeoutError } from '../peer/errors.ts';
 import { callTimeout } from '../peer/options.ts';

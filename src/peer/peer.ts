@@ -1,9 +1,6 @@
 /**
- * A WebSocket endpoint over a Node socket (`node:net` or `node:tls`), in the shape of a
- * socket: `read`, `write`, `shutdown`, `close`. It drives a sans-I/O {@link Connection}:
- * bytes from the socket go in, messages come out through its {@link Receiver} to the
- * callback, waiting readers or a bounded inbox, and everything queued during a tick leaves
- * in one vectored write. The peer keeps the budget, the flow control and the closing.
+ * A WebSocket endpoint over a Node socket: see {@link Peer}. It drives a sans-I/O
+ * {@link Connection}, and keeps the budget, the flow control and the closing.
  * @module
  */
 import type { Socket } from 'node:net';
@@ -25,7 +22,8 @@ import type { Message } from './message.ts';
 import { callTimeout, type ResolvedPeerOptions } from './options.ts';
 import { ownedWritable, queueWritable, sizeOfWritable } from './outgoing.ts';
 import { Receiver, type ReceiverHost } from './receiver.ts';
-import { attachSocket, bytesTakenByKernel, endIfEnded, writeChunks } from './socket-events.ts';
+import { Liveness } from './liveness.ts';
+import { attachSocket, endIfEnded, writeChunks } from './socket-events.ts';
 import { scheduleFlush, startHeartbeat, stopHeartbeat, type Flushable, type Heartbeat, type HeartbeatMembership } from './scheduler.ts';
 import type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types.ts';
 
@@ -35,7 +33,12 @@ export type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types
 const outgoing: Uint8Array[] = [];
 const EMPTY_INFO: HandshakeInfo = { path: '/', headers: {}, protocol: '', extensions: '' };
 
-/** See the module comment. Made by the `server`, `bind`, `connect`, `wrap` and `handleUpgrade` factories. */
+/**
+ * A WebSocket endpoint over a Node socket (`node:net` or `node:tls`), in the shape of a
+ * socket: `read`, `write`, `shutdown`, `close`. Messages go to an `onMessage` callback,
+ * waiting reads or a bounded inbox; what is queued during a tick leaves in one vectored
+ * write. Made by the `server`, `bind`, `connect`, `wrap` and `handleUpgrade` factories.
+ */
 export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget, LentWriter, AsyncIterable<Message> {
   /** The underlying socket. */
   readonly socket: Socket;
@@ -58,11 +61,7 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
   // Bytes to read before the socket is switched to lent reads (lent-reads.ts); -1 once settled.
   private bytesBeforeLending: number;
   private done = false;
-  private heard = true;
-  // The bytes of ours the kernel had taken at the last beat, and whether reading paused since.
-  private takenAtBeat = -1;
-  private pausedSinceBeat = false;
-  private awaitingLife = false;
+  private readonly liveness = new Liveness();
   private onClosedCallback: ((peer: Peer) => void) | null = null;
   private heartbeat: HeartbeatMembership | null = null;
 
@@ -330,7 +329,7 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
 
   /** @internal Feed the bytes of one read: owned, or lent by the shared region for this call only. */
   receiveRead(chunk: Uint8Array, lent: boolean): void {
-    this.heard = true;
+    this.liveness.heard = true;
     this.limitMessages();
     const connection = this.connection;
     if (this.options.lentMessages && this.receiver.callback !== null && (lent || this.endsLentAssembly(connection))) receiveLending(connection, chunk);
@@ -378,7 +377,8 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     const count = connection.takeOutgoingInto(outgoing);
     // Someone waits for the buffer to go down: be told when these bytes are written, since
     // 'drain' only comes when the socket's own (smaller or larger) high-water mark was passed.
-    const onWritten = this.writers?.waiting === true || this.paused ? (error?: Error | null) => this.onWritten(error) : undefined;
+    // With an error the socket is going, and `finish` fails the waiting writes.
+    const onWritten = this.writers?.waiting === true || this.paused ? (error?: Error | null) => void (error == null && !socket.destroyed && this.onDrain()) : undefined;
     if (region === undefined) writeChunks(socket, outgoing, count, onWritten);
     else writeBeforeReuse(socket, outgoing, count, region, onWritten);
     if (connection.state === 'CLOSED') this.closing.endTransport();
@@ -387,26 +387,14 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
 
   /** @internal A ping period passed: ping, and drop the peer if nothing came since the last ping, unless reading was paused by unread messages or by a backlog the peer reads. */
   beat(): void {
-    const backlogMoved = this.backlogMoved();
-    if (this.awaitingLife && !this.heard && !backlogMoved && this.receiver.inbox.bytes <= this.options.highWaterMark) {
+    if (!this.liveness.beat(this.socket, this.paused, this.receiver.inbox.bytes > this.options.highWaterMark)) {
       this.socket.destroy();
       return;
     }
-    this.heard = false;
-    this.awaitingLife = true;
     if (this.connection.state === 'OPEN') {
       this.connection.sendPing();
       scheduleFlush(this);
     }
-  }
-
-  /** Whether, reading paused since the last beat (the peer's pongs unread), the kernel took more of our backlog. */
-  private backlogMoved(): boolean {
-    const taken = bytesTakenByKernel(this.socket);
-    const moved = this.pausedSinceBeat && this.takenAtBeat >= 0 && taken > this.takenAtBeat;
-    this.takenAtBeat = taken;
-    this.pausedSinceBeat = this.paused;
-    return moved;
   }
 
   /** Pause reading while the inbox or the send buffer is over the high-water mark; resume when both are under. */
@@ -415,14 +403,9 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     const shouldPause = this.receiver.inbox.bytes > hwm || this.socket.writableLength > hwm;
     if (shouldPause === this.paused) return;
     this.paused = shouldPause;
-    this.pausedSinceBeat ||= shouldPause;
+    if (shouldPause) this.liveness.readingPaused();
     if (shouldPause) this.socket.pause();
     else this.socket.resume();
-  }
-
-  /** A flush was written; with an error, the socket is going and `finish` fails the waiting writes. */
-  private onWritten(error: Error | null | undefined): void {
-    if (error == null && !this.socket.destroyed) this.onDrain();
   }
 
   /** @internal The socket wrote what it held: resolve waiting writes if under the mark, resume reading. */
@@ -457,12 +440,7 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     this.options.onError(error);
   }
 
-  /**
-   * @internal The peer's close frame arrived. Our answer waits until the application has had
-   * every message received before it: a turn of the event loop for messages already handed
-   * to callbacks or waiting readers, else until `read` has drained the inbox — or, at the
-   * latest, `closeTimeout`.
-   */
+  /** @internal The peer's close frame arrived: our answer waits for the application to have had what came before (see `ClosingHandshake.answer`). */
   closeReceived(unread: boolean): void {
     this.closing.answer(unread);
   }
