@@ -159,7 +159,7 @@ export class FrameWriter {
       this.maskAt(buffer, start, start + length, key, keyAt);
     } else {
       // Short ones byte by byte; long ones copied and masked in one pass.
-      copyMasked(payload, buffer, start, key[keyAt]!, key[keyAt + 1]!, key[keyAt + 2]!, key[keyAt + 3]!);
+      copyMasked(payload, buffer, start, key[keyAt]!, key[keyAt + 1]!, key[keyAt + 2]!, key[keyAt + 3]!, true);
     }
   }
 

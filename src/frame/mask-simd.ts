@@ -119,16 +119,19 @@ export function xorMaskSimd(data: Uint8Array, k0: number, k1: number, k2: number
 /**
  * Copy `source` into `target` at `offset` XORed with the key (k0 at `source[0]`), through
  * the SIMD module: one copy in, one out, no pass over `target` afterwards. A `source` in the
- * read region is unmasked where it lies (and so changed), then copied out once. Returns how
- * many bytes it did — a multiple of 16, so the key phase there is 0; the caller does the rest.
+ * read region is unmasked where it lies (and so changed), then copied out once — unless
+ * `keepSource` (a payload being sent, which may be a lent message that is still in use).
+ * Returns how many bytes it did — a multiple of 16, so the key phase there is 0; the caller
+ * does the rest.
  */
-export function xorMaskSimdInto(source: Uint8Array, target: Uint8Array, offset: number, k0: number, k1: number, k2: number, k3: number): number {
+export function xorMaskSimdInto(source: Uint8Array, target: Uint8Array, offset: number, k0: number, k1: number, k2: number, k3: number, keepSource = false): number {
   if (masker === null) return 0;
   const { memory, mask } = masker;
   const key = (k0 | (k1 << 8) | (k2 << 16) | (k3 << 24)) | 0;
   const end = source.length;
-  if (source.buffer === memory.buffer) {
+  if (source.buffer === memory.buffer && !keepSource) {
     // Bytes in the read region: unmask them where they lie, then one copy out.
+    // (Otherwise they go through the blocks below the region, as any other source.)
     const length = end & ~15;
     mask(source.byteOffset, length, key);
     target.set(length === end ? source : source.subarray(0, length), offset);

@@ -99,14 +99,15 @@ export function xorMaskWords(words: DataView, bytes: Uint8Array, k0: number, k1:
 
 /**
  * Copy `source` into `target` at `offset`, XORed with the key `k0 k1 k2 k3` (k0 at
- * `source[0]`): the parser's way of assembling a masked frame split across chunks, in one
- * pass where SIMD is available (copy and unmask otherwise). A `source` in the SIMD read
- * region is unmasked where it lies, then copied: it is changed.
+ * `source[0]`), in one pass where SIMD is available (copy and mask otherwise): how the
+ * parser assembles a masked frame split across chunks, and a client masks what it sends.
+ * A `source` in the SIMD read region is unmasked where it lies, then copied, so it is
+ * changed — unless `keepSource`, which a sender passes: its payload may be a lent message.
  */
-export function copyMasked(source: Uint8Array, target: Uint8Array, offset: number, k0: number, k1: number, k2: number, k3: number): void {
+export function copyMasked(source: Uint8Array, target: Uint8Array, offset: number, k0: number, k1: number, k2: number, k3: number, keepSource = false): void {
   const length = source.length;
   let done = 0;
-  if (simdMaskAvailable && length >= SIMD_MIN) done = xorMaskSimdInto(source, target, offset, k0, k1, k2, k3);
+  if (simdMaskAvailable && length >= SIMD_MIN) done = xorMaskSimdInto(source, target, offset, k0, k1, k2, k3, keepSource);
   if (done === length) return;
   target.set(done === 0 ? source : source.subarray(done), offset + done);
   xorMask(target, k0, k1, k2, k3, offset + done, offset + length);

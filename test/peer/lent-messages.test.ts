@@ -11,7 +11,7 @@ import { test } from 'node:test';
 
 import type WebSocket from 'ws';
 
-import { MessageExpiredError, server, type Message, type Peer, type ServerOptions } from '../../src/index.ts';
+import { connect, MessageExpiredError, server, type Message, type Peer, type ServerOptions } from '../../src/index.ts';
 import { simdReadRegion } from '../../src/frame/mask-simd.ts';
 import { clientFrame, defer, LOCALHOST, patternBytes, portOf, rawUpgrade, sleep, waitFor, within } from './helpers.ts';
 import { closeWs, wsClient, type WsInbox } from './ws-helpers.ts';
@@ -270,4 +270,36 @@ test('lentMessages: an assembled message that ends in a short read still gives i
 
 test('lentMessages: assembled messages the kernel does not take at once are copied before their buffers are reused', async (t) => {
   await slowBesideBusy(t, longMessageOf, [11, 12], [40, 40]);
+});
+
+test('lentMessages on a client: a lent message sent on (masked, §5.3) is left as it lies, so a second send and later reads see the same bytes', async (t) => {
+  const echoes: Buffer[] = [];
+  let serverPeer: Peer | null = null;
+  const instance = await server(`ws://${LOCALHOST}:0`, (peer) => {
+    serverPeer = peer;
+    peer.onMessage((message) => void echoes.push(Buffer.from(message.data as Uint8Array)));
+  }, { maxPayload: 1 << 24 });
+  defer(t, () => instance.close(500));
+  const client = await connect(instance.url, {}, { lentMessages: true, maxPayload: 1 << 24 });
+  defer(t, () => client.close());
+  let lent = 0;
+  let changed = 0;
+  client.onMessage((message) => {
+    const data = message.data as Uint8Array;
+    if (data.buffer === simdReadRegion()!.buffer) lent++;
+    const before = Buffer.from(data);
+    client.send(message);
+    if (!before.equals(message.data as Uint8Array)) changed++;
+    client.send(message);
+  });
+  await waitFor(() => serverPeer !== null, 2000, 'the server peer');
+  const count = 40;
+  const messages = Array.from({ length: count }, (_, i) => patternBytes(60 * 1024, i + 1));
+  for (const message of messages) serverPeer!.send(message);
+  await waitFor(() => echoes.length === 2 * count, 10_000, 'both relays of every message');
+  assert.ok(lent > 0, 'some messages were lent from the read region');
+  assert.equal(changed, 0, 'sending changed the lent message');
+  for (const [i, message] of messages.entries()) {
+    assert.ok(echoes[2 * i]!.equals(message) && echoes[2 * i + 1]!.equals(message), `message ${i}`);
+  }
 });
