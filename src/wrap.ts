@@ -52,7 +52,7 @@ export async function wrap(socket: Socket, options: WrapOptions): Promise<Peer> 
   }
   const resolved = resolveServerOptions(options);
   const deadline = Date.now() + resolved.timeout; // for the whole handshake, `verify` included
-  const request = await readRequestHeadAsync(socket, resolved);
+  const request = await readRequestHeadAsync(socket, deadline, resolved);
   if (request === null) throw new Error('wrap: the opening handshake failed (the HTTP error was sent) or timed out');
   const peer = await completeUpgrade(socket, request, request.rest, resolved, () => true, true, deadline);
   if (peer === null) throw new Error('wrap: the opening handshake was rejected (the HTTP error was sent)');

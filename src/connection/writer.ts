@@ -11,8 +11,8 @@ import { Opcode } from '../frame/opcode.ts';
 import type { MessageCompression } from './compression.ts';
 import { OutputQueue } from './output.ts';
 
-/** Payloads at least this long are queued as they are rather than copied next to their header. */
-const COPY_LIMIT = 4096;
+/** Payloads at least this long are queued as they are (by reference) rather than copied next to their header. */
+export const COPY_LIMIT = 4096;
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
 

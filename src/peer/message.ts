@@ -7,7 +7,7 @@
  * @module
  */
 import type { Connection } from '../connection/connection.ts';
-import { allocateUnpooled, allocateUnsafe, bufferView } from './buffers.ts';
+import { allocateUnpooled, bufferView } from './buffers.ts';
 import { MessageExpiredError } from './errors.ts';
 
 /** A message (or, with the `fragments` option, one data frame) read from a peer. */
@@ -117,10 +117,7 @@ export class ReceivedMessage implements Message {
   /** @internal Copy the payload into memory of its own: it lay in a read buffer about to be reused. */
   own(): void {
     const lent = this.payload;
-    if (lent === null || lent.length === 0) return;
-    const owned = allocateUnsafe(lent.length);
-    owned.set(lent);
-    this.payload = owned;
+    if (lent !== null && lent.length > 0) this.copyOut(lent);
   }
 
   /**
@@ -132,8 +129,16 @@ export class ReceivedMessage implements Message {
     const size = this.size;
     const buffer = this.payload?.buffer ?? this.chunk?.buffer;
     if (buffer === undefined || buffer.byteLength <= 2 * size + COMPACT_SLACK) return;
-    const owned = allocateUnpooled(size);
-    owned.set(this.bytes);
+    this.copyOut(this.bytes);
+  }
+
+  /**
+   * Hold a copy of `payload` in memory of its own: never a slab of Node's pool, which the
+   * message would keep alive whole (and `compact` would copy it again when it is queued).
+   */
+  private copyOut(payload: Uint8Array): void {
+    const owned = allocateUnpooled(payload.length);
+    owned.set(payload);
     this.payload = owned;
     this.chunk = null;
   }

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Connection } from '../connection/connection.ts';
+import { COPY_LIMIT } from '../connection/writer.ts';
 import { headerLength, writeHeader } from '../frame/encoder.ts';
 import { Opcode } from '../frame/opcode.ts';
 import { allocateUnsafe } from './buffers.ts';
@@ -61,19 +62,16 @@ export function queueWritable(connection: Connection, data: Writable): number {
   return connection.outgoingBytes - before;
 }
 
-/** Payloads at least this long are queued by reference rather than copied (the connection's writer). */
-const REFERENCED_MIN = 4096;
-
 /**
  * `data` with the bytes a server's writer would queue by reference copied, so that the
  * caller may reuse its buffer before they are written (what `write` promises once it
  * resolves). A client's payloads are masked into a copy anyway.
  */
 export function ownedWritable(data: Writable): Writable {
-  if (data instanceof Uint8Array) return data.length >= REFERENCED_MIN ? copyOf(data) : data;
+  if (data instanceof Uint8Array) return data.length >= COPY_LIMIT ? copyOf(data) : data;
   if (typeof data === 'string' || data instanceof ReceivedMessage || data instanceof FramedMessage) return data;
   const bytes = data.data;
-  return bytes instanceof Uint8Array && bytes.length >= REFERENCED_MIN ? { ...data, data: copyOf(bytes) } : data;
+  return bytes instanceof Uint8Array && bytes.length >= COPY_LIMIT ? { ...data, data: copyOf(bytes) } : data;
 }
 
 function copyOf(bytes: Uint8Array): Uint8Array {

@@ -38,8 +38,8 @@ export function readRequestHead(socket: Socket, deadline: number, options: Resol
 }
 
 /** {@link readRequestHead} as a promise, for callers that are not on the hot path. */
-export function readRequestHeadAsync(socket: Socket, options: ResolvedServerOptions): Promise<ParsedRequest | null> {
-  return new Promise((resolve) => readRequestHead(socket, Date.now() + options.timeout, options, (request) => resolve(request)));
+export function readRequestHeadAsync(socket: Socket, deadline: number, options: ResolvedServerOptions): Promise<ParsedRequest | null> {
+  return new Promise((resolve) => readRequestHead(socket, deadline, options, (request) => resolve(request)));
 }
 
 class HeadReader implements Deadline {

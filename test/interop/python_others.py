@@ -16,7 +16,7 @@ import socket
 import sys
 from urllib.parse import urlsplit
 
-from python_exercise import MAX_SIZE, SIZES, TEXTS, pattern
+from python_exercise import MAX_SIZE, echo_every_message
 
 
 def report_line(report):
@@ -47,15 +47,14 @@ async def aiohttp_client(url, deflate):
         async with session.ws_connect(url, protocols=("chat", "superchat"), compress=15 if deflate else 0, max_msg_size=MAX_SIZE) as ws:
             report["extensions"] = ws._response.headers.get("Sec-WebSocket-Extensions", "")
             report["protocol"] = ws.protocol or ""
-            for text in TEXTS:
-                await ws.send_str(text)
+
+            async def echo(sent):
+                text = isinstance(sent, str)
+                await (ws.send_str(sent) if text else ws.send_bytes(sent))
                 message = await ws.receive()
-                report["echoes"].append({"kind": "text", "length": len(text), "same": message.type == aiohttp.WSMsgType.TEXT and message.data == text})
-            for size in SIZES:
-                data = pattern(size)
-                await ws.send_bytes(data)
-                message = await ws.receive()
-                report["echoes"].append({"kind": "binary", "length": size, "same": message.type == aiohttp.WSMsgType.BINARY and message.data == data})
+                return message.type == (aiohttp.WSMsgType.TEXT if text else aiohttp.WSMsgType.BINARY) and message.data == sent
+
+            await echo_every_message(report, echo)
             await ws.send_str("close please")
             message = await asyncio.wait_for(ws.receive(), 5)
             report["closeCode"] = ws.close_code
@@ -106,13 +105,12 @@ async def tornado_client(url, deflate):
     ws = await websocket_connect(url, subprotocols=["chat", "superchat"], compression_options={} if deflate else None, max_message_size=MAX_SIZE)
     report["extensions"] = ws.headers.get("Sec-WebSocket-Extensions", "")
     report["protocol"] = ws.selected_subprotocol or ""
-    for text in TEXTS:
-        await ws.write_message(text)
-        report["echoes"].append({"kind": "text", "length": len(text), "same": await ws.read_message() == text})
-    for size in SIZES:
-        data = pattern(size)
-        await ws.write_message(data, binary=True)
-        report["echoes"].append({"kind": "binary", "length": size, "same": await ws.read_message() == data})
+
+    async def echo(sent):
+        await ws.write_message(sent, binary=not isinstance(sent, str))
+        return await ws.read_message() == sent
+
+    await echo_every_message(report, echo)
     await ws.write_message("close please")
     # None: the server closed, and Tornado answered.
     assert await asyncio.wait_for(ws.read_message(), 5) is None
@@ -210,13 +208,12 @@ async def wsproto_client(url, deflate):
     assert isinstance(accepted, AcceptConnection), accepted
     report = {"echoes": [], "protocol": accepted.subprotocol or ""}
     report["extensions"] = "; ".join(extension.name for extension in accepted.extensions)
-    for text in TEXTS:
-        peer.send(TextMessage(data=text))
-        report["echoes"].append({"kind": "text", "length": len(text), "same": await peer.next() == text})
-    for size in SIZES:
-        data = pattern(size)
-        peer.send(BytesMessage(data=data))
-        report["echoes"].append({"kind": "binary", "length": size, "same": await peer.next() == data})
+
+    async def echo(sent):
+        peer.send(TextMessage(data=sent) if isinstance(sent, str) else BytesMessage(data=sent))
+        return await peer.next() == sent
+
+    await echo_every_message(report, echo)
     # RFC 6455 §5.4: one message in three frames.
     for piece, last in (("frag", False), ("men", False), ("ted", True)):
         peer.send(TextMessage(data=piece, message_finished=last))

@@ -13,7 +13,7 @@ import sys
 
 import websockets
 
-from python_exercise import MAX_SIZE, SIZES, TEXTS, pattern
+from python_exercise import MAX_SIZE, echo_every_message
 
 
 async def run_client(url, compression, tls):
@@ -21,13 +21,12 @@ async def run_client(url, compression, tls):
     async with websockets.connect(url, compression=compression, max_size=MAX_SIZE, subprotocols=["chat", "superchat"], ssl=tls) as ws:
         report["extensions"] = ws.response_headers.get("Sec-WebSocket-Extensions", "")
         report["protocol"] = ws.subprotocol or ""
-        for text in TEXTS:
-            await ws.send(text)
-            report["echoes"].append({"kind": "text", "length": len(text), "same": await ws.recv() == text})
-        for size in SIZES:
-            data = pattern(size)
-            await ws.send(data)
-            report["echoes"].append({"kind": "binary", "length": size, "same": await ws.recv() == data})
+
+        async def echo(sent):
+            await ws.send(sent)
+            return await ws.recv() == sent
+
+        await echo_every_message(report, echo)
         # RFC 6455 §5.4: an iterable is sent as one message in fragments.
         await ws.send(["frag", "men", "ted"])
         report["echoes"].append({"kind": "fragmented", "length": 10, "same": await ws.recv() == "fragmented"})
