@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { DEFLATE_BASELINE, referencesOf, type Scenario } from '../scenarios.ts';
+import { DEFLATE_BASELINE, HANDSHAKE_WARMUP, referencesOf, type Scenario } from '../scenarios.ts';
 import { COLUMNS, aggregate, pairedRatio, type MetricColumn, type SubjectSeries } from './metrics.ts';
 import { checkTargets, targetsTable } from './targets.ts';
 
@@ -99,8 +99,8 @@ export function renderReport(options: {
     'so it marks the cost of the transport for small messages; for large ones its stream piping is no hard ceiling.',
     `The deflate scenarios negotiate permessage-deflate (RFC 7692) and run only against the servers that enable it, compared with ${DEFLATE_BASELINE};`,
     'their echoes are inflated and checked byte for byte, and MB/s counts uncompressed payload bytes.',
-    'wspeer runs as it ships: the JavaScript `npm run build` emits into dist/. Handshake rounds first warm up with 10,000 connections',
-    '(5,000 quick), so that the figure is the steady state rather than the JIT compiling per-connection code.',
+    'wspeer runs as it ships: the JavaScript `npm run build` emits into dist/. Handshake rounds first warm up with',
+    `${HANDSHAKE_WARMUP.full.toLocaleString('en-US')} connections (${HANDSHAKE_WARMUP.quick.toLocaleString('en-US')} quick), so that the figure is the steady state rather than the JIT compiling per-connection code.`,
     '',
   ];
   if (options.details.size > 0) {

@@ -2,7 +2,7 @@
  * One measured round: a fresh server process, one load process, server samples at both marks.
  * @module
  */
-import { CLIENT_SCENARIO_SERVER, type Scenario, type Timing } from '../scenarios.ts';
+import { CLIENT_SCENARIO_SERVER, HANDSHAKE_WARMUP, type Scenario, type Timing } from '../scenarios.ts';
 import { ChildLines, freePort, startNode, stopChild } from './processes.ts';
 import { Line, parseLoadResult, parseServerStats, type LoadConfig, type LoadResult, type ServerStats } from './protocol.ts';
 
@@ -10,8 +10,6 @@ import { Line, parseLoadResult, parseServerStats, type LoadConfig, type LoadResu
 const SERVER_CORE = 0;
 const LOAD_CORE = 1;
 const READY_TIMEOUT_MS = 30_000;
-/** Connections opened and closed before a handshake round measures (see `loadConfigFor`). */
-const HANDSHAKE_WARMUP = { quick: 5_000, full: 10_000 } as const;
 
 /** A completed round. */
 export interface RoundResult {
@@ -45,10 +43,7 @@ function loadConfigFor(scenario: Scenario, url: string, subject: string, timing:
         deflate: scenario.kind === 'echo' && scenario.deflate === true,
       };
     case 'handshake':
-      // Warm up with more connections than are measured: each round is a fresh process, and
-      // the JIT is still compiling per-connection code long after the first thousand. Profiled
-      // over 2,000 handshakes, the optimizing compiler took 11 % of wspeer's CPU and 7 % of ws's
-      // after 3,000 warm-up connections, 3 % and 2 % after 5,000, and 0.1 % after 10,000.
+      // Warm up with more connections than are measured (see HANDSHAKE_WARMUP).
       return { mode: 'handshake', url, count: quick ? scenario.count.quick : scenario.count.full, concurrency: scenario.concurrency, warmupCount: quick ? HANDSHAKE_WARMUP.quick : HANDSHAKE_WARMUP.full };
     case 'idle':
       return {
