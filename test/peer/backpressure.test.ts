@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { bind, BufferFullError, connect, TimeoutError, type Message, type Peer } from '../../src/index.ts';
-import { clientFrame, defer, FrameReader, LOCALHOST, patternBytes, portOf, rawUpgrade, settlesWithin, waitFor, within } from './helpers.ts';
+import { acceptRawClient, clientFrame, defer, FrameReader, LOCALHOST, patternBytes, settlesWithin, waitFor, within } from './helpers.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -17,11 +17,7 @@ const STALL_MS = 300;
 test('a server writing 1 MiB messages to a client that never reads stalls with bufferedAmount bounded by highWaterMark plus one message', async (t) => {
   const highWaterMark = 256 * KiB;
   const maxBufferedAmount = 2 * MiB + 512 * KiB;
-  const bound = await bind(`ws://${LOCALHOST}:0/`, { highWaterMark, maxBufferedAmount });
-  defer(t, () => bound.close(200));
-  const { socket } = await rawUpgrade(portOf(bound)); // paused: it reads nothing more
-  defer(t, () => socket.destroy());
-  const peer = await bound.accept(2000);
+  const { peer, socket } = await acceptRawClient(t, { highWaterMark, maxBufferedAmount }); // paused: it reads nothing more
 
   const message = patternBytes(MiB, 3);
   const frameBytes = MiB + 10; // §5.2: 64-bit length header, unmasked
@@ -144,11 +140,7 @@ test('a peer that never reads pauses its socket: the inbox stays near highWaterM
 
 test('empty messages the application does not read count toward the high-water mark: a flood of them pauses reading', async (t) => {
   const highWaterMark = 64 * KiB;
-  const bound = await bind(`ws://${LOCALHOST}:0/`, { highWaterMark });
-  defer(t, () => bound.close(200));
-  const { socket } = await rawUpgrade(portOf(bound));
-  defer(t, () => socket.destroy());
-  const peer = await bound.accept(2000);
+  const { peer, socket } = await acceptRawClient(t, { highWaterMark });
   // 20,000 empty messages: 120 KB on the wire, nothing of payload. Each counts for what it
   // holds (QUEUED_MESSAGE_COST), so the inbox passes the mark after about a thousand.
   const count = 20_000;
@@ -163,11 +155,7 @@ test('empty messages the application does not read count toward the high-water m
 test('a client that sends pings but never reads the pongs makes the server pause reading: its send buffer stays bounded', async (t) => {
   const highWaterMark = 64 * KiB;
   // Every ping answered (no §5.5.3 coalescing), so that the pongs do back up.
-  const bound = await bind(`ws://${LOCALHOST}:0/`, { highWaterMark, maxQueuedPongs: Number.MAX_SAFE_INTEGER });
-  defer(t, () => bound.close(200));
-  const { socket } = await rawUpgrade(portOf(bound)); // never reads
-  defer(t, () => socket.destroy());
-  const peer = await bound.accept(2000);
+  const { peer, socket } = await acceptRawClient(t, { highWaterMark, maxQueuedPongs: Number.MAX_SAFE_INTEGER }); // never reads
 
   const ping = clientFrame(9, new Uint8Array(125));
   const burst = Buffer.concat(Array.from({ length: 512 }, () => ping));
@@ -208,11 +196,7 @@ test('a client that sends pings but never reads the pongs makes the server pause
 test('send() reports sent, then backpressure past highWaterMark, then dropped at maxBufferedAmount; drained() waits for the reader', async (t) => {
   const highWaterMark = 64 * KiB;
   const maxBufferedAmount = 8 * MiB;
-  const bound = await bind(`ws://${LOCALHOST}:0/`, { highWaterMark, maxBufferedAmount });
-  defer(t, () => bound.close(200));
-  const { socket } = await rawUpgrade(portOf(bound)); // paused: reads nothing
-  defer(t, () => socket.destroy());
-  const peer = await bound.accept(2000);
+  const { peer, socket } = await acceptRawClient(t, { highWaterMark, maxBufferedAmount }); // paused: reads nothing
 
   assert.equal(peer.send('small'), 'sent');
   const chunk = patternBytes(256 * KiB, 5);
@@ -237,11 +221,7 @@ test('send() reports sent, then backpressure past highWaterMark, then dropped at
 
 for (const lentReads of [true, false]) {
   test(`unread tiny messages padded out to whole reads hold about what the inbox counts, not their reads${lentReads ? '' : ' (lentReads: false)'}`, async (t) => {
-    const bound = await bind(`ws://${LOCALHOST}:0/`, { lentReads });
-    defer(t, () => bound.close(500));
-    const { socket } = await rawUpgrade(portOf(bound));
-    defer(t, () => socket.destroy());
-    const peer = await bound.accept(2000);
+    const { peer, socket } = await acceptRawClient(t, { lentReads }, 500);
     // Each 1-byte message comes behind 100 unsolicited pongs (§5.5.3: ignored), about 13 KiB:
     // left as views, the queued messages would keep every read alive.
     const count = 400;

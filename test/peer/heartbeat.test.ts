@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { bind, connect, server, type Peer } from '../../src/index.ts';
-import { defer, FrameReader, LOCALHOST, portOf, rawUpgrade, sleep, waitFor, within, readPlain } from './helpers.ts';
+import { acceptRawClient, defer, FrameReader, LOCALHOST, portOf, sleep, waitFor, within, readPlain } from './helpers.ts';
 import { closeWs, wsClient, wsServer } from './ws-helpers.ts';
 
 const PERIOD = 100;
@@ -65,13 +65,9 @@ test('with pingFrequency on our client, a ws server gets the pings, answers them
 });
 
 test('with pingFrequency, a client that completes the upgrade and then never answers is dropped, closeCode 1006', async (t) => {
-  const bound = await bind(`ws://${LOCALHOST}:0/`, { pingFrequency: PERIOD });
-  defer(t, () => bound.close(500));
-  const { socket, rest } = await rawUpgrade(portOf(bound));
-  defer(t, () => socket.destroy());
+  const { bound, peer, socket, rest } = await acceptRawClient(t, { pingFrequency: PERIOD }, 500);
   const frames = new FrameReader(socket, rest); // reads, never answers
   const gone = once(socket, 'close');
-  const peer = await bound.accept(2000);
   const started = performance.now();
 
   const ping = await frames.next(PERIOD * 3);
@@ -182,11 +178,9 @@ for (const [side, secure] of [['server', false], ['server', true], ['client', fa
 }
 
 test('a client that stops reading while we have a backlog for it is still dropped: the kernel takes no more of it', async (t) => {
-  const bound = await bind(`ws://${LOCALHOST}:0/`, { pingFrequency: PERIOD, highWaterMark: 64 * 1024, maxBufferedAmount: 64 * 1024 * 1024 });
-  defer(t, () => bound.close(500));
-  const { socket } = await rawUpgrade(portOf(bound)); // left paused: it never reads
-  defer(t, () => socket.destroy());
-  await expectDroppedWithBacklog(await bound.accept(2000));
+  // The client's socket is left paused: it never reads.
+  const { peer } = await acceptRawClient(t, { pingFrequency: PERIOD, highWaterMark: 64 * 1024, maxBufferedAmount: 64 * 1024 * 1024 }, 500);
+  await expectDroppedWithBacklog(peer);
 });
 
 test('over TLS too, a client that stops reading while we have a backlog for it is dropped', async (t) => {

@@ -10,7 +10,8 @@ import { connect as netConnect, createServer, type AddressInfo, type Server as N
 import type { TestContext } from 'node:test';
 
 import type { Peer } from '../../src/peer/peer.ts';
-import type { Server } from '../../src/server/server.ts';
+import type { ServerOptions } from '../../src/server/options.ts';
+import { bind, type BoundServer, type Server } from '../../src/server/server.ts';
 
 export const LOCALHOST = '127.0.0.1';
 
@@ -184,6 +185,24 @@ export async function rawUpgrade(port: number, path = '/'): Promise<{ socket: So
   const end = await within(head, 2000, 'raw upgrade');
   assert.match(received.subarray(0, end).toString('latin1'), /^HTTP\/1\.1 101 /);
   return { socket, rest: received.subarray(end) };
+}
+
+/**
+ * A server bound with `options` and one raw client upgraded to it, both torn down after the
+ * test (the server given `closeMs` to close): the server's peer for that client, and the
+ * client's paused socket with the bytes it read past the 101.
+ */
+export async function acceptRawClient(
+  t: TestContext,
+  options: ServerOptions = {},
+  closeMs = 200,
+): Promise<{ bound: BoundServer; peer: Peer; socket: Socket; rest: Buffer }> {
+  const bound = await bind(`ws://${LOCALHOST}:0/`, options);
+  defer(t, () => bound.close(closeMs));
+  const { socket, rest } = await rawUpgrade(portOf(bound));
+  defer(t, () => socket.destroy());
+  const peer = await bound.accept(2000);
+  return { bound, peer, socket, rest };
 }
 
 /** The `Sec-WebSocket-Accept` value for a client's key (RFC 6455 §4.2.2), worked out here rather than by the code under test. */

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { test } from 'node:test';
 
-import { bind, connect, server, type Message, type Peer } from '../../src/index.ts';
+import { connect, server, type Message, type Peer } from '../../src/index.ts';
 import { bufferView } from '../../src/peer/buffers.ts';
 import { ReceivedMessage } from '../../src/peer/message.ts';
-import { clientFrame, closeCodeOf, defer, FrameReader, LOCALHOST, portOf, rawUpgrade, readPlain, waitFor } from './helpers.ts';
+import { acceptRawClient, clientFrame, closeCodeOf, defer, FrameReader, LOCALHOST, readPlain, waitFor } from './helpers.ts';
 
 test('bufferView makes a Buffer in every observable way, sharing the memory it views', () => {
   const backing = new ArrayBuffer(16);
@@ -164,11 +164,7 @@ function peerHasQueued(peer: Peer, count: number): boolean {
 }
 
 test('onMessage: a callback that switches itself off while waiting messages are passed leaves the rest for read(), in order', async (t) => {
-  const bound = await bind(`ws://${LOCALHOST}:0/`);
-  defer(t, () => bound.close(200));
-  const { socket } = await rawUpgrade(portOf(bound));
-  defer(t, () => socket.destroy());
-  const peer = await bound.accept(2000);
+  const { peer, socket } = await acceptRawClient(t);
   socket.write(Buffer.concat(['a', 'b', 'c', 'd'].map((text) => clientFrame(1, text))));
   await waitFor(() => peerHasQueued(peer, 4), 2000, 'four messages waiting');
   const seen: unknown[] = [];
@@ -181,12 +177,8 @@ test('onMessage: a callback that switches itself off while waiting messages are 
 });
 
 test('§5.5.1: a close that came behind unread messages is answered as soon as a callback takes them, not at closeTimeout', async (t) => {
-  const bound = await bind(`ws://${LOCALHOST}:0/`, { closeTimeout: 60_000 });
-  defer(t, () => bound.close(200));
-  const { socket, rest } = await rawUpgrade(portOf(bound));
-  defer(t, () => socket.destroy());
+  const { peer, socket, rest } = await acceptRawClient(t, { closeTimeout: 60_000 });
   const frames = new FrameReader(socket, rest);
-  const peer = await bound.accept(2000);
   socket.write(Buffer.concat([clientFrame(1, 'one'), clientFrame(1, 'two'), clientFrame(8, Buffer.from([0x0f, 0xa1]))]));
   await waitFor(() => peerHasQueued(peer, 2) && peer.closeCode === 4001, 2000, 'the messages and the close received');
   const seen: unknown[] = [];
@@ -199,12 +191,8 @@ test('§5.5.1: a close that came behind unread messages is answered as soon as a
 
 test('onMessage: a callback that throws on a waiting message is switched off: one error, 1011, and the rest stay for read()', async (t) => {
   const errors: unknown[] = [];
-  const bound = await bind(`ws://${LOCALHOST}:0/`, { onError: (error) => errors.push(error) });
-  defer(t, () => bound.close(200));
-  const { socket, rest } = await rawUpgrade(portOf(bound));
-  defer(t, () => socket.destroy());
+  const { peer, socket, rest } = await acceptRawClient(t, { onError: (error) => errors.push(error) });
   const frames = new FrameReader(socket, rest);
-  const peer = await bound.accept(2000);
   socket.write(Buffer.concat(['a', 'b', 'c'].map((text) => clientFrame(1, text))));
   await waitFor(() => peerHasQueued(peer, 3), 2000, 'three messages waiting');
   peer.onMessage(() => {

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 
 import { bind, connect, server, TimeoutError } from '../../src/index.ts';
-import { defer, FrameReader, LOCALHOST, portOf, rawConnect, rawUpgrade, silentTcpServer, waitFor, within, readPlain } from './helpers.ts';
+import { acceptRawClient, defer, FrameReader, LOCALHOST, portOf, rawConnect, silentTcpServer, waitFor, within, readPlain } from './helpers.ts';
 
 test('read(timeout) rejects with TimeoutError and the connection stays usable: a later read gets the next message', async (t) => {
   const bound = await bind(`ws://${LOCALHOST}:0/`);
@@ -37,12 +37,8 @@ test('read(timeout) rejects with TimeoutError and the connection stays usable: a
 });
 
 test('shutdown(1000, "", 100) against a peer that never answers the close resolves false and destroys the socket (§7.1.2)', async (t) => {
-  const bound = await bind(`ws://${LOCALHOST}:0/`);
-  defer(t, () => bound.close(500));
-  const { socket, rest } = await rawUpgrade(portOf(bound));
-  defer(t, () => socket.destroy());
+  const { peer, socket, rest } = await acceptRawClient(t, {}, 500);
   const frames = new FrameReader(socket, rest); // reads and ignores, never answers
-  const peer = await bound.accept(2000);
 
   const started = performance.now();
   const clean = await within(peer.shutdown(1000, '', 100), 2000, 'shutdown');
