@@ -165,6 +165,22 @@ export class Connection implements FrameSink {
     this.readerSettings.maxPayload = limit;
   }
 
+  /**
+   * Hold the answers to pings (`true`) while the host's send buffer is backed up, until
+   * released (`false`): meanwhile only the latest ping is remembered, and its pong is queued
+   * at the first `takeOutgoing` after the release (§5.5.2 asks for it "as soon as is
+   * practical"; §5.5.3 lets it answer only the latest). A peer that pings without reading
+   * our output then cannot make it grow. See {@link Connection.pongOwed}.
+   */
+  holdPongs(held: boolean): void {
+    this.pongs.hold(held);
+  }
+
+  /** Whether a pong is kept back (held, or past `maxQueuedPongs`): the next `takeOutgoing` after a release queues it. */
+  get pongOwed(): boolean {
+    return this.pongs.owed;
+  }
+
   /** The bytes to send, in order, as chunks for one vectored write; the queue is then empty. */
   takeOutgoing(): Uint8Array[] {
     this.pongs.flush(this.currentState === 'OPEN');
@@ -431,7 +447,7 @@ export class Connection implements FrameSink {
   }
 
   private writeClose(code: number | null, reason: Uint8Array): void {
-    this.pongs.flush(true); // a pong still owed goes before our close, after which nothing may follow
+    this.pongs.flushBeforeClose(); // a pong still owed goes before our close, after which nothing may follow
     this.closeCodeSent = code ?? CloseCode.NoStatusReceived;
     this.writer.close(code, reason);
   }

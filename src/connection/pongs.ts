@@ -2,6 +2,8 @@
  * The answers to the peer's pings (RFC 6455 §5.5.2), with a bound on the pongs owed: past
  * `max` pongs queued since the output was last taken, only the most recent ping is answered
  * (§5.5.3 allows it), so a ping flood costs one pong per write rather than one per ping.
+ * While the host holds them (its send buffer is backed up), every ping is answered that way,
+ * once the hold ends: a peer that pings and never reads cannot grow our output.
  * @module
  */
 import { Opcode } from '../frame/opcode.ts';
@@ -20,6 +22,7 @@ export class PongQueue {
   // keep). Made on the first flood, so that a connection that never sees one costs nothing.
   private held: Uint8Array | null = null;
   private heldLength = -1;
+  private holding = false;
 
   constructor(
     private readonly writer: FrameWriter,
@@ -28,9 +31,19 @@ export class PongQueue {
     if (!(max >= 1)) throw new RangeError(`maxQueuedPongs must be at least 1, got ${max}`);
   }
 
-  /** Answer a ping: queue its pong, or past the bound keep it as the latest one to answer. */
+  /** Whether a ping's answer is kept back (past the bound, or held), to go at the next flush. */
+  get owed(): boolean {
+    return this.heldLength >= 0;
+  }
+
+  /** Hold every answer (`true`) until released (`false`); only the latest ping's is kept. */
+  hold(holding: boolean): void {
+    this.holding = holding;
+  }
+
+  /** Answer a ping: queue its pong, or past the bound (or while held) keep it as the latest one to answer. */
   answer(payload: Uint8Array): void {
-    if (this.queued < this.max) {
+    if (this.queued < this.max && !this.holding) {
       this.queued++;
       this.writer.frame(Opcode.Pong, true, payload);
       return;
@@ -40,14 +53,21 @@ export class PongQueue {
   }
 
   /**
-   * The output is about to be taken, or our close frame written: queue the held pong
-   * (unless `send` is false — nothing may follow our close, §5.5.1) and count afresh.
+   * The output is about to be taken: queue the pong kept back, unless answers are held, and
+   * count afresh. `send` false: our close is sent, nothing may follow it (§5.5.1), and the
+   * pong kept back is dropped.
    */
   flush(send: boolean): void {
     this.queued = 0;
     const length = this.heldLength;
-    if (length < 0) return;
+    if (length < 0 || (send && this.holding)) return;
     this.heldLength = -1;
     if (send) this.writer.frame(Opcode.Pong, true, this.held!.subarray(0, length));
+  }
+
+  /** Our close frame is about to be written: the pong kept back goes first, held or not, since none may follow it. */
+  flushBeforeClose(): void {
+    this.holding = false;
+    this.flush(true);
   }
 }

@@ -14,17 +14,22 @@ export interface PeerOptions {
    * Send a ping every this many milliseconds; a peer from which nothing at all arrives
    * during the following period is dropped and reported closed with 1006. Not while its
    * unread messages are over `highWaterMark`: reading is paused, and its answers wait
-   * behind them. Nor while our unsent bytes over `highWaterMark` pause reading and the
-   * kernel keeps taking them: the peer reads, only slowly. Default 0 (off).
+   * behind them. Nor while our unsent bytes over `highWaterMark` pause reading (see
+   * `highWaterMark`) and the kernel keeps taking them: the peer reads, only slowly.
+   * Default 0 (off).
    */
   pingFrequency?: number;
   /** Deliver each data frame as it arrives instead of whole messages (see `Peer.read`). Default false. */
   fragments?: boolean;
   /**
    * Send-buffer level in bytes above which `write` waits for the socket to drain before it
-   * resolves, and reading pauses so that a peer that never reads cannot make us buffer its
-   * echoes or pongs. Reading pauses too above this many bytes of unread messages, each
-   * counting its payload plus 64 bytes (so that empty ones count). Default 1 MiB.
+   * resolves and `send` answers `'backpressure'`. A send or write made on a buffer already
+   * over it ignores that backpressure, and pauses reading until the buffer is back under,
+   * so that a peer that never reads cannot make us pile up its echoes; a write that waits
+   * (or `drained()`) pauses nothing, so two peers streaming to each other cannot deadlock.
+   * Over it, pongs are held, and only the latest ping is answered once it drains (RFC 6455
+   * §5.5.3). Reading pauses too above this many bytes of unread messages, each counting
+   * its payload plus 64 bytes (so that empty ones count). Default 1 MiB.
    */
   highWaterMark?: number;
   /**

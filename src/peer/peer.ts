@@ -58,6 +58,8 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
   private writers: DrainWaiters | null = null;
   private readonly closing: ClosingHandshake;
   private paused = false;
+  // Something was sent while the send buffer was over the mark; cleared when it is back under.
+  private sentPastMark = false;
   // Bytes to read before the socket is switched to lent reads (lent-reads.ts); -1 once settled.
   private bytesBeforeLending: number;
   private done = false;
@@ -203,11 +205,12 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
    */
   send(data: Writable): SendResult {
     if (this.done || this.connection.state !== 'OPEN') return 'dropped';
-    if (this.overBudget(sizeOfWritable(data))) {
+    const buffered = this.bufferedAmount;
+    if (this.overBudget(buffered, sizeOfWritable(data))) {
       this.onBufferFull();
       return 'dropped';
     }
-    this.queue(data);
+    this.queue(data, buffered);
     return this.bufferedAmount <= this.options.highWaterMark ? 'sent' : 'backpressure';
   }
 
@@ -231,7 +234,7 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
   write(data: Writable, timeout?: number): Promise<number> {
     if (this.done) return Promise.reject(new ConnectionClosedError('write'));
     const buffered = this.bufferedAmount;
-    if (this.overBudget(sizeOfWritable(data))) {
+    if (this.overBudget(buffered, sizeOfWritable(data))) {
       this.onBufferFull();
       return Promise.reject(new BufferFullError(buffered, Math.min(this.options.maxBufferedAmount, this.options.memoryLimit)));
     }
@@ -241,7 +244,7 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     let bytes: number;
     try {
       callTimeout('write', timeout); // refused before anything is queued, needed or not
-      bytes = this.queue(early ? ownedWritable(data) : data, data);
+      bytes = this.queue(early ? ownedWritable(data) : data, buffered, data);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -250,11 +253,10 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
   }
 
   /**
-   * Whether queuing `size` more bytes would pass `maxBufferedAmount` or the connection's
-   * memory budget. With nothing waiting to be sent, one message may always go.
+   * Whether queuing `size` more bytes on `buffered` would pass `maxBufferedAmount` or the
+   * connection's memory budget. With nothing waiting to be sent, one message may always go.
    */
-  private overBudget(size: number): boolean {
-    const buffered = this.bufferedAmount;
+  private overBudget(buffered: number, size: number): boolean {
     if (buffered === 0) return false;
     const options = this.options;
     if (buffered + size > options.maxBufferedAmount) return true;
@@ -268,9 +270,14 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     this.socket.destroy();
   }
 
-  /** Hand `data` to the connection and schedule the flush; returns the bytes queued. */
-  /** Queue `data`; subscribers of `wspeer:send` are shown `published`, what the application passed. */
-  private queue(data: Writable, published: Writable = data): number {
+  /**
+   * Hand `data` to the connection and schedule the flush; returns the bytes queued.
+   * `buffered`: the send buffer before it. Subscribers of `wspeer:send` are shown
+   * `published`, what the application passed.
+   */
+  private queue(data: Writable, buffered: number, published: Writable = data): number {
+    // Queued on a buffer already over the mark: backpressure is ignored (see `updateFlow`).
+    if (buffered > this.options.highWaterMark) this.sentPastMark = true;
     const bytes = queueWritable(this.connection, data);
     scheduleFlush(this);
     noteQueued(this);
@@ -374,15 +381,22 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     const connection = this.connection;
     const socket = this.socket;
     if (this.done || socket.destroyed) return;
+    const hwm = this.options.highWaterMark;
+    // A pong held while the buffer was over the mark goes once it is back under.
+    connection.holdPongs(socket.writableLength > hwm);
     const count = connection.takeOutgoingInto(outgoing);
     // Someone waits for the buffer to go down: be told when these bytes are written, since
     // 'drain' only comes when the socket's own (smaller or larger) high-water mark was passed.
     // With an error the socket is going, and `finish` fails the waiting writes.
-    const onWritten = this.writers?.waiting === true || this.paused ? (error?: Error | null) => void (error == null && !socket.destroyed && this.onDrain()) : undefined;
+    const onWritten = this.writers?.waiting === true || this.paused || connection.pongOwed ? (error?: Error | null) => void (error == null && !socket.destroyed && this.onDrain()) : undefined;
     if (region === undefined) writeChunks(socket, outgoing, count, onWritten);
     else writeBeforeReuse(socket, outgoing, count, region, onWritten);
     if (connection.state === 'CLOSED') this.closing.endTransport();
-    else if (socket.writableLength > this.options.highWaterMark) this.updateFlow();
+    else if (socket.writableLength > hwm) {
+      // Over the mark: pongs wait for it to go down (one, the latest ping's, §5.5.3).
+      connection.holdPongs(true);
+      this.updateFlow();
+    }
   }
 
   /** @internal A ping period passed: ping, and drop the peer if nothing came since the last ping, unless reading was paused by unread messages or by a backlog the peer reads. */
@@ -397,10 +411,19 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     }
   }
 
-  /** Pause reading while the inbox or the send buffer is over the high-water mark; resume when both are under. */
+  /**
+   * Pause reading while the inbox is over the high-water mark, or while the send buffer is
+   * and the application sent more on it (`sentPastMark`); resume when neither holds. What is
+   * sent past the mark ignores backpressure — echoes sent without a look at `send`'s answer,
+   * a write per message not awaited — and pausing keeps a peer that never reads from making
+   * us pile them up. A buffer over the mark that way alone — a write that waits, a
+   * `'backpressure'` followed by `drained()` — pauses nothing: the application already
+   * paces itself, and two such peers streaming to each other would each wait for the
+   * other to read, for good.
+   */
   private updateFlow(): void {
     const hwm = this.options.highWaterMark;
-    const shouldPause = this.receiver.inbox.bytes > hwm || this.socket.writableLength > hwm;
+    const shouldPause = this.receiver.inbox.bytes > hwm || (this.socket.writableLength > hwm && this.sentPastMark);
     if (shouldPause === this.paused) return;
     this.paused = shouldPause;
     if (shouldPause) this.liveness.readingPaused();
@@ -410,8 +433,12 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
 
   /** @internal The socket wrote what it held: resolve waiting writes if under the mark, resume reading. */
   onDrain(): void {
-    if (this.bufferedAmount <= this.options.highWaterMark) this.writers?.resolveAll();
+    if (this.bufferedAmount <= this.options.highWaterMark) {
+      this.sentPastMark = false;
+      this.writers?.resolveAll();
+    }
     if (this.paused) this.updateFlow();
+    if (this.connection.pongOwed) scheduleFlush(this);
   }
 
   /** @internal The socket closed: settle every pending operation. */

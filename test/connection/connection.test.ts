@@ -7,7 +7,7 @@ import { EventCollector } from '../../src/connection/handler.ts';
 import { encodeFrame } from '../../src/frame/encoder.ts';
 import { ProtocolError } from '../../src/frame/errors.ts';
 import { Opcode } from '../../src/frame/opcode.ts';
-import { concat, decodeAll, hex, toHex, utf8 } from '../frame/helpers.ts';
+import { concat, decodeAll, hex, toHex, utf8, type DecodedFrame } from '../frame/helpers.ts';
 import {
   closeBody,
   closeCodeOf,
@@ -120,6 +120,39 @@ for (const role of ROLES) {
         [Opcode.Pong, 'b'],
         [Opcode.Close, ''],
       ]);
+    });
+
+    test(`§5.5.3 while its host holds pongs the ${role} answers none, then only the latest ping once released`, () => {
+      const { conn } = endpoint(role);
+      const text = (frames: DecodedFrame[]): string[] => frames.map((f) => new TextDecoder().decode(f.payload));
+      conn.holdPongs(true);
+      conn.receive(concat(['a', 'b', 'c'].map((p) => frameTo(role, { opcode: Opcode.Ping, payload: utf8(p) }))));
+      assert.equal(conn.pongOwed, true);
+      assert.deepEqual(sentFrames(conn), [], 'nothing while held, at any take');
+      conn.sendText('x');
+      assert.deepEqual(text(sentFrames(conn)), ['x'], 'data still goes; the pong stays held');
+      conn.holdPongs(false);
+      assert.deepEqual(text(sentFrames(conn)), ['c'], 'released: one pong, for the latest ping');
+      assert.equal(conn.pongOwed, false);
+      assert.deepEqual(sentFrames(conn), [], 'and only once');
+    });
+
+    test(`§5.5.1 a pong held by the ${role}'s host goes before its close frame, since none may follow it`, () => {
+      const { conn } = endpoint(role);
+      conn.holdPongs(true);
+      conn.receive(frameTo(role, { opcode: Opcode.Ping, payload: utf8('p') }));
+      conn.close(1000);
+      assert.deepEqual(sentFrames(conn).map((f) => f.opcode), [Opcode.Pong, Opcode.Close]);
+    });
+
+    test(`§5.5.1 a pong held by the ${role}'s host goes before its reply to the peer's close, after which nothing is sent`, () => {
+      const { conn } = endpoint(role);
+      conn.holdPongs(true);
+      conn.receive(frameTo(role, { opcode: Opcode.Ping, payload: utf8('p') }));
+      conn.receive(frameTo(role, { opcode: Opcode.Close, payload: closeBody(1000) }));
+      conn.holdPongs(false);
+      assert.deepEqual(sentFrames(conn).map((f) => f.opcode), [Opcode.Pong, Opcode.Close]);
+      assert.equal(conn.pongOwed, false);
     });
 
     test(`the ${role} refuses maxQueuedPongs below 1`, () => {

@@ -50,7 +50,7 @@ test('a flood of one-byte fragments costs its bytes, not an object per fragment,
   assert.equal(closeCodeOf(close.payload), 1009);
 });
 
-test('a ping flood from a peer that never reads is bounded: reading pauses, the send buffer stays near the high-water mark (§5.5.2)', async (t) => {
+test('a ping flood from a peer that never reads is bounded: past the high-water mark pongs are held, the latest answered once it drains (§5.5.3), so the send buffer stays near the mark', async (t) => {
   const highWaterMark = 64 * 1024;
   const peers: Peer[] = [];
   const target = await server(`ws://${LOCALHOST}:0/`, (peer) => void peers.push(peer), { highWaterMark });
@@ -69,7 +69,7 @@ test('a ping flood from a peer that never reads is bounded: reading pauses, the 
   await waitFor(() => peers.length === 1, 2000, 'the peer');
   const peer = peers[0]!;
   assert.ok(sent > 4 * 1024 * 1024, `the flood was only ${sent} bytes`);
-  // Each ping owes a pong of the same size: without the pause the server would hold ~all of them.
+  // Each ping owes a pong of the same size: without the hold the server would buffer ~all of them.
   assert.ok(peer.bufferedAmount < highWaterMark + 512 * 1024, `the server buffered ${peer.bufferedAmount} bytes of pongs`);
   // The server still serves everyone else.
   const other = await connect(target.url);

@@ -4,10 +4,11 @@
  * read stops taking bytes from the socket.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { once } from 'node:events';
+import { test, type TestContext } from 'node:test';
 
 import { bind, BufferFullError, connect, TimeoutError, type Message, type Peer } from '../../src/index.ts';
-import { acceptRawClient, clientFrame, defer, FrameReader, LOCALHOST, patternBytes, settlesWithin, waitFor, within } from './helpers.ts';
+import { acceptRawClient, clientFrame, defer, FrameReader, LOCALHOST, patternBytes, settlesWithin, sleep, waitFor, within } from './helpers.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -152,45 +153,96 @@ test('empty messages the application does not read count toward the high-water m
   assert.equal(peer.socket.isPaused(), false);
 });
 
-test('a client that sends pings but never reads the pongs makes the server pause reading: its send buffer stays bounded', async (t) => {
+test('a client that pings without reading the pongs: past highWaterMark the server holds them and keeps reading, its send buffer bounded; the latest ping is answered once it drains (§5.5.3)', async (t) => {
   const highWaterMark = 64 * KiB;
-  // Every ping answered (no §5.5.3 coalescing), so that the pongs do back up.
-  const { peer, socket } = await acceptRawClient(t, { highWaterMark, maxQueuedPongs: Number.MAX_SAFE_INTEGER }); // never reads
+  // Every ping answered while under the mark (no coalescing per write), so that the pongs do back up.
+  const { peer, socket } = await acceptRawClient(t, { highWaterMark, maxQueuedPongs: Number.MAX_SAFE_INTEGER }); // reads nothing yet
 
   const ping = clientFrame(9, new Uint8Array(125));
   const burst = Buffer.concat(Array.from({ length: 512 }, () => ping));
-  let bursts = 0;
   let maxBuffered = 0;
-  let sawPaused = false;
-  let clientStalled = false;
-  const sample = (): void => {
+  // 40 MiB of pings, many times what the kernel buffers of both sides hold: a server that
+  // stopped reading would leave a write of ours undrained.
+  for (let bursts = 0; bursts < 600; bursts++) {
+    if (!socket.write(burst)) await within(once(socket, 'drain'), 5000, `the server to keep reading (burst ${bursts})`);
     maxBuffered = Math.max(maxBuffered, peer.bufferedAmount);
-    sawPaused ||= peer.socket.isPaused();
-  };
-  while (bursts < 2000) {
-    const more = socket.write(burst);
-    bursts++;
-    sample();
-    if (!more) {
-      const drained = new Promise<void>((resolve) => socket.once('drain', resolve));
-      const came = await settlesWithin(drained, STALL_MS);
-      sample();
-      // Stalled: our writes are not drained, because the server stopped reading.
-      if (!came && sawPaused) {
-        clientStalled = true;
-        break;
-      }
-    }
   }
-  assert.ok(clientStalled, `the server took ${bursts} bursts of pings without pushing back`);
-  // The server may resume briefly whenever the kernel takes some pongs, but its buffer stays bounded.
-  for (let i = 0; i < 10; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    sample();
-  }
-  // One socket read of pings (up to 64 KiB) becomes at most that much in pongs past the mark.
+  const last = clientFrame(9, 'the latest ping');
+  socket.write(last);
+  await waitFor(() => socket.writableLength === 0, 5000, 'the last ping written');
+  await sleep(50);
+  maxBuffered = Math.max(maxBuffered, peer.bufferedAmount);
+  // One socket read of pings (up to 64 KiB) may be answered in full before the hold starts.
   assert.ok(maxBuffered <= highWaterMark + 128 * KiB, `the server buffered ${maxBuffered} bytes of pongs`);
   assert.equal(peer.state, 'OPEN');
+
+  // Read now: the pongs sent before the hold, then the one held, for the latest ping.
+  const reader = new FrameReader(socket);
+  let frame = await reader.next(5000);
+  let pongs = 1;
+  while (frame.payload.toString() !== 'the latest ping') {
+    assert.equal(frame.opcode, 10);
+    frame = await reader.next(5000);
+    pongs++;
+  }
+  assert.ok(pongs < 600 * 512, `${pongs} pongs for ${600 * 512} pings`);
+  const after = await reader.next(300).catch(() => null);
+  assert.equal(after, null, `after the latest ping's pong: ${JSON.stringify(after)}`);
+});
+
+/**
+ * Two peers of ours streaming to each other at once, each pacing itself by the drain: the
+ * kernel buffers between them fill both ways, and neither may stop reading for it (each
+ * would wait for the other to read, for good).
+ */
+async function streamBothWays(t: TestContext, pace: (peer: Peer, message: Uint8Array) => Promise<unknown>): Promise<void> {
+  const highWaterMark = 256 * KiB;
+  const bound = await bind(`ws://${LOCALHOST}:0/`, { highWaterMark });
+  defer(t, () => bound.close(200));
+  const accepted = bound.accept(2000);
+  const client = await connect(bound.url, {}, { highWaterMark });
+  defer(t, () => client.close());
+  const server = await accepted;
+  const message = patternBytes(64 * KiB, 9);
+  const count = 256; // 16 MiB each way
+  const received = [0, 0];
+  server.onMessage(() => void received[0]!++);
+  client.onMessage(() => void received[1]!++);
+  const stream = async (peer: Peer): Promise<void> => {
+    for (let i = 0; i < count; i++) await pace(peer, message);
+  };
+  await within(Promise.all([stream(server), stream(client)]), 20_000, 'both streams written');
+  await waitFor(() => received[0] === count && received[1] === count, 20_000, `every message read (${received.join(' / ')})`);
+}
+
+test('two peers streaming to each other with awaited writes never deadlock: a write that waits for the drain does not pause reading', async (t) => {
+  await streamBothWays(t, (peer, message) => peer.write(message));
+});
+
+test('two peers streaming to each other with send() and drained() never deadlock', async (t) => {
+  await streamBothWays(t, async (peer, message) => {
+    if (peer.send(message) === 'backpressure') await peer.drained();
+  });
+});
+
+test('a backlog pauses reading only once the application sends past the mark; a write that waits does not', async (t) => {
+  const highWaterMark = 64 * KiB;
+  const { peer, socket } = await acceptRawClient(t, { highWaterMark }); // never reads
+  const big = patternBytes(8 * MiB, 4);
+  const waiting = peer.write(big); // more than the kernel takes while nobody reads
+  waiting.catch(() => undefined);
+  assert.equal(await settlesWithin(waiting, STALL_MS), false, 'the write waits for the drain');
+  assert.ok(peer.bufferedAmount > highWaterMark);
+  // The client's messages are still read while the write waits.
+  socket.write(clientFrame(2, 'one'));
+  const first = await peer.read(2000);
+  assert.equal(Buffer.from(first!.data as Uint8Array).toString(), 'one');
+  assert.equal(peer.socket.isPaused(), false);
+  // An echo sent on the backlog ignores it: now reading pauses.
+  assert.equal(peer.send(first!.data), 'backpressure');
+  await waitFor(() => peer.socket.isPaused(), 2000, 'reading paused');
+  socket.write(clientFrame(2, 'two'));
+  await assert.rejects(peer.read(STALL_MS), TimeoutError, 'a paused peer reads nothing more');
 });
 
 test('send() reports sent, then backpressure past highWaterMark, then dropped at maxBufferedAmount; drained() waits for the reader', async (t) => {
