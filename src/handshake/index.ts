@@ -1,7 +1,8 @@
 /**
  * The WebSocket opening handshake (RFC 6455 §4) without I/O: parsers for
  * request and response heads, validation, and builders for every head the
- * handshake sends. Only `keys.ts` depends on Node (`node:crypto`).
+ * handshake sends, `Sec-WebSocket-Accept` included. Plain TypeScript throughout, exported by
+ * the protocol core; `node-accept.ts`, the Node adapters' faster accept, is not exported here.
  */
 
 export {

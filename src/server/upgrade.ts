@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import { HandshakeError, type HandshakeErrorCode } from '../handshake/errors.ts';
 import type { HeaderList } from '../handshake/headers.ts';
 import { RequestHeadParser, type ParsedRequest } from '../handshake/request.ts';
+import { nodeComputeAccept } from '../handshake/node-accept.ts';
 import { buildAcceptResponse, buildRejectResponse, checkResponseHeaders } from '../handshake/server-response.ts';
 import { chooseSubprotocol } from '../handshake/subprotocol.ts';
 import { validateUpgradeRequest, type UpgradeRequest, type UpgradeRequestHead } from '../handshake/validate.ts';
@@ -237,7 +238,7 @@ function acceptUpgrade(socket: Socket, upgrade: UpgradeRequest, headers: Record<
     const protocol = chooseSubprotocol(upgrade.protocols, spoken);
     const deflate = negotiateAsServer(upgrade.extensions, options.peer.deflate);
     const extensions = deflate === null ? '' : deflate.header;
-    const response = buildAcceptResponse({ key: upgrade.key, protocol, extensions, headers: options.headers });
+    const response = buildAcceptResponse({ accept: nodeComputeAccept(upgrade.key), protocol, extensions, headers: options.headers });
     socket.write(response, 'latin1');
     const info = { path: upgrade.path, headers, protocol: protocol ?? '', extensions };
     return new Peer(socket, 'server', options.peer, info, head, deflate?.compression);

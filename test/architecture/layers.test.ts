@@ -25,7 +25,7 @@ const ALLOWED: Record<string, readonly string[]> = {
 };
 
 /** Files allowed `node:` imports inside otherwise pure layers. */
-const NODE_ALLOWED_IN_PURE = new Set(['handshake/keys.ts']);
+const NODE_ALLOWED_IN_PURE = new Set(['handshake/node-accept.ts']);
 const PURE = new Set(['frame', 'connection', 'handshake']);
 
 function sourceFiles(dir: string): string[] {

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 
 import { computeAccept, generateKey, isValidKey, WEBSOCKET_GUID } from '../../src/handshake/index.ts';
 import { RFC_ACCEPT, RFC_KEY } from './helpers.ts';
+import { nodeComputeAccept } from '../../src/handshake/node-accept.ts';
 
 test('RFC 6455 §1.3: the sample key yields the sample accept value', () => {
   assert.equal(computeAccept(RFC_KEY), RFC_ACCEPT);
@@ -40,5 +42,18 @@ test('RFC 6455 §4.2.1 item 5: isValidKey accepts exactly base64 of 16 bytes', (
     Buffer.alloc(15).toString('base64'),
   ]) {
     assert.equal(isValidKey(bad), false, bad);
+  }
+});
+
+test('generateKey takes its random bytes from the source it is given (no Web Crypto needed)', () => {
+  const key = generateKey((target) => target.fill(0xff));
+  assert.equal(key, Buffer.alloc(16, 0xff).toString('base64'));
+});
+
+test("the Node adapters' accept value (node:crypto) equals the plain TypeScript one, key for key", () => {
+  assert.equal(nodeComputeAccept(RFC_KEY), RFC_ACCEPT);
+  for (let i = 0; i < 200; i++) {
+    const key = randomBytes(16).toString('base64');
+    assert.equal(computeAccept(key), nodeComputeAccept(key), key);
   }
 });
