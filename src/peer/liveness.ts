@@ -1,8 +1,9 @@
 /**
  * Whether a peer with a heartbeat (`pingFrequency`) is still alive, judged at each beat.
  * A peer is dropped when a whole period passed after a ping with nothing heard from it,
- * unless the silence is ours: reading paused by unread messages, or by a backlog of ours
- * that the kernel keeps taking (the peer reads it, only slowly, and its pongs wait unread).
+ * unless the silence is ours: reading paused by unread messages, or a backlog of ours that
+ * the kernel keeps taking (the peer reads it, only slowly; our ping waits behind it, or its
+ * pong waits unread while our reading is paused).
  * @module
  */
 import type { Socket } from 'node:net';
@@ -14,33 +15,34 @@ export class Liveness {
   heard = true;
   /** A ping went out at the last beat, so this beat may judge. */
   private awaitingLife = false;
-  // The bytes of ours the kernel had taken at the last beat, and whether reading paused since.
+  // The bytes of ours the kernel had taken at the last beat, and whether we were held up since.
   private takenAtBeat = -1;
-  private pausedSinceBeat = false;
+  private heldUpSinceBeat = false;
 
-  /** Reading was paused: the peer's pongs may wait unread. */
-  readingPaused(): void {
-    this.pausedSinceBeat = true;
+  /** Reading was paused, or our send buffer passed the high-water mark: the ping or its pong may wait. */
+  heldUp(): void {
+    this.heldUpSinceBeat = true;
   }
 
   /**
    * A period passed. False if the peer is to be dropped; else true (a ping is due).
-   * `paused`: reading is paused now; `messagesHeld`: unread messages are over the mark.
+   * `heldUp`: reading is paused now, or our send buffer is over the mark; `messagesHeld`:
+   * unread messages are over the mark.
    */
-  beat(socket: Socket, paused: boolean, messagesHeld: boolean): boolean {
-    const backlogMoved = this.backlogMoved(socket, paused);
+  beat(socket: Socket, heldUp: boolean, messagesHeld: boolean): boolean {
+    const backlogMoved = this.backlogMoved(socket, heldUp);
     if (this.awaitingLife && !this.heard && !backlogMoved && !messagesHeld) return false;
     this.heard = false;
     this.awaitingLife = true;
     return true;
   }
 
-  /** Whether, reading paused since the last beat, the kernel took more of our backlog. */
-  private backlogMoved(socket: Socket, paused: boolean): boolean {
+  /** Whether, held up since the last beat, the kernel took more of our backlog. */
+  private backlogMoved(socket: Socket, heldUp: boolean): boolean {
     const taken = bytesTakenByKernel(socket);
-    const moved = this.pausedSinceBeat && this.takenAtBeat >= 0 && taken > this.takenAtBeat;
+    const moved = this.heldUpSinceBeat && this.takenAtBeat >= 0 && taken > this.takenAtBeat;
     this.takenAtBeat = taken;
-    this.pausedSinceBeat = paused;
+    this.heldUpSinceBeat = heldUp;
     return moved;
   }
 }

@@ -14,8 +14,8 @@ export interface PeerOptions {
    * Send a ping every this many milliseconds; a peer from which nothing at all arrives
    * during the following period is dropped and reported closed with 1006. Not while its
    * unread messages are over `highWaterMark`: reading is paused, and its answers wait
-   * behind them. Nor while our unsent bytes over `highWaterMark` pause reading (see
-   * `highWaterMark`) and the kernel keeps taking them: the peer reads, only slowly.
+   * behind them. Nor while our unsent bytes are over `highWaterMark` and the kernel keeps
+   * taking them: the peer reads, only slowly, and our ping waits behind them.
    * Default 0 (off).
    */
   pingFrequency?: number;
@@ -23,10 +23,11 @@ export interface PeerOptions {
   fragments?: boolean;
   /**
    * Send-buffer level in bytes above which `write` waits for the socket to drain before it
-   * resolves and `send` answers `'backpressure'`. A send or write made on a buffer already
-   * over it ignores that backpressure, and pauses reading until the buffer is back under,
-   * so that a peer that never reads cannot make us pile up its echoes; a write that waits
-   * (or `drained()`) pauses nothing, so two peers streaming to each other cannot deadlock.
+   * resolves and `send` answers `'backpressure'`. On a server, a send or write made on a
+   * buffer already over it ignores that backpressure, and pauses reading until the buffer
+   * is back under, so that a client that never reads cannot make it pile up echoes; a
+   * write that waits (or `drained()`) pauses nothing, and a client never stops reading for
+   * its own backlog, so two peers streaming to each other cannot deadlock.
    * Over it, pongs are held, and only the latest ping is answered once it drains (RFC 6455
    * §5.5.3). Reading pauses too above this many bytes of unread messages, each counting
    * its payload plus 64 bytes (so that empty ones count). Default 1 MiB.

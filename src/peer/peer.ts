@@ -277,7 +277,7 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
    */
   private queue(data: Writable, buffered: number, published: Writable = data): number {
     // Queued on a buffer already over the mark: backpressure is ignored (see `updateFlow`).
-    if (buffered > this.options.highWaterMark) this.sentPastMark = true;
+    if (buffered > this.options.highWaterMark && this.connection.role === 'server') this.sentPastMark = true;
     const bytes = queueWritable(this.connection, data);
     scheduleFlush(this);
     noteQueued(this);
@@ -393,15 +393,18 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     else writeBeforeReuse(socket, outgoing, count, region, onWritten);
     if (connection.state === 'CLOSED') this.closing.endTransport();
     else if (socket.writableLength > hwm) {
-      // Over the mark: pongs wait for it to go down (one, the latest ping's, §5.5.3).
+      // Over the mark: pongs wait for it to go down (one, the latest ping's, §5.5.3), and
+      // the peer's answer to our ping may wait behind the backlog.
       connection.holdPongs(true);
+      this.liveness.heldUp();
       this.updateFlow();
     }
   }
 
-  /** @internal A ping period passed: ping, and drop the peer if nothing came since the last ping, unless reading was paused by unread messages or by a backlog the peer reads. */
+  /** @internal A ping period passed: ping, and drop the peer if nothing came since the last ping, unless the silence is ours (unread messages, a backlog the peer reads: see `Liveness`). */
   beat(): void {
-    if (!this.liveness.beat(this.socket, this.paused, this.receiver.inbox.bytes > this.options.highWaterMark)) {
+    const hwm = this.options.highWaterMark;
+    if (!this.liveness.beat(this.socket, this.paused || this.socket.writableLength > hwm, this.receiver.inbox.bytes > hwm)) {
       this.socket.destroy();
       return;
     }
@@ -412,21 +415,22 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
   }
 
   /**
-   * Pause reading while the inbox is over the high-water mark, or while the send buffer is
-   * and the application sent more on it (`sentPastMark`); resume when neither holds. What is
-   * sent past the mark ignores backpressure — echoes sent without a look at `send`'s answer,
-   * a write per message not awaited — and pausing keeps a peer that never reads from making
-   * us pile them up. A buffer over the mark that way alone — a write that waits, a
-   * `'backpressure'` followed by `drained()` — pauses nothing: the application already
-   * paces itself, and two such peers streaming to each other would each wait for the
-   * other to read, for good.
+   * Pause reading while the inbox is over the high-water mark, or, on a server, while the
+   * send buffer is and the application sent more on it (`sentPastMark`); resume when
+   * neither holds. What is sent past the mark ignores backpressure — echoes sent without a
+   * look at `send`'s answer, a write per message not awaited — and pausing keeps a client
+   * that never reads from making the server pile them up. A buffer over the mark that way
+   * alone — a write that waits, a `'backpressure'` followed by `drained()` — pauses
+   * nothing: the application already paces itself. And a client never stops reading for
+   * its own backlog (`send` refuses past `maxBufferedAmount`): if both ends of a connection
+   * did, each would wait for the other to read, for good.
    */
   private updateFlow(): void {
     const hwm = this.options.highWaterMark;
     const shouldPause = this.receiver.inbox.bytes > hwm || (this.socket.writableLength > hwm && this.sentPastMark);
     if (shouldPause === this.paused) return;
     this.paused = shouldPause;
-    if (shouldPause) this.liveness.readingPaused();
+    if (shouldPause) this.liveness.heldUp();
     if (shouldPause) this.socket.pause();
     else this.socket.resume();
   }

@@ -5,10 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 
 import { bind, BufferFullError, connect, TimeoutError, type Message, type Peer } from '../../src/index.ts';
-import { acceptRawClient, clientFrame, defer, FrameReader, LOCALHOST, patternBytes, settlesWithin, sleep, waitFor, within } from './helpers.ts';
+import { acceptRawClient, clientFrame, defer, FrameReader, LOCALHOST, patternBytes, rawAcceptUpgrade, settlesWithin, sleep, waitFor, within } from './helpers.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -223,6 +224,41 @@ test('two peers streaming to each other with send() and drained() never deadlock
   await streamBothWays(t, async (peer, message) => {
     if (peer.send(message) === 'backpressure') await peer.drained();
   });
+});
+
+test('two peers flooding each other with send(), both ignoring backpressure, never deadlock: the client keeps reading', async (t) => {
+  // 16 MiB each way queued at once: within maxBufferedAmount, far over the mark and the kernel buffers.
+  await streamBothWays(t, async (peer, message) => {
+    peer.send(message);
+  });
+});
+
+test('a client does not stop reading for its own backlog, even one sent past the mark: send refuses past maxBufferedAmount instead', async (t) => {
+  const highWaterMark = 64 * KiB;
+  const maxBufferedAmount = 4 * MiB;
+  const listener = createServer((socket) => void rawAcceptUpgrade(socket).then(() => sockets.push(socket)));
+  const sockets: Socket[] = [];
+  listener.listen(0, LOCALHOST);
+  await once(listener, 'listening');
+  defer(t, () => {
+    for (const socket of sockets) socket.destroy();
+    listener.close();
+  });
+  const client = await connect(`ws://${LOCALHOST}:${(listener.address() as AddressInfo).port}/`, {}, { highWaterMark, maxBufferedAmount });
+  defer(t, () => client.close());
+  await waitFor(() => sockets.length === 1, 2000, 'the raw server');
+  const server = sockets[0]!; // paused: it never reads
+  const chunk = patternBytes(256 * KiB, 2);
+  const results: string[] = [];
+  for (let i = 0; i < 100 && results.at(-1) !== 'dropped'; i++) {
+    results.push(client.send(chunk));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  assert.equal(results.at(-1), 'dropped', 'send refuses at maxBufferedAmount');
+  assert.equal(client.socket.isPaused(), false, 'the client still reads');
+  server.write(Buffer.concat([Buffer.from([0x81, 11]), Buffer.from('still heard')])); // §5.2: text, unmasked
+  const message = await client.read(2000);
+  assert.equal(message?.data, 'still heard');
 });
 
 test('a backlog pauses reading only once the application sends past the mark; a write that waits does not', async (t) => {

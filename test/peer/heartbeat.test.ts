@@ -144,7 +144,7 @@ test('a peer whose messages wait for the application (reading paused at the high
 });
 
 for (const [side, secure] of [['server', false], ['server', true], ['client', false], ['client', true]] as const) {
-  test(`a ${side} whose peer reads its backlog slowly (its reading paused by the send buffer) does not drop it for the pongs not read meanwhile${secure ? ', over TLS' : ''}`, async (t) => {
+  test(`a ${side} whose peer reads its backlog slowly (our pings wait behind it; a server's reading pauses too) does not drop it for the pongs that come late${secure ? ', over TLS' : ''}`, async (t) => {
     // The period is longer than the kernel's wake-ups of a writer whose peer reads (it waits
     // for half its send buffer to free): else progress within one period would not show.
     const tls = secure ? { tls: { cert: fixture('server.pem'), key: fixture('server.key') } } : {};
@@ -157,7 +157,8 @@ for (const [side, secure] of [['server', false], ['server', true], ['client', fa
     const accepted = await bound.accept(2000);
     const [sender, reader] = side === 'server' ? [accepted, client] : [client, accepted];
     // 25 MiB queued at once: far more than the kernel's buffers hold, so the sender's socket
-    // stays over the mark (and its reading paused, the pongs unread) for many periods.
+    // stays over the mark for many periods: its pings wait behind the backlog (and on a
+    // server, whose reading pauses, the pongs wait unread).
     const count = 400;
     const chunk = new Uint8Array(64 * 1024);
     for (let i = 0; i < count; i++) assert.notEqual(sender.send(chunk), 'dropped');
