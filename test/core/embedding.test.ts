@@ -29,17 +29,8 @@ import {
   type ParsedRequest,
   type ParsedResponse,
 } from '../../src/core.ts';
+import { concat } from '../frame/helpers.ts';
 import { defer, LOCALHOST, within } from '../peer/helpers.ts';
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
-}
 
 /** Feed `bytes` to `connection` one byte at a time. */
 function receiveByteByByte(connection: Connection, bytes: Uint8Array): void {
