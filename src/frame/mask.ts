@@ -193,8 +193,11 @@ export class MaskKeySource {
   /** Offset in `pool` of a key no one has used. Read `pool` after calling this. */
   next(): number {
     if (this.used + 4 > this.bytes.length) {
-      this.bytes = new Uint8Array(this.poolSize);
-      this.randomFill(this.bytes);
+      // Filled before it replaces the spent pool: a source that throws leaves no zeroed
+      // keys behind for the next frames (§5.3: every key unpredictable).
+      const fresh = new Uint8Array(this.poolSize);
+      this.randomFill(fresh);
+      this.bytes = fresh;
       this.used = 0;
     }
     const offset = this.used;

@@ -8,7 +8,7 @@ import { describe } from './field-lines.ts';
 import { extraHeaderLines, headerLine, type HeaderFields } from './head-writer.ts';
 import { assertSubprotocols } from './subprotocol.ts';
 import { defaultPort } from './url.ts';
-import { isValidKey, WEBSOCKET_VERSION } from './validate.ts';
+import { isUriHost, isValidKey, WEBSOCKET_VERSION } from './validate.ts';
 
 /** Options for {@link buildClientRequest}; a `WebSocketTarget` spreads in. */
 export interface ClientRequestOptions {
@@ -79,6 +79,8 @@ export function buildClientRequest(options: ClientRequestOptions): string {
 export function hostHeader(host: string, port: number | undefined, secure: boolean): string {
   if (host === '') throw new InvalidHeaderError('host must not be empty');
   const bracketed = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  // RFC 7230 §5.4: what a server checks the Host field against.
+  if (!isUriHost(bracketed)) throw new InvalidHeaderError(`Invalid host: ${describe(host)}`);
   if (port === undefined || port === defaultPort(secure)) return bracketed;
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidHeaderError(`Invalid port: ${port}`);
   return `${bracketed}:${port}`;

@@ -31,6 +31,7 @@ export { formatExtensions, parseExtensions, type ExtensionOffer, type ExtensionP
 export { assertSubprotocols, chooseSubprotocol, parseSubprotocols } from './subprotocol.ts';
 export { DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS, RequestHeadParser, type ParsedRequest } from './request.ts';
 export {
+  isUriHost,
   isValidKey,
   validateUpgradeRequest,
   WEBSOCKET_VERSION,

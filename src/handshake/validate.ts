@@ -24,11 +24,12 @@ export interface HeaderLookup {
 /**
  * The parts of a request the validator reads. A `ParsedRequest` fits, and so
  * does a request parsed elsewhere (e.g. by an HTTP server) once its headers
- * are wrapped in a `HeaderList`.
+ * are wrapped in a `HeaderList` and its version written as on the request line.
  */
 export interface UpgradeRequestHead {
   readonly method: string;
   readonly target: string;
+  /** As on the request line: `HTTP/1.1` (`node:http`'s `httpVersion` is `1.1`: prefix it). */
   readonly version: string;
   readonly headers: HeaderLookup;
 }
@@ -56,14 +57,16 @@ export interface UpgradeRequest {
  * 1. method GET — 405 with `Allow: GET`;
  * 2. HTTP/1.1 or later — 505;
  * 3. a request-target in origin form or absolute form, without fragment — 400;
- * 4. exactly one non-empty `Host` — 400;
- * 5. `Upgrade` lists `websocket` (case-insensitive) — 400;
- * 6. `Connection` lists `upgrade` (case-insensitive) — 400;
- * 7. `Sec-WebSocket-Version: 13` — 426 with `Sec-WebSocket-Version: 13`
+ * 4. exactly one `Host`, a uri-host with an optional port (RFC 7230 §5.4) — 400;
+ * 5. no body announced (`Content-Length` other than 0, or `Transfer-Encoding`):
+ *    the bytes after the head are the WebSocket's (RFC 7230 §3.3.3) — 400;
+ * 6. `Upgrade` lists `websocket` (case-insensitive) — 400;
+ * 7. `Connection` lists `upgrade` (case-insensitive) — 400;
+ * 8. `Sec-WebSocket-Version: 13` — 426 with `Sec-WebSocket-Version: 13`
  *    when missing or another version, 400 when malformed or repeated;
- * 8. exactly one `Sec-WebSocket-Key`, base64 of 16 bytes — 400;
- * 9. `Sec-WebSocket-Protocol`, if present, unique tokens — 400;
- * 10. `Sec-WebSocket-Extensions`, if present, well-formed — 400.
+ * 9. exactly one `Sec-WebSocket-Key`, base64 of 16 bytes — 400;
+ * 10. `Sec-WebSocket-Protocol`, if present, unique tokens — 400;
+ * 11. `Sec-WebSocket-Extensions`, if present, well-formed — 400.
  *
  * @throws {HandshakeError} for the first rule broken.
  */
@@ -155,11 +158,19 @@ function badTarget(target: string, problem: string): HandshakeError {
 }
 
 /**
- * RFC 7230 §5.4 / RFC 3986 §3.2.2: `Host = uri-host [ ":" port ]`, where uri-host is an
- * IP literal in brackets or a reg-name (unreserved, pct-encoded and sub-delims characters;
- * an IPv4 address is one too).
+ * RFC 3986 §3.2.2: a uri-host is an IP literal in brackets or a reg-name (unreserved,
+ * pct-encoded and sub-delims characters; an IPv4 address is one too), not empty (RFC 7230
+ * §2.7.1: a URI with an empty host is invalid).
  */
-const HOST_SYNTAX = /^(?:\[[0-9A-Za-z:.%]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::[0-9]*)?$/;
+const URI_HOST = String.raw`(?:\[[0-9A-Za-z:.%]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+)`;
+const URI_HOST_SYNTAX = new RegExp(`^${URI_HOST}$`);
+/** RFC 7230 §5.4: `Host = uri-host [ ":" port ]`. */
+const HOST_SYNTAX = new RegExp(`^${URI_HOST}(?::[0-9]*)?$`);
+
+/** Whether `host` is a uri-host (RFC 3986 §3.2.2): a bracketed IP literal, or a non-empty reg-name or IPv4 address. */
+export function isUriHost(host: string): boolean {
+  return URI_HOST_SYNTAX.test(host);
+}
 
 // RFC 6455 §4.2.1 item 2; RFC 7230 §5.4 requires 400 for a missing or repeated Host, or an invalid one.
 function requireHost(headers: HeaderLookup): string {

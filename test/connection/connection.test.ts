@@ -1082,3 +1082,18 @@ test('transportClosed: a transport that ended before CLOSED leaves the connectio
   assertUsageError(() => conn.sendText('late'), 'WS_ERR_NOT_OPEN');
   assert.equal(conn.outgoingBytes, 0);
 });
+
+test('§5.3 a client whose random source threw once masks its next frames with keys from the source, never 00 00 00 00', () => {
+  let calls = 0;
+  const conn = new Connection('client', new EventCollector(), {
+    randomFill: (target) => {
+      if (calls++ === 0) throw new Error('entropy source not ready');
+      target.fill(0x5a);
+    },
+  });
+  assert.throws(() => conn.sendText('first'), /entropy source not ready/);
+  conn.sendText('second');
+  const wire = concat(conn.takeOutgoing());
+  // §5.2: FIN + text, MASK + 6, then the masking key.
+  assert.equal(toHex(wire.subarray(0, 6)), '81 86 5a 5a 5a 5a');
+});

@@ -11,16 +11,23 @@ import { test } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
 
 import {
+  acceptOffer,
+  acceptResponse,
   buildAcceptResponse,
   buildClientRequest,
   buildRejectResponse,
   chooseSubprotocol,
+  clientOffer,
+  formatExtensions,
   Connection,
   EventCollector,
   generateKey,
   HandshakeError,
   latin1Encode,
+  parseExtensions,
+  PERMESSAGE_DEFLATE,
   RequestHeadParser,
+  resolveDeflateOptions,
   ResponseHeadParser,
   validateUpgradeRequest,
   verifyServerResponse,
@@ -102,6 +109,20 @@ test('a request the core refuses gets the status its error names, as a head to s
   assert.ok(refused instanceof HandshakeError, String(refused));
   assert.equal(refused.status, 400);
   assert.match(buildRejectResponse(refused), /^HTTP\/1\.1 400 /);
+});
+
+test('permessage-deflate is negotiated from the core alone, both sides agreeing on the same parameters (RFC 7692 §7.1)', () => {
+  const offer = clientOffer(resolveDeflateOptions(true));
+  const acceptance = acceptOffer(parseExtensions(formatExtensions([offer])), resolveDeflateOptions({ maxWindowBits: 12 }));
+  assert.ok(acceptance !== null);
+  const [answered] = parseExtensions(formatExtensions([acceptance.response]));
+  assert.equal(answered!.name, PERMESSAGE_DEFLATE);
+  assert.deepEqual(acceptResponse(answered!, offer), acceptance.params);
+  assert.equal(acceptance.params.serverMaxWindowBits, 12);
+  assert.equal(acceptance.params.clientNoContextTakeover, true);
+  // An answer the client cannot take is a reason to fail the connection, not parameters (§7.1).
+  assert.equal(typeof acceptResponse({ name: 'x-webkit-deflate-frame', params: [] }, offer), 'string');
+  assert.equal(typeof acceptResponse({ name: PERMESSAGE_DEFLATE, params: [['server_max_window_bits', '16']] }, offer), 'string');
 });
 
 /** Write what `connection` queued to `socket`, and end it when the protocol says so. */

@@ -180,6 +180,19 @@ describe('RFC 6455 §5.3 masking keys: "a fresh masking key … from a strong so
     assert.equal(toHex(source.pool.subarray(0, 4)), '80 81 82 83');
   });
 
+  test('§5.3 a random source that throws leaves no zeroed keys behind: the next key comes from a pool that was filled', () => {
+    let failing = true;
+    const source = new MaskKeySource((target) => {
+      if (failing) throw new Error('entropy source not ready');
+      target.fill(0xa5);
+    }, 8);
+    assert.throws(() => source.next(), /entropy source not ready/);
+    assert.throws(() => source.next(), /entropy source not ready/, 'still no key while the source fails');
+    failing = false;
+    const at = source.next();
+    assert.equal(toHex(source.pool.subarray(at, at + 4)), 'a5 a5 a5 a5');
+  });
+
   test('§5.3 the default pool is 4096 bytes of CSPRNG output, 1024 keys per refill', () => {
     const source = new MaskKeySource();
     const offsets = new Set<number>();

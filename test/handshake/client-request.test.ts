@@ -70,6 +70,14 @@ test('RFC 6455 §4.1 item 4 / RFC 3986 §3.2.2: IPv6 literals are bracketed', ()
   assert.equal(hostHeader('fe80::1%25eth0', 443, true), '[fe80::1%25eth0]');
 });
 
+test('RFC 7230 §5.4: a host that is no uri-host is refused, not sent for the server to refuse', () => {
+  for (const host of ['exa mple.com', 'example.com/evil', 'user@example.com', 'a?b', 'a#b', '"quoted"', 'hé', '[::1']) {
+    assert.throws(() => hostHeader(host, 80, false), InvalidHeaderError, host);
+    assert.throws(() => buildClientRequest({ host, key: RFC_KEY }), InvalidHeaderError, host);
+  }
+  for (const host of ['example.com', '127.0.0.1', 'my_host', 'xn--bcher-kva.example', '[::1]', '::1']) hostHeader(host, 80, false);
+});
+
 test('host and port are validated', () => {
   assert.throws(() => hostHeader('', 80, false), InvalidHeaderError);
   assert.throws(() => hostHeader('h', 0, false), InvalidHeaderError);
