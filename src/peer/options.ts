@@ -27,7 +27,8 @@ export interface PeerOptions {
    * buffer already over it ignores that backpressure, and pauses reading until the buffer
    * is back under, so that a client that never reads cannot make it pile up echoes; a
    * write that waits (or `drained()`) pauses nothing, and a client never stops reading for
-   * its own backlog, so two peers streaming to each other cannot deadlock.
+   * its own backlog, so the library never stalls two peers streaming to each other (an
+   * application still can, if at both ends its only reader waits on its own writes).
    * Over it, pongs are held, and only the latest ping is answered once it drains (RFC 6455
    * §5.5.3). Reading pauses too above this many bytes of unread messages, each counting
    * its payload plus 64 bytes (so that empty ones count). Default 1 MiB.

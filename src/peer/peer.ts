@@ -384,11 +384,13 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     const hwm = this.options.highWaterMark;
     // A pong held while the buffer was over the mark goes once it is back under.
     connection.holdPongs(socket.writableLength > hwm);
+    const over = this.bufferedAmount > hwm;
     const count = connection.takeOutgoingInto(outgoing);
-    // Someone waits for the buffer to go down: be told when these bytes are written, since
-    // 'drain' only comes when the socket's own (smaller or larger) high-water mark was passed.
+    // Be told when these bytes are written if the buffer is over the mark (waiting writes,
+    // a paused reading, a held pong may then go on), or someone waits already: 'drain' only
+    // comes once the socket is empty, and only if its own high-water mark (16 KiB) was passed.
     // With an error the socket is going, and `finish` fails the waiting writes.
-    const onWritten = this.writers?.waiting === true || this.paused || connection.pongOwed ? (error?: Error | null) => void (error == null && !socket.destroyed && this.onDrain()) : undefined;
+    const onWritten = over || this.writers?.waiting === true || this.paused || connection.pongOwed ? (error?: Error | null) => void (error == null && !socket.destroyed && this.onDrain()) : undefined;
     if (region === undefined) writeChunks(socket, outgoing, count, onWritten);
     else writeBeforeReuse(socket, outgoing, count, region, onWritten);
     if (connection.state === 'CLOSED') this.closing.endTransport();
@@ -439,6 +441,8 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
   onDrain(): void {
     if (this.bufferedAmount <= this.options.highWaterMark) {
       this.sentPastMark = false;
+      // Pings are answered as they come again; one held meanwhile goes now (below).
+      this.connection.holdPongs(false);
       this.writers?.resolveAll();
     }
     if (this.paused) this.updateFlow();

@@ -281,6 +281,65 @@ test('a backlog pauses reading only once the application sends past the mark; a 
   await assert.rejects(peer.read(STALL_MS), TimeoutError, 'a paused peer reads nothing more');
 });
 
+test('once a backlog has drained, a ping is answered at once again, though nothing else is sent (§5.5.2: "as soon as is practical")', async (t) => {
+  const { peer, socket, rest } = await acceptRawClient(t, { highWaterMark: 256 * KiB }); // reads nothing yet
+  for (let i = 0; i < 8; i++) peer.send(new Uint8Array(MiB));
+  await sleep(100);
+  assert.ok(peer.bufferedAmount > 256 * KiB, 'a backlog over the mark');
+  const reader = new FrameReader(socket, rest);
+  for (let i = 0; i < 8; i++) assert.equal((await reader.next(5000)).opcode, 2);
+  await waitFor(() => peer.bufferedAmount === 0, 2000, 'the backlog written');
+  socket.write(clientFrame(9, 'are you there?'));
+  const pong = await reader.next(2000);
+  assert.deepEqual([pong.opcode, pong.payload.toString()], [10, 'are you there?']);
+});
+
+test('a highWaterMark under the socket\'s own (16 KiB): a server paused by echoes sent past it resumes once its client reads them', async (t) => {
+  const { peer, socket, rest } = await acceptRawClient(t, { highWaterMark: 4 * KiB }); // reads nothing yet
+  let received: (() => void) | null = null;
+  peer.onMessage((message) => {
+    peer.send(message);
+    received?.();
+  });
+  // Echoes of 7 KiB, one message per read: once the kernel's buffers are full, the second
+  // passes the mark and pauses reading with 14 KiB buffered, short of the socket's own
+  // 16 KiB, so no 'drain' event is due.
+  const frame = clientFrame(2, new Uint8Array(7 * KiB));
+  let sent = 0;
+  while (!peer.socket.isPaused() && sent < 10_000) {
+    const read = new Promise<void>((resolve) => (received = resolve));
+    socket.write(frame);
+    sent++;
+    await Promise.race([read, sleep(50)]); // not read once paused
+    await new Promise((resolve) => setImmediate(resolve)); // its flush
+  }
+  assert.ok(peer.socket.isPaused(), 'reading paused'); // the client does not read the echoes yet
+  assert.ok(peer.socket.writableLength < 16 * KiB, `paused with ${peer.socket.writableLength} bytes buffered`);
+  const reader = new FrameReader(socket, rest);
+  for (let i = 0; i < sent; i++) assert.equal((await reader.next(3000)).payload.length, 7 * KiB, `echo ${i} of ${sent}`);
+  assert.equal(peer.socket.isPaused(), false);
+});
+
+test('a write waiting for the drain resolves once the buffer is back under the mark, not only once it is empty (drained() too)', async (t) => {
+  // The second message is larger than the kernel's buffers take: it stays in ours, under the mark.
+  const highWaterMark = 16 * MiB;
+  const { peer, socket, rest } = await acceptRawClient(t, { highWaterMark, maxBufferedAmount: 64 * MiB }); // reads nothing yet
+  const first = 2 * highWaterMark;
+  peer.send(new Uint8Array(first));
+  await new Promise((resolve) => setImmediate(resolve)); // the first message leaves in a flush of its own
+  const written = peer.write(new Uint8Array(highWaterMark - 2 * MiB));
+  const drained = peer.drained();
+  // Read the first message whole, then nothing more: what is left is under the mark.
+  let need = first + 10 - rest.length;
+  socket.on('data', (chunk: Buffer) => {
+    need -= chunk.length;
+    if (need <= 0) socket.pause();
+  });
+  socket.resume();
+  await within(Promise.all([written, drained]), 5000, 'the write and drained() to settle under the mark');
+  assert.ok(peer.bufferedAmount <= highWaterMark);
+});
+
 test('send() reports sent, then backpressure past highWaterMark, then dropped at maxBufferedAmount; drained() waits for the reader', async (t) => {
   const highWaterMark = 64 * KiB;
   const maxBufferedAmount = 8 * MiB;
