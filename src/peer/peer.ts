@@ -432,12 +432,15 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     const shouldPause = this.receiver.inbox.bytes > hwm || (this.socket.writableLength > hwm && this.sentPastMark);
     if (shouldPause === this.paused) return;
     this.paused = shouldPause;
-    if (shouldPause) this.liveness.heldUp();
-    if (shouldPause) this.socket.pause();
-    else this.socket.resume();
+    if (shouldPause) {
+      this.liveness.heldUp();
+      this.socket.pause();
+    } else {
+      this.socket.resume();
+    }
   }
 
-  /** @internal The socket wrote what it held: resolve waiting writes if under the mark, resume reading. */
+  /** @internal Bytes were written: back under the mark, resolve waiting writes and answer pings again; resume reading if it may. */
   onDrain(): void {
     if (this.bufferedAmount <= this.options.highWaterMark) {
       this.sentPastMark = false;
