@@ -6,7 +6,7 @@
  * @module
  */
 
-// The message schedule of one block, reused: a digest allocates only its padded input and output.
+// The message schedule of one block (§6.1.2 step 1), reused: a digest allocates only its padded input, state and output.
 const schedule = new Int32Array(80);
 
 /** The SHA-1 digest (20 bytes) of `message`. */
@@ -40,6 +40,16 @@ export function sha1(message: Uint8Array): Uint8Array {
   return digest;
 }
 
+// §4.2.1: the constant of each 20 rounds.
+const ROUND_CONSTANTS = new Int32Array([0x5a827999, 0x6ed9eba1, 0x8f1bbcdc | 0, 0xca62c1d6 | 0]);
+
+/** §4.1.1: Ch for rounds 0–19, Parity for 20–39 and 60–79, Maj for 40–59. */
+function roundFunction(t: number, b: number, c: number, d: number): number {
+  if (t < 20) return (b & c) | (~b & d);
+  if (t >= 40 && t < 60) return (b & c) | (b & d) | (c & d);
+  return b ^ c ^ d;
+}
+
 /** §6.1.2: fold the 64-byte block at `offset` into `state`, with the functions and constants of §4.1.1 and §4.2.1 by round. */
 function compress(state: number[], bytes: Uint8Array, offset: number): void {
   const w = schedule;
@@ -53,33 +63,8 @@ function compress(state: number[], bytes: Uint8Array, offset: number): void {
   let c = state[2]!;
   let d = state[3]!;
   let e = state[4]!;
-  let t = 0;
-  for (; t < 20; t++) {
-    const next = (((a << 5) | (a >>> 27)) + ((b & c) | (~b & d)) + e + 0x5a827999 + w[t]!) | 0;
-    e = d;
-    d = c;
-    c = (b << 30) | (b >>> 2);
-    b = a;
-    a = next;
-  }
-  for (; t < 40; t++) {
-    const next = (((a << 5) | (a >>> 27)) + (b ^ c ^ d) + e + 0x6ed9eba1 + w[t]!) | 0;
-    e = d;
-    d = c;
-    c = (b << 30) | (b >>> 2);
-    b = a;
-    a = next;
-  }
-  for (; t < 60; t++) {
-    const next = (((a << 5) | (a >>> 27)) + ((b & c) | (b & d) | (c & d)) + e - 0x70e44324 + w[t]!) | 0;
-    e = d;
-    d = c;
-    c = (b << 30) | (b >>> 2);
-    b = a;
-    a = next;
-  }
-  for (; t < 80; t++) {
-    const next = (((a << 5) | (a >>> 27)) + (b ^ c ^ d) + e - 0x359d3e2a + w[t]!) | 0;
+  for (let t = 0; t < 80; t++) {
+    const next = (((a << 5) | (a >>> 27)) + roundFunction(t, b, c, d) + e + ROUND_CONSTANTS[(t / 20) | 0]! + w[t]!) | 0;
     e = d;
     d = c;
     c = (b << 30) | (b >>> 2);
