@@ -382,9 +382,10 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     const socket = this.socket;
     if (this.done || socket.destroyed) return;
     const hwm = this.options.highWaterMark;
+    const backlog = socket.writableLength;
     // A pong held while the buffer was over the mark goes once it is back under.
-    connection.holdPongs(socket.writableLength > hwm);
-    const over = this.bufferedAmount > hwm;
+    connection.holdPongs(backlog > hwm);
+    const over = backlog + connection.outgoingBytes > hwm; // `bufferedAmount`, the socket read once
     const count = connection.takeOutgoingInto(outgoing);
     // Be told when these bytes are written if the buffer is over the mark (waiting writes,
     // a paused reading, a held pong may then go on), or someone waits already: 'drain' only
