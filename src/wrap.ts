@@ -6,10 +6,11 @@
 import type { Socket } from 'node:net';
 import { clientHandshake, type ConnectOptions } from './client/connect.ts';
 import { parseUrl } from './handshake/url.ts';
+import { ConnectionClosedError, TimeoutError } from './peer/errors.ts';
 import { resolvePeerOptions } from './peer/options.ts';
 import { Peer } from './peer/peer.ts';
 import { resolveServerOptions, type ServerOptions } from './server/options.ts';
-import { completeUpgrade, readRequestHeadAsync } from './server/upgrade.ts';
+import { completeUpgrade, readRequestHeadAsync, refusalOf } from './server/upgrade.ts';
 
 /** What every `wrap` takes. */
 interface WrapCommon {
@@ -38,8 +39,10 @@ export type WrapOptions = WrapServerOptions | WrapClientOptions;
 
 /**
  * A peer over `socket`. Handshaked: resolves at once. Otherwise a server reads and answers
- * the client's request (rejecting if it is invalid, after sending the HTTP error), and a
- * client sends its request for `url` and verifies the answer.
+ * the client's request, and a client sends its request for `url` and verifies the answer
+ * (rejecting as `connect` does). A server rejects with the `HandshakeError` it
+ * answered (its `status` and `code` say why; the HTTP error was sent), a `TimeoutError`
+ * once `timeout` passes, or a `ConnectionClosedError` if the client went first.
  */
 export async function wrap(socket: Socket, options: WrapOptions): Promise<Peer> {
   socket.setNoDelay(true);
@@ -53,8 +56,8 @@ export async function wrap(socket: Socket, options: WrapOptions): Promise<Peer> 
   const resolved = resolveServerOptions(options);
   const deadline = Date.now() + resolved.timeout; // for the whole handshake, `verify` included
   const request = await readRequestHeadAsync(socket, deadline, resolved);
-  if (request === null) throw new Error('wrap: the opening handshake failed (the HTTP error was sent) or timed out');
   const peer = await completeUpgrade(socket, request, request.rest, resolved, () => true, true, deadline);
-  if (peer === null) throw new Error('wrap: the opening handshake was rejected (the HTTP error was sent)');
-  return peer;
+  if (peer !== null) return peer;
+  // Refused (the HTTP error was sent), or `verify` outlived the deadline, or the client went.
+  throw refusalOf(socket) ?? (Date.now() >= deadline ? new TimeoutError('the opening handshake', resolved.timeout) : new ConnectionClosedError('the opening handshake'));
 }

@@ -201,7 +201,7 @@ function readResponseHead(socket: Socket, parser: ResponseHeadParser): Promise<P
     };
     const onClose = (): void => {
       cleanup();
-      reject(new Error('the server closed the connection during the opening handshake'));
+      reject(new HandshakeResponseError('WS_RESPONSE_CLOSED', 'the server closed the connection during the opening handshake, before the end of its response head'));
     };
     const onError = (error: Error): void => {
       cleanup();

@@ -83,7 +83,9 @@ export type HandshakeResponseErrorCode =
   | 'WS_RESPONSE_BAD_CONNECTION'
   | 'WS_RESPONSE_BAD_ACCEPT'
   | 'WS_RESPONSE_BAD_PROTOCOL'
-  | 'WS_RESPONSE_BAD_EXTENSIONS';
+  | 'WS_RESPONSE_BAD_EXTENSIONS'
+  /** The connection closed before the end of the response head. */
+  | 'WS_RESPONSE_CLOSED';
 
 /** Upper bound on how much of a failed response's body is retained. */
 export const RESPONSE_BODY_SNIPPET_BYTES = 512;

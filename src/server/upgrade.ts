@@ -15,37 +15,42 @@ import { validateUpgradeRequest, type UpgradeRequest, type UpgradeRequestHead } 
 import { negotiateAsServer } from '../extensions/permessage-deflate/index.ts';
 import { Peer } from '../peer/peer.ts';
 import { publishReject } from '../peer/diagnostics.ts';
+import { ConnectionClosedError, TimeoutError } from '../peer/errors.ts';
 import { releaseDeadline, watchDeadline, type Deadline } from '../peer/deadlines.ts';
 import type { ResolvedServerOptions, VerifyResult } from './options.ts';
 
 /** How long a rejected client gets to read our answer before its socket is destroyed. */
 const REJECT_LINGER_MS = 1000;
 
+/** Why no request head was read: it was answered as malformed, time ran out, or the client went. */
+export type HeadFailure = HandshakeError | TimeoutError | ConnectionClosedError;
+
 /**
- * What to do with the socket once its request head is read, or could not be; `deadline`
- * (ms since the epoch) is when the whole opening handshake must be done.
+ * What to do with the socket once its request head is read, or could not be (`failure`
+ * says why); `deadline` (ms since the epoch) is when the whole opening handshake must be done.
  */
-export type HeadCallback = (request: ParsedRequest | null, deadline: number) => void;
+export type HeadCallback = (request: ParsedRequest | null, deadline: number, failure?: HeadFailure) => void;
 
 /**
  * Read one request head from `socket` and call `done` with it, synchronously from the
  * `data` event that completes it (so the caller attaches its own reader before any further
  * byte can arrive). On a malformed or oversized head the error is answered (431, 400, …)
  * and `done(null)` is called; past `deadline` (ms since the epoch: the whole handshake's)
- * the socket is destroyed (slowloris).
+ * the socket is destroyed (slowloris). A null request comes with its {@link HeadFailure}.
  */
 export function readRequestHead(socket: Socket, deadline: number, options: ResolvedServerOptions, done: HeadCallback): void {
   new HeadReader(socket, deadline, options, done).start();
 }
 
-/** {@link readRequestHead} as a promise, for callers that are not on the hot path. */
-export function readRequestHeadAsync(socket: Socket, deadline: number, options: ResolvedServerOptions): Promise<ParsedRequest | null> {
-  return new Promise((resolve) => readRequestHead(socket, deadline, options, (request) => resolve(request)));
+/** {@link readRequestHead} as a promise that rejects with the {@link HeadFailure}, for callers that are not on the hot path. */
+export function readRequestHeadAsync(socket: Socket, deadline: number, options: ResolvedServerOptions): Promise<ParsedRequest> {
+  return new Promise((resolve, fail) => readRequestHead(socket, deadline, options, (request, _deadline, failure) => (request !== null ? resolve(request) : fail(failure))));
 }
 
 class HeadReader implements Deadline {
   registryIndex = -1;
   private readonly parser: RequestHeadParser;
+  private readonly timeout: number;
   private finished = false;
 
   constructor(
@@ -55,6 +60,7 @@ class HeadReader implements Deadline {
     private readonly done: HeadCallback,
   ) {
     this.parser = new RequestHeadParser(options.maxHeadBytes, options.maxHeaders);
+    this.timeout = options.timeout;
   }
 
   start(): void {
@@ -66,7 +72,7 @@ class HeadReader implements Deadline {
 
   expire(): void {
     this.socket.destroy();
-    this.finish(null);
+    this.finish(null, new TimeoutError('the opening handshake', this.timeout));
   }
 
   private readonly onData = (chunk: Buffer): void => {
@@ -76,21 +82,21 @@ class HeadReader implements Deadline {
     } catch (error) {
       if (!(error instanceof HandshakeError)) throw error;
       reject(this.socket, error);
-      this.finish(null);
+      this.finish(null, error);
       return;
     }
     if (request !== null) this.finish(request);
   };
 
-  private readonly onClose = (): void => this.finish(null);
+  private readonly onClose = (): void => this.finish(null, new ConnectionClosedError('the opening handshake'));
 
-  private finish(request: ParsedRequest | null): void {
+  private finish(request: ParsedRequest | null, failure?: HeadFailure): void {
     if (this.finished) return;
     this.finished = true;
     releaseDeadline(this);
     this.socket.off('data', this.onData);
     this.socket.off('close', this.onClose);
-    this.done(request, this.deadline);
+    this.done(request, this.deadline, failure);
   }
 }
 
@@ -254,9 +260,18 @@ function refuse(socket: Socket, error: unknown): null {
   return null;
 }
 
+// The error each socket was answered with, for a caller that has only the socket (`wrap`).
+const refusals = new WeakMap<Socket, HandshakeError>();
+
+/** The handshake error `socket` was answered with, if it was. */
+export function refusalOf(socket: Socket): HandshakeError | undefined {
+  return refusals.get(socket);
+}
+
 /** Answer with the error's status and a one-line reason, then end the socket. */
 export function reject(socket: Socket, error: HandshakeError): void {
   if (socket.destroyed) return;
+  refusals.set(socket, error);
   // A client that resets the connection must not crash the process: `node:http` removes
   // its own error listener before it hands the socket to an upgrade handler.
   if (socket.listenerCount('error') === 0) socket.on('error', ignore);

@@ -150,7 +150,11 @@ test('a server that closes during the opening handshake makes connect reject, no
   listener.listen(0, LOCALHOST);
   await once(listener, 'listening');
   defer(t, () => new Promise<void>((resolve) => listener.close(() => resolve())));
-  await assert.rejects(within(connect(`ws://${LOCALHOST}:${(listener.address() as AddressInfo).port}/`, {}, { timeout: 2000 }), 3000, 'connect'), /closed/);
+  await assert.rejects(within(connect(`ws://${LOCALHOST}:${(listener.address() as AddressInfo).port}/`, {}, { timeout: 2000 }), 3000, 'connect'), (error: unknown) => {
+    assert.ok(error instanceof HandshakeResponseError, `not a HandshakeResponseError: ${String(error)}`);
+    assert.deepEqual([error.code, error.status], ['WS_RESPONSE_CLOSED', 0]);
+    return true;
+  });
 });
 
 /** Check that `error` is our AbortError carrying `reason`. */

@@ -7,9 +7,14 @@ import { once } from 'node:events';
 import { connect as netConnect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { test } from 'node:test';
 
-import { server, wrap, type Peer } from '../../src/index.ts';
-import { clientFrame, defer, LOCALHOST, socketPair, within, readPlain } from './helpers.ts';
+import { ConnectionClosedError, HandshakeError, HandshakeResponseError, server, TimeoutError, wrap, type Peer } from '../../src/index.ts';
+import { clientFrame, defer, LOCALHOST, socketPair, waitFor, within, readPlain } from './helpers.ts';
 import { closeWs, wsClient } from './ws-helpers.ts';
+
+/** A valid upgrade request for `/`. */
+function upgradeRequest(): string {
+  return 'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+}
 
 async function exchange(a: Peer, b: Peer): Promise<void> {
   await a.write('from a');
@@ -79,7 +84,16 @@ test('wrap with handshaked: true and head: bytes already read from the socket ar
   assert.deepEqual(await readPlain(serverPeer, 2000), { opcode: 1, fin: true, data: 'split message' });
 });
 
-test('wrap as server rejects a bad request after sending the HTTP error', async (t) => {
+/** Check that `error` is the HandshakeError of that status and code. */
+function answeredWith(status: number, code: string): (error: unknown) => true {
+  return (error) => {
+    assert.ok(error instanceof HandshakeError, `not a HandshakeError: ${String(error)}`);
+    assert.deepEqual([error.status, error.code], [status, code]);
+    return true;
+  };
+}
+
+test('wrap as server rejects a bad request with the HandshakeError it answered, after sending the HTTP error (§4.2.1)', async (t) => {
   const [serverSocket, clientSocket] = await socketPair();
   defer(t, () => {
     serverSocket.destroy();
@@ -89,9 +103,65 @@ test('wrap as server rejects a bad request after sending the HTTP error', async 
   clientSocket.on('data', (chunk: Buffer) => received.push(chunk));
   const ended = once(clientSocket, 'end');
   clientSocket.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n');
-  await assert.rejects(within(wrap(serverSocket, { role: 'server' }), 2000, 'wrap'), /rejected/);
+  await assert.rejects(within(wrap(serverSocket, { role: 'server' }), 2000, 'wrap'), answeredWith(400, 'WS_HANDSHAKE_BAD_KEY'));
   await within(ended, 2000, 'the socket is ended');
   assert.match(Buffer.concat(received).toString('latin1'), /^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*Sec-WebSocket-Key/);
+});
+
+test('wrap as server rejects a malformed head with the HandshakeError the parser raised', async (t) => {
+  const [serverSocket, clientSocket] = await socketPair();
+  defer(t, () => {
+    serverSocket.destroy();
+    clientSocket.destroy();
+  });
+  clientSocket.on('data', () => undefined);
+  clientSocket.write('not a request line\r\n\r\n');
+  await assert.rejects(within(wrap(serverSocket, { role: 'server' }), 2000, 'wrap'), answeredWith(400, 'WS_HANDSHAKE_MALFORMED_REQUEST_LINE'));
+});
+
+test("wrap as server rejects with the refusal of `verify`, status and all", async (t) => {
+  const [serverSocket, clientSocket] = await socketPair();
+  defer(t, () => {
+    serverSocket.destroy();
+    clientSocket.destroy();
+  });
+  const received: Buffer[] = [];
+  clientSocket.on('data', (chunk: Buffer) => received.push(chunk));
+  clientSocket.write(upgradeRequest());
+  const verify = async (): Promise<{ status: number; reason: string }> => ({ status: 401, reason: 'who are you' });
+  await assert.rejects(within(wrap(serverSocket, { role: 'server', verify }), 2000, 'wrap'), answeredWith(401, 'WS_HANDSHAKE_REFUSED'));
+  await waitFor(() => Buffer.concat(received).includes('401'), 2000, 'the 401 answer');
+});
+
+test('wrap as server rejects with ConnectionClosedError when the client goes before its head is complete', async (t) => {
+  const [serverSocket, clientSocket] = await socketPair();
+  defer(t, () => serverSocket.destroy());
+  clientSocket.end('GET / HTTP/1.1\r\nHost: x\r\n');
+  await assert.rejects(within(wrap(serverSocket, { role: 'server' }), 2000, 'wrap'), ConnectionClosedError);
+});
+
+test('wrap as server rejects with TimeoutError when the head does not come within `timeout` (slowloris)', async (t) => {
+  const [serverSocket, clientSocket] = await socketPair();
+  defer(t, () => {
+    serverSocket.destroy();
+    clientSocket.destroy();
+  });
+  clientSocket.on('error', () => undefined);
+  clientSocket.write('GET / HTTP/1.1\r\n');
+  await assert.rejects(within(wrap(serverSocket, { role: 'server', timeout: 100 }), 2000, 'wrap'), TimeoutError);
+  assert.ok(serverSocket.destroyed, 'the socket is destroyed');
+});
+
+test('wrap as server rejects with TimeoutError when `verify` outlives `timeout`', async (t) => {
+  const [serverSocket, clientSocket] = await socketPair();
+  defer(t, () => {
+    serverSocket.destroy();
+    clientSocket.destroy();
+  });
+  clientSocket.on('error', () => undefined);
+  clientSocket.write(upgradeRequest());
+  const verify = (): Promise<boolean> => new Promise(() => undefined); // never decides
+  await assert.rejects(within(wrap(serverSocket, { role: 'server', timeout: 100, verify }), 2000, 'wrap'), TimeoutError);
 });
 
 test('wrap as client without a url, when the handshake is still to do, is a TypeError', async (t) => {
@@ -115,7 +185,11 @@ test('wrap as client on a socket that allows half-open connections rejects as so
   defer(t, () => socket.destroy());
   await once(socket, 'connect');
   // Its only sign of the server's FIN is 'end': 'close' waits for our side to end too.
-  await assert.rejects(within(wrap(socket, { role: 'client', url: `ws://${LOCALHOST}/`, timeout: 10_000 }), 2000, 'wrap'), /closed the connection during the opening handshake/);
+  await assert.rejects(within(wrap(socket, { role: 'client', url: `ws://${LOCALHOST}/`, timeout: 10_000 }), 2000, 'wrap'), (error: unknown) => {
+    assert.ok(error instanceof HandshakeResponseError);
+    assert.equal(error.code, 'WS_RESPONSE_CLOSED');
+    return true;
+  });
 });
 
 test('wrap as client on a socket handed over paused still reads the answer', async (t) => {
