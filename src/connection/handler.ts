@@ -65,21 +65,27 @@ export class EventCollector implements ConnectionHandler {
     return events;
   }
 
+  /** Records a `text` event. */
   onText(data: string, fin: boolean): void {
     this.events.push({ type: 'text', data, fin });
   }
+  /** Records a `binary` event, with a copy of `data` (which may be a view into a read). */
   onBinary(data: Uint8Array, fin: boolean): void {
     this.events.push({ type: 'binary', data: copy(data), fin });
   }
+  /** Records a `ping` event, with a copy of its payload. */
   onPing(data: Uint8Array): void {
     this.events.push({ type: 'ping', data: copy(data) });
   }
+  /** Records a `pong` event, with a copy of its payload. */
   onPong(data: Uint8Array): void {
     this.events.push({ type: 'pong', data: copy(data) });
   }
+  /** Records a `close` event. */
   onClose(code: number, reason: string): void {
     this.events.push({ type: 'close', code, reason });
   }
+  /** Records an `error` event. */
   onError(error: ProtocolError): void {
     this.events.push({ type: 'error', error });
   }

@@ -38,8 +38,10 @@ export type HandshakeErrorCode =
 /**
  * A request that cannot be upgraded to a WebSocket.
  *
- * - `status` is the HTTP status the server should reply with (400, 405, 426,
- *   431 or 505).
+ * - `status` is the HTTP status the server should reply with: 400, 405, 426,
+ *   431 or 505 for a request the protocol refuses; 403, 404 or 503 for one the
+ *   server's policy refuses; 500 when an application hook failed; and whatever
+ *   status a `verify` refusal gives.
  * - `reason` is a single line of plain text suitable for a response body.
  * - `headers` lists fields the response must include (for example `Allow`
  *   for 405, `Sec-WebSocket-Version` for 426).

@@ -36,6 +36,7 @@ export const DiagnosticsChannel = {
 
 /** Published on `wspeer:open`. */
 export interface PeerOpenEvent {
+  /** The connection. */
   readonly peer: Peer;
   /** Which end of the connection the peer is. */
   readonly role: 'client' | 'server';
@@ -46,12 +47,15 @@ export interface PeerOpenEvent {
  * that is reused: its data may be read during the publish, not kept.
  */
 export interface PeerMessageEvent {
+  /** The connection. */
   readonly peer: Peer;
+  /** The message received, as the application gets it. */
   readonly message: Message;
 }
 
 /** Published on `wspeer:send`. */
 export interface PeerSendEvent {
+  /** The connection. */
   readonly peer: Peer;
   /** What was passed to `send` or `write`. */
   readonly data: Writable;
@@ -61,6 +65,7 @@ export interface PeerSendEvent {
 
 /** Published on `wspeer:close`. */
 export interface PeerCloseEvent {
+  /** The connection. */
   readonly peer: Peer;
   /** The peer's close code; 1005 if its close frame had none, 1006 if the connection ended without one. */
   readonly code: number;

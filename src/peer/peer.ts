@@ -287,9 +287,11 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
 
   /**
    * The closing handshake (§7.1.2): send a close frame with `code` and `reason`, wait for
-   * the peer's and for the socket to end. Resolves true when both happened, false if
-   * `timeout` (ms, default the `closeTimeout` option) ran out first — the socket is then
-   * destroyed.
+   * the peer's and for the socket to end; past `timeout` (ms, default the `closeTimeout`
+   * option) the socket is destroyed. Resolves once the socket is closed: true if both close
+   * frames were exchanged (the handshake completed, even if the peer then kept its TCP
+   * connection open until the timeout), false if the peer's never came or the connection
+   * failed.
    */
   shutdown(code: number = CloseCode.Normal, reason = '', timeout: number = this.options.closeTimeout): Promise<boolean> {
     if (this.done) return Promise.resolve(this.closing.clean);

@@ -20,7 +20,10 @@ import { serverTlsOptions } from '../tls/options.ts';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.ts';
 import { completeUpgrade, pathOnly, policyError, readRequestHead, reject } from './upgrade.ts';
 
-/** What a connection handler receives besides the peer. */
+/**
+ * A connection handler, called with each new peer. A throw or a rejected promise closes that
+ * connection with 1011; returning, or resolving, leaves the peer open.
+ */
 export type ConnectionHandlerFunction = (peer: Peer) => void | Promise<void>;
 
 /** A socket in its opening handshake, as the server's registry holds it. */

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { test } from 'node:test';
 
-import { bind, connect, server, TimeoutError } from '../../src/index.ts';
-import { acceptRawClient, defer, FrameReader, LOCALHOST, portOf, rawConnect, silentTcpServer, waitFor, within, readPlain } from './helpers.ts';
+import { bind, connect, server, TimeoutError, wrap } from '../../src/index.ts';
+import { acceptRawClient, defer, FrameReader, LOCALHOST, portOf, rawAcceptUpgrade, rawConnect, silentTcpServer, socketPair, waitFor, within, readPlain } from './helpers.ts';
 
 test('read(timeout) rejects with TimeoutError and the connection stays usable: a later read gets the next message', async (t) => {
   const bound = await bind(`ws://${LOCALHOST}:0/`);
@@ -53,6 +53,28 @@ test('shutdown(1000, "", 100) against a peer that never answers the close resolv
   assert.equal(close.opcode, 8);
   assert.equal(close.payload.readUInt16BE(0), 1000);
   assert.equal(await peer.read(), null);
+});
+
+test('shutdown resolves true once both close frames are exchanged, though the server then keeps TCP open; the socket goes at the timeout (§7.1.1, §7.1.2)', async (t) => {
+  const [serverSocket, clientSocket] = await socketPair();
+  defer(t, () => {
+    serverSocket.destroy();
+    clientSocket.destroy();
+  });
+  const answered = rawAcceptUpgrade(serverSocket);
+  const client = await within(wrap(clientSocket, { role: 'client', url: `ws://${LOCALHOST}/` }), 2000, 'wrap');
+  await answered;
+  const received = once(serverSocket, 'data') as Promise<[Buffer]>;
+  serverSocket.resume();
+
+  const shutdown = client.shutdown(1000, '', 200);
+  const [close] = await within(received, 2000, 'our close frame');
+  // FIN + close, masked (§5.3), 2-byte payload: status 1000 under the mask key.
+  assert.deepEqual([close[0], close[1], ((close[6]! ^ close[2]!) << 8) | (close[7]! ^ close[3]!)], [0x88, 0x82, 1000]);
+  serverSocket.write(Buffer.from([0x88, 0x02, 0x03, 0xe8])); // our close answered; no FIN follows
+  assert.equal(await within(shutdown, 2000, 'shutdown'), true);
+  assert.equal(client.socket.destroyed, true, 'the socket is destroyed at the timeout');
+  assert.equal(client.closeCode, 1000);
 });
 
 test('connect rejects with TimeoutError when the server accepts TCP but never answers the opening handshake', async (t) => {
