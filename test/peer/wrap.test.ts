@@ -152,18 +152,6 @@ test('wrap as server rejects with TimeoutError when the head does not come withi
   assert.ok(serverSocket.destroyed, 'the socket is destroyed');
 });
 
-test('wrap as server rejects with TimeoutError when `verify` outlives `timeout`', async (t) => {
-  const [serverSocket, clientSocket] = await socketPair();
-  defer(t, () => {
-    serverSocket.destroy();
-    clientSocket.destroy();
-  });
-  clientSocket.on('error', () => undefined);
-  clientSocket.write(upgradeRequest());
-  const verify = (): Promise<boolean> => new Promise(() => undefined); // never decides
-  await assert.rejects(within(wrap(serverSocket, { role: 'server', timeout: 100, verify }), 2000, 'wrap'), TimeoutError);
-});
-
 test('wrap as client without a url, when the handshake is still to do, is a TypeError', async (t) => {
   const [serverSocket, clientSocket] = await socketPair();
   defer(t, () => {
