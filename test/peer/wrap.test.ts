@@ -5,16 +5,11 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect as netConnect, createServer, type AddressInfo, type Socket } from 'node:net';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 
 import { ConnectionClosedError, HandshakeError, HandshakeResponseError, server, TimeoutError, wrap, type Peer } from '../../src/index.ts';
-import { clientFrame, defer, LOCALHOST, socketPair, waitFor, within, readPlain } from './helpers.ts';
+import { clientFrame, defer, LOCALHOST, requestText, socketPair, upgradeLines, waitFor, within, readPlain } from './helpers.ts';
 import { closeWs, wsClient } from './ws-helpers.ts';
-
-/** A valid upgrade request for `/`. */
-function upgradeRequest(): string {
-  return 'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
-}
 
 async function exchange(a: Peer, b: Peer): Promise<void> {
   await a.write('from a');
@@ -93,7 +88,11 @@ function answeredWith(status: number, code: string): (error: unknown) => true {
   };
 }
 
-test('wrap as server rejects a bad request with the HandshakeError it answered, after sending the HTTP error (§4.2.1)', async (t) => {
+/**
+ * A socket pair, both ends destroyed after the test, whose client end has sent `request`;
+ * `received` collects what the server answers it.
+ */
+async function pairAfterRequest(t: TestContext, request: string): Promise<{ serverSocket: Socket; clientSocket: Socket; received: Buffer[] }> {
   const [serverSocket, clientSocket] = await socketPair();
   defer(t, () => {
     serverSocket.destroy();
@@ -101,33 +100,27 @@ test('wrap as server rejects a bad request with the HandshakeError it answered, 
   });
   const received: Buffer[] = [];
   clientSocket.on('data', (chunk: Buffer) => received.push(chunk));
+  clientSocket.on('error', () => undefined);
+  clientSocket.write(request);
+  return { serverSocket, clientSocket, received };
+}
+
+test('wrap as server rejects a bad request with the HandshakeError it answered, after sending the HTTP error (§4.2.1)', async (t) => {
+  const noKey = 'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n';
+  const { serverSocket, clientSocket, received } = await pairAfterRequest(t, noKey);
   const ended = once(clientSocket, 'end');
-  clientSocket.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n');
   await assert.rejects(within(wrap(serverSocket, { role: 'server' }), 2000, 'wrap'), answeredWith(400, 'WS_HANDSHAKE_BAD_KEY'));
   await within(ended, 2000, 'the socket is ended');
   assert.match(Buffer.concat(received).toString('latin1'), /^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*Sec-WebSocket-Key/);
 });
 
 test('wrap as server rejects a malformed head with the HandshakeError the parser raised', async (t) => {
-  const [serverSocket, clientSocket] = await socketPair();
-  defer(t, () => {
-    serverSocket.destroy();
-    clientSocket.destroy();
-  });
-  clientSocket.on('data', () => undefined);
-  clientSocket.write('not a request line\r\n\r\n');
+  const { serverSocket } = await pairAfterRequest(t, 'not a request line\r\n\r\n');
   await assert.rejects(within(wrap(serverSocket, { role: 'server' }), 2000, 'wrap'), answeredWith(400, 'WS_HANDSHAKE_MALFORMED_REQUEST_LINE'));
 });
 
 test("wrap as server rejects with the refusal of `verify`, status and all", async (t) => {
-  const [serverSocket, clientSocket] = await socketPair();
-  defer(t, () => {
-    serverSocket.destroy();
-    clientSocket.destroy();
-  });
-  const received: Buffer[] = [];
-  clientSocket.on('data', (chunk: Buffer) => received.push(chunk));
-  clientSocket.write(upgradeRequest());
+  const { serverSocket, received } = await pairAfterRequest(t, requestText(upgradeLines()));
   const verify = async (): Promise<{ status: number; reason: string }> => ({ status: 401, reason: 'who are you' });
   await assert.rejects(within(wrap(serverSocket, { role: 'server', verify }), 2000, 'wrap'), answeredWith(401, 'WS_HANDSHAKE_REFUSED'));
   await waitFor(() => Buffer.concat(received).includes('401'), 2000, 'the 401 answer');
@@ -141,13 +134,7 @@ test('wrap as server rejects with ConnectionClosedError when the client goes bef
 });
 
 test('wrap as server rejects with TimeoutError when the head does not come within `timeout` (slowloris)', async (t) => {
-  const [serverSocket, clientSocket] = await socketPair();
-  defer(t, () => {
-    serverSocket.destroy();
-    clientSocket.destroy();
-  });
-  clientSocket.on('error', () => undefined);
-  clientSocket.write('GET / HTTP/1.1\r\n');
+  const { serverSocket } = await pairAfterRequest(t, 'GET / HTTP/1.1\r\n');
   await assert.rejects(within(wrap(serverSocket, { role: 'server', timeout: 100 }), 2000, 'wrap'), TimeoutError);
   assert.ok(serverSocket.destroyed, 'the socket is destroyed');
 });
