@@ -10,7 +10,7 @@ import { describe } from './field-lines.ts';
 import { computeAccept } from './keys.ts';
 import { isSupportedHttpVersion } from './request.ts';
 import type { ParsedResponse } from './response.ts';
-import { listContainsToken } from './tokens.ts';
+import { equalsIgnoreAsciiCase, listContainsToken, splitList } from './tokens.ts';
 
 /** What the client sent, which the response is checked against. */
 export interface VerifyOptions {
@@ -38,7 +38,8 @@ export interface HandshakeResult {
  *
  * 1. status 101 (anything else, e.g. a 401 or a redirect, fails);
  * 2. HTTP/1.1 or later;
- * 3. `Upgrade` lists `websocket` (case-insensitive);
+ * 3. `Upgrade` is `websocket` (case-insensitive), and nothing else: not a list
+ *    naming other protocols too, not a repeated field;
  * 4. `Connection` lists `upgrade` (case-insensitive);
  * 5. exactly one `Sec-WebSocket-Accept`, equal to the value expected for the key;
  * 6. `Sec-WebSocket-Protocol`, if present, is a single offered subprotocol
@@ -68,9 +69,11 @@ export function verifyServerResponse(response: ParsedResponse, options: VerifyOp
   if (!isSupportedVersion(response.version)) {
     fail('WS_RESPONSE_MALFORMED', `Upgrade response uses ${response.version}; HTTP/1.1 is required`);
   }
-  // §4.1 response rule 2.
-  if (!listContainsToken(headers.get('upgrade'), 'websocket')) {
-    fail('WS_RESPONSE_BAD_UPGRADE', 'Response Upgrade header is not "websocket"');
+  // §4.1 response rule 2: a value that is not "websocket" fails, so a list must hold that
+  // one token alone (RFC 7230 §7: empty list elements do not count).
+  const upgrade = splitList(headers.get('upgrade') ?? '');
+  if (upgrade.length !== 1 || !equalsIgnoreAsciiCase(upgrade[0]!, 'websocket')) {
+    fail('WS_RESPONSE_BAD_UPGRADE', 'Response Upgrade header is not "websocket" alone');
   }
   // §4.1 response rule 3.
   if (!listContainsToken(headers.get('connection'), 'upgrade')) {

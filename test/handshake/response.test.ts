@@ -168,6 +168,17 @@ test('RFC 6455 §4.1: a missing or wrong Upgrade fails', () => {
   failsVerify(response('HTTP/1.1 101 x', ['Upgrade: h2c', ...GOOD_LINES.slice(1)]), { key: RFC_KEY }, 'WS_RESPONSE_BAD_UPGRADE');
 });
 
+test('RFC 6455 §4.1: an Upgrade that names anything besides websocket fails (client rule 2), whatever the case of websocket', () => {
+  for (const value of ['foo, websocket', 'websocket, h2c', 'websocket, websocket', ',']) {
+    failsVerify(response('HTTP/1.1 101 x', [`Upgrade: ${value}`, ...GOOD_LINES.slice(1)]), { key: RFC_KEY }, 'WS_RESPONSE_BAD_UPGRADE');
+  }
+  // The field repeated: one value each, two in all.
+  failsVerify(response('HTTP/1.1 101 x', ['Upgrade: websocket', ...GOOD_LINES]), { key: RFC_KEY }, 'WS_RESPONSE_BAD_UPGRADE');
+  for (const value of ['WebSocket', 'websocket,', ', WEBSOCKET']) {
+    assert.doesNotThrow(() => verifyServerResponse(response('HTTP/1.1 101 x', [`Upgrade: ${value}`, ...GOOD_LINES.slice(1)]), { key: RFC_KEY }), value);
+  }
+});
+
 test('RFC 6455 §4.1: a missing or wrong Connection fails', () => {
   failsVerify(response('HTTP/1.1 101 x', [GOOD_LINES[0] ?? '', GOOD_LINES[2] ?? '']), { key: RFC_KEY }, 'WS_RESPONSE_BAD_CONNECTION');
   failsVerify(response('HTTP/1.1 101 x', ['Connection: keep-alive', GOOD_LINES[0] ?? '', GOOD_LINES[2] ?? '']), { key: RFC_KEY }, 'WS_RESPONSE_BAD_CONNECTION');
