@@ -72,13 +72,24 @@ export class ClosingHandshake implements Deadline {
   }
 
   /**
+   * The other side sent its FIN. Our answer to its close frame, if still owed, goes first
+   * (§5.5.1: a half-closed peer can still read it), and `endTransport` ends the connection
+   * once it is written. Otherwise ours ends now, after what is queued; the 'close' that
+   * follows settles the peer (1006 unless the closing handshake was done, §7.1.5).
+   */
+  peerEnded(): void {
+    if (!this.connection.awaitingCloseReply) this.socket.end();
+  }
+
+  /**
    * After the closing handshake or a failure: the server (or a failing endpoint) ends the
-   * TCP connection first (§7.1.1, §7.1.7); a client waits for the server to. Either way the
-   * socket is destroyed if the other side lingers past `closeTimeout`.
+   * TCP connection first (§7.1.1, §7.1.7); a client waits for the server to, unless the
+   * server's FIN came already. Either way the socket is destroyed if the other side lingers
+   * past `closeTimeout`.
    */
   endTransport(): void {
     if (this.deadline !== 0) return;
-    if (this.connection.transportShouldClose) {
+    if (this.connection.transportShouldClose || this.socket.readableEnded) {
       if (this.closesAtOnce()) {
         this.socket.destroy();
         return;

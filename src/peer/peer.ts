@@ -455,6 +455,11 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     if (this.connection.pongOwed) scheduleFlush(this);
   }
 
+  /** @internal The other side's FIN: see `ClosingHandshake.peerEnded`. */
+  ended(): void {
+    this.closing.peerEnded();
+  }
+
   /** @internal The socket closed: settle every pending operation. */
   finish(): void {
     if (this.done) return;

@@ -10,6 +10,8 @@ import type { Socket } from 'node:net';
 export interface SocketEventTarget {
   /** Bytes read from the socket. */
   receive(chunk: Uint8Array): void;
+  /** The other side sent its FIN: nothing more will be read. */
+  ended(): void;
   /** The socket closed. */
   finish(): void;
   /** The socket wrote what it held. */
@@ -23,9 +25,15 @@ interface TargetSocket extends Socket {
   [kTarget]?: SocketEventTarget;
 }
 
-/** Route `socket`'s data, end, close, drain and error events to `target`. */
+/**
+ * Route `socket`'s data, end, close, drain and error events to `target`. The socket is
+ * made to allow half-open connections, so that the other side's FIN no longer ends ours at
+ * once (as Node does for the sockets a `net.Server` accepts): the target decides when.
+ */
 export function attachSocket(socket: Socket, target: SocketEventTarget): void {
   (socket as TargetSocket)[kTarget] = target;
+  // Read when 'end' is emitted, so setting it here covers an end still to come.
+  socket.allowHalfOpen = true;
   socket.on('data', onSocketData);
   socket.on('end', onSocketEnd);
   socket.on('close', onSocketClose);
@@ -42,14 +50,8 @@ function onSocketData(this: TargetSocket, chunk: Buffer): void {
   this[kTarget]!.receive(chunk);
 }
 
-/**
- * The other side sent its FIN. A socket that allows half-open connections (those of
- * `node:http`, or wrapped ones) would otherwise stay open for good: end ours too, after
- * what is queued, as Node does for the others. The 'close' that follows settles the peer
- * (1006 unless the closing handshake was done, §7.1.5).
- */
 function onSocketEnd(this: TargetSocket): void {
-  if (this.allowHalfOpen) this.end();
+  this[kTarget]!.ended();
 }
 
 function onSocketClose(this: TargetSocket): void {

@@ -5,10 +5,11 @@
  * timeouts past what a timer keeps mean no timeout rather than an immediate one.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { test, type TestContext } from 'node:test';
 
 import { bind, connect, ConnectionClosedError, server, type Peer } from '../../src/index.ts';
-import { defer, LOCALHOST, settlesWithin, sleep, waitFor, within } from './helpers.ts';
+import { clientFrame, closeCodeOf, defer, FrameReader, LOCALHOST, portOf, rawUpgrade, settlesWithin, sleep, waitFor, within } from './helpers.ts';
 
 /** A server peer and our client to it. */
 async function pair(t: TestContext, options: Parameters<typeof bind>[1] = {}): Promise<{ serverPeer: Peer; client: Peer }> {
@@ -73,6 +74,25 @@ test('an async onMessage callback replies to the messages before the close, and 
   for (let message = await client.read(2000); message !== null; message = await client.read(2000)) replies.push(String(message.data));
   assert.deepEqual(replies, ['echo:a', 'echo:b']);
   assert.equal(await closed, true);
+});
+
+test("a client that half-closes right after its close frame still gets the replies and the close reply, however late the handler reads (§5.5.1)", async (t) => {
+  const instance = await server(`ws://${LOCALHOST}:0/`, async (peer) => {
+    await sleep(100); // the client's close and FIN arrive meanwhile
+    for await (const message of peer) await peer.write(`echo:${String(message.data)}`);
+  });
+  defer(t, () => instance.close(500));
+  const { socket, rest } = await rawUpgrade(portOf(instance));
+  defer(t, () => socket.destroy());
+  const frames = new FrameReader(socket, rest);
+  const ended = once(socket, 'end');
+  socket.write(Buffer.concat([clientFrame(1, 'a'), clientFrame(1, 'b'), clientFrame(8, Buffer.from([0x03, 0xe8]))]));
+  socket.end(); // our FIN: nothing more from this side, but it still reads
+
+  const [first, second, close] = [await frames.next(), await frames.next(), await frames.next()];
+  assert.deepEqual([first.payload.toString(), second.payload.toString()], ['echo:a', 'echo:b']);
+  assert.deepEqual([close.opcode, closeCodeOf(close.payload)], [8, 1000]);
+  await within(ended, 2000, "the server's FIN");
 });
 
 test('a per-call timeout past what a timer keeps (Infinity included) is no timeout; a negative one is refused', async (t) => {
