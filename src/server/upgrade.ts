@@ -164,8 +164,8 @@ export function completeUpgrade(
 
 /**
  * Settle with what `decide` makes of the verdict, or with null once the handshake's
- * `deadline` passes first: the socket is then destroyed, and a verdict that never comes
- * holds nothing (the server's slot, a `wrap` promise).
+ * `deadline` passes first (the socket is then destroyed) or the socket closes: a verdict
+ * that never comes holds nothing (the server's slot, a `wrap` promise, a timer).
  */
 function awaitVerdict(
   verdict: Promise<VerifyResult>,
@@ -175,13 +175,21 @@ function awaitVerdict(
   decide: (answer: VerifyResult) => Peer | null,
 ): Promise<Peer | null> {
   return new Promise((resolve, fail) => {
+    const gone = (): void => {
+      clearTimeout(timer);
+      resolve(null);
+    };
     const timer = setTimeout(() => {
+      socket.off('close', gone);
       socket.destroy();
       resolve(null);
     }, Math.max(0, deadline - Date.now()));
+    // Once the socket closes (the client went, or the server is closing) no answer can reach it.
+    socket.once('close', gone);
     verdict.then(
       (answer) => {
         clearTimeout(timer);
+        socket.off('close', gone);
         try {
           resolve(socket.destroyed ? null : decide(answer));
         } catch (error) {
@@ -190,6 +198,7 @@ function awaitVerdict(
       },
       (error: unknown) => {
         clearTimeout(timer);
+        socket.off('close', gone);
         try {
           resolve(failHook(socket, error, options));
         } catch (thrown) {

@@ -132,6 +132,38 @@ test('a verify that never decides holds nothing past the handshake timeout: its 
   await assert.rejects(within(wrapped, 2000, 'wrap settles'), TimeoutError);
 });
 
+/** The status a fresh upgrade request to `port` is answered with. */
+async function upgradeStatus(port: number): Promise<number> {
+  const socket = await rawConnect(port);
+  try {
+    socket.on('error', () => {});
+    socket.write(requestText(upgradeLines()));
+    const [chunk] = (await within(once(socket, 'data'), 2000, 'an answer')) as [Buffer];
+    return Number(/^HTTP\/1\.1 (\d{3})/.exec(chunk.toString('latin1'))?.[1]);
+  } finally {
+    socket.destroy();
+  }
+}
+
+test('a client that goes while verify is pending gives its slot under maxConnections back at once, not at the handshake timeout', async (t) => {
+  let pending = 0;
+  const verify = (): boolean | Promise<boolean> => (pending++ === 0 ? new Promise<boolean>(() => {}) : true);
+  const instance = await server(`ws://${LOCALHOST}:0`, () => {}, { verify, timeout: 10_000, maxConnections: 1 });
+  defer(t, () => instance.close(500));
+  const leaving = await rawConnect(portOf(instance));
+  leaving.on('error', () => {});
+  leaving.write(requestText(upgradeLines()));
+  await waitFor(() => pending === 1, 2000, 'verify called');
+  leaving.destroy();
+  // A few tries while the server sees the close; the handshake timeout is 10 s away.
+  let status = 503;
+  for (let tries = 0; tries < 20 && status === 503; tries++) {
+    await sleep(50);
+    status = await upgradeStatus(portOf(instance));
+  }
+  assert.equal(status, 101);
+});
+
 test('the handshake timeout covers the request head and a verify that waits together, not each in turn', async (t) => {
   // 600 ms for the head, then 600 ms for verify: each within 1000 ms, together past it.
   const { port } = await verifyingServer(t, { verify: () => new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 600)), timeout: 1000 });
