@@ -45,11 +45,15 @@ export interface ParsedRequest {
  *   HTTP/1.0 lands here: RFC 6455 §4.1 requires HTTP/1.1 or higher, and 505
  *   tells the client precisely that.
  *
+ * One empty line (CRLF) before the request line is ignored (RFC 7230 §3.5).
+ *
  * A parser handles one head. After an error it keeps throwing that error.
  */
 export class RequestHeadParser {
   readonly #accumulator: HeadAccumulator;
   #failure: HandshakeError | undefined;
+  /** Where a leading empty line stands: none seen yet, its CR seen, or past. */
+  #blankLine: 'start' | 'cr' | 'past' = 'start';
 
   /**
    * @param maxHeadBytes Largest accepted head in bytes, including the
@@ -71,6 +75,11 @@ export class RequestHeadParser {
   feed(chunk: Uint8Array): ParsedRequest | null {
     if (this.#failure !== undefined) throw this.#failure;
     try {
+      if (this.#blankLine !== 'past') {
+        const after = this.#skipBlankLine(chunk);
+        if (after === null) return null;
+        chunk = after;
+      }
       const head = this.#accumulator.push(chunk);
       return head === null ? null : parseRequestHead(head.text, head.rest);
     } catch (error) {
@@ -78,7 +87,33 @@ export class RequestHeadParser {
       throw error;
     }
   }
+
+  /**
+   * RFC 7230 §3.5: a server SHOULD ignore at least one empty line received before the
+   * request line (a client may send one after a previous request's body). One is skipped,
+   * however it is split; a CR not followed by LF is a malformed request line. Returns what
+   * follows it, or null while it may still be arriving.
+   */
+  #skipBlankLine(chunk: Uint8Array): Uint8Array | null {
+    let at = 0;
+    if (this.#blankLine === 'start') {
+      if (chunk.length === 0) return null;
+      if (chunk[0] !== CR) {
+        this.#blankLine = 'past';
+        return chunk;
+      }
+      this.#blankLine = 'cr';
+      at = 1;
+    }
+    if (at === chunk.length) return null;
+    if (chunk[at] !== LF) throw malformedRequestLine('\r');
+    this.#blankLine = 'past';
+    return chunk.subarray(at + 1);
+  }
 }
+
+const CR = 0x0d;
+const LF = 0x0a;
 
 function failRequestHead(failure: HeadFailure): never {
   switch (failure) {

@@ -195,6 +195,17 @@ test('RFC 7230 §3.5: a bare LF is rejected with 400 as soon as it arrives', () 
   assertHandshakeError(() => parse('GET / HTTP/1.1\r\nHost: a\n\r\n\r\n'), 400);
 });
 
+test('RFC 7230 §3.5: one empty line before the request line is ignored, however it is split', () => {
+  const expected = snapshot(parse(VALID_REQUEST));
+  const led = bytes(`\r\n${VALID_REQUEST}`);
+  assert.deepEqual(snapshot(feedAll(new RequestHeadParser(), [led])), expected);
+  assert.deepEqual(snapshot(feedAll(new RequestHeadParser(), [...led].map((byte) => new Uint8Array([byte])))), expected);
+  assert.deepEqual(snapshot(feedAll(new RequestHeadParser(), [led.subarray(0, 1), new Uint8Array(0), led.subarray(1, 3), led.subarray(3)])), expected);
+  // Only one: a second empty line ends an empty head; a CR alone is no line end.
+  assertHandshakeError(() => parse(`\r\n\r\n${VALID_REQUEST}`), 400, 'WS_HANDSHAKE_MALFORMED_REQUEST_LINE');
+  assertHandshakeError(() => parse(`\r${VALID_REQUEST}`), 400, 'WS_HANDSHAKE_MALFORMED_REQUEST_LINE');
+});
+
 test('RFC 7230 §3.1.1: malformed request lines are rejected with 400', () => {
   for (const line of [
     '',
