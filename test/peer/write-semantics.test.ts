@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { test, type TestContext } from 'node:test';
 
-import { bind, connect, ConnectionClosedError, server, type Peer } from '../../src/index.ts';
-import { clientFrame, closeCodeOf, defer, FrameReader, LOCALHOST, portOf, rawUpgrade, settlesWithin, sleep, waitFor, within } from './helpers.ts';
+import { bind, connect, ConnectionClosedError, server, wrap, type Peer } from '../../src/index.ts';
+import { clientFrame, closeCodeOf, defer, FrameReader, LOCALHOST, portOf, rawAcceptUpgrade, rawUpgrade, settlesWithin, sleep, socketPair, waitFor, within } from './helpers.ts';
 
 /** A server peer and our client to it. */
 async function pair(t: TestContext, options: Parameters<typeof bind>[1] = {}): Promise<{ serverPeer: Peer; client: Peer }> {
@@ -93,6 +93,32 @@ test("a client that half-closes right after its close frame still gets the repli
   assert.deepEqual([first.payload.toString(), second.payload.toString()], ['echo:a', 'echo:b']);
   assert.deepEqual([close.opcode, closeCodeOf(close.payload)], [8, 1000]);
   await within(ended, 2000, "the server's FIN");
+});
+
+test("a client answers a server that sent a message, its close frame and its FIN before the client read, then closes at once (§5.5.1, §7.1.1)", async (t) => {
+  const [serverSocket, clientSocket] = await socketPair();
+  defer(t, () => {
+    serverSocket.destroy();
+    clientSocket.destroy();
+  });
+  const answered = rawAcceptUpgrade(serverSocket);
+  const client = await within(wrap(clientSocket, { role: 'client', url: `ws://${LOCALHOST}/`, closeTimeout: 10_000 }), 2000, 'wrap');
+  await answered;
+  const received: Buffer[] = [];
+  serverSocket.on('data', (chunk: Buffer) => received.push(chunk));
+  const clientEnded = once(serverSocket, 'end');
+  serverSocket.resume();
+  // 'last', close 1000, then FIN: the close reply waits for the application to read 'last'.
+  serverSocket.end(Buffer.from([0x81, 0x04, ...Buffer.from('last'), 0x88, 0x02, 0x03, 0xe8]));
+  await sleep(100);
+  assert.equal((await client.read(2000))?.data, 'last');
+
+  await within(client.whenClosed(), 2000, 'the client closed, well before closeTimeout');
+  await within(clientEnded, 2000, "the client's FIN, after its reply");
+  const reply = Buffer.concat(received);
+  // A masked close frame (§5.3) echoing 1000 (§5.5.1).
+  assert.deepEqual([reply[0], reply[1], ((reply[6]! ^ reply[2]!) << 8) | (reply[7]! ^ reply[3]!)], [0x88, 0x82, 1000]);
+  assert.equal(client.closeCode, 1000);
 });
 
 test('a per-call timeout past what a timer keeps (Infinity included) is no timeout; a negative one is refused', async (t) => {
