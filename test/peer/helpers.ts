@@ -12,6 +12,7 @@ import type { TestContext } from 'node:test';
 import type { Peer } from '../../src/peer/peer.ts';
 import type { ServerOptions } from '../../src/server/options.ts';
 import { bind, type BoundServer, type Server } from '../../src/server/server.ts';
+import { wrap, type WrapClientOptions } from '../../src/wrap.ts';
 
 export const LOCALHOST = '127.0.0.1';
 
@@ -225,6 +226,22 @@ export async function rawAcceptUpgrade(socket: Socket): Promise<void> {
   const key = /^sec-websocket-key:\s*(\S+)/im.exec(head)![1]!;
   socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`);
   socket.pause();
+}
+
+/**
+ * A client peer made by `wrap` over one end of a socket pair, the other end a raw server
+ * that answered 101 (paused, no listeners left); both ends are destroyed after the test.
+ */
+export async function clientOverRawServer(t: TestContext, options: Omit<WrapClientOptions, 'role' | 'url'> = {}): Promise<{ client: Peer; serverSocket: Socket }> {
+  const [serverSocket, clientSocket] = await socketPair();
+  defer(t, () => {
+    serverSocket.destroy();
+    clientSocket.destroy();
+  });
+  const answered = rawAcceptUpgrade(serverSocket);
+  const client = await within(wrap(clientSocket, { ...options, role: 'client', url: `ws://${LOCALHOST}/` }), 2000, 'wrap');
+  await answered;
+  return { client, serverSocket };
 }
 
 /** A frame as a client sends it: masked (RFC 6455 §5.3). */

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { test } from 'node:test';
 
-import { bind, connect, server, TimeoutError, wrap } from '../../src/index.ts';
-import { acceptRawClient, defer, FrameReader, LOCALHOST, portOf, rawAcceptUpgrade, rawConnect, silentTcpServer, socketPair, waitFor, within, readPlain } from './helpers.ts';
+import { bind, connect, server, TimeoutError } from '../../src/index.ts';
+import { acceptRawClient, clientOverRawServer, defer, FrameReader, LOCALHOST, portOf, rawConnect, silentTcpServer, waitFor, within, readPlain } from './helpers.ts';
 
 test('read(timeout) rejects with TimeoutError and the connection stays usable: a later read gets the next message', async (t) => {
   const bound = await bind(`ws://${LOCALHOST}:0/`);
@@ -56,14 +56,7 @@ test('shutdown(1000, "", 100) against a peer that never answers the close resolv
 });
 
 test('shutdown resolves true once both close frames are exchanged, though the server then keeps TCP open; the socket goes at the timeout (§7.1.1, §7.1.2)', async (t) => {
-  const [serverSocket, clientSocket] = await socketPair();
-  defer(t, () => {
-    serverSocket.destroy();
-    clientSocket.destroy();
-  });
-  const answered = rawAcceptUpgrade(serverSocket);
-  const client = await within(wrap(clientSocket, { role: 'client', url: `ws://${LOCALHOST}/` }), 2000, 'wrap');
-  await answered;
+  const { client, serverSocket } = await clientOverRawServer(t);
   const received = once(serverSocket, 'data') as Promise<[Buffer]>;
   serverSocket.resume();
 

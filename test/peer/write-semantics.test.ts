@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { test, type TestContext } from 'node:test';
 
-import { bind, connect, ConnectionClosedError, server, wrap, type Peer } from '../../src/index.ts';
-import { clientFrame, closeCodeOf, defer, FrameReader, LOCALHOST, portOf, rawAcceptUpgrade, rawUpgrade, settlesWithin, sleep, socketPair, waitFor, within } from './helpers.ts';
+import { bind, connect, ConnectionClosedError, server, type Peer } from '../../src/index.ts';
+import { clientFrame, clientOverRawServer, closeCodeOf, defer, FrameReader, LOCALHOST, portOf, rawUpgrade, settlesWithin, sleep, waitFor, within } from './helpers.ts';
 
 /** A server peer and our client to it. */
 async function pair(t: TestContext, options: Parameters<typeof bind>[1] = {}): Promise<{ serverPeer: Peer; client: Peer }> {
@@ -96,14 +96,7 @@ test("a client that half-closes right after its close frame still gets the repli
 });
 
 test("a client answers a server that sent a message, its close frame and its FIN before the client read, then closes at once (§5.5.1, §7.1.1)", async (t) => {
-  const [serverSocket, clientSocket] = await socketPair();
-  defer(t, () => {
-    serverSocket.destroy();
-    clientSocket.destroy();
-  });
-  const answered = rawAcceptUpgrade(serverSocket);
-  const client = await within(wrap(clientSocket, { role: 'client', url: `ws://${LOCALHOST}/`, closeTimeout: 10_000 }), 2000, 'wrap');
-  await answered;
+  const { client, serverSocket } = await clientOverRawServer(t, { closeTimeout: 10_000 });
   const received: Buffer[] = [];
   serverSocket.on('data', (chunk: Buffer) => received.push(chunk));
   const clientEnded = once(serverSocket, 'end');
