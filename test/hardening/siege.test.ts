@@ -42,9 +42,10 @@ const SIEGE_MS = 1500;
  */
 const RSS_BOUND = 160 * 1024 * 1024;
 /**
- * How long an HTTP-level attacker waits for its answer and the end of the connection. The
- * server answers at once, but under the floods (and the rest of the suite on two cores) its
- * turn can come seconds later; the 3 s default of `rawExchange` failed about one run in three.
+ * How long an attacker waits for the server's answer to its upgrade request (and, at the
+ * HTTP level, for the end of the connection). The server answers at once, but under the
+ * floods (and the rest of the suite on two cores) its turn can come seconds later: the 3 s
+ * default of `rawExchange` failed about one run in three, and `rawUpgrade`'s 2 s once.
  */
 const ANSWER_MS = 20_000;
 
@@ -64,7 +65,7 @@ async function flood(socket: Socket, burst: Buffer, ms: number): Promise<void> {
 
 /** Upgrade, write `frames` (a function may keep writing), and return the code of the server's close frame. */
 async function closeCodeAfter(port: number, send: (socket: Socket) => Promise<void> | void, request?: string): Promise<number> {
-  const { socket, rest } = request === undefined ? await rawUpgrade(port) : await upgradeWith(port, request);
+  const { socket, rest } = request === undefined ? await rawUpgrade(port, '/', ANSWER_MS) : await upgradeWith(port, request);
   const frames = new FrameReader(socket, rest);
   const sending = send(socket);
   try {
@@ -96,7 +97,7 @@ async function upgradeWith(port: number, request: string): Promise<{ socket: Soc
       };
       socket.on('data', onData);
     }),
-    5000,
+    ANSWER_MS,
     'upgrade',
   );
   assert.match(received.subarray(0, end).toString('latin1'), /^HTTP\/1\.1 101 [^]*permessage-deflate/i);
@@ -121,7 +122,7 @@ const STALL_MS = 300;
  * the siege, and a verdict taken at a fixed time failed on CI.
  */
 async function neverReads(port: number, burst: Buffer): Promise<string> {
-  const { socket } = await rawUpgrade(port);
+  const { socket } = await rawUpgrade(port, '/', ANSWER_MS);
   const started = Date.now();
   let pushed = 0;
   let stalled = false;
@@ -154,7 +155,7 @@ async function drainOrStall(socket: Socket, ms: number): Promise<boolean> {
 
 /** An attacker that pings as fast as it can and reads the pongs: they must come far fewer than the pings (§5.5.3). */
 async function pingFlood(port: number): Promise<string> {
-  const { socket, rest } = await rawUpgrade(port);
+  const { socket, rest } = await rawUpgrade(port, '/', ANSWER_MS);
   const ping = clientFrame(9, 'p'.repeat(125)); // its pong is 127 bytes
   let received = rest.length;
   socket.on('data', (chunk: Buffer) => (received += chunk.length));

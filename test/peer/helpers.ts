@@ -163,10 +163,10 @@ export function parseResponse(bytes: Buffer): Omit<RawResponse, 'ended'> {
 }
 
 /**
- * Open a TCP connection and complete the opening handshake by hand. Resolves with the
- * socket (paused, no listeners left) and any bytes that followed the 101 head.
+ * Open a TCP connection and complete the opening handshake by hand, within `ms`. Resolves
+ * with the socket (paused, no listeners left) and any bytes that followed the 101 head.
  */
-export async function rawUpgrade(port: number, path = '/'): Promise<{ socket: Socket; rest: Buffer }> {
+export async function rawUpgrade(port: number, path = '/', ms = 2000): Promise<{ socket: Socket; rest: Buffer }> {
   const socket = await rawConnect(port);
   socket.on('error', () => {});
   socket.write(requestText(upgradeLines(path)));
@@ -183,7 +183,7 @@ export async function rawUpgrade(port: number, path = '/'): Promise<{ socket: So
     socket.on('data', onData);
     socket.once('close', () => reject(new Error('closed during the handshake')));
   });
-  const end = await within(head, 2000, 'raw upgrade');
+  const end = await within(head, ms, 'raw upgrade');
   assert.match(received.subarray(0, end).toString('latin1'), /^HTTP\/1\.1 101 /);
   return { socket, rest: received.subarray(end) };
 }
