@@ -22,8 +22,12 @@ import type { ResolvedServerOptions, VerifyResult } from './options.ts';
 /** How long a rejected client gets to read our answer before its socket is destroyed. */
 const REJECT_LINGER_MS = 1000;
 
-/** Why no request head was read: it was answered as malformed, time ran out, or the client went. */
-export type HeadFailure = HandshakeError | TimeoutError | ConnectionClosedError;
+/**
+ * Why no request head was read: the error it was answered with, or that time ran out, or
+ * that the client went. Only the last two are words: the server ignores them, and a socket
+ * that connects and goes (a port scan, a health check) should cost no Error and its stack.
+ */
+export type HeadFailure = HandshakeError | 'timeout' | 'closed';
 
 /**
  * What to do with the socket once its request head is read, or could not be (`failure`
@@ -42,15 +46,24 @@ export function readRequestHead(socket: Socket, deadline: number, options: Resol
   new HeadReader(socket, deadline, options, done).start();
 }
 
-/** {@link readRequestHead} as a promise that rejects with the {@link HeadFailure}, for callers that are not on the hot path. */
+/**
+ * {@link readRequestHead} as a promise, for callers that are not on the hot path: it rejects
+ * with the `HandshakeError` answered, a `TimeoutError` or a `ConnectionClosedError`.
+ */
 export function readRequestHeadAsync(socket: Socket, deadline: number, options: ResolvedServerOptions): Promise<ParsedRequest> {
-  return new Promise((resolve, fail) => readRequestHead(socket, deadline, options, (request, _deadline, failure) => (request !== null ? resolve(request) : fail(failure))));
+  return new Promise((resolve, fail) =>
+    readRequestHead(socket, deadline, options, (request, _deadline, failure) => {
+      if (request !== null) resolve(request);
+      else if (failure === 'timeout') fail(new TimeoutError('the opening handshake', options.timeout));
+      else if (failure === 'closed') fail(new ConnectionClosedError('the opening handshake'));
+      else fail(failure);
+    }),
+  );
 }
 
 class HeadReader implements Deadline {
   registryIndex = -1;
   private readonly parser: RequestHeadParser;
-  private readonly timeout: number;
   private finished = false;
 
   constructor(
@@ -60,7 +73,6 @@ class HeadReader implements Deadline {
     private readonly done: HeadCallback,
   ) {
     this.parser = new RequestHeadParser(options.maxHeadBytes, options.maxHeaders);
-    this.timeout = options.timeout;
   }
 
   start(): void {
@@ -72,7 +84,7 @@ class HeadReader implements Deadline {
 
   expire(): void {
     this.socket.destroy();
-    this.finish(null, new TimeoutError('the opening handshake', this.timeout));
+    this.finish(null, 'timeout');
   }
 
   private readonly onData = (chunk: Buffer): void => {
@@ -88,7 +100,7 @@ class HeadReader implements Deadline {
     if (request !== null) this.finish(request);
   };
 
-  private readonly onClose = (): void => this.finish(null, new ConnectionClosedError('the opening handshake'));
+  private readonly onClose = (): void => this.finish(null, 'closed');
 
   private finish(request: ParsedRequest | null, failure?: HeadFailure): void {
     if (this.finished) return;
