@@ -11,7 +11,7 @@ import { Opcode } from '../frame/opcode.ts';
 import { isValidUtf8 } from '../frame/utf8.ts';
 import type { MessageCompression } from './compression.ts';
 import { checkCloseArguments, controlPayload, MAX_CLOSE_REASON, readCloseBody } from './control-frames.ts';
-import { fragmentSequenceError, UsageError } from './errors.ts';
+import { fragmentSequenceError, invalidArgument, UsageError } from './errors.ts';
 import type { ConnectionHandler } from './handler.ts';
 import { MessageReader, type ReaderSettings } from './reader.ts';
 import { DEFAULT_MAX_QUEUED_PONGS, PongQueue } from './pongs.ts';
@@ -74,6 +74,8 @@ export class Connection implements FrameSink {
   private closeReplyOwed = false;
   /** `abort` failed the connection from this side (§7.1.7). */
   private aborted = false;
+  /** Within `receive`: a handler that feeds the next bytes from there would cut into the frame being parsed. */
+  private receiving = false;
   private readonly pongs: PongQueue;
 
   constructor(role: Role, handler: ConnectionHandler, options: ConnectionOptions = {}) {
@@ -201,10 +203,13 @@ export class Connection implements FrameSink {
    * returns. Takes ownership of `chunk`: payloads handed out are views of it, unmasked in place.
    */
   receive(chunk: Uint8Array): void {
+    this.enterReceive('receive', chunk);
     try {
       this.decoder.push(chunk);
     } catch (error) {
       this.failOnThrow(error);
+    } finally {
+      this.receiving = false;
     }
   }
 
@@ -216,11 +221,27 @@ export class Connection implements FrameSink {
    * done with it (or that copied it) when this call returns.
    */
   receiveBorrowed(chunk: Uint8Array, lendMessages = false): void {
+    this.enterReceive('receiveBorrowed', chunk);
     try {
       this.decoder.pushBorrowed(chunk, lendMessages);
     } catch (error) {
       this.failOnThrow(error);
+    } finally {
+      this.receiving = false;
     }
+  }
+
+  /**
+   * Refuse, before anything changes, what is not bytes (an `ArrayBuffer` would be read as
+   * empty and lost) and a call from a handler within `receive`: the chunk being parsed may
+   * end inside a header, which the nested call would take for the start of a frame.
+   */
+  private enterReceive(call: string, chunk: Uint8Array): void {
+    if (!(chunk instanceof Uint8Array)) throw invalidArgument(call, 'the chunk', 'a Uint8Array', chunk);
+    if (this.receiving) {
+      throw new UsageError('WS_ERR_REENTRANT', `${call} was called from a handler while a chunk is parsed: feed the next bytes after it returns`);
+    }
+    this.receiving = true;
   }
 
   /**
@@ -339,14 +360,14 @@ export class Connection implements FrameSink {
   sendText(text: string, fragmentSize?: number): void {
     this.assertOpen();
     if (this.outgoingMessage !== 0) throw fragmentSequenceError();
-    this.writer.text(text, fragmentSize);
+    if (typeof text !== 'string') throw invalidArgument('sendText', 'the text', 'a string', text);
+    if (fragmentSize === undefined) this.writer.text(text);
+    else this.sendFragmented(Opcode.Text, encoder.encode(text), fragmentSize);
   }
 
   /** Queue a binary message, in frames of at most `fragmentSize` bytes if given. The data must not change until written (see the class). */
   sendBinary(data: Uint8Array, fragmentSize?: number): void {
-    this.assertOpen();
-    if (this.outgoingMessage !== 0) throw fragmentSequenceError();
-    this.writer.message(Opcode.Binary, data, fragmentSize);
+    this.sendMessage(Opcode.Binary, data, fragmentSize);
   }
 
   /**
@@ -354,9 +375,25 @@ export class Connection implements FrameSink {
    * UTF-8 — e.g. a text message received and relayed as it is) or Binary.
    */
   sendMessage(opcode: typeof Opcode.Text | typeof Opcode.Binary, data: Uint8Array, fragmentSize?: number): void {
-    this.assertOpen();
-    if (this.outgoingMessage !== 0) throw fragmentSequenceError();
-    this.writer.message(opcode, data, fragmentSize);
+    this.assertMessageStart('sendMessage', opcode);
+    if (!(data instanceof Uint8Array)) throw invalidArgument('sendMessage', 'the data', 'a Uint8Array', data);
+    if (fragmentSize === undefined) this.writer.message(opcode, data, undefined);
+    else this.sendFragmented(opcode, data, fragmentSize);
+  }
+
+  /**
+   * A message in frames of at most `fragmentSize` bytes. One that fails after its first
+   * frame is queued (the client's entropy source, say) has left the wire mid-message, which
+   * nothing else may follow (§5.4): the connection fails (1011, §7.1.7).
+   */
+  private sendFragmented(opcode: number, data: Uint8Array, fragmentSize: number): void {
+    const queued = this.writer.size;
+    try {
+      this.writer.message(opcode, data, fragmentSize);
+    } catch (error) {
+      if (this.writer.size !== queued) this.abort(CloseCode.InternalError, '');
+      throw error;
+    }
   }
 
   /**
@@ -364,8 +401,8 @@ export class Connection implements FrameSink {
    * `onMessageAt` reported, relayed as it is (text is known to be valid UTF-8).
    */
   sendMessageAt(opcode: typeof Opcode.Text | typeof Opcode.Binary, chunk: DataView, start: number, length: number): void {
-    this.assertOpen();
-    if (this.outgoingMessage !== 0) throw fragmentSequenceError();
+    this.assertMessageStart('sendMessageAt', opcode);
+    if (!(chunk instanceof DataView)) throw invalidArgument('sendMessageAt', 'the chunk', 'a DataView', chunk);
     this.writer.messageAt(opcode, chunk, start, length);
   }
 
@@ -376,8 +413,10 @@ export class Connection implements FrameSink {
    * a message the extension compresses carries RSV1 (RFC 7692 §6).
    */
   sendFramed(opcode: typeof Opcode.Text | typeof Opcode.Binary, frame: Uint8Array, payload: Uint8Array): void {
-    this.assertOpen();
-    if (this.outgoingMessage !== 0) throw fragmentSequenceError();
+    this.assertMessageStart('sendFramed', opcode);
+    if (!(frame instanceof Uint8Array && payload instanceof Uint8Array)) {
+      throw invalidArgument('sendFramed', 'the frame and payload', 'Uint8Arrays', frame instanceof Uint8Array ? payload : frame);
+    }
     this.writer.framed(opcode, frame, payload);
   }
 
@@ -390,26 +429,28 @@ export class Connection implements FrameSink {
     this.assertOpen();
     if (opcode === Opcode.Text || opcode === Opcode.Binary) {
       if (this.outgoingMessage !== 0) throw fragmentSequenceError();
-      this.outgoingMessage = opcode;
     } else if (opcode === Opcode.Continuation) {
       if (this.outgoingMessage === 0) throw fragmentSequenceError();
     } else {
       throw new UsageError('WS_ERR_INVALID_OPCODE', `sendFrame sends data frames; opcode ${opcode} is not one (use sendPing, sendPong, close)`);
     }
-    if (fin) this.outgoingMessage = 0;
+    if (typeof data !== 'string' && !(data instanceof Uint8Array)) throw invalidArgument('sendFrame', 'the data', 'a string or a Uint8Array', data);
     this.writer.frame(opcode, fin, typeof data === 'string' ? encoder.encode(data) : data);
+    // Only once the frame is queued: one that could not be leaves the sequence as it was.
+    if (fin) this.outgoingMessage = 0;
+    else if (opcode !== Opcode.Continuation) this.outgoingMessage = opcode;
   }
 
   /** Queue a ping (§5.5.2) with at most 125 bytes of payload. */
   sendPing(payload: Uint8Array | string = EMPTY): void {
     this.assertOpen();
-    this.writer.frame(Opcode.Ping, true, controlPayload(payload));
+    this.writer.frame(Opcode.Ping, true, controlPayload('sendPing', payload));
   }
 
   /** Queue an unsolicited pong (§5.5.3), e.g. a unidirectional heartbeat. */
   sendPong(payload: Uint8Array | string = EMPTY): void {
     this.assertOpen();
-    this.writer.frame(Opcode.Pong, true, controlPayload(payload));
+    this.writer.frame(Opcode.Pong, true, controlPayload('sendPong', payload));
   }
 
   /**
@@ -438,8 +479,12 @@ export class Connection implements FrameSink {
   abort(code: number = CloseCode.InternalError, reason = ''): void {
     if (this.currentState === 'CLOSED') return;
     if (this.currentState === 'OPEN') {
-      const reasonBytes = encoder.encode(reason);
-      this.writeClose(isValidCloseCode(code) ? code : CloseCode.InternalError, reasonBytes.length <= MAX_CLOSE_REASON ? reasonBytes : EMPTY);
+      const reasonBytes = typeof reason === 'string' ? encoder.encode(reason) : EMPTY;
+      try {
+        this.writeClose(isValidCloseCode(code) ? code : CloseCode.InternalError, reasonBytes.length <= MAX_CLOSE_REASON ? reasonBytes : EMPTY);
+      } catch {
+        // The close frame could not be made (a client's entropy source failed): failed without it.
+      }
     }
     this.aborted = true;
     this.closeReplyOwed = false;
@@ -448,8 +493,17 @@ export class Connection implements FrameSink {
 
   private writeClose(code: number | null, reason: Uint8Array): void {
     this.pongs.flushBeforeClose(); // a pong still owed goes before our close, after which nothing may follow
-    this.closeCodeSent = code ?? CloseCode.NoStatusReceived;
     this.writer.close(code, reason);
+    this.closeCodeSent = code ?? CloseCode.NoStatusReceived;
+  }
+
+  /** A whole message may start: the connection is open, no fragmented one is under way, the opcode is data. */
+  private assertMessageStart(call: string, opcode: number): void {
+    this.assertOpen();
+    if (this.outgoingMessage !== 0) throw fragmentSequenceError();
+    if (opcode !== Opcode.Text && opcode !== Opcode.Binary) {
+      throw new UsageError('WS_ERR_INVALID_OPCODE', `${call} sends whole messages, Text (1) or Binary (2); opcode ${opcode} is not one`);
+    }
   }
 
   private assertOpen(): void {

@@ -5,7 +5,7 @@
  */
 import { CloseCode, isValidCloseCode } from '../frame/close-code.ts';
 import { ProtocolError } from '../frame/errors.ts';
-import { UsageError } from './errors.ts';
+import { invalidArgument, UsageError } from './errors.ts';
 
 /** §5.5: control frame payloads are at most 125 bytes; a close reason 123 after its code. */
 const MAX_CONTROL_PAYLOAD = 125;
@@ -15,8 +15,9 @@ export const MAX_CLOSE_REASON = 123;
 const encoder = new TextEncoder();
 const lenientDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
-/** The bytes of a ping or pong payload we send; a {@link UsageError} past 125 bytes. */
-export function controlPayload(payload: Uint8Array | string): Uint8Array {
+/** The bytes of a ping or pong payload we send; a {@link UsageError} past 125 bytes, or for what is neither text nor bytes. */
+export function controlPayload(call: string, payload: Uint8Array | string): Uint8Array {
+  if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) throw invalidArgument(call, 'the payload', 'a string or a Uint8Array', payload);
   const bytes = typeof payload === 'string' ? encoder.encode(payload) : payload;
   if (bytes.length > MAX_CONTROL_PAYLOAD) {
     throw new UsageError('WS_ERR_CONTROL_PAYLOAD_TOO_LONG', `a control frame payload is at most 125 bytes (RFC 6455 §5.5), got ${bytes.length}`);
@@ -30,6 +31,7 @@ export function controlPayload(payload: Uint8Array | string): Uint8Array {
  * a reason of at most 123 bytes of UTF-8. Returns the reason's bytes.
  */
 export function checkCloseArguments(code: number | undefined, reason: string): Uint8Array {
+  if (typeof reason !== 'string') throw invalidArgument('close', 'the reason', 'a string', reason);
   const reasonBytes = encoder.encode(reason);
   if (code === undefined) {
     if (reason !== '') throw new UsageError('WS_ERR_INVALID_CLOSE_CODE', 'a close reason needs a close code');

@@ -11,7 +11,9 @@ export type UsageErrorCode =
   | 'WS_ERR_REASON_TOO_LONG'
   | 'WS_ERR_CONTROL_PAYLOAD_TOO_LONG'
   | 'WS_ERR_FRAGMENT_SEQUENCE'
-  | 'WS_ERR_INVALID_OPCODE';
+  | 'WS_ERR_INVALID_OPCODE'
+  | 'WS_ERR_INVALID_ARGUMENT'
+  | 'WS_ERR_REENTRANT';
 
 /** The application asked for something the protocol does not allow; nothing was sent. */
 export class UsageError extends Error {
@@ -28,4 +30,19 @@ export class UsageError extends Error {
 /** §5.4: a message may not start while another is being sent in fragments, nor continue when none is. */
 export function fragmentSequenceError(): UsageError {
   return new UsageError('WS_ERR_FRAGMENT_SEQUENCE', 'a fragmented message is in progress or none is (RFC 6455 §5.4): messages may not interleave');
+}
+
+/** What `value` is, for an error message: `null`, a class name, or a `typeof`. */
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return typeof value;
+  return (value as object).constructor?.name ?? 'an object';
+}
+
+/**
+ * An argument of the wrong type, refused before anything changes: from JavaScript, or past
+ * a cast, an `ArrayBuffer` or a number would otherwise be sent as zeros or break the output.
+ */
+export function invalidArgument(call: string, name: string, expected: string, value: unknown): UsageError {
+  return new UsageError('WS_ERR_INVALID_ARGUMENT', `${call}: ${name} must be ${expected}, got ${describe(value)}`);
 }

@@ -30,7 +30,11 @@ export interface ConnectionHandler {
   onMessageAt?(opcode: 1 | 2, chunk: DataView, start: number, length: number): void;
   /** A binary message; with the `fragments` option, each data frame as it arrives. */
   onBinary(data: Uint8Array, fin: boolean): void;
-  /** A ping (§5.5.2); the pong is already queued. */
+  /**
+   * A ping (§5.5.2). Its pong is queued already while the connection is open, unless pongs
+   * are held or past `maxQueuedPongs` (then the latest ping's pong goes at the next
+   * `takeOutgoing` that may send it); none once our close frame is sent.
+   */
   onPing(payload: Uint8Array): void;
   /** A pong (§5.5.3), solicited or not. */
   onPong(payload: Uint8Array): void;

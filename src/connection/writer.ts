@@ -52,10 +52,10 @@ export class FrameWriter {
     return this.output.takeInto(target);
   }
 
-  /** A text message; short ones are encoded straight into the output, beside their header. */
-  text(text: string, fragmentSize: number | undefined): void {
-    if (fragmentSize === undefined && text.length <= COPY_LIMIT && !this.compresses(text.length * 3)) this.smallText(text);
-    else this.message(Opcode.Text, encoder.encode(text), fragmentSize);
+  /** A text message in one frame; short ones are encoded straight into the output, beside their header. */
+  text(text: string): void {
+    if (text.length <= COPY_LIMIT && !this.compresses(text.length * 3)) this.smallText(text);
+    else this.message(Opcode.Text, encoder.encode(text), undefined);
   }
 
   /**
@@ -63,6 +63,8 @@ export class FrameWriter {
    * compressed first when it reaches the extension's threshold.
    */
   message(opcode: number, data: Uint8Array, fragmentSize: number | undefined): void {
+    // Before the compressor is fed: its context must stay in step with the peer's (RFC 7692 §7.2.2).
+    if (fragmentSize !== undefined && !(fragmentSize >= 1)) throw new RangeError(`fragmentSize must be at least 1, got ${fragmentSize}`);
     // RFC 7692 §6.1: RSV1 marks the first frame of a compressed message, whatever its fragments.
     let compressed = this.compresses(data.length);
     if (compressed) {
@@ -74,7 +76,6 @@ export class FrameWriter {
       this.frame(opcode, true, data, compressed);
       return;
     }
-    if (!(fragmentSize >= 1)) throw new RangeError(`fragmentSize must be at least 1, got ${fragmentSize}`);
     for (let at = 0; at < data.length; at += fragmentSize) {
       const end = Math.min(at + fragmentSize, data.length);
       this.frame(at === 0 ? opcode : Opcode.Continuation, end === data.length, data.subarray(at, end), compressed && at === 0);

@@ -83,10 +83,15 @@ export interface FrameSpec {
 
 /**
  * Serializes a frame as its header and its payload. Unmasked, the payload returned is the
- * caller's own array (no copy); masked, it is a masked copy, never the caller's data.
+ * caller's own array (no copy); masked, it is a masked copy, never the caller's data. Any
+ * 4-bit opcode is written, reserved ones too (to build frames a peer must refuse); one that
+ * does not fit in 4 bits, or a masking key that is not 4 bytes, is a `RangeError`.
  */
 export function encodeFrameParts(frame: FrameSpec): [header: Uint8Array, payload: Uint8Array] {
   const maskKey = frame.maskKey ?? null;
+  // §5.2: 4 bits of opcode, else it would spill into the RSV bits; §5.3: a 32-bit key.
+  if (!(Number.isInteger(frame.opcode) && frame.opcode >= 0 && frame.opcode <= 0x0f)) throw new RangeError(`an opcode is 4 bits (RFC 6455 §5.2), got ${frame.opcode}`);
+  if (maskKey !== null && maskKey.length !== 4) throw new RangeError(`a masking key is 4 bytes (RFC 6455 §5.3), got ${maskKey.length}`);
   const header = new Uint8Array(headerLength(frame.payload.length, maskKey !== null));
   writeHeader(header, 0, frame.opcode, frame.fin ?? true, frame.rsv1 ?? false, frame.payload.length, maskKey);
   if (maskKey === null) return [header, frame.payload];

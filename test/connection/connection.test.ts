@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { Connection, DEFAULT_MAX_PAYLOAD, type Role } from '../../src/connection/connection.ts';
-import { UsageError, type UsageErrorCode } from '../../src/connection/errors.ts';
+import { UsageError } from '../../src/connection/errors.ts';
 import { EventCollector } from '../../src/connection/handler.ts';
 import { encodeFrame } from '../../src/frame/encoder.ts';
 import { ProtocolError } from '../../src/frame/errors.ts';
 import { Opcode } from '../../src/frame/opcode.ts';
 import { concat, decodeAll, hex, toHex, utf8, type DecodedFrame } from '../frame/helpers.ts';
 import {
+  assertUsageError,
   closeBody,
   closeCodeOf,
   endpoint,
@@ -26,14 +27,6 @@ const HELLO = utf8('Hello');
 /** What a frame from `role` looks like on the wire, with the RFC key when `role` is a client. */
 function wire(role: Role, opcode: number, payload: Uint8Array, fin = true): string {
   return toHex(encodeFrame({ opcode, payload, fin, maskKey: role === 'client' ? RFC_KEY : null }));
-}
-
-function assertUsageError(action: () => void, code: UsageErrorCode): void {
-  assert.throws(action, (error: unknown) => {
-    assert.ok(error instanceof UsageError, `a UsageError, got ${String(error)}`);
-    assert.equal(error.code, code);
-    return true;
-  });
 }
 
 /** The close code in the single close frame `conn` queued. */

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 
 import { Connection, type ConnectionOptions, type Role } from '../../src/connection/connection.ts';
+import { UsageError, type UsageErrorCode } from '../../src/connection/errors.ts';
 import { EventCollector, type ConnectionEvent } from '../../src/connection/handler.ts';
 import { encodeFrame, type FrameSpec } from '../../src/frame/encoder.ts';
 import { concat, decodeAll, hex, type DecodedFrame } from '../frame/helpers.ts';
@@ -69,4 +70,13 @@ export function summarize(events: readonly ConnectionEvent[]): EventSummary[] {
 /** The code of a close frame's body, or null for an empty body. */
 export function closeCodeOf(frame: DecodedFrame): number | null {
   return frame.payload.length >= 2 ? (frame.payload[0]! << 8) | frame.payload[1]! : null;
+}
+
+/** `action` throws a {@link UsageError} with `code`. */
+export function assertUsageError(action: () => void, code: UsageErrorCode): void {
+  assert.throws(action, (error: unknown) => {
+    assert.ok(error instanceof UsageError, `a UsageError, got ${String(error)}`);
+    assert.equal(error.code, code);
+    return true;
+  });
 }

@@ -290,6 +290,17 @@ describe('sending', () => {
     }
     assert.ok(sizes[1]! < sizes[0]! / 4, `sizes ${sizes.join(', ')}`);
   });
+
+  test('§7.2.2: a send refused for its fragmentSize leaves the compression context as it was, in step with the peer', () => {
+    const { client, server: srv } = pair({ noContextTakeover: false });
+    const text = sampleText('json', 3000, 9);
+    assert.throws(() => client.connection.sendText(text, 0), RangeError);
+    assert.throws(() => client.connection.sendBinary(utf8(text), Number.NaN), RangeError);
+    assert.equal(client.connection.outgoingBytes, 0);
+    client.connection.sendText(text);
+    pump(client, srv);
+    assert.deepEqual(srv.events.take(), [{ type: 'text', data: text, fin: true }]);
+  });
 });
 
 describe('receiving', () => {

@@ -175,13 +175,16 @@ function accept(offered: OfferedParams, options: ResolvedDeflateOptions): Accept
 /**
  * Client side (§7.1): check the server's response to our offer and return the agreed
  * parameters, or a reason to fail the connection (§7.1: "the client MUST _Fail the
- * WebSocket Connection_" on an invalid response).
+ * WebSocket Connection_" on an invalid response). Throws a `RangeError` if `offer`, ours,
+ * is not a valid offer.
  */
 export function acceptResponse(response: ExtensionOffer, offer: ExtensionOffer): DeflateParams | string {
   if (response.name.toLowerCase() !== PERMESSAGE_DEFLATE) return `unexpected extension ${response.name}`;
   const agreed = readParams(response.params, true);
   if (agreed === null) return 'permessage-deflate response has an unknown, repeated or invalid parameter';
-  const offered = readParams(offer.params, false)!;
+  const offered = readParams(offer.params, false);
+  // Our own offer, which the host passes back: one that is not valid is the host's mistake.
+  if (offered === null) throw new RangeError('the offer given is not a valid permessage-deflate offer: an unknown, repeated or invalid parameter');
   // §7.1.2.2: client_max_window_bits may only come back if we offered it.
   if (agreed.clientMaxWindowBits !== undefined && offered.clientMaxWindowBits === undefined) {
     return 'permessage-deflate response sets client_max_window_bits, which was not offered';
