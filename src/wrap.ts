@@ -42,13 +42,17 @@ export type WrapOptions = WrapServerOptions | WrapClientOptions;
  * the client's request, and a client sends its request for `url` and verifies the answer
  * (rejecting as `connect` does). A server rejects with the `HandshakeError` it
  * answered (its `status` and `code` say why; the HTTP error was sent), a `TimeoutError`
- * once `timeout` passes, or a `ConnectionClosedError` if the client went first.
+ * once `timeout` passes, or a `ConnectionClosedError` if the client went first. Over a
+ * socket that has already closed, a handshaked peer is closed from the start (its reads
+ * return null), and a handshake still to do rejects at once with `ConnectionClosedError`.
  */
 export async function wrap(socket: Socket, options: WrapOptions): Promise<Peer> {
   socket.setNoDelay(true);
   if (options.handshaked === true) {
     return new Peer(socket, options.role, resolvePeerOptions(options), undefined, options.head);
   }
+  // Closed already: no 'close' is to come for the handshake to wait on.
+  if (socket.closed) throw new ConnectionClosedError('the opening handshake');
   if (options.role === 'client') {
     if (options.url === undefined) throw new TypeError('wrap: a client that still has to handshake needs options.url');
     return clientHandshake(socket, parseUrl(options.url), options);

@@ -18,6 +18,9 @@ export class ClosingHandshake implements Deadline {
   /** While unread messages hold back our answer to the peer's close: when it goes anyway. */
   private replyDeadline: Deadline | null = null;
   private waiters: Array<(clean: boolean) => void> | null = null;
+  /** The socket is destroyed at `destroyAt` unless it closes first: one timer, however many `shutdown` calls wait. */
+  private destroyTimer: ReturnType<typeof setTimeout> | null = null;
+  private destroyAt = Infinity;
 
   constructor(
     private readonly peer: Flushable,
@@ -34,14 +37,20 @@ export class ClosingHandshake implements Deadline {
 
   /** Resolves with `clean` once the socket closed; destroys it after `timeout` ms, if given. */
   wait(timeout: number | undefined): Promise<boolean> {
-    const socket = this.socket;
     return new Promise((resolve) => {
       (this.waiters ??= []).push(resolve);
-      if (timeout === undefined) return;
-      const timer = setTimeout(() => socket.destroy(), timeout);
-      timer.unref();
-      socket.once('close', () => clearTimeout(timer));
+      if (timeout !== undefined) this.destroyWithin(timeout);
     });
+  }
+
+  /** Destroy the socket `timeout` ms from now, unless an earlier wait will. */
+  private destroyWithin(timeout: number): void {
+    const at = Date.now() + timeout;
+    if (at >= this.destroyAt) return;
+    if (this.destroyTimer !== null) clearTimeout(this.destroyTimer);
+    this.destroyAt = at;
+    this.destroyTimer = setTimeout(() => this.socket.destroy(), timeout);
+    this.destroyTimer.unref();
   }
 
   /**
@@ -122,6 +131,7 @@ export class ClosingHandshake implements Deadline {
   settle(): void {
     if (this.deadline !== 0) releaseDeadline(this);
     if (this.replyDeadline !== null) releaseDeadline(this.replyDeadline);
+    if (this.destroyTimer !== null) clearTimeout(this.destroyTimer);
     const waiters = this.waiters;
     this.waiters = null;
     if (waiters === null) return;

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Connection } from '../connection/connection.ts';
+import { invalidArgument } from '../connection/errors.ts';
 import { COPY_LIMIT } from '../connection/writer.ts';
 import { headerLength, writeHeader } from '../frame/encoder.ts';
 import { Opcode } from '../frame/opcode.ts';
@@ -70,7 +71,7 @@ export function queueWritable(connection: Connection, data: Writable): number {
 export function ownedWritable(data: Writable): Writable {
   if (data instanceof Uint8Array) return data.length >= COPY_LIMIT ? copyOf(data) : data;
   if (typeof data === 'string' || data instanceof ReceivedMessage || data instanceof FramedMessage) return data;
-  const bytes = data.data;
+  const bytes = (data as OutgoingFrame | null)?.data; // anything else is refused when queued
   return bytes instanceof Uint8Array && bytes.length >= COPY_LIMIT ? { ...data, data: copyOf(bytes) } : data;
 }
 
@@ -86,10 +87,23 @@ export function sizeOfWritable(data: Writable): number {
   // Not `data.data`: that would decode a relayed text message for nothing.
   if (data instanceof ReceivedMessage) return data.size;
   if (data instanceof FramedMessage) return data.payload.length;
-  return data.data === undefined ? 0 : data.data.length;
+  // Anything but a frame is refused when queued (see `checkFrame`); it counts as nothing till then.
+  const bytes = (data as OutgoingFrame | null)?.data;
+  return typeof bytes === 'string' || bytes instanceof Uint8Array ? bytes.length : 0;
+}
+
+/**
+ * Throws a `UsageError` unless `data`, neither text, bytes nor a message, is a frame: from
+ * JavaScript, an `ArrayBuffer` or `null` would otherwise be taken for a frame without an opcode.
+ */
+export function checkFrame(call: string, data: unknown): asserts data is OutgoingFrame {
+  if (typeof data !== 'object' || data === null || typeof (data as OutgoingFrame).opcode !== 'number') {
+    throw invalidArgument(call, 'the data', 'a string, a Uint8Array, a message or a frame { opcode, fin, data }', data);
+  }
 }
 
 function queueFrame(connection: Connection, frame: OutgoingFrame): void {
+  checkFrame('send', frame);
   const data = frame.data ?? '';
   switch (frame.opcode) {
     case Opcode.Ping:

@@ -107,6 +107,8 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     publishOpen(this, role);
     if (head !== undefined && head.length > 0) this.receive(head);
     endIfEnded(socket); // after `head`, whose answers (pongs, a close reply) go first
+    // A socket closed before it was handed over emits no 'close' to come: settle now.
+    if (socket.closed) this.finish();
   }
 
   /** OPEN, CLOSING (our close frame sent) or CLOSED (handshake done, failed, or socket closed: §7.1.4). */
@@ -229,10 +231,15 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
    * when the peer keeps up, after the socket drains when it does not. Bytes passed must not
    * change until then. With `timeout` (ms), rejects with a {@link TimeoutError} if the
    * socket has not taken them in time (they stay queued). Rejects with
-   * {@link BufferFullError} rather than queue past `maxBufferedAmount`.
+   * {@link BufferFullError} rather than queue past `maxBufferedAmount`, and with
+   * {@link ConnectionClosedError} once our close frame is sent, the connection has failed
+   * or the socket has closed (where `send` answers `'dropped'`).
    */
   write(data: Writable, timeout?: number): Promise<number> {
-    if (this.done) return Promise.reject(new ConnectionClosedError('write'));
+    // Not a UsageError once our close is sent or the connection failed: a writer cannot see it coming.
+    if (this.done || this.connection.state !== 'OPEN') {
+      return Promise.reject(new ConnectionClosedError('write', this.state === 'CLOSING' ? 'our side of the connection' : 'the connection'));
+    }
     const buffered = this.bufferedAmount;
     if (this.overBudget(buffered, sizeOfWritable(data))) {
       this.onBufferFull();
@@ -322,9 +329,10 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     this.socket.destroy();
   }
 
-  /** @internal Register the owner's bookkeeping (a server's set of peers); called once, when the socket closes. */
+  /** @internal Register the owner's bookkeeping (a server's set of peers); called once, when the socket closes (at once if it has). */
   onClosed(callback: (peer: Peer) => void): void {
-    this.onClosedCallback = callback;
+    if (this.done) callback(this);
+    else this.onClosedCallback = callback;
   }
 
   /** @internal Feed bytes read from the socket; once it has read enough, switch it to lent reads. */

@@ -13,7 +13,7 @@ import { CloseCode } from '../frame/close-code.ts';
 import { callApplication } from '../peer/callbacks.ts';
 import { ConnectionClosedError, TimeoutError } from '../peer/errors.ts';
 import { callTimeout } from '../peer/options.ts';
-import { FramedMessage } from '../peer/outgoing.ts';
+import { checkFrame, FramedMessage } from '../peer/outgoing.ts';
 import type { Peer, Writable } from '../peer/peer.ts';
 import { Registry } from '../peer/registry.ts';
 import { serverTlsOptions } from '../tls/options.ts';
@@ -72,6 +72,7 @@ export class Server {
     // Framed once, not once per peer: every peer queues the same frame as it is (one that
     // must frame it itself, compressing or masking, does so from the same encoded payload).
     const message = FramedMessage.of(data) ?? data;
+    if (message === data) checkFrame('broadcast', data); // refused once, not by the first peer
     let count = 0;
     for (const peer of this.openPeers) {
       // `send` says synchronously whether the message was queued ('dropped' at the cap).

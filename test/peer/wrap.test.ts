@@ -139,6 +139,36 @@ test('wrap as server rejects with TimeoutError when the head does not come withi
   assert.ok(serverSocket.destroyed, 'the socket is destroyed');
 });
 
+/** A socket pair whose connecting side has closed, destroyed by us or, with `byPeer`, by the other side; its 'close' has been emitted. */
+async function closedSocket(t: TestContext, byPeer: boolean): Promise<Socket> {
+  const [serverSocket, clientSocket] = await socketPair();
+  defer(t, () => serverSocket.destroy());
+  const closed = once(clientSocket, 'close');
+  (byPeer ? serverSocket : clientSocket).destroy();
+  await within(closed, 2000, "the socket's close");
+  return clientSocket;
+}
+
+for (const role of ['client', 'server'] as const) {
+  for (const byPeer of [false, true]) {
+    test(`wrap as ${role}, handshaked, over a socket already closed (${byPeer ? 'by the other side' : 'by us'}): the peer is closed at once, and nothing waits on it`, async (t) => {
+      const peer = await wrap(await closedSocket(t, byPeer), { role, handshaked: true });
+      assert.equal(peer.closed, true);
+      assert.equal(peer.state, 'CLOSED');
+      assert.equal(peer.closeCode, 1006);
+      await within(peer.whenClosed(), 1000, 'whenClosed');
+      assert.equal(await within(peer.read(), 1000, 'read'), null);
+      assert.equal(await within(peer.shutdown(1000, '', 200), 1000, 'shutdown'), false);
+      await assert.rejects(peer.write('late'), ConnectionClosedError);
+    });
+  }
+
+  test(`wrap as ${role}, its handshake still to do, over a socket already closed rejects at once with ConnectionClosedError, not at the timeout`, async (t) => {
+    const socket = await closedSocket(t, false);
+    await assert.rejects(within(wrap(socket, { role, url: `ws://${LOCALHOST}/`, timeout: 60_000 }), 1000, 'wrap'), ConnectionClosedError);
+  });
+}
+
 test('wrap as client without a url, when the handshake is still to do, is a TypeError', async (t) => {
   const [serverSocket, clientSocket] = await socketPair();
   defer(t, () => {

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { test, type TestContext } from 'node:test';
 
-import { bind, connect, ConnectionClosedError, server, type Peer } from '../../src/index.ts';
-import { clientFrame, clientOverRawServer, closeCodeOf, defer, FrameReader, LOCALHOST, portOf, rawUpgrade, settlesWithin, sleep, waitFor, within } from './helpers.ts';
+import { bind, connect, ConnectionClosedError, server, UsageError, type Peer, type Writable } from '../../src/index.ts';
+import { acceptRawClient, clientFrame, clientOverRawServer, closeCodeOf, defer, FrameReader, LOCALHOST, portOf, rawUpgrade, settlesWithin, sleep, waitFor, within } from './helpers.ts';
 
 /** A server peer and our client to it. */
 async function pair(t: TestContext, options: Parameters<typeof bind>[1] = {}): Promise<{ serverPeer: Peer; client: Peer }> {
@@ -132,6 +132,55 @@ test('a per-call timeout past what a timer keeps (Infinity included) is no timeo
   assert.equal(serverPeer.state, 'OPEN', 'a refused shutdown sends nothing');
   assert.equal(await within(serverPeer.shutdown(1000, '', Infinity), 2000, 'shutdown(Infinity)'), true);
   await sleep(0);
+});
+
+test('write rejects with ConnectionClosedError, not a UsageError, once the peer failed the connection and lingers before closing TCP', async (t) => {
+  const { peer, socket } = await acceptRawClient(t, { closeTimeout: 2000 });
+  socket.allowHalfOpen = true; // it keeps its side open after the server's FIN
+  socket.resume();
+  socket.write(Buffer.from([0x81, 0x01, 0x61])); // unmasked: the server fails the connection (§5.1)
+  await waitFor(() => peer.state === 'CLOSED', 2000, 'the failure');
+  assert.equal(peer.closed, false, 'the socket lingers');
+  await assert.rejects(peer.write('x'), ConnectionClosedError);
+  assert.equal(peer.send('x'), 'dropped');
+});
+
+test('write rejects with ConnectionClosedError once our close frame is sent, as send answers dropped', async (t) => {
+  const { serverPeer } = await pair(t);
+  const closing = serverPeer.shutdown(1000, 'bye', 2000);
+  assert.equal(serverPeer.state, 'CLOSING');
+  await assert.rejects(serverPeer.write('after the close'), (error: unknown) => error instanceof ConnectionClosedError && /our side/.test(error.message));
+  assert.equal(serverPeer.send('after the close'), 'dropped');
+  assert.equal(await closing, true);
+});
+
+test('send, write and broadcast refuse what is neither text, bytes, a message nor a frame with a UsageError; write rejects rather than throws', async (t) => {
+  const bound = await bind(`ws://${LOCALHOST}:0/`);
+  defer(t, () => bound.close(500));
+  const isInvalidArgument = (error: unknown): boolean => error instanceof UsageError && error.code === 'WS_ERR_INVALID_ARGUMENT';
+  const untyped = (value: unknown): Writable => value as Writable;
+  assert.throws(() => bound.broadcast(untyped(null)), isInvalidArgument, 'refused with no peer to send to');
+  const client = await connect(bound.url);
+  defer(t, () => client.close());
+  const serverPeer = await bound.accept(2000);
+  for (const value of [null, undefined, 42, new ArrayBuffer(4), { data: 'no opcode' }]) {
+    assert.throws(() => serverPeer.send(untyped(value)), isInvalidArgument);
+    assert.throws(() => bound.broadcast(untyped(value)), isInvalidArgument);
+    let writing: Promise<number> | undefined;
+    assert.doesNotThrow(() => (writing = serverPeer.write(untyped(value))));
+    await assert.rejects(writing!, isInvalidArgument);
+  }
+  assert.equal(serverPeer.bufferedAmount, 0);
+  await serverPeer.write('still open');
+  assert.equal((await client.read(2000))?.data, 'still open');
+});
+
+test('shutdown called many times waits on one timer and adds no listener to the socket', async (t) => {
+  const { serverPeer } = await pair(t);
+  const listeners = serverPeer.socket.listenerCount('close');
+  const calls = Array.from({ length: 20 }, () => serverPeer.shutdown(1000, '', 5000));
+  assert.equal(serverPeer.socket.listenerCount('close'), listeners);
+  assert.deepEqual(await within(Promise.all(calls), 2000, 'the shutdowns'), Array(20).fill(true));
 });
 
 test('an empty binary message is a Buffer like every other payload, whole and in fragments', async (t) => {

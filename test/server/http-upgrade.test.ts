@@ -183,6 +183,39 @@ test('a client that leaves while the application decides on its upgrade gets a p
   assert.equal(peer.state, 'CLOSED');
 });
 
+test('a client that resets its connection while the application decides gets a peer already closed, which holds no maxConnections slot', async (t) => {
+  const http = createServer();
+  defer(t, () => {
+    http.closeAllConnections();
+    return new Promise<void>((resolve) => http.close(() => resolve()));
+  });
+  const upgrade = createUpgradeHandler({ maxConnections: 1 });
+  const made: Array<Peer | null> = [];
+  http.on('upgrade', (request: IncomingMessage, socket, head: Buffer) => {
+    socket.on('error', () => {});
+    // Decided only once the socket has closed: no 'close' is left to come.
+    if (made.length === 0) socket.once('close', () => made.push(upgrade(request, socket, head)));
+    else made.push(upgrade(request, socket, head));
+  });
+  http.listen(0, LOCALHOST);
+  await once(http, 'listening');
+  const port = (http.address() as AddressInfo).port;
+  const leaving = await rawConnect(port);
+  leaving.on('error', () => {});
+  leaving.write(requestText(upgradeLines('/')));
+  await sleep(50);
+  leaving.resetAndDestroy();
+  await waitFor(() => made.length === 1, 2000, 'the late upgrade');
+  const dead = made[0]!;
+  assert.ok(dead !== null);
+  assert.equal(dead.closed, true);
+  assert.equal(dead.closeCode, 1006);
+  assert.equal(await within(dead.read(), 1000, 'read'), null);
+  const live = await within(connect(`ws://${LOCALHOST}:${port}/`), 2000, 'a live client within maxConnections');
+  defer(t, () => live.close());
+  assert.equal(live.state, 'OPEN');
+});
+
 test('createUpgradeHandler honours maxConnections: past it an upgrade is answered 503, and a slot comes back when its peer closes', async (t) => {
   const site = await startSite(t, 'handler', { maxConnections: 1 });
   const first = await connect(`ws://${LOCALHOST}:${site.port}/`);
