@@ -100,6 +100,10 @@ export function checkFrame(call: string, data: unknown): asserts data is Outgoin
   if (typeof data !== 'object' || data === null || typeof (data as OutgoingFrame).opcode !== 'number') {
     throw invalidArgument(call, 'the data', 'a string, a Uint8Array, a message or a frame { opcode, fin, data }', data);
   }
+  const payload = (data as OutgoingFrame).data;
+  if (payload !== undefined && typeof payload !== 'string' && !(payload instanceof Uint8Array)) {
+    throw invalidArgument(call, "a frame's data", 'a string or a Uint8Array', payload);
+  }
 }
 
 function queueFrame(connection: Connection, frame: OutgoingFrame): void {

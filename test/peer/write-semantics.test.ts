@@ -163,7 +163,7 @@ test('send, write and broadcast refuse what is neither text, bytes, a message no
   const client = await connect(bound.url);
   defer(t, () => client.close());
   const serverPeer = await bound.accept(2000);
-  for (const value of [null, undefined, 42, new ArrayBuffer(4), { data: 'no opcode' }]) {
+  for (const value of [null, undefined, 42, new ArrayBuffer(4), { data: 'no opcode' }, { opcode: 8, data: 1000 }, { opcode: 2, data: [1, 2] }]) {
     assert.throws(() => serverPeer.send(untyped(value)), isInvalidArgument);
     assert.throws(() => bound.broadcast(untyped(value)), isInvalidArgument);
     let writing: Promise<number> | undefined;
