@@ -51,12 +51,12 @@ export function stringOption(options: Map<string, string | true>, name: string, 
   return value ?? fallback;
 }
 
-/** A whole-number option, or `fallback`. */
+/** A whole-number option in decimal digits, or `fallback`: `Number` would read '' as 0 and take 0x10 or 1e3. */
 export function integerOption(options: Map<string, string | true>, name: string, fallback: number): number {
   const value = options.get(name);
   if (value === undefined) return fallback;
-  const number = value === true ? NaN : Number(value);
-  if (!Number.isSafeInteger(number) || number < 0) throw new ArgumentError(`--${name} needs a whole number, got ${String(value)}`);
+  const number = value === true || !/^[0-9]+$/.test(value) ? NaN : Number(value);
+  if (!Number.isSafeInteger(number)) throw new ArgumentError(`--${name} needs a whole number, got ${value === true ? 'nothing' : JSON.stringify(value)}`);
   return number;
 }
 

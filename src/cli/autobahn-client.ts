@@ -5,6 +5,8 @@
  * @module
  */
 import { connect } from '../client/connect.ts';
+import { TimeoutError } from '../peer/errors.ts';
+import type { Peer } from '../peer/peer.ts';
 
 /** Where the fuzzing server is and what to call ourselves in its report. */
 export interface AutobahnClientSettings {
@@ -14,9 +16,13 @@ export interface AutobahnClientSettings {
   maxPayload?: number;
   /** Offer permessage-deflate with context takeover, which the suite's 12.* and 13.* cases need. */
   deflate?: boolean;
+  /** How long the suite may take to send the case count (ms); default 10 s. */
+  answerTimeout?: number;
+  /** How long one case may run before its connection is dropped and the case fails (ms); default 2 min. */
+  caseTimeout?: number;
 }
 
-/** What a run did: the suite's case count, and the cases whose connection could not be opened. */
+/** What a run did: the suite's case count, and the cases whose connection could not be opened or that outran `caseTimeout`. */
 export interface AutobahnClientRun {
   count: number;
   failed: Array<{ index: number; error: unknown }>;
@@ -24,18 +30,19 @@ export interface AutobahnClientRun {
 
 /**
  * Run every case of the suite against our client, then have the suite write its reports.
- * Prints `cases: N` (the suite's count, which the report must hold) and each case whose
- * connection failed: no case of the suite expects that, so the caller should fail the run.
+ * Prints `cases: N` (the suite's count, which the report must hold) and each case that
+ * failed: no case of the suite expects that, so the caller should fail the run. Every wait
+ * is bounded, so a suite that stops answering ends the run rather than hangs it.
  */
 export async function runAutobahnClient(settings: AutobahnClientSettings): Promise<AutobahnClientRun> {
   const base = settings.url.replace(/\/+$/, '');
   const agent = encodeURIComponent(settings.agent);
-  const count = Number(await readOne(`${base}/getCaseCount`));
+  const count = Number(await readOne(`${base}/getCaseCount`, settings.answerTimeout ?? 10_000));
   if (!Number.isSafeInteger(count) || count < 1) throw new Error(`the fuzzing server reported ${count} cases`);
   const failed: AutobahnClientRun['failed'] = [];
   for (let index = 1; index <= count; index++) {
     process.stdout.write(`\rcase ${index}/${count}`);
-    const error = await echoCase(`${base}/runCase?case=${index}&agent=${agent}`, settings.maxPayload ?? 20 * 1024 * 1024, settings.deflate ?? true);
+    const error = await echoCase(`${base}/runCase?case=${index}&agent=${agent}`, settings);
     if (error !== null) failed.push({ index, error });
   }
   process.stdout.write('\n');
@@ -43,32 +50,49 @@ export async function runAutobahnClient(settings: AutobahnClientSettings): Promi
   await reports.shutdown();
   console.log(`cases: ${count}`);
   for (const { index, error } of failed) {
-    console.error(`case ${index}: the connection failed: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`case ${index} failed: ${error instanceof Error ? error.message : String(error)}`);
   }
   console.log(`reports updated for agent ${settings.agent}`);
   return { count, failed };
 }
 
-/** Connect, echo every message until the connection closes. Returns why the connection could not be opened, or null. */
-async function echoCase(url: string, maxPayload: number, deflate: boolean): Promise<unknown> {
-  let peer;
+/**
+ * Connect, echo every message until the connection closes. Returns why the connection could
+ * not be opened or why the case failed (it outran `caseTimeout`), or null.
+ */
+async function echoCase(url: string, settings: AutobahnClientSettings): Promise<unknown> {
+  const deflate = settings.deflate ?? true;
+  let peer: Peer;
   try {
-    peer = await connect(url, {}, { maxPayload, deflate: deflate ? { contextTakeover: true, threshold: 0 } : false });
+    peer = await connect(url, {}, { maxPayload: settings.maxPayload ?? 20 * 1024 * 1024, deflate: deflate ? { contextTakeover: true, threshold: 0 } : false });
   } catch (error) {
     return error;
   }
+  const caseTimeout = settings.caseTimeout ?? 120_000;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    peer.close();
+  }, caseTimeout);
   // The read path on purpose: the server testee uses callbacks, so both APIs face the suite.
   for await (const message of peer) {
     // A write refused because the case closed the connection needs no handling.
     peer.write(message.data).catch(ignore);
   }
-  return null;
+  clearTimeout(timer);
+  return timedOut ? new TimeoutError('the case', caseTimeout) : null;
 }
 
-/** The first message of a connection (the case count). */
-async function readOne(url: string): Promise<string> {
+/** The first message of a connection (the case count); the connection goes either way. */
+async function readOne(url: string, timeout: number): Promise<string> {
   const peer = await connect(url);
-  const message = await peer.read(10_000);
+  let message;
+  try {
+    message = await peer.read(timeout);
+  } catch (error) {
+    peer.close(); // a suite that stopped answering is not owed a closing handshake
+    throw error;
+  }
   await peer.shutdown();
   if (message === null || typeof message.data !== 'string') throw new Error(`no case count from ${url}`);
   return message.data;

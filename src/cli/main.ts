@@ -24,12 +24,13 @@ async function main(argv: readonly string[]): Promise<void> {
   if (command === 'serve') {
     checkKnownOptions(options, SERVE_OPTIONS);
     const echo = await startEchoServer(serveSettings(options));
-    console.log(`wspeer echo server listening on ${echo.url}`);
     const stop = (): void => {
       echo.close(2000).then(() => process.exit(0), () => process.exit(1));
     };
+    // Before the line that tells a supervisor it may signal us.
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    console.log(`wspeer echo server listening on ${echo.url}`);
     return;
   }
   if (command === 'autobahn-client') {

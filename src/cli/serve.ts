@@ -23,22 +23,26 @@ export interface EchoServerSettings {
 
 /** The settings `serve`'s command-line options ask for, with the defaults applied. */
 export function serveSettings(options: Map<string, string | true>): EchoServerSettings {
-  const cert = options.get('tls-cert');
-  const key = options.get('tls-key');
-  if ((cert === undefined) !== (key === undefined)) throw new ArgumentError('--tls-cert and --tls-key go together');
+  const cert = stringOption(options, 'tls-cert', '');
+  const key = stringOption(options, 'tls-key', '');
+  if ((cert === '') !== (key === '')) throw new ArgumentError('--tls-cert and --tls-key go together');
   const port = integerOption(options, 'port', DEFAULT_PORT);
-  if (port < 0 || port > 65535) throw new ArgumentError(`--port must be from 0 to 65535, got ${port}`);
+  if (port > 65535) throw new ArgumentError(`--port must be from 0 to 65535, got ${port}`);
+  const path = stringOption(options, 'path', '/');
+  if (!path.startsWith('/')) throw new ArgumentError(`--path must start with /, got ${path}`);
+  const maxPayload = integerOption(options, 'max-payload', 64 * 1024 * 1024);
+  if (maxPayload < 1) throw new ArgumentError('--max-payload must be at least 1 byte');
   return {
     host: stringOption(options, 'host', '127.0.0.1'),
     port,
-    path: stringOption(options, 'path', '/'),
+    path,
     options: {
-      maxPayload: integerOption(options, 'max-payload', 64 * 1024 * 1024),
+      maxPayload,
       pingFrequency: integerOption(options, 'ping-frequency', 0),
       deflate: flagOption(options, 'deflate'),
       // Each message is lent to the echo as it lies in the read buffer (see `lentMessages`).
       lentMessages: flagOption(options, 'lent-messages'),
-      ...(typeof cert === 'string' && typeof key === 'string' ? { tls: { cert, key } } : {}),
+      ...(cert === '' ? {} : { tls: { cert, key } }),
     },
   };
 }

@@ -34,7 +34,7 @@ export function createUpgradeHandler(options: ServerOptions = {}): UpgradeHandle
   const forget = (): void => void open--;
   return (request, socket, head) => {
     if (open >= resolved.maxConnections) {
-      reject(socket as Socket, policyError(503, 'WS_HANDSHAKE_OVERLOADED', 'too many connections'));
+      reject(socket as Socket, policyError(503, 'WS_HANDSHAKE_OVERLOADED', 'too many connections'), request.method);
       return null;
     }
     const peer = upgradeWith(request, socket, head, resolved);

@@ -84,9 +84,11 @@ export class Server {
   /**
    * Stop accepting, then close every peer with 1001 (going away) and wait for their
    * closing handshakes up to `timeout` ms (default 5000); peers still open then are
-   * destroyed. Resolves when every socket is gone.
+   * destroyed. Resolves when every socket is gone. A negative or NaN `timeout` rejects
+   * with a `RangeError`, and nothing is closed.
    */
   async close(timeout = 5000): Promise<void> {
+    callTimeout('close', timeout); // a bad one would make every shutdown refuse, and close wait forever
     this.closing = true;
     const stopped = new Promise<void>((resolve) => this.listener.close(() => resolve()));
     for (const socket of this.securing.keys()) socket.destroy();

@@ -154,7 +154,7 @@ export function completeUpgrade(
       throw policyError(403, 'WS_HANDSHAKE_ORIGIN', 'origin not allowed');
     }
   } catch (error) {
-    return refuse(socket, error);
+    return refuse(socket, error, request.method);
   }
   const headers = (request.headers as HeaderList).toRecord();
   if (options.verify === null) return acceptUpgrade(socket, upgrade, headers, head, options);
@@ -274,10 +274,10 @@ function acceptUpgrade(socket: Socket, upgrade: UpgradeRequest, headers: Record<
   }
 }
 
-/** Answer a handshake error and return null; anything else is a bug, thrown on. */
-function refuse(socket: Socket, error: unknown): null {
+/** Answer a handshake error (to a request of `method`, if known) and return null; anything else is a bug, thrown on. */
+function refuse(socket: Socket, error: unknown, method?: string): null {
   if (!(error instanceof HandshakeError)) throw error;
-  reject(socket, error);
+  reject(socket, error, method);
   return null;
 }
 
@@ -289,15 +289,19 @@ export function refusalOf(socket: Socket): HandshakeError | undefined {
   return refusals.get(socket);
 }
 
-/** Answer with the error's status and a one-line reason, then end the socket. */
-export function reject(socket: Socket, error: HandshakeError): void {
+/**
+ * Answer with the error's status and a one-line reason, then end the socket. The answer to
+ * a HEAD request has the same header fields and no body (RFC 7231 §4.3.2).
+ */
+export function reject(socket: Socket, error: HandshakeError, method?: string): void {
   if (socket.destroyed) return;
   refusals.set(socket, error);
   // A client that resets the connection must not crash the process: `node:http` removes
   // its own error listener before it hands the socket to an upgrade handler.
   if (socket.listenerCount('error') === 0) socket.on('error', ignore);
   publishReject(socket, error);
-  socket.end(buildRejectResponse(error), 'latin1');
+  const response = buildRejectResponse(error);
+  socket.end(method === 'HEAD' ? response.slice(0, response.indexOf('\r\n\r\n') + 4) : response, 'latin1');
   // Read and discard what else comes, so that the client's end is seen and the socket
   // closes as soon as the client goes (a socket never read keeps `Server.close` waiting).
   socket.resume();

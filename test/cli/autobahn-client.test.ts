@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { runAutobahnClient } from '../../src/cli/autobahn-client.ts';
-import { server } from '../../src/index.ts';
-import { defer, LOCALHOST } from '../peer/helpers.ts';
+import { server, TimeoutError } from '../../src/index.ts';
+import { defer, LOCALHOST, waitFor, within } from '../peer/helpers.ts';
 
 test('the testee client asks for the case count, runs every case in order echoing what it gets, then asks for the reports; a case it cannot connect for is reported', async (t) => {
   const requests: string[] = [];
@@ -36,4 +36,26 @@ test('the testee client asks for the case count, runs every case in order echoin
   assert.deepEqual(run.failed.map(({ index }) => index), [3]);
   assert.deepEqual(requests, ['/getCaseCount', '/runCase?case=1&agent=we%20test', '/runCase?case=2&agent=we%20test', '/runCase?case=4&agent=we%20test', '/updateReports?agent=we%20test']);
   assert.deepEqual(echoed, ['case 1', 'case 2', 'case 4']);
+});
+
+test('a suite that upgrades but never sends the case count ends the run with a TimeoutError, its connection closed', async (t) => {
+  const suite = await server(`ws://${LOCALHOST}:0`, () => {});
+  defer(t, () => suite.close(500));
+  await assert.rejects(within(runAutobahnClient({ url: suite.url, agent: 'we test', answerTimeout: 100 }), 3000, 'the run'), TimeoutError);
+  await waitFor(() => suite.peers.size === 0, 1000, 'our side closes the connection');
+});
+
+test('a case whose connection the suite never closes fails at caseTimeout, and the run goes on', async (t) => {
+  const requests: string[] = [];
+  const suite = await server(`ws://${LOCALHOST}:0`, async (peer) => {
+    const path = peer.handshake.path;
+    requests.push(path);
+    if (path === '/getCaseCount') await peer.write('2');
+    if (path.includes('case=1&')) return; // never closes
+    await peer.shutdown(1000);
+  });
+  defer(t, () => suite.close(500));
+  const run = await within(runAutobahnClient({ url: suite.url, agent: 'a', caseTimeout: 200 }), 5000, 'the run');
+  assert.deepEqual(run.failed.map(({ index, error }) => [index, error instanceof TimeoutError]), [[1, true]]);
+  assert.deepEqual(requests, ['/getCaseCount', '/runCase?case=1&agent=a', '/runCase?case=2&agent=a', '/updateReports?agent=a']);
 });

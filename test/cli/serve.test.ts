@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 
 import { connect } from '../../src/index.ts';
-import { parseArgs } from '../../src/cli/args.ts';
+import { ArgumentError, parseArgs } from '../../src/cli/args.ts';
 import { serveSettings } from '../../src/cli/serve.ts';
 import { defer, within, readPlain } from '../peer/helpers.ts';
 import { closeWs, wsClient } from '../peer/ws-helpers.ts';
@@ -127,10 +127,10 @@ test('wspeer refuses an option its command does not take, a flag given a value, 
   const cases: Array<[string[], RegExp]> = [
     [['serve', '--max-paylod', '10'], /unknown option --max-paylod; this command takes --host, --port/],
     [['serve', '--deflate', 'false'], /--deflate takes no value, got false/],
-    [['serve', '--port', 'abc'], /--port needs a whole number, got abc/],
+    [['serve', '--port', 'abc'], /--port needs a whole number, got "abc"/],
     [['autobahn-client', '--agnet', 'x'], /unknown option --agnet/],
     // Well-formed numbers that the options refuse.
-    [['serve', '--max-payload', '0'], /maxPayload must be a positive number/],
+    [['serve', '--max-payload', '0'], /--max-payload must be at least 1 byte/],
     [['serve', '--port', '70000'], /--port must be from 0 to 65535, got 70000/],
     [['serve', '--ping-frequency', '9999999999'], /pingFrequency must be a number of milliseconds/],
   ];
@@ -142,6 +142,24 @@ test('wspeer refuses an option its command does not take, a flag given a value, 
   const help = await runToExit(['serve', '--help']);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /usage:/);
+});
+
+test("serve's settings refuse what Number would bend into a value: an empty or non-decimal number, a value-less TLS file, a path without its slash", () => {
+  const settingsOf = (...argv: string[]): ReturnType<typeof serveSettings> => serveSettings(parseArgs(['serve', ...argv]).options);
+  const refusals: Array<[string[], RegExp]> = [
+    [['--port='], /--port needs a whole number, got ""/],
+    [['--port', ' '], /--port needs a whole number, got " "/],
+    [['--port', '0x10'], /--port needs a whole number, got "0x10"/],
+    [['--port', '1e3'], /--port needs a whole number, got "1e3"/],
+    [['--ping-frequency='], /--ping-frequency needs a whole number/],
+    [['--tls-cert', '--tls-key', 'key.pem'], /--tls-cert needs a value/],
+    [['--tls-cert', 'cert.pem'], /--tls-cert and --tls-key go together/],
+    [['--path', 'nopath'], /--path must start with \/, got nopath/],
+  ];
+  for (const [argv, reason] of refusals) assert.throws(() => settingsOf(...argv), (error: unknown) => error instanceof ArgumentError && reason.test(error.message), argv.join(' '));
+  assert.equal(settingsOf('--port', '0').port, 0);
+  assert.equal(settingsOf('--port', '08080').port, 8080);
+  assert.deepEqual(settingsOf('--tls-cert', 'c.pem', '--tls-key', 'k.pem').options.tls, { cert: 'c.pem', key: 'k.pem' });
 });
 
 test('wspeer serve --lent-messages lends each message to the echo (lentMessages), and long ones still come back whole', async (t) => {

@@ -136,6 +136,29 @@ test('rejection: a head over 16 KiB is answered 431 before its end arrives', asy
   assertRejection(response, 431);
 });
 
+test('rejection: a HEAD request gets the header fields of its 405 and no body (RFC 7231 §4.3.2)', async (t) => {
+  const instance = await startServer(t);
+  const lines = upgradeLines();
+  lines[0] = 'HEAD / HTTP/1.1';
+  const response = await rawExchange(portOf(instance), requestText(lines));
+  assert.equal(response.status, 405);
+  assert.equal(response.headers.get('allow'), 'GET');
+  assert.ok(Number(response.headers.get('content-length')) > 0, 'the length a GET would have');
+  assert.equal(response.body, '');
+});
+
+test('close refuses a negative or NaN timeout with a RangeError, before closing anything', async (t) => {
+  const instance = await startServer(t);
+  await assert.rejects(instance.close(-1), RangeError);
+  await assert.rejects(instance.close(Number.NaN), RangeError);
+  const client = await connect(instance.url);
+  defer(t, () => client.close());
+  await client.write('still serving');
+  assert.equal((await client.read(2000))?.data, 'still serving');
+  await within(instance.close(500), 2000, 'a close with a valid timeout');
+  assert.equal(await within(client.read(), 2000, 'the client closed'), null);
+});
+
 test('rejection: a path other than the one in the server URL is answered 404', async (t) => {
   const instance = await startServer(t, `ws://${LOCALHOST}:0/chat`);
   assert.match(instance.url, /\/chat$/);
