@@ -3,7 +3,8 @@
  * completes; a frame that lies wholly inside the chunk is handed out as a view of it (or,
  * with `messagesAt`, a short whole message as its place in the chunk), unmasked in place.
  * Only a frame split across chunks is assembled in a buffer of its own, allocated once its
- * header has been checked against the size limit.
+ * header has been checked against the size limit: whole up to 1 MiB, and past that grown
+ * with the bytes that come, so that a header alone cannot claim the length it declares.
  *
  * Ownership: `push` takes the chunk. Payload views and places alias it; it is unmasked in place.
  * `pushBorrowed` only borrows it (a read buffer its host fills again): every payload is copied.
@@ -22,6 +23,16 @@ export const allocateZeroed = (size: number): Uint8Array => new Uint8Array(size)
 
 const EMPTY = new Uint8Array(0);
 const TWO_POW_32 = 0x1_0000_0000;
+/** A split payload up to this long gets its whole buffer at once. */
+const EAGER_PAYLOAD = 1 << 20;
+/**
+ * A longer one gets at most this many times the bytes received so far (and at least
+ * {@link EAGER_PAYLOAD}), growing as they come: a 15-byte header declaring 64 MiB would
+ * otherwise make the runtime count 64 MiB and collect garbage for it, per connection.
+ * A read of 32 KiB buys a 4 MiB buffer, so a long message read in Node's 64 KiB reads is
+ * usually assembled with no copy.
+ */
+const PAYLOAD_GROWTH = 128;
 
 /**
  * Incremental frame parser (RFC 6455 §5.2): every frame a chunk completes goes to the
@@ -57,6 +68,8 @@ export class FrameDecoder {
   private payloadLength = 0;
   // A payload split across chunks, assembled here.
   private partial: Uint8Array | null = null;
+  /** Whether `partial` came from `allocateLendable`: a buffer it grows into comes from there too. */
+  private partialLendable = false;
   // The chunk being parsed, as its ArrayBuffer and offset (read once, at its first payload,
   // for `view`) and a DataView (made at its first mid-sized masked payload, for
   // `xorMaskWords`, or its first message for `onMessageAt`). Dropped when the chunk is done,
@@ -113,9 +126,9 @@ export class FrameDecoder {
     return this.headerFill + (this.partial === null ? 0 : this.partial.length);
   }
 
-  /** Length of the payload being assembled across chunks; 0 between frames. */
+  /** Length of the payload being assembled across chunks (as its header declared); 0 between frames. */
   get splitPayloadLength(): number {
-    return this.partial === null ? 0 : this.partial.length;
+    return this.partial === null ? 0 : this.payloadLength;
   }
 
   /**
@@ -286,7 +299,8 @@ export class FrameDecoder {
       this.sink.onFrame(this.opcode, this.fin, this.rsv1, length === 0 ? this.emptyPayload() : this.payloadView(chunk, pos, end), ascii);
       return end;
     }
-    const partial = this.allocatePartial(length);
+    this.partialLendable = this.lendsFrame();
+    const partial = this.allocatePartial(partialSize(length, available));
     if (partial === null) return chunk.length;
     this.partial = partial;
     this.partialFill = 0;
@@ -294,23 +308,29 @@ export class FrameDecoder {
     return chunk.length;
   }
 
-  /** The buffer a split payload is assembled in; out of memory, null, the connection failed (not the process). */
-  private allocatePartial(length: number): Uint8Array | null {
+  /** A buffer for (part of) a split payload; out of memory, null, the connection failed (not the process). */
+  private allocatePartial(size: number): Uint8Array | null {
     try {
-      return this.lendsFrame() ? this.allocateLendable(length) : this.allocate(length);
+      return this.partialLendable ? this.allocateLendable(size) : this.allocate(size);
     } catch {
-      this.fail('WS_ERR_FRAME_TOO_BIG', CloseCode.MessageTooBig, '§7.4.1', `no memory for a payload of ${length} bytes`);
+      this.fail('WS_ERR_FRAME_TOO_BIG', CloseCode.MessageTooBig, '§7.4.1', `no memory for a payload of ${this.payloadLength} bytes`);
       return null;
     }
   }
 
   private continuePayload(chunk: Uint8Array, pos: number): number {
-    const partial = this.partial!;
+    let partial = this.partial!;
+    if (this.partialFill === partial.length) {
+      const grown = this.allocatePartial(partialSize(this.payloadLength, this.partialFill));
+      if (grown === null) return chunk.length;
+      grown.set(partial);
+      this.partial = partial = grown;
+    }
     const take = Math.min(partial.length - this.partialFill, chunk.length - pos);
     this.receivedPart(partial, pos === 0 && take === chunk.length ? chunk : chunk.subarray(pos, pos + take));
     // The sink may have stopped the parser on this piece (e.g. invalid UTF-8): emit nothing more.
     if (this.stopped) return chunk.length;
-    if (this.partialFill === partial.length) {
+    if (this.partialFill === this.payloadLength) {
       this.partial = null;
       this.sink.onFrame(this.opcode, this.fin, this.rsv1, partial, false);
     }
@@ -414,4 +434,10 @@ function headerSize(secondByte: number): number {
 
 function readUint32(bytes: Uint8Array, at: number): number {
   return ((bytes[at]! << 24) >>> 0) + (bytes[at + 1]! << 16) + (bytes[at + 2]! << 8) + bytes[at + 3]!;
+}
+
+/** The buffer for a split payload of `length` bytes, `received` of them in hand: see {@link PAYLOAD_GROWTH}. */
+function partialSize(length: number, received: number): number {
+  if (length <= EAGER_PAYLOAD) return length;
+  return Math.min(length, Math.max(EAGER_PAYLOAD, received * PAYLOAD_GROWTH));
 }

@@ -335,6 +335,56 @@ describe('RFC 6455 §7.4.1 1009: messages over the size limit', () => {
   });
 });
 
+describe('a split payload past 1 MiB is given memory as its bytes come, not as its header declares', () => {
+  const MiB = 1024 * 1024;
+
+  test('a header declaring 60 MiB with 1 byte behind it holds 1 MiB; the buffer grows once that is full', () => {
+    const [decoder, sink] = decoderFor('server');
+    // FIN + binary, 64-bit length 0x03c00000 (60 MiB), unmasked (§5.2), then one byte.
+    decoder.push(hex('82 7f 00 00 00 00 03 c0 00 00 2a'));
+    assert.equal(decoder.bufferedBytes, MiB);
+    decoder.push(new Uint8Array(MiB - 1));
+    assert.equal(decoder.bufferedBytes, MiB, 'full, and nothing more has come');
+    decoder.push(new Uint8Array(1));
+    assert.equal(decoder.bufferedBytes, 60 * MiB, '128 times what came, capped at the length');
+    assert.deepEqual(sink.errors, []);
+    assert.equal(sink.frames.length, 0);
+  });
+
+  test('a first chunk holding 1/128 of the payload gets the whole buffer at once', () => {
+    const [decoder] = decoderFor('server');
+    const bytes = encodeFrame({ opcode: Opcode.Binary, payload: new Uint8Array(8 * MiB) });
+    decoder.push(bytes.subarray(0, 10 + 64 * 1024));
+    assert.equal(decoder.bufferedBytes, 8 * MiB);
+  });
+
+  for (const from of ['client', 'server'] as const) {
+    test(`an 8 MiB message from a ${from} arrives intact however its chunks fall around the point where its buffer grows`, () => {
+      const payload = counting(8 * MiB, 7);
+      const bytes = encodeFrame({ opcode: Opcode.Binary, payload, maskKey: from === 'client' ? RFC_KEY : null });
+      const header = bytes.length - payload.length;
+      // The header and one byte make a 1 MiB buffer, which grows once 1 MiB has come: a
+      // chunk may end exactly there, run past it, or the bytes around it come one by one.
+      const full = header + MiB;
+      const byteByByte = Array.from({ length: 16 }, (_, i) => full - 8 + i);
+      const plans = [[header + 1, full, full + 5], [header + 1, full + 5], [header + 1, ...byteByByte]];
+      for (const cuts of plans) {
+        for (let at = full + 3 * MiB; at < bytes.length; at += 777_777) cuts.push(at);
+        const [decoder, sink] = decoderFor(from);
+        let start = 0;
+        for (const cut of [...cuts, bytes.length]) {
+          decoder.push(bytes.slice(start, cut));
+          start = cut;
+        }
+        assert.deepEqual(sink.errors, []);
+        assert.equal(sink.frames.length, 1);
+        assert.ok(Buffer.from(sink.frames[0]!.payload).equals(Buffer.from(payload)), `the payload is intact (cuts ${cuts.slice(0, 4).join(', ')}…)`);
+        assert.equal(decoder.bufferedBytes, 0);
+      }
+    });
+  }
+});
+
 describe('RFC 6455 §5.2 framing is independent of how the bytes are chunked', () => {
   const random = seededRandom(42);
   const specs: FrameSpec[] = [

@@ -248,6 +248,14 @@ test('lentMessages: a message assembled across reads is lent in a buffer that la
   assert.ok(buffers.size <= 4, `${buffers.size} buffers for ${count} messages`);
 });
 
+test('lentMessages: messages of several MiB, whose assembly buffer grows as their bytes come, are lent and echo intact', async (t) => {
+  const url = await lendingServer(t, (peer) => peer.onMessage((message) => void peer.send(message)));
+  const { ws, inbox } = await client(t, url);
+  const hugeOf = (stream: number, i: number): Buffer => Buffer.from(patternBytes(5 * 1024 * KiB + i * 4099, stream * 10_000 + i + 1));
+  for (let i = 0; i < 3; i++) ws.send(hugeOf(11, i));
+  await expectEchoes(inbox, hugeOf, 11, 3);
+});
+
 test('lentMessages: an assembled message that ends in a short read still gives its buffer back', async (t) => {
   const buffers: ArrayBufferLike[] = [];
   const url = await lendingServer(t, (peer) => peer.onMessage((message) => void buffers.push((message.data as Uint8Array).buffer)));
