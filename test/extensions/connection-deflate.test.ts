@@ -4,6 +4,7 @@
  * with pairs of connections and with frames written by hand.
  */
 import assert from 'node:assert/strict';
+import { createHook } from 'node:async_hooks';
 import { deflateRawSync, constants } from 'node:zlib';
 import { describe, test } from 'node:test';
 
@@ -347,6 +348,38 @@ describe('receiving', () => {
     const bytes = clientFrame(Opcode.Text, compressed(utf8(text)), { rsv1: true });
     for (let i = 0; i < bytes.length; i++) srv.connection.receive(bytes.slice(i, i + 1));
     assert.deepEqual(srv.events.take(), [{ type: 'text', data: text, fin: true }]);
+  });
+
+  test('without context takeover, messages in several frames reuse spare streams: a peer cannot make one built per message', () => {
+    const srv = server();
+    let built = 0;
+    const hook = createHook({ init: (_id, type) => void (type === 'ZLIB' && built++) }).enable();
+    try {
+      const text = 'fragmented and compressed';
+      const body = compressed(utf8(text));
+      for (let i = 0; i < 200; i++) {
+        srv.connection.receive(concat([clientFrame(Opcode.Text, body.subarray(0, 5), { fin: false, rsv1: true }), clientFrame(Opcode.Continuation, body.subarray(5))]));
+      }
+      assert.equal(srv.events.take().filter((event) => event.type === 'text' && event.data === text).length, 200);
+    } finally {
+      hook.disable();
+    }
+    assert.ok(built <= 2, `${built} zlib streams built for 200 messages`);
+  });
+
+  test('without context takeover, fragmented compressed messages interleaved on two connections each keep a stream of their own', () => {
+    const [a, b] = [server(), server()];
+    const texts = ['on connection a, '.repeat(40), 'and on connection b, '.repeat(40)];
+    const bodies = texts.map((text) => compressed(utf8(text)));
+    const half = (body: Uint8Array): number => body.length >> 1;
+    for (let round = 0; round < 5; round++) {
+      a.connection.receive(clientFrame(Opcode.Text, bodies[0]!.subarray(0, half(bodies[0]!)), { fin: false, rsv1: true }));
+      b.connection.receive(clientFrame(Opcode.Text, bodies[1]!.subarray(0, half(bodies[1]!)), { fin: false, rsv1: true }));
+      b.connection.receive(clientFrame(Opcode.Continuation, bodies[1]!.subarray(half(bodies[1]!))));
+      a.connection.receive(clientFrame(Opcode.Continuation, bodies[0]!.subarray(half(bodies[0]!))));
+      assert.deepEqual(a.events.take(), [{ type: 'text', data: texts[0], fin: true }]);
+      assert.deepEqual(b.events.take(), [{ type: 'text', data: texts[1], fin: true }]);
+    }
   });
 
   test('uncompressed messages still arrive as they are on a connection with permessage-deflate', () => {

@@ -111,6 +111,30 @@ function sharedEngine(key: string, make: () => DeflateRaw | InflateRaw): Engine 
   return engine;
 }
 
+/**
+ * Streams for messages in several frames without context takeover: one is a message's own
+ * from its first frame to its last, then reset and kept for the next. Without them a peer
+ * could make us build (and collect) a zlib stream per two-frame message of 12 bytes.
+ */
+const spares = new Map<string, Engine[]>();
+/** Spare streams kept per parameters; a burst of concurrent fragmented messages makes more, closed after. */
+const SPARES_MAX = 8;
+
+function takeSpare(key: string, make: () => DeflateRaw | InflateRaw): Engine {
+  return spares.get(key)?.pop() ?? newEngine(make);
+}
+
+function giveBack(key: string, engine: Engine): void {
+  let list = spares.get(key);
+  if (list === undefined) spares.set(key, (list = []));
+  if (list.length >= SPARES_MAX || engine.destroyed) {
+    engine.close();
+    return;
+  }
+  engine.reset();
+  list.push(engine);
+}
+
 /** Whether this Node exposes the synchronous stream driver this codec relies on. */
 export function zlibDriverAvailable(): boolean {
   const probe = createDeflateRaw() as unknown as Partial<ZlibInternals>;
@@ -181,9 +205,10 @@ export class DeflateCodec implements MessageCompression {
       return Buffer.alloc(0);
     }
     // A whole message in one frame without context takeover borrows the shared stream: it
-    // is done with it before anyone else can run. Anything longer needs a stream of its own.
+    // is done with it before anyone else can run. Anything longer needs a stream of its own
+    // for the message (a spare) or, with context takeover, for the connection.
     const borrowed = fin && this.inflater === null && !this.ownInflateContext;
-    const engine = borrowed ? sharedEngine(this.inflateKey, this.makeInflate) : (this.inflater ??= newEngine(this.makeInflate));
+    const engine = borrowed ? sharedEngine(this.inflateKey, this.makeInflate) : (this.inflater ??= this.ownInflater());
     let output: Uint8Array | null;
     try {
       output = inflateFrame(engine, payload, fin, limit);
@@ -195,6 +220,10 @@ export class DeflateCodec implements MessageCompression {
     else if (streamEnded) this.endStream(engine, borrowed, output, fin);
     else if (fin && !this.ownInflateContext) this.release(engine, borrowed, false);
     return output;
+  }
+
+  private ownInflater(): Engine {
+    return this.ownInflateContext ? newEngine(this.makeInflate) : takeSpare(this.inflateKey, this.makeInflate);
   }
 
   dispose(): void {
@@ -222,7 +251,7 @@ export class DeflateCodec implements MessageCompression {
     this.inflater = newEngine(() => this.makeInflate(window));
   }
 
-  /** Done with an inflate stream for this message: reset a borrowed one, close our own. */
+  /** Done with an inflate stream for this message: reset a borrowed one, give back a spare, close one that broke. */
   private release(engine: Engine, borrowed: boolean, broken: boolean): void {
     if (borrowed) {
       if (broken) {
@@ -233,8 +262,9 @@ export class DeflateCodec implements MessageCompression {
       }
       return;
     }
-    engine.close();
     this.inflater = null;
+    if (broken || this.ownInflateContext) engine.close();
+    else giveBack(this.inflateKey, engine);
   }
 }
 
