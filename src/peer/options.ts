@@ -31,7 +31,7 @@ export interface PeerOptions {
    * application still can, if at both ends its only reader waits on its own writes).
    * Over it, pongs are held, and only the latest ping is answered once it drains (RFC 6455
    * §5.5.3). Reading pauses too above this many bytes of unread messages, each counting
-   * its payload plus 64 bytes (so that empty ones count). Default 1 MiB.
+   * its payload plus 256 bytes (what it costs in memory; so that empty ones count). Default 1 MiB.
    */
   highWaterMark?: number;
   /**

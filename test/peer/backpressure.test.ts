@@ -144,7 +144,7 @@ test('empty messages the application does not read count toward the high-water m
   const highWaterMark = 64 * KiB;
   const { peer, socket } = await acceptRawClient(t, { highWaterMark });
   // 20,000 empty messages: 120 KB on the wire, nothing of payload. Each counts for what it
-  // holds (QUEUED_MESSAGE_COST), so the inbox passes the mark after about a thousand.
+  // holds (QUEUED_MESSAGE_COST), so the inbox passes the mark after a few hundred.
   const count = 20_000;
   socket.write(Buffer.concat(Array.from({ length: count }, () => clientFrame(2))));
   await waitFor(() => peer.socket.isPaused(), 5000, 'the server to pause reading');
