@@ -50,6 +50,31 @@ test('a flood of one-byte fragments costs its bytes, not an object per fragment,
   assert.equal(closeCodeOf(close.payload), 1009);
 });
 
+test('headers that declare 64 MiB with one byte behind them do not make the server claim 64 MiB each: a split payload gets memory as its bytes come', async (t) => {
+  const target = await server(`ws://${LOCALHOST}:0/`, () => {});
+  defer(t, () => target.close(1000));
+  const attackers = 32;
+  const sockets: Socket[] = [];
+  for (let i = 0; i < attackers; i++) {
+    const { socket } = await rawUpgrade(portOf(target));
+    defer(t, () => socket.destroy());
+    sockets.push(socket);
+  }
+  await waitFor(() => target.peers.size === attackers, 2000, 'the peers');
+  const peers = [...target.peers];
+  const readBefore = peers.map((peer) => peer.socket.bytesRead);
+  const before = heapAfterGc();
+  // FIN + binary, masked, 64-bit length 64 MiB - 1 (within maxPayload), the key, one byte (§5.2).
+  const frameStart = Buffer.from('82ff0000000003ffffff010203042a', 'hex');
+  for (const socket of sockets) socket.write(frameStart);
+  // A socket's data is parsed in the same turn as its read is counted.
+  await waitFor(() => peers.every((peer, i) => peer.socket.bytesRead === readBefore[i]! + frameStart.length), 2000, 'the frames read');
+  const held = heapAfterGc() - before;
+  // 1 MiB each as the buffers are made now; 64 MiB each (2 GiB) when the declared length was taken at its word.
+  assert.ok(held < 256 * 1024 * 1024, `${(held / 1024 / 1024).toFixed(0)} MiB held for ${attackers} headers`);
+  assert.equal(target.peers.size, attackers, 'all still open, waiting for their payloads');
+});
+
 test('a ping flood from a peer that never reads is bounded: past the high-water mark pongs are held, the latest answered once it drains (§5.5.3), so the send buffer stays near the mark', async (t) => {
   const highWaterMark = 64 * 1024;
   const peers: Peer[] = [];
