@@ -16,7 +16,8 @@ export interface FrameSink {
   /**
    * A piece of a data frame whose payload spans chunks, unmasked, as it arrives; `onFrame`
    * still follows with the whole payload. It lets text be validated before the frame ends
-   * (RFC 6455 §8.1 fail-fast).
+   * (RFC 6455 §8.1 fail-fast). `piece` is valid during the call only: it may lie in a
+   * staging buffer that a later payload reuses.
    */
   onFramePart(opcode: number, rsv1: boolean, piece: Uint8Array): void;
   /** The peer broke a framing rule; the parser has stopped and ignores all further input. */

@@ -33,6 +33,14 @@ const EAGER_PAYLOAD = 1 << 20;
  * usually assembled with no copy.
  */
 const PAYLOAD_GROWTH = 128;
+/**
+ * The first {@link EAGER_PAYLOAD} bytes of a longer payload whose header came with too few
+ * of them are gathered in a staging buffer, always copied into the payload's own buffer
+ * when it grows: staging buffers are kept for reuse, so that this costs a copy from warm
+ * memory rather than fresh memory of its own (honest senders often send a header alone).
+ */
+const stagingKept: Uint8Array[] = [];
+const STAGING_KEPT_MAX = 4;
 
 /**
  * Incremental frame parser (RFC 6455 §5.2): every frame a chunk completes goes to the
@@ -70,6 +78,8 @@ export class FrameDecoder {
   private partial: Uint8Array | null = null;
   /** Whether `partial` came from `allocateLendable`: a buffer it grows into comes from there too. */
   private partialLendable = false;
+  /** Whether `partial` is a staging buffer, kept for reuse once the payload moves out of it. */
+  private partialStaged = false;
   // The chunk being parsed, as its ArrayBuffer and offset (read once, at its first payload,
   // for `view`) and a DataView (made at its first mid-sized masked payload, for
   // `xorMaskWords`, or its first message for `onMessageAt`). Dropped when the chunk is done,
@@ -113,6 +123,7 @@ export class FrameDecoder {
   /** Ignore all further input (the connection is closed or failed). */
   stop(): void {
     this.stopped = true;
+    this.releaseStaging();
     this.partial = null;
   }
 
@@ -300,7 +311,9 @@ export class FrameDecoder {
       return end;
     }
     this.partialLendable = this.lendsFrame();
-    const partial = this.allocatePartial(partialSize(length, available));
+    const size = partialSize(length, available);
+    this.partialStaged = size === EAGER_PAYLOAD && length > EAGER_PAYLOAD;
+    const partial = this.partialStaged ? (stagingKept.pop() ?? new Uint8Array(EAGER_PAYLOAD)) : this.allocatePartial(size);
     if (partial === null) return chunk.length;
     this.partial = partial;
     this.partialFill = 0;
@@ -318,12 +331,20 @@ export class FrameDecoder {
     }
   }
 
+  /** The payload has moved out of its staging buffer, or the parser stopped: keep the buffer for reuse. */
+  private releaseStaging(): void {
+    if (!this.partialStaged) return;
+    this.partialStaged = false;
+    if (stagingKept.length < STAGING_KEPT_MAX) stagingKept.push(this.partial!);
+  }
+
   private continuePayload(chunk: Uint8Array, pos: number): number {
     let partial = this.partial!;
     if (this.partialFill === partial.length) {
       const grown = this.allocatePartial(partialSize(this.payloadLength, this.partialFill));
       if (grown === null) return chunk.length;
       grown.set(partial);
+      this.releaseStaging();
       this.partial = partial = grown;
     }
     const take = Math.min(partial.length - this.partialFill, chunk.length - pos);

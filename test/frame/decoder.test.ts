@@ -358,6 +358,29 @@ describe('a split payload past 1 MiB is given memory as its bytes come, not as i
     assert.equal(decoder.bufferedBytes, 8 * MiB);
   });
 
+  test('payloads staged at once on several decoders, interleaved, each arrive intact (staging buffers are reused only once let go)', () => {
+    const payloads = [0, 1, 2].map((i) => counting(3 * MiB + i * 1001, i * 37));
+    const streams = payloads.map((payload) => encodeFrame({ opcode: Opcode.Binary, payload, maskKey: RFC_KEY }));
+    const decoders = streams.map(() => decoderFor('client'));
+    const at = streams.map(() => 0);
+    const feed = (i: number, upTo: number): void => {
+      decoders[i]![0].push(streams[i]!.slice(at[i], upTo));
+      at[i] = upTo;
+    };
+    // Every decoder stages its header and a byte; then they take turns by uneven steps,
+    // so that one grows out of its staging buffer while the others still fill theirs.
+    for (let i = 0; i < 3; i++) feed(i, 15);
+    for (let step = 0; at.some((done, i) => done < streams[i]!.length); step++) {
+      const i = step % 3;
+      feed(i, Math.min(streams[i]!.length, at[i]! + 100_003 * (i + 1)));
+    }
+    decoders.forEach(([decoder, sink], i) => {
+      assert.deepEqual(sink.errors, []);
+      assert.ok(Buffer.from(sink.frames[0]!.payload).equals(Buffer.from(payloads[i]!)), `payload ${i} is intact`);
+      assert.equal(decoder.bufferedBytes, 0);
+    });
+  });
+
   for (const from of ['client', 'server'] as const) {
     test(`an 8 MiB message from a ${from} arrives intact however its chunks fall around the point where its buffer grows`, () => {
       const payload = counting(8 * MiB, 7);
