@@ -367,7 +367,7 @@ export class Connection implements FrameSink {
 
   /** Queue a binary message, in frames of at most `fragmentSize` bytes if given. The data must not change until written (see the class). */
   sendBinary(data: Uint8Array, fragmentSize?: number): void {
-    this.sendMessage(Opcode.Binary, data, fragmentSize);
+    this.queueMessage('sendBinary', Opcode.Binary, data, fragmentSize);
   }
 
   /**
@@ -375,8 +375,13 @@ export class Connection implements FrameSink {
    * UTF-8 — e.g. a text message received and relayed as it is) or Binary.
    */
   sendMessage(opcode: typeof Opcode.Text | typeof Opcode.Binary, data: Uint8Array, fragmentSize?: number): void {
-    this.assertMessageStart('sendMessage', opcode);
-    if (!(data instanceof Uint8Array)) throw invalidArgument('sendMessage', 'the data', 'a Uint8Array', data);
+    this.queueMessage('sendMessage', opcode, data, fragmentSize);
+  }
+
+  /** A whole message's bytes, checked for `call` (which the errors name). */
+  private queueMessage(call: string, opcode: number, data: Uint8Array, fragmentSize: number | undefined): void {
+    this.assertMessageStart(call, opcode);
+    if (!(data instanceof Uint8Array)) throw invalidArgument(call, 'the data', 'a Uint8Array', data);
     if (fragmentSize === undefined) this.writer.message(opcode, data, undefined);
     else this.sendFragmented(opcode, data, fragmentSize);
   }

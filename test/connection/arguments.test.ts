@@ -67,7 +67,7 @@ for (const role of ROLES) {
       const { conn } = endpoint(role);
       assert.throws(() => conn.sendBinary(untyped(new ArrayBuffer(4))), (error: unknown) => {
         assert.ok(error instanceof UsageError);
-        assert.match(error.message, /sendMessage: the data must be a Uint8Array, got ArrayBuffer/);
+        assert.match(error.message, /sendBinary: the data must be a Uint8Array, got ArrayBuffer/);
         return true;
       });
     });
