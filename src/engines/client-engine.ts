@@ -64,7 +64,9 @@ export class ClientEngine {
   constructor(url: string, callbacks: EngineCallbacks, options: EngineOptions) {
     checkConnectArguments(url, options); // a bad URL or option throws here, rather than fail every attempt
     this.url = url;
-    this.callbacks = callbacks;
+    // Every callback is optional: none at all is an empty set; anything else is a mistake.
+    if (callbacks != null && typeof callbacks !== 'object') throw new TypeError(`the callbacks must be an object, got ${typeof callbacks}`);
+    this.callbacks = callbacks ?? {};
     this.options = options;
     this.backoff = options.reconnect === false ? null : resolveReconnectOptions(options.reconnect);
     this.concurrency = options.concurrency ?? Infinity;

@@ -129,7 +129,8 @@ export const MAX_TIMER_MS = 2_147_483_647;
 
 /** `value` as a timer's milliseconds: above zero (or zero, if `zeroAllowed`) and at most {@link MAX_TIMER_MS}. */
 export function timerMilliseconds(name: string, value: number, zeroAllowed = false): number {
-  if (!(value > 0 || (zeroAllowed && value === 0)) || !(value <= MAX_TIMER_MS)) {
+  // A string such as '300' would compare as a number here, then concatenate in `now + value`.
+  if (typeof value !== 'number' || !(value > 0 || (zeroAllowed && value === 0)) || !(value <= MAX_TIMER_MS)) {
     throw new RangeError(`${name} must be a number of milliseconds ${zeroAllowed ? 'from 0' : 'above 0'} up to ${MAX_TIMER_MS}, got ${value}`);
   }
   return value;
@@ -138,11 +139,12 @@ export function timerMilliseconds(name: string, value: number, zeroAllowed = fal
 /**
  * A timeout given to one call (`read`, `write`, `shutdown`, `accept`) as a timer's delay:
  * undefined, meaning none, for undefined and for anything past {@link MAX_TIMER_MS}
- * (Infinity included: a wait that long is no limit); a RangeError for a negative number or NaN.
+ * (Infinity included: a wait that long is no limit); a RangeError for a negative number, NaN, or what is not a number.
  */
 export function callTimeout(operation: string, timeout: number | undefined): number | undefined {
   if (timeout === undefined || timeout > MAX_TIMER_MS) return undefined;
-  if (!(timeout >= 0)) throw new RangeError(`${operation}: the timeout must be a number of milliseconds ≥ 0, got ${timeout}`);
+  // null or '5' would otherwise act as 0 or as a number.
+  if (typeof timeout !== 'number' || !(timeout >= 0)) throw new RangeError(`${operation}: the timeout must be a number of milliseconds ≥ 0, got ${timeout}`);
   return timeout;
 }
 
@@ -164,7 +166,24 @@ export function resolvePeerOptions(options: PeerOptions = {}): ResolvedPeerOptio
     deflate: options.deflate === undefined || options.deflate === false ? null : resolveDeflateOptions(options.deflate),
     lentReads: options.lentReads ?? true,
     lentMessages: options.lentMessages ?? false,
-    onError: options.onError ?? reportToStderr,
+    onError: guardedReporter(options.onError),
+  };
+}
+
+/**
+ * The application's `onError`, made safe to call from a socket's callbacks: one that throws
+ * is reported to stderr rather than taking the process down; one that is not a function is
+ * refused here, not at the first error.
+ */
+function guardedReporter(onError: ((error: unknown) => void) | undefined): (error: unknown) => void {
+  if (onError == null) return reportToStderr;
+  if (typeof onError !== 'function') throw new TypeError(`onError must be a function, got ${typeof onError}`);
+  return (error) => {
+    try {
+      onError(error);
+    } catch (thrown) {
+      console.error('wspeer: onError threw', thrown);
+    }
   };
 }
 

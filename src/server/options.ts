@@ -99,9 +99,17 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     maxHeadBytes,
     maxHeaders,
     origins: options.origins === undefined ? null : new Set(options.origins),
-    maxConnections: options.maxConnections ?? Infinity,
+    maxConnections: checkMaxConnections(options.maxConnections ?? Infinity),
     headers: options.headers,
     verify: options.verify ?? null,
     onError: peer.onError,
   };
+}
+
+/** A whole number from 1, or Infinity: NaN or a string would otherwise mean no limit at all. */
+function checkMaxConnections(value: number): number {
+  if (typeof value !== 'number' || !(value >= 1) || !(Number.isInteger(value) || value === Infinity)) {
+    throw new RangeError(`maxConnections must be a whole number from 1 (or Infinity), got ${String(value)}`);
+  }
+  return value;
 }

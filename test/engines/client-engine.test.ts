@@ -477,3 +477,16 @@ test('an onMessage handler still pending when the connection drops does not hold
   await within(engine.opened(), 3000, 'reconnected while the handler is still pending');
   assert.equal(seen.opens.length, 2);
 });
+
+test('an engine made without callbacks works with none, across a failed attempt; callbacks that are not an object are refused at once', async (t) => {
+  const refused = await refusedPort();
+  const engine = startClientEngine(`ws://${LOCALHOST}:${refused}/`, undefined as never, { reconnect: { initialDelay: 10, maxRetries: 1 } });
+  defer(t, () => engine.stop());
+  await assert.rejects(within(engine.opened(), 3000, 'the engine gives up'), EngineStoppedError);
+  const { url } = await recordingServer(t, echo);
+  const live = startClientEngine(url, null as never);
+  defer(t, () => live.stop());
+  const peer = await within(live.opened(), 3000, 'opened');
+  assert.equal(peer.state, 'OPEN');
+  assert.throws(() => startClientEngine(url, 'callbacks' as never), TypeError);
+});

@@ -353,3 +353,51 @@ test('routes with a path in the URL, or a route that is not a function, are refu
   await assert.rejects(server(`ws://${LOCALHOST}:0/app`, { '/chat': () => {} }), /with routes, the URL names no path/);
   await assert.rejects(server(`ws://${LOCALHOST}:0`, { '/chat': 'nope' as unknown as () => void }), /route \/chat is not a function/);
 });
+
+test('an onError that throws cannot take the process down: a rejecting handler and a throwing onMessage still close their connection with 1011', async (t) => {
+  const instance = await server(
+    `ws://${LOCALHOST}:0/`,
+    async (peer) => {
+      if (peer.handshake.path === '/reject') throw new Error('handler rejected');
+      peer.onMessage(() => {
+        throw new Error('callback threw');
+      });
+    },
+    {
+      onError: () => {
+        throw new Error('onError threw too');
+      },
+    },
+  );
+  defer(t, () => instance.close(500));
+  const rejected = await connect(`${instance.url}reject`);
+  assert.equal(await within(rejected.read(), 2000, 'the close'), null);
+  assert.equal(rejected.closeCode, 1011);
+  const throwing = await connect(instance.url);
+  await throwing.write('boom');
+  assert.equal(await within(throwing.read(), 2000, 'the close'), null);
+  assert.equal(throwing.closeCode, 1011);
+});
+
+test('options that would switch a defence off are refused when the server is made: a timeout given as a string, maxConnections that is not a whole number from 1, an onError that is not a function', async () => {
+  const untyped = (value: unknown): never => value as never;
+  for (const options of [{ timeout: untyped('300') }, { closeTimeout: untyped('300') }, { pingFrequency: untyped('200') }]) {
+    await assert.rejects(server(`ws://${LOCALHOST}:0/`, () => {}, options), RangeError, JSON.stringify(options));
+  }
+  for (const maxConnections of [Number.NaN, -1, 0, 0.5, untyped('two'), untyped({})]) {
+    await assert.rejects(server(`ws://${LOCALHOST}:0/`, () => {}, { maxConnections }), RangeError, String(maxConnections));
+  }
+  await assert.rejects(server(`ws://${LOCALHOST}:0/`, () => {}, { onError: untyped(42) }), TypeError);
+});
+
+test('a per-call timeout that is not a number (null, a string) is a RangeError, not 0', async (t) => {
+  const bound = await bind(`ws://${LOCALHOST}:0/`);
+  defer(t, () => bound.close(500));
+  await assert.rejects(bound.accept(null as never), RangeError);
+  const client = await connect(bound.url);
+  defer(t, () => client.close());
+  await assert.rejects(client.read(null as never), RangeError);
+  await assert.rejects(client.read('5' as never), RangeError);
+  await assert.rejects(client.shutdown(1000, '', null as never), RangeError);
+  assert.equal(client.state, 'OPEN');
+});
