@@ -33,8 +33,8 @@ export interface TlsClientOptions {
   servername?: string;
   /**
    * Accept a certificate that signs itself (seed use case: a device or a test server), still
-   * checking that it names the host. Every other certificate error is still refused.
-   * Default false.
+   * checking that it names the host. Every other certificate error is still refused, with
+   * Node's `code` (one issued by a private CA needs that CA as `ca`). Default false.
    */
   allowSelfSigned?: boolean;
   /** A client certificate and key, for mutual TLS. */
@@ -71,7 +71,11 @@ export function clientTlsOptions(host: string, options: TlsClientOptions = {}): 
   return result;
 }
 
-const SELF_SIGNED_ERRORS = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN']);
+/**
+ * A leaf that signs itself. Not SELF_SIGNED_CERT_IN_CHAIN: that is a certificate issued by
+ * an untrusted CA whose root came along, which does not sign itself (give that CA as `ca`).
+ */
+const SELF_SIGNED_ERRORS = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT']);
 
 /**
  * With `allowSelfSigned`, Node verifies nothing itself; this enforces what the option
@@ -81,7 +85,8 @@ const SELF_SIGNED_ERRORS = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_
 export function checkSelfSigned(socket: TLSSocket, servername: string): Error | null {
   const failure = socket.authorizationError as Error | string | null | undefined;
   const code = failure === null || failure === undefined ? null : typeof failure === 'string' ? failure : ((failure as NodeJS.ErrnoException).code ?? failure.message);
-  if (code !== null && !SELF_SIGNED_ERRORS.has(code)) return new Error(`TLS certificate refused: ${code}`);
+  // With Node's own code, as the same refusal has without the opt-in.
+  if (code !== null && !SELF_SIGNED_ERRORS.has(code)) return Object.assign(new Error(`TLS certificate refused: ${code}`), { code });
   const identity = checkServerIdentity(servername, socket.getPeerCertificate());
   return identity ?? null;
 }
