@@ -286,10 +286,12 @@ export class ClientEngine {
   }
 
   private closeOut(peer: Peer): void {
+    // A connection that was lost before the stop (its close waited for `onOpen` or for its
+    // messages to be handed over) was not closed by it.
+    const byStop = this.stateNow === 'stopped' && !this.lost;
     this.current = null;
     this.delivering = false;
     this.lost = false;
-    const byStop = this.stateNow === 'stopped';
     // Stable: `onOpen` settled and the connection lasted `stableAfter` from there.
     if (this.openedAt >= 0 && Date.now() - this.openedAt >= (this.backoff?.stableAfter ?? 0)) this.retries = 0;
     const close = { code: peer.closeCode, reason: peer.closeReason, error: peer.error };

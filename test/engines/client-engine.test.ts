@@ -490,3 +490,16 @@ test('an engine made without callbacks works with none, across a failed attempt;
   assert.equal(peer.state, 'OPEN');
   assert.throws(() => startClientEngine(url, 'callbacks' as never), TypeError);
 });
+
+test('a connection the server dropped while onOpen was still running is not reported byStop when stop comes later', async (t) => {
+  const { url, peers } = await recordingServer(t, () => {});
+  const closes: EngineCloseInfo[] = [];
+  const engine = startClientEngine(url, { onOpen: () => new Promise<void>(() => {}), onClose: (info) => void closes.push(info) }, { reconnect: false });
+  await waitFor(() => peers.length === 1, 2000, 'the connection');
+  peers[0]!.close();
+  await waitFor(() => engine.peer?.closed === true, 2000, 'the drop');
+  await within(engine.stop(), 2000, 'stop');
+  assert.equal(closes.length, 1);
+  assert.equal(closes[0]!.byStop, false);
+  assert.equal(closes[0]!.code, 1006);
+});
