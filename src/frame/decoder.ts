@@ -14,6 +14,7 @@ import { CloseCode } from './close-code.ts';
 import { ProtocolError, type ProtocolErrorCode } from './errors.ts';
 import { copyMasked, SIMD_MIN, WORD_VIEW_MIN, xorBytes, xorMask, xorMaskWords } from './mask.ts';
 import { isControlOpcode, isKnownOpcode, Opcode } from './opcode.ts';
+import { isStaged, keepStaging, partialSize, takeStaging } from './payload-memory.ts';
 import type { FrameDecoderOptions, FrameSink, PayloadView } from './decoder-types.ts';
 
 export type { FrameDecoderOptions, FrameSink, PayloadView } from './decoder-types.ts';
@@ -23,24 +24,6 @@ export const allocateZeroed = (size: number): Uint8Array => new Uint8Array(size)
 
 const EMPTY = new Uint8Array(0);
 const TWO_POW_32 = 0x1_0000_0000;
-/** A split payload up to this long gets its whole buffer at once. */
-const EAGER_PAYLOAD = 1 << 20;
-/**
- * A longer one gets at most this many times the bytes received so far (and at least
- * {@link EAGER_PAYLOAD}), growing as they come: a 15-byte header declaring 64 MiB would
- * otherwise make the runtime count 64 MiB and collect garbage for it, per connection.
- * A read of 32 KiB buys a 4 MiB buffer, so a long message read in Node's 64 KiB reads is
- * usually assembled with no copy.
- */
-const PAYLOAD_GROWTH = 128;
-/**
- * The first {@link EAGER_PAYLOAD} bytes of a longer payload whose header came with too few
- * of them are gathered in a staging buffer, always copied into the payload's own buffer
- * when it grows: staging buffers are kept for reuse, so that this costs a copy from warm
- * memory rather than fresh memory of its own (honest senders often send a header alone).
- */
-const stagingKept: Uint8Array[] = [];
-const STAGING_KEPT_MAX = 4;
 
 /**
  * Incremental frame parser (RFC 6455 §5.2): every frame a chunk completes goes to the
@@ -312,8 +295,8 @@ export class FrameDecoder {
     }
     this.partialLendable = this.lendsFrame();
     const size = partialSize(length, available);
-    this.partialStaged = size === EAGER_PAYLOAD && length > EAGER_PAYLOAD;
-    const partial = this.partialStaged ? (stagingKept.pop() ?? new Uint8Array(EAGER_PAYLOAD)) : this.allocatePartial(size);
+    this.partialStaged = isStaged(size, length);
+    const partial = this.partialStaged ? takeStaging() : this.allocatePartial(size);
     if (partial === null) return chunk.length;
     this.partial = partial;
     this.partialFill = 0;
@@ -335,7 +318,7 @@ export class FrameDecoder {
   private releaseStaging(): void {
     if (!this.partialStaged) return;
     this.partialStaged = false;
-    if (stagingKept.length < STAGING_KEPT_MAX) stagingKept.push(this.partial!);
+    keepStaging(this.partial!);
   }
 
   private continuePayload(chunk: Uint8Array, pos: number): number {
@@ -457,8 +440,3 @@ function readUint32(bytes: Uint8Array, at: number): number {
   return ((bytes[at]! << 24) >>> 0) + (bytes[at + 1]! << 16) + (bytes[at + 2]! << 8) + bytes[at + 3]!;
 }
 
-/** The buffer for a split payload of `length` bytes, `received` of them in hand: see {@link PAYLOAD_GROWTH}. */
-function partialSize(length: number, received: number): number {
-  if (length <= EAGER_PAYLOAD) return length;
-  return Math.min(length, Math.max(EAGER_PAYLOAD, received * PAYLOAD_GROWTH));
-}
