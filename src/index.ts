@@ -35,7 +35,7 @@ export {
 } from './peer/diagnostics.ts';
 export { TimeoutError, ConnectionClosedError, BufferFullError, MessageExpiredError } from './peer/errors.ts';
 export type { TlsClientOptions, TlsServerOptions, PemSource } from './tls/options.ts';
-export { HandshakeError, HandshakeResponseError, InvalidUrlError, InvalidHeaderError } from './handshake/errors.ts';
+export { HandshakeError, HandshakeResponseError, HeadCompleteError, InvalidUrlError, InvalidHeaderError } from './handshake/errors.ts';
 export { ProtocolError, type ProtocolErrorCode } from './frame/errors.ts';
 export { UsageError, type UsageErrorCode } from './connection/errors.ts';
 export { CloseCode } from './frame/close-code.ts';

@@ -4,10 +4,11 @@
  * @module
  */
 import type { Socket } from 'node:net';
+import { describeOptionValue } from './connection/errors.ts';
 import { clientHandshake, type ConnectOptions } from './client/connect.ts';
-import { parseUrl } from './handshake/url.ts';
+import { parseConnectUrl } from './handshake/url.ts';
 import { ConnectionClosedError, TimeoutError } from './peer/errors.ts';
-import { resolvePeerOptions } from './peer/options.ts';
+import { flag, resolvePeerOptions } from './peer/options.ts';
 import { Peer } from './peer/peer.ts';
 import { resolveServerOptions, type ServerOptions } from './server/options.ts';
 import { completeUpgrade, readRequestHeadAsync, refusalOf } from './server/upgrade.ts';
@@ -31,7 +32,7 @@ export interface WrapClientOptions extends WrapCommon, ConnectOptions {
   /** Our end of the connection. */
   role: 'client';
   /** Not handshaked: the URL to request (its host and path go in the request). */
-  url?: string;
+  url?: string | URL;
 }
 
 /** How to take over a socket. */
@@ -47,15 +48,19 @@ export type WrapOptions = WrapServerOptions | WrapClientOptions;
  * return null), and a handshake still to do rejects at once with `ConnectionClosedError`.
  */
 export async function wrap(socket: Socket, options: WrapOptions): Promise<Peer> {
-  socket.setNoDelay(true);
-  if (options.handshaked === true) {
+  // Any other role would otherwise be taken for 'server', and a client would not mask.
+  const role: unknown = options?.role;
+  if (role !== 'server' && role !== 'client') throw new TypeError(`wrap: options.role must be 'server' or 'client', got ${describeOptionValue(role)}`);
+  if (flag('handshaked', options.handshaked, false)) {
+    socket.setNoDelay(true);
     return new Peer(socket, options.role, resolvePeerOptions(options), undefined, options.head);
   }
+  socket.setNoDelay(true);
   // Closed already: no 'close' is to come for the handshake to wait on.
   if (socket.closed) throw new ConnectionClosedError('the opening handshake');
   if (options.role === 'client') {
     if (options.url === undefined) throw new TypeError('wrap: a client that still has to handshake needs options.url');
-    return clientHandshake(socket, parseUrl(options.url), options);
+    return clientHandshake(socket, parseConnectUrl(options.url), options);
   }
   const resolved = resolveServerOptions(options);
   const deadline = Date.now() + resolved.timeout; // for the whole handshake, `verify` included

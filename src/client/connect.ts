@@ -11,13 +11,13 @@ import type { HeaderFields } from '../handshake/head-writer.ts';
 import { generateKey } from '../handshake/keys.ts';
 import { DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS } from '../handshake/request.ts';
 import { ResponseHeadParser, type ParsedResponse } from '../handshake/response.ts';
-import { parseUrl, type WebSocketTarget } from '../handshake/url.ts';
+import { parseConnectUrl, type WebSocketTarget } from '../handshake/url.ts';
 import { verifyServerResponse } from '../handshake/verify.ts';
 import { completeAsClient, offerAsClient } from '../extensions/permessage-deflate/index.ts';
 import type { ExtensionOffer } from '../handshake/extensions.ts';
 import { HandshakeResponseError } from '../handshake/errors.ts';
 import { TimeoutError } from '../peer/errors.ts';
-import { resolvePeerOptions, timerMilliseconds, type PeerOptions, type ResolvedPeerOptions } from '../peer/options.ts';
+import { resolvePeerOptions, stringList, timerMilliseconds, type PeerOptions, type ResolvedPeerOptions } from '../peer/options.ts';
 import { Peer } from '../peer/peer.ts';
 import { checkSelfSigned, clientTlsOptions, type TlsClientOptions } from '../tls/options.ts';
 
@@ -27,8 +27,8 @@ export interface ClientRequest {
   path?: string;
   /** Extra request headers (e.g. `Authorization`, `Cookie`). */
   headers?: HeaderFields;
-  /** Subprotocols to offer, most preferred first. */
-  protocols?: readonly string[];
+  /** Subprotocols to offer, most preferred first; one string is a list of one. */
+  protocols?: string | readonly string[];
   /** The `Origin` header, for servers that check it. */
   origin?: string;
 }
@@ -63,14 +63,14 @@ export class AbortError extends Error {
 const DEFAULT_CONNECT_TIMEOUT = 10_000;
 
 /**
- * Connect to `url` (`ws://`, `wss://`; IPv6 literals as `ws://[::1]:9001/`) and complete
+ * Connect to `url` (`ws://`, `wss://`, a string or a `URL`; IPv6 literals as `ws://[::1]:9001/`) and complete
  * the opening handshake. Rejects with a `HandshakeResponseError` (carrying the status, the
  * headers and the start of the body) if the server does not upgrade, a
  * {@link TimeoutError} if it takes longer than `timeout`, an {@link AbortError} if `signal`
  * aborts first, or the socket's error.
  */
-export async function connect(url: string, request: ClientRequest = {}, options: ConnectOptions = {}): Promise<Peer> {
-  const target = parseUrl(url);
+export async function connect(url: string | URL, request: ClientRequest = {}, options: ConnectOptions = {}): Promise<Peer> {
+  const target = parseConnectUrl(url);
   const settings = { ...options, ...request };
   // Bad options or headers throw here, before anything goes on the network.
   const prepared = prepareHandshake(target, settings);
@@ -99,8 +99,8 @@ export async function clientHandshake(socket: Socket, target: WebSocketTarget, o
  * `connect` would reject with before opening a socket (for callers that connect again and
  * again, and must not retry a mistake).
  */
-export function checkConnectArguments(url: string, options: ConnectOptions = {}): void {
-  const target = parseUrl(url);
+export function checkConnectArguments(url: string | URL, options: ConnectOptions = {}): void {
+  const target = parseConnectUrl(url);
   prepareHandshake(target, options);
   if (target.secure) clientTlsOptions(target.host, options.tls); // reads the CA files it names
 }
@@ -122,7 +122,7 @@ function prepareHandshake(target: WebSocketTarget, options: ConnectOptions): Pre
   const timeout = timerMilliseconds('timeout', options.timeout ?? DEFAULT_CONNECT_TIMEOUT);
   const responseParser = new ResponseHeadParser(options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS);
   const key = generateKey();
-  const protocols = options.protocols ?? [];
+  const protocols = stringList('protocols', options.protocols) ?? [];
   const peerOptions = resolvePeerOptions(options);
   const offer = peerOptions.deflate === null ? null : offerAsClient(peerOptions.deflate);
   const path = options.path ?? target.path;

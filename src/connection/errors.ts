@@ -40,6 +40,16 @@ function describe(value: unknown): string {
 }
 
 /**
+ * An option's value, for the error refusing it: strings quoted, so that `'false'` is not
+ * read as `false`, and objects by their class.
+ */
+export function describeOptionValue(value: unknown): string {
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  if (typeof value === 'function') return 'a function';
+  return typeof value === 'object' && value !== null ? `${describe(value)} object` : String(value);
+}
+
+/**
  * An argument of the wrong type, refused before anything changes: from JavaScript, or past
  * a cast, an `ArrayBuffer` or a number would otherwise be sent as zeros or break the output.
  */

@@ -61,9 +61,9 @@ export class ClientEngine {
   private readonly deliver = (message: Message): void => this.onPeerMessage(message);
 
   /** @internal Use {@link startClientEngine}. */
-  constructor(url: string, callbacks: EngineCallbacks, options: EngineOptions) {
+  constructor(url: string | URL, callbacks: EngineCallbacks, options: EngineOptions) {
     checkConnectArguments(url, options); // a bad URL or option throws here, rather than fail every attempt
-    this.url = url;
+    this.url = url instanceof URL ? url.href : url; // a URL changed later must not move the engine
     // Every callback is optional: none at all is an empty set; anything else is a mistake.
     if (callbacks != null && typeof callbacks !== 'object') throw new TypeError(`the callbacks must be an object, got ${typeof callbacks}`);
     this.callbacks = callbacks ?? {};
@@ -371,6 +371,6 @@ export class ClientEngine {
  * first attempt is under way (`await engine.opened()` to wait for it). Until `stop()`, or
  * until it gives up, the engine keeps the process alive, as a connection or a timer.
  */
-export function startClientEngine(url: string, callbacks: EngineCallbacks, options: EngineOptions = {}): ClientEngine {
+export function startClientEngine(url: string | URL, callbacks: EngineCallbacks, options: EngineOptions = {}): ClientEngine {
   return new ClientEngine(url, callbacks, options);
 }

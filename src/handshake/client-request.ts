@@ -48,6 +48,7 @@ const CLIENT_MANAGED = new Set([
  *
  * @throws {InvalidHeaderError} for an invalid key, host, path, subprotocol,
  * extension or header (CR/LF injection included).
+ * @throws {TypeError} for a path, origin or headers of the wrong type.
  */
 export function buildClientRequest(options: ClientRequestOptions): string {
   const path = options.path ?? '/';
@@ -60,7 +61,10 @@ export function buildClientRequest(options: ClientRequestOptions): string {
     'Connection: Upgrade\r\n' +
     `Sec-WebSocket-Key: ${options.key}\r\n` +
     `Sec-WebSocket-Version: ${WEBSOCKET_VERSION}\r\n`;
-  if (options.origin !== undefined) head += headerLine('Origin', options.origin);
+  if (options.origin !== undefined) {
+    if (typeof options.origin !== 'string') throw new TypeError(`origin must be a string, got ${typeof options.origin}`);
+    head += headerLine('Origin', options.origin);
+  }
   if (options.protocols !== undefined && options.protocols.length > 0) {
     assertSubprotocols(options.protocols);
     head += headerLine('Sec-WebSocket-Protocol', options.protocols.join(', '));
@@ -88,6 +92,7 @@ export function hostHeader(host: string, port: number | undefined, secure: boole
 
 /** The resource name must be origin-form: "/" then visible ASCII, no fragment. */
 function checkPath(path: string): void {
+  if (typeof path !== 'string') throw new TypeError(`the request path must be a string, got ${typeof path}`);
   let valid = path.startsWith('/');
   for (let i = 0; valid && i < path.length; i++) {
     const code = path.charCodeAt(i);

@@ -165,3 +165,17 @@ export class InvalidHeaderError extends TypeError {
   /** Always `'WS_INVALID_HEADER'`. */
   readonly code = 'WS_INVALID_HEADER';
 }
+
+/**
+ * A head parser was fed again after it had returned its head: it handles one head, and
+ * the bytes after it (returned as `rest`) belong to whatever the connection becomes.
+ */
+export class HeadCompleteError extends Error {
+  override readonly name = 'HeadCompleteError';
+  /** Always `'WS_ERR_HEAD_COMPLETE'`. */
+  readonly code = 'WS_ERR_HEAD_COMPLETE';
+
+  constructor() {
+    super('this parser has already returned its head: bytes after it are returned as `rest`, not fed again');
+  }
+}

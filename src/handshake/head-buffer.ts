@@ -3,6 +3,7 @@
  * the request and response parsers.
  */
 
+import { HeadCompleteError } from './errors.ts';
 import { latin1Decode } from './latin1.ts';
 
 const CR = 0x0d;
@@ -64,10 +65,10 @@ export class HeadAccumulator {
   /**
    * Adds a chunk. Returns the completed head once CRLF CRLF has arrived,
    * otherwise `null`. Calls `fail` as soon as the input is known to break a
-   * limit. Must not be called again after returning a head.
+   * limit. Called again after returning a head, throws a {@link HeadCompleteError}.
    */
   push(chunk: Uint8Array): CompletedHead | null {
-    if (this.#done) throw new Error('the head has already been parsed');
+    if (this.#done) throw new HeadCompleteError();
     // Only this many bytes of the chunk can still belong to an acceptable head.
     const room = this.#maxBytes - this.#length;
     const scanEnd = Math.min(chunk.length, room);

@@ -32,9 +32,14 @@ export function headerLine(name: string, value: string): string {
  * contradict it.
  *
  * @throws {InvalidHeaderError} for a managed or invalid field.
+ * @throws {TypeError} for fields that are not an object of strings or arrays of strings.
  */
 export function extraHeaderLines(fields: HeaderFields | undefined, managed: ReadonlySet<string>): string {
   if (fields === undefined) return '';
+  // From JavaScript, a string here would be read as fields named '0', '1', …
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) {
+    throw new TypeError(`headers must be an object of field names and values, got ${fields === null ? 'null' : Array.isArray(fields) ? 'an array' : typeof fields}`);
+  }
   let lines = '';
   for (const name of Object.keys(fields)) {
     if (managed.has(name.toLowerCase())) {
@@ -43,8 +48,10 @@ export function extraHeaderLines(fields: HeaderFields | undefined, managed: Read
     const value = fields[name];
     if (typeof value === 'string') {
       lines += headerLine(name, value);
+    } else if (Array.isArray(value) && value.every((item) => typeof item === 'string')) {
+      for (const item of value as readonly string[]) lines += headerLine(name, item);
     } else if (value !== undefined) {
-      for (const item of value) lines += headerLine(name, item);
+      throw new TypeError(`the value of header ${name} must be a string or an array of strings, got ${value === null ? 'null' : typeof value}`);
     }
   }
   return lines;

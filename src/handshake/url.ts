@@ -29,7 +29,7 @@ const SCHEMES: Readonly<Record<string, boolean>> = {
 
 /**
  * Parses a WebSocket URL (`ws://`, `wss://`; `http://` and `https://` are
- * accepted as aliases) into a {@link WebSocketTarget}.
+ * accepted as aliases), as a string or a `URL`, into a {@link WebSocketTarget}.
  *
  * Relies on the WHATWG `URL` parser available in every modern runtime, so
  * IPv6 literals, percent-encoding and international host names behave as in
@@ -39,9 +39,11 @@ const SCHEMES: Readonly<Record<string, boolean>> = {
  * `WS_URL_BAD_SCHEME` for another scheme, `WS_URL_FRAGMENT` if it has a
  * fragment (forbidden by RFC 6455 §3), and `WS_URL_CREDENTIALS` if it
  * embeds a user name or password (not supported: pass an `Authorization`
- * header instead).
+ * header instead); a `TypeError` for what is neither a string nor a `URL`.
  */
-export function parseUrl(url: string): WebSocketTarget {
+export function parseUrl(given: string | URL): WebSocketTarget {
+  const url = given instanceof URL ? given.href : given;
+  if (typeof url !== 'string') throw new TypeError(`the URL must be a string or a URL, got ${url === null ? 'null' : typeof url}`);
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -65,6 +67,17 @@ export function parseUrl(url: string): WebSocketTarget {
   const host = parsed.hostname.startsWith('[') ? parsed.hostname.slice(1, -1) : parsed.hostname;
   const port = parsed.port === '' ? defaultPort(secure) : Number(parsed.port);
   return { secure, host, port, path: `${parsed.pathname || '/'}${parsed.search}` };
+}
+
+/**
+ * {@link parseUrl} for a URL to connect to: port 0, which a server may listen on (any free
+ * port), names no port a client could reach, and is refused here with `WS_URL_INVALID`
+ * rather than failing at the socket.
+ */
+export function parseConnectUrl(url: string | URL): WebSocketTarget {
+  const target = parseUrl(url);
+  if (target.port === 0) throw new InvalidUrlError('WS_URL_INVALID', `Cannot connect to port 0: ${String(url)}`, String(url));
+  return target;
 }
 
 /** The default port for a scheme: 443 with TLS, 80 without (RFC 6455 §3). */

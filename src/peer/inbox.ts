@@ -5,7 +5,6 @@
  * @module
  */
 import { TimeoutError } from './errors.ts';
-import { callTimeout } from './options.ts';
 import type { Message, ReceivedMessage } from './message.ts';
 
 /** The end of `for await (const message of peer)`. */
@@ -84,11 +83,10 @@ export class Inbox {
     return message;
   }
 
-  /** Wait for the next message; with `timeout` (ms), reject with a {@link TimeoutError} past it. */
-  wait(timeout: number | undefined): Promise<ReceivedMessage | null> {
+  /** Wait for the next message; with `delay` (ms, checked by `callTimeout`), reject with a {@link TimeoutError} past it. */
+  wait(delay: number | undefined): Promise<ReceivedMessage | null> {
     return new Promise((resolve, reject) => {
       const pending: PendingRead = { resolve, reject, timer: undefined };
-      const delay = callTimeout('read', timeout);
       if (delay !== undefined) {
         pending.timer = setTimeout(() => {
           const readers = this.readers!;

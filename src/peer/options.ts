@@ -4,6 +4,7 @@
  * @module
  */
 import { DEFAULT_MAX_PAYLOAD, DEFAULT_MAX_QUEUED_PONGS } from '../connection/connection.ts';
+import { describeOptionValue } from '../connection/errors.ts';
 import { resolveDeflateOptions, type DeflateOptions, type ResolvedDeflateOptions } from '../extensions/permessage-deflate/params.ts';
 
 /** Options of a peer, accepted by `server`, `bind`, `connect`, `wrap` and `handleUpgrade`. */
@@ -156,16 +157,16 @@ export function resolvePeerOptions(options: PeerOptions = {}): ResolvedPeerOptio
   return {
     maxPayload,
     pingFrequency: timerMilliseconds('pingFrequency', options.pingFrequency ?? 0, true),
-    fragments: options.fragments ?? false,
+    fragments: flag('fragments', options.fragments, false),
     highWaterMark,
     maxBufferedAmount,
-    closeOnBufferFull: options.closeOnBufferFull ?? false,
+    closeOnBufferFull: flag('closeOnBufferFull', options.closeOnBufferFull, false),
     maxQueuedPongs: atLeastOne('maxQueuedPongs', options.maxQueuedPongs ?? DEFAULT_MAX_QUEUED_PONGS),
     closeTimeout: timerMilliseconds('closeTimeout', options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT),
     memoryLimit: positive('memoryLimit', options.memoryLimit ?? maxPayload + maxBufferedAmount + highWaterMark),
     deflate: options.deflate === undefined || options.deflate === false ? null : resolveDeflateOptions(options.deflate),
-    lentReads: options.lentReads ?? true,
-    lentMessages: options.lentMessages ?? false,
+    lentReads: flag('lentReads', options.lentReads, true),
+    lentMessages: flag('lentMessages', options.lentMessages, false),
     onError: guardedReporter(options.onError),
   };
 }
@@ -185,6 +186,27 @@ function guardedReporter(onError: ((error: unknown) => void) | undefined): (erro
       console.error('wspeer: onError threw', thrown);
     }
   };
+}
+
+/**
+ * A boolean option, or its default when absent. Anything else is refused: taken by its
+ * truthiness, `'false'` (from an environment variable, say) would switch the option on.
+ */
+export function flag(name: string, value: boolean | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new TypeError(`${name} must be true or false, got ${describeOptionValue(value)}`);
+  return value;
+}
+
+/**
+ * A list of strings given as an array, or one string as a list of one (as browsers take
+ * `new WebSocket(url, 'chat')`). Anything else is refused: a string iterated would be its
+ * characters.
+ */
+export function stringList(name: string, value: string | readonly string[] | undefined): readonly string[] | undefined {
+  if (value === undefined || (Array.isArray(value) && value.every((item) => typeof item === 'string'))) return value;
+  if (typeof value === 'string') return [value];
+  throw new TypeError(`${name} must be a string or an array of strings, got ${describeOptionValue(value)}`);
 }
 
 function positive(name: string, value: number): number {

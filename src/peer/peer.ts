@@ -157,10 +157,16 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
    * arrives in time; the connection stays usable and a later read gets the next message.
    */
   read(timeout?: number): Promise<Message | null> {
+    let delay: number | undefined;
+    try {
+      delay = callTimeout('read', timeout); // refused even when a message is waiting
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const message = this.receiver.take();
     if (message !== undefined) return Promise.resolve(message);
     if (this.done) return Promise.resolve(null);
-    return this.receiver.inbox.wait(timeout);
+    return this.receiver.inbox.wait(delay);
   }
 
   /**
@@ -192,6 +198,7 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
    * returns rejects, the connection is closed with 1011 and `onError` is told.
    */
   onMessage(callback: ((message: Message) => void) | null): void {
+    if (callback !== null && typeof callback !== 'function') throw new TypeError(`onMessage takes a function or null, got ${typeof callback}`);
     this.receiver.setCallback(callback);
   }
 

@@ -2,11 +2,12 @@
  * Options of the server factories (`server`, `bind`, `handleUpgrade`), with their defaults.
  * @module
  */
+import { describeOptionValue } from '../connection/errors.ts';
 import type { HeaderFields } from '../handshake/head-writer.ts';
 import { checkResponseHeaders } from '../handshake/server-response.ts';
 import { checkHeadLimits } from '../handshake/head-buffer.ts';
 import { DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS } from '../handshake/request.ts';
-import { resolvePeerOptions, timerMilliseconds, type PeerOptions, type ResolvedPeerOptions } from '../peer/options.ts';
+import { resolvePeerOptions, stringList, timerMilliseconds, type PeerOptions, type ResolvedPeerOptions } from '../peer/options.ts';
 import type { TlsServerOptions } from '../tls/options.ts';
 
 /** What `verify` is shown of an upgrade request that passed the protocol's checks (§4.2.1). */
@@ -42,10 +43,11 @@ export interface ServerOptions extends PeerOptions {
   verify?: (request: UpgradeRequestInfo) => VerifyResult | Promise<VerifyResult>;
   /**
    * Subprotocols the server speaks, most preferred first (§4.2.2 item 4): the first of these
-   * that the client offered is chosen. A function chooses the list per request path; if it
-   * throws, the request is answered 500 and the error goes to `onError`.
+   * that the client offered is chosen. One string is a list of one. A function chooses the
+   * list per request path; if it throws, the request is answered 500 and the error goes to
+   * `onError`.
    */
-  protocols?: readonly string[] | ((path: string) => readonly string[]);
+  protocols?: string | readonly string[] | ((path: string) => readonly string[]);
   /** Milliseconds a client has to complete its opening handshake; then the socket is closed. Default 10 000. */
   timeout?: number;
   /** Largest request head in bytes; larger is answered 431. Default 16 KiB. */
@@ -54,9 +56,9 @@ export interface ServerOptions extends PeerOptions {
   maxHeaders?: number;
   /**
    * Accepted `Origin` values; a browser request from any other origin is answered 403
-   * (cross-site WebSocket hijacking). Default: any origin.
+   * (cross-site WebSocket hijacking). One string is a list of one. Default: any origin.
    */
-  origins?: readonly string[];
+  origins?: string | readonly string[];
   /** Most connections open at once; beyond it new requests are answered 503. Default: no limit. */
   maxConnections?: number;
   /** Extra headers in every 101 response; checked when the server is made. */
@@ -86,7 +88,11 @@ const NO_PROTOCOLS: readonly string[] = [];
 
 /** Apply the defaults; extra `headers` that could not go in a 101 throw an `InvalidHeaderError` here. */
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
-  const protocols = options.protocols;
+  const protocols = typeof options.protocols === 'function' ? options.protocols : stringList('protocols', options.protocols);
+  const origins = stringList('origins', options.origins);
+  if (options.verify !== undefined && typeof options.verify !== 'function') {
+    throw new TypeError(`verify must be a function, got ${describeOptionValue(options.verify)}`);
+  }
   checkResponseHeaders(options.headers, 'accept');
   const peer = resolvePeerOptions(options);
   const maxHeadBytes = options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES;
@@ -98,7 +104,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     timeout: timerMilliseconds('timeout', options.timeout ?? DEFAULT_HANDSHAKE_TIMEOUT),
     maxHeadBytes,
     maxHeaders,
-    origins: options.origins === undefined ? null : new Set(options.origins),
+    origins: origins === undefined ? null : new Set(origins),
     maxConnections: checkMaxConnections(options.maxConnections ?? Infinity),
     headers: options.headers,
     verify: options.verify ?? null,

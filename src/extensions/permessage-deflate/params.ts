@@ -4,6 +4,7 @@
  * parsed `Sec-WebSocket-Extensions` elements; no I/O.
  * @module
  */
+import { describeOptionValue } from '../../connection/errors.ts';
 import type { ExtensionOffer, ExtensionParam } from '../../handshake/extensions.ts';
 
 /** The extension token (RFC 7692 §7). */
@@ -48,6 +49,10 @@ export type ResolvedDeflateOptions = Required<DeflateOptions>;
 /** Apply the defaults and check the ranges. */
 export function resolveDeflateOptions(options: DeflateOptions | true): ResolvedDeflateOptions {
   const given = options === true ? {} : options;
+  if (typeof given !== 'object' || given === null) throw new TypeError(`deflate must be a boolean or an object of settings, got ${describeOptionValue(given)}`);
+  if (given.contextTakeover !== undefined && typeof given.contextTakeover !== 'boolean') {
+    throw new TypeError(`contextTakeover must be a boolean, got ${describeOptionValue(given.contextTakeover)}`);
+  }
   const resolved = {
     contextTakeover: given.contextTakeover ?? false,
     maxWindowBits: given.maxWindowBits ?? 15,
@@ -58,7 +63,7 @@ export function resolveDeflateOptions(options: DeflateOptions | true): ResolvedD
   inRange('maxWindowBits', resolved.maxWindowBits, 9, 15);
   inRange('level', resolved.level, 0, 9);
   inRange('memLevel', resolved.memLevel, 1, 9);
-  if (!(resolved.threshold >= 0)) throw new RangeError(`threshold must be zero or more, got ${resolved.threshold}`);
+  if (typeof resolved.threshold !== 'number' || !(resolved.threshold >= 0)) throw new RangeError(`threshold must be zero or more, got ${resolved.threshold}`);
   return resolved;
 }
 

@@ -1,0 +1,127 @@
+/**
+ * Options and arguments given from JavaScript with the wrong type are refused where they
+ * are given, with an error naming them, rather than taken by their truthiness or iterated
+ * as characters; a string stands for a list of one where a list of strings is asked.
+ * Real loopback sockets where the effect of an option is the point.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { connect, HandshakeResponseError, InvalidUrlError, server, startClientEngine, wrap, type Peer } from '../../src/index.ts';
+import { defer, LOCALHOST, portOf, rawUpgrade, socketPair, waitFor, within } from './helpers.ts';
+
+/** A value TypeScript would refuse, as JavaScript may pass it. */
+const untyped = (value: unknown): never => value as never;
+
+test('a boolean option given as anything but true or false is a TypeError naming it, at construction: "false" does not switch it on', async () => {
+  for (const name of ['fragments', 'closeOnBufferFull', 'lentReads', 'lentMessages']) {
+    for (const value of ['false', 'true', 0, 1, null, {}]) {
+      await assert.rejects(server(`ws://${LOCALHOST}:0/`, () => {}, { [name]: untyped(value) }), (error: Error) => {
+        assert.ok(error instanceof TypeError, `${name}: ${String(value)}`);
+        assert.match(error.message, new RegExp(`^${name} must be true or false`));
+        return true;
+      });
+      await assert.rejects(connect(`ws://${LOCALHOST}:9/`, {}, { [name]: untyped(value) }), TypeError, `${name}: ${String(value)} (client)`);
+    }
+  }
+});
+
+test('deflate given as neither a boolean nor settings, or contextTakeover / threshold of the wrong type, is refused (RFC 7692 is not negotiated by accident)', async () => {
+  for (const deflate of ['false', 'true', 1, null]) {
+    await assert.rejects(server(`ws://${LOCALHOST}:0/`, () => {}, { deflate: untyped(deflate) }), /deflate must be a boolean or an object of settings/);
+  }
+  await assert.rejects(server(`ws://${LOCALHOST}:0/`, () => {}, { deflate: { contextTakeover: untyped('no') } }), /contextTakeover must be a boolean, got the string "no"/);
+  await assert.rejects(server(`ws://${LOCALHOST}:0/`, () => {}, { deflate: { threshold: untyped('64') } }), RangeError);
+});
+
+test('server: verify that is not a function, protocols / origins that are not strings, headers that are not an object of strings are refused when it is made', async () => {
+  const refused: [string, object, ErrorConstructor][] = [
+    ['verify: true', { verify: true }, TypeError],
+    ['protocols: 5', { protocols: 5 }, TypeError],
+    ['protocols: [1]', { protocols: [1] }, TypeError],
+    ['origins: {}', { origins: {} }, TypeError],
+    ['origins: [null]', { origins: [null] }, TypeError],
+    ['headers: "ab"', { headers: 'ab' }, TypeError],
+    ['headers: ["X: 1"]', { headers: ['X: 1'] }, TypeError],
+    ['headers: { X: 5 }', { headers: { X: 5 } }, TypeError],
+    ['headers: { X: [1] }', { headers: { X: [1] } }, TypeError],
+  ];
+  for (const [what, options, type] of refused) {
+    await assert.rejects(server(`ws://${LOCALHOST}:0/`, () => {}, untyped(options)), type, what);
+  }
+});
+
+test('server: one string for protocols or origins is a list of one (not its characters)', async (t) => {
+  const instance = await server(`ws://${LOCALHOST}:0/`, () => {}, { protocols: 'chat', origins: 'https://good.example' });
+  defer(t, () => instance.close(500));
+  const client = await connect(instance.url, { protocols: ['c', 'chat'], origin: 'https://good.example' });
+  defer(t, () => client.close());
+  assert.equal(client.handshake.protocol, 'chat');
+  // Taken as its characters, 'https://good.example' would have let an origin 'h' in.
+  await assert.rejects(connect(instance.url, { origin: 'h' }), (error: HandshakeResponseError) => error.status === 403);
+});
+
+test('client: one string for protocols is a list of one; path, origin and headers of the wrong type are TypeErrors before any socket', async (t) => {
+  const instance = await server(`ws://${LOCALHOST}:0/`, () => {}, { protocols: ['other', 'chat'] });
+  defer(t, () => instance.close(500));
+  const client = await connect(instance.url, { protocols: 'chat' });
+  defer(t, () => client.close());
+  assert.equal(client.handshake.protocol, 'chat');
+  for (const request of [{ path: 5 }, { origin: 5 }, { headers: 'ab' }, { headers: { Authorization: 5 } }, { protocols: [5] }]) {
+    await assert.rejects(connect(instance.url, untyped(request)), TypeError, JSON.stringify(request));
+  }
+  assert.equal(instance.peers.size, 1, 'no connection was made for a refused request');
+});
+
+test('connect and the engine take a URL object; port 0 is an InvalidUrlError; neither a string nor a URL is a TypeError', async (t) => {
+  const instance = await server(`ws://${LOCALHOST}:0/`, () => {});
+  defer(t, () => instance.close(500));
+  const target = new URL(`ws://${LOCALHOST}:${portOf(instance)}/room?id=7`);
+  const client = await connect(target);
+  defer(t, () => client.close());
+  assert.equal(client.handshake.path, '/room?id=7');
+
+  const engine = startClientEngine(target, {}, { reconnect: false });
+  defer(t, () => engine.stop());
+  target.port = '9'; // the engine keeps the URL it was given, not the object
+  const peer = await engine.opened(2000);
+  assert.equal(peer.handshake.path, '/room?id=7');
+
+  await assert.rejects(connect(`ws://${LOCALHOST}:0/`), (error: InvalidUrlError) => error instanceof InvalidUrlError && error.code === 'WS_URL_INVALID' && /port 0/.test(error.message));
+  await assert.rejects(connect(untyped(5)), TypeError);
+  assert.throws(() => startClientEngine(untyped(null), {}), TypeError);
+});
+
+test('wrap: a role other than "server" or "client" is a TypeError (a "Client" would otherwise act as a server, unmasked); handshaked must be a boolean', async (t) => {
+  const [left, right] = await socketPair();
+  defer(t, () => {
+    left.destroy();
+    right.destroy();
+  });
+  // With the handshake still to do, a 'Client' used to wait for a request as a server would.
+  await assert.rejects(within(wrap(left, untyped({ role: 'Client', url: 'ws://a.example/' })), 2000, 'the refusal'), /options.role must be 'server' or 'client', got the string "Client"/);
+  await assert.rejects(wrap(left, untyped({ role: 'Client', handshaked: true })), TypeError);
+  await assert.rejects(wrap(left, untyped({ handshaked: true })), TypeError);
+  await assert.rejects(wrap(left, untyped({ role: 'server', handshaked: 'yes' })), /handshaked must be true or false/);
+  assert.equal(left.destroyed, false, 'a refused wrap leaves the socket alone');
+});
+
+test('peer: read with a negative timeout is a RangeError even when a message is waiting (which stays for the next read); onMessage takes only a function or null', async (t) => {
+  const instance = await server(`ws://${LOCALHOST}:0/`, (peer) => void peer.write('hello'));
+  defer(t, () => instance.close(500));
+  const client: Peer = await connect(instance.url);
+  defer(t, () => client.close());
+  await waitFor(() => client.unread === 1, 2000, 'the message');
+  await assert.rejects(client.read(-5), RangeError);
+  await assert.rejects(client.read(Number.NaN), RangeError);
+  assert.throws(() => client.onMessage(untyped(42)), /onMessage takes a function or null, got number/);
+  assert.equal(client.unread, 1);
+  assert.equal((await within(client.read(1000), 2000, 'the message'))?.data, 'hello');
+});
+
+test('rawUpgrade helper still works with the checks in place (a control for the refusals above)', async (t) => {
+  const instance = await server(`ws://${LOCALHOST}:0/`, () => {}, { protocols: 'chat', deflate: false, fragments: false });
+  defer(t, () => instance.close(500));
+  const { socket } = await rawUpgrade(portOf(instance));
+  socket.destroy();
+});
