@@ -14,7 +14,7 @@ import { checkConnectArguments, connect } from '../client/connect.ts';
 import { checkCloseArguments } from '../connection/control-frames.ts';
 import { CloseCode } from '../frame/close-code.ts';
 import { TimeoutError } from '../peer/errors.ts';
-import { callTimeout } from '../peer/options.ts';
+import { callTimeout, DEFAULT_CLOSE_TIMEOUT } from '../peer/options.ts';
 import type { Message } from '../peer/message.ts';
 import type { Peer, SendResult, Writable } from '../peer/peer.ts';
 import { backoffDelay, resolveReconnectOptions, type ResolvedReconnectOptions } from './backoff.ts';
@@ -45,6 +45,8 @@ export class ClientEngine {
   /** The application failed the current connection (`onOpen` or `onMessage`): nothing more goes to it. */
   private deliveryStopped = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** Bounds the hand-over of a lost connection's messages (see {@link onPeerClosed}). */
+  private drainTimer: ReturnType<typeof setTimeout> | null = null;
   /** The attempt under way: settles with its peer if that came after `stop`, for `stop` to close. */
   private connecting: Promise<Peer | null> | null = null;
   /** Cancels the attempt under way (`stop`). */
@@ -217,6 +219,8 @@ export class ClientEngine {
 
   private failOpen(peer: Peer, error: unknown): void {
     this.report(error, 'open', null);
+    // An `onOpen` that outlived its connection (reported closed meanwhile): the flags are the next one's.
+    if (peer !== this.current) return;
     this.deliveryStopped = true;
     peer.abort(CloseCode.InternalError, 'open failed');
     if (this.lost && peer === this.current) this.closeOut(peer);
@@ -225,6 +229,7 @@ export class ClientEngine {
   private onPeerMessage(message: Message): void {
     const peer = this.current;
     if (peer === null) return;
+    if (this.lost) this.armDrainTimer(peer); // progress: the wait starts again
     let handled: void | Promise<void>;
     try {
       handled = this.callbacks.onMessage?.(message, peer);
@@ -268,12 +273,25 @@ export class ClientEngine {
    * The connection closed. What it received before still goes to `onMessage`, in order,
    * before the close is reported and the next attempt made (after `onOpen`, if that is
    * still running) — unless paused (it stays for `peer.read()`), stopped, or failed.
+   * The hand-over is bounded: if no message has been handed over for `closeTimeout` (an
+   * `onOpen` or the `onMessage` handlers holding every slot are still pending, and one
+   * may be waiting for this very `onClose`), the close is reported with what is left
+   * still in the peer, counted in `undelivered`.
    */
   private onPeerClosed(peer: Peer): void {
     if (peer !== this.current) return;
     if (this.paused || this.stateNow === 'stopped' || this.deliveryStopped) return this.closeOut(peer);
     this.lost = true;
     if (this.delivering) this.drainLost(peer);
+    if (this.lost && peer === this.current) this.armDrainTimer(peer);
+  }
+
+  private armDrainTimer(peer: Peer): void {
+    if (this.drainTimer !== null) clearTimeout(this.drainTimer);
+    this.drainTimer = setTimeout(() => {
+      this.drainTimer = null;
+      if (this.lost && peer === this.current) this.closeOut(peer);
+    }, this.options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT);
   }
 
   /**
@@ -289,6 +307,9 @@ export class ClientEngine {
     // A connection that was lost before the stop (its close waited for `onOpen` or for its
     // messages to be handed over) was not closed by it.
     const byStop = this.stateNow === 'stopped' && !this.lost;
+    if (this.drainTimer !== null) clearTimeout(this.drainTimer);
+    this.drainTimer = null;
+    peer.onMessage(null); // what it still holds stays for `peer.read()`, never for the next connection's handlers
     this.current = null;
     this.delivering = false;
     this.lost = false;
@@ -297,7 +318,7 @@ export class ClientEngine {
     const close = { code: peer.closeCode, reason: peer.closeReason, error: peer.error };
     const retryIn = byStop || !this.shouldReconnect(close) ? null : this.nextDelay();
     try {
-      this.callbacks.onClose?.({ ...close, byStop, willReconnect: retryIn !== null });
+      this.callbacks.onClose?.({ ...close, byStop, willReconnect: retryIn !== null, undelivered: peer.unread });
     } catch (error) {
       this.report(error, 'close', null);
     }

@@ -32,6 +32,13 @@ export interface EngineCloseInfo {
   byStop: boolean;
   /** Whether the engine will connect again. */
   willReconnect: boolean;
+  /**
+   * Messages of this connection that were not handed to `onMessage`; they stay in the peer,
+   * for its `read()`. Zero unless the engine was paused or stopped, `onOpen` or `onMessage`
+   * failed, or no message could be handed over for `closeTimeout` after the connection was
+   * lost (an `onOpen`, or `onMessage` handlers holding every `concurrency` slot, still pending).
+   */
+  undelivered: number;
 }
 
 /** Where an error reported to `onError` came from, and what the engine does next. */

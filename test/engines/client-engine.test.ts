@@ -98,7 +98,7 @@ test('a lost connection goes to onClose with willReconnect, and the engine conne
   engine.send('drop me');
   await waitFor(() => seen.opens.length === 2 && engine.state === 'open', 3000, 'reconnected');
   assert.equal(seen.closes.length, 1);
-  assert.deepEqual(seen.closes[0], { code: 1006, reason: '', error: null, byStop: false, willReconnect: true });
+  assert.deepEqual(seen.closes[0], { code: 1006, reason: '', error: null, byStop: false, willReconnect: true, undelivered: 0 });
   assert.deepEqual(seen.opens[1], { attempt: 2, reconnected: true });
   assert.equal(peers.length, 2);
   engine.send('after');
@@ -156,7 +156,7 @@ test('stop() goes through the closing handshake with its code, onClose says bySt
   await waitFor(() => closes.length === 1, 3000, 'the server saw the close');
   assert.deepEqual(closes, [4001]);
   // The server's answer: our code echoed, no reason of its own.
-  assert.deepEqual(seen.closes, [{ code: 4001, reason: '', error: null, byStop: true, willReconnect: false }]);
+  assert.deepEqual(seen.closes, [{ code: 4001, reason: '', error: null, byStop: true, willReconnect: false, undelivered: 0 }]);
   await sleep(100); // twenty times the retry delay: a retry would have connected by now
   assert.equal(peers.length, 1);
 });
@@ -476,6 +476,76 @@ test('an onMessage handler still pending when the connection drops does not hold
   assert.ok(performance.now() - started < 1500);
   await within(engine.opened(), 3000, 'reconnected while the handler is still pending');
   assert.equal(seen.opens.length, 2);
+});
+
+test('concurrency 1: a pending onMessage that waits for onClose does not hang the engine: after closeTimeout without progress, onClose reports what was left undelivered, which stays in the old peer', async (t) => {
+  const { url } = await recordingServer(t, (peer, index) => {
+    if (index > 0) return;
+    peer.send('first');
+    peer.send('second');
+    setTimeout(() => peer.socket.destroy(), 50);
+  });
+  let closed!: () => void;
+  const whenClosed = new Promise<void>((resolve) => (closed = resolve));
+  const peers: Peer[] = [];
+  const closes: EngineCloseInfo[] = [];
+  const messages: string[] = [];
+  const engine = startClientEngine(
+    url,
+    {
+      onOpen: (peer) => void peers.push(peer),
+      // Waits for the close of its own connection: the second message can never get the slot.
+      onMessage: (message) => (messages.push(String(message.data)), whenClosed),
+      onClose: (info) => (closes.push(info), closed()),
+    },
+    { concurrency: 1, closeTimeout: 300, reconnect: { initialDelay: 10 } },
+  );
+  defer(t, () => engine.stop(1000, '', 500));
+  await waitFor(() => closes.length === 1, 3000, 'onClose despite the pending handler');
+  assert.deepEqual(messages, ['first']);
+  assert.equal(closes[0]!.undelivered, 1);
+  await within(engine.opened(), 3000, 'reconnected');
+  await sleep(20);
+  assert.deepEqual(messages, ['first'], 'the lost connection\'s message never goes to the next connection\'s handlers');
+  assert.equal((await within(peers[0]!.read(100), 1000, 'the left message'))?.data, 'second');
+});
+
+test('the bound on a lost connection\'s hand-over counts from the last message handed over: slow handlers that progress get every message before onClose', async (t) => {
+  const { url } = await recordingServer(t, (peer, index) => {
+    if (index > 0) return;
+    for (let i = 0; i < 4; i++) peer.send(`u${i}`);
+    setTimeout(() => peer.socket.destroy(), 30);
+  });
+  // Four handlers of 120 ms in a row take longer than closeTimeout (250 ms), each shorter.
+  const { engine, seen } = recordingEngine(t, url, { concurrency: 1, closeTimeout: 250, reconnect: { initialDelay: 10 } }, { onMessage: () => sleep(120) });
+  await waitFor(() => seen.closes.length === 1, 5000, 'the close');
+  assert.deepEqual(seen.messages, ['u0', 'u1', 'u2', 'u3']);
+  assert.equal(seen.closes[0]!.undelivered, 0);
+  await within(engine.opened(), 3000, 'reconnected');
+});
+
+test('an onOpen that fails after its connection was reported closed (paused engine) leaves the next connection alone: its messages are still handed over before its close', async (t) => {
+  const { url, peers } = await recordingServer(t, (peer, index) => {
+    if (index === 0) setTimeout(() => peer.socket.destroy(), 30);
+  });
+  let opens = 0;
+  const { engine, seen } = recordingEngine(t, url, { concurrency: 1, reconnect: { initialDelay: 10 } }, {
+    onOpen: async () => {
+      if (opens++ > 0) return;
+      await sleep(200); // the connection drops, is reported closed (paused), and the next opens meanwhile
+      throw new Error('late');
+    },
+    onMessage: () => sleep(10),
+  });
+  engine.pause();
+  await waitFor(() => seen.errors.length === 1 && seen.opens.length === 2 && engine.state === 'open', 3000, 'the late failure, after the reconnection');
+  engine.resume();
+  const second = peers[1]!;
+  for (let i = 0; i < 4; i++) second.send(`v${i}`);
+  setTimeout(() => second.socket.destroy(), 20);
+  await waitFor(() => seen.closes.length === 2, 3000, 'the second close');
+  assert.deepEqual(seen.messages, ['v0', 'v1', 'v2', 'v3']);
+  assert.equal(seen.closes[1]!.undelivered, 0);
 });
 
 test('an engine made without callbacks works with none, across a failed attempt; callbacks that are not an object are refused at once', async (t) => {
