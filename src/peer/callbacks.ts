@@ -10,15 +10,23 @@ export interface CallbackOwner {
   callbackFailed(error: unknown): void;
 }
 
-/** Call `callback(value)`; a throw, or a rejection of what it returns, goes to `owner`. */
-export function callApplication<T>(callback: (value: T) => unknown, value: T, owner: CallbackOwner): void {
+/**
+ * Call `callback(value)`; a throw, or a rejection of what it returns, goes to `owner`.
+ * Returns whether it returned a promise (a thenable), in which case `settled`, if given,
+ * is called once that settles, either way.
+ */
+export function callApplication<T>(callback: (value: T) => unknown, value: T, owner: CallbackOwner, settled?: () => void): boolean {
   try {
     const result = callback(value);
     // Most callbacks return nothing: one comparison, and no promise made for them.
-    if (result !== undefined && typeof (result as PromiseLike<unknown>).then === 'function') {
-      (result as PromiseLike<unknown>).then(undefined, (error: unknown) => owner.callbackFailed(error));
-    }
+    if (result === undefined || typeof (result as PromiseLike<unknown>).then !== 'function') return false;
+    (result as PromiseLike<unknown>).then(settled, (error: unknown) => {
+      settled?.();
+      owner.callbackFailed(error);
+    });
+    return true;
   } catch (error) {
     owner.callbackFailed(error);
+    return false;
   }
 }

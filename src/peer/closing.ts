@@ -9,6 +9,12 @@ import type { Connection } from '../connection/connection.ts';
 import { releaseDeadline, watchDeadline, type Deadline } from './deadlines.ts';
 import { scheduleFlush, type Flushable } from './scheduler.ts';
 
+/** The peer, as its closing handshake sees it. */
+export interface ClosingHost extends Flushable {
+  /** The application may still answer a message it was handed (an `onMessage` promise, a `for await` body). */
+  readonly handlingMessages: boolean;
+}
+
 /** See the module comment. One per peer, made when the peer is. */
 export class ClosingHandshake implements Deadline {
   /** When a socket that should have ended is destroyed; 0 until the transport ends. */
@@ -23,7 +29,7 @@ export class ClosingHandshake implements Deadline {
   private destroyAt = Infinity;
 
   constructor(
-    private readonly peer: Flushable,
+    private readonly peer: ClosingHost,
     private readonly connection: Connection,
     private readonly socket: Socket,
     private readonly closeTimeout: number,
@@ -54,23 +60,30 @@ export class ClosingHandshake implements Deadline {
   }
 
   /**
-   * The peer's close frame arrived and our answer is owed (§5.5.1 lets it wait until the
-   * application has had the messages before it). `unread`: messages still in the inbox —
-   * answer once `read` drains them or at `closeTimeout`; otherwise wait a turn, for the
-   * continuations of readers and of async `onMessage` callbacks, whose replies then go first.
+   * The peer's close frame arrived and our answer is owed. §5.5.1 lets it wait until the
+   * application has had the messages before it, and has answered them: until the inbox is
+   * drained (`unread`), then until the `onMessage` promises and the `for await` body
+   * handling the last ones settle, and a turn more, for the continuations of readers. At
+   * most `closeTimeout` in all.
    */
   answer(unread: boolean): void {
-    if (unread) {
-      this.replyDeadline = { deadline: Date.now() + this.closeTimeout, expire: () => this.replyNow(), registryIndex: -1 };
-      watchDeadline(this.replyDeadline);
-    } else {
-      this.replySoon();
-    }
+    if (unread || this.peer.handlingMessages) this.holdReply();
+    if (!unread) this.replySoon();
   }
 
-  /** Answer the peer's close after pending continuations (and their writes) have run. */
+  /** Answer the peer's close after pending continuations (and their writes) have run, unless the application is still answering. */
   replySoon(): void {
-    setImmediate(() => this.replyNow());
+    setImmediate(() => {
+      if (!this.peer.handlingMessages) this.replyNow();
+      else this.holdReply(); // the peer calls again once it is done
+    });
+  }
+
+  /** Bound the wait for the application: at `closeTimeout` from the close frame, the answer goes regardless. */
+  private holdReply(): void {
+    if (this.replyDeadline !== null) return;
+    this.replyDeadline = { deadline: Date.now() + this.closeTimeout, expire: () => this.replyNow(), registryIndex: -1 };
+    watchDeadline(this.replyDeadline);
   }
 
   private replyNow(): void {

@@ -15,7 +15,7 @@ import { publishClose, publishOpen, publishSend } from './diagnostics.ts';
 import { DrainWaiters } from './drain-waiters.ts';
 import { allocateUnsafe, bufferView } from './buffers.ts';
 import { BufferFullError, ConnectionClosedError } from './errors.ts';
-import { ITERATION_DONE, toIteratorResult } from './inbox.ts';
+import { ITERATION_DONE } from './inbox.ts';
 import { LEND_AFTER, lendReads, readsAreLent, type LentReadTarget } from './lent-reads.ts';
 import { allocateLendable, noteQueued, receiveLending, writeBeforeReuse, type LentWriter } from './lent-messages.ts';
 import type { Message } from './message.ts';
@@ -175,19 +175,40 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
    * costs one promise, not a read's promise and another for its step.
    */
   [Symbol.asyncIterator](): AsyncIterator<Message> {
-    return { next: () => this.nextStep(), return: () => Promise.resolve(ITERATION_DONE) };
+    return { next: () => this.nextStep(), return: () => this.endIteration() };
   }
 
+  /** The loop's body (if any) is done with its message: the next one, or the end. */
   private nextStep(): Promise<IteratorResult<Message>> {
-    const message = this.receiver.take();
-    if (message !== undefined) return Promise.resolve({ done: false, value: message });
+    const receiver = this.receiver;
+    receiver.loopBodyEnded();
+    const message = receiver.take();
+    if (message !== undefined) {
+      receiver.loopBodyStarted();
+      return Promise.resolve({ done: false, value: message });
+    }
     if (this.done) return Promise.resolve(ITERATION_DONE);
-    return this.receiver.inbox.wait(undefined).then(toIteratorResult);
+    return receiver.inbox.wait(undefined).then(receiver.step);
+  }
+
+  private endIteration(): Promise<IteratorResult<Message>> {
+    this.receiver.loopBodyEnded();
+    return Promise.resolve(ITERATION_DONE);
+  }
+
+  /** @internal Whether the application may still answer a message it was handed: our close answer waits for it. */
+  get handlingMessages(): boolean {
+    return this.receiver.handlingMessages;
   }
 
   /** @internal A queued message was taken: reading resumes, and a held close answer goes, as the inbox empties. */
   messageTaken(): void {
     if (this.paused) this.updateFlow();
+    this.handlingSettled();
+  }
+
+  /** @internal A held close answer goes once no message waits and the application is done with those it had. */
+  handlingSettled(): void {
     if (this.receiver.inbox.length === 0 && this.connection.awaitingCloseReply) this.closing.replySoon();
   }
 

@@ -9,7 +9,7 @@ import type { ConnectionHandler } from '../connection/handler.ts';
 import { Opcode } from '../frame/opcode.ts';
 import { callApplication, type CallbackOwner } from './callbacks.ts';
 import { publishMessage } from './diagnostics.ts';
-import { Inbox } from './inbox.ts';
+import { Inbox, toIteratorResult } from './inbox.ts';
 import { lendingNow, lentPayloadExpired } from './lent-messages.ts';
 import { ReceivedMessage, type Message } from './message.ts';
 
@@ -19,6 +19,8 @@ export interface ReceiverHost extends CallbackOwner {
   messageQueued(): void;
   /** A queued message was taken: reading may resume, and a held close answer may go. */
   messageTaken(): void;
+  /** The application is done with every message it was handed: a held close answer may go. */
+  handlingSettled(): void;
   /** The peer's close frame came; `unread`: messages wait in the inbox. */
   closeReceived(unread: boolean): void;
 }
@@ -30,6 +32,15 @@ export class Receiver implements ConnectionHandler {
   /** The application's `onMessage` callback, or null when messages go to `read`. */
   callback: ((message: Message) => void) | null = null;
   private inMessage = false;
+  /**
+   * `onMessage` promises pending, plus one while a `for await` body runs on the message it
+   * was given: replies the application is still to send to what it received (§5.5.1 lets
+   * our close answer wait for them).
+   */
+  private handling = 0;
+  private loopBody = false;
+  private settleHandling: (() => void) | null = null;
+  private loopStep: ((message: Message | null) => IteratorResult<Message>) | null = null;
   private fragmentDecoder: InstanceType<typeof TextDecoder> | null = null;
 
   /** `fragments` and `lentMessages`: the peer's options of those names. */
@@ -53,9 +64,40 @@ export class Receiver implements ConnectionHandler {
     while (callback !== null && this.callback === callback && (message = this.take()) !== undefined) this.lend(callback, message);
   }
 
+  /** Whether the application may still answer a message it was handed (see `handling`). */
+  get handlingMessages(): boolean {
+    return this.handling > 0;
+  }
+
+  /** A `for await` body starts on a message (`step` for one that arrived while its step waited). */
+  loopBodyStarted(): void {
+    if (this.loopBody) return;
+    this.loopBody = true;
+    this.handling++;
+  }
+
+  /** The `for await` loop asked for its next step, or ended: its body is done. */
+  loopBodyEnded(): void {
+    if (!this.loopBody) return;
+    this.loopBody = false;
+    this.handlingEnded();
+  }
+
+  /** A waiting `for await` step's outcome: a message starts the body. */
+  get step(): (message: Message | null) => IteratorResult<Message> {
+    return (this.loopStep ??= (message) => {
+      if (message !== null) this.loopBodyStarted();
+      return toIteratorResult(message);
+    });
+  }
+
+  private handlingEnded(): void {
+    if (--this.handling === 0) this.host.handlingSettled();
+  }
+
   /** Pass `message` to the callback; with `lentMessages`, it expires when the call returns. */
   private lend(callback: (message: Message) => void, message: ReceivedMessage): void {
-    callApplication(callback, message, this.host);
+    if (callApplication(callback, message, this.host, (this.settleHandling ??= () => this.handlingEnded()))) this.handling++;
     if (this.lentMessages) lentPayloadExpired(message.expire());
   }
 

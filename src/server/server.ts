@@ -258,13 +258,13 @@ export type Routes = Readonly<Record<string, ConnectionHandlerFunction>>;
 export async function server(url: string, handler: ConnectionHandlerFunction | Routes, options: ServerOptions = {}): Promise<Server> {
   const resolved = resolveServerOptions(options);
   // A handler that throws or rejects: 1011 and the peer's onError, which is the server's.
-  if (typeof handler === 'function') return listen(url, options, resolved, () => (peer) => callApplication(handler, peer, peer), Server);
+  if (typeof handler === 'function') return listen(url, options, resolved, () => (peer) => void callApplication(handler, peer, peer), Server);
   const routes = new Map(Object.entries(handler));
   if (parseUrl(url).path !== '/') throw new TypeError('server: with routes, the URL names no path (the routes do)');
   for (const [path, route] of routes) {
     if (typeof route !== 'function') throw new TypeError(`server: route ${path} is not a function`);
   }
-  const route = (peer: Peer): void => callApplication(routes.get(pathOnly(peer.handshake.path))!, peer, peer);
+  const route = (peer: Peer): void => void callApplication(routes.get(pathOnly(peer.handshake.path))!, peer, peer);
   return listen(url, options, resolved, () => route, Server, (path) => routes.has(path));
 }
 

@@ -76,6 +76,56 @@ test('an async onMessage callback replies to the messages before the close, and 
   assert.equal(await closed, true);
 });
 
+for (const shape of ['for await', 'async onMessage'] as const) {
+  test(`a slow ${shape} handler's reply to the last message before the close still goes before the close reply (§5.5.1)`, async (t) => {
+    const answer = async (peer: Peer, data: unknown): Promise<void> => {
+      await sleep(60); // a database call, say: the close frame arrives meanwhile
+      peer.send(`echo:${String(data)}`);
+    };
+    const instance = await server(`ws://${LOCALHOST}:0/`, async (peer) => {
+      if (shape === 'async onMessage') return peer.onMessage((message) => answer(peer, message.data));
+      for await (const message of peer) await answer(peer, message.data);
+    });
+    defer(t, () => instance.close(500));
+    const { socket, rest } = await rawUpgrade(portOf(instance));
+    defer(t, () => socket.destroy());
+    const frames = new FrameReader(socket, rest);
+    socket.write(Buffer.concat([clientFrame(1, 'a'), clientFrame(1, 'b'), clientFrame(8, Buffer.from([0x03, 0xe8]))]));
+    const received: string[] = [];
+    for (let frame = await frames.next(); ; frame = await frames.next()) {
+      if (frame.opcode === 8) {
+        received.push(`close ${closeCodeOf(frame.payload)}`);
+        break;
+      }
+      received.push(frame.payload.toString());
+    }
+    assert.deepEqual(received, ['echo:a', 'echo:b', 'close 1000']);
+  });
+}
+
+test('a for await body that never finishes holds the close reply for closeTimeout at most', async (t) => {
+  const instance = await server(
+    `ws://${LOCALHOST}:0/`,
+    async (peer) => {
+      for await (const message of peer) {
+        void message;
+        await new Promise(() => {}); // never settles
+      }
+    },
+    { closeTimeout: 300 },
+  );
+  defer(t, () => instance.close(500));
+  const { socket, rest } = await rawUpgrade(portOf(instance));
+  defer(t, () => socket.destroy());
+  const frames = new FrameReader(socket, rest);
+  const started = performance.now();
+  socket.write(Buffer.concat([clientFrame(1, 'a'), clientFrame(8, Buffer.from([0x03, 0xe8]))]));
+  const close = await within(frames.next(), 3000, 'the close reply');
+  const waited = performance.now() - started;
+  assert.deepEqual([close.opcode, closeCodeOf(close.payload)], [8, 1000]);
+  assert.ok(waited >= 250, `answered after ${waited.toFixed(0)} ms, before the handler or the deadline`);
+});
+
 test("a client that half-closes right after its close frame still gets the replies and the close reply, however late the handler reads (§5.5.1)", async (t) => {
   const instance = await server(`ws://${LOCALHOST}:0/`, async (peer) => {
     await sleep(100); // the client's close and FIN arrive meanwhile
