@@ -4,7 +4,13 @@
  */
 
 /** Server entries, each a file in `servers/`, in table order. */
-export const SERVERS = ['ws', 'ws-addons', 'uws', 'raw', 'wspeer'] as const;
+export const SERVERS = ['ws', 'ws-addons', 'uws', 'raw', 'wspeer', 'wspeer-twin'] as const;
+/**
+ * The A/A control: `wspeer-twin` is `wspeer` under another name, measured like any other
+ * subject. Its per-round ratios to `wspeer` would all be 1.00× on an unbiased, quiet
+ * machine; the report prints them so that a reader can tell a finding from the noise.
+ */
+export const CONTROL = { subject: 'wspeer-twin', twinOf: 'wspeer' } as const;
 /**
  * Echo-only entries: wspeer with `lentMessages` on, the opt-in that lends each message to
  * the callback as it lies in the read buffer (as uWebSockets.js does), so its own row shows

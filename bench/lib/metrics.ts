@@ -124,11 +124,16 @@ export function aggregate(series: SubjectSeries, column: MetricColumn): number {
  * cancels the machine's drift between rounds, which a ratio of two medians would not.
  */
 export function pairedRatio(series: SubjectSeries, reference: SubjectSeries, key: string): number {
+  return median(pairedRatios(series, reference, key));
+}
+
+/** `subject / reference` for each round in which both completed, in round order. */
+export function pairedRatios(series: SubjectSeries, reference: SubjectSeries, key: string): number[] {
   const ratios: number[] = [];
   series.rounds.forEach((round, index) => {
     const value = round?.[key];
     const base = reference.rounds[index]?.[key];
     if (value !== undefined && base !== undefined && base > 0) ratios.push(value / base);
   });
-  return median(ratios);
+  return ratios;
 }

@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { DEFLATE_BASELINE, HANDSHAKE_WARMUP, referencesOf, type Scenario } from '../scenarios.ts';
-import { COLUMNS, aggregate, pairedRatio, type MetricColumn, type SubjectSeries } from './metrics.ts';
+import { CONTROL, DEFLATE_BASELINE, HANDSHAKE_WARMUP, referencesOf, type Scenario } from '../scenarios.ts';
+import { COLUMNS, aggregate, pairedRatio, pairedRatios, type MetricColumn, type SubjectSeries } from './metrics.ts';
 import { checkTargets, targetsTable } from './targets.ts';
 
 /** Results of one scenario, one series per subject in table order. */
@@ -74,6 +74,28 @@ export function scenarioTable(results: ScenarioResults): string {
   return [table, ...(notes.length > 0 ? ['', ...notes] : [])].join('\n');
 }
 
+/**
+ * The A/A control's table: per scenario, `wspeer-twin / wspeer` on the scenario's first
+ * metric (CPU, or memory when idle), as the median and the range of per-round ratios; or
+ * null when no scenario ran both.
+ */
+export function controlTable(results: readonly ScenarioResults[]): string | null {
+  const rows: string[][] = [];
+  for (const { scenario, series } of results) {
+    const twin = series.find((entry) => entry.subject === CONTROL.subject);
+    const original = series.find((entry) => entry.subject === CONTROL.twinOf);
+    if (twin === undefined || original === undefined) continue;
+    const column = COLUMNS[scenario.kind][0]!;
+    const ratios = pairedRatios(twin, original, column.key);
+    if (ratios.length === 0) continue;
+    const range = `${formatRatio(Math.min(...ratios))} – ${formatRatio(Math.max(...ratios))}`;
+    rows.push([`${scenario.number}. ${scenario.id}`, column.label, formatRatio(pairedRatio(twin, original, column.key)), range, String(ratios.length)]);
+  }
+  if (rows.length === 0) return null;
+  const header = ['scenario', 'metric', `${CONTROL.subject} / ${CONTROL.twinOf} (median)`, 'per-round range', 'rounds'];
+  return [header, header.map(() => '---'), ...rows].map((row) => `| ${row.join(' | ')} |`).join('\n');
+}
+
 /** The whole `results.md`. */
 export function renderReport(options: {
   readonly date: Date;
@@ -110,6 +132,18 @@ export function renderReport(options: {
   }
   lines.push('## Targets', '', 'The performance targets, checked against this run (`–`: a scenario or subject it needs was not run).', '');
   lines.push(targetsTable(checkTargets(options.results)), '');
+  const control = controlTable(options.results);
+  if (control !== null) {
+    lines.push(
+      '## A/A control',
+      '',
+      `\`${CONTROL.subject}\` is \`${CONTROL.twinOf}\` under another name, in its own process and its own place in each round. On an unbiased harness`,
+      'and a quiet machine its ratios would be 1.00×: their distance from 1 is how small a difference between two subjects this run can resolve.',
+      '',
+      control,
+      '',
+    );
+  }
   for (const results of options.results) {
     lines.push(`## ${results.scenario.number}. ${results.scenario.id} — ${results.scenario.title}`, '', scenarioTable(results), '');
   }
