@@ -36,6 +36,8 @@ export type ResolvedReconnectOptions = Required<ReconnectOptions>;
 
 /** Resolve the defaults, refusing values that would make no sense. */
 export function resolveReconnectOptions(options: ReconnectOptions = {}): ResolvedReconnectOptions {
+  // `'false'` from an environment variable, say, would otherwise mean every default: reconnecting on.
+  if (typeof options !== 'object' || options === null) throw new TypeError(`reconnect must be false or an object of settings, got ${options === null ? 'null' : typeof options}`);
   const resolved = {
     initialDelay: options.initialDelay ?? 250,
     maxDelay: options.maxDelay ?? 30_000,

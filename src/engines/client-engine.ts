@@ -70,7 +70,8 @@ export class ClientEngine {
     if (callbacks != null && typeof callbacks !== 'object') throw new TypeError(`the callbacks must be an object, got ${typeof callbacks}`);
     this.callbacks = callbacks ?? {};
     this.options = options;
-    this.backoff = options.reconnect === false ? null : resolveReconnectOptions(options.reconnect);
+    const reconnect = options.reconnect;
+    this.backoff = reconnect === false ? null : resolveReconnectOptions(reconnect === true || reconnect == null ? undefined : reconnect);
     this.concurrency = options.concurrency ?? Infinity;
     if (!(this.concurrency >= 1 && (Number.isInteger(this.concurrency) || this.concurrency === Infinity))) {
       throw new RangeError(`concurrency must be a whole number from 1, got ${options.concurrency}`);

@@ -82,8 +82,8 @@ export interface EngineCallbacks {
 
 /** Options of {@link startClientEngine}: those of `connect` but `signal` (`stop()` cancels an attempt), and when to reconnect. */
 export interface EngineOptions extends Omit<ConnectOptions, 'signal'> {
-  /** Backoff between attempts; `false` never reconnects (the engine stops when its connection ends). Default: on. */
-  reconnect?: ReconnectOptions | false;
+  /** Backoff between attempts (`true`: the default one); `false` never reconnects (the engine stops when its connection ends). Default: on. */
+  reconnect?: ReconnectOptions | boolean;
   /** Whether to reconnect after this close (the server's code, reason and error). Default: always. */
   shouldReconnect?: (close: Pick<EngineCloseInfo, 'code' | 'reason' | 'error'>) => boolean;
   /**

@@ -61,7 +61,7 @@ export function buildClientRequest(options: ClientRequestOptions): string {
     'Connection: Upgrade\r\n' +
     `Sec-WebSocket-Key: ${options.key}\r\n` +
     `Sec-WebSocket-Version: ${WEBSOCKET_VERSION}\r\n`;
-  if (options.origin !== undefined) {
+  if (options.origin != null) {
     if (typeof options.origin !== 'string') throw new TypeError(`origin must be a string, got ${typeof options.origin}`);
     head += headerLine('Origin', options.origin);
   }
@@ -71,7 +71,7 @@ export function buildClientRequest(options: ClientRequestOptions): string {
   }
   const extensions = typeof options.extensions === 'string' ? options.extensions : formatExtensions(options.extensions ?? []);
   if (extensions !== '') head += headerLine('Sec-WebSocket-Extensions', extensions);
-  const managed = options.origin === undefined ? CLIENT_MANAGED : new Set([...CLIENT_MANAGED, 'origin']);
+  const managed = options.origin == null ? CLIENT_MANAGED : new Set([...CLIENT_MANAGED, 'origin']);
   return `${head}${extraHeaderLines(options.headers, managed)}\r\n`;
 }
 

@@ -35,10 +35,10 @@ export function headerLine(name: string, value: string): string {
  * @throws {TypeError} for fields that are not an object of strings or arrays of strings.
  */
 export function extraHeaderLines(fields: HeaderFields | undefined, managed: ReadonlySet<string>): string {
-  if (fields === undefined) return '';
+  if (fields == null) return '';
   // From JavaScript, a string here would be read as fields named '0', '1', …
-  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) {
-    throw new TypeError(`headers must be an object of field names and values, got ${fields === null ? 'null' : Array.isArray(fields) ? 'an array' : typeof fields}`);
+  if (typeof fields !== 'object' || Array.isArray(fields)) {
+    throw new TypeError(`headers must be an object of field names and values, got ${Array.isArray(fields) ? 'an array' : typeof fields}`);
   }
   let lines = '';
   for (const name of Object.keys(fields)) {

@@ -21,7 +21,7 @@ export class ClosingHandshake implements Deadline {
   deadline = 0;
   /** @internal */
   registryIndex = -1;
-  /** While unread messages hold back our answer to the peer's close: when it goes anyway. */
+  /** While the application holds back our answer to the peer's close (messages unread, or being answered): when it goes anyway. */
   private replyDeadline: Deadline | null = null;
   private waiters: Array<(clean: boolean) => void> | null = null;
   /** The socket is destroyed at `destroyAt` unless it closes first: one timer, however many `shutdown` calls wait. */
@@ -64,7 +64,8 @@ export class ClosingHandshake implements Deadline {
    * application has had the messages before it, and has answered them: until the inbox is
    * drained (`unread`), then until the `onMessage` promises and the `for await` body
    * handling the last ones settle, and a turn more, for the continuations of readers. At
-   * most `closeTimeout` in all.
+   * most half of `closeTimeout` in all, so that a peer waiting as long as we would for our
+   * answer still gets it in time.
    */
   answer(unread: boolean): void {
     if (unread || this.peer.handlingMessages) this.holdReply();
@@ -79,14 +80,15 @@ export class ClosingHandshake implements Deadline {
     });
   }
 
-  /** Bound the wait for the application: at `closeTimeout` from the close frame, the answer goes regardless. */
+  /** Bound the wait for the application: half of `closeTimeout` after the close frame, the answer goes regardless. */
   private holdReply(): void {
     if (this.replyDeadline !== null) return;
-    this.replyDeadline = { deadline: Date.now() + this.closeTimeout, expire: () => this.replyNow(), registryIndex: -1 };
+    this.replyDeadline = { deadline: Date.now() + this.closeTimeout / 2, expire: () => this.replyNow(), registryIndex: -1 };
     watchDeadline(this.replyDeadline);
   }
 
-  private replyNow(): void {
+  /** Answer the peer's close now, if still owed. */
+  replyNow(): void {
     // Also once the socket is destroyed: nothing goes out then, but the connection is CLOSED.
     if (!this.connection.awaitingCloseReply) return;
     this.connection.replyToClose();

@@ -5,15 +5,7 @@
  * @module
  */
 import { TimeoutError } from './errors.ts';
-import type { Message, ReceivedMessage } from './message.ts';
-
-/** The end of `for await (const message of peer)`. */
-export const ITERATION_DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
-
-/** A read's outcome as an async iterator's step: null ends the iteration. */
-export function toIteratorResult(message: Message | null): IteratorResult<Message> {
-  return message === null ? ITERATION_DONE : { done: false, value: message };
-}
+import type { ReceivedMessage } from './message.ts';
 
 interface PendingRead {
   resolve(message: ReceivedMessage | null): void;
@@ -47,6 +39,11 @@ export class Inbox {
   /** Who waits for {@link close}; made on the first `whenClosed`. */
   private closeWaiters: Array<() => void> | null = null;
 
+  /** Whether {@link close} was called: no message is to come. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Number of messages queued. */
   get length(): number {
     return this.queue === null ? 0 : this.queue.length - this.head;
@@ -63,6 +60,17 @@ export class Inbox {
     }
     message.compact();
     (this.queue ??= []).push(message);
+    this.bytes += message.size + QUEUED_MESSAGE_COST;
+  }
+
+  /** Put back a message that a read took but no longer wants, ahead of those queued since. */
+  putBack(message: ReceivedMessage): void {
+    const queue = this.queue;
+    // Nothing queued: it goes to a read waiting now, if any, as any message would.
+    if (queue === null || this.head === queue.length) return this.push(message);
+    message.compact();
+    if (this.head > 0) queue[--this.head] = message;
+    else queue.unshift(message);
     this.bytes += message.size + QUEUED_MESSAGE_COST;
   }
 

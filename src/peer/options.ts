@@ -164,7 +164,7 @@ export function resolvePeerOptions(options: PeerOptions = {}): ResolvedPeerOptio
     maxQueuedPongs: atLeastOne('maxQueuedPongs', options.maxQueuedPongs ?? DEFAULT_MAX_QUEUED_PONGS),
     closeTimeout: timerMilliseconds('closeTimeout', options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT),
     memoryLimit: positive('memoryLimit', options.memoryLimit ?? maxPayload + maxBufferedAmount + highWaterMark),
-    deflate: options.deflate === undefined || options.deflate === false ? null : resolveDeflateOptions(options.deflate),
+    deflate: options.deflate == null || options.deflate === false ? null : resolveDeflateOptions(options.deflate),
     lentReads: flag('lentReads', options.lentReads, true),
     lentMessages: flag('lentMessages', options.lentMessages, false),
     onError: guardedReporter(options.onError),
@@ -189,11 +189,12 @@ function guardedReporter(onError: ((error: unknown) => void) | undefined): (erro
 }
 
 /**
- * A boolean option, or its default when absent. Anything else is refused: taken by its
- * truthiness, `'false'` (from an environment variable, say) would switch the option on.
+ * A boolean option, or its default when absent (undefined or null, as `??` takes the
+ * others). Anything else is refused: taken by its truthiness, `'false'` (from an
+ * environment variable, say) would switch the option on.
  */
 export function flag(name: string, value: boolean | undefined, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
+  if (value == null) return fallback;
   if (typeof value !== 'boolean') throw new TypeError(`${name} must be true or false, got ${describeOptionValue(value)}`);
   return value;
 }
@@ -204,7 +205,8 @@ export function flag(name: string, value: boolean | undefined, fallback: boolean
  * characters.
  */
 export function stringList(name: string, value: string | readonly string[] | undefined): readonly string[] | undefined {
-  if (value === undefined || (Array.isArray(value) && value.every((item) => typeof item === 'string'))) return value;
+  if (value == null) return undefined; // absent, as `??` takes null for the other options
+  if (Array.isArray(value) && value.every((item) => typeof item === 'string')) return value;
   if (typeof value === 'string') return [value];
   throw new TypeError(`${name} must be a string or an array of strings, got ${describeOptionValue(value)}`);
 }

@@ -15,7 +15,7 @@ import { publishClose, publishOpen, publishSend } from './diagnostics.ts';
 import { DrainWaiters } from './drain-waiters.ts';
 import { allocateUnsafe, bufferView } from './buffers.ts';
 import { BufferFullError, ConnectionClosedError } from './errors.ts';
-import { ITERATION_DONE } from './inbox.ts';
+import { MessageIterator } from './iteration.ts';
 import { LEND_AFTER, lendReads, readsAreLent, type LentReadTarget } from './lent-reads.ts';
 import { allocateLendable, noteQueued, receiveLending, writeBeforeReuse, type LentWriter } from './lent-messages.ts';
 import type { Message } from './message.ts';
@@ -166,34 +166,26 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     const message = this.receiver.take();
     if (message !== undefined) return Promise.resolve(message);
     if (this.done) return Promise.resolve(null);
+    this.readerWaits();
     return this.receiver.inbox.wait(delay);
   }
 
   /**
-   * Reads messages until the connection closes: `for await (const message of peer)`.
-   * A hand-written iterator rather than an async generator: a message already received
-   * costs one promise, not a read's promise and another for its step.
+   * Reads messages until the connection closes: `for await (const message of peer)`. Our
+   * answer to the other side's close frame waits for the loop's body to finish with the
+   * last message before it (see `iteration.ts`).
    */
   [Symbol.asyncIterator](): AsyncIterator<Message> {
-    return { next: () => this.nextStep(), return: () => this.endIteration() };
+    return new MessageIterator(this.receiver, this);
   }
 
-  /** The loop's body (if any) is done with its message: the next one, or the end. */
-  private nextStep(): Promise<IteratorResult<Message>> {
-    const receiver = this.receiver;
-    receiver.loopBodyEnded();
-    const message = receiver.take();
-    if (message !== undefined) {
-      receiver.loopBodyStarted();
-      return Promise.resolve({ done: false, value: message });
-    }
-    if (this.done) return Promise.resolve(ITERATION_DONE);
-    return receiver.inbox.wait(undefined).then(receiver.step);
-  }
-
-  private endIteration(): Promise<IteratorResult<Message>> {
-    this.receiver.loopBodyEnded();
-    return Promise.resolve(ITERATION_DONE);
+  /**
+   * @internal A read waits with nothing queued. Once the close frame has come nothing more
+   * will, so a held answer to it goes now: holding it for the application that waits here
+   * would only make both wait for the deadline.
+   */
+  readerWaits(): void {
+    if (this.connection.awaitingCloseReply) this.closing.replyNow();
   }
 
   /** @internal Whether the application may still answer a message it was handed: our close answer waits for it. */

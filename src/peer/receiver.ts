@@ -9,7 +9,7 @@ import type { ConnectionHandler } from '../connection/handler.ts';
 import { Opcode } from '../frame/opcode.ts';
 import { callApplication, type CallbackOwner } from './callbacks.ts';
 import { publishMessage } from './diagnostics.ts';
-import { Inbox, toIteratorResult } from './inbox.ts';
+import { Inbox } from './inbox.ts';
 import { lendingNow, lentPayloadExpired } from './lent-messages.ts';
 import { ReceivedMessage, type Message } from './message.ts';
 
@@ -40,7 +40,6 @@ export class Receiver implements ConnectionHandler {
   private handling = 0;
   private loopBody = false;
   private settleHandling: (() => void) | null = null;
-  private loopStep: ((message: Message | null) => IteratorResult<Message>) | null = null;
   private fragmentDecoder: InstanceType<typeof TextDecoder> | null = null;
 
   /** `fragments` and `lentMessages`: the peer's options of those names. */
@@ -69,7 +68,7 @@ export class Receiver implements ConnectionHandler {
     return this.handling > 0;
   }
 
-  /** A `for await` body starts on a message (`step` for one that arrived while its step waited). */
+  /** A `for await` body starts on a message. */
   loopBodyStarted(): void {
     if (this.loopBody) return;
     this.loopBody = true;
@@ -83,12 +82,10 @@ export class Receiver implements ConnectionHandler {
     this.handlingEnded();
   }
 
-  /** A waiting `for await` step's outcome: a message starts the body. */
-  get step(): (message: Message | null) => IteratorResult<Message> {
-    return (this.loopStep ??= (message) => {
-      if (message !== null) this.loopBodyStarted();
-      return toIteratorResult(message);
-    });
+  /** Queue again, first in line, a message a read took and gave up (see `Inbox.putBack`). */
+  putBack(message: ReceivedMessage): void {
+    this.inbox.putBack(message);
+    if (this.inbox.bytes > 0) this.host.messageQueued();
   }
 
   private handlingEnded(): void {

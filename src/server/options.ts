@@ -90,7 +90,7 @@ const NO_PROTOCOLS: readonly string[] = [];
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
   const protocols = typeof options.protocols === 'function' ? options.protocols : stringList('protocols', options.protocols);
   const origins = stringList('origins', options.origins);
-  if (options.verify !== undefined && typeof options.verify !== 'function') {
+  if (options.verify != null && typeof options.verify !== 'function') {
     throw new TypeError(`verify must be a function, got ${describeOptionValue(options.verify)}`);
   }
   checkResponseHeaders(options.headers, 'accept');

@@ -67,6 +67,9 @@ export function clientTlsOptions(host: string, options: TlsClientOptions = {}): 
   if (options.cert !== undefined) result.cert = loadPem(options.cert);
   if (options.key !== undefined) result.key = loadPem(options.key);
   // Self-signed certificates are judged after the handshake by `checkSelfSigned`.
+  if (options.allowSelfSigned != null && typeof options.allowSelfSigned !== 'boolean') {
+    throw new TypeError(`tls.allowSelfSigned must be true or false, got ${typeof options.allowSelfSigned}`);
+  }
   if (options.allowSelfSigned === true) result.rejectUnauthorized = false;
   return result;
 }

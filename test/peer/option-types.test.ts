@@ -15,7 +15,7 @@ const untyped = (value: unknown): never => value as never;
 
 test('a boolean option given as anything but true or false is a TypeError naming it, at construction: "false" does not switch it on', async () => {
   for (const name of ['fragments', 'closeOnBufferFull', 'lentReads', 'lentMessages']) {
-    for (const value of ['false', 'true', 0, 1, null, {}]) {
+    for (const value of ['false', 'true', 0, 1, {}]) {
       await assert.rejects(server(`ws://${LOCALHOST}:0/`, () => {}, { [name]: untyped(value) }), (error: Error) => {
         assert.ok(error instanceof TypeError, `${name}: ${String(value)}`);
         assert.match(error.message, new RegExp(`^${name} must be true or false`));
@@ -26,8 +26,23 @@ test('a boolean option given as anything but true or false is a TypeError naming
   }
 });
 
+test('undefined and null mean the default for the boolean and list options, as ?? takes them for the others', async (t) => {
+  const instance = await server(`ws://${LOCALHOST}:0/`, () => {}, untyped({ fragments: null, lentReads: null, protocols: null, origins: null, verify: null }));
+  defer(t, () => instance.close(500));
+  const client = await connect(instance.url, untyped({ protocols: null, origin: null, headers: null }), untyped({ closeOnBufferFull: null, deflate: null }));
+  defer(t, () => client.close());
+  assert.equal(client.handshake.protocol, '');
+});
+
+test('the engine\'s reconnect and tls.allowSelfSigned are refused unless false / an object and a boolean: "false" would mean reconnecting on', () => {
+  for (const reconnect of ['false', 0]) {
+    assert.throws(() => startClientEngine(`ws://${LOCALHOST}:9/`, {}, { reconnect: untyped(reconnect) }), /reconnect must be false or an object of settings/);
+  }
+  assert.throws(() => startClientEngine(`wss://${LOCALHOST}:9/`, {}, { tls: { allowSelfSigned: untyped('yes') } }), /tls.allowSelfSigned must be true or false/);
+});
+
 test('deflate given as neither a boolean nor settings, or contextTakeover / threshold of the wrong type, is refused (RFC 7692 is not negotiated by accident)', async () => {
-  for (const deflate of ['false', 'true', 1, null]) {
+  for (const deflate of ['false', 'true', 1]) {
     await assert.rejects(server(`ws://${LOCALHOST}:0/`, () => {}, { deflate: untyped(deflate) }), /deflate must be a boolean or an object of settings/);
   }
   await assert.rejects(server(`ws://${LOCALHOST}:0/`, () => {}, { deflate: { contextTakeover: untyped('no') } }), /contextTakeover must be a boolean, got the string "no"/);

@@ -103,7 +103,7 @@ for (const shape of ['for await', 'async onMessage'] as const) {
   });
 }
 
-test('a for await body that never finishes holds the close reply for closeTimeout at most', async (t) => {
+test('a for await body that never finishes holds the close reply for half of closeTimeout at most', async (t) => {
   const instance = await server(
     `ws://${LOCALHOST}:0/`,
     async (peer) => {
@@ -112,7 +112,7 @@ test('a for await body that never finishes holds the close reply for closeTimeou
         await new Promise(() => {}); // never settles
       }
     },
-    { closeTimeout: 300 },
+    { closeTimeout: 600 },
   );
   defer(t, () => instance.close(500));
   const { socket, rest } = await rawUpgrade(portOf(instance));
@@ -123,7 +123,49 @@ test('a for await body that never finishes holds the close reply for closeTimeou
   const close = await within(frames.next(), 3000, 'the close reply');
   const waited = performance.now() - started;
   assert.deepEqual([close.opcode, closeCodeOf(close.payload)], [8, 1000]);
-  assert.ok(waited >= 250, `answered after ${waited.toFixed(0)} ms, before the handler or the deadline`);
+  assert.ok(waited >= 280, `answered after ${waited.toFixed(0)} ms, before the handler or the deadline`);
+});
+
+test('a for await body that reads more while the close frame has come (nothing more can) does not hold the close reply', async (t) => {
+  const instance = await server(
+    `ws://${LOCALHOST}:0/`,
+    async (peer) => {
+      for await (const message of peer) {
+        void message;
+        await peer.read(); // within the body: more of the same request, say
+      }
+    },
+    { closeTimeout: 20_000 },
+  );
+  defer(t, () => instance.close(500));
+  const { socket, rest } = await rawUpgrade(portOf(instance));
+  defer(t, () => socket.destroy());
+  const frames = new FrameReader(socket, rest);
+  socket.write(Buffer.concat([clientFrame(1, 'a'), clientFrame(8, Buffer.from([0x03, 0xe8]))]));
+  // Held, the answer would come after 10 s.
+  const close = await within(frames.next(), 3000, 'the close reply');
+  assert.deepEqual([close.opcode, closeCodeOf(close.payload)], [8, 1000]);
+});
+
+test('a for await step abandoned to a race does not take the next message, nor hold the close reply', async (t) => {
+  const { serverPeer, client } = await pair(t, { closeTimeout: 20_000 });
+  const iterator = serverPeer[Symbol.asyncIterator]();
+  const abandoned = iterator.next();
+  await iterator.return!();
+  await client.write('after');
+  assert.deepEqual(await within(abandoned, 2000, 'the abandoned step'), { done: true, value: undefined });
+  assert.equal((await within(serverPeer.read(), 2000, 'the message, put back'))?.data, 'after');
+  assert.equal(await within(client.shutdown(1000, '', 3000), 4000, 'a clean close, not held'), true);
+});
+
+test('our client closing against a server whose handler outlasts closeTimeout still gets the close reply in time: a clean close, not 1006', async (t) => {
+  const instance = await server(`ws://${LOCALHOST}:0/`, (peer) => peer.onMessage(() => new Promise<void>(() => {})), { closeTimeout: 800 });
+  defer(t, () => instance.close(500));
+  const client = await connect(instance.url, {}, { closeTimeout: 800 });
+  defer(t, () => client.close());
+  await client.write('never answered');
+  assert.equal(await within(client.shutdown(), 3000, 'the shutdown'), true);
+  assert.equal(client.closeCode, 1000);
 });
 
 test("a client that half-closes right after its close frame still gets the replies and the close reply, however late the handler reads (§5.5.1)", async (t) => {

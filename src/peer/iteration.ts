@@ -1,0 +1,61 @@
+/**
+ * `for await (const message of peer)`. A hand-written iterator rather than an async
+ * generator: a message already received costs one promise, not a read's promise and
+ * another for its step. Between two steps the loop's body is taken to be answering the
+ * message it was given, and the peer's answer to a close frame waits for it (§5.5.1).
+ * @module
+ */
+import type { Message, ReceivedMessage } from './message.ts';
+import type { Receiver } from './receiver.ts';
+
+/** The end of the iteration. */
+const ITERATION_DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+/** What an iteration needs of its peer. */
+export interface IterationHost {
+  /** A read is about to wait for a message that has not come. */
+  readerWaits(): void;
+}
+
+/** See the module comment. Made by the peer's `[Symbol.asyncIterator]`. */
+export class MessageIterator implements AsyncIterator<Message> {
+  private ended = false;
+
+  constructor(
+    private readonly receiver: Receiver,
+    private readonly host: IterationHost,
+  ) {}
+
+  /** The loop's body (if any) is done with its message: the next one, or the end. */
+  next(): Promise<IteratorResult<Message>> {
+    const receiver = this.receiver;
+    receiver.loopBodyEnded();
+    if (this.ended) return Promise.resolve(ITERATION_DONE);
+    const message = receiver.take();
+    if (message !== undefined) {
+      receiver.loopBodyStarted();
+      return Promise.resolve({ done: false, value: message });
+    }
+    if (receiver.inbox.isClosed) return Promise.resolve(ITERATION_DONE);
+    this.host.readerWaits();
+    return receiver.inbox.wait(undefined).then(this.stepped);
+  }
+
+  /** The loop ended (`break`, `return`, a throw), or its owner gave up on a pending step. */
+  return(): Promise<IteratorResult<Message>> {
+    this.ended = true;
+    this.receiver.loopBodyEnded();
+    return Promise.resolve(ITERATION_DONE);
+  }
+
+  /** A waited-for step's outcome. One that comes after `return` (a step abandoned to a race) goes back for later reads. */
+  private readonly stepped = (message: ReceivedMessage | null): IteratorResult<Message> => {
+    if (message === null) return ITERATION_DONE;
+    if (this.ended) {
+      this.receiver.putBack(message);
+      return ITERATION_DONE;
+    }
+    this.receiver.loopBodyStarted();
+    return { done: false, value: message };
+  };
+}
