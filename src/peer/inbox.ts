@@ -11,6 +11,8 @@ interface PendingRead {
   resolve(message: ReceivedMessage | null): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout | undefined;
+  /** Who may {@link Inbox.withdraw} it (a `for await` iteration), or null. */
+  owner: object | null;
 }
 
 /**
@@ -63,17 +65,6 @@ export class Inbox {
     this.bytes += message.size + QUEUED_MESSAGE_COST;
   }
 
-  /** Put back a message that a read took but no longer wants, ahead of those queued since. */
-  putBack(message: ReceivedMessage): void {
-    const queue = this.queue;
-    // Nothing queued: it goes to a read waiting now, if any, as any message would.
-    if (queue === null || this.head === queue.length) return this.push(message);
-    message.compact();
-    if (this.head > 0) queue[--this.head] = message;
-    else queue.unshift(message);
-    this.bytes += message.size + QUEUED_MESSAGE_COST;
-  }
-
   /** The oldest queued message, if any. */
   shift(): ReceivedMessage | undefined {
     const queue = this.queue;
@@ -91,10 +82,13 @@ export class Inbox {
     return message;
   }
 
-  /** Wait for the next message; with `delay` (ms, checked by `callTimeout`), reject with a {@link TimeoutError} past it. */
-  wait(delay: number | undefined): Promise<ReceivedMessage | null> {
+  /**
+   * Wait for the next message; with `delay` (ms, checked by `callTimeout`), reject with a
+   * {@link TimeoutError} past it. `owner` may {@link withdraw} the wait.
+   */
+  wait(delay: number | undefined, owner: object | null = null): Promise<ReceivedMessage | null> {
     return new Promise((resolve, reject) => {
-      const pending: PendingRead = { resolve, reject, timer: undefined };
+      const pending: PendingRead = { resolve, reject, timer: undefined, owner };
       if (delay !== undefined) {
         pending.timer = setTimeout(() => {
           const readers = this.readers!;
@@ -104,6 +98,22 @@ export class Inbox {
       }
       (this.readers ??= []).push(pending);
     });
+  }
+
+  /**
+   * Withdraw the waiting reads of `owner` (an iteration that ended while its step waited):
+   * each resolves with null, and the messages to come go to the reads after them, in order.
+   */
+  withdraw(owner: object): void {
+    const readers = this.readers;
+    if (readers === null) return;
+    for (let index = readers.length - 1; index >= 0; index--) {
+      const pending = readers[index]!;
+      if (pending.owner !== owner) continue;
+      readers.splice(index, 1);
+      clearTimeout(pending.timer);
+      pending.resolve(null);
+    }
   }
 
   /** Resolves once {@link close} has been called. */

@@ -38,23 +38,24 @@ export class MessageIterator implements AsyncIterator<Message> {
     }
     if (receiver.inbox.isClosed) return Promise.resolve(ITERATION_DONE);
     this.host.readerWaits();
-    return receiver.inbox.wait(undefined).then(this.stepped);
+    return receiver.inbox.wait(undefined, this).then(this.stepped);
   }
 
-  /** The loop ended (`break`, `return`, a throw), or its owner gave up on a pending step. */
+  /**
+   * The loop ended (`break`, `return`, a throw), or its owner gave up on a pending step
+   * (lost to a `Promise.race`, say): that step is withdrawn and ends the iteration, so the
+   * next message goes to whoever reads next, in order.
+   */
   return(): Promise<IteratorResult<Message>> {
     this.ended = true;
+    this.receiver.inbox.withdraw(this);
     this.receiver.loopBodyEnded();
     return Promise.resolve(ITERATION_DONE);
   }
 
-  /** A waited-for step's outcome. One that comes after `return` (a step abandoned to a race) goes back for later reads. */
+  /** A waited-for step's outcome: a message starts the loop's body. */
   private readonly stepped = (message: ReceivedMessage | null): IteratorResult<Message> => {
     if (message === null) return ITERATION_DONE;
-    if (this.ended) {
-      this.receiver.putBack(message);
-      return ITERATION_DONE;
-    }
     this.receiver.loopBodyStarted();
     return { done: false, value: message };
   };

@@ -82,12 +82,6 @@ export class Receiver implements ConnectionHandler {
     this.handlingEnded();
   }
 
-  /** Queue again, first in line, a message a read took and gave up (see `Inbox.putBack`). */
-  putBack(message: ReceivedMessage): void {
-    this.inbox.putBack(message);
-    if (this.inbox.bytes > 0) this.host.messageQueued();
-  }
-
   private handlingEnded(): void {
     if (--this.handling === 0) this.host.handlingSettled();
   }

@@ -48,8 +48,8 @@ export interface TlsClientOptions {
 /** Node's TLS options for a server. */
 export function serverTlsOptions(options: TlsServerOptions): TlsOptions {
   const result: TlsOptions = { ...options.extra, cert: loadPem(options.cert), key: loadPem(options.key) };
-  if (options.passphrase !== undefined) result.passphrase = options.passphrase;
-  if (options.ca !== undefined) result.ca = loadPemList(options.ca);
+  if (options.passphrase != null) result.passphrase = options.passphrase;
+  if (options.ca != null) result.ca = loadPemList(options.ca);
   if (options.requestClientCertificate === true) {
     result.requestCert = true;
     result.rejectUnauthorized = true;
@@ -63,9 +63,9 @@ export function clientTlsOptions(host: string, options: TlsClientOptions = {}): 
   const servername = options.servername ?? host;
   // SNI carries host names only (RFC 6066 §3), never IP literals.
   if (!isIpLiteral(servername)) result.servername = servername;
-  if (options.ca !== undefined) result.ca = loadPemList(options.ca);
-  if (options.cert !== undefined) result.cert = loadPem(options.cert);
-  if (options.key !== undefined) result.key = loadPem(options.key);
+  if (options.ca != null) result.ca = loadPemList(options.ca);
+  if (options.cert != null) result.cert = loadPem(options.cert);
+  if (options.key != null) result.key = loadPem(options.key);
   // Self-signed certificates are judged after the handshake by `checkSelfSigned`.
   if (options.allowSelfSigned != null && typeof options.allowSelfSigned !== 'boolean') {
     throw new TypeError(`tls.allowSelfSigned must be true or false, got ${typeof options.allowSelfSigned}`);

@@ -32,6 +32,9 @@ test('undefined and null mean the default for the boolean and list options, as ?
   const client = await connect(instance.url, untyped({ protocols: null, origin: null, headers: null }), untyped({ closeOnBufferFull: null, deflate: null }));
   defer(t, () => client.close());
   assert.equal(client.handshake.protocol, '');
+  // TLS files given as null are absent too, not a path to read.
+  const engine = startClientEngine(`wss://${LOCALHOST}:9/`, {}, { tls: untyped({ ca: null, cert: null, key: null }), reconnect: false });
+  await engine.stop();
 });
 
 test('the engine\'s reconnect and tls.allowSelfSigned are refused unless false / an object and a boolean: "false" would mean reconnecting on', () => {

@@ -158,6 +158,41 @@ test('a for await step abandoned to a race does not take the next message, nor h
   assert.equal(await within(client.shutdown(1000, '', 3000), 4000, 'a clean close, not held'), true);
 });
 
+test('after a for await step abandoned to a race, messages go to the next reads in order, and one that came with the close frame still holds the close reply until read', async (t) => {
+  for (const withClose of [false, true]) {
+    const got: string[] = [];
+    let finished!: () => void;
+    const done = new Promise<void>((resolve) => (finished = resolve));
+    const instance = await server(
+      `ws://${LOCALHOST}:0/`,
+      async (peer) => {
+        const iterator = peer[Symbol.asyncIterator]();
+        assert.equal(await Promise.race([iterator.next(), sleep(50).then(() => 'timed out')]), 'timed out');
+        await iterator.return!();
+        if (withClose) await sleep(200); // the message and the close frame arrive meanwhile
+        for (let message = await peer.read(); message !== null; message = await peer.read()) {
+          got.push(String(message.data));
+          peer.send(`echo:${String(message.data)}`);
+        }
+        finished();
+      },
+      { closeTimeout: 10_000 },
+    );
+    defer(t, () => instance.close(500));
+    const { socket, rest } = await rawUpgrade(portOf(instance));
+    defer(t, () => socket.destroy());
+    const frames = new FrameReader(socket, rest);
+    await sleep(120); // the step has been abandoned
+    const close = clientFrame(8, Buffer.from([0x03, 0xe8]));
+    socket.write(Buffer.concat(withClose ? [clientFrame(1, 'a'), close] : [clientFrame(1, 'first'), clientFrame(1, 'second'), close]));
+    const expected = withClose ? ['a'] : ['first', 'second'];
+    for (const data of expected) assert.equal((await within(frames.next(), 3000, 'an echo')).payload.toString(), `echo:${data}`);
+    assert.equal((await within(frames.next(), 3000, 'the close reply')).opcode, 8);
+    await within(done, 3000, 'the reads');
+    assert.deepEqual(got, expected);
+  }
+});
+
 test('our client closing against a server whose handler outlasts closeTimeout still gets the close reply in time: a clean close, not 1006', async (t) => {
   const instance = await server(`ws://${LOCALHOST}:0/`, (peer) => peer.onMessage(() => new Promise<void>(() => {})), { closeTimeout: 800 });
   defer(t, () => instance.close(500));
