@@ -51,11 +51,10 @@ export async function wrap(socket: Socket, options: WrapOptions): Promise<Peer> 
   // Any other role would otherwise be taken for 'server', and a client would not mask.
   const role: unknown = options?.role;
   if (role !== 'server' && role !== 'client') throw new TypeError(`wrap: options.role must be 'server' or 'client', got ${describeOptionValue(role)}`);
+  socket.setNoDelay(true);
   if (flag('handshaked', options.handshaked, false)) {
-    socket.setNoDelay(true);
     return new Peer(socket, options.role, resolvePeerOptions(options), undefined, options.head);
   }
-  socket.setNoDelay(true);
   // Closed already: no 'close' is to come for the handshake to wait on.
   if (socket.closed) throw new ConnectionClosedError('the opening handshake');
   if (options.role === 'client') {

@@ -4,6 +4,7 @@
  * moment, so that they do not all come back in the same millisecond.
  * @module
  */
+import { describeOptionValue } from '../connection/errors.ts';
 import { MAX_TIMER_MS } from '../peer/options.ts';
 
 /** When to try again after a failed attempt or a lost connection. */
@@ -37,7 +38,7 @@ export type ResolvedReconnectOptions = Required<ReconnectOptions>;
 /** Resolve the defaults, refusing values that would make no sense. */
 export function resolveReconnectOptions(options: ReconnectOptions = {}): ResolvedReconnectOptions {
   // `'false'` from an environment variable, say, would otherwise mean every default: reconnecting on.
-  if (typeof options !== 'object' || options === null) throw new TypeError(`reconnect must be false or an object of settings, got ${options === null ? 'null' : typeof options}`);
+  if (typeof options !== 'object' || options === null) throw new TypeError(`reconnect must be false or an object of settings, got ${describeOptionValue(options)}`);
   const resolved = {
     initialDelay: options.initialDelay ?? 250,
     maxDelay: options.maxDelay ?? 30_000,
