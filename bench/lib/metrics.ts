@@ -33,6 +33,8 @@ export const COLUMNS: Readonly<Record<Scenario['kind'], readonly MetricColumn[]>
     { key: 'p50', label: 'p50 ms', ratios: 0 },
     { key: 'p99', label: 'p99 ms', ratios: 0 },
     { key: 'p999', label: 'p99.9 ms', ratios: 0 },
+    { key: 'kernel', label: 'kernel % of server CPU', ratios: 0 },
+    { key: 'faults', label: 'page faults/msg', ratios: 0 },
     { key: 'rss', label: 'server RSS MiB', ratios: 0 },
     { key: 'loadCpu', label: 'loadgen CPU %', ratios: 0 },
     errorsColumn,
@@ -42,6 +44,7 @@ export const COLUMNS: Readonly<Record<Scenario['kind'], readonly MetricColumn[]>
     { key: 'rate', label: 'conn/s', ratios: 1 },
     { key: 'p50', label: 'upgrade p50 ms', ratios: 0 },
     { key: 'p99', label: 'upgrade p99 ms', ratios: 0 },
+    { key: 'kernel', label: 'kernel % of server CPU', ratios: 0 },
     { key: 'loadCpu', label: 'loadgen CPU %', ratios: 0 },
     errorsColumn,
   ],
@@ -66,6 +69,8 @@ export function metricsOf(kind: Scenario['kind'], round: RoundResult): Metrics {
   const { load, before, after } = round;
   const seconds = load.elapsedMs / 1000;
   const serverCpuUs = after.cpuUs - before.cpuUs;
+  // Where the server's time went: the kernel's socket copies and page faults, or its own code.
+  const kernel = serverCpuUs > 0 ? ((after.systemUs - before.systemUs) / serverCpuUs) * 100 : Number.NaN;
   const errors = load.errors + load.mismatches;
   const loadCpu = (load.ownCpuUs / (load.elapsedMs * 1000)) * 100;
   switch (kind) {
@@ -77,12 +82,14 @@ export function metricsOf(kind: Scenario['kind'], round: RoundResult): Metrics {
         p50: load.latencyMs.p50,
         p99: load.latencyMs.p99,
         p999: load.latencyMs.p999,
+        kernel,
+        faults: (after.minorFaults - before.minorFaults) / load.completed,
         rss: after.rss / 2 ** 20,
         loadCpu,
         errors,
       };
     case 'handshake':
-      return { cpu: serverCpuUs / load.completed, rate: load.completed / seconds, p50: load.latencyMs.p50, p99: load.latencyMs.p99, loadCpu, errors };
+      return { cpu: serverCpuUs / load.completed, rate: load.completed / seconds, p50: load.latencyMs.p50, p99: load.latencyMs.p99, kernel, loadCpu, errors };
     case 'idle':
       return {
         rssPerConn: (after.rss - before.rss) / load.completed,

@@ -70,7 +70,12 @@ export interface LoadResult {
 
 /** A server's self-reported accounting. */
 export interface ServerStats {
+  /** User and system CPU time, in microseconds. */
   readonly cpuUs: number;
+  /** The system (kernel) part of `cpuUs`. */
+  readonly systemUs: number;
+  /** Minor page faults so far: fresh memory touched for the first time, zeroed by the kernel. */
+  readonly minorFaults: number;
   readonly rss: number;
   readonly heapUsed: number;
   readonly external: number;
@@ -90,7 +95,7 @@ function numbers(value: unknown, keys: readonly string[]): boolean {
 /** Parses the JSON of a `STATS` line. */
 export function parseServerStats(json: string): ServerStats {
   const value: unknown = JSON.parse(json);
-  if (!numbers(value, ['cpuUs', 'rss', 'heapUsed', 'external'])) throw new Error(`bad STATS line: ${json}`);
+  if (!numbers(value, ['cpuUs', 'systemUs', 'minorFaults', 'rss', 'heapUsed', 'external'])) throw new Error(`bad STATS line: ${json}`);
   return value as unknown as ServerStats;
 }
 

@@ -40,7 +40,14 @@ function reportStats(collectGarbage: boolean): void {
   }
   const cpu = process.cpuUsage();
   const memory = process.memoryUsage();
-  const stats = { cpuUs: cpu.user + cpu.system, rss: memory.rss, heapUsed: memory.heapUsed, external: memory.external };
+  const stats = {
+    cpuUs: cpu.user + cpu.system,
+    systemUs: cpu.system,
+    minorFaults: process.resourceUsage().minorPageFault,
+    rss: memory.rss,
+    heapUsed: memory.heapUsed,
+    external: memory.external,
+  };
   process.stdout.write(`STATS ${JSON.stringify(stats)}\n`);
 }
 

@@ -1,0 +1,44 @@
+/**
+ * Per-round figures from the server's own accounting: CPU per message, the kernel's part of
+ * it, and page faults per message, each over the measured interval only.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { COLUMNS, metricsOf } from '../../bench/lib/metrics.ts';
+import type { LoadResult, ServerStats } from '../../bench/lib/protocol.ts';
+import { parseServerStats } from '../../bench/lib/protocol.ts';
+
+const load: LoadResult = {
+  completed: 1000,
+  bytes: 1000 * 65_536,
+  errors: 0,
+  mismatches: 0,
+  elapsedMs: 2000,
+  latencyMs: { count: 1000, p50: 1, p99: 2, p999: 3 },
+  ownCpuUs: 1_000_000,
+};
+const before: ServerStats = { cpuUs: 5_000_000, systemUs: 2_000_000, minorFaults: 40_000, rss: 100 * 2 ** 20, heapUsed: 0, external: 0 };
+const after: ServerStats = { cpuUs: 5_050_000, systemUs: 2_030_000, minorFaults: 40_250, rss: 120 * 2 ** 20, heapUsed: 0, external: 0 };
+
+test('an echo round counts the server CPU, its kernel share and its page faults over the interval, per message', () => {
+  const metrics = metricsOf('echo', { ok: true, load, before, after, serverDetails: '' });
+  assert.equal(metrics['cpu'], 50); // 50,000 µs over 1,000 messages
+  assert.equal(metrics['kernel'], 60); // 30,000 of the 50,000 µs
+  assert.equal(metrics['faults'], 0.25);
+  assert.equal(metrics['rss'], 120);
+});
+
+test('a handshake round reports the kernel share too, and every column has its metric', () => {
+  const metrics = metricsOf('handshake', { ok: true, load, before, after, serverDetails: '' });
+  assert.equal(metrics['kernel'], 60);
+  for (const kind of ['echo', 'handshake'] as const) {
+    const figures = metricsOf(kind, { ok: true, load, before, after, serverDetails: '' });
+    for (const column of COLUMNS[kind]) assert.ok(column.key in figures, `${kind}: ${column.key}`);
+  }
+});
+
+test('a STATS line without the kernel time or the fault count is refused', () => {
+  assert.throws(() => parseServerStats('{"cpuUs":1,"rss":1,"heapUsed":1,"external":1}'), /bad STATS line/);
+  assert.deepEqual(parseServerStats(JSON.stringify(after)), after);
+});
