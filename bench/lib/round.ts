@@ -104,13 +104,23 @@ export async function runRound(scenario: Scenario, subject: string, timing: Timi
       }
       const [before, after] = samples;
       if (before === undefined || after === undefined) return { ok: false, unavailable: false, reason: 'missing MARK lines' };
-      return { ok: true, load: parseLoadResult(line.slice(Line.result.length + 1)), before, after, serverDetails };
+      return roundOutcome(parseLoadResult(line.slice(Line.result.length + 1)), before, after, serverDetails);
     }
   } catch (error) {
     return { ok: false, unavailable: false, reason: errorText(error) };
   } finally {
     await Promise.all([load === undefined ? undefined : stopChild(load), stopChild(server)]);
   }
+}
+
+/**
+ * A finished round's result, or its failure if nothing was completed in the measured interval:
+ * its CPU per unit would be infinite, and as a reference it would make every subject 0× in
+ * that round. A round that stalled has failed.
+ */
+export function roundOutcome(load: LoadResult, before: ServerStats, after: ServerStats, serverDetails: string): RoundResult | RoundFailure {
+  if (load.completed === 0) return { ok: false, unavailable: false, reason: `nothing completed in the measured interval (${load.errors} errors)` };
+  return { ok: true, load, before, after, serverDetails };
 }
 
 function errorText(error: unknown): string {

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { COLUMNS, metricsOf } from '../../bench/lib/metrics.ts';
 import type { LoadResult, ServerStats } from '../../bench/lib/protocol.ts';
 import { parseServerStats } from '../../bench/lib/protocol.ts';
+import { roundOutcome } from '../../bench/lib/round.ts';
 
 const load: LoadResult = {
   completed: 1000,
@@ -41,4 +42,11 @@ test('a handshake round reports the kernel share too, and every column has its m
 test('a STATS line without the kernel time or the fault count is refused', () => {
   assert.throws(() => parseServerStats('{"cpuUs":1,"rss":1,"heapUsed":1,"external":1}'), /bad STATS line/);
   assert.deepEqual(parseServerStats(JSON.stringify(after)), after);
+});
+
+test('a round that completed nothing is a failure, not an infinite CPU figure nor a 0× reference', () => {
+  const stalled = roundOutcome({ ...load, completed: 0, errors: 0 }, before, after, '');
+  assert.equal(stalled.ok, false);
+  assert.match(stalled.ok ? '' : stalled.reason, /nothing completed/);
+  assert.equal(roundOutcome(load, before, after, 'details').ok, true);
 });
