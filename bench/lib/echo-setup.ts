@@ -14,6 +14,15 @@ import type { UpgradedSocket } from './upgrade.ts';
 /** Distinct messages a deflate connection cycles through. */
 const DEFLATE_VARIANTS = 16;
 
+/**
+ * Distinct messages a plain connection cycles through: 16, or fewer for large ones, so that
+ * the load generator's payloads stay within 16 MiB (4 of 4 MiB) and the cache it shares with
+ * the server is not flushed by its own sending more than before.
+ */
+export function plainVariants(payloadSize: number): number {
+  return Math.max(2, Math.min(16, Math.floor((16 * 1024 * 1024) / Math.max(1, payloadSize))));
+}
+
 /** What one echo connection sends and how it checks the echoes. */
 export interface EchoConnection {
   /** The next `count` (at most the window) frames to send, as one buffer. */
@@ -79,10 +88,15 @@ export function echoSetup(config: EchoLoad): EchoSetup {
       },
     };
   }
-  const payload = config.text ? textPayload(config.payloadSize) : binaryPayload(config.payloadSize);
-  const cycle = new FrameCycle([encodeClientFrame(payload, opcode, maskKey)], config.inFlight);
+  const payloads = Array.from({ length: plainVariants(config.payloadSize) }, (_, variant) =>
+    config.text ? textPayload(config.payloadSize, true, variant) : binaryPayload(config.payloadSize, variant),
+  );
+  const cycle = new FrameCycle(
+    payloads.map((payload) => encodeClientFrame(payload, opcode, maskKey)),
+    config.inFlight,
+  );
   return {
-    payloadSize: payload.length,
-    connect: () => ({ next: cycle.cursor(), parser: new EchoParser({ opcode, payload, allowMasked: config.allowMaskedEcho }) }),
+    payloadSize: config.payloadSize,
+    connect: () => ({ next: cycle.cursor(), parser: new EchoParser({ opcode, payloads, allowMasked: config.allowMaskedEcho }) }),
   };
 }

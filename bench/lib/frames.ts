@@ -95,10 +95,15 @@ export class FrameHeaderReader {
   }
 }
 
-/** What every echo on a connection must look like. */
+/** What the echoes on a connection must look like. */
 export interface ExpectedEcho {
   readonly opcode: number;
-  readonly payload: Uint8Array;
+  /**
+   * The messages sent, in the order they are sent over and over, all of one length: echoes
+   * come back in that order, so a server that echoed a stale or shared buffer (another
+   * message's bytes) is caught, which one message sent every time could not show.
+   */
+  readonly payloads: readonly Uint8Array[];
   /**
    * Accept masked frames and unmask them before comparing. Only the `raw` socket-to-itself
    * server needs this: it sends the client's own masked frames back.
@@ -108,8 +113,8 @@ export interface ExpectedEcho {
 
 /**
  * Incremental parser for the echo stream of one connection. Frames may be split anywhere across
- * chunks, headers included. Each data frame is checked for FIN, opcode, length and the payload
- * bytes at the first, middle and last positions.
+ * chunks, headers included. Each data frame is checked for FIN, opcode, length and, against the
+ * message sent in its turn, the payload bytes at the first, middle and last positions.
  */
 export class EchoParser {
   /** Echo frames that did not match what was sent, plus protocol surprises. */
@@ -124,9 +129,13 @@ export class EchoParser {
   private frameOk = true;
   private opcode = 0;
   private readonly probes: readonly number[];
+  /** The payload the current frame must match: the sent message whose turn it is. */
+  private payload: Uint8Array;
+  private turn = 0;
 
   constructor(private readonly expected: ExpectedEcho) {
-    const last = expected.payload.length - 1;
+    this.payload = expected.payloads[0]!;
+    const last = this.payload.length - 1;
     this.probes = last < 0 ? [] : [...new Set([0, last >> 1, last])];
   }
 
@@ -164,7 +173,7 @@ export class EchoParser {
     this.opcode = header.opcode;
     this.frameOk = header.fin && (!header.masked || this.expected.allowMasked);
     if (this.opcode === this.expected.opcode) {
-      this.frameOk &&= header.length === this.expected.payload.length;
+      this.frameOk &&= header.length === this.payload.length;
     }
     this.inPayload = true;
     this.remaining = header.length;
@@ -179,7 +188,7 @@ export class EchoParser {
       if (probe < from || probe >= to) continue;
       let actual = chunk[at + probe - from]!;
       if (this.header.masked) actual ^= this.header.key[probe & 3]!;
-      if (actual !== this.expected.payload[probe]) this.frameOk = false;
+      if (actual !== this.payload[probe]) this.frameOk = false;
     }
   }
 
@@ -192,6 +201,9 @@ export class EchoParser {
     }
     if (this.opcode === Opcode.ping || this.opcode === Opcode.pong) return 0;
     if (this.opcode !== this.expected.opcode || !this.frameOk) this.mismatches++;
+    const { payloads } = this.expected;
+    this.turn = this.turn + 1 === payloads.length ? 0 : this.turn + 1;
+    this.payload = payloads[this.turn]!;
     return 1;
   }
 }

@@ -3,10 +3,14 @@
  * @module
  */
 
-/** Binary payload of `size` bytes with a pattern that is neither constant nor periodic at 4 bytes. */
-export function binaryPayload(size: number): Buffer {
+/**
+ * Binary payload of `size` bytes with a pattern that is neither constant nor periodic at 4 bytes.
+ * Variants 0–255 differ from each other in every byte.
+ */
+export function binaryPayload(size: number, variant = 0): Buffer {
   const bytes = Buffer.allocUnsafe(size);
-  for (let i = 0; i < size; i++) bytes[i] = (i * 131 + (i >>> 8) * 7 + 17) & 0xff;
+  const offset = 17 + variant * 29; // 29 is odd: distinct modulo 256 for every variant below 256
+  for (let i = 0; i < size; i++) bytes[i] = (i * 131 + (i >>> 8) * 7 + offset) & 0xff;
   return bytes;
 }
 
@@ -16,18 +20,23 @@ const MIXED_PIECES = ['Hello, ', 'naïve café ', 'Grüße ', '€ 42 ', '日本
 /**
  * UTF-8 text of exactly `size` bytes. With `mixed`, it cycles through multi-byte characters and
  * pads the tail with ASCII, so the byte length is exact and no character is ever cut in half.
+ * With a `variant` (0–15), its first and last bytes are that variant's hex digit, so variants
+ * differ at both ends.
  */
-export function textPayload(size: number, mixed = true): Buffer {
+export function textPayload(size: number, mixed = true, variant?: number): Buffer {
   const pieces = mixed ? MIXED_PIECES : ['The quick brown fox jumps over the lazy dog. '];
   const encoded = pieces.map((piece) => Buffer.from(piece, 'utf8'));
-  const out = Buffer.alloc(size, 0x61); // 'a' fills whatever the pieces leave
-  let offset = 0;
+  const tag = variant === undefined ? null : variant.toString(16).charCodeAt(0);
+  const out = Buffer.alloc(size, tag ?? 0x61); // 'a', or the tag, fills whatever the pieces leave
+  let offset = tag === null ? 0 : 1;
+  const end = tag === null ? size : size - 1;
   for (let i = 0; ; i++) {
     const piece = encoded[i % encoded.length]!;
-    if (offset + piece.length > size) break;
+    if (offset + piece.length > end) break;
     piece.copy(out, offset);
     offset += piece.length;
   }
+  if (tag !== null && size > 0) out[0] = tag;
   return out;
 }
 

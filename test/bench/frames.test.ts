@@ -5,10 +5,12 @@
  * benchmark, so these are checked like the library is.
  */
 import assert from 'node:assert/strict';
+import { isUtf8 } from 'node:buffer';
 import { test } from 'node:test';
 
 import { EchoParser, encodeClientFrame, Opcode } from '../../bench/lib/frames.ts';
 import { MessageReader } from '../../bench/lib/message-reader.ts';
+import { binaryPayload, textPayload } from '../../bench/lib/payloads.ts';
 import { encodeFrame } from '../../src/frame/encoder.ts';
 
 /** A server's frame (unmasked, §5.1). */
@@ -31,7 +33,7 @@ for (const chunkSize of [1, 7, 4096, 1 << 20]) {
   test(`EchoParser counts every echo of every length class in chunks of ${chunkSize} bytes, and flags a wrong one`, () => {
     for (const length of SIZES) {
       const payload = new Uint8Array(length).map((_, i) => (i * 31) & 0xff);
-      const parser = new EchoParser({ opcode: Opcode.binary, payload, allowMasked: false });
+      const parser = new EchoParser({ opcode: Opcode.binary, payloads: [payload], allowMasked: false });
       const bad = payload.slice();
       if (length > 0) bad[(length - 1) >> 1]! ^= 1; // the middle byte, one of the three the checker probes
       const stream = Buffer.concat([
@@ -74,6 +76,24 @@ for (const chunkSize of [1, 7, 4096, 1 << 20]) {
     assert.equal(reader.closed, true);
   });
 }
+
+test('EchoParser checks each echo against the message sent in its turn: a stale or swapped buffer is a mismatch', () => {
+  const payloads = [0, 1, 2].map((variant) => binaryPayload(70000, variant));
+  const textPayloads = [0, 1].map((variant) => textPayload(125, true, variant));
+  for (const chunkSize of [1, 4096]) {
+    const parser = new EchoParser({ opcode: Opcode.binary, payloads, allowMasked: false });
+    // Sent 0 1 2 0 1: the fourth echo carries message 1's bytes (a buffer reused too early).
+    const stream = Buffer.concat([0, 1, 2, 1, 1].map((variant) => serverFrame(Opcode.binary, payloads[variant]!)));
+    let echoes = 0;
+    for (const piece of chunks(stream, chunkSize)) echoes += parser.push(piece);
+    assert.equal(echoes, 5);
+    assert.equal(parser.mismatches, 1, `chunks of ${chunkSize}`);
+  }
+  const textParser = new EchoParser({ opcode: Opcode.text, payloads: textPayloads, allowMasked: false });
+  textParser.push(Buffer.concat([0, 0].map((variant) => serverFrame(Opcode.text, textPayloads[variant]!))));
+  assert.equal(textParser.mismatches, 1, 'text variants differ where the checker probes');
+  assert.ok(textPayloads.every((payload) => payload.length === 125 && isUtf8(payload)));
+});
 
 test('MessageReader counts a masked frame from a server as a violation (§5.1)', () => {
   const reader = new MessageReader();
