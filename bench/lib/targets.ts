@@ -56,8 +56,10 @@ export function checkTargets(results: readonly ScenarioResults[]): TargetVerdict
   return verdicts;
 }
 
-function ratio(value: number): string {
-  return `${value.toFixed(2)}×`;
+/** A ratio to two decimals; to three where two would show it equal to its bound, on either side of it. */
+function ratio(value: number, bound?: number): string {
+  const shown = value.toFixed(2);
+  return bound !== undefined && shown === bound.toFixed(2) ? `${value.toFixed(3)}×` : `${shown}×`;
 }
 
 function cpuAtMost(find: Finder, scenarioId: string, subject: string, reference: string, bound: number): Check | null {
@@ -65,7 +67,7 @@ function cpuAtMost(find: Finder, scenarioId: string, subject: string, reference:
   if (series === undefined || base === undefined) return null;
   const value = pairedRatio(series, base, 'cpu');
   if (!Number.isFinite(value)) return null;
-  return { figure: `CPU ${ratio(value)} of ${reference}`, met: value <= bound };
+  return { figure: `CPU ${ratio(value, bound)} of ${reference}`, met: value <= bound };
 }
 
 function rateAtLeast(find: Finder, scenarioId: string, subject: string, reference: string, bound: number, key: 'rate' | 'mbps'): Check | null {
@@ -73,7 +75,7 @@ function rateAtLeast(find: Finder, scenarioId: string, subject: string, referenc
   if (series === undefined || base === undefined) return null;
   const value = pairedRatio(series, base, key);
   if (!Number.isFinite(value)) return null;
-  return { figure: `${key === 'rate' ? 'msg/s' : 'MB/s'} ${ratio(value)} of ${reference}`, met: value >= bound };
+  return { figure: `${key === 'rate' ? 'msg/s' : 'MB/s'} ${ratio(value, bound)} of ${reference}`, met: value >= bound };
 }
 
 function smallMessages(find: Finder, scenarioId: string, subject: string): Check | null {

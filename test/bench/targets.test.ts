@@ -34,6 +34,14 @@ test('a CPU target is met at or under its bound and not met over it; one whose s
   assert.equal(verdict(verdicts, 'binary-4m: ≥ 1.2×').figure, 'not measured');
 });
 
+test('a ratio that two decimals would show equal to its bound is shown to three, so that "0.67×" is never NOT MET against 0.67×', () => {
+  const verdicts = checkTargets([results('binary-64k', { 'ws-addons': { cpu: 60 }, wspeer: { cpu: 40.2 }, 'wspeer-lent': { cpu: 30 } })]);
+  // 40.2 / 60 = 0.670, over the bound of 1 / 1.5 = 0.6667.
+  assert.equal(verdict(verdicts, 'binary-64k').figure, 'CPU 0.670× of ws-addons');
+  assert.equal(verdict(verdicts, 'binary-64k').met, false);
+  assert.equal(verdict(verdicts, 'binary-64k', 'wspeer-lent').figure, 'CPU 0.50× of ws-addons');
+});
+
 test('small messages need all three bounds: CPU against ws + add-ons and uWS, and throughput against uWS', () => {
   const base = { 'ws-addons': { cpu: 8, rate: 100 }, uws: { cpu: 1, rate: 1000 } };
   const within = checkTargets([results('binary-32', { ...base, wspeer: { cpu: 1.2, rate: 800 } })]);
