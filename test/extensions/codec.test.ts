@@ -129,7 +129,7 @@ describe('round trips', () => {
       const payload = compressed(client, new Uint8Array(0))!;
       assert.ok(payload.length <= 2, `empty message payload is ${payload.length} bytes`);
       assert.equal(server.decompress(payload, true, NO_LIMIT)?.length, 0);
-      // A compressed message whose payload is empty: only the restored tail is inflated.
+      // A compressed message whose payload is empty (which §7.2.1 never makes) is empty too.
       assert.equal(server.decompress(new Uint8Array(0), true, NO_LIMIT)?.length, 0);
       dispose();
     }
@@ -468,6 +468,57 @@ describe('limits and bad data', () => {
       }
     });
   }
+
+  test('§7.2.1: a message with no compressed byte, or with its tail left on, reads as what it plainly means and leaves a kept context intact', () => {
+    for (const noContextTakeover of [false, true]) {
+      const { client, server, dispose } = pair(agreed(noContextTakeover));
+      const first = sample('json', 3000, 80);
+      const second = sample('prose', 3000, 81);
+      assertSameBytes(server.decompress(concat([compressed(client, first), TAIL]), true, NO_LIMIT), first, 'tail left on');
+      // The tail restored on top of the one left on would leave the kept stream inside a
+      // stored block's length fields: the next message would fail, or come out as raw bytes.
+      roundTrip(client, server, second, `after the tail left on (no context takeover: ${noContextTakeover})`);
+      assert.equal(server.decompress(new Uint8Array(0), true, NO_LIMIT)?.length, 0);
+      roundTrip(client, server, first, `after an empty payload (no context takeover: ${noContextTakeover})`);
+      // Either spread over frames: the tail cut 3 + 1, and an empty message in two empty frames.
+      const payload = concat([compressed(client, second), TAIL]);
+      assertSameBytes(concat(split(payload, [payload.length - 1]).map((frame, i) => server.decompress(frame, i === 1, NO_LIMIT)!)), second, 'tail over two frames');
+      assert.equal(server.decompress(new Uint8Array(0), false, NO_LIMIT)?.length, 0);
+      assert.equal(server.decompress(new Uint8Array(0), true, NO_LIMIT)?.length, 0);
+      roundTrip(client, server, first, 'after both');
+      dispose();
+    }
+  });
+
+  test('§7.2.1: a payload that stops inside a block (cut short, or never flushed) is invalid: the restored tail would be read as its data', () => {
+    // A stored block of 10 bytes ("abcdefghij", RFC 1951 §3.2.4) cut after 4 of them: zlib
+    // alone takes the 4 restored bytes for 4 more of its data, and hands over 8 bytes.
+    const cut = Uint8Array.of(0x00, 0x0a, 0x00, 0xf5, 0xff, 0x61, 0x62, 0x63, 0x64);
+    const whole = Uint8Array.of(...cut, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x00);
+    for (const noContextTakeover of [false, true]) {
+      const { server, dispose } = pair(agreed(noContextTakeover));
+      assert.throws(() => server.decompress(cut, true, NO_LIMIT), /does not end at a DEFLATE block boundary/);
+      dispose();
+      // The control: the same block whole, then the sync flush's empty stored block.
+      const control = pair(agreed(noContextTakeover));
+      assert.equal(Buffer.from(control.server.decompress(whole, true, NO_LIMIT)!).toString(), 'abcdefghij');
+      control.dispose();
+    }
+  });
+
+  test('§7.2.1: a message ending its DEFLATE stream with a final empty stored block (its tail removed) is followed by a message in a new stream, not lost', () => {
+    const { client, server, dispose } = pair(agreed(false));
+    const hello = deflateRawSync(Buffer.from('hello'), { finishFlush: constants.Z_SYNC_FLUSH });
+    // The final block's header byte, BFINAL set and BTYPE 00; its length fields are the tail.
+    const ended = concat([hello, Uint8Array.of(0x01)]);
+    assert.equal(Buffer.from(server.decompress(ended, true, NO_LIMIT)!).toString(), 'hello');
+    // The client's stream starts here, as the server's new one must.
+    const data = sample('json', 2000, 82);
+    roundTrip(client, server, data, 'the message after the ended stream');
+    const repeat = roundTrip(client, server, data, 'the same again, as a back-reference into the new stream')!;
+    assert.ok(repeat.length < 100, `the repeat took ${repeat.length} bytes: not a back-reference`);
+    dispose();
+  });
 
   test('§7.2.2: bad data in the middle of a fragmented message throws, and whole messages on other codecs still work', () => {
     const broken = pair(agreed(true));

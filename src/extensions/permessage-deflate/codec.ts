@@ -16,6 +16,13 @@
  * (§7.2.2), so the new stream starts with, as its dictionary, the last window's worth of
  * the output of the frame in which the stream ended: a true suffix of the window. A
  * reference further back then fails as invalid DEFLATE (1007) rather than giving wrong data.
+ *
+ * The tail: a message's payload ends with the header of an empty stored block whose length
+ * fields were removed (§7.2.1), so the 4 bytes restored (§7.2.2) inflate to nothing. Bytes
+ * out of them mean the payload stopped inside a block: invalid (1007), where zlib alone
+ * would deliver the message cut short. A kept context must also end each message at a
+ * block boundary, so the tail is not restored where it would not end one (see
+ * `restoresTail`).
  * @module
  */
 import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
@@ -46,6 +53,9 @@ type Engine = (DeflateRaw | InflateRaw) & ZlibInternals;
  * module-level flag keeps the common path free of allocations.
  */
 let streamEnded = false;
+/** Input bytes the last {@link run} consumed, and those of the last frame's payload (before its tail). */
+let consumed = 0;
+let bodyConsumed = 0;
 
 /**
  * Run `input` through `engine` with `flush`, synchronously, into a first output buffer of
@@ -82,6 +92,7 @@ function run(engine: Engine, input: Uint8Array, flush: number, limit: number, fi
     if (outLeft !== 0) break;
   }
   streamEnded = inLength !== 0;
+  consumed = inOffset;
   if (pieces === null) return single === null ? Buffer.alloc(0) : compact(single);
   const whole = Buffer.allocUnsafe(total);
   let at = 0;
@@ -157,6 +168,9 @@ export class DeflateCodec implements MessageCompression {
   private inflater: Engine | null = null;
   /** The message's DEFLATE stream has ended (§7.2.1): its remaining frames are ignored. */
   private ignoringRest = false;
+  /** Compressed bytes of the message so far, and its last four as one number: see {@link restoresTail}. */
+  private messageBytes = 0;
+  private lastFour = 0;
 
   constructor(role: 'client' | 'server', params: DeflateParams, options: ResolvedDeflateOptions) {
     this.threshold = options.threshold;
@@ -202,16 +216,23 @@ export class DeflateCodec implements MessageCompression {
     // §7.2.1: after the end of the message's DEFLATE stream, its frames carry nothing.
     if (this.ignoringRest) {
       this.ignoringRest = !fin;
+      if (fin) this.messageBytes = this.lastFour = 0;
       return Buffer.alloc(0);
     }
     // A whole message in one frame without context takeover borrows the shared stream: it
     // is done with it before anyone else can run. Anything longer needs a stream of its own
     // for the message (a spare) or, with context takeover, for the connection.
     const borrowed = fin && this.inflater === null && !this.ownInflateContext;
-    const engine = borrowed ? sharedEngine(this.inflateKey, this.makeInflate) : (this.inflater ??= this.ownInflater());
+    let engine = borrowed ? sharedEngine(this.inflateKey, this.makeInflate) : (this.inflater ??= this.ownInflater());
+    const first = this.messageBytes === 0;
+    const withTail = this.restoresTail(payload, fin);
     let output: Uint8Array | null;
     try {
-      output = inflateFrame(engine, payload, fin, limit);
+      output = inflateFrame(engine, payload, withTail, limit);
+      if (first && streamEnded && bodyConsumed === 0 && this.ownInflateContext) {
+        engine = this.restartStream(engine);
+        output = inflateFrame(engine, payload, withTail, limit);
+      }
     } catch (error) {
       this.release(engine, borrowed, true);
       throw error;
@@ -220,6 +241,39 @@ export class DeflateCodec implements MessageCompression {
     else if (streamEnded) this.endStream(engine, borrowed, output, fin);
     else if (fin && !this.ownInflateContext) this.release(engine, borrowed, false);
     return output;
+  }
+
+  /**
+   * The kept stream had ended before this message began: the last message's restored tail
+   * completed a final empty stored block (BFINAL, §7.2.1), which zlib does not report as it
+   * happens. This message starts a new stream, with no dictionary (see `endStream`): it
+   * would otherwise be taken for the ignored rest of the ended one, and lost.
+   */
+  private restartStream(ended: Engine): Engine {
+    ended.close();
+    return (this.inflater = newEngine(() => this.makeInflate()));
+  }
+
+  /**
+   * Whether the message's last frame is inflated with the restored tail (§7.2.2): not if
+   * the message carries no compressed byte at all, or ends with the tail left on. A sender
+   * that does either breaks §7.2.1, but the message's meaning is plain (empty; what came
+   * before the tail), while the tail added anyway would leave a kept context inside the
+   * header of a stored block of 65,280 bytes, corrupting the messages after it.
+   */
+  private restoresTail(payload: Uint8Array, fin: boolean): boolean {
+    const length = payload.length;
+    if (length >= 4) {
+      this.lastFour = (payload[length - 4]! << 24) | (payload[length - 3]! << 16) | (payload[length - 2]! << 8) | payload[length - 1]!;
+    } else {
+      for (let i = 0; i < length; i++) this.lastFour = (this.lastFour << 8) | payload[i]!;
+    }
+    this.messageBytes += length;
+    if (!fin) return false;
+    const restore = this.messageBytes > 0 && !(this.messageBytes >= 4 && this.lastFour === 0x0000_ffff);
+    this.messageBytes = 0;
+    this.lastFour = 0;
+    return restore;
   }
 
   private ownInflater(): Engine {
@@ -268,15 +322,21 @@ export class DeflateCodec implements MessageCompression {
   }
 }
 
-/** Inflate one frame's payload; at the message's end also the restored tail (§7.2.2). */
-function inflateFrame(engine: Engine, payload: Uint8Array, fin: boolean, limit: number): Uint8Array | null {
+/**
+ * Inflate one frame's payload; with `withTail`, the message's last, also the restored tail
+ * (§7.2.2). The tail is the length fields of an empty stored block whose header ends the
+ * payload (§7.2.1), so it inflates to nothing; if it yields bytes, the payload stopped
+ * inside a block (cut short, or never flushed), whatever zlib made of it: invalid.
+ */
+function inflateFrame(engine: Engine, payload: Uint8Array, withTail: boolean, limit: number): Uint8Array | null {
   const firstSize = Math.max(1024, Math.min(limit + 1, payload.length * 4, 1 << 20));
   const body = run(engine, payload, constants.Z_SYNC_FLUSH, limit, firstSize);
+  bodyConsumed = consumed;
   // A stream that ended (§7.2.1) takes no tail; `streamEnded` stays set for the caller.
-  if (body === null || !fin || streamEnded) return body;
-  const tail = run(engine, TAIL, constants.Z_SYNC_FLUSH, limit - body.length, 1024);
-  if (tail === null) return null;
-  return tail.length === 0 ? body : concat(body, tail);
+  if (body === null || !withTail || streamEnded) return body;
+  const tail = run(engine, TAIL, constants.Z_SYNC_FLUSH, Infinity, 16);
+  if (tail!.length > 0) throw new Error('the compressed data does not end at a DEFLATE block boundary');
+  return body;
 }
 
 function endsWithTail(data: Uint8Array): boolean {
@@ -294,13 +354,6 @@ function compact(output: Uint8Array): Uint8Array {
   const copy = Buffer.allocUnsafe(output.length);
   copy.set(output);
   return copy;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const whole = Buffer.allocUnsafe(a.length + b.length);
-  whole.set(a, 0);
-  whole.set(b, a.length);
-  return whole;
 }
 
 function ignore(): void {}
