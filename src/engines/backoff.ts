@@ -48,7 +48,7 @@ export function resolveReconnectOptions(options: ReconnectOptions = {}): Resolve
     stableAfter: options.stableAfter ?? 5000,
   };
   for (const [name, value] of Object.entries(resolved)) {
-    if (!(value >= 0)) throw new RangeError(`reconnect.${name} must be a number ≥ 0, got ${value}`);
+    if (typeof value !== 'number' || !(value >= 0)) throw new RangeError(`reconnect.${name} must be a number ≥ 0, got ${describeOptionValue(value)}`);
   }
   if (resolved.factor < 1) throw new RangeError(`reconnect.factor must be ≥ 1, got ${resolved.factor}`);
   if (resolved.jitter > 1) throw new RangeError(`reconnect.jitter must be between 0 and 1, got ${resolved.jitter}`);

@@ -33,10 +33,10 @@ export interface CompletedHead {
  */
 export function checkHeadLimits(maxBytes: number, maxFieldLines: number): void {
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 4) {
-    throw new RangeError(`head size limit must be an integer >= 4, got ${maxBytes}`);
+    throw new RangeError(`maxHeadBytes (the head size limit) must be an integer >= 4, got ${maxBytes}`);
   }
   if (!Number.isSafeInteger(maxFieldLines) || maxFieldLines < 0) {
-    throw new RangeError(`header count limit must be a non-negative integer, got ${maxFieldLines}`);
+    throw new RangeError(`maxHeaders (the header count limit) must be a non-negative integer, got ${maxFieldLines}`);
   }
 }
 

@@ -55,8 +55,9 @@ export interface ServerOptions extends PeerOptions {
   /** Most header lines in a request head; more is answered 431. Default 100. */
   maxHeaders?: number;
   /**
-   * Accepted `Origin` values; a browser request from any other origin is answered 403
-   * (cross-site WebSocket hijacking). One string is a list of one. Default: any origin.
+   * Accepted `Origin` values; a request from any other origin, or with no `Origin` (as
+   * non-browser clients send), is answered 403 (cross-site WebSocket hijacking). One string
+   * is a list of one. Default: any origin, and none.
    */
   origins?: string | readonly string[];
   /** Most connections open at once; beyond it new requests are answered 503. Default: no limit. */

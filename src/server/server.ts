@@ -201,11 +201,16 @@ export class BoundServer extends Server {
    */
   accept(timeout?: number): Promise<Peer> {
     if (this.closing) return Promise.reject(closedForAccept());
+    let delay: number | undefined;
+    try {
+      delay = callTimeout('accept', timeout); // refused even when a peer is waiting
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const peer = this.ready.shift();
     if (peer !== undefined) return Promise.resolve(peer);
     return new Promise((resolve, reject) => {
       const waiter = { resolve, reject, timer: undefined as NodeJS.Timeout | undefined };
-      const delay = callTimeout('accept', timeout);
       if (delay !== undefined) {
         waiter.timer = setTimeout(() => {
           this.waiting.splice(this.waiting.indexOf(waiter), 1);
@@ -283,7 +288,7 @@ async function listen<S extends Server>(
   routed?: (path: string) => boolean,
 ): Promise<S> {
   const target = parseUrl(url);
-  if (target.secure && options.tls === undefined) throw new TypeError('a wss:// server needs options.tls with a certificate and key');
+  if (target.secure && options.tls == null) throw new TypeError('a wss:// server needs options.tls with a certificate and key');
   const endpoint = target.path.split('?')[0]!;
   const acceptsPath = routed ?? (endpoint === '/' ? () => true : (path: string) => path === endpoint);
   // Nagle off from accept: writes are already batched per tick, so delaying them only adds latency.

@@ -47,10 +47,12 @@ export interface TlsClientOptions {
 
 /** Node's TLS options for a server. */
 export function serverTlsOptions(options: TlsServerOptions): TlsOptions {
+  // Refused rather than read as false: a 'true' from an environment variable would leave mutual TLS off.
+  const mutual = isSwitchedOn('tls.requestClientCertificate', options.requestClientCertificate);
   const result: TlsOptions = { ...options.extra, cert: loadPem(options.cert), key: loadPem(options.key) };
   if (options.passphrase != null) result.passphrase = options.passphrase;
   if (options.ca != null) result.ca = loadPemList(options.ca);
-  if (options.requestClientCertificate === true) {
+  if (mutual) {
     result.requestCert = true;
     result.rejectUnauthorized = true;
   }
@@ -58,7 +60,8 @@ export function serverTlsOptions(options: TlsServerOptions): TlsOptions {
 }
 
 /** Node's TLS options for a client connecting to `host`. */
-export function clientTlsOptions(host: string, options: TlsClientOptions = {}): ConnectionOptions {
+export function clientTlsOptions(host: string, given?: TlsClientOptions | null): ConnectionOptions {
+  const options = given ?? {};
   const result: ConnectionOptions = { ...options.extra };
   const servername = options.servername ?? host;
   // SNI carries host names only (RFC 6066 §3), never IP literals.
@@ -67,11 +70,15 @@ export function clientTlsOptions(host: string, options: TlsClientOptions = {}): 
   if (options.cert != null) result.cert = loadPem(options.cert);
   if (options.key != null) result.key = loadPem(options.key);
   // Self-signed certificates are judged after the handshake by `checkSelfSigned`.
-  if (options.allowSelfSigned != null && typeof options.allowSelfSigned !== 'boolean') {
-    throw new TypeError(`tls.allowSelfSigned must be true or false, got ${typeof options.allowSelfSigned}`);
-  }
-  if (options.allowSelfSigned === true) result.rejectUnauthorized = false;
+  if (isSwitchedOn('tls.allowSelfSigned', options.allowSelfSigned)) result.rejectUnauthorized = false;
   return result;
+}
+
+/** A boolean setting: absent (undefined or null) is off; a value that is not a boolean is refused. */
+function isSwitchedOn(name: string, value: boolean | undefined): boolean {
+  if (value == null) return false;
+  if (typeof value !== 'boolean') throw new TypeError(`${name} must be true or false, got ${typeof value}`);
+  return value;
 }
 
 /**

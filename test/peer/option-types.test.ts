@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { connect, HandshakeResponseError, InvalidUrlError, server, startClientEngine, wrap, type Peer } from '../../src/index.ts';
+import { bind, connect, HandshakeResponseError, InvalidUrlError, server, startClientEngine, wrap, type Peer } from '../../src/index.ts';
 import { defer, LOCALHOST, portOf, rawUpgrade, socketPair, waitFor, within } from './helpers.ts';
 
 /** A value TypeScript would refuse, as JavaScript may pass it. */
@@ -32,6 +32,10 @@ test('undefined and null mean the default for the boolean and list options, as ?
   const client = await connect(instance.url, untyped({ protocols: null, origin: null, headers: null }), untyped({ closeOnBufferFull: null, deflate: null }));
   defer(t, () => client.close());
   assert.equal(client.handshake.protocol, '');
+  // Inside settings objects too: a contextTakeover of null is the default, not a TypeError.
+  const deflating = await connect(instance.url, {}, { deflate: { contextTakeover: untyped(null) } });
+  defer(t, () => deflating.close());
+  assert.equal(deflating.state, 'OPEN');
   // TLS files given as null are absent too, not a path to read.
   const engine = startClientEngine(`wss://${LOCALHOST}:9/`, {}, { tls: untyped({ ca: null, cert: null, key: null }), reconnect: false });
   await engine.stop();
@@ -135,6 +139,52 @@ test('peer: read with a negative timeout is a RangeError even when a message is 
   assert.throws(() => client.onMessage(untyped(42)), /onMessage takes a function or null, got number/);
   assert.equal(client.unread, 1);
   assert.equal((await within(client.read(1000), 2000, 'the message'))?.data, 'hello');
+});
+
+test('tls given as null is absent: a wss:// server says it needs tls, a wss:// client connects (and is refused by the port) rather than crashing on null', async () => {
+  await assert.rejects(server(`wss://${LOCALHOST}:0/`, () => {}, { tls: untyped(null) }), /a wss:\/\/ server needs options.tls/);
+  await assert.rejects(connect(`wss://${LOCALHOST}:9/`, {}, { tls: untyped(null) }), (error: Error) => {
+    assert.ok(!(error instanceof TypeError), `a TypeError: ${error.message}`);
+    assert.match((error as Error & { code?: string }).code ?? '', /ECONNREFUSED/);
+    return true;
+  });
+});
+
+test('tls.requestClientCertificate given as a string is refused by name before any file is read: "true" would leave mutual TLS off', async () => {
+  for (const value of ['true', 1]) {
+    await assert.rejects(
+      server(`wss://${LOCALHOST}:0/`, () => {}, { tls: { cert: 'no-such-file.pem', key: 'no-such-file.pem', requestClientCertificate: untyped(value) } }),
+      /tls.requestClientCertificate must be true or false/,
+    );
+  }
+});
+
+test('the engine\'s reconnect settings must be numbers: a string or boolean is a RangeError naming the setting, not coerced later', () => {
+  for (const [name, value] of [['initialDelay', '250'], ['jitter', true], ['maxRetries', '3']] as const) {
+    assert.throws(() => startClientEngine(`ws://${LOCALHOST}:9/`, {}, { reconnect: { [name]: untyped(value) } }), (error: Error) => {
+      assert.ok(error instanceof RangeError, `${name}: ${String(value)}`);
+      assert.match(error.message, new RegExp(`^reconnect.${name} must be a number`));
+      return true;
+    });
+  }
+});
+
+test('head limits out of range name the option given: maxHeadBytes and maxHeaders (server), maxHeadBytes (client)', async () => {
+  await assert.rejects(server(`ws://${LOCALHOST}:0/`, () => {}, { maxHeadBytes: 2 }), /^RangeError: maxHeadBytes/);
+  await assert.rejects(server(`ws://${LOCALHOST}:0/`, () => {}, { maxHeaders: -1 }), /^RangeError: maxHeaders/);
+  await assert.rejects(connect(`ws://${LOCALHOST}:9/`, {}, { maxHeadBytes: 1.5 }), /^RangeError: maxHeadBytes/);
+});
+
+test('accept with a negative or NaN timeout is a RangeError even when a peer is waiting (which stays for the next accept)', async (t) => {
+  const bound = await bind(`ws://${LOCALHOST}:0/`);
+  defer(t, () => bound.close(500));
+  const client = await connect(bound.url);
+  defer(t, () => client.close());
+  await waitFor(() => bound.peers.size === 1, 2000, 'the server side of the connection');
+  await assert.rejects(bound.accept(-1), RangeError);
+  await assert.rejects(bound.accept(Number.NaN), RangeError);
+  const peer = await within(bound.accept(1000), 2000, 'the waiting peer');
+  assert.equal(peer.state, 'OPEN');
 });
 
 test('rawUpgrade helper still works with the checks in place (a control for the refusals above)', async (t) => {

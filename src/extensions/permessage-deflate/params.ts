@@ -50,7 +50,7 @@ export type ResolvedDeflateOptions = Required<DeflateOptions>;
 export function resolveDeflateOptions(options: DeflateOptions | true): ResolvedDeflateOptions {
   const given = options === true ? {} : options;
   if (typeof given !== 'object' || given === null) throw new TypeError(`deflate must be a boolean or an object of settings, got ${describeOptionValue(given)}`);
-  if (given.contextTakeover !== undefined && typeof given.contextTakeover !== 'boolean') {
+  if (given.contextTakeover != null && typeof given.contextTakeover !== 'boolean') {
     throw new TypeError(`contextTakeover must be a boolean, got ${describeOptionValue(given.contextTakeover)}`);
   }
   const resolved = {
