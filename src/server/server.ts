@@ -49,6 +49,8 @@ export class Server {
   private readonly securing = new Map<Socket, number>();
   /** Whether a TLS socket leads back to its TCP socket here; if not, none is tracked. */
   private pairsTlsSockets = true;
+  /** Peers closed but still held for the application (`bind`'s unaccepted ones with messages to read): counted against maxConnections. */
+  protected closedHeld = 0;
 
   /** @internal Use `server` or `bind`. */
   constructor(listener: NetServer, url: string, options: ResolvedServerOptions) {
@@ -128,7 +130,7 @@ export class Server {
 
   /** Sockets held: open peers, handshakes, and (wss) TLS handshakes. */
   private get connections(): number {
-    return this.openPeers.size + this.handshaking.size + this.securing.size;
+    return this.openPeers.size + this.handshaking.size + this.securing.size + this.closedHeld;
   }
 
   /**
@@ -187,7 +189,11 @@ export class Server {
 
   private readonly forget = (peer: Peer): void => {
     this.openPeers.delete(peer);
+    this.peerClosed(peer);
   };
+
+  /** @internal A peer's socket closed (after it left `peers`). */
+  protected peerClosed(_peer: Peer): void {}
 }
 
 /** A server whose peers are taken one at a time with `accept`. */
@@ -198,6 +204,8 @@ export class BoundServer extends Server {
   /**
    * The next peer to connect. With `timeout` (ms), rejects with a {@link TimeoutError} if
    * none comes in time; once the server is closing, with a {@link ConnectionClosedError}.
+   * A peer that closed before it was accepted is still handed out if it left messages to
+   * read (until then it counts against `maxConnections`); one that left none is dropped.
    */
   accept(timeout?: number): Promise<Peer> {
     if (this.closing) return Promise.reject(closedForAccept());
@@ -208,7 +216,10 @@ export class BoundServer extends Server {
       return Promise.reject(error);
     }
     const peer = this.ready.shift();
-    if (peer !== undefined) return Promise.resolve(peer);
+    if (peer !== undefined) {
+      if (peer.closed) this.closedHeld--;
+      return Promise.resolve(peer);
+    }
     return new Promise((resolve, reject) => {
       const waiter = { resolve, reject, timer: undefined as NodeJS.Timeout | undefined };
       if (delay !== undefined) {
@@ -227,6 +238,7 @@ export class BoundServer extends Server {
    */
   override async close(timeout = 5000): Promise<void> {
     this.ready.length = 0;
+    this.closedHeld = 0;
     for (const waiter of this.waiting.splice(0)) {
       clearTimeout(waiter.timer);
       waiter.reject(closedForAccept());
@@ -234,10 +246,26 @@ export class BoundServer extends Server {
     return super.close(timeout);
   }
 
+  /**
+   * @internal An unaccepted peer that closed: dropped, unless it left messages to read
+   * (an app that accepts slowly would lose them). Without this, clients that connect and
+   * leave faster than the application accepts would grow the queue without bound, each
+   * entry holding a socket and its state, and outside `maxConnections`.
+   */
+  protected override peerClosed(peer: Peer): void {
+    const at = this.ready.indexOf(peer);
+    if (at < 0) return;
+    if (peer.unread === 0) this.ready.splice(at, 1);
+    else this.closedHeld++;
+  }
+
   /** @internal */
   offer(peer: Peer): void {
+    // Closed already (its socket went during the handshake's last step): as in `peerClosed`.
+    if (peer.closed && peer.unread === 0) return;
     const waiter = this.waiting.shift();
     if (waiter === undefined) {
+      if (peer.closed) this.closedHeld++;
       this.ready.push(peer);
       return;
     }

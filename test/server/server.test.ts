@@ -60,6 +60,41 @@ test('once the server closes, a waiting accept and any later one reject with Con
   assert.equal(third.closeCode, 1001);
 });
 
+test('bind: clients that connect and leave before accept are dropped, not queued without bound; one that left messages is still handed out, and read', async (t) => {
+  const bound = await bind(`ws://${LOCALHOST}:0/`);
+  defer(t, () => bound.close(500));
+  for (let i = 0; i < 5; i++) {
+    const client = await connect(bound.url);
+    await client.shutdown(1000, '', 1000);
+  }
+  await waitFor(() => bound.peers.size === 0, 2000, 'the five to close');
+  const left = await connect(bound.url);
+  await left.write('kept for accept');
+  await left.shutdown(1000, '', 1000);
+  await waitFor(() => bound.peers.size === 0, 2000, 'the sixth to close');
+  const peer = await within(bound.accept(1000), 2000, 'the peer with a message');
+  assert.equal(peer.closed, true);
+  assert.deepEqual(await readPlain(peer, 1000), { opcode: 1, fin: true, data: 'kept for accept' });
+  assert.equal(await peer.read(), null);
+  await assert.rejects(bound.accept(50), TimeoutError, 'the five that left nothing are gone');
+});
+
+test('bind: an unaccepted peer closed with messages to read holds a maxConnections slot until accepted', async (t) => {
+  const bound = await bind(`ws://${LOCALHOST}:0/`, { maxConnections: 1 });
+  defer(t, () => bound.close(500));
+  const left = await connect(bound.url);
+  await left.write('unread');
+  await left.shutdown(1000, '', 1000);
+  await waitFor(() => bound.peers.size === 0, 2000, 'the first to close');
+  const refused = await rawExchange(portOf(bound), requestText(upgradeLines('/')));
+  assert.equal(refused.status, 503);
+  const held = await within(bound.accept(1000), 2000, 'the held peer');
+  assert.deepEqual(await readPlain(held, 1000), { opcode: 1, fin: true, data: 'unread' });
+  const next = await within(connect(bound.url), 2000, 'a client once the slot is free');
+  defer(t, () => next.close());
+  assert.equal((await within(bound.accept(1000), 2000, 'the next peer')).closed, false);
+});
+
 test('an accept waiting when the server closes rejects with ConnectionClosedError', async () => {
   const bound = await bind(`ws://${LOCALHOST}:0/`);
   const waiting = bound.accept();
