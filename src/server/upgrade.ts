@@ -80,6 +80,9 @@ class HeadReader implements Deadline {
     this.socket.on('data', this.onData);
     this.socket.on('close', this.onClose);
     this.socket.on('error', ignore);
+    // A socket handed over paused (by an owner that sniffed its first bytes, say) does not
+    // start flowing for a 'data' listener: without this its head would never be read.
+    this.socket.resume();
   }
 
   expire(): void {
@@ -108,6 +111,10 @@ class HeadReader implements Deadline {
     releaseDeadline(this);
     this.socket.off('data', this.onData);
     this.socket.off('close', this.onClose);
+    // Chunks read behind the head stay in the socket until the peer that takes it over
+    // resumes it (or a refusal does): flowing on, they would go to no listener, and be
+    // lost, while `wrap` awaits before it makes the peer.
+    if (request !== null) this.socket.pause();
     this.done(request, this.deadline, failure);
   }
 }

@@ -7,8 +7,8 @@ import { once } from 'node:events';
 import { connect as netConnect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 
-import { ConnectionClosedError, HandshakeError, HandshakeResponseError, server, TimeoutError, wrap, type Peer } from '../../src/index.ts';
-import { clientFrame, defer, LOCALHOST, requestText, socketPair, upgradeLines, waitFor, within, readPlain } from './helpers.ts';
+import { connect, ConnectionClosedError, HandshakeError, HandshakeResponseError, server, TimeoutError, wrap, type Peer } from '../../src/index.ts';
+import { clientFrame, defer, LOCALHOST, requestText, sleep, socketPair, upgradeLines, waitFor, within, readPlain } from './helpers.ts';
 import { closeWs, wsClient } from './ws-helpers.ts';
 
 async function exchange(a: Peer, b: Peer): Promise<void> {
@@ -210,6 +210,47 @@ test('wrap as client on a socket handed over paused still reads the answer', asy
   await peer.write('through a paused socket');
   assert.deepEqual(await readPlain(peer, 2000), { opcode: 1, fin: true, data: 'through a paused socket' });
   peer.close();
+});
+
+/** A net server whose sockets go to `handle`; closed after the test. */
+async function netServerOf(t: TestContext, handle: (socket: Socket) => void): Promise<number> {
+  const listener = createServer(handle);
+  listener.listen(0, LOCALHOST);
+  await once(listener, 'listening');
+  defer(t, () => listener.close());
+  return (listener.address() as AddressInfo).port;
+}
+
+test('wrap as server on a socket handed over paused reads the request (a paused stream does not flow for a data listener)', async (t) => {
+  const wrapped: Promise<Peer>[] = [];
+  const port = await netServerOf(t, (socket) => {
+    socket.pause(); // as an owner that sniffed the first bytes would leave it
+    wrapped.push(wrap(socket, { role: 'server', timeout: 3000 }));
+  });
+  const client = await within(connect(`ws://${LOCALHOST}:${port}/`), 2000, 'the client handshake');
+  defer(t, () => client.close());
+  const peer = await within(wrapped[0]!, 2000, 'the server side');
+  defer(t, () => peer.close());
+  await client.write('over a socket handed over paused');
+  assert.deepEqual(await readPlain(peer, 2000), { opcode: 1, fin: true, data: 'over a socket handed over paused' });
+});
+
+test('wrap as server keeps the chunks read behind the request head for the peer, when its owner awaited before wrapping', async (t) => {
+  const wrapped: Promise<Peer>[] = [];
+  const port = await netServerOf(t, (socket) => {
+    // The owner checks something first; meanwhile the request and, in a second read, a frame arrive.
+    wrapped.push(sleep(300).then(() => wrap(socket, { role: 'server', timeout: 3000 })));
+  });
+  const socket = netConnect({ host: LOCALHOST, port });
+  defer(t, () => socket.destroy());
+  await once(socket, 'connect');
+  socket.write(requestText(upgradeLines('/')));
+  await sleep(100);
+  // Not waiting for the 101 is a client's fault (§4.1), but its bytes are still not ours to drop.
+  socket.write(clientFrame(1, 'sent before the 101'));
+  const peer = await within(wrapped[0]!, 2000, 'the server side');
+  defer(t, () => peer.close());
+  assert.deepEqual(await readPlain(peer, 2000), { opcode: 1, fin: true, data: 'sent before the 101' });
 });
 
 test('a net server wrapping each accepted socket serves a ws client', async (t) => {
