@@ -37,8 +37,8 @@ export type HeadCallback = (request: ParsedRequest | null, deadline: number, fai
 
 /**
  * Read one request head from `socket` and call `done` with it, synchronously from the
- * `data` event that completes it (so the caller attaches its own reader before any further
- * byte can arrive). On a malformed or oversized head the error is answered (431, 400, …)
+ * `data` event that completes it, the socket then paused: bytes read behind the head wait
+ * in it for the reader that takes it over and resumes it (a {@link Peer} does). On a malformed or oversized head the error is answered (431, 400, …)
  * and `done(null)` is called; past `deadline` (ms since the epoch: the whole handshake's)
  * the socket is destroyed (slowloris). A null request comes with its {@link HeadFailure}.
  */

@@ -229,7 +229,7 @@ export class DeflateCodec implements MessageCompression {
     let output: Uint8Array | null;
     try {
       output = inflateFrame(engine, payload, withTail, limit);
-      if (first && streamEnded && bodyConsumed === 0 && this.ownInflateContext) {
+      if (output !== null && first && streamEnded && bodyConsumed === 0 && this.ownInflateContext) {
         engine = this.restartStream(engine);
         output = inflateFrame(engine, payload, withTail, limit);
       }
