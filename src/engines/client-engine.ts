@@ -317,7 +317,8 @@ export class ClientEngine {
     // Stable: `onOpen` settled and the connection lasted `stableAfter` from there.
     if (this.openedAt >= 0 && Date.now() - this.openedAt >= (this.backoff?.stableAfter ?? 0)) this.retries = 0;
     const close = { code: peer.closeCode, reason: peer.closeReason, error: peer.error };
-    const retryIn = byStop || !this.shouldReconnect(close) ? null : this.nextDelay();
+    // A stopped engine connects no more, whoever closed this one: no retry is counted or promised.
+    const retryIn = this.stateNow === 'stopped' || !this.shouldReconnect(close) ? null : this.nextDelay();
     try {
       this.callbacks.onClose?.({ ...close, byStop, willReconnect: retryIn !== null, undelivered: peer.unread });
     } catch (error) {

@@ -510,6 +510,33 @@ test('concurrency 1: a pending onMessage that waits for onClose does not hang th
   assert.equal((await within(peers[0]!.read(100), 1000, 'the left message'))?.data, 'second');
 });
 
+test('a stop while a lost connection\'s messages are still handed over: onClose says no reconnect follows, shouldReconnect is not asked, and none is made', async (t) => {
+  const { url } = await recordingServer(t, (peer) => {
+    peer.send('first');
+    peer.send('second');
+    setTimeout(() => peer.socket.destroy(), 50);
+  });
+  let asked = 0;
+  // The first handler never settles (concurrency 1): 'second' waits to be handed over.
+  const { engine, seen } = recordingEngine(
+    t,
+    url,
+    { concurrency: 1, closeTimeout: 5000, reconnect: { initialDelay: 10 }, shouldReconnect: () => (asked++, true) },
+    { onMessage: () => new Promise<void>(() => {}) },
+  );
+  await within(engine.opened(), 3000, 'opened');
+  await sleep(250); // lost at 50 ms; its close waits for 'second' to be handed over
+  assert.equal(seen.closes.length, 0, 'the close still waits for the hand-over');
+  await within(engine.stop(), 3000, 'stopped');
+  assert.equal(seen.closes.length, 1);
+  assert.equal(seen.closes[0]!.willReconnect, false, 'a stopped engine makes no further attempt');
+  assert.equal(seen.closes[0]!.byStop, false, 'the connection was lost before the stop');
+  assert.equal(asked, 0, 'shouldReconnect is not asked once the engine is stopped');
+  await sleep(100);
+  assert.equal(seen.opens.length, 1);
+  assert.equal(engine.state, 'stopped');
+});
+
 test('the bound on a lost connection\'s hand-over counts from the last message handed over: slow handlers that progress get every message before onClose', async (t) => {
   const { url } = await recordingServer(t, (peer, index) => {
     if (index > 0) return;
