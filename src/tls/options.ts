@@ -64,8 +64,12 @@ export function clientTlsOptions(host: string, given?: TlsClientOptions | null):
   const options = given ?? {};
   const result: ConnectionOptions = { ...options.extra };
   const servername = options.servername ?? host;
-  // SNI carries host names only (RFC 6066 §3), never IP literals.
+  // SNI carries host names only (RFC 6066 §3), never IP literals. Node then checks the
+  // certificate against the dialled host: an IP literal given as `servername` is checked here.
   if (!isIpLiteral(servername)) result.servername = servername;
+  else if (servername !== host && options.extra?.checkServerIdentity === undefined) {
+    result.checkServerIdentity = (_dialled, certificate) => checkServerIdentity(servername, certificate);
+  }
   if (options.ca != null) result.ca = loadPemList(options.ca);
   if (options.cert != null) result.cert = loadPem(options.cert);
   if (options.key != null) result.key = loadPem(options.key);

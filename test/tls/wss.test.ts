@@ -105,6 +105,14 @@ test('with allowSelfSigned, a self-signed certificate for another name is still 
       return true;
     },
   );
+  // An IP literal as the name to check (no SNI carries it) is checked all the same.
+  await assert.rejects(
+    within(connect(url, {}, { timeout: 2000, tls: { allowSelfSigned: true, servername: '10.0.0.1' } }), 3000, 'connect'),
+    (error: Error) => {
+      assert.equal((error as NodeJS.ErrnoException).code, 'ERR_TLS_CERT_ALTNAME_INVALID');
+      return true;
+    },
+  );
   // The same check applies to a CA-signed certificate given the CA.
   const signed = await wssEcho(t, CA_SIGNED);
   await assert.rejects(
@@ -114,6 +122,17 @@ test('with allowSelfSigned, a self-signed certificate for another name is still 
       return true;
     },
   );
+  for (const servername of ['10.0.0.1', '::2']) {
+    await assert.rejects(
+      within(connect(`wss://localhost:${portOf(signed)}/`, {}, { timeout: 2000, tls: { ca: CA, servername } }), 3000, 'connect'),
+      (error: Error) => {
+        assert.equal((error as NodeJS.ErrnoException).code, 'ERR_TLS_CERT_ALTNAME_INVALID', servername);
+        return true;
+      },
+    );
+  }
+  // The name the certificate does carry, as an IP literal, passes.
+  await assertEchoes(`wss://localhost:${portOf(signed)}/`, { tls: { ca: CA, servername: '127.0.0.1' } });
 });
 
 test('a ws client trusting the test CA talks to our wss server', async (t) => {
