@@ -10,6 +10,7 @@ import { test, type TestContext } from 'node:test';
 
 import {
   EngineStoppedError,
+  HandshakeResponseError,
   InvalidHeaderError,
   InvalidUrlError,
   server,
@@ -137,6 +138,36 @@ test('once maxRetries are spent the engine stops: onError says retryIn null, ope
     [5, 10, null],
   );
   await assert.rejects(engine.opened(), EngineStoppedError);
+});
+
+test('a refused handshake is a failed attempt: an onError that stops the engine on a 404 ends the retries', async (t) => {
+  let requests = 0;
+  const refusing = createNetServer((socket) => {
+    requests++;
+    socket.on('error', () => {});
+    socket.once('data', () => socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'));
+  }).listen(0, LOCALHOST);
+  await once(refusing, 'listening');
+  defer(t, () => new Promise<void>((resolve) => refusing.close(() => resolve())));
+  const statuses: number[] = [];
+  const engine: ClientEngine = startClientEngine(
+    `ws://${LOCALHOST}:${(refusing.address() as AddressInfo).port}/`,
+    {
+      onError: (error) => {
+        if (error instanceof HandshakeResponseError && error.status === 404) {
+          statuses.push(error.status);
+          void engine.stop();
+        }
+      },
+    },
+    { reconnect: { initialDelay: 5, jitter: 0 } },
+  );
+  defer(t, () => engine.stop());
+  await assert.rejects(within(engine.opened(), 3000, 'opened settles'), EngineStoppedError);
+  await sleep(50);
+  assert.deepEqual(statuses, [404]);
+  assert.equal(requests, 1, 'no attempt after the stop');
+  assert.equal(engine.state, 'stopped');
 });
 
 test('stop() goes through the closing handshake with its code, onClose says byStop, and no attempt follows', async (t) => {
