@@ -11,7 +11,7 @@ import { test } from 'node:test';
 
 import type WebSocket from 'ws';
 
-import { connect, MessageExpiredError, server, type Message, type Peer, type ServerOptions } from '../../src/index.ts';
+import { connect, MessageExpiredError, Peer, server, type Message, type ServerOptions } from '../../src/index.ts';
 import { simdReadRegion } from '../../src/frame/mask-simd.ts';
 import { clientFrame, defer, LOCALHOST, patternBytes, portOf, rawUpgrade, sleep, waitFor, within } from './helpers.ts';
 import { closeWs, wsClient, type WsInbox } from './ws-helpers.ts';
@@ -310,4 +310,25 @@ test('lentMessages on a client: a lent message sent on (masked, §5.3) is left a
   for (const [i, message] of messages.entries()) {
     assert.ok(echoes[2 * i]!.equals(message) && echoes[2 * i + 1]!.equals(message), `message ${i}`);
   }
+});
+
+test('without lentMessages a peer reads up to the whole region too, and every message it gives is its own: kept past its callback, each stays intact', async (t) => {
+  // Record the length of each lent read (an internal of the peer's read path).
+  const proto = Peer.prototype as unknown as { receiveRead(chunk: Uint8Array, lent: boolean): void };
+  const original = proto.receiveRead;
+  let longest = 0;
+  proto.receiveRead = function (this: unknown, chunk: Uint8Array, lent: boolean): void {
+    if (lent) longest = Math.max(longest, chunk.length);
+    original.call(this, chunk, lent);
+  };
+  defer(t, () => (proto.receiveRead = original));
+  const kept: Message[] = [];
+  const url = await lendingServer(t, (peer) => peer.onMessage((message) => void kept.push(message)), { lentMessages: false });
+  const { ws } = await client(t, url);
+  const count = 200;
+  for (let i = 0; i < count; i++) ws.send(messageOf(2, i));
+  await waitFor(() => kept.length === count, 15_000, 'every message');
+  kept.forEach((message, i) => assert.ok(Buffer.from(message.data as Uint8Array).equals(messageOf(2, i)), `message ${i} differs`));
+  assert.ok(kept.every((message) => !inRegion(message.data)), 'none lies in the region');
+  assert.ok(longest > 64 * KiB, `reads up to the region: longest ${longest}`);
 });
