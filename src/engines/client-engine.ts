@@ -15,6 +15,9 @@ import { checkCloseArguments } from '../connection/control-frames.ts';
 import { CloseCode } from '../frame/close-code.ts';
 import { TimeoutError } from '../peer/errors.ts';
 import { callTimeout, DEFAULT_CLOSE_TIMEOUT } from '../peer/options.ts';
+
+/** The engine's default `pingFrequency`: a connection silent for a period after a ping is dropped, and made again. */
+export const ENGINE_PING_FREQUENCY = 30_000;
 import type { Message } from '../peer/message.ts';
 import type { Peer, SendResult, Writable } from '../peer/peer.ts';
 import { backoffDelay, resolveReconnectOptions, type ResolvedReconnectOptions } from './backoff.ts';
@@ -69,7 +72,9 @@ export class ClientEngine {
     // Every callback is optional: none at all is an empty set; anything else is a mistake.
     if (callbacks != null && typeof callbacks !== 'object') throw new TypeError(`the callbacks must be an object, got ${typeof callbacks}`);
     this.callbacks = callbacks ?? {};
-    this.options = options;
+    // A long-lived connection is where a silent drop (a NAT that forgot it, a host gone
+    // without FIN or RST) goes unseen longest: the engine pings unless told otherwise.
+    this.options = { ...options, pingFrequency: options.pingFrequency ?? ENGINE_PING_FREQUENCY };
     const reconnect = options.reconnect;
     this.backoff = reconnect === false ? null : resolveReconnectOptions(reconnect === true || reconnect == null ? undefined : reconnect);
     this.concurrency = options.concurrency ?? Infinity;

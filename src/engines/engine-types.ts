@@ -87,6 +87,12 @@ export interface EngineOptions extends Omit<ConnectOptions, 'signal'> {
   /** Whether to reconnect after this close (the server's code, reason and error). Default: always. */
   shouldReconnect?: (close: Pick<EngineCloseInfo, 'code' | 'reason' | 'error'>) => boolean;
   /**
+   * As `connect`'s, but on by default: 30 s, so that a connection that died silently (no FIN
+   * or RST: a NAT that forgot it, a host gone) is dropped within two periods and made again.
+   * 0 turns it off.
+   */
+  pingFrequency?: number;
+  /**
    * Messages an asynchronous `onMessage` may handle at once (seed 001's 1..N readers): with
    * this many of its promises pending, the next message waits for one to settle (messages
    * wait in the peer, whose reading pauses past its high-water mark). 1 handles messages one

@@ -23,7 +23,7 @@ import {
   type Message,
   type Peer,
 } from '../../src/index.ts';
-import { defer, LOCALHOST, silentTcpServer, sleep, waitFor, within } from '../peer/helpers.ts';
+import { defer, LOCALHOST, rawAcceptUpgrade, silentTcpServer, sleep, waitFor, within } from '../peer/helpers.ts';
 
 /** A server of ours that calls `onPeer` with each peer it accepts, and its count so far. */
 async function recordingServer(t: TestContext, onPeer: (peer: Peer, index: number) => void, port = 0): Promise<{ url: string; peers: Peer[] }> {
@@ -168,6 +168,31 @@ test('a refused handshake is a failed attempt: an onError that stops the engine 
   assert.deepEqual(statuses, [404]);
   assert.equal(requests, 1, 'no attempt after the stop');
   assert.equal(engine.state, 'stopped');
+});
+
+test('the engine pings by default (30 s), as given, or not at all with 0; a server gone silent after the upgrade is dropped with 1006 and reconnected', async (t) => {
+  const frequencyOf = (peer: Peer | null): number => (peer as unknown as { options: { pingFrequency: number } }).options.pingFrequency;
+  const { url } = await recordingServer(t, () => {});
+  for (const [given, expected] of [[undefined, 30_000], [0, 0], [1234, 1234]] as const) {
+    const { engine } = recordingEngine(t, url, given === undefined ? {} : { pingFrequency: given });
+    await within(engine.opened(), 3000, 'opened');
+    assert.equal(frequencyOf(engine.peer), expected, `pingFrequency ${given}`);
+    await engine.stop();
+  }
+  // A server that answers the upgrade, then reads and never answers: the pings find it out.
+  let upgrades = 0;
+  const silent = createNetServer((socket) => {
+    upgrades++;
+    void rawAcceptUpgrade(socket).then(() => socket.resume());
+  }).listen(0, LOCALHOST);
+  await once(silent, 'listening');
+  defer(t, () => new Promise<void>((resolve) => silent.close(() => resolve())));
+  const { engine, seen } = recordingEngine(t, `ws://${LOCALHOST}:${(silent.address() as AddressInfo).port}/`, { pingFrequency: 100, reconnect: { initialDelay: 5, jitter: 0 } });
+  await waitFor(() => seen.closes.length >= 1, 3000, 'the silent connection dropped');
+  assert.equal(seen.closes[0]!.code, 1006);
+  assert.equal(seen.closes[0]!.willReconnect, true);
+  await waitFor(() => upgrades >= 2, 3000, 'a new connection');
+  await engine.stop();
 });
 
 test('stop() goes through the closing handshake with its code, onClose says byStop, and no attempt follows', async (t) => {
