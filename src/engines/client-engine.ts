@@ -15,15 +15,15 @@ import { checkCloseArguments } from '../connection/control-frames.ts';
 import { CloseCode } from '../frame/close-code.ts';
 import { TimeoutError } from '../peer/errors.ts';
 import { callTimeout, DEFAULT_CLOSE_TIMEOUT } from '../peer/options.ts';
-
-/** The engine's default `pingFrequency`: a connection silent for a period after a ping is dropped, and made again. */
-export const ENGINE_PING_FREQUENCY = 30_000;
 import type { Message } from '../peer/message.ts';
 import type { Peer, SendResult, Writable } from '../peer/peer.ts';
 import { backoffDelay, resolveReconnectOptions, type ResolvedReconnectOptions } from './backoff.ts';
 import { EngineStoppedError, type EngineCallbacks, type EngineCloseInfo, type EngineErrorInfo, type EngineOpenInfo, type EngineOptions, type EngineState } from './engine-types.ts';
 
 export { EngineStoppedError, type EngineCallbacks, type EngineCloseInfo, type EngineErrorInfo, type EngineOpenInfo, type EngineOptions, type EngineState } from './engine-types.ts';
+
+/** The engine's `pingFrequency` unless given: a connection silent for a period after a ping is dropped, and made again. */
+const ENGINE_PING_FREQUENCY = 30_000;
 
 interface OpenWaiter {
   resolve(peer: Peer): void;
