@@ -5,7 +5,7 @@
  * @module
  */
 import type { Connection } from '../connection/connection.ts';
-import { invalidArgument } from '../connection/errors.ts';
+import { invalidArgument, UsageError } from '../connection/errors.ts';
 import { COPY_LIMIT } from '../connection/writer.ts';
 import { headerLength, writeHeader } from '../frame/encoder.ts';
 import { Opcode } from '../frame/opcode.ts';
@@ -14,6 +14,7 @@ import { ReceivedMessage, type Message } from './message.ts';
 import type { OutgoingFrame, Writable } from './types.ts';
 
 const decoder = new TextDecoder();
+const strictDecoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * A whole message framed once to go to many peers (`Server.broadcast`): every peer that can
@@ -100,11 +101,18 @@ export function checkFrame(call: string, data: unknown): asserts data is Outgoin
   if (typeof data !== 'object' || data === null || typeof (data as OutgoingFrame).opcode !== 'number') {
     throw invalidArgument(call, 'the data', 'a string, a Uint8Array, a message or a frame { opcode, fin, data }', data);
   }
-  const payload = (data as OutgoingFrame).data;
+  const { opcode, fin, data: payload } = data as OutgoingFrame;
+  if (!FRAME_OPCODES.has(opcode)) {
+    throw new UsageError('WS_ERR_INVALID_OPCODE', `${call}: a frame's opcode must be 0 (continuation), 1 (text), 2 (binary), 8 (close), 9 (ping) or 10 (pong), got ${opcode} (§5.2)`);
+  }
+  if (fin !== undefined && typeof fin !== 'boolean') throw invalidArgument(call, "a frame's fin", 'a boolean', fin);
   if (payload !== undefined && typeof payload !== 'string' && !(payload instanceof Uint8Array)) {
     throw invalidArgument(call, "a frame's data", 'a string or a Uint8Array', payload);
   }
 }
+
+/** The opcodes a frame written as given may have (§5.2; the others are reserved). */
+const FRAME_OPCODES: ReadonlySet<number> = new Set([Opcode.Continuation, Opcode.Text, Opcode.Binary, Opcode.Close, Opcode.Ping, Opcode.Pong]);
 
 function queueFrame(connection: Connection, frame: OutgoingFrame): void {
   checkFrame('send', frame);
@@ -114,12 +122,28 @@ function queueFrame(connection: Connection, frame: OutgoingFrame): void {
       return connection.sendPing(data);
     case Opcode.Pong:
       return connection.sendPong(data);
-    case Opcode.Close: {
-      const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
-      const code = bytes.length >= 2 ? (bytes[0]! << 8) | bytes[1]! : undefined;
-      return connection.close(code, code === undefined ? '' : new TextDecoder().decode(bytes.subarray(2)));
-    }
+    case Opcode.Close:
+      return queueClose(connection, data);
     default:
       return connection.sendFrame(frame.opcode, data, frame.fin ?? true);
   }
+}
+
+/**
+ * A close frame written as a frame: its data is the close payload as it goes on the wire
+ * (§5.5.1), so bytes — a 2-byte code, then a reason in UTF-8 — or nothing. A string would
+ * leave unclear whether its first two characters are the code; `shutdown(code, reason)`
+ * takes the two apart.
+ */
+function queueClose(connection: Connection, data: string | Uint8Array): void {
+  if (data.length === 0) return connection.close();
+  if (typeof data === 'string') throw invalidArgument('send', "a close frame's data", 'bytes (a 2-byte code, then a UTF-8 reason; or use shutdown(code, reason))', data);
+  if (data.length === 1) throw invalidArgument('send', "a close frame's data", 'empty, or a 2-byte code then a reason (§5.5.1)', data);
+  let reason: string;
+  try {
+    reason = strictDecoder.decode(data.subarray(2));
+  } catch {
+    throw invalidArgument('send', "a close frame's reason", 'UTF-8 (§5.5.1)', data.subarray(2));
+  }
+  connection.close((data[0]! << 8) | data[1]!, reason);
 }

@@ -116,9 +116,9 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     return this.done ? 'CLOSED' : this.connection.state;
   }
 
-  /** Whether the socket has closed: reads return null, writes fail. */
+  /** Whether the socket has closed, or been destroyed (`close()`): reads return null, writes fail. */
   get closed(): boolean {
-    return this.done;
+    return this.done || this.socket.destroyed;
   }
 
   /** Resolves once the socket has closed; `closeCode`, `closeReason` and `error` then say how. */
@@ -344,9 +344,16 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     scheduleFlush(this);
   }
 
-  /** Destroy the socket at once, discarding anything not yet sent. Reads then return null. */
+  /**
+   * Destroy the socket at once, discarding anything not yet sent. From here on the state is
+   * CLOSED and nothing more is sent or delivered; reads return null once the socket's
+   * close is settled (on a later tick).
+   */
   close(): void {
     this.socket.destroy();
+    // As after an abort: the socket's 'close' event comes ticks later, and a send meanwhile
+    // must not claim to queue bytes that can no longer go.
+    this.connection.transportClosed();
   }
 
   /** @internal Register the owner's bookkeeping (a server's set of peers); called once, when the socket closes (at once if it has). */

@@ -6,11 +6,17 @@ import type { Message } from './message.ts';
 
 /** A frame to write as given: a data frame of a fragmented message, or a control frame. */
 export interface OutgoingFrame {
-  /** Opcode (§5.2): 1 text, 2 binary, 0 continuation, 9 ping, 10 pong. */
+  /**
+   * Opcode (§5.2): 1 text, 2 binary, 0 continuation, 9 ping, 10 pong, or 8 close, which
+   * starts the closing handshake (unlike `shutdown`, nothing waits for its end).
+   */
   opcode: number;
   /** Last frame of its message; default true. Control frames are always final (§5.5). */
   fin?: boolean;
-  /** The payload; a string is sent as its UTF-8 bytes. */
+  /**
+   * The payload; a string is sent as its UTF-8 bytes. A close frame's is bytes only: empty,
+   * or a 2-byte code then a UTF-8 reason (§5.5.1).
+   */
   data?: string | Uint8Array;
 }
 

@@ -302,6 +302,38 @@ test('send, write and broadcast refuse what is neither text, bytes, a message no
   assert.equal((await client.read(2000))?.data, 'still open');
 });
 
+test('a close frame written as a frame goes as its bytes say (§5.5.1); a string, one byte or a reason not in UTF-8 is refused and nothing is sent', async (t) => {
+  const { serverPeer, client } = await pair(t);
+  const isInvalidArgument = (error: unknown): boolean => error instanceof UsageError && error.code === 'WS_ERR_INVALID_ARGUMENT';
+  // A string's first two characters are not taken for a code: '\x0f\xa0' would be 4000 as
+  // bytes, and as UTF-8 (C2 A0 …) another code altogether.
+  for (const data of ['\x0f\xa0bye', Uint8Array.of(0x0f), Uint8Array.of(0x0f, 0xa0, 0xff, 0x62)]) {
+    assert.throws(() => serverPeer.send({ opcode: 8, data }), isInvalidArgument, String(data));
+    await assert.rejects(serverPeer.write({ opcode: 8, data }), isInvalidArgument, String(data));
+  }
+  assert.throws(() => serverPeer.send({ opcode: 3, data: 'x' }), (error: unknown) => error instanceof UsageError && error.code === 'WS_ERR_INVALID_OPCODE' && /8 \(close\)/.test(error.message));
+  assert.throws(() => serverPeer.send({ opcode: 1, fin: 'no' as unknown as boolean, data: 'x' }), isInvalidArgument);
+  assert.equal(serverPeer.state, 'OPEN');
+  assert.equal(serverPeer.bufferedAmount, 0);
+  await serverPeer.write({ opcode: 8, data: Uint8Array.of(0x0f, 0xa0, ...Buffer.from('fin de séance')) });
+  assert.equal(serverPeer.state, 'CLOSING');
+  assert.equal(await client.read(2000), null);
+  assert.equal(client.closeCode, 4000);
+  assert.equal(client.closeReason, 'fin de séance');
+});
+
+test('after close() the peer is CLOSED at once, though its socket closes on a later tick: send answers dropped and write rejects', async (t) => {
+  const { serverPeer, client } = await pair(t);
+  serverPeer.close();
+  assert.equal(serverPeer.closed, true);
+  assert.equal(serverPeer.state, 'CLOSED');
+  assert.equal(serverPeer.send('lost'), 'dropped');
+  await assert.rejects(serverPeer.write('lost'), ConnectionClosedError);
+  assert.equal(await serverPeer.read(2000), null);
+  assert.equal(await client.read(2000), null);
+  assert.equal(client.closeCode, 1006);
+});
+
 test('shutdown called many times waits on one timer and adds no listener to the socket', async (t) => {
   const { serverPeer } = await pair(t);
   const listeners = serverPeer.socket.listenerCount('close');
