@@ -195,9 +195,17 @@ function refuseBody(headers: HeaderLookup): void {
   }
 }
 
+/**
+ * Whether a request asks for a WebSocket at all: its `Upgrade` lists `websocket`, case
+ * aside (RFC 6455 §4.2.1 item 3). One that does not is plain HTTP, whatever else it holds.
+ */
+export function asksForWebSocket(headers: HeaderLookup): boolean {
+  return listContainsToken(headers.get('upgrade'), 'websocket');
+}
+
 // RFC 6455 §4.2.1 item 3: Upgrade containing "websocket", case-insensitive.
 function checkUpgradeHeader(headers: HeaderLookup): void {
-  if (!listContainsToken(headers.get('upgrade'), 'websocket')) {
+  if (!asksForWebSocket(headers)) {
     throw new HandshakeError(400, 'WS_HANDSHAKE_BAD_UPGRADE', 'Upgrade header must include "websocket"');
   }
 }

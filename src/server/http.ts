@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { HeaderList } from '../handshake/headers.ts';
 import type { Peer } from '../peer/peer.ts';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.ts';
+import type { UpgradeRequestHead } from '../handshake/validate.ts';
 import { completeUpgrade, policyError, reject } from './upgrade.ts';
 
 /** Handles the `upgrade` event of a `node:http` server; see {@link createUpgradeHandler}. */
@@ -28,7 +29,7 @@ export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Bu
  * ```
  */
 export function createUpgradeHandler(options: ServerOptions = {}): UpgradeHandler {
-  const resolved = resolveServerOptions(options);
+  const resolved = resolveUpgradeOptions('createUpgradeHandler', options);
   // `maxConnections` counts the peers this handler made and that are still open.
   let open = 0;
   const forget = (): void => void open--;
@@ -48,19 +49,24 @@ export function createUpgradeHandler(options: ServerOptions = {}): UpgradeHandle
 
 /** One-off form of {@link createUpgradeHandler}: upgrade this request with these options (no `maxConnections`: nothing counts across calls). */
 export function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, options: ServerOptions = {}): Peer | null {
-  return upgradeWith(request, socket, head, resolveServerOptions(options));
+  return upgradeWith(request, socket, head, resolveUpgradeOptions('handleUpgrade', options));
+}
+
+/** The options resolved; `onRequest` is refused: here plain requests are the HTTP server's own. */
+function resolveUpgradeOptions(call: string, options: ServerOptions): ResolvedServerOptions {
+  if (options.onRequest != null) throw new TypeError(`${call}: onRequest is for server() and bind(); here your HTTP server answers plain requests itself`);
+  return resolveServerOptions(options);
 }
 
 function upgradeWith(request: IncomingMessage, socket: Duplex, head: Buffer, options: ResolvedServerOptions): Peer | null {
+  (socket as Socket).setNoDelay(true);
+  return completeUpgrade(socket as Socket, requestHeadOf(request), head, options, () => true, false);
+}
+
+/** The head of a request `node:http` parsed, as the upgrade checks read it: raw header lines, in order. */
+export function requestHeadOf(request: IncomingMessage): UpgradeRequestHead {
   const headers = new HeaderList();
   const raw = request.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
-  const head101 = {
-    method: request.method ?? 'GET',
-    target: request.url ?? '/',
-    version: `HTTP/${request.httpVersion}`,
-    headers,
-  };
-  (socket as Socket).setNoDelay(true);
-  return completeUpgrade(socket as Socket, head101, head, options, () => true, false);
+  return { method: request.method ?? 'GET', target: request.url ?? '/', version: `HTTP/${request.httpVersion}`, headers };
 }

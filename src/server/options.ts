@@ -2,6 +2,7 @@
  * Options of the server factories (`server`, `bind`, `handleUpgrade`), with their defaults.
  * @module
  */
+import type { RequestListener } from 'node:http';
 import { describeOptionValue } from '../connection/errors.ts';
 import type { HeaderFields } from '../handshake/head-writer.ts';
 import { checkResponseHeaders } from '../handshake/server-response.ts';
@@ -66,6 +67,16 @@ export interface ServerOptions extends PeerOptions {
   headers?: HeaderFields;
   /** Serve `wss://` with this certificate and key. */
   tls?: TlsServerOptions;
+  /**
+   * Serve plain HTTP on the same port (seed 003's `startServer(handleHttpRequest)`): a
+   * request that does not ask for a WebSocket goes to this `node:http` request listener (an
+   * Express app is one) instead of being answered 400 or 405, and so do the requests that
+   * follow it on that connection. So does one the upgrade parser refuses (HTTP/1.0, a
+   * malformed head): `node:http` answers it as a web server would. Its connections count
+   * against `maxConnections`, `timeout` bounds each request head, and `close()` ends them.
+   * For `server` and `bind`; next to your own HTTP server, use `createUpgradeHandler`.
+   */
+  onRequest?: RequestListener;
 }
 
 /** Server options with every default applied. */
@@ -79,6 +90,7 @@ export interface ResolvedServerOptions {
   maxConnections: number;
   headers: HeaderFields | undefined;
   verify: ((request: UpgradeRequestInfo) => VerifyResult | Promise<VerifyResult>) | null;
+  onRequest: RequestListener | null;
   onError: (error: unknown) => void;
 }
 
@@ -91,8 +103,8 @@ const NO_PROTOCOLS: readonly string[] = [];
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
   const protocols = typeof options.protocols === 'function' ? options.protocols : stringList('protocols', options.protocols);
   const origins = stringList('origins', options.origins);
-  if (options.verify != null && typeof options.verify !== 'function') {
-    throw new TypeError(`verify must be a function, got ${describeOptionValue(options.verify)}`);
+  for (const hook of ['verify', 'onRequest'] as const) {
+    if (options[hook] != null && typeof options[hook] !== 'function') throw new TypeError(`${hook} must be a function, got ${describeOptionValue(options[hook])}`);
   }
   checkResponseHeaders(options.headers, 'accept');
   const peer = resolvePeerOptions(options);
@@ -109,6 +121,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     maxConnections: checkMaxConnections(options.maxConnections ?? Infinity),
     headers: options.headers,
     verify: options.verify ?? null,
+    onRequest: options.onRequest ?? null,
     onError: peer.onError,
   };
 }

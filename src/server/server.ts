@@ -1,10 +1,12 @@
 /**
  * Listening servers: `server(url, handler, options)` calls the handler for each accepted
  * peer; `bind(url, options)` hands peers out one at a time through `accept()`. Both parse
- * the upgrade request on the raw socket — no `node:http` on the way — and serve `wss://`
- * when given a certificate.
+ * the upgrade request on the raw socket — no `node:http` on the way, unless a plain request
+ * comes and `onRequest` serves it (plain-http.ts) — and serve `wss://` when given a
+ * certificate.
  * @module
  */
+import type { RequestListener } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { parseUrl } from '../handshake/url.ts';
@@ -18,6 +20,9 @@ import type { Peer, Writable } from '../peer/peer.ts';
 import { Registry } from '../peer/registry.ts';
 import { serverTlsOptions } from '../tls/options.ts';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.ts';
+import type { UpgradeRequestHead } from '../handshake/validate.ts';
+import { requestHeadOf } from './http.ts';
+import { PlainHttp } from './plain-http.ts';
 import { completeUpgrade, pathOnly, policyError, readRequestHead, reject } from './upgrade.ts';
 
 /**
@@ -36,7 +41,7 @@ interface Handshaking {
 export class Server {
   /** The URL clients connect to, with the port actually bound (useful with port 0). */
   readonly url: string;
-  /** The peers whose connection is open. */
+  /** The peers whose connection is open (with `bind`, those not accepted yet too). */
   readonly peers: ReadonlySet<Peer>;
   private readonly listener: NetServer;
   private readonly openPeers = new Registry<Peer>();
@@ -51,6 +56,8 @@ export class Server {
   private pairsTlsSockets = true;
   /** Peers closed but still held for the application (`bind`'s unaccepted ones with messages to read): counted against maxConnections. */
   protected closedHeld = 0;
+  /** With `onRequest`: the connections served as plain HTTP. */
+  private plain: PlainHttp | null = null;
 
   /** @internal Use `server` or `bind`. */
   constructor(listener: NetServer, url: string, options: ResolvedServerOptions) {
@@ -95,6 +102,7 @@ export class Server {
     const stopped = new Promise<void>((resolve) => this.listener.close(() => resolve()));
     for (const socket of this.securing.keys()) socket.destroy();
     for (const { socket } of this.handshaking.snapshot()) socket.destroy();
+    this.plain?.close();
     await Promise.all(this.openPeers.snapshot().map((peer) => peer.shutdown(CloseCode.GoingAway, 'server shutting down', timeout).catch(ignore)));
     await stopped;
   }
@@ -111,26 +119,55 @@ export class Server {
     }
     const entry: Handshaking = { socket, registryIndex: -1 };
     this.handshaking.add(entry);
-    readRequestHead(socket, startedAt + this.options.timeout, this.options, (request, deadline) => {
-      if (request === null) {
-        this.handshaking.delete(entry);
+    const plain = this.plain;
+    readRequestHead(
+      socket,
+      startedAt + this.options.timeout,
+      this.options,
+      (request, deadline) => {
+        if (request === null) this.handshaking.delete(entry);
+        else this.answer(entry, request, request.rest, deadline, acceptsPath, onPeer);
+      },
+      plain === null ? undefined : (bytes) => plain.take(socket, bytes),
+    );
+  }
+
+  /**
+   * @internal Serve plain HTTP requests with `listener` (the `onRequest` option); an upgrade
+   * request that comes on a connection served so is answered as one that came first.
+   */
+  servePlainHttp(listener: RequestListener, acceptsPath: (path: string) => boolean, onPeer: (peer: Peer) => void): void {
+    this.plain = new PlainHttp(listener, this.options, (request, socket, head) => {
+      if (this.closing) {
+        socket.destroy();
         return;
       }
-      // Runs inside the socket's 'data' event: nothing may escape into the event loop.
-      try {
-        const outcome = completeUpgrade(socket, request, request.rest, this.options, acceptsPath, true, deadline);
-        // While `verify` decides, the socket still counts as handshaking (limit, `close`).
-        if (outcome instanceof Promise) outcome.then((peer) => this.open(entry, peer, onPeer), (error: unknown) => this.fail(entry, error));
-        else this.open(entry, outcome, onPeer);
-      } catch (error) {
-        this.fail(entry, error);
+      if (this.connections >= this.options.maxConnections) {
+        reject(socket, policyError(503, 'WS_HANDSHAKE_OVERLOADED', 'too many connections'), request.method);
+        return;
       }
+      const entry: Handshaking = { socket, registryIndex: -1 };
+      this.handshaking.add(entry);
+      this.answer(entry, requestHeadOf(request), head, Date.now() + this.options.timeout, acceptsPath, onPeer);
     });
   }
 
-  /** Sockets held: open peers, handshakes, and (wss) TLS handshakes. */
+  /** Answer the upgrade request `socket` sent (`rest`: the bytes read behind its head), and open its peer. */
+  private answer(entry: Handshaking, request: UpgradeRequestHead, rest: Uint8Array, deadline: number, acceptsPath: (path: string) => boolean, onPeer: (peer: Peer) => void): void {
+    // Runs inside the socket's 'data' event: nothing may escape into the event loop.
+    try {
+      const outcome = completeUpgrade(entry.socket, request, rest, this.options, acceptsPath, true, deadline);
+      // While `verify` decides, the socket still counts as handshaking (limit, `close`).
+      if (outcome instanceof Promise) outcome.then((peer) => this.open(entry, peer, onPeer), (error: unknown) => this.fail(entry, error));
+      else this.open(entry, outcome, onPeer);
+    } catch (error) {
+      this.fail(entry, error);
+    }
+  }
+
+  /** Sockets held: open peers, handshakes, plain HTTP connections, and (wss) TLS handshakes. */
   private get connections(): number {
-    return this.openPeers.size + this.handshaking.size + this.securing.size + this.closedHeld;
+    return this.openPeers.size + this.handshaking.size + this.securing.size + this.closedHeld + (this.plain?.size ?? 0);
   }
 
   /**
@@ -292,13 +329,23 @@ export async function server(url: string, handler: ConnectionHandlerFunction | R
   const resolved = resolveServerOptions(options);
   // A handler that throws or rejects: 1011 and the peer's onError, which is the server's.
   if (typeof handler === 'function') return listen(url, options, resolved, () => (peer) => void callApplication(handler, peer, peer), Server);
+  if (typeof handler !== 'object' || handler === null) throw new TypeError(`server: the handler must be a function or routes { '/path': function }, got ${handler === null ? 'null' : typeof handler}`);
   const routes = new Map(Object.entries(handler));
   if (parseUrl(url).path !== '/') throw new TypeError('server: with routes, the URL names no path (the routes do)');
-  for (const [path, route] of routes) {
-    if (typeof route !== 'function') throw new TypeError(`server: route ${path} is not a function`);
-  }
+  for (const [path, route] of routes) checkRoute(path, route);
   const route = (peer: Peer): void => void callApplication(routes.get(pathOnly(peer.handshake.path))!, peer, peer);
   return listen(url, options, resolved, () => route, Server, (path) => routes.has(path));
+}
+
+/**
+ * A route must be one a request can reach: a path as requests send it (RFC 7230 §5.3.1,
+ * origin-form), its query left out as paths are compared without theirs.
+ */
+function checkRoute(path: string, route: unknown): void {
+  if (!path.startsWith('/') || path.includes('?') || path.includes('#')) {
+    throw new TypeError(`server: route ${JSON.stringify(path)} can never match: a route is a path from its leading /, with no query or fragment (e.g. '/chat')`);
+  }
+  if (typeof route !== 'function') throw new TypeError(`server: route ${path} is not a function`);
 }
 
 /** Listen on `url` like {@link server}, but hand peers out one at a time through `accept()`. */
@@ -335,6 +382,7 @@ async function listen<S extends Server>(
   const host = target.host.includes(':') ? `[${target.host}]` : target.host;
   const instance = new Kind(listener, `${target.secure ? 'wss' : 'ws'}://${host}:${port}${target.path}`, resolved);
   const onPeer = makeOnPeer(instance);
+  if (resolved.onRequest !== null) instance.servePlainHttp(resolved.onRequest, acceptsPath, onPeer);
   if (target.secure) instance.watchTlsHandshakes(listener as TlsServer);
   listener.on(target.secure ? 'secureConnection' : 'connection', (socket: Socket) => {
     try {

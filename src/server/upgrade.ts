@@ -11,7 +11,7 @@ import { RequestHeadParser, type ParsedRequest } from '../handshake/request.ts';
 import { nodeComputeAccept } from '../handshake/node-accept.ts';
 import { buildAcceptResponse, buildRejectResponse, checkResponseHeaders } from '../handshake/server-response.ts';
 import { chooseSubprotocol } from '../handshake/subprotocol.ts';
-import { validateUpgradeRequest, type UpgradeRequest, type UpgradeRequestHead } from '../handshake/validate.ts';
+import { asksForWebSocket, validateUpgradeRequest, type UpgradeRequest, type UpgradeRequestHead } from '../handshake/validate.ts';
 import { negotiateAsServer } from '../extensions/permessage-deflate/index.ts';
 import { Peer } from '../peer/peer.ts';
 import { publishReject } from '../peer/diagnostics.ts';
@@ -27,7 +27,7 @@ const REJECT_LINGER_MS = 1000;
  * that the client went. Only the last two are words: the server ignores them, and a socket
  * that connects and goes (a port scan, a health check) should cost no Error and its stack.
  */
-export type HeadFailure = HandshakeError | 'timeout' | 'closed';
+export type HeadFailure = HandshakeError | 'timeout' | 'closed' | 'plain';
 
 /**
  * What to do with the socket once its request head is read, or could not be (`failure`
@@ -41,9 +41,12 @@ export type HeadCallback = (request: ParsedRequest | null, deadline: number, fai
  * in it for the reader that takes it over and resumes it (a {@link Peer} does). On a malformed or oversized head the error is answered (431, 400, …)
  * and `done(null)` is called; past `deadline` (ms since the epoch: the whole handshake's)
  * the socket is destroyed (slowloris). A null request comes with its {@link HeadFailure}.
+ * With `plain`, a request that does not ask for a WebSocket, or that is refused, is not
+ * answered: `done(null)` is told 'plain', then `plain` is given every byte read, to hand the
+ * paused socket on to an HTTP server.
  */
-export function readRequestHead(socket: Socket, deadline: number, options: ResolvedServerOptions, done: HeadCallback): void {
-  new HeadReader(socket, deadline, options, done).start();
+export function readRequestHead(socket: Socket, deadline: number, options: ResolvedServerOptions, done: HeadCallback, plain?: (bytes: Buffer) => void): void {
+  new HeadReader(socket, deadline, options, done, plain).start();
 }
 
 /**
@@ -65,14 +68,18 @@ class HeadReader implements Deadline {
   registryIndex = -1;
   private readonly parser: RequestHeadParser;
   private finished = false;
+  /** The chunks read, kept only while a plain request could still be handed on. */
+  private readonly seen: Buffer[] | null;
 
   constructor(
     private readonly socket: Socket,
     readonly deadline: number,
     options: ResolvedServerOptions,
     private readonly done: HeadCallback,
+    private readonly plain?: (bytes: Buffer) => void,
   ) {
     this.parser = new RequestHeadParser(options.maxHeadBytes, options.maxHeaders);
+    this.seen = plain === undefined ? null : [];
   }
 
   start(): void {
@@ -91,17 +98,30 @@ class HeadReader implements Deadline {
   }
 
   private readonly onData = (chunk: Buffer): void => {
+    this.seen?.push(chunk);
     let request: ParsedRequest | null;
     try {
       request = this.parser.feed(chunk);
     } catch (error) {
       if (!(error instanceof HandshakeError)) throw error;
+      // An HTTP server answers what a WebSocket parser refuses (HTTP/1.0, say) on its own terms.
+      if (this.seen !== null) return this.handOn();
       reject(this.socket, error);
       this.finish(null, error);
       return;
     }
-    if (request !== null) this.finish(request);
+    if (request === null) return;
+    if (this.seen !== null && !asksForWebSocket(request.headers)) this.handOn();
+    else this.finish(request);
   };
+
+  /** Give the socket, paused, and every byte read from it to the plain HTTP server. */
+  private handOn(): void {
+    const bytes = Buffer.concat(this.seen!);
+    this.socket.pause();
+    this.finish(null, 'plain');
+    this.plain!(bytes);
+  }
 
   private readonly onClose = (): void => this.finish(null, 'closed');
 

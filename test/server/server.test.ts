@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { connect as netConnect } from 'node:net';
 import { test } from 'node:test';
 
-import { bind, connect, ConnectionClosedError, server, TimeoutError, type Message, type Peer, type Server } from '../../src/index.ts';
+import { bind, connect, ConnectionClosedError, server, TimeoutError, type Message, type Peer, type Routes, type Server } from '../../src/index.ts';
 import { defer, LOCALHOST, portOf, rawConnect, rawExchange, rawUpgrade, requestText, sleep, upgradeLines, waitFor, within, readPlain } from '../peer/helpers.ts';
 import { closeWs, wsClient } from '../peer/ws-helpers.ts';
 
@@ -387,6 +387,13 @@ test('routes: each path has its handler, whatever the query; another path is ans
 test('routes with a path in the URL, or a route that is not a function, are refused at once', async () => {
   await assert.rejects(server(`ws://${LOCALHOST}:0/app`, { '/chat': () => {} }), /with routes, the URL names no path/);
   await assert.rejects(server(`ws://${LOCALHOST}:0`, { '/chat': 'nope' as unknown as () => void }), /route \/chat is not a function/);
+  await assert.rejects(server(`ws://${LOCALHOST}:0`, undefined as unknown as Routes), /the handler must be a function or routes .*, got undefined/);
+});
+
+test('a route no request can reach (no leading /, a query, a fragment, a whole URL) is refused at once, not answered 404 forever', async () => {
+  for (const path of ['chat', '/chat?room=1', '/chat#top', 'ws://host/chat', '']) {
+    await assert.rejects(server(`ws://${LOCALHOST}:0`, { [path]: () => {} }), (error: Error) => error instanceof TypeError && error.message.includes(`route ${JSON.stringify(path)} can never match`), path);
+  }
 });
 
 test('an onError that throws cannot take the process down: a rejecting handler and a throwing onMessage still close their connection with 1011', async (t) => {

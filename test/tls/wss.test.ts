@@ -10,7 +10,7 @@ import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { connect, server, type Server, type TlsServerOptions } from '../../src/index.ts';
-import { defer, portOf, rawConnect, requestText, sleep, upgradeLines, within, readPlain } from '../peer/helpers.ts';
+import { defer, portOf, rawConnect, requestText, sleep, upgradeLines, waitFor, within, readPlain } from '../peer/helpers.ts';
 import { closeWs, wsClient } from '../peer/ws-helpers.ts';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url));
@@ -231,4 +231,26 @@ test('over wss, the handshake timeout counts from the TCP connection: a slow TLS
   assert.equal(answered, '', 'no 101 after the deadline');
   // Deadlines of request heads are checked every 250 ms.
   assert.ok(performance.now() - started < 1500, `closed after ${Math.round(performance.now() - started)} ms`);
+});
+
+test('a wss:// server with onRequest serves HTTPS and wss:// on one port, a kept-alive HTTPS connection upgrading later included', async (t) => {
+  const instance = await server('wss://127.0.0.1:0/', (peer) => peer.onMessage((message) => void peer.send(message)), {
+    tls: CA_SIGNED,
+    onRequest: (request, response) => response.end(`secure ${request.url}`),
+  });
+  defer(t, () => instance.close(500));
+  const socket = tlsConnect({ host: '127.0.0.1', port: portOf(instance), ca: readFileSync(CA), servername: 'localhost' });
+  defer(t, () => socket.destroy());
+  await within(once(socket, 'secureConnect'), 3000, 'TLS');
+  let received = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (chunk: string) => (received += chunk));
+  socket.write(requestText(['GET /page HTTP/1.1', 'Host: localhost']));
+  await waitFor(() => received.endsWith('secure /page'), 3000, 'the HTTPS answer');
+  assert.match(received, /^HTTP\/1\.1 200 /);
+  received = '';
+  socket.write(requestText(upgradeLines('/', 'localhost')));
+  await waitFor(() => received.includes('\r\n\r\n'), 3000, 'the 101');
+  assert.match(received, /^HTTP\/1\.1 101 /);
+  await assertEchoes(instance.url.replace('127.0.0.1', 'localhost'), { tls: { ca: CA } });
 });
