@@ -35,7 +35,20 @@ export {
 } from './peer/diagnostics.ts';
 export { TimeoutError, ConnectionClosedError, BufferFullError, MessageExpiredError } from './peer/errors.ts';
 export type { TlsClientOptions, TlsServerOptions, PemSource } from './tls/options.ts';
-export { HandshakeError, HandshakeResponseError, HeadCompleteError, InvalidUrlError, InvalidHeaderError } from './handshake/errors.ts';
+export {
+  HandshakeError,
+  HandshakeResponseError,
+  HeadCompleteError,
+  InvalidUrlError,
+  InvalidHeaderError,
+  type HandshakeErrorCode,
+  type HandshakeResponseErrorCode,
+  type InvalidUrlErrorCode,
+} from './handshake/errors.ts';
+// Types that public signatures name: a response error's headers, extra headers to send, a peer's state.
+export type { HeaderList } from './handshake/headers.ts';
+export type { HeaderFields } from './handshake/head-writer.ts';
+export type { ConnectionState } from './connection/connection.ts';
 export { ProtocolError, type ProtocolErrorCode } from './frame/errors.ts';
 export { UsageError, type UsageErrorCode } from './connection/errors.ts';
 export { CloseCode } from './frame/close-code.ts';

@@ -35,6 +35,8 @@ export function checkCloseArguments(code: number | undefined, reason: string): U
   const reasonBytes = encoder.encode(reason);
   if (code === undefined) {
     if (reason !== '') throw new UsageError('WS_ERR_INVALID_CLOSE_CODE', 'a close reason needs a close code');
+  } else if (typeof code !== 'number') {
+    throw invalidArgument('close', 'the code', 'a number', code);
   } else if (!isValidCloseCode(code)) {
     throw new UsageError('WS_ERR_INVALID_CLOSE_CODE', `close code ${code} may not be sent (RFC 6455 §7.4)`);
   }

@@ -87,7 +87,7 @@ export interface PeerOptions {
    * in a buffer lent the same way and reused for later messages (up to 16 MiB of such
    * buffers are kept per process). Copy what you keep (`Buffer.from(message.data)`); a view
    * taken of `data` is not guarded, and may change once the callback returns. Messages
-   * taken with `read` are never lent. Default false. Needs `lentReads`.
+   * taken with `read` are never lent. Default false. Needs `lentReads` (refused without).
    */
   lentMessages?: boolean;
   /**
@@ -132,7 +132,7 @@ export const MAX_TIMER_MS = 2_147_483_647;
 export function timerMilliseconds(name: string, value: number, zeroAllowed = false): number {
   // A string such as '300' would compare as a number here, then concatenate in `now + value`.
   if (typeof value !== 'number' || !(value > 0 || (zeroAllowed && value === 0)) || !(value <= MAX_TIMER_MS)) {
-    throw new RangeError(`${name} must be a number of milliseconds ${zeroAllowed ? 'from 0' : 'above 0'} up to ${MAX_TIMER_MS}, got ${value}`);
+    throw new RangeError(`${name} must be a number of milliseconds ${zeroAllowed ? 'from 0' : 'above 0'} up to ${MAX_TIMER_MS}, got ${describeOptionValue(value)}`);
   }
   return value;
 }
@@ -154,6 +154,10 @@ export function resolvePeerOptions(options: PeerOptions = {}): ResolvedPeerOptio
   const maxPayload = positive('maxPayload', options.maxPayload ?? DEFAULT_MAX_PAYLOAD);
   const highWaterMark = positive('highWaterMark', options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK);
   const maxBufferedAmount = positive('maxBufferedAmount', options.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED);
+  const lentReads = flag('lentReads', options.lentReads, true);
+  const lentMessages = flag('lentMessages', options.lentMessages, false);
+  // Messages are lent from the region the reads fill: without those reads nothing would be.
+  if (lentMessages && !lentReads) throw new TypeError('lentMessages needs lentReads: messages are lent from the memory the reads fill');
   return {
     maxPayload,
     pingFrequency: timerMilliseconds('pingFrequency', options.pingFrequency ?? 0, true),
@@ -165,8 +169,8 @@ export function resolvePeerOptions(options: PeerOptions = {}): ResolvedPeerOptio
     closeTimeout: timerMilliseconds('closeTimeout', options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT),
     memoryLimit: positive('memoryLimit', options.memoryLimit ?? maxPayload + maxBufferedAmount + highWaterMark),
     deflate: options.deflate == null || options.deflate === false ? null : resolveDeflateOptions(options.deflate),
-    lentReads: flag('lentReads', options.lentReads, true),
-    lentMessages: flag('lentMessages', options.lentMessages, false),
+    lentReads,
+    lentMessages,
     onError: guardedReporter(options.onError),
   };
 }
@@ -212,12 +216,12 @@ export function stringList(name: string, value: string | readonly string[] | und
 }
 
 function positive(name: string, value: number): number {
-  if (!(value > 0) || !Number.isFinite(value)) throw new RangeError(`${name} must be a positive number, got ${value}`);
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw new RangeError(`${name} must be a positive number, got ${describeOptionValue(value)}`);
   return value;
 }
 
 function atLeastOne(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a whole number of at least 1, got ${value}`);
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a whole number of at least 1, got ${describeOptionValue(value)}`);
   return value;
 }
 

@@ -68,6 +68,7 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
   private heartbeat: HeartbeatMembership | null = null;
 
   /**
+   * @internal Use the factories (`server`, `bind`, `connect`, `wrap`, `handleUpgrade`).
    * Take over `socket`, whose opening handshake is complete; `head` holds bytes that
    * followed the handshake and already belong to the WebSocket stream; `compression` is
    * the permessage-deflate codec the handshake negotiated, if any.

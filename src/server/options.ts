@@ -7,6 +7,7 @@ import { describeOptionValue } from '../connection/errors.ts';
 import type { HeaderFields } from '../handshake/head-writer.ts';
 import { checkResponseHeaders } from '../handshake/server-response.ts';
 import { checkHeadLimits } from '../handshake/head-buffer.ts';
+import { isToken } from '../handshake/tokens.ts';
 import { DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS } from '../handshake/request.ts';
 import { resolvePeerOptions, stringList, timerMilliseconds, type PeerOptions, type ResolvedPeerOptions } from '../peer/options.ts';
 import type { TlsServerOptions } from '../tls/options.ts';
@@ -102,6 +103,11 @@ const NO_PROTOCOLS: readonly string[] = [];
 /** Apply the defaults; extra `headers` that could not go in a 101 throw an `InvalidHeaderError` here. */
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
   const protocols = typeof options.protocols === 'function' ? options.protocols : stringList('protocols', options.protocols);
+  if (Array.isArray(protocols)) {
+    // §4.1 item 10 (RFC 7230 §3.2.6): a name that is no token is one no client can offer.
+    const unreachable = protocols.find((name: string) => !isToken(name));
+    if (unreachable !== undefined) throw new TypeError(`protocols: ${JSON.stringify(unreachable)} is not a token, so no client could ask for it (RFC 6455 §4.1)`);
+  }
   const origins = stringList('origins', options.origins);
   for (const hook of ['verify', 'onRequest'] as const) {
     if (options[hook] != null && typeof options[hook] !== 'function') throw new TypeError(`${hook} must be a function, got ${describeOptionValue(options[hook])}`);

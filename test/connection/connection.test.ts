@@ -266,6 +266,8 @@ for (const role of ROLES) {
       const { conn } = endpoint(role);
       for (const code of [0, 999, 1004, 1005, 1006, 1015, 2999, 5000]) assertUsageError(() => conn.close(code), 'WS_ERR_INVALID_CLOSE_CODE');
       assertUsageError(() => conn.close(undefined, 'why'), 'WS_ERR_INVALID_CLOSE_CODE');
+      // Not a code at all (from JavaScript): the argument is wrong, not the code it names.
+      assertUsageError(() => conn.close('1000' as unknown as number), 'WS_ERR_INVALID_ARGUMENT');
       assert.equal(conn.state, 'OPEN');
       assert.equal(conn.outgoingBytes, 0);
     });

@@ -61,6 +61,10 @@ test('server: verify that is not a function, protocols / origins that are not st
     ['verify: true', { verify: true }, TypeError],
     ['protocols: 5', { protocols: 5 }, TypeError],
     ['protocols: [1]', { protocols: [1] }, TypeError],
+    ['protocols: ["a b"] (no token: no client can offer it)', { protocols: ['chat', 'a b'] }, TypeError],
+    ['onRequest: "index.html"', { onRequest: 'index.html' }, TypeError],
+    ['maxPayload: "10"', { maxPayload: '10' }, RangeError],
+    ['lentMessages without lentReads (it would lend nothing)', { lentMessages: true, lentReads: false }, TypeError],
     ['origins: {}', { origins: {} }, TypeError],
     ['origins: [null]', { origins: [null] }, TypeError],
     ['headers: "ab"', { headers: 'ab' }, TypeError],
@@ -71,6 +75,9 @@ test('server: verify that is not a function, protocols / origins that are not st
   for (const [what, options, type] of refused) {
     await assert.rejects(server(`ws://${LOCALHOST}:0/`, () => {}, untyped(options)), type, what);
   }
+  // A string where a number belongs is shown as one, not as the number it reads like.
+  await assert.rejects(server(`ws://${LOCALHOST}:0/`, () => {}, untyped({ maxPayload: '10' })), /maxPayload must be a positive number, got the string "10"/);
+  await assert.rejects(server(`ws://${LOCALHOST}:0/`, () => {}, untyped({ timeout: 'x' })), /timeout must be a number of milliseconds above 0 .*, got the string "x"/);
 });
 
 test('server: one string for protocols or origins is a list of one (not its characters)', async (t) => {
