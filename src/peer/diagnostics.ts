@@ -24,7 +24,11 @@ import type { Writable } from './types.ts';
 export const DiagnosticsChannel = {
   /** A connection completed its opening handshake (either role): {@link PeerOpenEvent}. */
   open: 'wspeer:open',
-  /** A message (or, in fragments mode, a frame) was received, before the application has it: {@link PeerMessageEvent}. */
+  /**
+   * A message (or, in fragments mode, a frame) was received, before the application has it:
+   * {@link PeerMessageEvent}. Stores bound to it (`bindStore`) are entered while the message
+   * is handed over, so an `onMessage` callback runs in the context they give.
+   */
   message: 'wspeer:message',
   /** The application queued a message or a frame (`send`, `write`, `broadcast`): {@link PeerSendEvent}. */
   send: 'wspeer:send',
@@ -94,9 +98,19 @@ export function publishOpen(peer: Peer, role: 'client' | 'server'): void {
   if (openChannel.hasSubscribers) openChannel.publish({ peer, role } satisfies PeerOpenEvent);
 }
 
-/** @internal Called for every message received: the check comes first. `peer`: the receiver's host, a Peer. */
-export function publishMessage(peer: object, message: Message): void {
-  if (messageChannel.hasSubscribers) messageChannel.publish({ peer: peer as Peer, message } satisfies PeerMessageEvent);
+/** @internal Whether `wspeer:message` has a subscriber or a bound store: checked for every message received, first. */
+export function messageTraced(): boolean {
+  return messageChannel.hasSubscribers;
+}
+
+/**
+ * @internal Publish a message received and run `handOver(message)` (which gives it to the
+ * application) inside the stores bound to `wspeer:message` (`channel.bindStore`: the
+ * AsyncLocalStorage a tracer keeps its span in), so that an `onMessage` callback, and what
+ * it awaits, runs in the context the tracer made for the message. `peer`: a Peer.
+ */
+export function traceMessage<T, M extends Message>(peer: object, message: M, handOver: (this: T, message: M) => void, thisArg: T): void {
+  messageChannel.runStores({ peer: peer as Peer, message } satisfies PeerMessageEvent, handOver, thisArg, message);
 }
 
 /** @internal Called for every message queued: the check comes first. */

@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { isUtf8 } from 'node:buffer';
 import type { MessageCompression } from '../connection/compression.ts';
 import { Connection, type ConnectionState } from '../connection/connection.ts';
+import { invalidArgument } from '../connection/errors.ts';
 import { CloseCode } from '../frame/close-code.ts';
 import type { ProtocolError } from '../frame/errors.ts';
 import { READ_REGION_SIZE } from '../frame/mask-simd.ts';
@@ -23,6 +24,7 @@ import { callTimeout, type ResolvedPeerOptions } from './options.ts';
 import { ownedWritable, queueWritable, sizeOfWritable } from './outgoing.ts';
 import { Receiver, type ReceiverHost } from './receiver.ts';
 import { Liveness } from './liveness.ts';
+import { PingWaiters } from './pings.ts';
 import { attachSocket, endIfEnded, writeChunks } from './socket-events.ts';
 import { scheduleFlush, startHeartbeat, stopHeartbeat, type Flushable, type Heartbeat, type HeartbeatMembership } from './scheduler.ts';
 import type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types.ts';
@@ -31,6 +33,20 @@ export type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types
 
 // The chunks of one flush, reused by every peer (flushes are synchronous, one at a time).
 const outgoing: Uint8Array[] = [];
+const encoder = new TextEncoder();
+// Numbers the pings `ping()` sends without a payload of the caller's, so that each pong tells which it answers.
+let pingsSent = 0;
+
+/** The bytes of a ping's payload: the caller's, copied (it is kept to match the pong), or the next number. */
+function pingPayload(payload: string | Uint8Array | undefined): Uint8Array {
+  if (payload === undefined) {
+    const n = (pingsSent = (pingsSent + 1) >>> 0);
+    return Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+  }
+  if (typeof payload === 'string') return encoder.encode(payload);
+  if (payload instanceof Uint8Array) return Uint8Array.from(payload);
+  throw invalidArgument('ping', 'the payload', 'a string or a Uint8Array', payload);
+}
 const EMPTY_INFO: HandshakeInfo = { path: '/', headers: {}, protocol: '', extensions: '' };
 
 /**
@@ -66,6 +82,8 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
   private readonly liveness = new Liveness();
   private onClosedCallback: ((peer: Peer) => void) | null = null;
   private heartbeat: HeartbeatMembership | null = null;
+  /** Pings of `ping()` waiting for their pongs; made on the first. */
+  private pings: PingWaiters | null = null;
 
   /**
    * @internal Use the factories (`server`, `bind`, `connect`, `wrap`, `handleUpgrade`).
@@ -314,6 +332,31 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
   }
 
   /**
+   * Ping the other side (§5.5.2) and resolve with the round trip in milliseconds once its
+   * pong comes (§5.5.3). Without `payload`, a fresh 4-byte one tells this ping's pong from
+   * others' (a heartbeat's, say); with one, the first pong carrying it answers. A pong to a
+   * later ping answers this one too, as the other side may answer only the latest. With
+   * `timeout` (ms), rejects with a {@link TimeoutError} if none came in time (the connection
+   * stays open: `pingFrequency` is what drops a silent peer). Rejects with
+   * {@link ConnectionClosedError} once our close frame is sent or the socket has closed, and
+   * with a `UsageError` for a payload over 125 bytes.
+   */
+  ping(payload?: string | Uint8Array, timeout?: number): Promise<number> {
+    if (this.done || this.connection.state !== 'OPEN') return Promise.reject(new ConnectionClosedError('ping'));
+    let delay: number | undefined;
+    let bytes: Uint8Array;
+    try {
+      delay = callTimeout('ping', timeout);
+      bytes = pingPayload(payload);
+      this.connection.sendPing(bytes);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    scheduleFlush(this);
+    return (this.pings ??= new PingWaiters()).add(bytes, delay);
+  }
+
+  /**
    * The closing handshake (§7.1.2): send a close frame with `code` and `reason`, wait for
    * the peer's and for the socket to end; past `timeout` (ms, default the `closeTimeout`
    * option) the socket is destroyed. Resolves once the socket is closed: true if both close
@@ -506,6 +549,7 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     if (this.heartbeat !== null) stopHeartbeat(this.heartbeat);
     this.receiver.inbox.close();
     this.writers?.rejectAll(new ConnectionClosedError('write'));
+    this.pings?.rejectAll(new ConnectionClosedError('ping'));
     this.closing.settle();
     publishClose(this);
     this.onClosedCallback?.(this);
@@ -522,6 +566,11 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     this.receiver.callback = null;
     this.abort(CloseCode.InternalError, 'internal error');
     this.options.onError(error);
+  }
+
+  /** @internal A pong came: it may answer pings of `ping()`. */
+  pongReceived(payload: Uint8Array): void {
+    this.pings?.pong(payload);
   }
 
   /** @internal The peer's close frame arrived: our answer waits for the application to have had what came before (see `ClosingHandshake.answer`). */

@@ -8,7 +8,7 @@
 import type { ConnectionHandler } from '../connection/handler.ts';
 import { Opcode } from '../frame/opcode.ts';
 import { callApplication, type CallbackOwner } from './callbacks.ts';
-import { publishMessage } from './diagnostics.ts';
+import { messageTraced, traceMessage } from './diagnostics.ts';
 import { Inbox } from './inbox.ts';
 import { lendingNow, lentPayloadExpired } from './lent-messages.ts';
 import { ReceivedMessage, type Message } from './message.ts';
@@ -23,6 +23,8 @@ export interface ReceiverHost extends CallbackOwner {
   handlingSettled(): void;
   /** The peer's close frame came; `unread`: messages wait in the inbox. */
   closeReceived(unread: boolean): void;
+  /** A pong came (its payload lent for the call). */
+  pongReceived(payload: Uint8Array): void;
 }
 
 /** See the module comment. */
@@ -93,7 +95,12 @@ export class Receiver implements ConnectionHandler {
   }
 
   private deliver(message: ReceivedMessage): void {
-    publishMessage(this.host, message);
+    if (messageTraced()) traceMessage(this.host, message, this.handOver, this);
+    else this.handOver(message);
+  }
+
+  /** Give `message` to the callback, or to a waiting read, or queue it. */
+  private handOver(message: ReceivedMessage): void {
     const callback = this.callback;
     if (callback !== null) return this.lend(callback, message);
     // The callback switched itself off mid-read: what it leaves for `read` must be owned.
@@ -131,8 +138,10 @@ export class Receiver implements ConnectionHandler {
   onText(): void {}
   /** @internal Nothing to do: the connection answers pings itself (§5.5.2). */
   onPing(): void {}
-  /** @internal Nothing to do: liveness is any byte heard (see the peer's `beat`). */
-  onPong(): void {}
+  /** @internal Liveness is any byte heard (see the peer's `beat`); the pong may answer a `ping()`. */
+  onPong(payload: Uint8Array): void {
+    this.host.pongReceived(payload);
+  }
   /** @internal Nothing to do: the connection reports its error through `error` and the close. */
   onError(): void {}
 

@@ -110,3 +110,31 @@ test('diagnostics: a subscriber that throws does not disturb the connection (its
   // The server's message, then the client's echo: each publish threw, and each was delivered.
   assert.deepEqual(run.stdout.trim().split('\n'), ['uncaught subscriber failed', 'uncaught subscriber failed', 'echo still echoed']);
 });
+
+test('diagnostics: a store bound to wspeer:message (a tracer\'s span) is the context onMessage runs in, and what it awaits; one message\'s does not leak into the next', async (t) => {
+  const { AsyncLocalStorage } = await import('node:async_hooks');
+  const { channel } = await import('node:diagnostics_channel');
+  const span = new AsyncLocalStorage<string>();
+  const messages = channel(DiagnosticsChannel.message);
+  messages.bindStore(span, (event) => `span of ${String((event as PeerMessageEvent).message.data)}`);
+  t.after(() => void messages.unbindStore(span));
+  const seen: Array<[string, string | undefined, string | undefined]> = [];
+  const instance = await server(`ws://${LOCALHOST}:0/`, (peer) => {
+    peer.onMessage(async (message) => {
+      const during = span.getStore();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      seen.push([String(message.data), during, span.getStore()]);
+    });
+  });
+  defer(t, () => instance.close(500));
+  const client = await connect(instance.url);
+  defer(t, () => client.close());
+  await client.write('one');
+  await client.write('two');
+  await waitFor(() => seen.length === 2, 2000, 'both messages handled');
+  assert.deepEqual(seen, [
+    ['one', 'span of one', 'span of one'],
+    ['two', 'span of two', 'span of two'],
+  ]);
+  assert.equal(span.getStore(), undefined, 'outside a message, no span');
+});
