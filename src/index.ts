@@ -18,6 +18,7 @@ export {
   type EngineOpenInfo,
   type EngineCloseInfo,
   type EngineErrorInfo,
+  type EngineUrlSource,
 } from './engines/client-engine.ts';
 export type { ReconnectOptions } from './engines/backoff.ts';
 export { wrap, type WrapOptions, type WrapClientOptions, type WrapServerOptions } from './wrap.ts';

@@ -105,6 +105,12 @@ export function checkConnectArguments(url: string | URL, options: ConnectOptions
   if (target.secure) clientTlsOptions(target.host, options.tls); // reads the CA files it names
 }
 
+/** As {@link checkConnectArguments}, for options whose URL is not known yet (the engine's URL function). */
+export function checkConnectOptions(options: ConnectOptions = {}): void {
+  prepareHandshake(parseConnectUrl('ws://localhost/'), options);
+  if (options.tls != null) clientTlsOptions('localhost', options.tls);
+}
+
 /** The request to send and what its answer is checked against. */
 interface PreparedHandshake {
   request: string;

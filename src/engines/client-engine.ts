@@ -10,7 +10,7 @@
  * TLS, compression) is there for the application as well.
  * @module
  */
-import { checkConnectArguments, connect } from '../client/connect.ts';
+import { checkConnectArguments, checkConnectOptions, connect } from '../client/connect.ts';
 import { checkCloseArguments } from '../connection/control-frames.ts';
 import { CloseCode } from '../frame/close-code.ts';
 import { TimeoutError } from '../peer/errors.ts';
@@ -18,9 +18,18 @@ import { callTimeout, DEFAULT_CLOSE_TIMEOUT } from '../peer/options.ts';
 import type { Message } from '../peer/message.ts';
 import type { Peer, SendResult, Writable } from '../peer/peer.ts';
 import { backoffDelay, resolveReconnectOptions, type ResolvedReconnectOptions } from './backoff.ts';
-import { EngineStoppedError, type EngineCallbacks, type EngineCloseInfo, type EngineErrorInfo, type EngineOpenInfo, type EngineOptions, type EngineState } from './engine-types.ts';
+import {
+  EngineStoppedError,
+  type EngineCallbacks,
+  type EngineCloseInfo,
+  type EngineErrorInfo,
+  type EngineOpenInfo,
+  type EngineOptions,
+  type EngineState,
+  type EngineUrlSource,
+} from './engine-types.ts';
 
-export { EngineStoppedError, type EngineCallbacks, type EngineCloseInfo, type EngineErrorInfo, type EngineOpenInfo, type EngineOptions, type EngineState } from './engine-types.ts';
+export { EngineStoppedError, type EngineCallbacks, type EngineCloseInfo, type EngineErrorInfo, type EngineOpenInfo, type EngineOptions, type EngineState, type EngineUrlSource } from './engine-types.ts';
 
 /** The engine's `pingFrequency` unless given: a connection silent for a period after a ping is dropped, and made again. */
 const ENGINE_PING_FREQUENCY = 30_000;
@@ -56,7 +65,7 @@ export class ClientEngine {
   private cancelAttempt: AbortController | null = null;
   private stopping: Promise<void> | null = null;
   private readonly waiters = new Set<OpenWaiter>();
-  private readonly url: string;
+  private readonly url: string | EngineUrlSource;
   private readonly callbacks: EngineCallbacks;
   private readonly options: EngineOptions;
   private readonly backoff: ResolvedReconnectOptions | null;
@@ -66,8 +75,11 @@ export class ClientEngine {
   private readonly deliver = (message: Message): void => this.onPeerMessage(message);
 
   /** @internal Use {@link startClientEngine}. */
-  constructor(url: string | URL, callbacks: EngineCallbacks, options: EngineOptions) {
-    checkConnectArguments(url, options); // a bad URL or option throws here, rather than fail every attempt
+  constructor(url: string | URL | EngineUrlSource, callbacks: EngineCallbacks, options: EngineOptions) {
+    // A bad URL or option throws here, rather than fail every attempt; a URL from a
+    // function is checked as each attempt asks for it.
+    if (typeof url === 'function') checkConnectOptions(options);
+    else checkConnectArguments(url, options);
     this.url = url instanceof URL ? url.href : url; // a URL changed later must not move the engine
     // Every callback is optional: none at all is an empty set; anything else is a mistake.
     if (callbacks != null && typeof callbacks !== 'object') throw new TypeError(`the callbacks must be an object, got ${typeof callbacks}`);
@@ -181,7 +193,11 @@ export class ClientEngine {
     this.stateNow = 'connecting';
     this.attempts++;
     const cancel = (this.cancelAttempt = new AbortController());
-    this.connecting = connect(this.url, {}, { ...this.options, signal: cancel.signal }).then(
+    const options = { ...this.options, signal: cancel.signal };
+    const url = this.url;
+    // A function is asked for each attempt's URL; what it throws fails the attempt, retried as any.
+    const connecting = typeof url === 'function' ? Promise.resolve().then(url).then((target) => connect(target, {}, options)) : connect(url, {}, options);
+    this.connecting = connecting.then(
       (peer) => this.adopt(peer),
       (error: unknown) => this.onAttemptFailed(error),
     );
@@ -395,10 +411,11 @@ export class ClientEngine {
 }
 
 /**
- * Connect to `url` and stay connected: see {@link ClientEngine}. Returns at once; the
+ * Connect to `url` and stay connected: see {@link ClientEngine}. `url` may be a function,
+ * asked for the URL of each attempt (see {@link EngineUrlSource}). Returns at once; the
  * first attempt is under way (`await engine.opened()` to wait for it). Until `stop()`, or
  * until it gives up, the engine keeps the process alive, as a connection or a timer.
  */
-export function startClientEngine(url: string | URL, callbacks: EngineCallbacks, options: EngineOptions = {}): ClientEngine {
+export function startClientEngine(url: string | URL | EngineUrlSource, callbacks: EngineCallbacks, options: EngineOptions = {}): ClientEngine {
   return new ClientEngine(url, callbacks, options);
 }

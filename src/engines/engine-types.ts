@@ -9,6 +9,14 @@ import type { Message } from '../peer/message.ts';
 import type { Peer } from '../peer/peer.ts';
 import type { ReconnectOptions } from './backoff.ts';
 
+/**
+ * The URL of each attempt, asked for before it is made: one that changes between
+ * connections, such as a short-lived token in its query, or the next host of a pool. It may
+ * return a promise (a token to fetch first); a throw or a rejection fails that attempt, told
+ * to `onError` and retried like any other.
+ */
+export type EngineUrlSource = () => string | URL | Promise<string | URL>;
+
 /** Where an engine is: connecting, open, waiting to retry, or stopped for good. */
 export type EngineState = 'connecting' | 'open' | 'waiting' | 'stopped';
 

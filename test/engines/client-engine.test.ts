@@ -20,6 +20,7 @@ import {
   type EngineCloseInfo,
   type EngineErrorInfo,
   type EngineOptions,
+  type EngineUrlSource,
   type Message,
   type Peer,
 } from '../../src/index.ts';
@@ -51,7 +52,7 @@ async function refusedPort(): Promise<number> {
 }
 
 /** An engine whose callbacks record what they were told; stopped after the test. */
-function recordingEngine(t: TestContext, url: string, options: EngineOptions = {}, callbacks: EngineCallbacks = {}) {
+function recordingEngine(t: TestContext, url: string | EngineUrlSource, options: EngineOptions = {}, callbacks: EngineCallbacks = {}) {
   const seen = { opens: [] as Array<{ attempt: number; reconnected: boolean }>, messages: [] as string[], closes: [] as EngineCloseInfo[], errors: [] as Array<{ error: unknown; info: EngineErrorInfo }> };
   const engine: ClientEngine = startClientEngine(
     url,
@@ -105,6 +106,42 @@ test('a lost connection goes to onClose with willReconnect, and the engine conne
   engine.send('after');
   await waitFor(() => seen.messages.length === 1, 3000, 'an echo on the new connection');
   assert.deepEqual(seen.messages, ['echo:after']);
+});
+
+test('a URL function is asked before each attempt (a fresh token each time), may answer a promise, and one that throws fails that attempt only', async (t) => {
+  // Each connection is dropped by the server once it hears from the client; tokens are single-use.
+  const used = new Set<string>();
+  const instance = await server(
+    `ws://${LOCALHOST}:0`,
+    (peer) => peer.onMessage(() => peer.close()),
+    {
+      verify: ({ path }) => {
+        const token = new URL(path, 'ws://x').searchParams.get('token') ?? '';
+        if (used.has(token)) return { status: 401, reason: 'token used' };
+        used.add(token);
+        return true;
+      },
+    },
+  );
+  defer(t, () => instance.close(500));
+  let asked = 0;
+  const url: EngineUrlSource = () => {
+    asked++;
+    if (asked === 2) throw new Error('no token this time');
+    // A promise, as when the token is fetched first.
+    return asked === 3 ? Promise.resolve(new URL(`${instance.url}live?token=t${asked}`)) : `${instance.url}live?token=t${asked}`;
+  };
+  const { engine, seen } = recordingEngine(t, url, { reconnect: { initialDelay: 10, jitter: 0 } });
+  const first = await within(engine.opened(), 3000, 'the first connection');
+  assert.equal(first.handshake.path, '/live?token=t1');
+  engine.send('drop me');
+  await waitFor(() => seen.opens.length === 2 && engine.state === 'open', 3000, 'reconnected');
+  assert.equal(engine.peer!.handshake.path, '/live?token=t3');
+  assert.equal(asked, 3);
+  assert.equal(seen.errors.length, 1);
+  assert.equal((seen.errors[0]!.error as Error).message, 'no token this time');
+  assert.equal(seen.errors[0]!.info.phase, 'connect');
+  assert.deepEqual([...used], ['t1', 't3']);
 });
 
 test('failed attempts are retried with exponential backoff, each reported to onError, until the server comes up', async (t) => {
