@@ -73,9 +73,12 @@ export interface ServerOptions extends PeerOptions {
    * request that does not ask for a WebSocket goes to this `node:http` request listener (an
    * Express app is one) instead of being answered 400 or 405, and so do the requests that
    * follow it on that connection. So does one the upgrade parser refuses (HTTP/1.0, a
-   * malformed head): `node:http` answers it as a web server would. Its connections count
-   * against `maxConnections`, `timeout` bounds each request head, and `close()` ends them.
-   * For `server` and `bind`; next to your own HTTP server, use `createUpgradeHandler`.
+   * malformed head): `node:http` answers it as a web server would. An offer to upgrade to
+   * another protocol (h2c) is ignored (RFC 7230 §6.7). Its connections count against
+   * `maxConnections`; `timeout`, `maxHeadBytes` and `maxHeaders` bound each request head;
+   * what the listener throws (or its promise rejects with) goes to `onError` and is
+   * answered 500; `close()` ends them. For `server` and `bind`; next to your own HTTP
+   * server, use `createUpgradeHandler`.
    */
   onRequest?: RequestListener;
 }

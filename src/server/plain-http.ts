@@ -7,16 +7,22 @@
  * server. Connections that upgrade on their first request never meet `node:http`.
  * @module
  */
-import { createServer, type IncomingMessage, type RequestListener, type Server as HttpServer } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { asksForWebSocket } from '../handshake/validate.ts';
+import { requestHeadOf } from './http.ts';
 
-/** How the HTTP server bounds its requests: the WebSocket server's own limits. */
-export interface PlainHttpLimits {
+/** What the HTTP server takes from the WebSocket server's options. */
+export interface PlainHttpSettings {
   /** Milliseconds a client has to send a request head. */
   timeout: number;
   /** Largest request head in bytes. */
   maxHeadBytes: number;
+  /** Most header lines in a request head. */
+  maxHeaders: number;
+  /** Told of what the request listener throws, or of its promise's rejection. */
+  onError: (error: unknown) => void;
 }
 
 /** What is done with an upgrade request that came on a connection served as plain HTTP. */
@@ -25,24 +31,65 @@ export type LateUpgrade = (request: IncomingMessage, socket: Socket, head: Buffe
 // `node:http` throws unless the request timeout is 0 or at least the head's.
 const NODE_REQUEST_TIMEOUT = 300_000;
 
+/**
+ * `listener`, with what it throws (or its promise rejects with) told to `onError` and
+ * answered 500, as for the server's other callbacks, rather than left to crash the process.
+ */
+function guarded(listener: RequestListener, onError: (error: unknown) => void): RequestListener {
+  const fail = (error: unknown, response: ServerResponse): void => {
+    onError(error);
+    if (response.headersSent) response.destroy();
+    else response.writeHead(500).end();
+  };
+  return (request, response) => {
+    try {
+      const result: unknown = listener(request, response);
+      if (result instanceof Promise) result.catch((error: unknown) => fail(error, response));
+    } catch (error) {
+      fail(error, response);
+    }
+  };
+}
+
+/**
+ * The head of a request that asked to upgrade to another protocol (h2c, say), without its
+ * `Upgrade` field: the server ignores the offer (RFC 7230 §6.7) and serves the request as a
+ * plain one, which `node:http` only does for a request without it.
+ */
+function headWithoutUpgrade(request: IncomingMessage): Buffer {
+  let head = `${request.method ?? 'GET'} ${request.url ?? '/'} HTTP/${request.httpVersion}\r\n`;
+  const raw = request.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() !== 'upgrade') head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  }
+  // Field values reach JavaScript as latin1, one character per byte: they go back the same.
+  return Buffer.from(`${head}\r\n`, 'latin1');
+}
+
 /** The plain HTTP side of one WebSocket server: see the module comment. */
 export class PlainHttp {
   private readonly http: HttpServer;
   /** Connections served as plain HTTP and not yet closed or upgraded. */
   private readonly sockets = new Set<Socket>();
 
-  constructor(listener: RequestListener, limits: PlainHttpLimits, lateUpgrade: LateUpgrade) {
+  constructor(listener: RequestListener, settings: PlainHttpSettings, lateUpgrade: LateUpgrade) {
     this.http = createServer(
       {
-        maxHeaderSize: limits.maxHeadBytes,
-        headersTimeout: limits.timeout,
-        requestTimeout: Math.max(NODE_REQUEST_TIMEOUT, limits.timeout),
+        maxHeaderSize: settings.maxHeadBytes,
+        headersTimeout: settings.timeout,
+        requestTimeout: Math.max(NODE_REQUEST_TIMEOUT, settings.timeout),
         // Those timeouts are enforced by a sweep at this interval; Node's default is 30 s.
-        connectionsCheckingInterval: Math.max(10, Math.min(1000, limits.timeout / 2)),
+        connectionsCheckingInterval: Math.max(10, Math.min(1000, settings.timeout / 2)),
       },
-      listener,
+      guarded(listener, settings.onError),
     );
+    // One more than the limit, so that a late upgrade over it shows (see `Server`).
+    this.http.maxHeadersCount = settings.maxHeaders + 1;
     this.http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (!asksForWebSocket(requestHeadOf(request).headers)) {
+        this.take(socket as Socket, Buffer.concat([headWithoutUpgrade(request), head]));
+        return;
+      }
       this.sockets.delete(socket as Socket);
       lateUpgrade(request, socket as Socket, head);
     });
@@ -58,8 +105,10 @@ export class PlainHttp {
 
   /** Serve `socket`, paused, whose `bytes` were read already and go first. */
   take(socket: Socket, bytes: Buffer): void {
-    this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
+    if (!this.sockets.has(socket)) {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    }
     if (bytes.length > 0) socket.unshift(bytes);
     this.http.emit('connection', socket);
     socket.resume();

@@ -146,6 +146,11 @@ export class Server {
         reject(socket, policyError(503, 'WS_HANDSHAKE_OVERLOADED', 'too many connections'), request.method);
         return;
       }
+      // `node:http` keeps the first fields past its count rather than refuse: the limit is ours.
+      if (request.rawHeaders.length / 2 > this.options.maxHeaders) {
+        reject(socket, policyError(431, 'WS_HANDSHAKE_TOO_MANY_HEADERS', 'too many header fields'), request.method);
+        return;
+      }
       const entry: Handshaking = { socket, registryIndex: -1 };
       this.handshaking.add(entry);
       this.answer(entry, requestHeadOf(request), head, Date.now() + this.options.timeout, acceptsPath, onPeer);
@@ -339,11 +344,12 @@ export async function server(url: string, handler: ConnectionHandlerFunction | R
 
 /**
  * A route must be one a request can reach: a path as requests send it (RFC 7230 §5.3.1,
- * origin-form), its query left out as paths are compared without theirs.
+ * origin-form: visible ASCII, other characters percent-encoded, as paths are compared
+ * undecoded), its query left out as paths are compared without theirs.
  */
 function checkRoute(path: string, route: unknown): void {
-  if (!path.startsWith('/') || path.includes('?') || path.includes('#')) {
-    throw new TypeError(`server: route ${JSON.stringify(path)} can never match: a route is a path from its leading /, with no query or fragment (e.g. '/chat')`);
+  if (!/^\/[\x21-\x7e]*$/.test(path) || path.includes('?') || path.includes('#')) {
+    throw new TypeError(`server: route ${JSON.stringify(path)} can never match: a route is a path from its leading /, in visible ASCII (percent-encode the rest), with no query or fragment (e.g. '/chat')`);
   }
   if (typeof route !== 'function') throw new TypeError(`server: route ${path} is not a function`);
 }

@@ -41,9 +41,9 @@ export type HeadCallback = (request: ParsedRequest | null, deadline: number, fai
  * in it for the reader that takes it over and resumes it (a {@link Peer} does). On a malformed or oversized head the error is answered (431, 400, …)
  * and `done(null)` is called; past `deadline` (ms since the epoch: the whole handshake's)
  * the socket is destroyed (slowloris). A null request comes with its {@link HeadFailure}.
- * With `plain`, a request that does not ask for a WebSocket, or that is refused, is not
- * answered: `done(null)` is told 'plain', then `plain` is given every byte read, to hand the
- * paused socket on to an HTTP server.
+ * With `plain`, a request that does not ask for a WebSocket, or that is refused for
+ * anything but the head's limits, is not answered: `done(null)` is told 'plain', then
+ * `plain` is given every byte read, to hand the paused socket on to an HTTP server.
  */
 export function readRequestHead(socket: Socket, deadline: number, options: ResolvedServerOptions, done: HeadCallback, plain?: (bytes: Buffer) => void): void {
   new HeadReader(socket, deadline, options, done, plain).start();
@@ -104,8 +104,9 @@ class HeadReader implements Deadline {
       request = this.parser.feed(chunk);
     } catch (error) {
       if (!(error instanceof HandshakeError)) throw error;
-      // An HTTP server answers what a WebSocket parser refuses (HTTP/1.0, say) on its own terms.
-      if (this.seen !== null) return this.handOn();
+      // An HTTP server answers what a WebSocket parser refuses (HTTP/1.0, say) on its own
+      // terms; but the head's limits (431) are the server's, whoever would have served it.
+      if (this.seen !== null && error.status !== 431) return this.handOn();
       reject(this.socket, error);
       this.finish(null, error);
       return;

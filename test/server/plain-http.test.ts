@@ -62,6 +62,30 @@ async function responseHead(socket: Socket): Promise<{ head: string; rest: Buffe
   );
 }
 
+/** Read one whole response, its body by its content-length, off `socket`, which stays open. */
+async function readResponse(socket: Socket): Promise<{ head: string; body: string }> {
+  let received = Buffer.alloc(0);
+  return within(
+    new Promise((resolve) => {
+      const onData = (chunk: Buffer): void => {
+        received = Buffer.concat([received, chunk]);
+        const end = received.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const head = received.subarray(0, end).toString('latin1');
+        const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+        if (received.length < end + 4 + length) return;
+        socket.off('data', onData);
+        socket.pause();
+        resolve({ head, body: received.subarray(end + 4, end + 4 + length).toString() });
+      };
+      socket.on('data', onData);
+      socket.resume();
+    }),
+    3000,
+    'a response',
+  );
+}
+
 test('onRequest: plain requests on the WebSocket port go to the listener, with their bodies; upgrades go to their routes; an unknown route is still 404', async (t) => {
   const instance = await site(t);
   const port = portOf(instance);
@@ -95,10 +119,9 @@ test('onRequest: a connection served as plain HTTP may upgrade on a later reques
   const socket = await rawConnect(portOf(instance));
   defer(t, () => socket.destroy());
   socket.write(requestText(['GET /page HTTP/1.1', `Host: ${LOCALHOST}`]));
-  const first = await responseHead(socket);
+  const first = await readResponse(socket);
   assert.match(first.head, /^HTTP\/1\.1 200 /);
-  const length = Number(/content-length: (\d+)/i.exec(first.head)![1]);
-  assert.equal(first.rest.subarray(0, length).toString(), 'plain GET /page 1.1 ');
+  assert.equal(first.body, 'plain GET /page 1.1 ');
   // The upgrade and a first frame in one write: the frame must not be lost to node:http.
   socket.write(Buffer.concat([Buffer.from(requestText(upgradeLines('/echo'))), clientFrame(1, 'late upgrade')]));
   const second = await responseHead(socket);
@@ -147,4 +170,51 @@ test('onRequest works with bind() too, and is refused where plain requests are t
   assert.throws(() => createUpgradeHandler({ onRequest: listener }), /createUpgradeHandler: onRequest is for server\(\) and bind\(\)/);
   assert.throws(() => handleUpgrade({} as IncomingMessage, {} as Socket, Buffer.alloc(0), { onRequest: listener }), /handleUpgrade: onRequest/);
   await assert.rejects(server(`ws://${LOCALHOST}:0`, () => {}, { onRequest: 'index.html' as unknown as RequestListener }), /onRequest must be a function/);
+});
+
+test('onRequest: an offer to upgrade to another protocol (h2c) is ignored and the request served, first on its connection or later (RFC 7230 §6.7)', async (t) => {
+  const instance = await site(t);
+  const socket = await rawConnect(portOf(instance));
+  defer(t, () => socket.destroy());
+  const h2c = (path: string): string => requestText([`GET ${path} HTTP/1.1`, `Host: ${LOCALHOST}`, 'Connection: Upgrade, HTTP2-Settings', 'Upgrade: h2c', 'HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA']);
+  for (const path of ['/first', '/later']) {
+    socket.write(h2c(path));
+    const { head, body } = await readResponse(socket);
+    assert.match(head, /^HTTP\/1\.1 200 /, path);
+    assert.equal(body, `plain GET ${path} 1.1 `);
+  }
+});
+
+test('onRequest: the head limits stay the server’s: too many header fields is 431 for a first request, plain or upgrade, and for a later upgrade on a kept-alive connection', async (t) => {
+  const instance = await site(t, { maxHeaders: 20 });
+  const padding = Array.from({ length: 30 }, (_, i) => `X-Pad-${i}: v`);
+  assert.equal((await rawExchange(portOf(instance), requestText([...upgradeLines('/echo'), ...padding]))).status, 431);
+  assert.equal((await rawExchange(portOf(instance), requestText(['GET / HTTP/1.1', `Host: ${LOCALHOST}`, ...padding]))).status, 431);
+  const socket = await rawConnect(portOf(instance));
+  defer(t, () => socket.destroy());
+  socket.write(requestText(['GET / HTTP/1.1', `Host: ${LOCALHOST}`]));
+  assert.match((await readResponse(socket)).head, /^HTTP\/1\.1 200 /);
+  socket.write(requestText([...upgradeLines('/echo'), ...padding]));
+  assert.match((await responseHead(socket)).head, /^HTTP\/1\.1 431 /);
+});
+
+test('onRequest: a listener that throws, or whose promise rejects, is answered 500 and told to onError; the server goes on', async (t) => {
+  const errors: unknown[] = [];
+  const instance = await server(`ws://${LOCALHOST}:0`, () => {}, {
+    onError: (error) => void errors.push(error),
+    onRequest: (request, response) => {
+      if (request.url === '/throws') throw new Error('sync part failed');
+      return (async () => {
+        await Promise.resolve();
+        if (request.url === '/rejects') throw new Error('async part failed');
+        response.end('fine');
+      })();
+    },
+  });
+  defer(t, () => instance.close(500));
+  const port = portOf(instance);
+  assert.equal((await fetchPlain(port, '/throws')).status, 500);
+  assert.equal((await fetchPlain(port, '/rejects')).status, 500);
+  assert.deepEqual(await fetchPlain(port, '/ok').then(({ status, body }) => [status, body]), [200, 'fine']);
+  assert.deepEqual(errors.map((error) => (error as Error).message), ['sync part failed', 'async part failed']);
 });

@@ -391,7 +391,7 @@ test('routes with a path in the URL, or a route that is not a function, are refu
 });
 
 test('a route no request can reach (no leading /, a query, a fragment, a whole URL) is refused at once, not answered 404 forever', async () => {
-  for (const path of ['chat', '/chat?room=1', '/chat#top', 'ws://host/chat', '']) {
+  for (const path of ['chat', '/chat?room=1', '/chat#top', 'ws://host/chat', '', '/a b', '/café']) {
     await assert.rejects(server(`ws://${LOCALHOST}:0`, { [path]: () => {} }), (error: Error) => error instanceof TypeError && error.message.includes(`route ${JSON.stringify(path)} can never match`), path);
   }
 });
