@@ -9,6 +9,7 @@
  * reports the error as uncaught, on a later tick).
  * @module
  */
+import { AsyncResource } from 'node:async_hooks';
 import { channel } from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
 import type { ProtocolError } from '../frame/errors.ts';
@@ -103,11 +104,27 @@ export function messageTraced(): boolean {
   return messageChannel.hasSubscribers;
 }
 
+// The context a message queued for a callback arrived in (only while `wspeer:message` is traced).
+const contexts = new WeakMap<Message, AsyncResource>();
+let anyContextKept = false;
+
+/** @internal `message` is queued: keep the context it arrived in (the stores' values), for the callback it will be handed to. */
+export function keepContext(message: Message): void {
+  anyContextKept = true;
+  contexts.set(message, new AsyncResource('wspeer:message'));
+}
+
+/** @internal The context `message` arrived in, if it was kept; no lookup in a process that never traced. */
+export function contextOf(message: Message): AsyncResource | undefined {
+  return anyContextKept ? contexts.get(message) : undefined;
+}
+
 /**
  * @internal Publish a message received and run `handOver(message)` (which gives it to the
  * application) inside the stores bound to `wspeer:message` (`channel.bindStore`: the
  * AsyncLocalStorage a tracer keeps its span in), so that an `onMessage` callback, and what
- * it awaits, runs in the context the tracer made for the message. `peer`: a Peer.
+ * it awaits, runs in the context the tracer made for the message — also when it is queued
+ * and handed to a callback later (see `keepContext`). `peer`: a Peer.
  */
 export function traceMessage<T, M extends Message>(peer: object, message: M, handOver: (this: T, message: M) => void, thisArg: T): void {
   messageChannel.runStores({ peer: peer as Peer, message } satisfies PeerMessageEvent, handOver, thisArg, message);

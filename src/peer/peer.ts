@@ -7,8 +7,8 @@ import type { Socket } from 'node:net';
 import { isUtf8 } from 'node:buffer';
 import type { MessageCompression } from '../connection/compression.ts';
 import { Connection, type ConnectionState } from '../connection/connection.ts';
-import { invalidArgument } from '../connection/errors.ts';
 import { CloseCode } from '../frame/close-code.ts';
+import { Opcode } from '../frame/opcode.ts';
 import type { ProtocolError } from '../frame/errors.ts';
 import { READ_REGION_SIZE } from '../frame/mask-simd.ts';
 import { ClosingHandshake } from './closing.ts';
@@ -24,7 +24,7 @@ import { callTimeout, type ResolvedPeerOptions } from './options.ts';
 import { ownedWritable, queueWritable, sizeOfWritable } from './outgoing.ts';
 import { Receiver, type ReceiverHost } from './receiver.ts';
 import { Liveness } from './liveness.ts';
-import { PingWaiters } from './pings.ts';
+import { pingPayload, PingWaiters } from './pings.ts';
 import { attachSocket, endIfEnded, writeChunks } from './socket-events.ts';
 import { scheduleFlush, startHeartbeat, stopHeartbeat, type Flushable, type Heartbeat, type HeartbeatMembership } from './scheduler.ts';
 import type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types.ts';
@@ -33,21 +33,8 @@ export type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types
 
 // The chunks of one flush, reused by every peer (flushes are synchronous, one at a time).
 const outgoing: Uint8Array[] = [];
-const encoder = new TextEncoder();
-// Numbers the pings `ping()` sends without a payload of the caller's, so that each pong tells which it answers.
-let pingsSent = 0;
-
-/** The bytes of a ping's payload: the caller's, copied (it is kept to match the pong), or the next number. */
-function pingPayload(payload: string | Uint8Array | undefined): Uint8Array {
-  if (payload === undefined) {
-    const n = (pingsSent = (pingsSent + 1) >>> 0);
-    return Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
-  }
-  if (typeof payload === 'string') return encoder.encode(payload);
-  if (payload instanceof Uint8Array) return Uint8Array.from(payload);
-  throw invalidArgument('ping', 'the payload', 'a string or a Uint8Array', payload);
-}
 const EMPTY_INFO: HandshakeInfo = { path: '/', headers: {}, protocol: '', extensions: '' };
+const EMPTY_PAYLOAD = new Uint8Array(0);
 
 /**
  * A WebSocket endpoint over a Node socket (`node:net` or `node:tls`), in the shape of a
@@ -135,9 +122,9 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     return this.done ? 'CLOSED' : this.connection.state;
   }
 
-  /** Whether the socket has closed, or been destroyed (`close()`): reads return null, writes fail. */
+  /** Whether the socket has closed: reads return null, writes fail. After `close()` it comes a tick later; `state` is CLOSED at once. */
   get closed(): boolean {
-    return this.done || this.socket.destroyed;
+    return this.done;
   }
 
   /** Resolves once the socket has closed; `closeCode`, `closeReason` and `error` then say how. */
@@ -325,6 +312,8 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     // Queued on a buffer already over the mark: backpressure is ignored (see `updateFlow`).
     if (buffered > this.options.highWaterMark && this.connection.role === 'server') this.sentPastMark = true;
     const bytes = queueWritable(this.connection, data);
+    // A ping written as a frame: its pong may answer `ping()`'s before it.
+    if (this.pings !== null && (data as OutgoingFrame).opcode === Opcode.Ping) this.pings.sentOther(pingPayload((data as OutgoingFrame).data ?? EMPTY_PAYLOAD));
     scheduleFlush(this);
     noteQueued(this);
     publishSend(this, published, bytes);
@@ -496,6 +485,7 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     }
     if (this.connection.state === 'OPEN') {
       this.connection.sendPing();
+      this.pings?.sentOther(EMPTY_PAYLOAD);
       scheduleFlush(this);
     }
   }

@@ -8,7 +8,7 @@
 import type { ConnectionHandler } from '../connection/handler.ts';
 import { Opcode } from '../frame/opcode.ts';
 import { callApplication, type CallbackOwner } from './callbacks.ts';
-import { messageTraced, traceMessage } from './diagnostics.ts';
+import { contextOf, keepContext, messageTraced, traceMessage } from './diagnostics.ts';
 import { Inbox } from './inbox.ts';
 import { lendingNow, lentPayloadExpired } from './lent-messages.ts';
 import { ReceivedMessage, type Message } from './message.ts';
@@ -43,6 +43,8 @@ export class Receiver implements ConnectionHandler {
   private loopBody = false;
   private settleHandling: (() => void) | null = null;
   private fragmentDecoder: InstanceType<typeof TextDecoder> | null = null;
+  /** Set while `deliverTraced` runs `deliver` inside the stores. */
+  private tracing = false;
 
   /** `fragments` and `lentMessages`: the peer's options of those names. */
   constructor(
@@ -62,7 +64,11 @@ export class Receiver implements ConnectionHandler {
   setCallback(callback: ((message: Message) => void) | null): void {
     this.callback = callback;
     let message: ReceivedMessage | undefined;
-    while (callback !== null && this.callback === callback && (message = this.take()) !== undefined) this.lend(callback, message);
+    while (callback !== null && this.callback === callback && (message = this.take()) !== undefined) {
+      const context = contextOf(message);
+      if (context === undefined) this.lend(callback, message);
+      else context.runInAsyncScope(this.lend, this, callback, message);
+    }
   }
 
   /** Whether the application may still answer a message it was handed (see `handling`). */
@@ -95,19 +101,27 @@ export class Receiver implements ConnectionHandler {
   }
 
   private deliver(message: ReceivedMessage): void {
-    if (messageTraced()) traceMessage(this.host, message, this.handOver, this);
-    else this.handOver(message);
-  }
-
-  /** Give `message` to the callback, or to a waiting read, or queue it. */
-  private handOver(message: ReceivedMessage): void {
+    // Traced, it comes back here from inside the stores: the untraced path stays as short as it was.
+    if (messageTraced() && !this.tracing) return this.deliverTraced(message);
     const callback = this.callback;
     if (callback !== null) return this.lend(callback, message);
+    // Queued inside the stores: it keeps their context for the callback it may go to later.
+    if (this.tracing) keepContext(message);
     // The callback switched itself off mid-read: what it leaves for `read` must be owned.
     if (lendingNow()) message.own();
     this.inbox.push(message);
     // Zero: it went straight to a waiting read.
     if (this.inbox.bytes > 0) this.host.messageQueued();
+  }
+
+  /** `deliver`, in the stores of `wspeer:message`. */
+  private deliverTraced(message: ReceivedMessage): void {
+    this.tracing = true;
+    try {
+      traceMessage(this.host, message, this.deliver, this);
+    } finally {
+      this.tracing = false;
+    }
   }
 
   // ——— ConnectionHandler: called by the connection while it parses ———

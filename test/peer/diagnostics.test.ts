@@ -138,3 +138,31 @@ test('diagnostics: a store bound to wspeer:message (a tracer\'s span) is the con
   ]);
   assert.equal(span.getStore(), undefined, 'outside a message, no span');
 });
+
+test('diagnostics: a message queued before its callback was set keeps the context it arrived in when the callback gets it', async (t) => {
+  const { AsyncLocalStorage } = await import('node:async_hooks');
+  const { channel } = await import('node:diagnostics_channel');
+  const span = new AsyncLocalStorage<string>();
+  const messages = channel(DiagnosticsChannel.message);
+  messages.bindStore(span, (event) => `span of ${String((event as PeerMessageEvent).message.data)}`);
+  t.after(() => void messages.unbindStore(span));
+  const seen: Array<[string, string | undefined]> = [];
+  let queued = 0;
+  const instance = await server(`ws://${LOCALHOST}:0/`, async (peer) => {
+    await waitFor(() => peer.unread === 2, 2000, 'two messages queued');
+    queued = peer.unread;
+    // Set from this handler's own context, which carries no span.
+    peer.onMessage((message) => void seen.push([String(message.data), span.getStore()]));
+  });
+  defer(t, () => instance.close(500));
+  const client = await connect(instance.url);
+  defer(t, () => client.close());
+  await client.write('one');
+  await client.write('two');
+  await waitFor(() => seen.length === 2, 3000, 'both messages handled');
+  assert.equal(queued, 2);
+  assert.deepEqual(seen, [
+    ['one', 'span of one'],
+    ['two', 'span of two'],
+  ]);
+});

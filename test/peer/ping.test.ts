@@ -12,7 +12,7 @@ import { clientOverRawServer, defer, LOCALHOST, settlesWithin, within } from './
 /** A pong as a server sends it: unmasked, final. */
 const serverPong = (payload: string): Buffer => Buffer.concat([Buffer.from([0x8a, Buffer.byteLength(payload)]), Buffer.from(payload)]);
 
-test('ping() resolves with the round trip once the pong comes, from either side; pings without a payload are told apart', async (t) => {
+test('ping() resolves with the round trip once the pong comes, from either side, several at once', async (t) => {
   const bound = await bind(`ws://${LOCALHOST}:0/`);
   defer(t, () => bound.close(500));
   const client = await connect(bound.url);
@@ -57,4 +57,25 @@ test('ping() refuses a payload over 125 bytes (§5.5) or of the wrong type, and 
   await assert.rejects(client.ping(42 as unknown as string), (error: unknown) => error instanceof UsageError && error.code === 'WS_ERR_INVALID_ARGUMENT');
   await assert.rejects(client.ping('x', -1), RangeError);
   assert.equal(client.bufferedAmount, 0);
+});
+
+test('PingWaiters: a pong to another ping sent later (the heartbeat\'s, a ping frame written) answers the ping() before it; one to an earlier other ping does not (§5.5.3)', async () => {
+  const { PingWaiters } = await import('../../src/peer/pings.ts');
+  const waiters = new PingWaiters();
+  const empty = new Uint8Array(0);
+  waiters.sentOther(empty); // no ping() waits: not noted
+  const mine = waiters.add(Uint8Array.of(1), undefined);
+  waiters.sentOther(empty); // the heartbeat's, after mine
+  waiters.pong(Uint8Array.of(9)); // answers nothing
+  assert.equal(await settlesWithin(mine, 50), false);
+  waiters.pong(empty); // the heartbeat's pong: mine was sent before it
+  assert.ok((await within(mine, 1000, 'mine')) >= 0);
+  // An empty ping() of ours after a heartbeat ping: the heartbeat's pong comes first and is not ours.
+  waiters.add(Uint8Array.of(2), undefined).catch(() => {}); // keeps the list noting others
+  waiters.sentOther(empty);
+  const emptyMine = waiters.add(empty, undefined);
+  waiters.pong(empty);
+  assert.equal(await settlesWithin(emptyMine, 50), false, 'the first empty pong answers the heartbeat ping, sent first');
+  waiters.pong(empty);
+  assert.ok((await within(emptyMine, 1000, 'the empty ping')) >= 0);
 });

@@ -325,11 +325,11 @@ test('a close frame written as a frame goes as its bytes say (§5.5.1); a string
 test('after close() the peer is CLOSED at once, though its socket closes on a later tick: send answers dropped and write rejects', async (t) => {
   const { serverPeer, client } = await pair(t);
   serverPeer.close();
-  assert.equal(serverPeer.closed, true);
   assert.equal(serverPeer.state, 'CLOSED');
   assert.equal(serverPeer.send('lost'), 'dropped');
   await assert.rejects(serverPeer.write('lost'), ConnectionClosedError);
   assert.equal(await serverPeer.read(2000), null);
+  assert.equal(serverPeer.closed, true);
   assert.equal(await client.read(2000), null);
   assert.equal(client.closeCode, 1006);
 });
