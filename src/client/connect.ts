@@ -60,18 +60,19 @@ export class AbortError extends Error {
   }
 }
 
-const DEFAULT_CONNECT_TIMEOUT = 10_000;
+/** The opening handshake's timeout unless given: 10 s. */
+export const DEFAULT_CONNECT_TIMEOUT = 10_000;
 
 /**
  * Connect to `url` (`ws://`, `wss://`, a string or a `URL`; IPv6 literals as `ws://[::1]:9001/`) and complete
- * the opening handshake. Rejects with a `HandshakeResponseError` (carrying the status, the
+ * the opening handshake. A field given in `request` wins over the same one in `options`. Rejects with a `HandshakeResponseError` (carrying the status, the
  * headers and the start of the body) if the server does not upgrade, a
  * {@link TimeoutError} if it takes longer than `timeout`, an {@link AbortError} if `signal`
  * aborts first, or the socket's error.
  */
 export async function connect(url: string | URL, request: ClientRequest = {}, options: ConnectOptions = {}): Promise<Peer> {
   const target = parseConnectUrl(url);
-  const settings = { ...options, ...request };
+  const settings = withRequest(options, request);
   // Bad options or headers throw here, before anything goes on the network.
   const prepared = prepareHandshake(target, settings);
   if (settings.signal?.aborted === true) throw new AbortError('opening handshake', settings.signal.reason); // before any socket
@@ -83,6 +84,21 @@ export async function connect(url: string | URL, request: ClientRequest = {}, op
     await connected(socket, target, settings.tls);
     return handshake(socket, prepared);
   });
+}
+
+/**
+ * `options` with the fields of `request` that are given: the request's own (path, headers,
+ * protocols, origin) and nothing else, so that neither an `undefined` in it nor a
+ * connection option passed there by mistake changes the connection's options.
+ */
+function withRequest(options: ConnectOptions, request: ClientRequest): ConnectOptions {
+  if (request == null || typeof request !== 'object') throw new TypeError(`connect: the request must be an object, got ${request === null ? 'null' : typeof request}`);
+  const settings = { ...options };
+  if (request.path !== undefined) settings.path = request.path;
+  if (request.headers !== undefined) settings.headers = request.headers;
+  if (request.protocols !== undefined) settings.protocols = request.protocols;
+  if (request.origin !== undefined) settings.origin = request.origin;
+  return settings;
 }
 
 /**

@@ -10,7 +10,7 @@
  * TLS, compression) is there for the application as well.
  * @module
  */
-import { checkConnectArguments, checkConnectOptions, connect } from '../client/connect.ts';
+import { AbortError, checkConnectArguments, checkConnectOptions, connect, DEFAULT_CONNECT_TIMEOUT } from '../client/connect.ts';
 import { checkCloseArguments } from '../connection/control-frames.ts';
 import { CloseCode } from '../frame/close-code.ts';
 import { TimeoutError } from '../peer/errors.ts';
@@ -196,7 +196,7 @@ export class ClientEngine {
     const options = { ...this.options, signal: cancel.signal };
     const url = this.url;
     // A function is asked for each attempt's URL; what it throws fails the attempt, retried as any.
-    const connecting = typeof url === 'function' ? Promise.resolve().then(url).then((target) => connect(target, {}, options)) : connect(url, {}, options);
+    const connecting = typeof url === 'function' ? askForUrl(url, cancel.signal, options.timeout ?? DEFAULT_CONNECT_TIMEOUT).then((target) => connect(target, {}, options)) : connect(url, {}, options);
     this.connecting = connecting.then(
       (peer) => this.adopt(peer),
       (error: unknown) => this.onAttemptFailed(error),
@@ -408,6 +408,32 @@ export class ClientEngine {
       console.error('wspeer engine: onError threw', thrown);
     }
   }
+}
+
+/**
+ * What `source` answers, within `timeout` ms and until `signal` aborts (`stop()`): a URL
+ * function that never settles must hold neither the engine nor its `stop()`.
+ */
+function askForUrl(source: EngineUrlSource, signal: AbortSignal, timeout: number): Promise<string | URL> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const settle = (finish: () => void): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      finish();
+    };
+    const onAbort = (): void => settle(() => reject(new AbortError('the URL function', signal.reason)));
+    const timer = setTimeout(() => settle(() => reject(new TimeoutError('the URL function', timeout))), timeout);
+    signal.addEventListener('abort', onAbort);
+    Promise.resolve()
+      .then(source)
+      .then(
+        (url) => settle(() => resolve(url)),
+        (error: unknown) => settle(() => reject(error)),
+      );
+  });
 }
 
 /**

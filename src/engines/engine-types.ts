@@ -12,8 +12,9 @@ import type { ReconnectOptions } from './backoff.ts';
 /**
  * The URL of each attempt, asked for before it is made: one that changes between
  * connections, such as a short-lived token in its query, or the next host of a pool. It may
- * return a promise (a token to fetch first); a throw or a rejection fails that attempt, told
- * to `onError` and retried like any other.
+ * return a promise (a token to fetch first), which the attempt's `timeout` bounds too; a
+ * throw, a rejection or a timeout fails that attempt, told to `onError` and retried like
+ * any other. `stop()` does not wait for it.
  */
 export type EngineUrlSource = () => string | URL | Promise<string | URL>;
 

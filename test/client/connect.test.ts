@@ -191,3 +191,14 @@ test('aborting the signal during the opening handshake rejects at once with Abor
   await assert.rejects(within(attempt, 1000, 'connect, 20 s from its timeout'), abortedWith(reason));
   await waitFor(() => silent.sockets.size === 0, 1000, 'the server saw the socket closed');
 });
+
+test('connect takes from `request` only its own fields, where given: an undefined there keeps the option, a connection option put there is not obeyed', async (t) => {
+  const instance = await server(`ws://${LOCALHOST}:0/`, (peer) => void peer.send(`${peer.handshake.path} ${peer.handshake.headers['x-token'] ?? '-'}`));
+  defer(t, () => instance.close(500));
+  const untyped = (value: unknown): Parameters<typeof connect>[1] => value as Parameters<typeof connect>[1];
+  // `timeout: 1` in the request would fail the connection at once if it were taken.
+  const peer = await connect(instance.url, untyped({ headers: undefined, path: '/given', timeout: 1 }), { headers: { 'X-Token': 'from options' }, path: '/ignored' });
+  defer(t, () => peer.close());
+  assert.equal((await peer.read(2000))?.data, '/given from options');
+  await assert.rejects(connect(instance.url, untyped(null)), /the request must be an object, got null/);
+});

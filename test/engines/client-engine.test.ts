@@ -15,6 +15,7 @@ import {
   InvalidUrlError,
   server,
   startClientEngine,
+  TimeoutError,
   type ClientEngine,
   type EngineCallbacks,
   type EngineCloseInfo,
@@ -142,6 +143,19 @@ test('a URL function is asked before each attempt (a fresh token each time), may
   assert.equal((seen.errors[0]!.error as Error).message, 'no token this time');
   assert.equal(seen.errors[0]!.info.phase, 'connect');
   assert.deepEqual([...used], ['t1', 't3']);
+});
+
+test('a URL function that never settles: the attempt times out (its timeout), is reported and retried, and stop() does not wait for it', async (t) => {
+  let asked = 0;
+  const { engine, seen } = recordingEngine(t, () => (asked++, new Promise<string>(() => {})), { timeout: 100, reconnect: { initialDelay: 10, jitter: 0 } });
+  await waitFor(() => seen.errors.length >= 2, 3000, 'two attempts timed out');
+  assert.ok(seen.errors.every(({ error, info }) => error instanceof TimeoutError && info.phase === 'connect'));
+  assert.ok(asked >= 2);
+  await within(engine.stop(), 1000, 'stop() while the URL function hangs');
+  assert.equal(engine.state, 'stopped');
+  const errorsAtStop = seen.errors.length;
+  await sleep(150);
+  assert.equal(seen.errors.length, errorsAtStop, 'nothing reported after stop()');
 });
 
 test('failed attempts are retried with exponential backoff, each reported to onError, until the server comes up', async (t) => {
