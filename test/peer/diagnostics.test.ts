@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { channel, subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -111,13 +112,17 @@ test('diagnostics: a subscriber that throws does not disturb the connection (its
   assert.deepEqual(run.stdout.trim().split('\n'), ['uncaught subscriber failed', 'uncaught subscriber failed', 'echo still echoed']);
 });
 
-test('diagnostics: a store bound to wspeer:message (a tracer\'s span) is the context onMessage runs in, and what it awaits; one message\'s does not leak into the next', async (t) => {
-  const { AsyncLocalStorage } = await import('node:async_hooks');
-  const { channel } = await import('node:diagnostics_channel');
+/** A tracer's store bound to `wspeer:message` for the test: its value, in a message's context, names the message. */
+function bindSpan(t: TestContext): AsyncLocalStorage<string> {
   const span = new AsyncLocalStorage<string>();
   const messages = channel(DiagnosticsChannel.message);
   messages.bindStore(span, (event) => `span of ${String((event as PeerMessageEvent).message.data)}`);
   t.after(() => void messages.unbindStore(span));
+  return span;
+}
+
+test('diagnostics: a store bound to wspeer:message (a tracer\'s span) is the context onMessage runs in, and what it awaits; one message\'s does not leak into the next', async (t) => {
+  const span = bindSpan(t);
   const seen: Array<[string, string | undefined, string | undefined]> = [];
   const instance = await server(`ws://${LOCALHOST}:0/`, (peer) => {
     peer.onMessage(async (message) => {
@@ -140,12 +145,7 @@ test('diagnostics: a store bound to wspeer:message (a tracer\'s span) is the con
 });
 
 test('diagnostics: a message queued before its callback was set keeps the context it arrived in when the callback gets it', async (t) => {
-  const { AsyncLocalStorage } = await import('node:async_hooks');
-  const { channel } = await import('node:diagnostics_channel');
-  const span = new AsyncLocalStorage<string>();
-  const messages = channel(DiagnosticsChannel.message);
-  messages.bindStore(span, (event) => `span of ${String((event as PeerMessageEvent).message.data)}`);
-  t.after(() => void messages.unbindStore(span));
+  const span = bindSpan(t);
   const seen: Array<[string, string | undefined]> = [];
   let queued = 0;
   const instance = await server(`ws://${LOCALHOST}:0/`, async (peer) => {

@@ -41,29 +41,11 @@ async function fetchPlain(port: number, path: string, init: { method?: string; b
   return { status: response.statusCode!, body: Buffer.concat(chunks).toString(), socket };
 }
 
-/** Read one HTTP response head (and what came with it) off `socket`, which stays open. */
-async function responseHead(socket: Socket): Promise<{ head: string; rest: Buffer }> {
-  let received = Buffer.alloc(0);
-  return within(
-    new Promise((resolve) => {
-      const onData = (chunk: Buffer): void => {
-        received = Buffer.concat([received, chunk]);
-        const end = received.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        socket.off('data', onData);
-        socket.pause();
-        resolve({ head: received.subarray(0, end).toString('latin1'), rest: received.subarray(end + 4) });
-      };
-      socket.on('data', onData);
-      socket.resume();
-    }),
-    3000,
-    'a response head',
-  );
-}
-
-/** Read one whole response, its body by its content-length, off `socket`, which stays open. */
-async function readResponse(socket: Socket): Promise<{ head: string; body: string }> {
+/**
+ * Read one whole response off `socket`, which stays open: its head, its body (by its
+ * content-length; none for a 101) and the bytes that came after it.
+ */
+async function readResponse(socket: Socket): Promise<{ head: string; body: string; rest: Buffer }> {
   let received = Buffer.alloc(0);
   return within(
     new Promise((resolve) => {
@@ -76,7 +58,7 @@ async function readResponse(socket: Socket): Promise<{ head: string; body: strin
         if (received.length < end + 4 + length) return;
         socket.off('data', onData);
         socket.pause();
-        resolve({ head, body: received.subarray(end + 4, end + 4 + length).toString() });
+        resolve({ head, body: received.subarray(end + 4, end + 4 + length).toString(), rest: received.subarray(end + 4 + length) });
       };
       socket.on('data', onData);
       socket.resume();
@@ -124,7 +106,7 @@ test('onRequest: a connection served as plain HTTP may upgrade on a later reques
   assert.equal(first.body, 'plain GET /page 1.1 ');
   // The upgrade and a first frame in one write: the frame must not be lost to node:http.
   socket.write(Buffer.concat([Buffer.from(requestText(upgradeLines('/echo'))), clientFrame(1, 'late upgrade')]));
-  const second = await responseHead(socket);
+  const second = await readResponse(socket);
   assert.match(second.head, /^HTTP\/1\.1 101 /);
   const frames = new FrameReader(socket, second.rest);
   const echo = await frames.next();
@@ -151,7 +133,7 @@ test('onRequest: timeout bounds each request head on a connection served as plai
   defer(t, () => socket.destroy());
   socket.on('error', () => {});
   socket.write(requestText(['GET / HTTP/1.1', `Host: ${LOCALHOST}`]));
-  await responseHead(socket);
+  await readResponse(socket);
   socket.resume();
   const closed = once(socket, 'close');
   socket.write('GET /slow HTTP/1.1\r\nHost: '); // and nothing more
@@ -195,7 +177,7 @@ test('onRequest: the head limits stay the server’s: too many header fields is 
   socket.write(requestText(['GET / HTTP/1.1', `Host: ${LOCALHOST}`]));
   assert.match((await readResponse(socket)).head, /^HTTP\/1\.1 200 /);
   socket.write(requestText([...upgradeLines('/echo'), ...padding]));
-  assert.match((await responseHead(socket)).head, /^HTTP\/1\.1 431 /);
+  assert.match((await readResponse(socket)).head, /^HTTP\/1\.1 431 /);
 });
 
 test('onRequest: a listener that throws, or whose promise rejects, is answered 500 and told to onError; the server goes on', async (t) => {
