@@ -1,8 +1,10 @@
 /**
  * Pings the application sent with `peer.ping()`, waiting for their pongs. A pong answers
  * the ping whose payload it carries (§5.5.3), and every ping sent before that one too: the
- * other side may answer only the latest of several pings. A pong that matches none (an
- * unsolicited one, a heartbeat's) settles nothing.
+ * other side may answer only the latest of several pings. So the peer's other pings (the
+ * heartbeat's, ping frames written) are noted in their place while a `ping()` waits, and a
+ * pong to one of them answers the `ping()`s sent before it. A pong that matches no ping
+ * noted (an unsolicited one) settles nothing.
  * @module
  */
 import { performance } from 'node:perf_hooks';

@@ -4,7 +4,8 @@
  * the bytes read from it so far, to a `node:http` server that listens nowhere: it answers
  * that request and the ones that follow on the connection with the application's listener.
  * An upgrade request that comes later on such a connection is handed back to the WebSocket
- * server. Connections that upgrade on their first request never meet `node:http`.
+ * server; an offer to upgrade to another protocol is ignored. Connections that upgrade on
+ * their first request never meet `node:http`.
  * @module
  */
 import { createServer, type IncomingMessage, type RequestListener, type Server as HttpServer, type ServerResponse } from 'node:http';
