@@ -44,6 +44,9 @@ export class PongQueue {
   /** Answer a ping: queue its pong, or past the bound (or while held) keep it as the latest one to answer. */
   answer(payload: Uint8Array): void {
     if (this.queued < this.max && !this.holding) {
+      // A pong still kept back (held until a release that came since) answers an earlier
+      // ping: this one answers both (§5.5.3), and the older must not follow it.
+      this.heldLength = -1;
       this.queued++;
       this.writer.frame(Opcode.Pong, true, payload);
       return;

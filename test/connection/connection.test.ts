@@ -130,6 +130,18 @@ for (const role of ROLES) {
       assert.deepEqual(sentFrames(conn), [], 'and only once');
     });
 
+    test(`§5.5.3 a ping that comes after the ${role}'s host released its held pongs, before they were taken, is answered alone: never ahead of the older pong`, () => {
+      const { conn } = endpoint(role);
+      conn.holdPongs(true);
+      conn.receive(frameTo(role, { opcode: Opcode.Ping, payload: utf8('older') }));
+      // Released (the send buffer drained), and a ping read before the output is taken:
+      // its pong answers the older ping too, which must not follow it.
+      conn.holdPongs(false);
+      conn.receive(frameTo(role, { opcode: Opcode.Ping, payload: utf8('newer') }));
+      assert.deepEqual(sentFrames(conn).map((f) => new TextDecoder().decode(f.payload)), ['newer']);
+      assert.equal(conn.pongOwed, false);
+    });
+
     test(`§5.5.1 a pong held by the ${role}'s host goes before its close frame, since none may follow it`, () => {
       const { conn } = endpoint(role);
       conn.holdPongs(true);
