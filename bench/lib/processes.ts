@@ -5,10 +5,11 @@
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { join, sep } from 'node:path';
+import { repoRoot } from './root.ts';
 
-/** The repository root; children run from here so `--import tsx` resolves. */
-export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+/** Where `tsconfig.bench.json` puts the compiled bench (gitignored). */
+const BENCH_BUILD = '.bench-build';
 
 const live = new Set<ChildProcessWithoutNullStreams>();
 let cleanupInstalled = false;
@@ -38,7 +39,29 @@ export function canPin(): boolean {
   return tasksetWorks;
 }
 
-/** How to start one Node process running a TypeScript file. */
+let benchCompiled = false;
+
+/**
+ * Compiles `bench/` into plain JavaScript, once per run. The processes measured run that, as
+ * users run their code: no tsx loader thread, no source maps, none of its heap. Its heap
+ * alone moved results: the old generation past V8's 8 MB threshold for incremental marking
+ * is marked again and again while 64 KiB messages churn external memory (a server with tsx
+ * made some 70 full collections in 4 s; without, none).
+ */
+export function compileBench(): void {
+  if (benchCompiled) return;
+  const tsc = join(repoRoot, 'node_modules', '.bin', 'tsc');
+  const result = spawnSync(tsc, ['-p', 'tsconfig.bench.json'], { cwd: repoRoot, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`compiling the bench failed:\n${result.stdout}${result.stderr}`);
+  benchCompiled = true;
+}
+
+/** The compiled counterpart of a bench script: `bench/x.ts` → `.bench-build/bench/x.js`. */
+function compiled(script: string): string {
+  return join(BENCH_BUILD, script.replace(/\.ts$/, '.js'));
+}
+
+/** How to start one Node process running one of the bench's TypeScript files. */
 export interface NodeProcessOptions {
   readonly script: string;
   readonly args?: readonly string[];
@@ -48,14 +71,15 @@ export interface NodeProcessOptions {
 }
 
 /**
- * Starts `node --import tsx <script>` through `bash -c 'ulimit -n <hard limit>; exec …'`, so the
+ * Starts `node <script>`, compiled (see {@link compileBench}), through `bash -c 'ulimit -n <hard limit>; exec …'`, so the
  * child may hold tens of thousands of sockets, and through `taskset` when pinning works. Every
  * step `exec`s, so the returned pid is the Node process itself.
  */
 export function startNode(options: NodeProcessOptions): ChildProcessWithoutNullStreams {
   installCleanup();
+  compileBench();
   const pin = options.core !== undefined && canPin() ? ['taskset', '-c', String(options.core)] : [];
-  const command = [...pin, process.execPath, ...(options.nodeFlags ?? []), '--import', 'tsx', options.script, ...(options.args ?? [])];
+  const command = [...pin, process.execPath, ...(options.nodeFlags ?? []), compiled(options.script), ...(options.args ?? [])];
   const child = spawn('bash', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'bench', ...command], {
     cwd: repoRoot,
     env: { ...process.env, ...options.env },
@@ -155,6 +179,6 @@ export class ChildLines {
       this.stderrTail.find((line) => /error/i.test(line)) ??
       this.stderrTail.at(-1) ??
       '';
-    return reason.replace('UNAVAILABLE ', '').replaceAll(repoRoot, './');
+    return reason.replace('UNAVAILABLE ', '').replaceAll(repoRoot + sep, './');
   }
 }

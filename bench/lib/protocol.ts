@@ -76,6 +76,12 @@ export interface ServerStats {
   readonly systemUs: number;
   /** Minor page faults so far: fresh memory touched for the first time, zeroed by the kernel. */
   readonly minorFaults: number;
+  /**
+   * Full (mark-compact) collections so far. V8 starts them when its old generation plus the
+   * external memory allocated since the last one nears a limit set from the heap's size: a
+   * small heap just past 8 MB churning large Buffers can make dozens a second.
+   */
+  readonly fullGcs: number;
   readonly rss: number;
   readonly heapUsed: number;
   readonly external: number;
@@ -95,7 +101,7 @@ function numbers(value: unknown, keys: readonly string[]): boolean {
 /** Parses the JSON of a `STATS` line. */
 export function parseServerStats(json: string): ServerStats {
   const value: unknown = JSON.parse(json);
-  if (!numbers(value, ['cpuUs', 'systemUs', 'minorFaults', 'rss', 'heapUsed', 'external'])) throw new Error(`bad STATS line: ${json}`);
+  if (!numbers(value, ['cpuUs', 'systemUs', 'minorFaults', 'fullGcs', 'rss', 'heapUsed', 'external'])) throw new Error(`bad STATS line: ${json}`);
   return value as unknown as ServerStats;
 }
 

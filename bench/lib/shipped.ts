@@ -6,11 +6,12 @@
  * @module
  */
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type * as Wspeer from '../../src/index.ts';
+import { repoRoot } from './root.ts';
 
-const ENTRY = new URL('../../dist/index.js', import.meta.url);
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ENTRY = pathToFileURL(join(repoRoot, 'dist', 'index.js'));
 
 /** The built library's public API. */
 export async function loadWspeer(): Promise<typeof Wspeer> {
@@ -19,6 +20,6 @@ export async function loadWspeer(): Promise<typeof Wspeer> {
 
 /** Compile `src/` into `dist/`; throws with the compiler's output if it fails. */
 export function buildShipped(): void {
-  const result = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, encoding: 'utf8' });
+  const result = spawnSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`npm run build failed:\n${result.stdout}${result.stderr}`);
 }

@@ -19,14 +19,15 @@ const load: LoadResult = {
   latencyMs: { count: 1000, p50: 1, p99: 2, p999: 3 },
   ownCpuUs: 1_000_000,
 };
-const before: ServerStats = { cpuUs: 5_000_000, systemUs: 2_000_000, minorFaults: 40_000, rss: 100 * 2 ** 20, heapUsed: 0, external: 0 };
-const after: ServerStats = { cpuUs: 5_050_000, systemUs: 2_030_000, minorFaults: 40_250, rss: 120 * 2 ** 20, heapUsed: 0, external: 0 };
+const before: ServerStats = { cpuUs: 5_000_000, systemUs: 2_000_000, minorFaults: 40_000, fullGcs: 3, rss: 100 * 2 ** 20, heapUsed: 0, external: 0 };
+const after: ServerStats = { cpuUs: 5_050_000, systemUs: 2_030_000, minorFaults: 40_250, fullGcs: 5, rss: 120 * 2 ** 20, heapUsed: 0, external: 0 };
 
-test('an echo round counts the server CPU, its kernel share and its page faults over the interval, per message', () => {
+test('an echo round counts the server CPU, its kernel share, its page faults and its full collections over the interval', () => {
   const metrics = metricsOf('echo', { ok: true, load, before, after, serverDetails: '' });
   assert.equal(metrics['cpu'], 50); // 50,000 µs over 1,000 messages
   assert.equal(metrics['kernel'], 60); // 30,000 of the 50,000 µs
   assert.equal(metrics['faults'], 0.25);
+  assert.equal(metrics['fullGcs'], 2 / (load.elapsedMs / 1000)); // 2 over the interval, per second
   assert.equal(metrics['rss'], 120);
 });
 
