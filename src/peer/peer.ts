@@ -11,6 +11,7 @@ import { CloseCode } from '../frame/close-code.ts';
 import { Opcode } from '../frame/opcode.ts';
 import type { ProtocolError } from '../frame/errors.ts';
 import { READ_REGION_SIZE } from '../frame/mask-simd.ts';
+import { callApplication } from './callbacks.ts';
 import { ClosingHandshake } from './closing.ts';
 import { publishClose, publishOpen, publishSend } from './diagnostics.ts';
 import { DrainWaiters } from './drain-waiters.ts';
@@ -71,6 +72,8 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
   private heartbeat: HeartbeatMembership | null = null;
   /** Pings of `ping()` waiting for their pongs; made on the first. */
   private pings: PingWaiters | null = null;
+  private pingCallback: ((data: Buffer) => void) | null = null;
+  private pongCallback: ((data: Buffer) => void) | null = null;
 
   /**
    * @internal Use the factories (`server`, `bind`, `connect`, `wrap`, `handleUpgrade`).
@@ -346,6 +349,25 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
   }
 
   /**
+   * Be told of each ping the other side sends (§5.5.2), with a copy of its payload. There is
+   * nothing to answer: its pong is queued already (the connection answers every ping while it
+   * is open). Pass null to stop. If the callback throws, or the promise it returns rejects,
+   * the connection is closed with 1011 and `onError` is told, as for `onMessage`.
+   */
+  onPing(callback: ((data: Buffer) => void) | null): void {
+    this.pingCallback = controlCallback('onPing', callback);
+  }
+
+  /**
+   * Be told of each pong that comes (§5.5.3), with a copy of its payload: the answers to
+   * pings sent (`ping()`, `pingFrequency`, ping frames written) and pongs sent unasked, as a
+   * one-way heartbeat. Pass null to stop. Failures are handled as for `onPing`.
+   */
+  onPong(callback: ((data: Buffer) => void) | null): void {
+    this.pongCallback = controlCallback('onPong', callback);
+  }
+
+  /**
    * The closing handshake (§7.1.2): send a close frame with `code` and `reason`, wait for
    * the peer's and for the socket to end; past `timeout` (ms, default the `closeTimeout`
    * option) the socket is destroyed. Resolves once the socket is closed: true if both close
@@ -558,13 +580,25 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
     this.options.onError(error);
   }
 
-  /** @internal A pong came: it may answer pings of `ping()`. */
+  /** @internal A ping came: `onPing` is told. */
+  pingReceived(payload: Uint8Array): void {
+    if (this.pingCallback !== null) callApplication(this.pingCallback, Buffer.from(payload), this);
+  }
+
+  /** @internal A pong came: it may answer pings of `ping()`, and `onPong` is told. */
   pongReceived(payload: Uint8Array): void {
     this.pings?.pong(payload);
+    if (this.pongCallback !== null) callApplication(this.pongCallback, Buffer.from(payload), this);
   }
 
   /** @internal The peer's close frame arrived: our answer waits for the application to have had what came before (see `ClosingHandshake.answer`). */
   closeReceived(unread: boolean): void {
     this.closing.answer(unread);
   }
+}
+
+/** `callback` if it is a function or null; else a TypeError naming `method`. */
+function controlCallback(method: string, callback: ((data: Buffer) => void) | null): ((data: Buffer) => void) | null {
+  if (callback !== null && typeof callback !== 'function') throw new TypeError(`${method} takes a function or null, got ${typeof callback}`);
+  return callback;
 }

@@ -23,6 +23,8 @@ export interface ReceiverHost extends CallbackOwner {
   handlingSettled(): void;
   /** The peer's close frame came; `unread`: messages wait in the inbox. */
   closeReceived(unread: boolean): void;
+  /** A ping came, its pong queued already (its payload lent for the call). */
+  pingReceived(payload: Uint8Array): void;
   /** A pong came (its payload lent for the call). */
   pongReceived(payload: Uint8Array): void;
 }
@@ -150,8 +152,10 @@ export class Receiver implements ConnectionHandler {
 
   /** @internal Not called: the receiver takes text as bytes (`onTextBytes`). */
   onText(): void {}
-  /** @internal Nothing to do: the connection answers pings itself (§5.5.2). */
-  onPing(): void {}
+  /** @internal The connection answers pings itself (§5.5.2); the application may want to know. */
+  onPing(payload: Uint8Array): void {
+    this.host.pingReceived(payload);
+  }
   /** @internal Liveness is any byte heard (see the peer's `beat`); the pong may answer a `ping()`. */
   onPong(payload: Uint8Array): void {
     this.host.pongReceived(payload);

@@ -1,13 +1,14 @@
 /**
  * `peer.ping()`: a ping whose pong resolves it with the round trip (RFC 6455 §5.5.2,
  * §5.5.3), over loopback — against our own peers, and against a raw server that answers
- * pings as the test says, to pin which pong answers which ping.
+ * pings as the test says, to pin which pong answers which ping. And `onPing` / `onPong`,
+ * which tell the application of the control frames that come.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { bind, connect, ConnectionClosedError, TimeoutError, UsageError } from '../../src/index.ts';
-import { clientOverRawServer, defer, LOCALHOST, settlesWithin, within } from './helpers.ts';
+import { acceptRawClient, clientFrame, clientOverRawServer, closeCodeOf, defer, FrameReader, LOCALHOST, settlesWithin, waitFor, within } from './helpers.ts';
 
 /** A pong as a server sends it: unmasked, final. */
 const serverPong = (payload: string): Buffer => Buffer.concat([Buffer.from([0x8a, Buffer.byteLength(payload)]), Buffer.from(payload)]);
@@ -78,4 +79,70 @@ test('PingWaiters: a pong to another ping sent later (the heartbeat\'s, a ping f
   assert.equal(await settlesWithin(emptyMine, 50), false, 'the first empty pong answers the heartbeat ping, sent first');
   waiters.pong(empty);
   assert.ok((await within(emptyMine, 1000, 'the empty ping')) >= 0);
+});
+
+test('onPing is told of each ping with a payload of its own, its pong already queued (§5.5.2), however the frame is cut', async (t) => {
+  const { peer, socket, rest } = await acceptRawClient(t);
+  const frames = new FrameReader(socket, rest);
+  const seen: Buffer[] = [];
+  peer.onPing((data) => {
+    seen.push(data);
+  });
+  // Byte by byte: a ping split across reads is assembled in a buffer the parser reuses.
+  for (const payload of ['first', 'second']) {
+    for (const byte of clientFrame(0x9, payload)) socket.write(Buffer.of(byte));
+    const pong = await frames.next();
+    assert.deepEqual([pong.opcode, pong.payload.toString()], [0xa, payload]);
+  }
+  socket.write(clientFrame(0x9));
+  await frames.next();
+  await waitFor(() => seen.length === 3, 2000, 'three pings seen');
+  assert.deepEqual(seen.map((data) => [Buffer.isBuffer(data), data.toString()]), [[true, 'first'], [true, 'second'], [true, '']]);
+  peer.onPing(null);
+  socket.write(clientFrame(0x9, 'unseen'));
+  assert.equal((await frames.next()).payload.toString(), 'unseen');
+  assert.equal(seen.length, 3);
+});
+
+test('onPong is told of every pong, the answers to ping() and unsolicited ones (§5.5.3)', async (t) => {
+  const { client, serverSocket } = await clientOverRawServer(t);
+  serverSocket.resume();
+  const seen: string[] = [];
+  client.onPong((data) => {
+    seen.push(data.toString());
+  });
+  const answered = client.ping('asked');
+  serverSocket.write(serverPong('unasked'));
+  serverSocket.write(serverPong('asked'));
+  await within(answered, 2000, 'the pong');
+  await waitFor(() => seen.length === 2, 2000, 'two pongs seen');
+  assert.deepEqual(seen, ['unasked', 'asked']);
+});
+
+test('an onPing that throws, or an onPong whose promise rejects, closes the connection with 1011 and goes to onError', async (t) => {
+  for (const which of ['ping', 'pong'] as const) {
+    const errors: unknown[] = [];
+    const { peer, socket, rest } = await acceptRawClient(t, { onError: (error) => errors.push(error) });
+    const frames = new FrameReader(socket, rest);
+    const failure = new Error(`${which} callback failed`);
+    if (which === 'ping') {
+      peer.onPing(() => {
+        throw failure;
+      });
+    } else {
+      peer.onPong(() => Promise.reject(failure));
+    }
+    socket.write(clientFrame(which === 'ping' ? 0x9 : 0xa, 'x'));
+    let frame = await frames.next();
+    if (which === 'ping') frame = await frames.next(); // its pong went first
+    assert.deepEqual([frame.opcode, closeCodeOf(frame.payload)], [0x8, 1011], which);
+    await waitFor(() => errors.length === 1, 2000, 'onError');
+    assert.equal(errors[0], failure);
+  }
+});
+
+test('onPing and onPong take a function or null', async (t) => {
+  const { client } = await clientOverRawServer(t);
+  assert.throws(() => client.onPing('no' as unknown as () => void), /onPing takes a function or null, got string/);
+  assert.throws(() => client.onPong(1 as unknown as () => void), /onPong takes a function or null, got number/);
 });
