@@ -48,8 +48,11 @@ const encoder = new TextEncoder();
  *   or delivered; with `transportShouldClose` the host ends the transport now (a server
  *   first, §7.1.1), else it waits for the peer to. If the transport ends before CLOSED,
  *   the connection closed abnormally: code 1006 (§7.1.5), for the host to report.
+ *
+ * It is its decoder's {@link FrameSink}; that part is internal, so no `implements` clause
+ * names it in the published declarations (the decoder's constructor checks the fit).
  */
-export class Connection implements FrameSink {
+export class Connection {
   /** This endpoint's role. */
   readonly role: Role;
   private readonly handler: ConnectionHandler;

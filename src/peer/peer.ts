@@ -18,16 +18,16 @@ import { DrainWaiters } from './drain-waiters.ts';
 import { allocateUnsafe, bufferView } from './buffers.ts';
 import { BufferFullError, ConnectionClosedError } from './errors.ts';
 import { MessageIterator } from './iteration.ts';
-import { LEND_AFTER, lendReads, readsAreLent, type LentReadTarget } from './lent-reads.ts';
-import { allocateLendable, noteQueued, receiveLending, writeBeforeReuse, type LentWriter } from './lent-messages.ts';
+import { LEND_AFTER, lendReads, readsAreLent } from './lent-reads.ts';
+import { allocateLendable, noteQueued, receiveLending, writeBeforeReuse } from './lent-messages.ts';
 import type { Message } from './message.ts';
 import { callTimeout, type ResolvedPeerOptions } from './options.ts';
 import { ownedWritable, queueWritable, sizeOfWritable } from './outgoing.ts';
-import { Receiver, type ReceiverHost } from './receiver.ts';
+import { Receiver } from './receiver.ts';
 import { Liveness } from './liveness.ts';
 import { pingPayload, PingWaiters } from './pings.ts';
 import { attachSocket, endIfEnded, writeChunks } from './socket-events.ts';
-import { scheduleFlush, startHeartbeat, stopHeartbeat, type Flushable, type Heartbeat, type HeartbeatMembership } from './scheduler.ts';
+import { scheduleFlush, startHeartbeat, stopHeartbeat, type HeartbeatMembership } from './scheduler.ts';
 import type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types.ts';
 
 export type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types.ts';
@@ -43,7 +43,10 @@ const EMPTY_PAYLOAD = new Uint8Array(0);
  * waiting reads or a bounded inbox; what is queued during a tick leaves in one vectored
  * write. Made by the `server`, `bind`, `connect`, `wrap` and `handleUpgrade` factories.
  */
-export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget, LentWriter, AsyncIterable<Message> {
+// Also the host of its receiver, scheduler, heartbeat, lent reads and lent writes: internal
+// roles whose members the published declarations leave out (`stripInternal`), so only the
+// public interface is named here; each place that takes the peer in a role checks the fit.
+export class Peer implements AsyncIterable<Message> {
   /** The underlying socket. */
   readonly socket: Socket;
   /** What the opening handshake settled. */
@@ -76,8 +79,8 @@ export class Peer implements ReceiverHost, Flushable, Heartbeat, LentReadTarget,
   private pongCallback: ((data: Buffer) => void) | null = null;
 
   /**
-   * @internal Use the factories (`server`, `bind`, `connect`, `wrap`, `handleUpgrade`).
-   * Take over `socket`, whose opening handshake is complete; `head` holds bytes that
+   * Not for applications: peers are made by the factories (`server`, `bind`, `connect`,
+   * `wrap`, `handleUpgrade`). Take over `socket`, whose opening handshake is complete; `head` holds bytes that
    * followed the handshake and already belong to the WebSocket stream; `compression` is
    * the permessage-deflate codec the handshake negotiated, if any.
    */

@@ -29,8 +29,8 @@ export interface ReceiverHost extends CallbackOwner {
   pongReceived(payload: Uint8Array): void;
 }
 
-/** See the module comment. */
-export class Receiver implements ConnectionHandler {
+/** See the module comment; the connection's {@link ConnectionHandler} (its constructor checks the fit). */
+export class Receiver {
   /** Messages received and not yet read, and the reads waiting for one. */
   readonly inbox = new Inbox();
   /** The application's `onMessage` callback, or null when messages go to `read`. */
