@@ -127,7 +127,7 @@ export function renderReport(options: {
     'so it marks the cost of the transport for small messages; for large ones its stream writes are no hard ceiling.',
     `The deflate scenarios negotiate permessage-deflate (RFC 7692) and run only against the servers that enable it, compared with ${DEFLATE_BASELINE};`,
     'their echoes are inflated and checked byte for byte, and MB/s counts uncompressed payload bytes.',
-    'wspeer runs as it ships: the JavaScript `npm run build` emits into dist/. Handshake rounds first warm up with',
+    'wspeer runs as it ships: the JavaScript `npm run build` makes in dist/ (compiled, then bundled per entry point). Handshake rounds first warm up with',
     `${HANDSHAKE_WARMUP.full.toLocaleString('en-US')} connections (${HANDSHAKE_WARMUP.quick.toLocaleString('en-US')} quick), so that the figure is the steady state rather than the JIT compiling per-connection code.`,
     '',
   ];

@@ -1,0 +1,50 @@
+/**
+ * The last step of `npm run build`: the JavaScript `tsc` emitted into `dist/`, one module per
+ * source file, is bundled into one module per entry point (`index.js`, `core.js`,
+ * `cli/main.js`, sharing their common code in chunks), and the per-file modules are removed;
+ * the declarations stay as `tsc` wrote them. Node loads an ES module graph file by file:
+ * resolving, reading and compiling the 73 modules behind `index.js` took longer than all the
+ * library's own top-level work (import 143–169 ms against 66–73 ms bundled, and 0.6 MB less
+ * heap after it). Source maps are chained, so stack traces still map to `src/`.
+ *
+ * Usage: `tsx scripts/bundle.ts [dir]` (default `dist`).
+ * @module
+ */
+import { build } from 'esbuild';
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+/** Entry points, as the package's `exports` and `bin` reach them. */
+const ENTRIES = ['index', 'core', 'cli/main'];
+
+/** Every file under `dir`, as paths relative to it. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)));
+}
+
+const dist = process.argv[2] ?? 'dist';
+// Beside `dist`, at its depth: the source maps' paths to `src/` stay right when moved in.
+const staging = mkdtempSync(`${dist}-bundle-`);
+try {
+  await build({
+    entryPoints: Object.fromEntries(ENTRIES.map((entry) => [entry, join(dist, `${entry}.js`)])),
+    outdir: staging,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: 'linked',
+    chunkNames: 'chunks/[name]-[hash]',
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  for (const file of filesUnder(dist)) {
+    if (file.endsWith('.js') || file.endsWith('.js.map')) rmSync(join(dist, file));
+  }
+  cpSync(staging, dist, { recursive: true });
+} finally {
+  rmSync(staging, { recursive: true, force: true });
+}
