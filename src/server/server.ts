@@ -22,7 +22,7 @@ import { serverTlsOptions } from '../tls/options.ts';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.ts';
 import type { UpgradeRequestHead } from '../handshake/validate.ts';
 import { requestHeadOf } from './http.ts';
-import { PlainHttp } from './plain-http.ts';
+import type { PlainHttp } from './plain-http.ts';
 import { completeUpgrade, pathOnly, policyError, readRequestHead, reject } from './upgrade.ts';
 
 /**
@@ -136,8 +136,8 @@ export class Server {
    * @internal Serve plain HTTP requests with `listener` (the `onRequest` option); an upgrade
    * request that comes on a connection served so is answered as one that came first.
    */
-  servePlainHttp(listener: RequestListener, acceptsPath: (path: string) => boolean, onPeer: (peer: Peer) => void): void {
-    this.plain = new PlainHttp(listener, this.options, (request, socket, head) => {
+  servePlainHttp(Plain: typeof PlainHttp, listener: RequestListener, acceptsPath: (path: string) => boolean, onPeer: (peer: Peer) => void): void {
+    this.plain = new Plain(listener, this.options, (request, socket, head) => {
       if (this.closing) {
         socket.destroy();
         return;
@@ -370,6 +370,9 @@ async function listen<S extends Server>(
 ): Promise<S> {
   const target = parseUrl(url);
   if (target.secure && options.tls == null) throw new TypeError('a wss:// server needs options.tls with a certificate and key');
+  // Loaded only for `onRequest`, and before listening: a connection accepted while it loaded
+  // would find no handler. A server without it never loads `node:http`.
+  const Plain = resolved.onRequest === null ? null : (await import('./plain-http.ts')).PlainHttp;
   const endpoint = target.path.split('?')[0]!;
   const acceptsPath = routed ?? (endpoint === '/' ? () => true : (path: string) => path === endpoint);
   // Nagle off from accept: writes are already batched per tick, so delaying them only adds latency.
@@ -388,7 +391,7 @@ async function listen<S extends Server>(
   const host = target.host.includes(':') ? `[${target.host}]` : target.host;
   const instance = new Kind(listener, `${target.secure ? 'wss' : 'ws'}://${host}:${port}${target.path}`, resolved);
   const onPeer = makeOnPeer(instance);
-  if (resolved.onRequest !== null) instance.servePlainHttp(resolved.onRequest, acceptsPath, onPeer);
+  if (Plain !== null) instance.servePlainHttp(Plain, resolved.onRequest!, acceptsPath, onPeer);
   if (target.secure) instance.watchTlsHandshakes(listener as TlsServer);
   listener.on(target.secure ? 'secureConnection' : 'connection', (socket: Socket) => {
     try {
