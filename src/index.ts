@@ -30,6 +30,7 @@ export {
   DiagnosticsChannel,
   type PeerOpenEvent,
   type PeerMessageEvent,
+  type PeerHandledEvent,
   type PeerSendEvent,
   type PeerCloseEvent,
   type UpgradeRejectEvent,

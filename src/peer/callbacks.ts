@@ -30,3 +30,42 @@ export function callApplication<T>(callback: (value: T) => unknown, value: T, ow
     return false;
   }
 }
+
+/**
+ * {@link callApplication}, telling `ended` when the application is done: with null once the
+ * callback returned, or its promise resolved; with the error it threw, or the promise
+ * rejected with, before `owner` hears of it. Returns whether it returned a promise, as
+ * `callApplication` does (`settled` likewise).
+ */
+export function callApplicationTracked<T>(
+  callback: (value: T) => unknown,
+  value: T,
+  owner: CallbackOwner,
+  settled: () => void,
+  ended: (error: unknown) => void,
+): boolean {
+  let result: unknown;
+  try {
+    result = callback(value);
+  } catch (error) {
+    ended(error);
+    owner.callbackFailed(error);
+    return false;
+  }
+  if (result === undefined || result === null || typeof (result as PromiseLike<unknown>).then !== 'function') {
+    ended(null);
+    return false;
+  }
+  (result as PromiseLike<unknown>).then(
+    () => {
+      ended(null);
+      settled();
+    },
+    (error: unknown) => {
+      ended(error);
+      settled();
+      owner.callbackFailed(error);
+    },
+  );
+  return true;
+}

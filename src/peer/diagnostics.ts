@@ -31,6 +31,12 @@ export const DiagnosticsChannel = {
    * is handed over, so an `onMessage` callback runs in the context they give.
    */
   message: 'wspeer:message',
+  /**
+   * The application is done with a message handed to its `onMessage` callback: the callback
+   * returned, or the promise it returned settled ({@link PeerHandledEvent}). Published in
+   * the context of `wspeer:message`'s stores, so a tracer ends there the span it began.
+   */
+  handled: 'wspeer:handled',
   /** The application queued a message or a frame (`send`, `write`, `broadcast`): {@link PeerSendEvent}. */
   send: 'wspeer:send',
   /** A connection's socket closed: {@link PeerCloseEvent}. */
@@ -56,6 +62,19 @@ export interface PeerMessageEvent {
   readonly peer: Peer;
   /** The message received, as the application gets it. */
   readonly message: Message;
+}
+
+/**
+ * Published on `wspeer:handled`. With `lentMessages`, the message has expired once a promise
+ * its callback returned settles: tell messages apart by identity there, not by their data.
+ */
+export interface PeerHandledEvent {
+  /** The connection. */
+  readonly peer: Peer;
+  /** The message handed to the callback (the object `wspeer:message` published). */
+  readonly message: Message;
+  /** What the callback threw, or its promise rejected with; null if it succeeded. */
+  readonly error: unknown;
 }
 
 /** Published on `wspeer:send`. */
@@ -90,6 +109,7 @@ export interface UpgradeRejectEvent {
 
 const openChannel = channel(DiagnosticsChannel.open);
 const messageChannel = channel(DiagnosticsChannel.message);
+const handledChannel = channel(DiagnosticsChannel.handled);
 const sendChannel = channel(DiagnosticsChannel.send);
 const closeChannel = channel(DiagnosticsChannel.close);
 const rejectChannel = channel(DiagnosticsChannel.reject);
@@ -99,9 +119,14 @@ export function publishOpen(peer: Peer, role: 'client' | 'server'): void {
   if (openChannel.hasSubscribers) openChannel.publish({ peer, role } satisfies PeerOpenEvent);
 }
 
-/** @internal Whether `wspeer:message` has a subscriber or a bound store: checked for every message received, first. */
+/** @internal Whether `wspeer:message` or `wspeer:handled` has a subscriber or a bound store: checked for every message received, first. */
 export function messageTraced(): boolean {
-  return messageChannel.hasSubscribers;
+  return messageChannel.hasSubscribers || handledChannel.hasSubscribers;
+}
+
+/** @internal The application is done with `message` (see `wspeer:handled`). `peer`: a Peer. */
+export function publishHandled(peer: object, message: Message, error: unknown): void {
+  if (handledChannel.hasSubscribers) handledChannel.publish({ peer: peer as Peer, message, error } satisfies PeerHandledEvent);
 }
 
 // The context a message queued for a callback arrived in (only while `wspeer:message` is traced).

@@ -7,8 +7,8 @@
  */
 import type { ConnectionHandler } from '../connection/handler.ts';
 import { Opcode } from '../frame/opcode.ts';
-import { callApplication, type CallbackOwner } from './callbacks.ts';
-import { contextOf, keepContext, messageTraced, traceMessage } from './diagnostics.ts';
+import { callApplication, callApplicationTracked, type CallbackOwner } from './callbacks.ts';
+import { contextOf, keepContext, messageTraced, publishHandled, traceMessage } from './diagnostics.ts';
 import { Inbox } from './inbox.ts';
 import { lendingNow, lentPayloadExpired } from './lent-messages.ts';
 import { ReceivedMessage, type Message } from './message.ts';
@@ -45,8 +45,6 @@ export class Receiver {
   private loopBody = false;
   private settleHandling: (() => void) | null = null;
   private fragmentDecoder: InstanceType<typeof TextDecoder> | null = null;
-  /** Set while `deliverTraced` runs `deliver` inside the stores. */
-  private tracing = false;
 
   /** `fragments` and `lentMessages`: the peer's options of those names. */
   constructor(
@@ -69,7 +67,7 @@ export class Receiver {
     while (callback !== null && this.callback === callback && (message = this.take()) !== undefined) {
       const context = contextOf(message);
       if (context === undefined) this.lend(callback, message);
-      else context.runInAsyncScope(this.lend, this, callback, message);
+      else context.runInAsyncScope(this.lendTraced, this, callback, message);
     }
   }
 
@@ -102,28 +100,37 @@ export class Receiver {
     if (this.lentMessages) lentPayloadExpired(message.expire());
   }
 
+  /** `lend`, publishing `wspeer:handled` once the application is done with the message. */
+  private lendTraced(callback: (message: Message) => void, message: ReceivedMessage): void {
+    const host = this.host;
+    const ended = (error: unknown): void => publishHandled(host, message, error);
+    if (callApplicationTracked(callback, message, host, (this.settleHandling ??= () => this.handlingEnded()), ended)) this.handling++;
+    if (this.lentMessages) lentPayloadExpired(message.expire());
+  }
+
   private deliver(message: ReceivedMessage): void {
-    // Traced, it comes back here from inside the stores: the untraced path stays as short as it was.
-    if (messageTraced() && !this.tracing) return this.deliverTraced(message);
+    if (messageTraced()) return traceMessage(this.host, message, this.deliverInStores, this);
     const callback = this.callback;
     if (callback !== null) return this.lend(callback, message);
-    // Queued inside the stores: it keeps their context for the callback it may go to later.
-    if (this.tracing) keepContext(message);
+    this.queue(message);
+  }
+
+  /** `deliver`, traced: run in the stores of `wspeer:message`. */
+  private deliverInStores(message: ReceivedMessage): void {
+    const callback = this.callback;
+    if (callback !== null) return this.lendTraced(callback, message);
+    // It keeps the stores' context for the callback it may go to later.
+    keepContext(message);
+    this.queue(message);
+  }
+
+  /** Keep `message` for `read` (or a callback set later). */
+  private queue(message: ReceivedMessage): void {
     // The callback switched itself off mid-read: what it leaves for `read` must be owned.
     if (lendingNow()) message.own();
     this.inbox.push(message);
     // Zero: it went straight to a waiting read.
     if (this.inbox.bytes > 0) this.host.messageQueued();
-  }
-
-  /** `deliver`, in the stores of `wspeer:message`. */
-  private deliverTraced(message: ReceivedMessage): void {
-    this.tracing = true;
-    try {
-      traceMessage(this.host, message, this.deliver, this);
-    } finally {
-      this.tracing = false;
-    }
   }
 
   // ——— ConnectionHandler: called by the connection while it parses ———

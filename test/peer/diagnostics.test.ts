@@ -17,6 +17,7 @@ import {
   server,
   type Peer,
   type PeerCloseEvent,
+  type PeerHandledEvent,
   type PeerMessageEvent,
   type PeerOpenEvent,
   type PeerSendEvent,
@@ -165,4 +166,74 @@ test('diagnostics: a message queued before its callback was set keeps the contex
     ['one', 'span of one'],
     ['two', 'span of two'],
   ]);
+});
+
+test('diagnostics: wspeer:handled comes once onMessage is done — at its return, or once its promise settles — in the message\'s stores, with what it threw', async (t) => {
+  const span = bindSpan(t);
+  const handled: Array<[string, unknown, string | undefined]> = [];
+  const onHandled = (event: unknown): void => {
+    const { message, error } = event as PeerHandledEvent;
+    handled.push([String(message.data), error, span.getStore()]);
+  };
+  subscribe(DiagnosticsChannel.handled, onHandled);
+  t.after(() => void unsubscribe(DiagnosticsChannel.handled, onHandled));
+  let release = (): void => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const failure = new Error('the handler failed');
+  const errors: unknown[] = [];
+  const instance = await server(
+    `ws://${LOCALHOST}:0/`,
+    (peer) => {
+      peer.onMessage((message) => {
+        if (message.data === 'async') return released;
+        if (message.data === 'throw') throw failure;
+        return undefined;
+      });
+    },
+    { onError: (error) => errors.push(error) },
+  );
+  defer(t, () => instance.close(500));
+  const client = await connect(instance.url);
+  defer(t, () => client.close());
+  await client.write('sync');
+  await client.write('async');
+  await waitFor(() => handled.length === 1, 2000, 'the sync message handled');
+  await client.write('sync after');
+  await waitFor(() => handled.length === 2, 2000, 'the next message handled');
+  assert.deepEqual(handled.map(([data]) => data), ['sync', 'sync after'], 'the async handler is not done yet');
+  release();
+  await waitFor(() => handled.length === 3, 2000, 'the async message handled');
+  await client.write('throw');
+  await waitFor(() => handled.length === 4, 2000, 'the failed message handled');
+  assert.deepEqual(handled, [
+    ['sync', null, 'span of sync'],
+    ['sync after', null, 'span of sync after'],
+    ['async', null, 'span of async'],
+    ['throw', failure, 'span of throw'],
+  ]);
+  await waitFor(() => errors.length === 1, 2000, 'onError');
+  assert.equal(await client.read(2000), null);
+  assert.equal(client.closeCode, 1011);
+});
+
+test('diagnostics: wspeer:handled alone (no wspeer:message subscriber) sees messages handled, those queued for a later callback too', async (t) => {
+  const handled = collect<PeerHandledEvent>(t, DiagnosticsChannel.handled);
+  const instance = await server(`ws://${LOCALHOST}:0/`, async (peer) => {
+    await waitFor(() => peer.unread === 1, 2000, 'a message queued');
+    peer.onMessage(() => undefined);
+  });
+  defer(t, () => instance.close(500));
+  const client = await connect(instance.url);
+  defer(t, () => client.close());
+  await client.write('queued first');
+  await waitFor(() => handled.length === 1, 2000, 'the queued message handled');
+  await client.write('then straight to the callback');
+  await waitFor(() => handled.length === 2, 2000, 'the next message handled');
+  assert.deepEqual(
+    handled.map((event) => [String(event.message.data), event.error]),
+    [
+      ['queued first', null],
+      ['then straight to the callback', null],
+    ],
+  );
 });
