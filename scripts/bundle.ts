@@ -11,20 +11,19 @@
  * @module
  */
 import { build } from 'esbuild';
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 /** Entry points, as the package's `exports` and `bin` reach them. */
 const ENTRIES = ['index', 'core', 'cli/main'];
 
 /** Every file under `dir`, as paths relative to it. */
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile())
-    .map((entry) => relative(dir, join(entry.parentPath, entry.name)));
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((file) => statSync(join(dir, file)).isFile());
 }
 
-const dist = process.argv[2] ?? 'dist';
+// Absolute, with no trailing separator: `${dist}-bundle-` must name a sibling, not a child.
+const dist = resolve(process.argv[2] ?? 'dist');
 // Beside `dist`, at its depth: the source maps' paths to `src/` stay right when moved in.
 const staging = mkdtempSync(`${dist}-bundle-`);
 try {

@@ -13,6 +13,7 @@
 import { AbortError, checkConnectArguments, checkConnectOptions, connect, DEFAULT_CONNECT_TIMEOUT } from '../client/connect.ts';
 import { checkCloseArguments } from '../connection/control-frames.ts';
 import { CloseCode } from '../frame/close-code.ts';
+import { kReportsHandled, publishHandled } from '../peer/diagnostics.ts';
 import { TimeoutError } from '../peer/errors.ts';
 import { callTimeout, DEFAULT_CLOSE_TIMEOUT } from '../peer/options.ts';
 import type { Message } from '../peer/message.ts';
@@ -72,7 +73,9 @@ export class ClientEngine {
   private readonly concurrency: number;
   /** Promises of `onMessage` pending for the current connection. */
   private handling = 0;
-  private readonly deliver = (message: Message): void => this.onPeerMessage(message);
+  // It publishes `wspeer:handled` itself: the peer would see it return before an async
+  // `onMessage` settles, and never see what it throws (the engine catches that).
+  private readonly deliver = Object.assign((message: Message): void => this.onPeerMessage(message), { [kReportsHandled]: true });
 
   /** @internal Use {@link startClientEngine}. */
   constructor(url: string | URL | EngineUrlSource, callbacks: EngineCallbacks, options: EngineOptions) {
@@ -256,18 +259,24 @@ export class ClientEngine {
     try {
       handled = this.callbacks.onMessage?.(message, peer);
     } catch (error) {
+      publishHandled(peer, message, true, error);
       this.failMessage(peer, error);
       return;
     }
-    if (handled instanceof Promise) this.track(peer, handled);
+    if (handled instanceof Promise) this.track(peer, message, handled);
+    else publishHandled(peer, message, false, null);
   }
 
   /** Count a pending `onMessage` against `concurrency`, and fail the connection if it rejects. */
-  private track(peer: Peer, handled: Promise<void>): void {
+  private track(peer: Peer, message: Message, handled: Promise<void>): void {
     if (++this.handling >= this.concurrency) peer.onMessage(null);
     handled.then(
-      () => this.settled(peer),
+      () => {
+        publishHandled(peer, message, false, null);
+        this.settled(peer);
+      },
       (error: unknown) => {
+        publishHandled(peer, message, true, error);
         this.settled(peer);
         this.failMessage(peer, error);
       },

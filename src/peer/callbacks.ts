@@ -13,59 +13,51 @@ export interface CallbackOwner {
 /**
  * Call `callback(value)`; a throw, or a rejection of what it returns, goes to `owner`.
  * Returns whether it returned a promise (a thenable), in which case `settled`, if given,
- * is called once that settles, either way.
+ * is called once that settles, either way. `ended`, if given, is told when the application
+ * is done: with `failed` false once the callback returned (anything but a thenable,
+ * `null` included) or its promise resolved; with true and the error once it threw or its
+ * promise rejected, before `owner` hears of it.
  */
-export function callApplication<T>(callback: (value: T) => unknown, value: T, owner: CallbackOwner, settled?: () => void): boolean {
-  try {
-    const result = callback(value);
-    // Most callbacks return nothing: one comparison, and no promise made for them.
-    if (result === undefined || typeof (result as PromiseLike<unknown>).then !== 'function') return false;
-    (result as PromiseLike<unknown>).then(settled, (error: unknown) => {
-      settled?.();
-      owner.callbackFailed(error);
-    });
-    return true;
-  } catch (error) {
-    owner.callbackFailed(error);
-    return false;
-  }
-}
-
-/**
- * {@link callApplication}, telling `ended` when the application is done: with null once the
- * callback returned, or its promise resolved; with the error it threw, or the promise
- * rejected with, before `owner` hears of it. Returns whether it returned a promise, as
- * `callApplication` does (`settled` likewise).
- */
-export function callApplicationTracked<T>(
+export function callApplication<T>(
   callback: (value: T) => unknown,
   value: T,
   owner: CallbackOwner,
-  settled: () => void,
-  ended: (error: unknown) => void,
+  settled?: () => void,
+  ended?: (failed: boolean, error: unknown) => void,
 ): boolean {
+  let then: unknown;
   let result: unknown;
   try {
     result = callback(value);
+    // Most callbacks return nothing: one comparison, and no promise made for them.
+    if (result != null) then = (result as PromiseLike<unknown>).then;
   } catch (error) {
-    ended(error);
+    ended?.(true, error);
     owner.callbackFailed(error);
     return false;
   }
-  if (result === undefined || result === null || typeof (result as PromiseLike<unknown>).then !== 'function') {
-    ended(null);
+  if (typeof then !== 'function') {
+    ended?.(false, null);
     return false;
   }
-  (result as PromiseLike<unknown>).then(
-    () => {
-      ended(null);
-      settled();
-    },
-    (error: unknown) => {
-      ended(error);
-      settled();
-      owner.callbackFailed(error);
-    },
-  );
+  try {
+    (then as PromiseLike<unknown>['then']).call(
+      result,
+      () => {
+        ended?.(false, null);
+        settled?.();
+      },
+      (error: unknown) => {
+        ended?.(true, error);
+        settled?.();
+        owner.callbackFailed(error);
+      },
+    );
+  } catch (error) {
+    // A thenable whose `then` throws: as if the callback had.
+    ended?.(true, error);
+    owner.callbackFailed(error);
+    return false;
+  }
   return true;
 }

@@ -73,7 +73,9 @@ export interface PeerHandledEvent {
   readonly peer: Peer;
   /** The message handed to the callback (the object `wspeer:message` published). */
   readonly message: Message;
-  /** What the callback threw, or its promise rejected with; null if it succeeded. */
+  /** Whether the callback threw, or the promise it returned rejected. */
+  readonly failed: boolean;
+  /** What it threw or rejected with; null if it did not fail. */
   readonly error: unknown;
 }
 
@@ -125,9 +127,15 @@ export function messageTraced(): boolean {
 }
 
 /** @internal The application is done with `message` (see `wspeer:handled`). `peer`: a Peer. */
-export function publishHandled(peer: object, message: Message, error: unknown): void {
-  if (handledChannel.hasSubscribers) handledChannel.publish({ peer: peer as Peer, message, error } satisfies PeerHandledEvent);
+export function publishHandled(peer: object, message: Message, failed: boolean, error: unknown): void {
+  if (handledChannel.hasSubscribers) handledChannel.publish({ peer: peer as Peer, message, failed, error } satisfies PeerHandledEvent);
 }
+
+/**
+ * @internal Marks an `onMessage` callback that publishes `wspeer:handled` itself, because it
+ * hands the message on and knows when its own caller is done (the client engine's).
+ */
+export const kReportsHandled = Symbol('wspeer.reportsHandled');
 
 // The context a message queued for a callback arrived in (only while `wspeer:message` is traced).
 const contexts = new WeakMap<Message, AsyncResource>();

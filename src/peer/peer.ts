@@ -353,8 +353,9 @@ export class Peer implements AsyncIterable<Message> {
 
   /**
    * Be told of each ping the other side sends (§5.5.2), with a copy of its payload. There is
-   * nothing to answer: its pong is queued already (the connection answers every ping while it
-   * is open). Pass null to stop. If the callback throws, or the promise it returns rejects,
+   * nothing to answer: the connection answers pings itself while it is open, its pong
+   * queued already or, while the send buffer is full, owed (of a flood of pings only the
+   * latest is answered, §5.5.3). Pass null to stop. If the callback throws, or the promise it returns rejects,
    * the connection is closed with 1011 and `onError` is told, as for `onMessage`.
    */
   onPing(callback: ((data: Buffer) => void) | null): void {

@@ -7,8 +7,8 @@
  */
 import type { ConnectionHandler } from '../connection/handler.ts';
 import { Opcode } from '../frame/opcode.ts';
-import { callApplication, callApplicationTracked, type CallbackOwner } from './callbacks.ts';
-import { contextOf, keepContext, messageTraced, publishHandled, traceMessage } from './diagnostics.ts';
+import { callApplication, type CallbackOwner } from './callbacks.ts';
+import { contextOf, keepContext, kReportsHandled, messageTraced, publishHandled, traceMessage } from './diagnostics.ts';
 import { Inbox } from './inbox.ts';
 import { lendingNow, lentPayloadExpired } from './lent-messages.ts';
 import { ReceivedMessage, type Message } from './message.ts';
@@ -23,7 +23,7 @@ export interface ReceiverHost extends CallbackOwner {
   handlingSettled(): void;
   /** The peer's close frame came; `unread`: messages wait in the inbox. */
   closeReceived(unread: boolean): void;
-  /** A ping came, its pong queued already (its payload lent for the call). */
+  /** A ping came, its pong queued or owed by the connection (its payload lent for the call). */
   pingReceived(payload: Uint8Array): void;
   /** A pong came (its payload lent for the call). */
   pongReceived(payload: Uint8Array): void;
@@ -100,11 +100,15 @@ export class Receiver {
     if (this.lentMessages) lentPayloadExpired(message.expire());
   }
 
-  /** `lend`, publishing `wspeer:handled` once the application is done with the message. */
+  /**
+   * `lend`, publishing `wspeer:handled` once the application is done with the message —
+   * unless the callback publishes it itself (the client engine's, which wraps the user's).
+   */
   private lendTraced(callback: (message: Message) => void, message: ReceivedMessage): void {
+    if ((callback as { [kReportsHandled]?: boolean })[kReportsHandled] === true) return this.lend(callback, message);
     const host = this.host;
-    const ended = (error: unknown): void => publishHandled(host, message, error);
-    if (callApplicationTracked(callback, message, host, (this.settleHandling ??= () => this.handlingEnded()), ended)) this.handling++;
+    const ended = (failed: boolean, error: unknown): void => publishHandled(host, message, failed, error);
+    if (callApplication(callback, message, host, (this.settleHandling ??= () => this.handlingEnded()), ended)) this.handling++;
     if (this.lentMessages) lentPayloadExpired(message.expire());
   }
 

@@ -15,6 +15,7 @@ import {
   connect,
   DiagnosticsChannel,
   server,
+  startClientEngine,
   type Peer,
   type PeerCloseEvent,
   type PeerHandledEvent,
@@ -23,7 +24,7 @@ import {
   type PeerSendEvent,
   type UpgradeRejectEvent,
 } from '../../src/index.ts';
-import { defer, LOCALHOST, portOf, rawExchange, requestText, upgradeLines, waitFor } from './helpers.ts';
+import { defer, LOCALHOST, portOf, rawExchange, requestText, upgradeLines, waitFor, within } from './helpers.ts';
 
 /** Everything published on `name` during the test. */
 function collect<T>(t: TestContext, name: string): T[] {
@@ -170,10 +171,10 @@ test('diagnostics: a message queued before its callback was set keeps the contex
 
 test('diagnostics: wspeer:handled comes once onMessage is done — at its return, or once its promise settles — in the message\'s stores, with what it threw', async (t) => {
   const span = bindSpan(t);
-  const handled: Array<[string, unknown, string | undefined]> = [];
+  const handled: Array<[string, boolean, unknown, string | undefined]> = [];
   const onHandled = (event: unknown): void => {
-    const { message, error } = event as PeerHandledEvent;
-    handled.push([String(message.data), error, span.getStore()]);
+    const { message, failed, error } = event as PeerHandledEvent;
+    handled.push([String(message.data), failed, error, span.getStore()]);
   };
   subscribe(DiagnosticsChannel.handled, onHandled);
   t.after(() => void unsubscribe(DiagnosticsChannel.handled, onHandled));
@@ -187,7 +188,8 @@ test('diagnostics: wspeer:handled comes once onMessage is done — at its return
       peer.onMessage((message) => {
         if (message.data === 'async') return released;
         if (message.data === 'throw') throw failure;
-        return undefined;
+        // Not a promise: done, as when it returns nothing.
+        return null;
       });
     },
     { onError: (error) => errors.push(error) },
@@ -206,10 +208,10 @@ test('diagnostics: wspeer:handled comes once onMessage is done — at its return
   await client.write('throw');
   await waitFor(() => handled.length === 4, 2000, 'the failed message handled');
   assert.deepEqual(handled, [
-    ['sync', null, 'span of sync'],
-    ['sync after', null, 'span of sync after'],
-    ['async', null, 'span of async'],
-    ['throw', failure, 'span of throw'],
+    ['sync', false, null, 'span of sync'],
+    ['sync after', false, null, 'span of sync after'],
+    ['async', false, null, 'span of async'],
+    ['throw', true, failure, 'span of throw'],
   ]);
   await waitFor(() => errors.length === 1, 2000, 'onError');
   assert.equal(await client.read(2000), null);
@@ -230,10 +232,36 @@ test('diagnostics: wspeer:handled alone (no wspeer:message subscriber) sees mess
   await client.write('then straight to the callback');
   await waitFor(() => handled.length === 2, 2000, 'the next message handled');
   assert.deepEqual(
-    handled.map((event) => [String(event.message.data), event.error]),
+    handled.map((event) => [String(event.message.data), event.failed]),
     [
-      ['queued first', null],
-      ['then straight to the callback', null],
+      ['queued first', false],
+      ['then straight to the callback', false],
     ],
   );
+});
+
+test('diagnostics: through the client engine, wspeer:handled waits for its async onMessage and carries what it rejected with, once per message', async (t) => {
+  const handled = collect<PeerHandledEvent>(t, DiagnosticsChannel.handled);
+  const instance = await server(`ws://${LOCALHOST}:0/`, (peer) => {
+    void peer.write('first');
+    void peer.write('second');
+  });
+  defer(t, () => instance.close(500));
+  let release = (): void => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const failure = new Error('the engine handler failed');
+  const engine = startClientEngine(instance.url, {
+    onMessage: async (message) => {
+      if (message.data === 'first') return released;
+      throw failure;
+    },
+    onError: () => {},
+  }, { reconnect: false, concurrency: 2 });
+  defer(t, () => engine.stop(1000, '', 500));
+  await within(engine.opened(), 3000, 'opened');
+  await waitFor(() => handled.length === 1, 2000, 'the failing handler done');
+  assert.deepEqual([String(handled[0]!.message.data), handled[0]!.failed, handled[0]!.error], ['second', true, failure]);
+  release();
+  await waitFor(() => handled.length === 2, 2000, 'the first handler done');
+  assert.deepEqual([String(handled[1]!.message.data), handled[1]!.failed], ['first', false]);
 });

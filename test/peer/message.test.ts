@@ -189,6 +189,24 @@ test('§5.5.1: a close that came behind unread messages is answered as soon as a
   assert.equal(closeCodeOf(reply.payload), 4001);
 });
 
+test('onMessage: a callback that returns null (or any value that is no promise) is done with the message, as one that returns nothing', async (t) => {
+  const errors: unknown[] = [];
+  const { peer, socket, rest } = await acceptRawClient(t, { onError: (error) => errors.push(error) });
+  const frames = new FrameReader(socket, rest);
+  const seen: unknown[] = [];
+  peer.onMessage((message) => {
+    seen.push(message.data);
+    return (message.data === 'null' ? null : 0) as unknown as undefined;
+  });
+  socket.write(Buffer.concat(['null', 'zero'].map((text) => clientFrame(1, text))));
+  await waitFor(() => seen.length === 2, 2000, 'both messages handled');
+  socket.write(clientFrame(9, 'still open?'));
+  const pong = await frames.next(2000);
+  assert.deepEqual([pong.opcode, pong.payload.toString()], [10, 'still open?']);
+  assert.deepEqual(errors, []);
+  assert.equal(peer.state, 'OPEN');
+});
+
 test('onMessage: a callback that throws on a waiting message is switched off: one error, 1011, and the rest stay for read()', async (t) => {
   const errors: unknown[] = [];
   const { peer, socket, rest } = await acceptRawClient(t, { onError: (error) => errors.push(error) });

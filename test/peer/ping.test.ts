@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { bind, connect, ConnectionClosedError, TimeoutError, UsageError } from '../../src/index.ts';
-import { acceptRawClient, clientFrame, clientOverRawServer, closeCodeOf, defer, FrameReader, LOCALHOST, settlesWithin, waitFor, within } from './helpers.ts';
+import { acceptRawClient, clientFrame, clientOverRawServer, closeCodeOf, defer, FrameReader, LOCALHOST, settlesWithin, sleep, waitFor, within } from './helpers.ts';
 
 /** A pong as a server sends it: unmasked, final. */
 const serverPong = (payload: string): Buffer => Buffer.concat([Buffer.from([0x8a, Buffer.byteLength(payload)]), Buffer.from(payload)]);
@@ -88,9 +88,13 @@ test('onPing is told of each ping with a payload of its own, its pong already qu
   peer.onPing((data) => {
     seen.push(data);
   });
-  // Byte by byte: a ping split across reads is assembled in a buffer the parser reuses.
+  // Byte by byte, a pause after each so that they come in reads of their own: a ping split
+  // across reads is assembled in a buffer the parser reuses.
   for (const payload of ['first', 'second']) {
-    for (const byte of clientFrame(0x9, payload)) socket.write(Buffer.of(byte));
+    for (const byte of clientFrame(0x9, payload)) {
+      socket.write(Buffer.of(byte));
+      await sleep(2);
+    }
     const pong = await frames.next();
     assert.deepEqual([pong.opcode, pong.payload.toString()], [0xa, payload]);
   }
