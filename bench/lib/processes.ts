@@ -46,7 +46,8 @@ let benchCompiled = false;
  * users run their code: no tsx loader thread, no source maps, none of its heap. Its heap
  * alone moved results: the old generation past V8's 8 MB threshold for incremental marking
  * is marked again and again while 64 KiB messages churn external memory (a server with tsx
- * made some 70 full collections in 4 s; without, none).
+ * made some 70 full collections in 4 s; without, none). `BENCH_TSX=1` runs the sources
+ * through tsx as before, to see that again.
  */
 export function compileBench(): void {
   if (benchCompiled) return;
@@ -56,9 +57,12 @@ export function compileBench(): void {
   benchCompiled = true;
 }
 
-/** The compiled counterpart of a bench script: `bench/x.ts` → `.bench-build/bench/x.js`. */
-function compiled(script: string): string {
-  return join(BENCH_BUILD, script.replace(/\.ts$/, '.js'));
+/** Whether the processes run their TypeScript through tsx (`BENCH_TSX=1`) rather than compiled. */
+export const THROUGH_TSX = process.env['BENCH_TSX'] === '1';
+
+/** How to run a bench script: its compiled counterpart (`bench/x.ts` → `.bench-build/bench/x.js`), or through tsx. */
+function scriptArgs(script: string): string[] {
+  return THROUGH_TSX ? ['--import', 'tsx', script] : [join(BENCH_BUILD, script.replace(/\.ts$/, '.js'))];
 }
 
 /** How to start one Node process running one of the bench's TypeScript files. */
@@ -71,15 +75,16 @@ export interface NodeProcessOptions {
 }
 
 /**
- * Starts `node <script>`, compiled (see {@link compileBench}), through `bash -c 'ulimit -n <hard limit>; exec …'`, so the
- * child may hold tens of thousands of sockets, and through `taskset` when pinning works. Every
- * step `exec`s, so the returned pid is the Node process itself.
+ * Starts `node <script>`, compiled (see {@link compileBench}), through `bash -c 'ulimit -n
+ * <hard limit>; exec …'`, so the child may hold tens of thousands of sockets, and through
+ * `taskset` when pinning works. Every step `exec`s, so the returned pid is the Node process
+ * itself.
  */
 export function startNode(options: NodeProcessOptions): ChildProcessWithoutNullStreams {
   installCleanup();
-  compileBench();
+  if (!THROUGH_TSX) compileBench();
   const pin = options.core !== undefined && canPin() ? ['taskset', '-c', String(options.core)] : [];
-  const command = [...pin, process.execPath, ...(options.nodeFlags ?? []), compiled(options.script), ...(options.args ?? [])];
+  const command = [...pin, process.execPath, ...(options.nodeFlags ?? []), ...scriptArgs(options.script), ...(options.args ?? [])];
   const child = spawn('bash', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'bench', ...command], {
     cwd: repoRoot,
     env: { ...process.env, ...options.env },

@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { CONTROL, DEFLATE_BASELINE, HANDSHAKE_WARMUP, referencesOf, type Scenario } from '../scenarios.ts';
 import { COLUMNS, aggregate, pairedRatio, pairedRatios, type MetricColumn, type SubjectSeries } from './metrics.ts';
 import { checkTargets, targetsTable } from './targets.ts';
+import { THROUGH_TSX } from './processes.ts';
 
 /** Results of one scenario, one series per subject in table order. */
 export interface ScenarioResults {
@@ -122,7 +123,9 @@ export function renderReport(options: {
     'memory it touched for the first time, which the kernel zeroed. Whether the allocator reuses freed memory or asks for fresh pages differs',
     'between processes, so with large messages these columns explain much of how far one subject\'s rounds stray. "full GCs/s" counts V8\'s',
     'mark-compact collections: a heap just past 8 MB that churns large Buffers can make dozens a second, each marking the whole heap.',
-    'Every process measured runs compiled JavaScript (tsconfig.bench.json), with no TypeScript loader in it.',
+    THROUGH_TSX
+      ? 'Every process measured ran its TypeScript through tsx (BENCH_TSX=1), not compiled as it normally runs.'
+      : 'Every process measured runs compiled JavaScript (tsconfig.bench.json), with no TypeScript loader in it.',
     'MB/s counts payload bytes echoed (one direction). `raw` answers the upgrade and then writes every byte it reads back: no WebSocket work at all,',
     'so it marks the cost of the transport for small messages; for large ones its stream writes are no hard ceiling.',
     `The deflate scenarios negotiate permessage-deflate (RFC 7692) and run only against the servers that enable it, compared with ${DEFLATE_BASELINE};`,
