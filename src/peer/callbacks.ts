@@ -29,7 +29,7 @@ export function callApplication<T>(
   let result: unknown;
   try {
     result = callback(value);
-    // Most callbacks return nothing: one comparison, and no promise made for them.
+    // Most callbacks return nothing: one comparison, no `then` read, no promise made for them.
     if (result != null) then = (result as PromiseLike<unknown>).then;
   } catch (error) {
     ended?.(true, error);

@@ -80,9 +80,9 @@ export class Peer implements AsyncIterable<Message> {
 
   /**
    * Not for applications: peers are made by the factories (`server`, `bind`, `connect`,
-   * `wrap`, `handleUpgrade`). Take over `socket`, whose opening handshake is complete; `head` holds bytes that
-   * followed the handshake and already belong to the WebSocket stream; `compression` is
-   * the permessage-deflate codec the handshake negotiated, if any.
+   * `wrap`, `handleUpgrade`). Take over `socket`, whose opening handshake is complete;
+   * `head` holds bytes that followed the handshake and already belong to the WebSocket
+   * stream; `compression` is the permessage-deflate codec the handshake negotiated, if any.
    */
   constructor(
     socket: Socket,
@@ -223,8 +223,7 @@ export class Peer implements AsyncIterable<Message> {
    * returns rejects, the connection is closed with 1011 and `onError` is told.
    */
   onMessage(callback: ((message: Message) => void) | null): void {
-    if (callback !== null && typeof callback !== 'function') throw new TypeError(`onMessage takes a function or null, got ${typeof callback}`);
-    this.receiver.setCallback(callback);
+    this.receiver.setCallback(functionOrNull('onMessage', callback));
   }
 
   /**
@@ -355,11 +354,12 @@ export class Peer implements AsyncIterable<Message> {
    * Be told of each ping the other side sends (§5.5.2), with a copy of its payload. There is
    * nothing to answer: the connection answers pings itself while it is open, its pong
    * queued already or, while the send buffer is full, owed (of a flood of pings only the
-   * latest is answered, §5.5.3). Pass null to stop. If the callback throws, or the promise it returns rejects,
-   * the connection is closed with 1011 and `onError` is told, as for `onMessage`.
+   * latest is answered, §5.5.3). Pass null to stop. If the callback throws, or the promise
+   * it returns rejects, the connection is closed with 1011 and `onError` is told, as for
+   * `onMessage`.
    */
   onPing(callback: ((data: Buffer) => void) | null): void {
-    this.pingCallback = controlCallback('onPing', callback);
+    this.pingCallback = functionOrNull('onPing', callback);
   }
 
   /**
@@ -368,7 +368,7 @@ export class Peer implements AsyncIterable<Message> {
    * one-way heartbeat. Pass null to stop. Failures are handled as for `onPing`.
    */
   onPong(callback: ((data: Buffer) => void) | null): void {
-    this.pongCallback = controlCallback('onPong', callback);
+    this.pongCallback = functionOrNull('onPong', callback);
   }
 
   /**
@@ -602,7 +602,7 @@ export class Peer implements AsyncIterable<Message> {
 }
 
 /** `callback` if it is a function or null; else a TypeError naming `method`. */
-function controlCallback(method: string, callback: ((data: Buffer) => void) | null): ((data: Buffer) => void) | null {
+function functionOrNull<F extends (value: never) => void>(method: string, callback: F | null): F | null {
   if (callback !== null && typeof callback !== 'function') throw new TypeError(`${method} takes a function or null, got ${typeof callback}`);
   return callback;
 }
