@@ -63,7 +63,8 @@ export class Peer implements AsyncIterable<Message> {
   private readonly receiver: Receiver;
   /** Writes waiting for the send buffer to drain; made on the first backpressure. */
   private writers: DrainWaiters | null = null;
-  private readonly closing: ClosingHandshake;
+  /** Made when the closing starts: a connection that stays open never needs one. */
+  private closingState: ClosingHandshake | null = null;
   private paused = false;
   // Something was sent while the send buffer was over the mark; cleared when it is back under.
   private sentPastMark = false;
@@ -110,7 +111,6 @@ export class Peer implements AsyncIterable<Message> {
       compression,
       maxQueuedPongs: options.maxQueuedPongs,
     });
-    this.closing = new ClosingHandshake(this, this.connection, socket, options.closeTimeout);
     attachSocket(socket, this);
     // A socket handed over paused (its owner read the handshake, then paused it so that no
     // data is lost in between) does not start flowing when a 'data' listener is added.
@@ -121,6 +121,11 @@ export class Peer implements AsyncIterable<Message> {
     endIfEnded(socket); // after `head`, whose answers (pongs, a close reply) go first
     // A socket closed before it was handed over emits no 'close' to come: settle now.
     if (socket.closed) this.finish();
+  }
+
+  /** The closing handshake's bookkeeping, made on first use. */
+  private get closing(): ClosingHandshake {
+    return (this.closingState ??= new ClosingHandshake(this, this.connection, this.socket, this.options.closeTimeout));
   }
 
   /** OPEN, CLOSING (our close frame sent) or CLOSED (handshake done, failed, or socket closed: §7.1.4). */
@@ -566,7 +571,7 @@ export class Peer implements AsyncIterable<Message> {
     this.receiver.inbox.close();
     this.writers?.rejectAll(new ConnectionClosedError('write'));
     this.pings?.rejectAll(new ConnectionClosedError('ping'));
-    this.closing.settle();
+    this.closingState?.settle();
     publishClose(this);
     this.onClosedCallback?.(this);
   }
