@@ -94,9 +94,12 @@ export class Receiver {
     if (--this.handling === 0) this.host.handlingSettled();
   }
 
-  /** Pass `message` to the callback; with `lentMessages`, it expires when the call returns. */
-  private lend(callback: (message: Message) => void, message: ReceivedMessage): void {
-    if (callApplication(callback, message, this.host, (this.settleHandling ??= () => this.handlingEnded()))) this.handling++;
+  /**
+   * Pass `message` to the callback; with `lentMessages`, it expires when the call returns.
+   * `ended`, if given, is told when the application is done with it (see `callApplication`).
+   */
+  private lend(callback: (message: Message) => void, message: ReceivedMessage, ended?: (failed: boolean, error: unknown) => void): void {
+    if (callApplication(callback, message, this.host, (this.settleHandling ??= () => this.handlingEnded()), ended)) this.handling++;
     if (this.lentMessages) lentPayloadExpired(message.expire());
   }
 
@@ -107,9 +110,7 @@ export class Receiver {
   private lendTraced(callback: (message: Message) => void, message: ReceivedMessage): void {
     if ((callback as { [kReportsHandled]?: boolean })[kReportsHandled] === true) return this.lend(callback, message);
     const host = this.host;
-    const ended = (failed: boolean, error: unknown): void => publishHandled(host, message, failed, error);
-    if (callApplication(callback, message, host, (this.settleHandling ??= () => this.handlingEnded()), ended)) this.handling++;
-    if (this.lentMessages) lentPayloadExpired(message.expire());
+    this.lend(callback, message, (failed, error) => publishHandled(host, message, failed, error));
   }
 
   private deliver(message: ReceivedMessage): void {
