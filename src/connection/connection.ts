@@ -13,8 +13,8 @@ import type { MessageCompression } from './compression.ts';
 import { checkCloseArguments, controlPayload, MAX_CLOSE_REASON, readCloseBody } from './control-frames.ts';
 import { fragmentSequenceError, invalidArgument, UsageError } from './errors.ts';
 import type { ConnectionHandler } from './handler.ts';
-import { MessageReader, type ReaderSettings } from './reader.ts';
-import { DEFAULT_MAX_QUEUED_PONGS, PongQueue } from './pongs.ts';
+import { MessageReader } from './reader.ts';
+import { checkMaxQueuedPongs, DEFAULT_MAX_QUEUED_PONGS, PongQueue } from './pongs.ts';
 import { FrameWriter } from './writer.ts';
 import { DEFAULT_MAX_PAYLOAD, type ConnectionOptions } from './options.ts';
 
@@ -58,11 +58,17 @@ export class Connection {
   private readonly handler: ConnectionHandler;
   private readonly decoder: FrameDecoder;
   private readonly writer: FrameWriter;
-  private readonly compression: MessageCompression | null;
+  /** @internal The permessage-deflate codec, if negotiated. */
+  readonly compression: MessageCompression | null;
   private currentState: ConnectionState = 'OPEN';
 
   private readonly reader: MessageReader;
-  private readonly readerSettings: ReaderSettings;
+  /** @internal The current message size limit: `maxPayload`, or less (`setMessageLimit`). */
+  messageLimit: number;
+  /** @internal Where message payloads are allocated. */
+  readonly allocate: (size: number) => Uint8Array;
+  /** @internal Data frames go to the handler one by one. */
+  readonly fragments: boolean;
   private readonly maxPayload: number;
 
   // The data message being sent with `sendFrame` (§5.4): its opcode, 0 when none is open.
@@ -73,13 +79,16 @@ export class Connection {
   private closeCodeSent: number | null = null;
   private failure: ProtocolError | null = null;
   private readonly deferCloseReply: boolean;
-  private readonly isUtf8: ((data: Uint8Array) => boolean) | null;
+  /** @internal The UTF-8 check, if not the built-in one. */
+  readonly isUtf8: ((data: Uint8Array) => boolean) | null;
   private closeReplyOwed = false;
   /** `abort` failed the connection from this side (§7.1.7). */
   private aborted = false;
   /** Within `receive`: a handler that feeds the next bytes from there would cut into the frame being parsed. */
   private receiving = false;
-  private readonly pongs: PongQueue;
+  /** Pongs owed or held back: made at the first ping, or the first hold. */
+  private pongs: PongQueue | null = null;
+  private readonly maxQueuedPongs: number;
 
   constructor(role: Role, handler: ConnectionHandler, options: ConnectionOptions = {}) {
     if (role !== 'client' && role !== 'server') throw new TypeError(`role must be 'client' or 'server', got ${String(role)}`);
@@ -92,10 +101,13 @@ export class Connection {
     if (!(maxPayload >= 0)) throw new RangeError(`maxPayload must be a number of bytes, got ${maxPayload}`);
     const allocate = options.allocate ?? allocateZeroed;
     this.writer = new FrameWriter(role === 'client', options.randomFill, this.compression, allocate, options.view);
-    this.pongs = new PongQueue(this.writer, options.maxQueuedPongs ?? DEFAULT_MAX_QUEUED_PONGS);
+    this.maxQueuedPongs = checkMaxQueuedPongs(options.maxQueuedPongs ?? DEFAULT_MAX_QUEUED_PONGS);
     this.maxPayload = maxPayload;
-    this.readerSettings = { maxPayload, allocate, fragments: options.fragments ?? false, isUtf8: this.isUtf8, compression: this.compression };
-    this.reader = new MessageReader(this, handler, this.readerSettings);
+    this.messageLimit = maxPayload;
+    this.allocate = allocate;
+    this.fragments = options.fragments ?? false;
+    // The connection is the reader's settings too: no object of its own per connection.
+    this.reader = new MessageReader(this, handler, this);
     this.decoder = new FrameDecoder(this, {
       allocate,
       allocateLendable: options.allocateLendable,
@@ -167,7 +179,7 @@ export class Connection {
     // NaN (a budget worked out from something undefined) is no room, not no limit.
     const limit = bytes >= 0 ? Math.min(bytes, this.maxPayload) : 0;
     this.decoder.setMaxMessageSize(limit);
-    this.readerSettings.maxPayload = limit;
+    this.messageLimit = limit;
   }
 
   /**
@@ -178,17 +190,22 @@ export class Connection {
    * our output then cannot make it grow. See {@link Connection.pongOwed}.
    */
   holdPongs(held: boolean): void {
-    this.pongs.hold(held);
+    if (held) this.pongQueue().hold(true);
+    else this.pongs?.hold(false);
+  }
+
+  private pongQueue(): PongQueue {
+    return (this.pongs ??= new PongQueue(this.writer, this.maxQueuedPongs));
   }
 
   /** Whether a pong is kept back (held, or past `maxQueuedPongs`): the next `takeOutgoing` after a release queues it. */
   get pongOwed(): boolean {
-    return this.pongs.owed;
+    return this.pongs !== null && this.pongs.owed;
   }
 
   /** The bytes to send, in order, as chunks for one vectored write; the queue is then empty. */
   takeOutgoing(): Uint8Array[] {
-    this.pongs.flush(this.currentState === 'OPEN');
+    this.pongs?.flush(this.currentState === 'OPEN');
     return this.writer.take();
   }
 
@@ -197,7 +214,7 @@ export class Connection {
    * later slots are left alone) and their count is returned. For hosts that write often.
    */
   takeOutgoingInto(target: Uint8Array[]): number {
-    this.pongs.flush(this.currentState === 'OPEN');
+    this.pongs?.flush(this.currentState === 'OPEN');
     return this.writer.takeInto(target);
   }
 
@@ -264,7 +281,7 @@ export class Connection {
     switch (opcode) {
       case Opcode.Ping:
         // §5.5.2: answer with a pong carrying the same payload, unless our close is sent.
-        if (this.currentState === 'OPEN') this.pongs.answer(payload);
+        if (this.currentState === 'OPEN') this.pongQueue().answer(payload);
         this.handler.onPing(payload);
         return;
       case Opcode.Pong:
@@ -500,7 +517,7 @@ export class Connection {
   }
 
   private writeClose(code: number | null, reason: Uint8Array): void {
-    this.pongs.flushBeforeClose(); // a pong still owed goes before our close, after which nothing may follow
+    this.pongs?.flushBeforeClose(); // a pong still owed goes before our close, after which nothing may follow
     this.writer.close(code, reason);
     this.closeCodeSent = code ?? CloseCode.NoStatusReceived;
   }

@@ -15,6 +15,12 @@ export const DEFAULT_MAX_QUEUED_PONGS = 16;
 /** §5.5: a control frame's payload is at most 125 bytes. */
 const MAX_PING_PAYLOAD = 125;
 
+/** `maxQueuedPongs`, or a RangeError: at least one pong must fit. */
+export function checkMaxQueuedPongs(max: number): number {
+  if (!(max >= 1)) throw new RangeError(`maxQueuedPongs must be at least 1, got ${max}`);
+  return max;
+}
+
 /** See the module comment. */
 export class PongQueue {
   private queued = 0;
@@ -24,12 +30,11 @@ export class PongQueue {
   private heldLength = -1;
   private holding = false;
 
+  /** `max`: checked by {@link checkMaxQueuedPongs} when the connection is made. */
   constructor(
     private readonly writer: FrameWriter,
     private readonly max: number,
-  ) {
-    if (!(max >= 1)) throw new RangeError(`maxQueuedPongs must be at least 1, got ${max}`);
-  }
+  ) {}
 
   /** Whether a ping's answer is kept back (past the bound, or held), to go at the next flush. */
   get owed(): boolean {

@@ -22,11 +22,11 @@ export interface ReaderErrors {
 /** What the reader needs to know from the connection's options. */
 export interface ReaderSettings {
   /** The current message size limit (it may change between messages). */
-  maxPayload: number;
-  allocate: (size: number) => Uint8Array;
-  fragments: boolean;
-  isUtf8: ((data: Uint8Array) => boolean) | null;
-  compression: MessageCompression | null;
+  readonly messageLimit: number;
+  readonly allocate: (size: number) => Uint8Array;
+  readonly fragments: boolean;
+  readonly isUtf8: ((data: Uint8Array) => boolean) | null;
+  readonly compression: MessageCompression | null;
 }
 
 const fatalDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -138,7 +138,7 @@ export class MessageReader {
    * the decompressed size (1009), checked while inflating; bad DEFLATE data fails with 1007.
    */
   private inflate(payload: Uint8Array, fin: boolean): Uint8Array | null {
-    const { compression, maxPayload } = this.settings;
+    const { compression, messageLimit: maxPayload } = this.settings;
     let inflated: Uint8Array | null;
     try {
       inflated = compression!.decompress(payload, fin, maxPayload - this.inflatedBytes);
@@ -156,7 +156,7 @@ export class MessageReader {
 
   /** Gather the fragments of a message; returns the whole payload at the last one. */
   private collect(fin: boolean, payload: Uint8Array): Uint8Array | null {
-    const assembler = (this.assembler ??= new MessageAssembler(this.settings.maxPayload, this.settings.allocate));
+    const assembler = (this.assembler ??= new MessageAssembler(this.settings.messageLimit, this.settings.allocate));
     assembler.add(payload);
     if (!fin) return null;
     const whole = assembler.finish();

@@ -25,6 +25,8 @@ export interface ParsedRequest {
   readonly version: string;
   /** Header fields, looked up case-insensitively. */
   readonly headers: HeaderList;
+  /** The head as text (latin1), without the blank line that ends it: {@link headerRecordOf} makes the header record again from it. */
+  readonly text: string;
   /**
    * Bytes that followed the head in the last chunk fed (possibly the first
    * WebSocket frames). A view into that chunk, not a copy.
@@ -135,7 +137,16 @@ function parseRequestHead(text: string, rest: Uint8Array): ParsedRequest {
   const lines = text.split('\r\n');
   const { method, target, version } = parseRequestLine(lines[0] ?? '');
   const headers = parseFieldLines(lines, 1, failHeaderLine);
-  return { method, target, version, headers, rest };
+  return { method, target, version, headers, text, rest };
+}
+
+/**
+ * The header record (`HeaderList.toRecord`) of a head {@link RequestHeadParser} accepted,
+ * made again from its `text`: a server keeps the text per connection and makes the record
+ * only if asked.
+ */
+export function headerRecordOf(text: string): Record<string, string> {
+  return parseFieldLines(text.split('\r\n'), 1, failHeaderLine).toRecord();
 }
 
 /** `method SP request-target SP HTTP-version` (RFC 7230 §3.1.1), single spaces only. */

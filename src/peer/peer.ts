@@ -28,7 +28,7 @@ import { Liveness } from './liveness.ts';
 import { pingPayload, PingWaiters } from './pings.ts';
 import { attachSocket, endIfEnded, writeChunks } from './socket-events.ts';
 import { scheduleFlush, startHeartbeat, stopHeartbeat, type HeartbeatMembership } from './scheduler.ts';
-import type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types.ts';
+import type { DeferredHandshakeInfo, HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types.ts';
 
 export type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types.ts';
 
@@ -49,8 +49,8 @@ const EMPTY_PAYLOAD = new Uint8Array(0);
 export class Peer implements AsyncIterable<Message> {
   /** The underlying socket. */
   readonly socket: Socket;
-  /** What the opening handshake settled. */
-  readonly handshake: HandshakeInfo;
+  /** The opening handshake's details, or what makes them on first use. */
+  private handshakeDetails: HandshakeInfo | DeferredHandshakeInfo;
   /** @internal */
   flushQueued = false;
   /** @internal Its place in its server's registry of open peers. */
@@ -71,7 +71,8 @@ export class Peer implements AsyncIterable<Message> {
   // Bytes to read before the socket is switched to lent reads (lent-reads.ts); -1 once settled.
   private bytesBeforeLending: number;
   private done = false;
-  private readonly liveness = new Liveness();
+  /** Whether the peer is still alive: kept only with a heartbeat (`pingFrequency`). */
+  private liveness: Liveness | null = null;
   private onClosedCallback: ((peer: Peer) => void) | null = null;
   private heartbeat: HeartbeatMembership | null = null;
   /** Pings of `ping()` waiting for their pongs; made on the first. */
@@ -89,13 +90,13 @@ export class Peer implements AsyncIterable<Message> {
     socket: Socket,
     role: 'client' | 'server',
     options: ResolvedPeerOptions,
-    handshake: HandshakeInfo = EMPTY_INFO,
+    handshake: HandshakeInfo | DeferredHandshakeInfo = EMPTY_INFO,
     head?: Uint8Array,
     compression?: MessageCompression,
   ) {
     this.socket = socket;
     this.options = options;
-    this.handshake = handshake;
+    this.handshakeDetails = handshake;
     this.bytesBeforeLending = options.lentReads ? LEND_AFTER : -1;
     this.receiver = new Receiver(this, options.fragments, options.lentMessages);
     this.connection = new Connection(role, this.receiver, {
@@ -115,12 +116,27 @@ export class Peer implements AsyncIterable<Message> {
     // A socket handed over paused (its owner read the handshake, then paused it so that no
     // data is lost in between) does not start flowing when a 'data' listener is added.
     socket.resume();
-    if (options.pingFrequency > 0) this.heartbeat = startHeartbeat(this, options.pingFrequency);
+    if (options.pingFrequency > 0) {
+      this.liveness = new Liveness();
+      this.heartbeat = startHeartbeat(this, options.pingFrequency);
+    }
     publishOpen(this, role);
     if (head !== undefined && head.length > 0) this.receive(head);
     endIfEnded(socket); // after `head`, whose answers (pongs, a close reply) go first
     // A socket closed before it was handed over emits no 'close' to come: settle now.
     if (socket.closed) this.finish();
+  }
+
+  /** What the opening handshake settled. */
+  get handshake(): HandshakeInfo {
+    const details = this.handshakeDetails;
+    if (!('settle' in details)) return details;
+    return (this.handshakeDetails = details.settle());
+  }
+
+  /** @internal The request path, without making the rest of the handshake's details. */
+  get handshakePath(): string {
+    return this.handshakeDetails.path;
   }
 
   /** The closing handshake's bookkeeping, made on first use. */
@@ -437,7 +453,7 @@ export class Peer implements AsyncIterable<Message> {
 
   /** @internal Feed the bytes of one read: owned, or lent by the shared region for this call only. */
   receiveRead(chunk: Uint8Array, lent: boolean): void {
-    this.liveness.heard = true;
+    if (this.liveness !== null) this.liveness.heard = true;
     this.limitMessages();
     const connection = this.connection;
     if (this.options.lentMessages && this.receiver.callback !== null && (lent || this.endsLentAssembly(connection))) receiveLending(connection, chunk);
@@ -502,7 +518,7 @@ export class Peer implements AsyncIterable<Message> {
       // Over the mark: pongs wait for it to go down (one, the latest ping's, §5.5.3), and
       // the peer's answer to our ping may wait behind the backlog.
       connection.holdPongs(true);
-      this.liveness.heldUp();
+      this.liveness?.heldUp();
       this.updateFlow();
     }
   }
@@ -510,7 +526,7 @@ export class Peer implements AsyncIterable<Message> {
   /** @internal A ping period passed: ping, and drop the peer if nothing came since the last ping, unless the silence is ours (unread messages, a backlog the peer reads: see `Liveness`). */
   beat(): void {
     const hwm = this.options.highWaterMark;
-    if (!this.liveness.beat(this.socket, this.paused || this.socket.writableLength > hwm, this.receiver.inbox.bytes > hwm)) {
+    if (!this.liveness!.beat(this.socket, this.paused || this.socket.writableLength > hwm, this.receiver.inbox.bytes > hwm)) {
       this.socket.destroy();
       return;
     }
@@ -538,7 +554,7 @@ export class Peer implements AsyncIterable<Message> {
     if (shouldPause === this.paused) return;
     this.paused = shouldPause;
     if (shouldPause) {
-      this.liveness.heldUp();
+      this.liveness?.heldUp();
       this.socket.pause();
     } else {
       this.socket.resume();

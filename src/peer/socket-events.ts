@@ -37,7 +37,9 @@ export function attachSocket(socket: Socket, target: SocketEventTarget): void {
   socket.on('data', onSocketData);
   socket.on('end', onSocketEnd);
   socket.on('close', onSocketClose);
-  socket.on('error', onSocketError);
+  // One listener, not two: the server's upgrade parser added this same one to the socket.
+  socket.removeListener('error', ignoreSocketError);
+  socket.on('error', ignoreSocketError);
   socket.on('drain', onSocketDrain);
 }
 
@@ -62,10 +64,11 @@ function onSocketDrain(this: TargetSocket): void {
   this[kTarget]!.onDrain();
 }
 
-function onSocketError(this: TargetSocket): void {
-  // The 'close' event follows and settles everything; the error itself needs no handling
-  // beyond keeping it from becoming an uncaught exception.
-}
+/**
+ * The error listener of a socket we read: the 'close' event follows and settles everything;
+ * the error itself needs no handling beyond keeping it from becoming an uncaught exception.
+ */
+export function ignoreSocketError(): void {}
 
 /**
  * Write `chunks[0..count)` to `socket` in one vectored write; `onWritten` runs once the last

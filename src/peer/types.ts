@@ -29,6 +29,18 @@ export type SendResult = 'sent' | 'backpressure' | 'dropped';
  */
 export type Writable = string | Uint8Array | OutgoingFrame | Message;
 
+/**
+ * Handshake details whose header record is made on first use: a server keeps the
+ * request head's text per connection, where a record and a string per field would cost more,
+ * and most applications never look. Made by the server for `Peer`; not for applications.
+ */
+export interface DeferredHandshakeInfo {
+  /** The request path with its query: what routing needs, without the headers. */
+  readonly path: string;
+  /** The details in full. */
+  settle(): HandshakeInfo;
+}
+
 /** Details of the handshake that opened a peer. */
 export interface HandshakeInfo {
   /** The request path with its query, e.g. `/chat?room=1`. */

@@ -338,7 +338,7 @@ export async function server(url: string, handler: ConnectionHandlerFunction | R
   const routes = new Map(Object.entries(handler));
   if (parseUrl(url).path !== '/') throw new TypeError('server: with routes, the URL names no path (the routes do)');
   for (const [path, route] of routes) checkRoute(path, route);
-  const route = (peer: Peer): void => void callApplication(routes.get(pathOnly(peer.handshake.path))!, peer, peer);
+  const route = (peer: Peer): void => void callApplication(routes.get(pathOnly(peer.handshakePath))!, peer, peer);
   return listen(url, options, resolved, () => route, Server, (path) => routes.has(path));
 }
 

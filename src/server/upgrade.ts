@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net';
 import { HandshakeError, type HandshakeErrorCode } from '../handshake/errors.ts';
 import type { HeaderList } from '../handshake/headers.ts';
-import { RequestHeadParser, type ParsedRequest } from '../handshake/request.ts';
+import { headerRecordOf, RequestHeadParser, type ParsedRequest } from '../handshake/request.ts';
 import { nodeComputeAccept } from '../handshake/node-accept.ts';
 import { buildAcceptResponse, buildRejectResponse, checkResponseHeaders } from '../handshake/server-response.ts';
 import { chooseSubprotocol } from '../handshake/subprotocol.ts';
@@ -15,8 +15,10 @@ import { asksForWebSocket, validateUpgradeRequest, type UpgradeRequest, type Upg
 import { negotiateAsServer } from '../extensions/permessage-deflate/index.ts';
 import { Peer } from '../peer/peer.ts';
 import { publishReject } from '../peer/diagnostics.ts';
+import { ignoreSocketError } from '../peer/socket-events.ts';
 import { ConnectionClosedError, TimeoutError } from '../peer/errors.ts';
 import { releaseDeadline, watchDeadline, type Deadline } from '../peer/deadlines.ts';
+import type { DeferredHandshakeInfo, HandshakeInfo } from '../peer/types.ts';
 import type { ResolvedServerOptions, VerifyResult } from './options.ts';
 
 /** How long a rejected client gets to read our answer before its socket is destroyed. */
@@ -86,7 +88,7 @@ class HeadReader implements Deadline {
     watchDeadline(this);
     this.socket.on('data', this.onData);
     this.socket.on('close', this.onClose);
-    this.socket.on('error', ignore);
+    this.socket.on('error', ignoreSocketError);
     // A socket handed over paused (by an owner that sniffed its first bytes, say) does not
     // start flowing for a 'data' listener: without this its head would never be read.
     this.socket.resume();
@@ -184,8 +186,10 @@ export function completeUpgrade(
   } catch (error) {
     return refuse(socket, error, request.method);
   }
+  // With no verify hook, a head we parsed ourselves stays text until the application asks.
+  const text = (request as Partial<ParsedRequest>).text;
+  if (options.verify === null) return acceptUpgrade(socket, upgrade, text ?? (request.headers as HeaderList).toRecord(), head, options);
   const headers = (request.headers as HeaderList).toRecord();
-  if (options.verify === null) return acceptUpgrade(socket, upgrade, headers, head, options);
   let verdict: VerifyResult | Promise<VerifyResult>;
   try {
     verdict = options.verify({ path: upgrade.path, headers, origin: upgrade.origin, protocols: upgrade.protocols, remoteAddress: socket.remoteAddress });
@@ -280,8 +284,11 @@ function failHook(socket: Socket, error: unknown, options: ResolvedServerOptions
   return null;
 }
 
-/** Negotiate the subprotocol and extensions, answer 101 and make the peer. */
-function acceptUpgrade(socket: Socket, upgrade: UpgradeRequest, headers: Record<string, string>, head: Uint8Array, options: ResolvedServerOptions): Peer | null {
+/**
+ * Negotiate the subprotocol and extensions, answer 101 and make the peer. `headers`: the
+ * request's header record, or the text of its head to make the record from if asked.
+ */
+function acceptUpgrade(socket: Socket, upgrade: UpgradeRequest, headers: Record<string, string> | string, head: Uint8Array, options: ResolvedServerOptions): Peer | null {
   let spoken: readonly string[];
   try {
     spoken = options.protocols(pathOnly(upgrade.path));
@@ -295,10 +302,24 @@ function acceptUpgrade(socket: Socket, upgrade: UpgradeRequest, headers: Record<
     const extensions = deflate === null ? '' : deflate.header;
     const response = buildAcceptResponse({ accept: nodeComputeAccept(upgrade.key), protocol, extensions, headers: options.headers });
     socket.write(response, 'latin1');
-    const info = { path: upgrade.path, headers, protocol: protocol ?? '', extensions };
+    const info = typeof headers === 'string' ? new RequestDetails(upgrade.path, protocol ?? '', extensions, headers) : { path: upgrade.path, headers, protocol: protocol ?? '', extensions };
     return new Peer(socket, 'server', options.peer, info, head, deflate?.compression);
   } catch (error) {
     return refuse(socket, error);
+  }
+}
+
+/** A server peer's handshake details, their header record made from the request head when first asked for. */
+class RequestDetails implements DeferredHandshakeInfo {
+  constructor(
+    readonly path: string,
+    private readonly protocol: string,
+    private readonly extensions: string,
+    private readonly head: string,
+  ) {}
+
+  settle(): HandshakeInfo {
+    return { path: this.path, headers: headerRecordOf(this.head), protocol: this.protocol, extensions: this.extensions };
   }
 }
 
@@ -326,7 +347,7 @@ export function reject(socket: Socket, error: HandshakeError, method?: string): 
   refusals.set(socket, error);
   // A client that resets the connection must not crash the process: `node:http` removes
   // its own error listener before it hands the socket to an upgrade handler.
-  if (socket.listenerCount('error') === 0) socket.on('error', ignore);
+  if (socket.listenerCount('error') === 0) socket.on('error', ignoreSocketError);
   publishReject(socket, error);
   const response = buildRejectResponse(error);
   socket.end(method === 'HEAD' ? response.slice(0, response.indexOf('\r\n\r\n') + 4) : response, 'latin1');

@@ -327,3 +327,36 @@ async function rawUpgradeWith(port: number, lines: string[]): Promise<{ socket: 
   assert.doesNotMatch(head, /sec-websocket-protocol/i);
   return { socket };
 }
+
+test('peer.handshake.headers, made from the request head when first read: names lower-cased, repeated fields joined, whitespace trimmed, the same object each time', async (t) => {
+  const peers: Array<{ handshake: { headers: Readonly<Record<string, string>> }; close(): void }> = [];
+  const seenByVerify: Array<Record<string, string>> = [];
+  const lazy = await server(`ws://${LOCALHOST}:0/`, (peer) => void peers.push(peer));
+  const verified = await server(`ws://${LOCALHOST}:0/`, (peer) => void peers.push(peer), {
+    verify: ({ headers }) => (seenByVerify.push({ ...headers }), true),
+  });
+  defer(t, () => lazy.close(500));
+  defer(t, () => verified.close(500));
+  const lines = [...upgradeLines('/room?x=1'), 'X-Tag:  first \t', 'x-TAG: second', 'Cookie: a=1; b=2', '__proto__: odd'];
+  for (const port of [portOf(lazy), portOf(verified)]) {
+    const socket = await rawConnect(port);
+    socket.on('error', () => {});
+    defer(t, () => socket.destroy());
+    socket.write(requestText(lines));
+    await waitFor(() => peers.length === (port === portOf(lazy) ? 1 : 2), 2000, 'the server made the peer');
+  }
+  const key = lines.find((line) => line.startsWith('Sec-WebSocket-Key: '))!.slice('Sec-WebSocket-Key: '.length);
+  for (const peer of peers) {
+    const { headers } = peer.handshake;
+    assert.equal(headers['x-tag'], 'first, second');
+    assert.equal(headers['cookie'], 'a=1; b=2');
+    assert.equal(headers['sec-websocket-key'], key);
+    assert.equal(headers['host'], LOCALHOST);
+    assert.equal(Object.getOwnPropertyDescriptor(headers, '__proto__')?.value, 'odd');
+    assert.equal(peer.handshake, peer.handshake, 'made once, then kept');
+    assert.equal((peer.handshake as { path?: string }).path, '/room?x=1');
+    assert.equal(JSON.parse(JSON.stringify(peer.handshake)).headers['x-tag'], 'first, second');
+  }
+  assert.deepEqual({ ...peers[0]!.handshake.headers }, { ...peers[1]!.handshake.headers });
+  assert.deepEqual({ ...peers[1]!.handshake.headers }, seenByVerify[0]);
+});
