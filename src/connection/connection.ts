@@ -62,7 +62,8 @@ export class Connection {
   readonly compression: MessageCompression | null;
   private currentState: ConnectionState = 'OPEN';
 
-  private readonly reader: MessageReader;
+  /** Messages in the making: made at the first data frame that needs one (short whole messages do not). */
+  private reader: MessageReader | null = null;
   /** @internal The current message size limit: `maxPayload`, or less (`setMessageLimit`). */
   messageLimit: number;
   /** @internal Where message payloads are allocated. */
@@ -106,8 +107,6 @@ export class Connection {
     this.messageLimit = maxPayload;
     this.allocate = allocate;
     this.fragments = options.fragments ?? false;
-    // The connection is the reader's settings too: no object of its own per connection.
-    this.reader = new MessageReader(this, handler, this);
     this.decoder = new FrameDecoder(this, {
       allocate,
       allocateLendable: options.allocateLendable,
@@ -166,7 +165,7 @@ export class Connection {
 
   /** Bytes held for received data not yet delivered: a frame split across chunks, a message's fragments. */
   get incomingBytes(): number {
-    return this.decoder.bufferedBytes + this.reader.heldBytes;
+    return this.decoder.bufferedBytes + (this.reader === null ? 0 : this.reader.heldBytes);
   }
 
   /**
@@ -292,7 +291,7 @@ export class Connection {
         this.receiveClose(payload);
         return;
       default:
-        this.reader.data(opcode, fin, rsv1, payload, ascii);
+        this.messageReader().data(opcode, fin, rsv1, payload, ascii);
     }
   }
 
@@ -303,7 +302,7 @@ export class Connection {
 
   /** @internal Called by the frame decoder for data frames that span chunks. */
   onFramePart(opcode: number, rsv1: boolean, piece: Uint8Array): void {
-    this.reader.part(opcode, rsv1, piece);
+    this.messageReader().part(opcode, rsv1, piece);
   }
 
   /** @internal Called by the frame decoder, and by the message reader for a message that breaks a rule. */
@@ -367,10 +366,15 @@ export class Connection {
     this.enterClosed();
   }
 
+  private messageReader(): MessageReader {
+    // The connection is the reader's settings too: no object of its own per connection.
+    return (this.reader ??= new MessageReader(this, this.handler, this));
+  }
+
   private enterClosed(): void {
     this.currentState = 'CLOSED';
     this.decoder.stop();
-    this.reader.reset();
+    this.reader?.reset();
     this.compression?.dispose();
   }
 

@@ -127,7 +127,10 @@ export class Peer implements AsyncIterable<Message> {
     if (socket.closed) this.finish();
   }
 
-  /** What the opening handshake settled. */
+  /**
+   * What the opening handshake settled. A server peer keeps its request head as text and
+   * makes the header record the first time this is read (the same object after that).
+   */
   get handshake(): HandshakeInfo {
     const details = this.handshakeDetails;
     if (!('settle' in details)) return details;

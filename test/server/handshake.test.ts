@@ -360,3 +360,15 @@ test('peer.handshake.headers, made from the request head when first read: names 
   assert.deepEqual({ ...peers[0]!.handshake.headers }, { ...peers[1]!.handshake.headers });
   assert.deepEqual({ ...peers[1]!.handshake.headers }, seenByVerify[0]);
 });
+
+test('an accepted peer\'s socket carries one error listener: the upgrade\'s stays the peer\'s, and a reset still crashes nothing', async (t) => {
+  let accepted: { socket: Socket; whenClosed(): Promise<unknown> } | null = null;
+  const instance = await server(`ws://${LOCALHOST}:0/`, (peer) => void (accepted = peer));
+  defer(t, () => instance.close(500));
+  const { socket } = await rawUpgrade(portOf(instance));
+  await waitFor(() => accepted !== null, 2000, 'the server made the peer');
+  const peer = accepted!;
+  assert.equal(peer.socket.listenerCount('error'), 1);
+  socket.resetAndDestroy();
+  await within(peer.whenClosed(), 2000, 'the peer closes after the reset');
+});
