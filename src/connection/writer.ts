@@ -18,7 +18,8 @@ const encoder = new TextEncoder();
 
 /** See the module comment. */
 export class FrameWriter {
-  private readonly output: OutputQueue;
+  /** Made at the first frame: a connection that never sends holds none. */
+  private queue: OutputQueue | null = null;
   private readonly keys: MaskKeySource | null;
 
   /**
@@ -30,26 +31,30 @@ export class FrameWriter {
     masked: boolean,
     randomFill: RandomFill | undefined,
     private readonly compression: MessageCompression | null,
-    allocate?: (size: number) => Uint8Array,
-    view?: PayloadView,
+    private readonly allocate?: (size: number) => Uint8Array,
+    private readonly view?: PayloadView,
   ) {
     this.keys = masked ? new MaskKeySource(randomFill) : null;
-    this.output = new OutputQueue(allocate, view);
+  }
+
+  /** The output queue, made on first use. */
+  private get output(): OutputQueue {
+    return (this.queue ??= new OutputQueue(this.allocate, this.view));
   }
 
   /** Bytes queued and not yet taken. */
   get size(): number {
-    return this.output.size;
+    return this.queue === null ? 0 : this.queue.size;
   }
 
   /** Everything queued, as chunks for one vectored write. */
   take(): Uint8Array[] {
-    return this.output.take();
+    return this.queue === null ? [] : this.queue.take();
   }
 
   /** Everything queued, into `target` from index 0; returns how many chunks. */
   takeInto(target: Uint8Array[]): number {
-    return this.output.takeInto(target);
+    return this.queue === null ? 0 : this.queue.takeInto(target);
   }
 
   /** A text message in one frame; short ones are encoded straight into the output, beside their header. */

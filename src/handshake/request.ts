@@ -149,6 +149,13 @@ export function headerRecordOf(text: string): Record<string, string> {
   return parseFieldLines(text.split('\r\n'), 1, failHeaderLine).toRecord();
 }
 
+/** The request-target of a head {@link RequestHeadParser} accepted, read again from its `text`. */
+export function requestTargetOf(text: string): string {
+  // The request line's single spaces are checked by the parser (RFC 7230 §3.1.1).
+  const start = text.indexOf(' ') + 1;
+  return text.slice(start, text.indexOf(' ', start));
+}
+
 /** `method SP request-target SP HTTP-version` (RFC 7230 §3.1.1), single spaces only. */
 function parseRequestLine(line: string): { method: string; target: string; version: string } {
   const firstSpace = line.indexOf(' ');

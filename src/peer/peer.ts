@@ -11,6 +11,7 @@ import { CloseCode } from '../frame/close-code.ts';
 import { Opcode } from '../frame/opcode.ts';
 import type { ProtocolError } from '../frame/errors.ts';
 import { READ_REGION_SIZE } from '../frame/mask-simd.ts';
+import { headerRecordOf, requestTargetOf } from '../handshake/request.ts';
 import { callApplication } from './callbacks.ts';
 import { ClosingHandshake } from './closing.ts';
 import { publishClose, publishOpen, publishSend } from './diagnostics.ts';
@@ -25,9 +26,10 @@ import { callTimeout, type ResolvedPeerOptions } from './options.ts';
 import { ownedWritable, queueWritable, sizeOfWritable } from './outgoing.ts';
 import { Receiver } from './receiver.ts';
 import { Liveness } from './liveness.ts';
+import { PeerExtras } from './extras.ts';
 import { pingPayload, PingWaiters } from './pings.ts';
 import { attachSocket, endIfEnded, writeChunks } from './socket-events.ts';
-import { scheduleFlush, startHeartbeat, stopHeartbeat, type HeartbeatMembership } from './scheduler.ts';
+import { scheduleFlush, startHeartbeat, stopHeartbeat } from './scheduler.ts';
 import type { DeferredHandshakeInfo, HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types.ts';
 
 export type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types.ts';
@@ -49,8 +51,12 @@ const EMPTY_PAYLOAD = new Uint8Array(0);
 export class Peer implements AsyncIterable<Message> {
   /** The underlying socket. */
   readonly socket: Socket;
-  /** The opening handshake's details, or what makes them on first use. */
-  private handshakeDetails: HandshakeInfo | DeferredHandshakeInfo;
+  /**
+   * The opening handshake's details, or what makes them on first use: a server's request
+   * details, or (no subprotocol, no extension, a path that is the request target) the
+   * request head's text alone.
+   */
+  private handshakeDetails: HandshakeInfo | DeferredHandshakeInfo | string;
   /** @internal */
   flushQueued = false;
   /** @internal Its place in its server's registry of open peers. */
@@ -61,24 +67,16 @@ export class Peer implements AsyncIterable<Message> {
   private readonly connection: Connection;
   private readonly options: ResolvedPeerOptions;
   private readonly receiver: Receiver;
-  /** Writes waiting for the send buffer to drain; made on the first backpressure. */
-  private writers: DrainWaiters | null = null;
-  /** Made when the closing starts: a connection that stays open never needs one. */
-  private closingState: ClosingHandshake | null = null;
+  /** What only some peers use (a heartbeat, waiting writes, pings, callbacks, the closing): made on first use. */
+  private extras: PeerExtras | null = null;
+  /** The owner's bookkeeping (a server's set of peers): nearly every peer has one. */
+  private onClosedCallback: ((peer: Peer) => void) | null = null;
   private paused = false;
   // Something was sent while the send buffer was over the mark; cleared when it is back under.
   private sentPastMark = false;
   // Bytes to read before the socket is switched to lent reads (lent-reads.ts); -1 once settled.
   private bytesBeforeLending: number;
   private done = false;
-  /** Whether the peer is still alive: kept only with a heartbeat (`pingFrequency`). */
-  private liveness: Liveness | null = null;
-  private onClosedCallback: ((peer: Peer) => void) | null = null;
-  private heartbeat: HeartbeatMembership | null = null;
-  /** Pings of `ping()` waiting for their pongs; made on the first. */
-  private pings: PingWaiters | null = null;
-  private pingCallback: ((data: Buffer) => void) | null = null;
-  private pongCallback: ((data: Buffer) => void) | null = null;
 
   /**
    * Not for applications: peers are made by the factories (`server`, `bind`, `connect`,
@@ -90,7 +88,7 @@ export class Peer implements AsyncIterable<Message> {
     socket: Socket,
     role: 'client' | 'server',
     options: ResolvedPeerOptions,
-    handshake: HandshakeInfo | DeferredHandshakeInfo = EMPTY_INFO,
+    handshake: HandshakeInfo | DeferredHandshakeInfo | string = EMPTY_INFO,
     head?: Uint8Array,
     compression?: MessageCompression,
   ) {
@@ -117,8 +115,9 @@ export class Peer implements AsyncIterable<Message> {
     // data is lost in between) does not start flowing when a 'data' listener is added.
     socket.resume();
     if (options.pingFrequency > 0) {
-      this.liveness = new Liveness();
-      this.heartbeat = startHeartbeat(this, options.pingFrequency);
+      const extras = this.more();
+      extras.liveness = new Liveness();
+      extras.heartbeat = startHeartbeat(this, options.pingFrequency);
     }
     publishOpen(this, role);
     if (head !== undefined && head.length > 0) this.receive(head);
@@ -133,18 +132,27 @@ export class Peer implements AsyncIterable<Message> {
    */
   get handshake(): HandshakeInfo {
     const details = this.handshakeDetails;
+    if (typeof details === 'string') {
+      const info = { path: requestTargetOf(details), headers: headerRecordOf(details), protocol: '', extensions: '' };
+      return (this.handshakeDetails = info);
+    }
     if (!('settle' in details)) return details;
     return (this.handshakeDetails = details.settle());
   }
 
   /** @internal The request path, without making the rest of the handshake's details. */
   get handshakePath(): string {
-    return this.handshakeDetails.path;
+    const details = this.handshakeDetails;
+    return typeof details === 'string' ? requestTargetOf(details) : details.path;
+  }
+
+  private more(): PeerExtras {
+    return (this.extras ??= new PeerExtras());
   }
 
   /** The closing handshake's bookkeeping, made on first use. */
   private get closing(): ClosingHandshake {
-    return (this.closingState ??= new ClosingHandshake(this, this.connection, this.socket, this.options.closeTimeout));
+    return (this.more().closing ??= new ClosingHandshake(this, this.connection, this.socket, this.options.closeTimeout));
   }
 
   /** OPEN, CLOSING (our close frame sent) or CLOSED (handshake done, failed, or socket closed: §7.1.4). */
@@ -274,7 +282,7 @@ export class Peer implements AsyncIterable<Message> {
   /** Resolves once the send buffer is back under the high-water mark (at once if it is), or the connection closed. */
   drained(): Promise<void> {
     if (this.done || this.bufferedAmount <= this.options.highWaterMark) return Promise.resolve();
-    const drained = (this.writers ??= new DrainWaiters()).settled();
+    const drained = (this.more().writers ??= new DrainWaiters()).settled();
     scheduleFlush(this);
     return drained;
   }
@@ -311,7 +319,7 @@ export class Peer implements AsyncIterable<Message> {
       return Promise.reject(error);
     }
     if (buffered + bytes <= this.options.highWaterMark) return Promise.resolve(bytes);
-    return (this.writers ??= new DrainWaiters()).add(bytes, timeout);
+    return (this.more().writers ??= new DrainWaiters()).add(bytes, timeout);
   }
 
   /**
@@ -342,7 +350,8 @@ export class Peer implements AsyncIterable<Message> {
     if (buffered > this.options.highWaterMark && this.connection.role === 'server') this.sentPastMark = true;
     const bytes = queueWritable(this.connection, data);
     // A ping written as a frame: its pong may answer `ping()`'s before it.
-    if (this.pings !== null && (data as OutgoingFrame).opcode === Opcode.Ping) this.pings.sentOther(pingPayload((data as OutgoingFrame).data ?? EMPTY_PAYLOAD));
+    const pings = this.extras?.pings;
+    if (pings != null && (data as OutgoingFrame).opcode === Opcode.Ping) pings.sentOther(pingPayload((data as OutgoingFrame).data ?? EMPTY_PAYLOAD));
     scheduleFlush(this);
     noteQueued(this);
     publishSend(this, published, bytes);
@@ -371,7 +380,7 @@ export class Peer implements AsyncIterable<Message> {
       return Promise.reject(error);
     }
     scheduleFlush(this);
-    return (this.pings ??= new PingWaiters()).add(bytes, delay);
+    return (this.more().pings ??= new PingWaiters()).add(bytes, delay);
   }
 
   /**
@@ -383,7 +392,7 @@ export class Peer implements AsyncIterable<Message> {
    * `onMessage`.
    */
   onPing(callback: ((data: Buffer) => void) | null): void {
-    this.pingCallback = functionOrNull('onPing', callback);
+    this.more().pingCallback = functionOrNull('onPing', callback);
   }
 
   /**
@@ -392,7 +401,7 @@ export class Peer implements AsyncIterable<Message> {
    * one-way heartbeat. Pass null to stop. Failures are handled as for `onPing`.
    */
   onPong(callback: ((data: Buffer) => void) | null): void {
-    this.pongCallback = functionOrNull('onPong', callback);
+    this.more().pongCallback = functionOrNull('onPong', callback);
   }
 
   /**
@@ -456,7 +465,7 @@ export class Peer implements AsyncIterable<Message> {
 
   /** @internal Feed the bytes of one read: owned, or lent by the shared region for this call only. */
   receiveRead(chunk: Uint8Array, lent: boolean): void {
-    if (this.liveness !== null) this.liveness.heard = true;
+    if (this.extras !== null && this.extras.liveness !== null) this.extras.liveness.heard = true;
     this.limitMessages();
     const connection = this.connection;
     if (this.options.lentMessages && this.receiver.callback !== null && (lent || this.endsLentAssembly(connection))) receiveLending(connection, chunk);
@@ -513,7 +522,7 @@ export class Peer implements AsyncIterable<Message> {
     // a paused reading, a held pong may then go on), or someone waits already: 'drain' only
     // comes once the socket is empty, and only if its own high-water mark (16 KiB) was passed.
     // With an error the socket is going, and `finish` fails the waiting writes.
-    const onWritten = over || this.writers?.waiting === true || this.paused || connection.pongOwed ? (error?: Error | null) => void (error == null && !socket.destroyed && this.onDrain()) : undefined;
+    const onWritten = over || this.extras?.writers?.waiting === true || this.paused || connection.pongOwed ? (error?: Error | null) => void (error == null && !socket.destroyed && this.onDrain()) : undefined;
     if (region === undefined) writeChunks(socket, outgoing, count, onWritten);
     else writeBeforeReuse(socket, outgoing, count, region, onWritten);
     if (connection.state === 'CLOSED') this.closing.endTransport();
@@ -521,7 +530,7 @@ export class Peer implements AsyncIterable<Message> {
       // Over the mark: pongs wait for it to go down (one, the latest ping's, §5.5.3), and
       // the peer's answer to our ping may wait behind the backlog.
       connection.holdPongs(true);
-      this.liveness?.heldUp();
+      this.extras?.liveness?.heldUp();
       this.updateFlow();
     }
   }
@@ -529,13 +538,13 @@ export class Peer implements AsyncIterable<Message> {
   /** @internal A ping period passed: ping, and drop the peer if nothing came since the last ping, unless the silence is ours (unread messages, a backlog the peer reads: see `Liveness`). */
   beat(): void {
     const hwm = this.options.highWaterMark;
-    if (!this.liveness!.beat(this.socket, this.paused || this.socket.writableLength > hwm, this.receiver.inbox.bytes > hwm)) {
+    if (!this.extras!.liveness!.beat(this.socket, this.paused || this.socket.writableLength > hwm, this.receiver.inbox.bytes > hwm)) {
       this.socket.destroy();
       return;
     }
     if (this.connection.state === 'OPEN') {
       this.connection.sendPing();
-      this.pings?.sentOther(EMPTY_PAYLOAD);
+      this.extras!.pings?.sentOther(EMPTY_PAYLOAD);
       scheduleFlush(this);
     }
   }
@@ -557,7 +566,7 @@ export class Peer implements AsyncIterable<Message> {
     if (shouldPause === this.paused) return;
     this.paused = shouldPause;
     if (shouldPause) {
-      this.liveness?.heldUp();
+      this.extras?.liveness?.heldUp();
       this.socket.pause();
     } else {
       this.socket.resume();
@@ -570,7 +579,7 @@ export class Peer implements AsyncIterable<Message> {
       this.sentPastMark = false;
       // Pings are answered as they come again; one held meanwhile goes now (below).
       this.connection.holdPongs(false);
-      this.writers?.resolveAll();
+      this.extras?.writers?.resolveAll();
     }
     if (this.paused) this.updateFlow();
     if (this.connection.pongOwed) scheduleFlush(this);
@@ -586,11 +595,12 @@ export class Peer implements AsyncIterable<Message> {
     if (this.done) return;
     this.done = true;
     this.connection.transportClosed(); // its zlib streams go now, not at the next GC
-    if (this.heartbeat !== null) stopHeartbeat(this.heartbeat);
+    const extras = this.extras;
+    if (extras?.heartbeat != null) stopHeartbeat(extras.heartbeat);
     this.receiver.inbox.close();
-    this.writers?.rejectAll(new ConnectionClosedError('write'));
-    this.pings?.rejectAll(new ConnectionClosedError('ping'));
-    this.closingState?.settle();
+    extras?.writers?.rejectAll(new ConnectionClosedError('write'));
+    extras?.pings?.rejectAll(new ConnectionClosedError('ping'));
+    extras?.closing?.settle();
     publishClose(this);
     this.onClosedCallback?.(this);
   }
@@ -610,13 +620,16 @@ export class Peer implements AsyncIterable<Message> {
 
   /** @internal A ping came: `onPing` is told. */
   pingReceived(payload: Uint8Array): void {
-    if (this.pingCallback !== null) callApplication(this.pingCallback, Buffer.from(payload), this);
+    const callback = this.extras?.pingCallback;
+    if (callback != null) callApplication(callback, Buffer.from(payload), this);
   }
 
   /** @internal A pong came: it may answer pings of `ping()`, and `onPong` is told. */
   pongReceived(payload: Uint8Array): void {
-    this.pings?.pong(payload);
-    if (this.pongCallback !== null) callApplication(this.pongCallback, Buffer.from(payload), this);
+    const extras = this.extras;
+    if (extras === null) return;
+    extras.pings?.pong(payload);
+    if (extras.pongCallback !== null) callApplication(extras.pongCallback, Buffer.from(payload), this);
   }
 
   /** @internal The peer's close frame arrived: our answer waits for the application to have had what came before (see `ClosingHandshake.answer`). */

@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net';
 import { HandshakeError, type HandshakeErrorCode } from '../handshake/errors.ts';
 import type { HeaderList } from '../handshake/headers.ts';
-import { headerRecordOf, RequestHeadParser, type ParsedRequest } from '../handshake/request.ts';
+import { headerRecordOf, requestTargetOf, RequestHeadParser, type ParsedRequest } from '../handshake/request.ts';
 import { nodeComputeAccept } from '../handshake/node-accept.ts';
 import { buildAcceptResponse, buildRejectResponse, checkResponseHeaders } from '../handshake/server-response.ts';
 import { chooseSubprotocol } from '../handshake/subprotocol.ts';
@@ -302,11 +302,21 @@ function acceptUpgrade(socket: Socket, upgrade: UpgradeRequest, headers: Record<
     const extensions = deflate === null ? '' : deflate.header;
     const response = buildAcceptResponse({ accept: nodeComputeAccept(upgrade.key), protocol, extensions, headers: options.headers });
     socket.write(response, 'latin1');
-    const info = typeof headers === 'string' ? new RequestDetails(upgrade.path, protocol ?? '', extensions, headers) : { path: upgrade.path, headers, protocol: protocol ?? '', extensions };
-    return new Peer(socket, 'server', options.peer, info, head, deflate?.compression);
+    return new Peer(socket, 'server', options.peer, detailsOf(upgrade, headers, protocol ?? '', extensions), head, deflate?.compression);
   } catch (error) {
     return refuse(socket, error);
   }
+}
+
+/**
+ * What a server peer keeps of its handshake: the details, or what makes them when first
+ * asked for. The head's text alone where it says everything (no subprotocol, no extension,
+ * a path that is the request target, the commonest case): one field and no object.
+ */
+function detailsOf(upgrade: UpgradeRequest, headers: Record<string, string> | string, protocol: string, extensions: string): HandshakeInfo | DeferredHandshakeInfo | string {
+  if (typeof headers !== 'string') return { path: upgrade.path, headers, protocol, extensions };
+  if (protocol === '' && extensions === '' && requestTargetOf(headers) === upgrade.path) return headers;
+  return new RequestDetails(upgrade.path, protocol, extensions, headers);
 }
 
 /** A server peer's handshake details, their header record made from the request head when first asked for. */
