@@ -372,3 +372,26 @@ test('an accepted peer\'s socket carries one error listener: the upgrade\'s stay
   socket.resetAndDestroy();
   await within(peer.whenClosed(), 2000, 'the peer closes after the reset');
 });
+
+test('peer.handshake made on first read keeps the negotiated subprotocol, and the path of an absolute-form request target (RFC 7230 §5.3.2)', async (t) => {
+  const peers: Array<{ handshake: { path: string; protocol: string; headers: Readonly<Record<string, string>> } }> = [];
+  const instance = await server(`ws://${LOCALHOST}:0/abs`, (peer) => void peers.push(peer), { protocols: ['chat'] });
+  defer(t, () => instance.close(500));
+  const requests = [
+    [...upgradeLines('/abs?q=1'), 'Sec-WebSocket-Protocol: other, chat'],
+    [`GET ws://${LOCALHOST}/abs?q=2 HTTP/1.1`, ...upgradeLines().slice(1)],
+  ];
+  for (const [index, lines] of requests.entries()) {
+    const socket = await rawConnect(portOf(instance));
+    socket.on('error', () => {});
+    defer(t, () => socket.destroy());
+    socket.write(requestText(lines));
+    await waitFor(() => peers.length === index + 1, 2000, 'the server made the peer');
+  }
+  assert.equal(peers[0]!.handshake.protocol, 'chat');
+  assert.equal(peers[0]!.handshake.path, '/abs?q=1');
+  assert.equal(peers[0]!.handshake.headers['sec-websocket-protocol'], 'other, chat');
+  assert.equal(peers[1]!.handshake.protocol, '');
+  assert.equal(peers[1]!.handshake.path, '/abs?q=2');
+  assert.equal(peers[1]!.handshake.headers['host'], LOCALHOST);
+});
