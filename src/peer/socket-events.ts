@@ -35,12 +35,32 @@ export function attachSocket(socket: Socket, target: SocketEventTarget): void {
   // Read when 'end' is emitted, so setting it here covers an end still to come.
   socket.allowHalfOpen = true;
   socket.on('data', onSocketData);
+  dropNodeEndListener(socket);
   socket.on('end', onSocketEnd);
   socket.on('close', onSocketClose);
   // One listener, not two: the server's upgrade parser added this same one to the socket.
   socket.removeListener('error', ignoreSocketError);
   socket.on('error', ignoreSocketError);
   socket.on('drain', onSocketDrain);
+}
+
+// Node's own 'end' listener, once recognised: see `dropNodeEndListener`. Undefined until a
+// socket is seen; null if its listener is not the one known to do nothing here.
+let idleNodeEndListener: ((...args: unknown[]) => unknown) | null | undefined;
+const IDLE_END_LISTENER = /^function onReadableStreamEnd\(\) \{\s*if \(!this\.allowHalfOpen\) \{\s*this\.write = writeAfterFIN;\s*\}\s*\}$/;
+
+/**
+ * Remove Node's own 'end' listener from a socket that allows half-open connections: all it
+ * does is make writes fail after the FIN when they are not allowed, so here it does nothing,
+ * and two listeners would cost the socket an array (64 bytes per connection). It is removed
+ * only if its source is the one known to do just that; on a Node whose listener differs,
+ * both stay.
+ */
+function dropNodeEndListener(socket: Socket): void {
+  if (socket.listenerCount('end') !== 1) return;
+  const listener = socket.listeners('end')[0] as (...args: unknown[]) => unknown;
+  if (idleNodeEndListener === undefined) idleNodeEndListener = IDLE_END_LISTENER.test(String(listener)) ? listener : null;
+  if (listener === idleNodeEndListener) socket.removeListener('end', listener);
 }
 
 /** The other side's FIN came before we took `socket` over (an upgrade decided after an async check): as on 'end'. */

@@ -361,7 +361,7 @@ test('peer.handshake.headers, made from the request head when first read: names 
   assert.deepEqual({ ...peers[1]!.handshake.headers }, seenByVerify[0]);
 });
 
-test('an accepted peer\'s socket carries one error listener: the upgrade\'s stays the peer\'s, and a reset still crashes nothing', async (t) => {
+test('an accepted peer\'s socket carries one error listener and one end listener (Node\'s own does nothing on a half-open socket), the FIN is still seen, and a reset crashes nothing', async (t) => {
   let accepted: { socket: Socket; whenClosed(): Promise<unknown> } | null = null;
   const instance = await server(`ws://${LOCALHOST}:0/`, (peer) => void (accepted = peer));
   defer(t, () => instance.close(500));
@@ -369,8 +369,19 @@ test('an accepted peer\'s socket carries one error listener: the upgrade\'s stay
   await waitFor(() => accepted !== null, 2000, 'the server made the peer');
   const peer = accepted!;
   assert.equal(peer.socket.listenerCount('error'), 1);
+  assert.equal(peer.socket.listenerCount('end'), 1);
+  assert.equal(peer.socket.allowHalfOpen, true);
   socket.resetAndDestroy();
   await within(peer.whenClosed(), 2000, 'the peer closes after the reset');
+  // A FIN with no close frame: the peer hears it through its own listener and closes (1006).
+  let second: { closeCode: number; whenClosed(): Promise<unknown> } | null = null;
+  const other = await server(`ws://${LOCALHOST}:0/`, (peer) => void (second = peer));
+  defer(t, () => other.close(500));
+  const { socket: half } = await rawUpgrade(portOf(other));
+  await waitFor(() => second !== null, 2000, 'the server made the second peer');
+  half.end();
+  await within(second!.whenClosed(), 3000, 'the peer closes after the FIN');
+  assert.equal(second!.closeCode, 1006);
 });
 
 test('peer.handshake made on first read keeps the negotiated subprotocol, and the path of an absolute-form request target (RFC 7230 §5.3.2)', async (t) => {
