@@ -4,7 +4,7 @@
  * item 4, §1.9).
  */
 import assert from 'node:assert/strict';
-import type { Socket } from 'node:net';
+import { Socket as NetSocket, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 
 import { connect, createUpgradeHandler, InvalidHeaderError, server, type Server, type ServerOptions } from '../../src/index.ts';
@@ -369,7 +369,10 @@ test('an accepted peer\'s socket carries one error listener and one end listener
   await waitFor(() => accepted !== null, 2000, 'the server made the peer');
   const peer = accepted!;
   assert.equal(peer.socket.listenerCount('error'), 1);
-  assert.equal(peer.socket.listenerCount('end'), 1);
+  // Node's own listener goes only where it is the known no-op (Node 20's source); elsewhere both stay.
+  const nodeOwn = String(new NetSocket().listeners('end')[0]);
+  const knownNoop = /^function onReadableStreamEnd\(\) \{\s*if \(!this\.allowHalfOpen\) \{\s*this\.write = writeAfterFIN;\s*\}\s*\}$/.test(nodeOwn);
+  assert.equal(peer.socket.listenerCount('end'), knownNoop ? 1 : 2);
   assert.equal(peer.socket.allowHalfOpen, true);
   socket.resetAndDestroy();
   await within(peer.whenClosed(), 2000, 'the peer closes after the reset');
