@@ -187,7 +187,7 @@ export class Peer implements AsyncIterable<Message> {
 
   /** @internal Messages received and neither read nor handed to a callback yet. */
   get unread(): number {
-    return this.receiver.inbox.length;
+    return this.receiver.queuedCount;
   }
 
   /** Bytes queued for the peer and held until written (a write the kernel took in part still counts whole). */
@@ -245,7 +245,7 @@ export class Peer implements AsyncIterable<Message> {
 
   /** @internal A held close answer goes once no message waits and the application is done with those it had. */
   handlingSettled(): void {
-    if (this.receiver.inbox.length === 0 && this.connection.awaitingCloseReply) this.closing.replySoon();
+    if (this.receiver.queuedCount === 0 && this.connection.awaitingCloseReply) this.closing.replySoon();
   }
 
   /**
@@ -330,7 +330,7 @@ export class Peer implements AsyncIterable<Message> {
     if (buffered === 0) return false;
     const options = this.options;
     if (buffered + size > options.maxBufferedAmount) return true;
-    return buffered + size + this.receiver.inbox.bytes + this.connection.incomingBytes > options.memoryLimit;
+    return buffered + size + this.receiver.queuedBytes + this.connection.incomingBytes > options.memoryLimit;
   }
 
   /** `closeOnBufferFull`: a peer this far behind is dropped rather than kept and skipped. */
@@ -493,7 +493,7 @@ export class Peer implements AsyncIterable<Message> {
    */
   readRoom(): number {
     if (this.connection.splitFrameLength > READ_REGION_SIZE) return 0;
-    return this.options.highWaterMark - this.receiver.inbox.bytes - this.bufferedAmount;
+    return this.options.highWaterMark - this.receiver.queuedBytes - this.bufferedAmount;
   }
 
   /**
@@ -501,7 +501,7 @@ export class Peer implements AsyncIterable<Message> {
    * unread inbox and the unsent bytes leave of it.
    */
   private limitMessages(): void {
-    this.connection.setMessageLimit(this.options.memoryLimit - this.receiver.inbox.bytes - this.bufferedAmount);
+    this.connection.setMessageLimit(this.options.memoryLimit - this.receiver.queuedBytes - this.bufferedAmount);
   }
 
   /**
@@ -538,7 +538,7 @@ export class Peer implements AsyncIterable<Message> {
   /** @internal A ping period passed: ping, and drop the peer if nothing came since the last ping, unless the silence is ours (unread messages, a backlog the peer reads: see `Liveness`). */
   beat(): void {
     const hwm = this.options.highWaterMark;
-    if (!this.extras!.liveness!.beat(this.socket, this.paused || this.socket.writableLength > hwm, this.receiver.inbox.bytes > hwm)) {
+    if (!this.extras!.liveness!.beat(this.socket, this.paused || this.socket.writableLength > hwm, this.receiver.queuedBytes > hwm)) {
       this.socket.destroy();
       return;
     }
@@ -562,7 +562,7 @@ export class Peer implements AsyncIterable<Message> {
    */
   private updateFlow(): void {
     const hwm = this.options.highWaterMark;
-    const shouldPause = this.receiver.inbox.bytes > hwm || (this.socket.writableLength > hwm && this.sentPastMark);
+    const shouldPause = this.receiver.queuedBytes > hwm || (this.socket.writableLength > hwm && this.sentPastMark);
     if (shouldPause === this.paused) return;
     this.paused = shouldPause;
     if (shouldPause) {
@@ -597,7 +597,7 @@ export class Peer implements AsyncIterable<Message> {
     this.connection.transportClosed(); // its zlib streams go now, not at the next GC
     const extras = this.extras;
     if (extras?.heartbeat != null) stopHeartbeat(extras.heartbeat);
-    this.receiver.inbox.close();
+    this.receiver.closeInbox();
     extras?.writers?.rejectAll(new ConnectionClosedError('write'));
     extras?.pings?.rejectAll(new ConnectionClosedError('ping'));
     extras?.closing?.settle();
@@ -608,7 +608,7 @@ export class Peer implements AsyncIterable<Message> {
   /** @internal A message was queued unread: what is left of the budget shrinks for the next one in this chunk; past the mark, reading pauses. */
   messageQueued(): void {
     this.limitMessages();
-    if (this.receiver.inbox.bytes > this.options.highWaterMark && !this.paused) this.updateFlow();
+    if (this.receiver.queuedBytes > this.options.highWaterMark && !this.paused) this.updateFlow();
   }
 
   /** @internal The application's callback failed: its fault, not the peer's; 1011, reported, no more messages to it, and the process goes on. */

@@ -1,6 +1,7 @@
 /**
  * The inbox's queue: first in, first out through any mix of pushes and takes (long enough
- * to cut taken places off its head), and what its messages count for the high-water mark.
+ * to cut taken places off its head), and what its messages count for the high-water mark;
+ * and when a peer makes its inbox (only once a message or a read needs it).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -8,6 +9,8 @@ import fc from 'fast-check';
 
 import { Inbox, QUEUED_MESSAGE_COST } from '../../src/peer/inbox.ts';
 import { ReceivedMessage } from '../../src/peer/message.ts';
+import type { Peer } from '../../src/peer/peer.ts';
+import { acceptRawClient, clientFrame, waitFor, within } from './helpers.ts';
 
 const message = (size: number): ReceivedMessage => ReceivedMessage.of(2, true, new Uint8Array(size), false, null);
 
@@ -53,4 +56,42 @@ test('a message pushed while a read waits goes to it and counts nothing', async 
   assert.equal(await waiting, sent);
   assert.equal(inbox.length, 0);
   assert.equal(inbox.bytes, 0);
+});
+
+/** The peer's inbox if it has made one (it is internal, and made when first needed). */
+function inboxOf(peer: Peer): Inbox | null {
+  return (peer as unknown as { receiver: { madeInbox: Inbox | null } }).receiver.madeInbox;
+}
+
+test('a peer whose messages all go to its callback makes no inbox; one first needed after the close starts closed', async (t) => {
+  const { peer, socket } = await acceptRawClient(t);
+  const seen: unknown[] = [];
+  peer.onMessage((received) => void seen.push(received.data));
+  socket.write(Buffer.concat(['a', 'b', 'c'].map((text) => clientFrame(1, text))));
+  await waitFor(() => seen.length === 3, 2000, 'three messages to the callback');
+  assert.deepEqual(seen, ['a', 'b', 'c']);
+  assert.equal(inboxOf(peer), null);
+
+  socket.destroy();
+  await waitFor(() => peer.closed, 2000, 'the peer to see its socket close');
+  assert.equal(inboxOf(peer), null);
+  // Each of these makes the inbox now: closed already, nothing waits on it.
+  assert.equal(await within(peer.read(), 1000, 'read after the close'), null);
+  await within(peer.whenClosed(), 1000, 'whenClosed after the close');
+  const iterator = peer[Symbol.asyncIterator]();
+  assert.deepEqual(await within(iterator.next(), 1000, 'a loop step after the close'), { done: true, value: undefined });
+  assert.equal(inboxOf(peer)?.isClosed, true);
+});
+
+test('a read waiting with no inbox made yet makes it, and gets the next message', async (t) => {
+  const { peer, socket } = await acceptRawClient(t);
+  assert.equal(inboxOf(peer), null);
+  const waiting = peer.read(2000);
+  assert.notEqual(inboxOf(peer), null);
+  socket.write(clientFrame(2, 'x'));
+  const received = await waiting;
+  assert.deepEqual(Buffer.from(received!.data as Uint8Array), Buffer.from('x'));
+  socket.write(clientFrame(1, 'queued'));
+  await waitFor(() => inboxOf(peer)?.length === 1, 2000, 'a message queued unread');
+  assert.equal((await peer.read(1000))?.data, 'queued');
 });
