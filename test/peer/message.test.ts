@@ -160,7 +160,7 @@ test('a message shows as { opcode, fin, data } in JSON and in util.inspect', asy
 
 /** Whether `peer` holds `count` messages unread (its inbox is internal). */
 function peerHasQueued(peer: Peer, count: number): boolean {
-  return (peer as unknown as { receiver: { inbox: { length: number } } }).receiver.inbox.length === count;
+  return (peer as unknown as { receiver: { queuedCount: number } }).receiver.queuedCount === count;
 }
 
 test('onMessage: a callback that switches itself off while waiting messages are passed leaves the rest for read(), in order', async (t) => {
