@@ -138,16 +138,16 @@ export class MessageReader {
    * the decompressed size (1009), checked while inflating; bad DEFLATE data fails with 1007.
    */
   private inflate(payload: Uint8Array, fin: boolean): Uint8Array | null {
-    const { compression, messageLimit: maxPayload } = this.settings;
+    const { compression, messageLimit } = this.settings;
     let inflated: Uint8Array | null;
     try {
-      inflated = compression!.decompress(payload, fin, maxPayload - this.inflatedBytes);
+      inflated = compression!.decompress(payload, fin, messageLimit - this.inflatedBytes);
     } catch {
       this.fail(CloseCode.InvalidPayload, 'WS_ERR_EXTENSION', 'RFC 7692 §7.2.2', 'a compressed message is not valid DEFLATE data');
       return null;
     }
     if (inflated === null) {
-      this.fail(CloseCode.MessageTooBig, 'WS_ERR_MESSAGE_TOO_BIG', 'RFC 7692 §8.1', `decompressed message over the limit of ${maxPayload} bytes`);
+      this.fail(CloseCode.MessageTooBig, 'WS_ERR_MESSAGE_TOO_BIG', 'RFC 7692 §8.1', `decompressed message over the limit of ${messageLimit} bytes`);
       return null;
     }
     this.inflatedBytes = fin ? 0 : this.inflatedBytes + inflated.length;

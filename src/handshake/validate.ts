@@ -32,6 +32,11 @@ export interface UpgradeRequestHead {
   /** As on the request line: `HTTP/1.1` (`node:http`'s `httpVersion` is `1.1`: prefix it). */
   readonly version: string;
   readonly headers: HeaderLookup;
+  /**
+   * The head as text, when it was parsed from its bytes here (`ParsedRequest`): a server
+   * keeps it and makes the header record only when asked. Absent for a head parsed elsewhere.
+   */
+  readonly text?: string;
 }
 
 /** What a valid opening handshake asks for. */

@@ -187,8 +187,7 @@ export function completeUpgrade(
     return refuse(socket, error, request.method);
   }
   // With no verify hook, a head we parsed ourselves stays text until the application asks.
-  const text = (request as Partial<ParsedRequest>).text;
-  if (options.verify === null) return acceptUpgrade(socket, upgrade, text ?? (request.headers as HeaderList).toRecord(), head, options);
+  if (options.verify === null) return acceptUpgrade(socket, upgrade, request.text ?? (request.headers as HeaderList).toRecord(), head, options);
   const headers = (request.headers as HeaderList).toRecord();
   let verdict: VerifyResult | Promise<VerifyResult>;
   try {
