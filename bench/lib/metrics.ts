@@ -138,11 +138,14 @@ export function pairedRatio(series: SubjectSeries, reference: SubjectSeries, key
 
 /** `subject / reference` for each round in which both completed, in round order. */
 export function pairedRatios(series: SubjectSeries, reference: SubjectSeries, key: string): number[] {
-  const ratios: number[] = [];
-  series.rounds.forEach((round, index) => {
+  return ratiosByRound(series, reference, key).filter((ratio): ratio is number => ratio !== undefined);
+}
+
+/** `subject / reference` in each round, indexed by round: undefined where either did not complete it. */
+export function ratiosByRound(series: SubjectSeries, reference: SubjectSeries, key: string): Array<number | undefined> {
+  return series.rounds.map((round, index) => {
     const value = round?.[key];
     const base = reference.rounds[index]?.[key];
-    if (value !== undefined && base !== undefined && base > 0) ratios.push(value / base);
+    return value !== undefined && base !== undefined && base > 0 ? value / base : undefined;
   });
-  return ratios;
 }

@@ -68,3 +68,32 @@ test('memory, latency, handshake and client targets compare as their bounds say'
   assert.equal(verdict(verdicts, 'client-32').met, true);
   assert.match(targetsTable(verdicts), /\| handshake: server CPU ≤ 0\.65× ws \| wspeer \| CPU 0\.66× of ws \| NOT MET \|/);
 });
+
+/** A scenario's results with each subject's figures given round by round (undefined: the round failed). */
+function roundResults(scenarioId: string, rounds: Record<string, Array<Metrics | undefined>>): ScenarioResults {
+  const scenario = SCENARIOS.find((entry) => entry.id === scenarioId)!;
+  return { scenario, series: Object.entries(rounds).map(([subject, figures]) => ({ subject, rounds: figures, failures: [] })) };
+}
+
+test('each verdict counts the rounds that meet its bound alone, over the rounds both subjects completed', () => {
+  const verdicts = checkTargets([
+    // Ratios 0.60, 0.66, 0.64 and a failed round: the median 0.64 meets 0.65, two rounds of three do.
+    roundResults('handshake', { ws: [{ cpu: 100 }, { cpu: 100 }, { cpu: 100 }, { cpu: 100 }], wspeer: [{ cpu: 60 }, { cpu: 66 }, { cpu: 64 }, undefined] }),
+    roundResults('text-125', { uws: [{ p99: 2 }, { p99: 2 }, { p99: 3 }], wspeer: [{ p99: 2.1 }, { p99: 1.9 }, { p99: 2.5 }] }),
+  ]);
+  const handshake = verdict(verdicts, 'handshake');
+  assert.deepEqual([handshake.met, handshake.roundsMet, handshake.rounds], [true, 2, 3]);
+  // Compared round by round: 2.1 > 2 misses; 1.9 and 2.5 meet their own round's uWS.
+  const p99 = verdict(verdicts, 'text-125: p99');
+  assert.deepEqual([p99.roundsMet, p99.rounds], [2, 3]);
+  assert.match(targetsTable(verdicts), /\| handshake: server CPU ≤ 0\.65× ws \| wspeer \| CPU 0\.64× of ws \| met \| 2 of 3 \|/);
+  assert.match(targetsTable(verdicts), /\| binary-64k: [^|]+\| wspeer \| not measured \| – \| – \|/);
+});
+
+test('a round meets the small-message target only if it meets all three of its bounds', () => {
+  const base = { 'ws-addons': [{ cpu: 8, rate: 100 }, { cpu: 8, rate: 100 }], uws: [{ cpu: 1, rate: 1000 }, { cpu: 1, rate: 1000 }] };
+  // Round 1 within every bound; round 2 cheap enough but under uWS ÷ 1.3 in msg/s.
+  const verdicts = checkTargets([roundResults('binary-32', { ...base, wspeer: [{ cpu: 1.2, rate: 800 }, { cpu: 1.2, rate: 700 }] })]);
+  const small = verdict(verdicts, 'binary-32: server CPU');
+  assert.deepEqual([small.roundsMet, small.rounds], [1, 2]);
+});
