@@ -6,14 +6,18 @@
  */
 import type { Socket } from 'node:net';
 
-/** What a socket's events are handed to. */
-export interface SocketEventTarget {
+/** What a socket's reads and its close are handed to: the reader of its opening handshake, then its peer. */
+export interface SocketReadTarget {
   /** Bytes read from the socket. */
   receive(chunk: Uint8Array): void;
-  /** The other side sent its FIN: nothing more will be read. */
-  ended(): void;
   /** The socket closed. */
   finish(): void;
+}
+
+/** What all of a socket's events are handed to: its peer. */
+export interface SocketEventTarget extends SocketReadTarget {
+  /** The other side sent its FIN: nothing more will be read. */
+  ended(): void;
   /** The socket wrote what it held. */
   onDrain(): void;
 }
@@ -22,7 +26,33 @@ const kTarget = Symbol('wspeer.peer');
 const NOTHING = new Uint8Array(0);
 
 interface TargetSocket extends Socket {
-  [kTarget]?: SocketEventTarget;
+  [kTarget]?: SocketReadTarget | undefined;
+}
+
+/**
+ * Route `socket`'s data and close events to `target` (and keep its errors from being
+ * uncaught): the server's reader of a request head does, and the peer it makes takes the
+ * routes over as they are, so an upgrade adds and removes no listener in between.
+ */
+export function routeReads(socket: Socket, target: SocketReadTarget): void {
+  (socket as TargetSocket)[kTarget] = target;
+  socket.on('data', onSocketData);
+  socket.on('close', onSocketClose);
+  socket.on('error', ignoreSocketError);
+}
+
+/** Undo {@link routeReads} (but for the error listener): the socket goes to no peer of ours. */
+export function unrouteReads(socket: Socket): void {
+  const routed = socket as TargetSocket;
+  if (routed[kTarget] === undefined) return;
+  routed[kTarget] = undefined;
+  socket.removeListener('data', onSocketData);
+  socket.removeListener('close', onSocketClose);
+}
+
+/** Whether `socket`'s reads are routed to `target`. */
+export function readsRoutedTo(socket: Socket, target: SocketReadTarget): boolean {
+  return (socket as TargetSocket)[kTarget] === target;
 }
 
 /**
@@ -31,16 +61,19 @@ interface TargetSocket extends Socket {
  * once (as Node does for the sockets a `net.Server` accepts): the target decides when.
  */
 export function attachSocket(socket: Socket, target: SocketEventTarget): void {
+  const routed = (socket as TargetSocket)[kTarget] !== undefined;
   (socket as TargetSocket)[kTarget] = target;
   // Read when 'end' is emitted, so setting it here covers an end still to come.
   socket.allowHalfOpen = true;
-  socket.on('data', onSocketData);
+  if (!routed) socket.on('data', onSocketData);
   dropNodeEndListener(socket);
   socket.on('end', onSocketEnd);
-  socket.on('close', onSocketClose);
-  // One listener, not two: the server's upgrade parser added this same one to the socket.
-  socket.removeListener('error', ignoreSocketError);
-  socket.on('error', ignoreSocketError);
+  if (!routed) {
+    socket.on('close', onSocketClose);
+    // One listener, not two: a server's upgrade parser may have added this same one.
+    socket.removeListener('error', ignoreSocketError);
+    socket.on('error', ignoreSocketError);
+  }
   socket.on('drain', onSocketDrain);
 }
 
@@ -73,7 +106,7 @@ function onSocketData(this: TargetSocket, chunk: Buffer): void {
 }
 
 function onSocketEnd(this: TargetSocket): void {
-  this[kTarget]!.ended();
+  (this[kTarget] as SocketEventTarget).ended();
 }
 
 function onSocketClose(this: TargetSocket): void {
@@ -81,7 +114,7 @@ function onSocketClose(this: TargetSocket): void {
 }
 
 function onSocketDrain(this: TargetSocket): void {
-  this[kTarget]!.onDrain();
+  (this[kTarget] as SocketEventTarget).onDrain();
 }
 
 /**

@@ -15,7 +15,7 @@ import { asksForWebSocket, validateUpgradeRequest, type UpgradeRequest, type Upg
 import { negotiateAsServer } from '../extensions/permessage-deflate/index.ts';
 import { Peer } from '../peer/peer.ts';
 import { publishReject } from '../peer/diagnostics.ts';
-import { ignoreSocketError } from '../peer/socket-events.ts';
+import { ignoreSocketError, readsRoutedTo, routeReads, unrouteReads, type SocketReadTarget } from '../peer/socket-events.ts';
 import { ConnectionClosedError, TimeoutError } from '../peer/errors.ts';
 import { releaseDeadline, watchDeadline, type Deadline } from '../peer/deadlines.ts';
 import type { DeferredHandshakeInfo, HandshakeInfo } from '../peer/types.ts';
@@ -66,7 +66,7 @@ export function readRequestHeadAsync(socket: Socket, deadline: number, options: 
   );
 }
 
-class HeadReader implements Deadline {
+class HeadReader implements Deadline, SocketReadTarget {
   registryIndex = -1;
   private readonly parser: RequestHeadParser;
   private finished = false;
@@ -86,9 +86,7 @@ class HeadReader implements Deadline {
 
   start(): void {
     watchDeadline(this);
-    this.socket.on('data', this.onData);
-    this.socket.on('close', this.onClose);
-    this.socket.on('error', ignoreSocketError);
+    routeReads(this.socket, this);
     // A socket handed over paused (by an owner that sniffed its first bytes, say) does not
     // start flowing for a 'data' listener: without this its head would never be read.
     this.socket.resume();
@@ -96,10 +94,12 @@ class HeadReader implements Deadline {
 
   expire(): void {
     this.socket.destroy();
-    this.finish(null, 'timeout');
+    this.settle(null, 'timeout');
   }
 
-  private readonly onData = (chunk: Buffer): void => {
+  /** Bytes read: more of the head, until it is complete. Once settled it hears nothing: later bytes are the peer's. */
+  receive(chunk: Buffer): void {
+    if (this.finished) return;
     this.seen?.push(chunk);
     let request: ParsedRequest | null;
     try {
@@ -110,35 +110,43 @@ class HeadReader implements Deadline {
       // terms; but the head's limits (431) are the server's, whoever would have served it.
       if (this.seen !== null && error.status !== 431) return this.handOn();
       reject(this.socket, error);
-      this.finish(null, error);
+      this.settle(null, error);
       return;
     }
     if (request === null) return;
     if (this.seen !== null && !asksForWebSocket(request.headers)) this.handOn();
-    else this.finish(request);
-  };
+    else this.settle(request);
+  }
 
   /** Give the socket, paused, and every byte read from it to the plain HTTP server. */
   private handOn(): void {
     const bytes = Buffer.concat(this.seen!);
     this.socket.pause();
-    this.finish(null, 'plain');
+    this.settle(null, 'plain');
     this.plain!(bytes);
   }
 
-  private readonly onClose = (): void => this.finish(null, 'closed');
+  /** The socket closed. */
+  finish(): void {
+    this.settle(null, 'closed');
+  }
 
-  private finish(request: ParsedRequest | null, failure?: HeadFailure): void {
+  private settle(request: ParsedRequest | null, failure?: HeadFailure): void {
     if (this.finished) return;
     this.finished = true;
     releaseDeadline(this);
-    this.socket.off('data', this.onData);
-    this.socket.off('close', this.onClose);
-    // Chunks read behind the head stay in the socket until the peer that takes it over
-    // resumes it (or a refusal does): flowing on, they would go to no listener, and be
-    // lost, while `wrap` awaits before it makes the peer.
-    if (request !== null) this.socket.pause();
-    this.done(request, this.deadline, failure);
+    const socket = this.socket;
+    if (request === null) {
+      unrouteReads(socket);
+      this.done(null, this.deadline, failure);
+      return;
+    }
+    this.done(request, this.deadline);
+    // A peer made at once took the socket's routes over, and it reads on. Otherwise (a
+    // verdict or a reader still to come), chunks read behind the head stay in the socket
+    // until the peer that takes it over resumes it: flowing on, they would be lost. (A
+    // refusal unroutes the socket and reads on to its end.)
+    if (readsRoutedTo(socket, this)) socket.pause();
   }
 }
 
@@ -353,6 +361,8 @@ export function refusalOf(socket: Socket): HandshakeError | undefined {
  */
 export function reject(socket: Socket, error: HandshakeError, method?: string): void {
   if (socket.destroyed) return;
+  // No peer will take the socket: its head reader hears no more of it.
+  unrouteReads(socket);
   refusals.set(socket, error);
   // A client that resets the connection must not crash the process: `node:http` removes
   // its own error listener before it hands the socket to an upgrade handler.

@@ -8,7 +8,7 @@ import { connect as netConnect, createServer, type AddressInfo, type Socket } fr
 import { test, type TestContext } from 'node:test';
 
 import { connect, ConnectionClosedError, HandshakeError, HandshakeResponseError, server, TimeoutError, wrap, type Peer } from '../../src/index.ts';
-import { clientFrame, defer, LOCALHOST, requestText, sleep, socketPair, upgradeLines, waitFor, within, readPlain } from './helpers.ts';
+import { clientFrame, defer, LOCALHOST, portOf, requestText, sleep, socketPair, upgradeLines, waitFor, within, readPlain } from './helpers.ts';
 import { closeWs, wsClient } from './ws-helpers.ts';
 
 async function exchange(a: Peer, b: Peer): Promise<void> {
@@ -272,4 +272,48 @@ test('a net server wrapping each accepted socket serves a ws client', async (t) 
   ws.send('wrapped');
   const echoed = await inbox.next(2000);
   assert.deepEqual([echoed.binary, echoed.data.toString()], [false, 'wrapped']);
+});
+
+test('a frame read behind the request head while an async `verify` decides waits in the socket for the peer (server and wrap alike)', async (t) => {
+  const verify = (): Promise<boolean> => sleep(250).then(() => true);
+  const peers: Peer[] = [];
+  const viaServer = await server(`ws://${LOCALHOST}:0/`, (peer) => void peers.push(peer), { verify });
+  defer(t, () => viaServer.close(500));
+  const wrapped: Promise<Peer>[] = [];
+  const wrapPort = await netServerOf(t, (socket) => wrapped.push(wrap(socket, { role: 'server', timeout: 3000, verify })));
+  for (const port of [portOf(viaServer), wrapPort]) {
+    const socket = netConnect({ host: LOCALHOST, port });
+    defer(t, () => socket.destroy());
+    await once(socket, 'connect');
+    socket.write(requestText(upgradeLines('/')));
+    await sleep(100);
+    // Not waiting for the 101 is a client's fault (§4.1), but its bytes are still not ours to drop.
+    socket.write(clientFrame(1, `sent to ${port} before the 101`));
+    const peer = port === wrapPort ? await within(wrapped[0]!, 2000, 'the wrapped side') : await waitFor(() => peers.length === 1, 2000, 'the server made the peer').then(() => peers[0]!);
+    defer(t, () => peer.close());
+    assert.deepEqual(await readPlain(peer, 2000), { opcode: 1, fin: true, data: `sent to ${port} before the 101` });
+  }
+});
+
+test('an upgrade answered at once hands the socket\'s read and close listeners to the peer without removing any', async (t) => {
+  const removed: (string | symbol)[] = [];
+  const wrapped: Promise<Peer>[] = [];
+  const port = await netServerOf(t, (socket) => {
+    const removeListener = socket.removeListener;
+    socket.removeListener = function (this: Socket, event: string | symbol, listener: (...args: unknown[]) => void) {
+      removed.push(event);
+      return removeListener.call(this, event, listener);
+    } as Socket['removeListener'];
+    wrapped.push(wrap(socket, { role: 'server', timeout: 3000 }));
+  });
+  const client = await within(connect(`ws://${LOCALHOST}:${port}/`), 2000, 'the client handshake');
+  defer(t, () => client.close());
+  const peer = await within(wrapped[0]!, 2000, 'the server side');
+  defer(t, () => peer.close());
+  assert.deepEqual(removed.filter((event) => event === 'data' || event === 'close' || event === 'error'), []);
+  assert.equal(peer.socket.listenerCount('data'), 1);
+  assert.equal(peer.socket.listenerCount('close'), 1);
+  assert.equal(peer.socket.listenerCount('error'), 1);
+  await client.write('read by the peer');
+  assert.deepEqual(await readPlain(peer, 2000), { opcode: 1, fin: true, data: 'read by the peer' });
 });
