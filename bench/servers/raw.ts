@@ -9,14 +9,33 @@ import { announceReady, listenPort } from './control.ts';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
+/**
+ * Read the request head, answer it, then echo. Nothing of the upgrade outlives it: the error
+ * listener is one function for every socket, and the head and its reader are dropped once
+ * the answer is written (a closure still holding them would keep the request's bytes
+ * alive for the connection's life, some 400 bytes an idle socket does not need).
+ */
 function upgradeThenEcho(socket: Socket): void {
-  let head: Buffer = Buffer.alloc(0);
-  socket.on('error', () => socket.destroy());
-  const onData = (chunk: Buffer): void => {
-    head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+  socket.on('error', destroySocket);
+  socket.on('data', new HeadReader(socket).onData);
+}
+
+function destroySocket(this: Socket): void {
+  this.destroy();
+}
+
+class HeadReader {
+  private head: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly socket: Socket) {}
+
+  readonly onData = (chunk: Buffer): void => {
+    const socket = this.socket;
+    const head = this.head.length === 0 ? chunk : Buffer.concat([this.head, chunk]);
+    this.head = head;
     const end = head.indexOf('\r\n\r\n');
     if (end < 0) return;
-    socket.off('data', onData);
+    socket.off('data', this.onData);
     const key = /^sec-websocket-key:\s*(\S+)\s*$/im.exec(head.toString('latin1', 0, end))?.[1];
     if (key === undefined) {
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
@@ -28,7 +47,6 @@ function upgradeThenEcho(socket: Socket): void {
     if (early.length > 0) socket.write(early);
     echo(socket);
   };
-  socket.on('data', onData);
 }
 
 /**
@@ -38,10 +56,16 @@ function upgradeThenEcho(socket: Socket): void {
  * (the floor the idle-memory target is measured against).
  */
 function echo(socket: Socket): void {
-  socket.on('data', (chunk: Buffer) => {
-    if (!socket.write(chunk)) socket.pause();
-  });
-  socket.on('drain', () => socket.resume());
+  socket.on('data', echoChunk);
+  socket.on('drain', resumeSocket);
+}
+
+function echoChunk(this: Socket, chunk: Buffer): void {
+  if (!this.write(chunk)) this.pause();
+}
+
+function resumeSocket(this: Socket): void {
+  this.resume();
 }
 
 const server = createServer({ noDelay: true }, upgradeThenEcho);
