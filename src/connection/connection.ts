@@ -5,7 +5,7 @@
  * @module
  */
 import { CloseCode, isValidCloseCode } from '../frame/close-code.ts';
-import { allocateZeroed, FrameDecoder, type FrameSink } from '../frame/decoder.ts';
+import { allocateZeroed, FrameDecoder, type FrameSink, type PayloadView } from '../frame/decoder.ts';
 import { ProtocolError } from '../frame/errors.ts';
 import { Opcode } from '../frame/opcode.ts';
 import { isValidUtf8 } from '../frame/utf8.ts';
@@ -30,6 +30,11 @@ export type ConnectionState = 'OPEN' | 'CLOSING' | 'CLOSED';
 
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
+
+// Decoders between frames, lent to whichever connection reads next (see `takeDecoder`):
+// parsing is synchronous, so few are ever needed at once; more than this are dropped.
+const restingDecoders: FrameDecoder[] = [];
+const MAX_RESTING_DECODERS = 16;
 
 /**
  * One endpoint of a WebSocket connection after the opening handshake, without I/O.
@@ -56,7 +61,11 @@ export class Connection {
   /** This endpoint's role. */
   readonly role: Role;
   private readonly handler: ConnectionHandler;
-  private readonly decoder: FrameDecoder;
+  // Held mid-frame or mid-message only: between them the decoder goes back to the resting
+  // ones, which any connection takes its next bytes to (an idle connection holds none).
+  private decoder: FrameDecoder | null = null;
+  /** Input ended: a close frame came (§5.5.1: nothing after it is data) or the connection closed. */
+  private inputStopped = false;
   private readonly writer: FrameWriter;
   /** @internal The permessage-deflate codec, if negotiated. */
   readonly compression: MessageCompression | null;
@@ -71,6 +80,10 @@ export class Connection {
   /** @internal Data frames go to the handler one by one. */
   readonly fragments: boolean;
   private readonly maxPayload: number;
+  /** @internal Where a split message that may be lent is assembled (see `receiveBorrowed`). */
+  readonly allocateLendable: ((size: number) => Uint8Array) | undefined;
+  /** @internal How payload views are made. */
+  readonly view: PayloadView | undefined;
 
   // The data message being sent with `sendFrame` (§5.4): its opcode, 0 when none is open.
   private outgoingMessage = 0;
@@ -107,15 +120,49 @@ export class Connection {
     this.messageLimit = maxPayload;
     this.allocate = allocate;
     this.fragments = options.fragments ?? false;
-    this.decoder = new FrameDecoder(this, {
-      allocate,
-      allocateLendable: options.allocateLendable,
-      expectMasked: role === 'server',
-      maxMessageSize: maxPayload,
-      allowRsv1: this.compression !== null,
-      view: options.view,
-      messagesAt: typeof handler.onMessageAt === 'function',
-    });
+    this.allocateLendable = options.allocateLendable;
+    this.view = options.view;
+  }
+
+  // The connection is its decoder's options too (`FrameDecoderOptions`): no object of its own.
+
+  /** @internal A server expects masked frames (§5.1). */
+  get expectMasked(): boolean {
+    return this.role === 'server';
+  }
+
+  /** @internal The message size limit for the decoder. */
+  get maxMessageSize(): number {
+    return this.messageLimit;
+  }
+
+  /** @internal RSV1 is allowed once an extension that uses it was negotiated. */
+  get allowRsv1(): boolean {
+    return this.compression !== null;
+  }
+
+  /** @internal Whole short messages go to the handler by place, if it takes them so. */
+  get messagesAt(): boolean {
+    return typeof this.handler.onMessageAt === 'function';
+  }
+
+  /** A decoder for the bytes that come: the one held mid-frame, else a resting one bound to this connection. */
+  private takeDecoder(): FrameDecoder {
+    if (this.decoder !== null) return this.decoder;
+    const resting = restingDecoders.pop();
+    if (resting === undefined) return (this.decoder = new FrameDecoder(this, this));
+    resting.bind(this, this);
+    return (this.decoder = resting);
+  }
+
+  /** After a chunk: a decoder between frames goes back to rest; a stopped one is dropped. */
+  private releaseDecoder(decoder: FrameDecoder): void {
+    if (decoder.atRest) {
+      this.decoder = null;
+      if (restingDecoders.length < MAX_RESTING_DECODERS) restingDecoders.push(decoder);
+    } else if (decoder.isStopped) {
+      this.decoder = null;
+    }
   }
 
   /** OPEN, CLOSING (our close sent) or CLOSED. */
@@ -160,12 +207,12 @@ export class Connection {
 
   /** Length of the frame payload being assembled across chunks; 0 between frames. */
   get splitFrameLength(): number {
-    return this.decoder.splitPayloadLength;
+    return this.decoder === null ? 0 : this.decoder.splitPayloadLength;
   }
 
   /** Bytes held for received data not yet delivered: a frame split across chunks, a message's fragments. */
   get incomingBytes(): number {
-    return this.decoder.bufferedBytes + (this.reader === null ? 0 : this.reader.heldBytes);
+    return (this.decoder === null ? 0 : this.decoder.bufferedBytes) + (this.reader === null ? 0 : this.reader.heldBytes);
   }
 
   /**
@@ -177,7 +224,7 @@ export class Connection {
   setMessageLimit(bytes: number): void {
     // NaN (a budget worked out from something undefined) is no room, not no limit.
     const limit = bytes >= 0 ? Math.min(bytes, this.maxPayload) : 0;
-    this.decoder.setMaxMessageSize(limit);
+    this.decoder?.setMaxMessageSize(limit);
     this.messageLimit = limit;
   }
 
@@ -223,12 +270,15 @@ export class Connection {
    */
   receive(chunk: Uint8Array): void {
     this.enterReceive('receive', chunk);
+    if (this.inputStopped) return void (this.receiving = false);
+    const decoder = this.takeDecoder();
     try {
-      this.decoder.push(chunk);
+      decoder.push(chunk);
     } catch (error) {
       this.failOnThrow(error);
     } finally {
       this.receiving = false;
+      this.releaseDecoder(decoder);
     }
   }
 
@@ -241,12 +291,15 @@ export class Connection {
    */
   receiveBorrowed(chunk: Uint8Array, lendMessages = false): void {
     this.enterReceive('receiveBorrowed', chunk);
+    if (this.inputStopped) return void (this.receiving = false);
+    const decoder = this.takeDecoder();
     try {
-      this.decoder.pushBorrowed(chunk, lendMessages);
+      decoder.pushBorrowed(chunk, lendMessages);
     } catch (error) {
       this.failOnThrow(error);
     } finally {
       this.receiving = false;
+      this.releaseDecoder(decoder);
     }
   }
 
@@ -319,7 +372,7 @@ export class Connection {
     if (this.currentState === 'OPEN' && this.deferCloseReply) {
       // Nothing more is delivered after the close (§5.5.1); the answer waits for the caller.
       this.closeReplyOwed = true;
-      this.decoder.stop();
+      this.stopInput();
       this.handler.onClose(code, reason);
       return;
     }
@@ -371,9 +424,15 @@ export class Connection {
     return (this.reader ??= new MessageReader(this, this.handler, this));
   }
 
+  /** Parse nothing more: the rest of a chunk being parsed included. */
+  private stopInput(): void {
+    this.inputStopped = true;
+    this.decoder?.stop();
+  }
+
   private enterClosed(): void {
     this.currentState = 'CLOSED';
-    this.decoder.stop();
+    this.stopInput();
     this.reader?.reset();
     this.compression?.dispose();
   }

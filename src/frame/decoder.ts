@@ -31,14 +31,16 @@ const TWO_POW_32 = 0x1_0000_0000;
  * of it, unmasked in place); `pushBorrowed` only borrows it (every payload is copied).
  */
 export class FrameDecoder {
+  // Set by the constructor, or by `bind` for a decoder that serves another connection.
+  private sink!: FrameSink;
   /** Set by `setAllowRsv1` once an extension that uses RSV1 is negotiated. */
-  private allowRsv1: boolean;
-  private readonly expectMasked: boolean;
-  private maxMessageSize: number;
-  private readonly allocate: (size: number) => Uint8Array;
-  private readonly allocateLendable: (size: number) => Uint8Array;
-  private readonly view: PayloadView | null;
-  private readonly messagesAt: boolean;
+  private allowRsv1 = false;
+  private expectMasked = false;
+  private maxMessageSize = 0;
+  private allocate: (size: number) => Uint8Array = allocateZeroed;
+  private allocateLendable: (size: number) => Uint8Array = allocateZeroed;
+  private view: PayloadView | null = null;
+  private messagesAt = false;
   // The empty payload, of the same type as the others (a view made by `view`, if given).
   private empty: Uint8Array | null = null;
   private stopped = false;
@@ -80,14 +82,31 @@ export class FrameDecoder {
   private messageOpen = false;
   private messageSize = 0;
 
-  constructor(private readonly sink: FrameSink, options: FrameDecoderOptions) {
+  constructor(sink: FrameSink, options: FrameDecoderOptions) {
+    this.bind(sink, options);
+  }
+
+  /**
+   * Report to `sink` under `options` from now on. For a decoder {@link atRest} only: a host
+   * with many connections may keep a decoder for each connection that is mid-frame, and
+   * lend resting ones to the others (between frames a decoder holds nothing of theirs).
+   */
+  bind(sink: FrameSink, options: FrameDecoderOptions): void {
+    const view = options.view ?? null;
+    if (view !== this.view) this.empty = null; // the empty payload is of the view's type
+    this.sink = sink;
     this.expectMasked = options.expectMasked;
     this.maxMessageSize = options.maxMessageSize;
     this.allowRsv1 = options.allowRsv1 ?? false;
     this.allocate = options.allocate ?? allocateZeroed;
     this.allocateLendable = options.allocateLendable ?? this.allocate;
-    this.view = options.view ?? null;
+    this.view = view;
     this.messagesAt = (options.messagesAt ?? false) && typeof sink.onMessageAt === 'function';
+  }
+
+  /** Between frames and messages, and not stopped: nothing held that the next bytes continue. */
+  get atRest(): boolean {
+    return this.headerFill === 0 && this.partial === null && !this.messageOpen && !this.stopped;
   }
 
   /** Allow or forbid RSV1 on first data frames, as extension negotiation decided. */
