@@ -66,7 +66,9 @@ export class Connection {
   private decoder: FrameDecoder | null = null;
   /** Input ended: a close frame came (§5.5.1: nothing after it is data) or the connection closed. */
   private inputStopped = false;
-  private readonly writer: FrameWriter;
+  // A client's is made at once (it sends its frames masked, with a key source of its own); a
+  // server's at its first frame, so that one that only receives holds none.
+  private madeWriter: FrameWriter | null;
   /** @internal The permessage-deflate codec, if negotiated. */
   readonly compression: MessageCompression | null;
   private currentState: ConnectionState = 'OPEN';
@@ -114,7 +116,7 @@ export class Connection {
     const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     if (!(maxPayload >= 0)) throw new RangeError(`maxPayload must be a number of bytes, got ${maxPayload}`);
     const allocate = options.allocate ?? allocateZeroed;
-    this.writer = new FrameWriter(role === 'client', options.randomFill, this.compression, allocate, options.view);
+    this.madeWriter = role === 'client' ? new FrameWriter(true, options.randomFill, this.compression, allocate, options.view) : null;
     this.maxQueuedPongs = checkMaxQueuedPongs(options.maxQueuedPongs ?? DEFAULT_MAX_QUEUED_PONGS);
     this.maxPayload = maxPayload;
     this.messageLimit = maxPayload;
@@ -202,7 +204,11 @@ export class Connection {
 
   /** Number of bytes queued and not yet taken. */
   get outgoingBytes(): number {
-    return this.writer.size;
+    return this.madeWriter === null ? 0 : this.madeWriter.size;
+  }
+
+  private get writer(): FrameWriter {
+    return (this.madeWriter ??= new FrameWriter(false, undefined, this.compression, this.allocate, this.view));
   }
 
   /** Length of the frame payload being assembled across chunks; 0 between frames. */
@@ -252,7 +258,7 @@ export class Connection {
   /** The bytes to send, in order, as chunks for one vectored write; the queue is then empty. */
   takeOutgoing(): Uint8Array[] {
     this.pongs?.flush(this.currentState === 'OPEN');
-    return this.writer.take();
+    return this.madeWriter === null ? [] : this.madeWriter.take();
   }
 
   /**
@@ -261,7 +267,7 @@ export class Connection {
    */
   takeOutgoingInto(target: Uint8Array[]): number {
     this.pongs?.flush(this.currentState === 'OPEN');
-    return this.writer.takeInto(target);
+    return this.madeWriter === null ? 0 : this.madeWriter.takeInto(target);
   }
 
   /**
