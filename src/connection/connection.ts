@@ -31,11 +31,6 @@ export type ConnectionState = 'OPEN' | 'CLOSING' | 'CLOSED';
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
 
-// Decoders between frames, lent to whichever connection reads next (see `takeDecoder`):
-// parsing is synchronous, so few are ever needed at once; more than this are dropped.
-const restingDecoders: FrameDecoder[] = [];
-const MAX_RESTING_DECODERS = 16;
-
 /**
  * One endpoint of a WebSocket connection after the opening handshake, without I/O.
  *
@@ -150,18 +145,14 @@ export class Connection {
 
   /** A decoder for the bytes that come: the one held mid-frame, else a resting one bound to this connection. */
   private takeDecoder(): FrameDecoder {
-    if (this.decoder !== null) return this.decoder;
-    const resting = restingDecoders.pop();
-    if (resting === undefined) return (this.decoder = new FrameDecoder(this, this));
-    resting.bind(this, this);
-    return (this.decoder = resting);
+    return (this.decoder ??= FrameDecoder.take(this, this));
   }
 
   /** After a chunk: a decoder between frames goes back to rest; a stopped one is dropped. */
   private releaseDecoder(decoder: FrameDecoder): void {
     if (decoder.atRest) {
       this.decoder = null;
-      if (restingDecoders.length < MAX_RESTING_DECODERS) restingDecoders.push(decoder);
+      FrameDecoder.rest(decoder);
     } else if (decoder.isStopped) {
       this.decoder = null;
     }

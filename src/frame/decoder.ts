@@ -25,6 +25,11 @@ export const allocateZeroed = (size: number): Uint8Array => new Uint8Array(size)
 const EMPTY = new Uint8Array(0);
 const TWO_POW_32 = 0x1_0000_0000;
 
+// Decoders at rest, lent to whichever sink reads next (see `FrameDecoder.take`): parsing is
+// synchronous, so few are ever needed at once; more than this are dropped.
+const resting: FrameDecoder[] = [];
+const MAX_RESTING = 16;
+
 /**
  * Incremental frame parser (RFC 6455 §5.2): every frame a chunk completes goes to the
  * {@link FrameSink}, in one pass. `push` takes ownership of the chunk (payloads are views
@@ -84,6 +89,19 @@ export class FrameDecoder {
 
   constructor(sink: FrameSink, options: FrameDecoderOptions) {
     this.bind(sink, options);
+  }
+
+  /** A decoder for `sink`: one at rest (see {@link FrameDecoder.rest}) bound to it, else a new one. */
+  static take(sink: FrameSink, options: FrameDecoderOptions): FrameDecoder {
+    const decoder = resting.pop();
+    if (decoder === undefined) return new FrameDecoder(sink, options);
+    decoder.bind(sink, options);
+    return decoder;
+  }
+
+  /** Give back a decoder {@link atRest} that its sink no longer holds, for the next `take`. */
+  static rest(decoder: FrameDecoder): void {
+    if (resting.length < MAX_RESTING) resting.push(decoder);
   }
 
   /**
