@@ -5,7 +5,7 @@
  * @module
  */
 import { CloseCode, isValidCloseCode } from '../frame/close-code.ts';
-import { allocateZeroed, FrameDecoder, type FrameSink, type PayloadView } from '../frame/decoder.ts';
+import { FrameDecoder, type FrameSink, type PayloadView } from '../frame/decoder.ts';
 import { ProtocolError } from '../frame/errors.ts';
 import { Opcode } from '../frame/opcode.ts';
 import { isValidUtf8 } from '../frame/utf8.ts';
@@ -14,13 +14,13 @@ import { checkCloseArguments, controlPayload, MAX_CLOSE_REASON, readCloseBody } 
 import { fragmentSequenceError, invalidArgument, UsageError } from './errors.ts';
 import type { ConnectionHandler } from './handler.ts';
 import { MessageReader } from './reader.ts';
-import { checkMaxQueuedPongs, DEFAULT_MAX_QUEUED_PONGS, PongQueue } from './pongs.ts';
+import { PongQueue } from './pongs.ts';
 import { FrameWriter } from './writer.ts';
-import { DEFAULT_MAX_PAYLOAD, type ConnectionOptions } from './options.ts';
+import { ConnectionSettings, type ConnectionOptions } from './options.ts';
 
 export { checkCloseArguments } from './control-frames.ts';
 export { DEFAULT_MAX_QUEUED_PONGS } from './pongs.ts';
-export { DEFAULT_MAX_PAYLOAD, type ConnectionOptions } from './options.ts';
+export { ConnectionSettings, DEFAULT_MAX_PAYLOAD, type ConnectionOptions } from './options.ts';
 
 /** Which end of the connection this is: clients mask what they send, servers must not (§5.1). */
 export type Role = 'client' | 'server';
@@ -64,61 +64,70 @@ export class Connection {
   // A client's is made at once (it sends its frames masked, with a key source of its own); a
   // server's at its first frame, so that one that only receives holds none.
   private madeWriter: FrameWriter | null;
-  /** @internal The permessage-deflate codec, if negotiated. */
-  readonly compression: MessageCompression | null;
+  /** @internal Limits and hooks: often shared with other connections (see {@link ConnectionSettings}). */
+  readonly settings: ConnectionSettings;
   private currentState: ConnectionState = 'OPEN';
 
   /** Messages in the making: made at the first data frame that needs one (short whole messages do not). */
   private reader: MessageReader | null = null;
   /** @internal The current message size limit: `maxPayload`, or less (`setMessageLimit`). */
   messageLimit: number;
-  /** @internal Where message payloads are allocated. */
-  readonly allocate: (size: number) => Uint8Array;
-  /** @internal Data frames go to the handler one by one. */
-  readonly fragments: boolean;
-  private readonly maxPayload: number;
-  /** @internal Where a split message that may be lent is assembled (see `receiveBorrowed`). */
-  readonly allocateLendable: ((size: number) => Uint8Array) | undefined;
-  /** @internal How payload views are made. */
-  readonly view: PayloadView | undefined;
 
   // The data message being sent with `sendFrame` (§5.4): its opcode, 0 when none is open.
   private outgoingMessage = 0;
-
-  private closeCodeReceived: number | null = null;
-  private closeReasonReceived = '';
-  private closeCodeSent: number | null = null;
-  private failure: ProtocolError | null = null;
-  private readonly deferCloseReply: boolean;
-  /** @internal The UTF-8 check, if not the built-in one. */
-  readonly isUtf8: ((data: Uint8Array) => boolean) | null;
-  private closeReplyOwed = false;
-  /** `abort` failed the connection from this side (§7.1.7). */
-  private aborted = false;
+  /** How the connection closes: made at the first close frame sent or received, or a failure. */
+  private closing: ClosingRecord | null = null;
   /** Within `receive`: a handler that feeds the next bytes from there would cut into the frame being parsed. */
   private receiving = false;
   /** Pongs owed or held back: made at the first ping, or the first hold. */
   private pongs: PongQueue | null = null;
-  private readonly maxQueuedPongs: number;
 
-  constructor(role: Role, handler: ConnectionHandler, options: ConnectionOptions = {}) {
+  /**
+   * `options`: plain options, or {@link ConnectionSettings} shared with other connections.
+   * @throws {RangeError} for options out of range (see {@link ConnectionSettings}).
+   */
+  constructor(role: Role, handler: ConnectionHandler, options: ConnectionOptions | ConnectionSettings = {}) {
     if (role !== 'client' && role !== 'server') throw new TypeError(`role must be 'client' or 'server', got ${String(role)}`);
     this.role = role;
     this.handler = handler;
-    this.deferCloseReply = options.deferCloseReply ?? false;
-    this.isUtf8 = options.isUtf8 ?? null;
-    this.compression = options.compression ?? null;
-    const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-    if (!(maxPayload >= 0)) throw new RangeError(`maxPayload must be a number of bytes, got ${maxPayload}`);
-    const allocate = options.allocate ?? allocateZeroed;
-    this.madeWriter = role === 'client' ? new FrameWriter(true, options.randomFill, this.compression, allocate, options.view) : null;
-    this.maxQueuedPongs = checkMaxQueuedPongs(options.maxQueuedPongs ?? DEFAULT_MAX_QUEUED_PONGS);
-    this.maxPayload = maxPayload;
-    this.messageLimit = maxPayload;
-    this.allocate = allocate;
-    this.fragments = options.fragments ?? false;
-    this.allocateLendable = options.allocateLendable;
-    this.view = options.view;
+    const settings = options instanceof ConnectionSettings ? options : new ConnectionSettings(options);
+    this.settings = settings;
+    this.messageLimit = settings.maxPayload;
+    this.madeWriter = role === 'client' ? new FrameWriter(true, settings.randomFill, settings.compression, settings.allocate, settings.view) : null;
+  }
+
+  /** @internal The permessage-deflate codec, if negotiated. */
+  get compression(): MessageCompression | null {
+    return this.settings.compression;
+  }
+
+  /** @internal Where message payloads are allocated (the decoder's and the message reader's option). */
+  get allocate(): (size: number) => Uint8Array {
+    return this.settings.allocate;
+  }
+
+  /** @internal Where a split message that may be lent is assembled (see `receiveBorrowed`). */
+  get allocateLendable(): ((size: number) => Uint8Array) | undefined {
+    return this.settings.allocateLendable;
+  }
+
+  /** @internal How payload views are made. */
+  get view(): PayloadView | undefined {
+    return this.settings.view;
+  }
+
+  /** @internal Data frames go to the handler one by one (the message reader's option). */
+  get fragments(): boolean {
+    return this.settings.fragments;
+  }
+
+  /** @internal The UTF-8 check, if not the built-in one (the message reader's option). */
+  get isUtf8(): ((data: Uint8Array) => boolean) | null {
+    return this.settings.isUtf8;
+  }
+
+  private closingRecord(): ClosingRecord {
+    return (this.closing ??= new ClosingRecord());
   }
 
   // The connection is its decoder's options too (`FrameDecoderOptions`): no object of its own.
@@ -165,22 +174,22 @@ export class Connection {
 
   /** The close code the peer sent (1005 if its close frame had none), or null before its close frame. */
   get remoteCloseCode(): number | null {
-    return this.closeCodeReceived;
+    return this.closing === null ? null : this.closing.codeReceived;
   }
 
   /** The close reason the peer sent ('' if none). */
   get remoteCloseReason(): string {
-    return this.closeReasonReceived;
+    return this.closing === null ? '' : this.closing.reasonReceived;
   }
 
   /** The close code this endpoint sent (null if none yet; 1005 if its close frame had none). */
   get localCloseCode(): number | null {
-    return this.closeCodeSent;
+    return this.closing === null ? null : this.closing.codeSent;
   }
 
   /** The peer's protocol violation that failed the connection, if any. */
   get error(): ProtocolError | null {
-    return this.failure;
+    return this.closing === null ? null : this.closing.failure;
   }
 
   /**
@@ -190,7 +199,8 @@ export class Connection {
    * waits for the server to close, with a timeout of the caller's choosing.
    */
   get transportShouldClose(): boolean {
-    return this.currentState === 'CLOSED' && (this.role === 'server' || this.failure !== null || this.aborted);
+    const closing = this.closing;
+    return this.currentState === 'CLOSED' && (this.role === 'server' || (closing !== null && (closing.failure !== null || closing.aborted)));
   }
 
   /** Number of bytes queued and not yet taken. */
@@ -199,7 +209,8 @@ export class Connection {
   }
 
   private get writer(): FrameWriter {
-    return (this.madeWriter ??= new FrameWriter(false, undefined, this.compression, this.allocate, this.view));
+    const settings = this.settings;
+    return (this.madeWriter ??= new FrameWriter(false, undefined, settings.compression, settings.allocate, settings.view));
   }
 
   /** Length of the frame payload being assembled across chunks; 0 between frames. */
@@ -220,7 +231,7 @@ export class Connection {
    */
   setMessageLimit(bytes: number): void {
     // NaN (a budget worked out from something undefined) is no room, not no limit.
-    const limit = bytes >= 0 ? Math.min(bytes, this.maxPayload) : 0;
+    const limit = bytes >= 0 ? Math.min(bytes, this.settings.maxPayload) : 0;
     this.decoder?.setMaxMessageSize(limit);
     this.messageLimit = limit;
   }
@@ -238,7 +249,7 @@ export class Connection {
   }
 
   private pongQueue(): PongQueue {
-    return (this.pongs ??= new PongQueue(this.writer, this.maxQueuedPongs));
+    return (this.pongs ??= new PongQueue(this.writer, this.settings.maxQueuedPongs));
   }
 
   /** Whether a pong is kept back (held, or past `maxQueuedPongs`): the next `takeOutgoing` after a release queues it. */
@@ -361,14 +372,15 @@ export class Connection {
   }
 
   private receiveClose(payload: Uint8Array): void {
-    const body = readCloseBody(payload, this.isUtf8 ?? isValidUtf8);
+    const body = readCloseBody(payload, this.settings.isUtf8 ?? isValidUtf8);
     if (body instanceof ProtocolError) return this.failWith(body);
     const { code, reason } = body;
-    this.closeCodeReceived = code;
-    this.closeReasonReceived = reason;
-    if (this.currentState === 'OPEN' && this.deferCloseReply) {
+    const closing = this.closingRecord();
+    closing.codeReceived = code;
+    closing.reasonReceived = reason;
+    if (this.currentState === 'OPEN' && this.settings.deferCloseReply) {
       // Nothing more is delivered after the close (§5.5.1); the answer waits for the caller.
-      this.closeReplyOwed = true;
+      closing.replyOwed = true;
       this.stopInput();
       this.handler.onClose(code, reason);
       return;
@@ -380,27 +392,27 @@ export class Connection {
 
   /** Whether the peer's close frame came and our answer is still owed (`deferCloseReply`). */
   get awaitingCloseReply(): boolean {
-    return this.closeReplyOwed;
+    return this.closing !== null && this.closing.replyOwed;
   }
 
   /** Send the close answer owed under `deferCloseReply`, echoing the peer's code; then CLOSED. */
   replyToClose(): void {
-    if (!this.closeReplyOwed) return;
-    this.closeReplyOwed = false;
+    if (!this.awaitingCloseReply) return;
+    this.closing!.replyOwed = false;
     this.writeCloseReply();
     this.enterClosed();
   }
 
   /** §5.5.1: answer a close with a close, echoing the peer's code (1000 if it gave none). */
   private writeCloseReply(): void {
-    const code = this.closeCodeReceived!;
+    const code = this.closing!.codeReceived!;
     this.writeClose(code === CloseCode.NoStatusReceived ? CloseCode.Normal : code, EMPTY);
   }
 
   /** Fail the connection because of the peer (§7.1.7): send a close with the error's code, then CLOSED. */
   private failWith(error: ProtocolError): void {
     if (this.currentState === 'CLOSED') return;
-    this.failure = error;
+    this.closingRecord().failure = error;
     if (this.currentState === 'OPEN') this.writeClose(error.closeCode, EMPTY);
     this.enterClosed();
     this.handler.onError(error);
@@ -412,7 +424,7 @@ export class Connection {
    */
   transportClosed(): void {
     if (this.currentState === 'CLOSED') return;
-    this.closeReplyOwed = false;
+    if (this.closing !== null) this.closing.replyOwed = false;
     this.enterClosed();
   }
 
@@ -431,7 +443,7 @@ export class Connection {
     this.currentState = 'CLOSED';
     this.stopInput();
     this.reader?.reset();
-    this.compression?.dispose();
+    this.settings.compression?.dispose();
   }
 
   // ——— Sending ———
@@ -546,9 +558,9 @@ export class Connection {
   close(code?: number, reason = ''): void {
     if (this.currentState !== 'OPEN') return;
     this.writeClose(code ?? null, checkCloseArguments(code, reason));
-    if (this.closeReplyOwed) {
+    if (this.awaitingCloseReply) {
       // The peer closed first and this close is the answer: the handshake is complete.
-      this.closeReplyOwed = false;
+      this.closing!.replyOwed = false;
       this.enterClosed();
       return;
     }
@@ -571,15 +583,16 @@ export class Connection {
         // The close frame could not be made (a client's entropy source failed): failed without it.
       }
     }
-    this.aborted = true;
-    this.closeReplyOwed = false;
+    const closing = this.closingRecord();
+    closing.aborted = true;
+    closing.replyOwed = false;
     this.enterClosed();
   }
 
   private writeClose(code: number | null, reason: Uint8Array): void {
     this.pongs?.flushBeforeClose(); // a pong still owed goes before our close, after which nothing may follow
     this.writer.close(code, reason);
-    this.closeCodeSent = code ?? CloseCode.NoStatusReceived;
+    this.closingRecord().codeSent = code ?? CloseCode.NoStatusReceived;
   }
 
   /** A whole message may start: the connection is open, no fragmented one is under way, the opcode is data. */
@@ -596,4 +609,16 @@ export class Connection {
       throw new UsageError('WS_ERR_NOT_OPEN', `cannot send: the connection is ${this.currentState} (RFC 6455 §5.5.1: nothing follows a close frame)`);
     }
   }
+}
+
+/** What a connection knows of its closing (§7): made once a close frame is sent or received, or it fails. */
+class ClosingRecord {
+  codeReceived: number | null = null;
+  reasonReceived = '';
+  codeSent: number | null = null;
+  failure: ProtocolError | null = null;
+  /** The peer's close came under `deferCloseReply`, and our answer is still to be sent. */
+  replyOwed = false;
+  /** `abort` failed the connection from this side (§7.1.7). */
+  aborted = false;
 }

@@ -2,10 +2,10 @@
  * The options of a `Connection`: its limits and the hooks a host may supply.
  * @module
  */
-import type { PayloadView } from '../frame/decoder.ts';
+import { allocateZeroed, type PayloadView } from '../frame/decoder.ts';
 import type { RandomFill } from '../frame/mask.ts';
 import type { MessageCompression } from './compression.ts';
-import { DEFAULT_MAX_QUEUED_PONGS } from './pongs.ts';
+import { checkMaxQueuedPongs, DEFAULT_MAX_QUEUED_PONGS } from './pongs.ts';
 
 /** Limits and behaviour of a `Connection`. */
 export interface ConnectionOptions {
@@ -64,3 +64,49 @@ export interface ConnectionOptions {
 
 /** Default {@link ConnectionOptions.maxPayload}: 64 MiB. */
 export const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024;
+
+/**
+ * {@link ConnectionOptions} checked and resolved once, to be shared: a host that makes many
+ * connections alike (a server) passes the same settings to each, and each connection then
+ * holds one reference instead of a field per option. Frozen, so that no connection sees
+ * another's change. Connections given plain options make settings of their own.
+ */
+export class ConnectionSettings {
+  /** See {@link ConnectionOptions.maxPayload}. */
+  readonly maxPayload: number;
+  /** See {@link ConnectionOptions.fragments}. */
+  readonly fragments: boolean;
+  /** See {@link ConnectionOptions.randomFill}. */
+  readonly randomFill: RandomFill | undefined;
+  /** See {@link ConnectionOptions.compression}: settings with one belong to one connection. */
+  readonly compression: MessageCompression | null;
+  /** See {@link ConnectionOptions.allocate}. */
+  readonly allocate: (size: number) => Uint8Array;
+  /** See {@link ConnectionOptions.allocateLendable}. */
+  readonly allocateLendable: ((size: number) => Uint8Array) | undefined;
+  /** See {@link ConnectionOptions.view}. */
+  readonly view: PayloadView | undefined;
+  /** See {@link ConnectionOptions.deferCloseReply}. */
+  readonly deferCloseReply: boolean;
+  /** See {@link ConnectionOptions.isUtf8}: null for the portable validator. */
+  readonly isUtf8: ((data: Uint8Array) => boolean) | null;
+  /** See {@link ConnectionOptions.maxQueuedPongs}. */
+  readonly maxQueuedPongs: number;
+
+  /** @throws {RangeError} for a `maxPayload` that is not a number of bytes, or a `maxQueuedPongs` under 1. */
+  constructor(options: ConnectionOptions = {}) {
+    const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    if (!(maxPayload >= 0)) throw new RangeError(`maxPayload must be a number of bytes, got ${maxPayload}`);
+    this.maxPayload = maxPayload;
+    this.fragments = options.fragments ?? false;
+    this.randomFill = options.randomFill;
+    this.compression = options.compression ?? null;
+    this.allocate = options.allocate ?? allocateZeroed;
+    this.allocateLendable = options.allocateLendable;
+    this.view = options.view;
+    this.deferCloseReply = options.deferCloseReply ?? false;
+    this.isUtf8 = options.isUtf8 ?? null;
+    this.maxQueuedPongs = checkMaxQueuedPongs(options.maxQueuedPongs ?? DEFAULT_MAX_QUEUED_PONGS);
+    Object.freeze(this);
+  }
+}

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Message, ReceivedMessage } from './message.ts';
-import type { Receiver } from './receiver.ts';
+import type { Receiver, ReceiverHost } from './receiver.ts';
 
 /** The end of the iteration. */
 const ITERATION_DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
@@ -18,11 +18,11 @@ export interface IterationHost {
 }
 
 /** See the module comment. Made by the peer's `[Symbol.asyncIterator]`. */
-export class MessageIterator implements AsyncIterator<Message> {
+export class MessageIterator<Host extends ReceiverHost> implements AsyncIterator<Message> {
   private ended = false;
 
   constructor(
-    private readonly receiver: Receiver,
+    private readonly receiver: Receiver<Host>,
     private readonly host: IterationHost,
   ) {}
 

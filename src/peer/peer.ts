@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net';
 import { isUtf8 } from 'node:buffer';
 import type { MessageCompression } from '../connection/compression.ts';
-import { Connection, type ConnectionState } from '../connection/connection.ts';
+import { Connection, ConnectionSettings, type ConnectionState } from '../connection/connection.ts';
 import { CloseCode } from '../frame/close-code.ts';
 import { Opcode } from '../frame/opcode.ts';
 import type { ProtocolError } from '../frame/errors.ts';
@@ -39,6 +39,32 @@ const outgoing: Uint8Array[] = [];
 const EMPTY_INFO: HandshakeInfo = { path: '/', headers: {}, protocol: '', extensions: '' };
 const EMPTY_PAYLOAD = new Uint8Array(0);
 
+
+// The connection settings of the peers made with the same options: one object for them all.
+const sharedSettings = new WeakMap<ResolvedPeerOptions, ConnectionSettings>();
+
+function sharedSettingsOf(options: ResolvedPeerOptions): ConnectionSettings {
+  let settings = sharedSettings.get(options);
+  if (settings === undefined) sharedSettings.set(options, (settings = connectionSettings(options)));
+  return settings;
+}
+
+/** A peer's connection settings under `options`; with a `compression`, that connection's own. */
+function connectionSettings(options: ResolvedPeerOptions, compression?: MessageCompression): ConnectionSettings {
+  return new ConnectionSettings({
+    maxPayload: options.maxPayload,
+    fragments: options.fragments,
+    allocate: allocateUnsafe,
+    allocateLendable: options.lentMessages ? allocateLendable : undefined,
+    view: bufferView,
+    // Messages reach the application asynchronously: answer the peer's close only once
+    // it has had them (see `closeReceived`), so that its reply to the last one is not cut off.
+    deferCloseReply: true,
+    isUtf8,
+    compression,
+    maxQueuedPongs: options.maxQueuedPongs,
+  });
+}
 /**
  * A WebSocket endpoint over a Node socket (`node:net` or `node:tls`), in the shape of a
  * socket: `read`, `write`, `shutdown`, `close`. Messages go to an `onMessage` callback,
@@ -66,7 +92,7 @@ export class Peer implements AsyncIterable<Message> {
 
   private readonly connection: Connection;
   private readonly options: ResolvedPeerOptions;
-  private readonly receiver: Receiver;
+  private readonly receiver: Receiver<Peer>;
   /** What only some peers use (a heartbeat, waiting writes, pings, callbacks, the closing): made on first use. */
   private extras: PeerExtras | null = null;
   /** The owner's bookkeeping (a server's set of peers): nearly every peer has one. */
@@ -96,20 +122,8 @@ export class Peer implements AsyncIterable<Message> {
     this.options = options;
     this.handshakeDetails = handshake;
     this.bytesBeforeLending = options.lentReads ? LEND_AFTER : -1;
-    this.receiver = new Receiver(this, options.fragments, options.lentMessages);
-    this.connection = new Connection(role, this.receiver, {
-      maxPayload: options.maxPayload,
-      fragments: options.fragments,
-      allocate: allocateUnsafe,
-      allocateLendable: options.lentMessages ? allocateLendable : undefined,
-      view: bufferView,
-      // Messages reach the application asynchronously: answer the peer's close only once
-      // it has had them (see `closeReceived`), so that its reply to the last one is not cut off.
-      deferCloseReply: true,
-      isUtf8,
-      compression,
-      maxQueuedPongs: options.maxQueuedPongs,
-    });
+    this.receiver = new Receiver<Peer>(this, options);
+    this.connection = new Connection(role, this.receiver, compression === undefined ? sharedSettingsOf(options) : connectionSettings(options, compression));
     attachSocket(socket, this);
     // A socket handed over paused (its owner read the handshake, then paused it so that no
     // data is lost in between) does not start flowing when a 'data' listener is added.
@@ -253,8 +267,11 @@ export class Peer implements AsyncIterable<Message> {
    * promise per message. Messages already waiting are passed first, until the callback
    * switches itself off. Pass null to go back to `read`. If it throws, or the promise it
    * returns rejects, the connection is closed with 1011 and `onError` is told.
+   *
+   * The callback gets the peer too, so one function can serve every peer with no closure
+   * made per connection: `peer.onMessage(echo)` with `function echo(message, peer) { peer.send(message); }`.
    */
-  onMessage(callback: ((message: Message) => void) | null): void {
+  onMessage(callback: ((message: Message, peer: Peer) => void) | null): void {
     this.receiver.setCallback(functionOrNull('onMessage', callback));
   }
 
@@ -639,7 +656,7 @@ export class Peer implements AsyncIterable<Message> {
 }
 
 /** `callback` if it is a function or null; else a TypeError naming `method`. */
-function functionOrNull<F extends (value: never) => void>(method: string, callback: F | null): F | null {
+function functionOrNull<F extends (...args: never[]) => void>(method: string, callback: F | null): F | null {
   if (callback !== null && typeof callback !== 'function') throw new TypeError(`${method} takes a function or null, got ${typeof callback}`);
   return callback;
 }

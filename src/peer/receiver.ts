@@ -31,13 +31,24 @@ export interface ReceiverHost extends CallbackOwner {
   pongReceived(payload: Uint8Array): void;
 }
 
+/** An `onMessage` callback: each message, and the peer it came to. */
+export type MessageCallback<Host> = (message: Message, peer: Host) => void;
+
+/** The peer's options the receiver reads. */
+export interface ReceiverOptions {
+  /** Each data frame is delivered as it comes (the peer's `fragments` option). */
+  readonly fragments: boolean;
+  /** Message payloads are lent for the callback's call (the peer's `lentMessages` option). */
+  readonly lentMessages: boolean;
+}
+
 /** See the module comment; the connection's {@link ConnectionHandler} (its constructor checks the fit). */
-export class Receiver {
+export class Receiver<Host extends ReceiverHost = ReceiverHost> {
   // Made when first needed (a message queued, a read waiting): a peer whose messages all go
   // to its callback never makes one (72 bytes less per idle connection).
   private madeInbox: Inbox | null = null;
   /** The application's `onMessage` callback, or null when messages go to `read`. */
-  callback: ((message: Message) => void) | null = null;
+  callback: MessageCallback<Host> | null = null;
   private inMessage = false;
   /**
    * `onMessage` promises pending, plus one while a `for await` body runs on the message it
@@ -49,11 +60,10 @@ export class Receiver {
   private settleHandling: (() => void) | null = null;
   private fragmentDecoder: InstanceType<typeof TextDecoder> | null = null;
 
-  /** `fragments` and `lentMessages`: the peer's options of those names. */
+  /** `options`: the peer's, of which `fragments` and `lentMessages` matter here (one field for both). */
   constructor(
-    private readonly host: ReceiverHost,
-    private readonly fragments: boolean,
-    private readonly lentMessages: boolean,
+    private readonly host: Host,
+    private readonly options: ReceiverOptions,
   ) {}
 
   /** Messages received and not yet read, and the reads waiting for one. */
@@ -90,7 +100,7 @@ export class Receiver {
   }
 
   /** Pass messages to `callback` from now on; those already waiting first, one at a time, until it switches itself off. */
-  setCallback(callback: ((message: Message) => void) | null): void {
+  setCallback(callback: MessageCallback<Host> | null): void {
     this.callback = callback;
     let message: ReceivedMessage | undefined;
     while (callback !== null && this.callback === callback && (message = this.take()) !== undefined) {
@@ -127,16 +137,16 @@ export class Receiver {
    * Pass `message` to the callback; with `lentMessages`, it expires when the call returns.
    * `ended`, if given, is told when the application is done with it (see `callApplication`).
    */
-  private lend(callback: (message: Message) => void, message: ReceivedMessage, ended?: (failed: boolean, error: unknown) => void): void {
+  private lend(callback: MessageCallback<Host>, message: ReceivedMessage, ended?: (failed: boolean, error: unknown) => void): void {
     if (callApplication(callback, message, this.host, (this.settleHandling ??= () => this.handlingEnded()), ended)) this.handling++;
-    if (this.lentMessages) lentPayloadExpired(message.expire());
+    if (this.options.lentMessages) lentPayloadExpired(message.expire());
   }
 
   /**
    * `lend`, publishing `wspeer:handled` once the application is done with the message —
    * unless the callback publishes it itself (the client engine's, which wraps the user's).
    */
-  private lendTraced(callback: (message: Message) => void, message: ReceivedMessage): void {
+  private lendTraced(callback: MessageCallback<Host>, message: ReceivedMessage): void {
     if ((callback as { [kReportsHandled]?: boolean })[kReportsHandled] === true) return this.lend(callback, message);
     const host = this.host;
     this.lend(callback, message, (failed, error) => publishHandled(host, message, failed, error));
@@ -172,7 +182,7 @@ export class Receiver {
   /** @internal Validated text; decoded when the application reads it (in stream for fragments). */
   onTextBytes(bytes: Uint8Array, fin: boolean): void {
     let text: string | null = null;
-    if (this.fragments) {
+    if (this.options.fragments) {
       // A code point may span two frames: decode in stream, carrying the cut bytes over.
       text = (this.fragmentDecoder ??= new TextDecoder('utf-8', { ignoreBOM: true })).decode(bytes, { stream: !fin });
     }
