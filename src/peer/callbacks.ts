@@ -11,24 +11,25 @@ export interface CallbackOwner {
 }
 
 /**
- * Call `callback(value)`; a throw, or a rejection of what it returns, goes to `owner`.
+ * Call `callback(value, owner)` (a callback shared by many owners needs no closure to know
+ * which one it serves); a throw, or a rejection of what it returns, goes to `owner`.
  * Returns whether it returned a promise (a thenable), in which case `settled`, if given,
  * is called once that settles, either way. `ended`, if given, is told when the application
  * is done: with `failed` false once the callback returned (anything but a thenable,
  * `null` included) or its promise resolved; with true and the error once it threw or its
  * promise rejected, before `owner` hears of it.
  */
-export function callApplication<T>(
-  callback: (value: T) => unknown,
+export function callApplication<T, O extends CallbackOwner>(
+  callback: (value: T, owner: O) => unknown,
   value: T,
-  owner: CallbackOwner,
+  owner: O,
   settled?: () => void,
   ended?: (failed: boolean, error: unknown) => void,
 ): boolean {
   let then: unknown;
   let result: unknown;
   try {
-    result = callback(value);
+    result = callback(value, owner);
     // Most callbacks return nothing: one comparison, no `then` read, no promise made for them.
     if (result != null) then = (result as PromiseLike<unknown>).then;
   } catch (error) {

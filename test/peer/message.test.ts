@@ -105,6 +105,25 @@ test('a message read is relayed by send() as it was received: text stays text, b
   assert.deepEqual([binary?.opcode, [...(binary?.data as Uint8Array)]], [2, [0, 255, 7]]);
 });
 
+test('one onMessage callback serves every peer: it is given the peer each message came to', async (t) => {
+  const served: Peer[] = [];
+  function answer(message: Message, peer: Peer): void {
+    served.push(peer);
+    peer.send(`${String(message.data)} from ${peer.handshake.path}`);
+  }
+  const shared = await server(`ws://${LOCALHOST}:0/`, (peer) => peer.onMessage(answer));
+  defer(t, () => shared.close(1000));
+  const [first, second] = await Promise.all([connect(`${shared.url}one`), connect(`${shared.url}two`)]);
+  defer(t, () => first.close());
+  defer(t, () => second.close());
+  await second.write('b');
+  await first.write('a');
+  assert.deepEqual(await readPlain(second, 2000), { opcode: 1, fin: true, data: 'b from /two' });
+  assert.deepEqual(await readPlain(first, 2000), { opcode: 1, fin: true, data: 'a from /one' });
+  assert.equal(served.length, 2);
+  assert.notEqual(served[0], served[1]);
+});
+
 test('short messages kept after their callback keep their bytes, relayed later or read later, among other messages', async (t) => {
   // Short binary and ASCII text are held as their place in the received chunk; the others
   // as views or assembled buffers. Keep them all, relay them once every one has arrived.
