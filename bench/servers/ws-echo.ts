@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
-import type { PerMessageDeflateOptions } from 'ws';
+import type { PerMessageDeflateOptions, RawData, WebSocket } from 'ws';
 import { announceReady, listenPort, unavailable } from './control.ts';
 
 // Loaded through `require` so that ws and its optional add-ons live in the CommonJS cache,
@@ -58,15 +58,23 @@ export async function startWsEcho(name: string, expectAddons: boolean, perMessag
     perMessageDeflate,
     maxPayload: 64 * 1024 * 1024,
   });
+  // Listeners shared by every socket (ws calls them with the socket as `this`): no closure
+  // per connection, as the other servers keep none.
   server.on('connection', (socket) => {
-    socket.on('error', () => socket.terminate());
-    socket.on('message', (data, isBinary) => {
-      // With the default binaryType every message arrives as a single Buffer.
-      if (Buffer.isBuffer(data)) socket.send(data, { binary: isBinary });
-    });
+    socket.on('error', terminateSocket);
+    socket.on('message', echoMessage);
   });
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   const deflate = perMessageDeflate === false ? '' : ` perMessageDeflate=${JSON.stringify(perMessageDeflate)}`;
   const version = (require('ws/package.json') as { version: string }).version;
   announceReady(name, `ws@${version} mask=bufferutil:${natives.bufferutil} utf8=${natives.utf8}${deflate}`);
+}
+
+function terminateSocket(this: WebSocket): void {
+  this.terminate();
+}
+
+function echoMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  // With the default binaryType every message arrives as a single Buffer.
+  if (Buffer.isBuffer(data)) this.send(data, { binary: isBinary });
 }
