@@ -10,11 +10,16 @@ export interface CallbackOwner {
   callbackFailed(error: unknown): void;
 }
 
+/** Told when the promise a callback returned has settled, either way. */
+export interface Settling {
+  settled(): void;
+}
+
 /**
  * Call `callback(value, owner)` (a callback shared by many owners needs no closure to know
  * which one it serves); a throw, or a rejection of what it returns, goes to `owner`.
- * Returns whether it returned a promise (a thenable), in which case `settled`, if given,
- * is called once that settles, either way. `ended`, if given, is told when the application
+ * Returns whether it returned a promise (a thenable), in which case `settling`, if given,
+ * is told once that settles, either way (an object, so that its owner makes no closure for it). `ended`, if given, is told when the application
  * is done: with `failed` false once the callback returned (anything but a thenable,
  * `null` included) or its promise resolved; with true and the error once it threw or its
  * promise rejected, before `owner` hears of it.
@@ -23,7 +28,7 @@ export function callApplication<T, O extends CallbackOwner>(
   callback: (value: T, owner: O) => unknown,
   value: T,
   owner: O,
-  settled?: () => void,
+  settling?: Settling,
   ended?: (failed: boolean, error: unknown) => void,
 ): boolean {
   let then: unknown;
@@ -46,11 +51,11 @@ export function callApplication<T, O extends CallbackOwner>(
       result,
       () => {
         ended?.(false, null);
-        settled?.();
+        settling?.settled();
       },
       (error: unknown) => {
         ended?.(true, error);
-        settled?.();
+        settling?.settled();
         owner.callbackFailed(error);
       },
     );

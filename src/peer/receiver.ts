@@ -15,6 +15,8 @@ import { ReceivedMessage, type Message } from './message.ts';
 
 /** What the receiver tells its peer. */
 export interface ReceiverHost extends CallbackOwner {
+  /** The peer's options, shared with the other peers made alike. */
+  readonly options: ReceiverOptions;
   /** Whether the socket has closed: an inbox made from then on is closed from the start. */
   readonly closed: boolean;
   /** A message was queued unread: the budget shrinks, and reading may have to pause. */
@@ -57,14 +59,9 @@ export class Receiver<Host extends ReceiverHost = ReceiverHost> {
    */
   private handling = 0;
   private loopBody = false;
-  private settleHandling: (() => void) | null = null;
   private fragmentDecoder: InstanceType<typeof TextDecoder> | null = null;
 
-  /** `options`: the peer's, of which `fragments` and `lentMessages` matter here (one field for both). */
-  constructor(
-    private readonly host: Host,
-    private readonly options: ReceiverOptions,
-  ) {}
+  constructor(private readonly host: Host) {}
 
   /** Messages received and not yet read, and the reads waiting for one. */
   get inbox(): Inbox {
@@ -133,13 +130,19 @@ export class Receiver<Host extends ReceiverHost = ReceiverHost> {
     if (--this.handling === 0) this.host.handlingSettled();
   }
 
+  /** @internal A promise an `onMessage` callback returned has settled (`callApplication`'s `settling`). */
+  settled(): void {
+    this.handlingEnded();
+  }
+
   /**
    * Pass `message` to the callback; with `lentMessages`, it expires when the call returns.
    * `ended`, if given, is told when the application is done with it (see `callApplication`).
    */
   private lend(callback: MessageCallback<Host>, message: ReceivedMessage, ended?: (failed: boolean, error: unknown) => void): void {
-    if (callApplication(callback, message, this.host, (this.settleHandling ??= () => this.handlingEnded()), ended)) this.handling++;
-    if (this.options.lentMessages) lentPayloadExpired(message.expire());
+    // The receiver is told itself when a returned promise settles: no closure per peer.
+    if (callApplication(callback, message, this.host, this, ended)) this.handling++;
+    if (this.host.options.lentMessages) lentPayloadExpired(message.expire());
   }
 
   /**
@@ -182,7 +185,7 @@ export class Receiver<Host extends ReceiverHost = ReceiverHost> {
   /** @internal Validated text; decoded when the application reads it (in stream for fragments). */
   onTextBytes(bytes: Uint8Array, fin: boolean): void {
     let text: string | null = null;
-    if (this.options.fragments) {
+    if (this.host.options.fragments) {
       // A code point may span two frames: decode in stream, carrying the cut bytes over.
       text = (this.fragmentDecoder ??= new TextDecoder('utf-8', { ignoreBOM: true })).decode(bytes, { stream: !fin });
     }
