@@ -61,8 +61,9 @@ export class Connection {
   private decoder: FrameDecoder | null = null;
   /** Input ended: a close frame came (§5.5.1: nothing after it is data) or the connection closed. */
   private inputStopped = false;
-  // A client's is made at once (it sends its frames masked, with a key source of its own); a
-  // server's at its first frame, so that one that only receives holds none.
+  // A client's is made at once and kept (it sends its frames masked, with a key source of its
+  // own); a server's is taken when it queues a frame and given back once its output is taken
+  // (`FrameWriter.take` / `rest`), so that an idle one holds none.
   private madeWriter: FrameWriter | null;
   /** @internal Limits and hooks: often shared with other connections (see {@link ConnectionSettings}). */
   readonly settings: ConnectionSettings;
@@ -210,7 +211,7 @@ export class Connection {
 
   private get writer(): FrameWriter {
     const settings = this.settings;
-    return (this.madeWriter ??= new FrameWriter(false, undefined, settings.compression, settings.allocate, settings.view));
+    return (this.madeWriter ??= FrameWriter.take(settings.compression, settings.allocate, settings.view));
   }
 
   /** Length of the frame payload being assembled across chunks; 0 between frames. */
@@ -249,7 +250,12 @@ export class Connection {
   }
 
   private pongQueue(): PongQueue {
-    return (this.pongs ??= new PongQueue(this.writer, this.settings.maxQueuedPongs));
+    return (this.pongs ??= new PongQueue(this, this.settings.maxQueuedPongs));
+  }
+
+  /** @internal The pong queue's output (`PongOutput`): a pong frame, queued as it is. */
+  queuePong(payload: Uint8Array): void {
+    this.writer.frame(Opcode.Pong, true, payload);
   }
 
   /** Whether a pong is kept back (held, or past `maxQueuedPongs`): the next `takeOutgoing` after a release queues it. */
@@ -260,7 +266,11 @@ export class Connection {
   /** The bytes to send, in order, as chunks for one vectored write; the queue is then empty. */
   takeOutgoing(): Uint8Array[] {
     this.pongs?.flush(this.currentState === 'OPEN');
-    return this.madeWriter === null ? [] : this.madeWriter.take();
+    const writer = this.madeWriter;
+    if (writer === null) return [];
+    const chunks = writer.take();
+    this.restWriter(writer);
+    return chunks;
   }
 
   /**
@@ -269,7 +279,18 @@ export class Connection {
    */
   takeOutgoingInto(target: Uint8Array[]): number {
     this.pongs?.flush(this.currentState === 'OPEN');
-    return this.madeWriter === null ? 0 : this.madeWriter.takeInto(target);
+    const writer = this.madeWriter;
+    if (writer === null) return 0;
+    const count = writer.takeInto(target);
+    this.restWriter(writer);
+    return count;
+  }
+
+  /** Its output taken, a server's writer goes back to rest (a client keeps its own). */
+  private restWriter(writer: FrameWriter): void {
+    if (this.role !== 'server') return;
+    this.madeWriter = null;
+    FrameWriter.rest(writer);
   }
 
   /**

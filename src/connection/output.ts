@@ -53,9 +53,15 @@ export class OutputQueue {
    * array it takes as it is (Node converts any other Uint8Array to a Buffer per write).
    */
   constructor(
-    private readonly allocate: (size: number) => Uint8Array = zeroed,
-    private readonly view: PayloadView = plainRegion,
+    private allocate: (size: number) => Uint8Array = zeroed,
+    private view: PayloadView = plainRegion,
   ) {}
+
+  /** Serve another connection from now on (see `FrameWriter.take`): for an empty queue only. */
+  bind(allocate: (size: number) => Uint8Array = zeroed, view: PayloadView = plainRegion): void {
+    this.allocate = allocate;
+    this.view = view;
+  }
 
   /** Bytes queued and not yet taken. */
   get size(): number {

@@ -6,8 +6,12 @@
  * once the hold ends: a peer that pings and never reads cannot grow our output.
  * @module
  */
-import { Opcode } from '../frame/opcode.ts';
-import type { FrameWriter } from './writer.ts';
+
+/** Where a queued pong goes: the connection's output. */
+export interface PongOutput {
+  /** Queue a pong frame carrying `payload`. */
+  queuePong(payload: Uint8Array): void;
+}
 
 /** Default `maxQueuedPongs` of a connection: 16, so a burst of a few pings is answered in full. */
 export const DEFAULT_MAX_QUEUED_PONGS = 16;
@@ -32,7 +36,7 @@ export class PongQueue {
 
   /** `max`: checked by {@link checkMaxQueuedPongs} when the connection is made. */
   constructor(
-    private readonly writer: FrameWriter,
+    private readonly output: PongOutput,
     private readonly max: number,
   ) {}
 
@@ -53,7 +57,7 @@ export class PongQueue {
       // ping: this one answers both (§5.5.3), and the older must not follow it.
       this.heldLength = -1;
       this.queued++;
-      this.writer.frame(Opcode.Pong, true, payload);
+      this.output.queuePong(payload);
       return;
     }
     (this.held ??= new Uint8Array(MAX_PING_PAYLOAD)).set(payload);
@@ -70,7 +74,7 @@ export class PongQueue {
     const length = this.heldLength;
     if (length < 0 || (send && this.holding)) return;
     this.heldLength = -1;
-    if (send) this.writer.frame(Opcode.Pong, true, this.held!.subarray(0, length));
+    if (send) this.output.queuePong(this.held!.subarray(0, length));
   }
 
   /** Our close frame is about to be written: the pong kept back goes first, held or not, since none may follow it. */

@@ -16,6 +16,10 @@ export const COPY_LIMIT = 4096;
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
 
+// Writers of connections with nothing queued (see `FrameWriter.rest`), for the next that sends.
+const resting: FrameWriter[] = [];
+const MAX_RESTING = 16;
+
 /** See the module comment. */
 export class FrameWriter {
   /** Made at the first frame: a connection that never sends holds none. */
@@ -30,11 +34,31 @@ export class FrameWriter {
   constructor(
     masked: boolean,
     randomFill: RandomFill | undefined,
-    private readonly compression: MessageCompression | null,
-    private readonly allocate?: (size: number) => Uint8Array,
-    private readonly view?: PayloadView,
+    private compression: MessageCompression | null,
+    private allocate?: (size: number) => Uint8Array,
+    private view?: PayloadView,
   ) {
     this.keys = masked ? new MaskKeySource(randomFill) : null;
+  }
+
+  /**
+   * An unmasked (server) writer: a resting one bound to these settings, else a new one. A
+   * server connection holds its writer only while it has something queued, so an idle one,
+   * however much it sent before, holds none (160 bytes less: the writer and its queue).
+   */
+  static take(compression: MessageCompression | null, allocate?: (size: number) => Uint8Array, view?: PayloadView): FrameWriter {
+    const writer = resting.pop();
+    if (writer === undefined) return new FrameWriter(false, undefined, compression, allocate, view);
+    writer.compression = compression;
+    writer.allocate = allocate;
+    writer.view = view;
+    writer.queue?.bind(allocate, view);
+    return writer;
+  }
+
+  /** Give back a writer taken with {@link FrameWriter.take} whose output was all taken; the caller drops it. */
+  static rest(writer: FrameWriter): void {
+    if (resting.length < MAX_RESTING && writer.size === 0 && writer.keys === null) resting.push(writer);
   }
 
   /** The output queue, made on first use. */
