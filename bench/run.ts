@@ -14,7 +14,7 @@ import { runRound } from './lib/round.ts';
 import { checkTargets, targetsTable } from './lib/targets.ts';
 import { turnOrder } from './lib/stats.ts';
 import { buildShipped } from './lib/shipped.ts';
-import { CLIENTS, DEFLATE_SERVERS, LENT_SERVERS, SCENARIOS, SERVERS, subjectsOf as allSubjectsOf, timingFor, type Scenario } from './scenarios.ts';
+import { CLIENTS, DEFLATE_SERVERS, IDLE_ROUNDS, LENT_SERVERS, roundsOf, SCENARIOS, SERVERS, subjectsOf as allSubjectsOf, timingFor, type Scenario } from './scenarios.ts';
 
 const USAGE = `usage: npm run bench [-- [--quick] [--only N,id,...] [--servers a,b,...] [--rounds N]]
   --quick     a short pass: fewer rounds and shorter measurements
@@ -91,7 +91,8 @@ function summaryOf(scenario: Scenario, metrics: Readonly<Record<string, number>>
 async function runScenario(scenario: Scenario): Promise<ScenarioResults> {
   const role = scenario.kind === 'client' ? 'client' : 'server';
   const series: SubjectSeries[] = subjectsOf(scenario).map((subject) => ({ subject, rounds: [], failures: [] }));
-  for (let round = 0; round < timing.rounds; round++) {
+  const rounds = roundsOf(scenario, timing, quick, options.rounds !== undefined);
+  for (let round = 0; round < rounds; round++) {
     for (const entry of turnOrder(series, round)) {
       const key = `${role}:${entry.subject}`;
       const reason = unavailable.get(key);
@@ -99,7 +100,7 @@ async function runScenario(scenario: Scenario): Promise<ScenarioResults> {
         entry.unavailable = reason;
         continue;
       }
-      const label = `[${scenario.number}. ${scenario.id}] round ${round + 1}/${timing.rounds} ${role} ${entry.subject}`;
+      const label = `[${scenario.number}. ${scenario.id}] round ${round + 1}/${rounds} ${role} ${entry.subject}`;
       progress(`${label} …`);
       const outcome = await runRound(scenario, entry.subject, timing, quick);
       if (!outcome.ok) {
@@ -142,6 +143,7 @@ const report = renderReport({
   date: new Date(),
   command: `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`,
   rounds: timing.rounds,
+  idleRounds: options.rounds === undefined ? IDLE_ROUNDS[quick ? 'quick' : 'full'] : timing.rounds,
   pinned: canPin(),
   results,
   details,

@@ -123,6 +123,19 @@ export interface Timing {
   readonly durationMs: number;
 }
 
+/**
+ * Rounds of the idle scenarios when `--rounds` is not given. Each waits at both marks for the
+ * server's memory to settle (some 10 to 15 s each: see `stats settle` in bench/servers/control.ts),
+ * and settled memory moves little from round to round, so fewer rounds than the others.
+ */
+export const IDLE_ROUNDS = { full: 3, quick: 1 } as const;
+
+/** How many rounds `scenario` runs: `explicit` (`--rounds`) if given. */
+export function roundsOf(scenario: Scenario, timing: Timing, quick: boolean, explicit: boolean): number {
+  if (explicit || scenario.kind !== 'idle') return timing.rounds;
+  return quick ? IDLE_ROUNDS.quick : IDLE_ROUNDS.full;
+}
+
 /** Full run: 9 rounds; quick run: 3 shorter rounds. */
 export function timingFor(quick: boolean): Timing {
   return quick ? { rounds: 3, warmupMs: 500, durationMs: 1500 } : { rounds: 9, warmupMs: 1500, durationMs: 4000 };

@@ -4,6 +4,7 @@
  */
 import type { Scenario } from '../scenarios.ts';
 import { median } from './stats.ts';
+import type { ServerStats } from './protocol.ts';
 import type { RoundResult } from './round.ts';
 
 /** One figure of one round, by metric key. */
@@ -50,8 +51,10 @@ export const COLUMNS: Readonly<Record<Scenario['kind'], readonly MetricColumn[]>
     errorsColumn,
   ],
   idle: [
-    { key: 'rssPerConn', label: 'server RSS B/conn', ratios: 2 },
-    { key: 'heapPerConn', label: 'JS heap+external B/conn', ratios: 1 },
+    { key: 'settledRssPerConn', label: 'server RSS B/conn, settled', ratios: 2 },
+    { key: 'settledHeapPerConn', label: 'JS heap+external B/conn, settled', ratios: 1 },
+    { key: 'rssPerConn', label: 'server RSS B/conn, at once', ratios: 0 },
+    { key: 'settleSeconds', label: 'settling s (at the end)', ratios: 0 },
     { key: 'held', label: 'conns held', ratios: 0 },
     errorsColumn,
   ],
@@ -93,12 +96,7 @@ export function metricsOf(kind: Scenario['kind'], round: RoundResult): Metrics {
     case 'handshake':
       return { cpu: serverCpuUs / load.completed, rate: load.completed / seconds, p50: load.latencyMs.p50, p99: load.latencyMs.p99, kernel, loadCpu, errors };
     case 'idle':
-      return {
-        rssPerConn: (after.rss - before.rss) / load.completed,
-        heapPerConn: (after.heapUsed + after.external - before.heapUsed - before.external) / load.completed,
-        held: load.completed,
-        errors,
-      };
+      return { ...settledMemory(before, after, load.completed), rssPerConn: (after.rss - before.rss) / load.completed, held: load.completed, errors };
     case 'client':
       return {
         cpu: load.ownCpuUs / load.completed,
@@ -148,4 +146,20 @@ export function ratiosByRound(series: SubjectSeries, reference: SubjectSeries, k
     const base = reference.rounds[index]?.[key];
     return value !== undefined && base !== undefined && base > 0 ? value / base : undefined;
   });
+}
+
+/**
+ * Memory per connection from the samples taken once settled, at both marks; NaN (no figure)
+ * unless both settled (see control.ts), so that a burst's pages never pass for connections'.
+ */
+function settledMemory(before: ServerStats, after: ServerStats, count: number): Metrics {
+  const [start, end] = [before.settled, after.settled];
+  if (start === undefined || end === undefined || !start.reached || !end.reached) {
+    return { settledRssPerConn: Number.NaN, settledHeapPerConn: Number.NaN, settleSeconds: end === undefined ? Number.NaN : end.waitedMs / 1000 };
+  }
+  return {
+    settledRssPerConn: (end.rss - start.rss) / count,
+    settledHeapPerConn: (end.heapUsed + end.external - start.heapUsed - start.external) / count,
+    settleSeconds: end.waitedMs / 1000,
+  };
 }

@@ -85,6 +85,17 @@ export interface ServerStats {
   readonly rss: number;
   readonly heapUsed: number;
   readonly external: number;
+  /** With `stats settle`: the memory figures once V8 gave back its young generation's burst (see control.ts). */
+  readonly settled?: SettledMemory;
+}
+
+/** Memory once settled: `reached` is false if the young generation was not back at its smallest within the limit. */
+export interface SettledMemory {
+  readonly rss: number;
+  readonly heapUsed: number;
+  readonly external: number;
+  readonly waitedMs: number;
+  readonly reached: boolean;
 }
 
 /** Prefixes of the protocol lines. */
@@ -102,6 +113,10 @@ function numbers(value: unknown, keys: readonly string[]): boolean {
 export function parseServerStats(json: string): ServerStats {
   const value: unknown = JSON.parse(json);
   if (!numbers(value, ['cpuUs', 'systemUs', 'minorFaults', 'fullGcs', 'rss', 'heapUsed', 'external'])) throw new Error(`bad STATS line: ${json}`);
+  const settled = isRecord(value) ? value['settled'] : undefined;
+  if (settled !== undefined && !(numbers(settled, ['rss', 'heapUsed', 'external', 'waitedMs']) && isRecord(settled) && typeof settled['reached'] === 'boolean')) {
+    throw new Error(`bad STATS line: ${json}`);
+  }
   return value as unknown as ServerStats;
 }
 

@@ -102,6 +102,7 @@ export function renderReport(options: {
   readonly date: Date;
   readonly command: string;
   readonly rounds: number;
+  readonly idleRounds: number;
   readonly pinned: boolean;
   readonly results: readonly ScenarioResults[];
   readonly details: ReadonlyMap<string, string>;
@@ -114,7 +115,7 @@ export function renderReport(options: {
     `- Command: \`${options.command}\``,
     `- Pinning: ${options.pinned ? 'server on core 0, load on core 1 (taskset)' : 'none (taskset unavailable)'}`,
     '',
-    `Figures are medians of ${options.rounds} interleaved rounds (each round a fresh server process, servers taking turns in an order that changes each round:`,
+    `Figures are medians of ${options.rounds} interleaved rounds (${options.idleRounds} for idle memory; each round a fresh server process, servers taking turns in an order that changes each round:`,
     'a Williams design, in which over a cycle of rounds each takes every place in the round, and follows every other, equally often;',
     'a cycle is as many rounds as subjects, twice as many for an odd number, so a run that ends inside one is only nearly balanced);',
     '"vs" columns are medians of per-round ratios. Absolute numbers drift with the machine: only the ratios are meant to compare.',
@@ -123,6 +124,9 @@ export function renderReport(options: {
     'memory it touched for the first time, which the kernel zeroed. Whether the allocator reuses freed memory or asks for fresh pages differs',
     'between processes, so with large messages these columns explain much of how far one subject\'s rounds stray. "full GCs/s" counts V8\'s',
     'mark-compact collections: a heap just past 8 MB that churns large Buffers can make dozens a second, each marking the whole heap.',
+    'Idle memory is measured twice at each mark: "at once", after a full collection, and "settled", once V8 has given back the young',
+    'generation it grew during the burst of handshakes (it does so after some 10 s idle). Until then its pages count in RSS, up to 3 KB a',
+    'connection at 10,000 that no connection holds and that differ with how much each server allocated on the way; the target takes the settled figure.',
     THROUGH_TSX
       ? 'Every process measured ran its TypeScript through tsx (BENCH_TSX=1), not compiled as it normally runs.'
       : 'Every process measured runs compiled JavaScript (tsconfig.bench.json), with no TypeScript loader in it.',

@@ -58,10 +58,13 @@ function loadConfigFor(scenario: Scenario, url: string, subject: string, timing:
   }
 }
 
-/** Asks a server for its accounting and waits for the answer. */
-async function sampleServer(server: ReturnType<typeof startNode>, lines: ChildLines, collectGarbage: boolean): Promise<ServerStats> {
-  server.stdin.write(collectGarbage ? 'stats gc\n' : 'stats\n');
-  const line = await lines.next([Line.stats], 10_000);
+/**
+ * Asks a server for its accounting and waits for the answer: idle scenarios collect garbage
+ * first and have the memory measured again once settled (see `stats settle` in control.ts).
+ */
+async function sampleServer(server: ReturnType<typeof startNode>, lines: ChildLines, idle: boolean): Promise<ServerStats> {
+  server.stdin.write(idle ? 'stats settle\n' : 'stats\n');
+  const line = await lines.next([Line.stats], idle ? 60_000 : 10_000);
   return parseServerStats(line.slice(Line.stats.length + 1));
 }
 

@@ -125,13 +125,14 @@ function noWorseP99(find: Finder, scenarioId: string, subject: string): Check | 
 function idleMemory(find: Finder): Check | null {
   const [series, base] = [find('idle-memory', 'wspeer'), find('idle-memory', 'raw')];
   if (series === undefined || base === undefined) return null;
-  const [mine, floor] = [medianOf(series, 'rssPerConn'), medianOf(base, 'rssPerConn')];
+  // RSS once settled: what the connections keep, without the young generation's burst (control.ts).
+  const [mine, floor] = [medianOf(series, 'settledRssPerConn'), medianOf(base, 'settledRssPerConn')];
   if (!Number.isFinite(mine) || !Number.isFinite(floor)) return null;
   const byRound = series.rounds.map((round, index) => {
-    const [own, raw] = [round?.rssPerConn, base.rounds[index]?.rssPerConn];
-    return own === undefined || raw === undefined ? undefined : own <= raw + 512;
+    const [own, raw] = [round?.['settledRssPerConn'], base.rounds[index]?.['settledRssPerConn']];
+    return own === undefined || raw === undefined || !Number.isFinite(own) || !Number.isFinite(raw) ? undefined : own <= raw + 512;
   });
-  return { figure: `${Math.round(mine)} B vs raw ${Math.round(floor)} B`, met: mine <= floor + 512, byRound };
+  return { figure: `${Math.round(mine)} B vs raw ${Math.round(floor)} B (RSS, settled)`, met: mine <= floor + 512, byRound };
 }
 
 /** The verdicts as a markdown table. */

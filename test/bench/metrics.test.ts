@@ -51,3 +51,25 @@ test('a round that completed nothing is a failure, not an infinite CPU figure no
   assert.match(stalled.ok ? '' : stalled.reason, /nothing completed/);
   assert.equal(roundOutcome(load, before, after, 'details').ok, true);
 });
+
+test('an idle round takes memory per connection from the settled samples, and has none unless both marks settled', () => {
+  const settle = (rss: number, heapUsed: number, reached = true): ServerStats['settled'] => ({ rss, heapUsed, external: 0, waitedMs: 12_000, reached });
+  const start: ServerStats = { ...before, rss: 60_000_000, settled: settle(50_000_000, 5_000_000) };
+  const end: ServerStats = { ...after, rss: 100_000_000, settled: settle(52_500_000, 6_000_000) };
+  const metrics = metricsOf('idle', { ok: true, load, before: start, after: end, serverDetails: '' });
+  assert.equal(metrics['settledRssPerConn'], 2500); // 2.5 MB over 1,000 connections
+  assert.equal(metrics['settledHeapPerConn'], 1000);
+  assert.equal(metrics['rssPerConn'], 40_000, 'at once: the burst\'s pages counted');
+  assert.equal(metrics['settleSeconds'], 12);
+  for (const column of COLUMNS.idle) assert.ok(column.key in metrics, `idle: ${column.key}`);
+  const unsettled = metricsOf('idle', { ok: true, load, before: start, after: { ...end, settled: settle(52_500_000, 6_000_000, false) }, serverDetails: '' });
+  assert.ok(Number.isNaN(unsettled['settledRssPerConn']));
+  const unasked = metricsOf('idle', { ok: true, load, before, after, serverDetails: '' });
+  assert.ok(Number.isNaN(unasked['settledRssPerConn']));
+});
+
+test('a STATS line with a settled part is checked too', () => {
+  const settled = { ...after, settled: { rss: 1, heapUsed: 1, external: 1, waitedMs: 1, reached: true } };
+  assert.deepEqual(parseServerStats(JSON.stringify(settled)), settled);
+  assert.throws(() => parseServerStats(JSON.stringify({ ...after, settled: { rss: 1 } })), /bad STATS line/);
+});

@@ -17,8 +17,8 @@ test('the A/A control gives the median and the range of per-round twin / origina
   const original: SubjectSeries = { subject: 'wspeer', rounds: [{ cpu: 10 }, { cpu: 20 }, { cpu: 10 }, undefined], failures: [] };
   // Round by round: 1.1, 0.9, 1.3; the fourth failed for the original and is left out.
   const twin: SubjectSeries = { subject: 'wspeer-twin', rounds: [{ cpu: 11 }, { cpu: 18 }, { cpu: 13 }, { cpu: 50 }], failures: [] };
-  const idleOriginal: SubjectSeries = { subject: 'wspeer', rounds: [{ rssPerConn: 5000 }], failures: [] };
-  const idleTwin: SubjectSeries = { subject: 'wspeer-twin', rounds: [{ rssPerConn: 5500 }], failures: [] };
+  const idleOriginal: SubjectSeries = { subject: 'wspeer', rounds: [{ settledRssPerConn: 2000, rssPerConn: 5000 }], failures: [] };
+  const idleTwin: SubjectSeries = { subject: 'wspeer-twin', rounds: [{ settledRssPerConn: 2200, rssPerConn: 5000 }], failures: [] };
   const table = controlTable([
     { scenario: scenario('binary-64k'), series: [original, twin] },
     { scenario: scenario('idle-memory'), series: [idleOriginal, idleTwin] },
@@ -28,7 +28,7 @@ test('the A/A control gives the median and the range of per-round twin / origina
   const rows = table.split('\n').slice(2);
   assert.equal(rows.length, 2, 'a scenario without the twin has no row');
   assert.equal(rows[0], '| 3. binary-64k | server CPU µs/msg | 1.10× | 0.90× – 1.30× | 3 |');
-  assert.equal(rows[1], '| 6. idle-memory | server RSS B/conn | 1.10× | 1.10× – 1.10× | 1 |');
+  assert.equal(rows[1], '| 6. idle-memory | server RSS B/conn, settled | 1.10× | 1.10× – 1.10× | 1 |');
 });
 
 test('without the twin in any scenario there is no control table', () => {

@@ -56,7 +56,8 @@ test('small messages need all three bounds: CPU against ws + add-ons and uWS, an
 
 test('memory, latency, handshake and client targets compare as their bounds say', () => {
   const verdicts = checkTargets([
-    results('idle-memory', { raw: { rssPerConn: 6000 }, wspeer: { rssPerConn: 6512 } }),
+    // The settled figures decide; the one taken at once (young-generation pages and all) does not.
+    results('idle-memory', { raw: { settledRssPerConn: 2000, rssPerConn: 4000 }, wspeer: { settledRssPerConn: 2512, rssPerConn: 5600 } }),
     results('text-125', { uws: { p99: 2.5 }, wspeer: { p99: 2.6 }, 'wspeer-lent': { p99: 2.5 } }),
     results('handshake', { ws: { cpu: 100 }, wspeer: { cpu: 66 } }),
     results('client-32', { ws: { rate: 100 }, wspeer: { rate: 200 } }),
@@ -67,6 +68,20 @@ test('memory, latency, handshake and client targets compare as their bounds say'
   assert.equal(verdict(verdicts, 'handshake').met, false);
   assert.equal(verdict(verdicts, 'client-32').met, true);
   assert.match(targetsTable(verdicts), /\| handshake: server CPU ≤ 0\.65× ws \| wspeer \| CPU 0\.66× of ws \| NOT MET \|/);
+});
+
+test('idle memory counts only rounds that settled at both marks, and gives no verdict if none did', () => {
+  const settledOnce = checkTargets([
+    roundResults('idle-memory', {
+      raw: [{ settledRssPerConn: 2000 }, { settledRssPerConn: Number.NaN }, { settledRssPerConn: 2100 }],
+      wspeer: [{ settledRssPerConn: 2400 }, { settledRssPerConn: 2300 }, { settledRssPerConn: 2700 }],
+    }),
+  ]);
+  const idle = verdict(settledOnce, 'idle-memory');
+  assert.equal(idle.met, true, 'medians 2,400 vs 2,050 B');
+  assert.deepEqual([idle.roundsMet, idle.rounds], [1, 2]);
+  const never = checkTargets([roundResults('idle-memory', { raw: [{ settledRssPerConn: Number.NaN }], wspeer: [{ settledRssPerConn: 100, rssPerConn: 100 }] })]);
+  assert.equal(verdict(never, 'idle-memory').met, null);
 });
 
 /** A scenario's results with each subject's figures given round by round (undefined: the round failed). */
