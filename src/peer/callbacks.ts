@@ -19,10 +19,10 @@ export interface Settling {
  * Call `callback(value, owner)` (a callback shared by many owners needs no closure to know
  * which one it serves); a throw, or a rejection of what it returns, goes to `owner`.
  * Returns whether it returned a promise (a thenable), in which case `settling`, if given,
- * is told once that settles, either way (an object, so that its owner makes no closure for it). `ended`, if given, is told when the application
- * is done: with `failed` false once the callback returned (anything but a thenable,
- * `null` included) or its promise resolved; with true and the error once it threw or its
- * promise rejected, before `owner` hears of it.
+ * is told once that settles, either way (an object: its owner makes no closure for it).
+ * `ended`, if given, is told when the application is done: with `failed` false once the
+ * callback returned (anything but a thenable, `null` included) or its promise resolved;
+ * with true and the error once it threw or its promise rejected, before `owner` hears of it.
  */
 export function callApplication<T, O extends CallbackOwner>(
   callback: (value: T, owner: O) => unknown,

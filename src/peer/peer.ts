@@ -6,7 +6,6 @@
 import type { Socket } from 'node:net';
 import type { MessageCompression } from '../connection/compression.ts';
 import { Connection, type ConnectionState } from '../connection/connection.ts';
-import { settingsFor } from './connection-settings.ts';
 import { CloseCode } from '../frame/close-code.ts';
 import { Opcode } from '../frame/opcode.ts';
 import type { ProtocolError } from '../frame/errors.ts';
@@ -14,6 +13,7 @@ import { READ_REGION_SIZE } from '../frame/mask-simd.ts';
 import { headerRecordOf, requestTargetOf } from '../handshake/request.ts';
 import { callApplication } from './callbacks.ts';
 import { ClosingHandshake } from './closing.ts';
+import { settingsFor } from './connection-settings.ts';
 import { publishClose, publishOpen, publishSend } from './diagnostics.ts';
 import { DrainWaiters } from './drain-waiters.ts';
 import { BufferFullError, ConnectionClosedError } from './errors.ts';
@@ -37,7 +37,6 @@ export type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types
 const outgoing: Uint8Array[] = [];
 const EMPTY_INFO: HandshakeInfo = { path: '/', headers: {}, protocol: '', extensions: '' };
 const EMPTY_PAYLOAD = new Uint8Array(0);
-
 
 /** The bits of a peer's `flags`. */
 const Flag = {
