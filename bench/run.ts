@@ -14,7 +14,7 @@ import { runRound } from './lib/round.ts';
 import { checkTargets, targetsTable } from './lib/targets.ts';
 import { turnOrder } from './lib/stats.ts';
 import { buildShipped } from './lib/shipped.ts';
-import { CLIENTS, DEFLATE_SERVERS, IDLE_ROUNDS, LENT_SERVERS, roundsOf, SCENARIOS, SERVERS, subjectsOf as allSubjectsOf, timingFor, type Scenario } from './scenarios.ts';
+import { CLIENTS, DEFLATE_SERVERS, idleRounds, LENT_SERVERS, roundsOf, SCENARIOS, SERVERS, subjectsOf as allSubjectsOf, timingFor, type Scenario } from './scenarios.ts';
 
 const USAGE = `usage: npm run bench [-- [--quick] [--only N,id,...] [--servers a,b,...] [--rounds N]]
   --quick     a short pass: fewer rounds and shorter measurements
@@ -143,7 +143,7 @@ const report = renderReport({
   date: new Date(),
   command: `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`,
   rounds: timing.rounds,
-  idleRounds: options.rounds === undefined ? IDLE_ROUNDS[quick ? 'quick' : 'full'] : timing.rounds,
+  idleRounds: idleRounds(timing, quick, options.rounds !== undefined),
   pinned: canPin(),
   results,
   details,

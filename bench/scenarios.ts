@@ -130,9 +130,14 @@ export interface Timing {
  */
 export const IDLE_ROUNDS = { full: 3, quick: 1 } as const;
 
-/** How many rounds `scenario` runs: `explicit` (`--rounds`) if given. */
+/** How many rounds `scenario` runs; `explicit`: `timing.rounds` was given (`--rounds`) and holds for all. */
 export function roundsOf(scenario: Scenario, timing: Timing, quick: boolean, explicit: boolean): number {
-  if (explicit || scenario.kind !== 'idle') return timing.rounds;
+  return scenario.kind === 'idle' ? idleRounds(timing, quick, explicit) : timing.rounds;
+}
+
+/** How many rounds the idle scenarios run (see {@link roundsOf}). */
+export function idleRounds(timing: Timing, quick: boolean, explicit: boolean): number {
+  if (explicit) return timing.rounds;
   return quick ? IDLE_ROUNDS.quick : IDLE_ROUNDS.full;
 }
 

@@ -9,6 +9,7 @@ import { COLUMNS, metricsOf } from '../../bench/lib/metrics.ts';
 import type { LoadResult, ServerStats } from '../../bench/lib/protocol.ts';
 import { parseServerStats } from '../../bench/lib/protocol.ts';
 import { roundOutcome } from '../../bench/lib/round.ts';
+import { IDLE_ROUNDS, idleRounds, roundsOf, SCENARIOS, timingFor } from '../../bench/scenarios.ts';
 
 const load: LoadResult = {
   completed: 1000,
@@ -72,4 +73,15 @@ test('a STATS line with a settled part is checked too', () => {
   const settled = { ...after, settled: { rss: 1, heapUsed: 1, external: 1, waitedMs: 1, reached: true } };
   assert.deepEqual(parseServerStats(JSON.stringify(settled)), settled);
   assert.throws(() => parseServerStats(JSON.stringify({ ...after, settled: { rss: 1 } })), /bad STATS line/);
+});
+
+test('idle scenarios run their own number of rounds, unless --rounds sets every scenario\'s', () => {
+  const idle = SCENARIOS.find((entry) => entry.id === 'idle-memory')!;
+  const echo = SCENARIOS.find((entry) => entry.id === 'binary-32')!;
+  const [full, quick] = [timingFor(false), timingFor(true)];
+  assert.equal(roundsOf(idle, full, false, false), IDLE_ROUNDS.full);
+  assert.equal(roundsOf(idle, quick, true, false), IDLE_ROUNDS.quick);
+  assert.equal(roundsOf(echo, full, false, false), full.rounds);
+  assert.equal(roundsOf(idle, { ...full, rounds: 5 }, false, true), 5);
+  assert.equal(idleRounds(full, false, false), IDLE_ROUNDS.full);
 });
