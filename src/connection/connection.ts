@@ -59,8 +59,6 @@ export class Connection {
   // Held mid-frame or mid-message only: between them the decoder goes back to the resting
   // ones, which any connection takes its next bytes to (an idle connection holds none).
   private decoder: FrameDecoder | null = null;
-  /** Input ended: a close frame came (§5.5.1: nothing after it is data) or the connection closed. */
-  private inputStopped = false;
   // A client's is made at once and kept (it sends its frames masked, with a key source of its
   // own); a server's is taken when it queues a frame and given back once its output is taken
   // (`FrameWriter.take` / `rest`), so that an idle one holds none.
@@ -125,6 +123,11 @@ export class Connection {
   /** @internal The UTF-8 check, if not the built-in one (the message reader's option). */
   get isUtf8(): ((data: Uint8Array) => boolean) | null {
     return this.settings.isUtf8;
+  }
+
+  /** Input ended: a close frame came (§5.5.1: nothing after it is data) or the connection closed. */
+  private get inputEnded(): boolean {
+    return this.currentState === 'CLOSED' || (this.closing !== null && this.closing.codeReceived !== null);
   }
 
   private closingRecord(): ClosingRecord {
@@ -299,7 +302,7 @@ export class Connection {
    */
   receive(chunk: Uint8Array): void {
     this.enterReceive('receive', chunk);
-    if (this.inputStopped) return void (this.receiving = false);
+    if (this.inputEnded) return void (this.receiving = false);
     const decoder = this.takeDecoder();
     try {
       decoder.push(chunk);
@@ -320,7 +323,7 @@ export class Connection {
    */
   receiveBorrowed(chunk: Uint8Array, lendMessages = false): void {
     this.enterReceive('receiveBorrowed', chunk);
-    if (this.inputStopped) return void (this.receiving = false);
+    if (this.inputEnded) return void (this.receiving = false);
     const decoder = this.takeDecoder();
     try {
       decoder.pushBorrowed(chunk, lendMessages);
@@ -456,7 +459,6 @@ export class Connection {
 
   /** Parse nothing more: the rest of a chunk being parsed included. */
   private stopInput(): void {
-    this.inputStopped = true;
     this.decoder?.stop();
   }
 

@@ -11,7 +11,7 @@ import { Connection } from '../../src/connection/connection.ts';
 import { EventCollector } from '../../src/connection/handler.ts';
 import { Opcode } from '../../src/frame/opcode.ts';
 import { concat, utf8 } from '../frame/helpers.ts';
-import { endpoint, frameTo, summarize } from './helpers.ts';
+import { closeBody, endpoint, frameTo, summarize } from './helpers.ts';
 
 const PAYLOAD_500 = new Uint8Array(500).fill(7);
 
@@ -109,4 +109,19 @@ test('a handler that feeds another connection while its own chunk is parsed: eac
     { type: 'text', data: 'relayed one', fin: true },
     { type: 'text', data: 'relayed two', fin: true },
   ]);
+});
+
+test('§5.5.1 nothing after the peer\'s close frame is data, in a later chunk too, while the answer waits (deferCloseReply)', () => {
+  for (const cut of ['whole chunks', 'byte by byte'] as const) {
+    const { conn, events } = endpoint('server', { deferCloseReply: true });
+    const close = frameTo('server', { opcode: Opcode.Close, payload: closeBody(1000) });
+    const after = frameTo('server', { opcode: Opcode.Text, payload: utf8('too late') });
+    for (const chunk of [close, after]) {
+      if (cut === 'whole chunks') conn.receive(chunk);
+      else for (const byte of chunk) conn.receive(Uint8Array.of(byte));
+    }
+    assert.deepEqual(summarize(events.take()), [{ type: 'close', code: 1000, reason: '' }], cut);
+    assert.equal(conn.state, 'OPEN', 'still open: the answer waits for the host');
+    assert.equal(conn.awaitingCloseReply, true);
+  }
 });
