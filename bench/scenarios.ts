@@ -124,9 +124,10 @@ export interface Timing {
 }
 
 /**
- * Rounds of the idle scenarios when `--rounds` is not given. Each waits at both marks for the
- * server's memory to settle (some 10 to 15 s each: see `stats settle` in bench/servers/control.ts),
- * and settled memory moves little from round to round, so fewer rounds than the others.
+ * Rounds of the idle scenarios when `--rounds` is not given: fewer than the others, as settled
+ * memory moves by a few percent at most from round to round, and each round opens 10,000
+ * connections per server and waits at both marks for its memory to settle (2 to 4 s each:
+ * see `stats settle` in bench/servers/control.ts).
  */
 export const IDLE_ROUNDS = { full: 3, quick: 1 } as const;
 

@@ -125,7 +125,7 @@ export function renderReport(options: {
     'between processes, so with large messages these columns explain much of how far one subject\'s rounds stray. "full GCs/s" counts V8\'s',
     'mark-compact collections: a heap just past 8 MB that churns large Buffers can make dozens a second, each marking the whole heap.',
     'Idle memory is measured twice at each mark: "at once", after a full collection, and "settled", once V8 has given back the young',
-    'generation it grew during the burst of handshakes (it does so after some 10 s idle). Until then its pages count in RSS, up to 3 KB a',
+    'generation it grew during the burst of handshakes (the server collects until it has: V8 shrinks it only in a collection). Until then its pages count in RSS, up to 3 KB a',
     'connection at 10,000 that no connection holds and that differ with how much each server allocated on the way; the target takes the settled figure.',
     THROUGH_TSX
       ? 'Every process measured ran its TypeScript through tsx (BENCH_TSX=1), not compiled as it normally runs.'
