@@ -35,7 +35,7 @@ export function listenPort(): number {
  * It collects at each poll: V8 shrinks the young generation only in a collection, once its
  * estimate of the allocation rate is low, and a process that runs no JavaScript at all
  * (uWebSockets.js' idle connections) makes no collection of its own, so it never shrank.
- * Collecting also brings the others there in 2 to 3 s rather than 10 to 15.
+ * Collecting also brings the others there in 2 to 4 s rather than 10 to 15.
  */
 const YOUNG_FLOOR = Math.min(youngGenerationBytes(), 1024 * 1024);
 const SETTLE_LIMIT_MS = 40_000;
