@@ -30,7 +30,7 @@ describe('Chromium as the peer (RFC 6455 and RFC 7692 interop)', { skip: existsS
   for (const deflate of [false, true]) {
     test(`echoes text and binary of every length class and closes with 4001${deflate ? ', compressed' : ''}`, async (t) => {
       const { url, check } = await exerciseServer(t, { deflate, client: 'Chromium' });
-      check((await page.evaluate(`(${EXERCISE})(${JSON.stringify(url)})`)) as WhatwgReport);
+      await check((await page.evaluate(`(${EXERCISE})(${JSON.stringify(url)})`)) as WhatwgReport);
     });
   }
 });

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { createUpgradeHandler, type UpgradeHandler } from '../../src/index.ts';
 import { defer, waitFor, within } from '../peer/helpers.ts';
-import { checkReport, echo, EXERCISE, PROTOCOLS, type WhatwgReport } from './whatwg.ts';
+import { checkReport, echo, EXERCISE, PROTOCOLS, serverSawClose, type WhatwgReport } from './whatwg.ts';
 
 const FIREFOX = '/usr/bin/firefox-esr';
 /** Preferences that keep a fresh profile from first-run pages, updates and calls home. */
@@ -102,6 +102,7 @@ describe('Firefox as the peer (RFC 6455 and RFC 7692 interop)', { skip: existsSy
     for (const [path, setup] of Object.entries(setups) as Array<[Path, (typeof setups)[Path]]>) {
       const report = reports.get(path);
       assert.ok(report !== undefined && !('error' in report), `${path}: ${JSON.stringify(report)}`);
+      await serverSawClose(closeCodes[path], `Firefox (${path})`);
       checkReport(report, { ...setup, client: 'Firefox' }, closeCodes[path]);
     }
   });

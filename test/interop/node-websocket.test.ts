@@ -27,6 +27,6 @@ async function runInNode(url: string): Promise<WhatwgReport> {
 for (const deflate of [false, true]) {
   test(`Node's own WebSocket client echoes text and binary of every length class and closes with 4001${deflate ? ', compressed' : ''}`, async (t) => {
     const { url, check } = await exerciseServer(t, { deflate, client: "Node's WebSocket client" });
-    check(await runInNode(url));
+    await check(await runInNode(url));
   });
 }

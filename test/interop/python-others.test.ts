@@ -36,7 +36,7 @@ for (const { library, debianPackage, fragmentsAndPings, answerCode, contextTakeo
         const { url, check } = await exerciseServer(t, { deflate, client: library, echoes, answerCode, deflateOptions: { contextTakeover } });
         const report = await pythonClient<{ pong?: boolean }>(PEER, [library, 'client', url, ...(deflate ? ['--deflate'] : [])], library);
         if (fragmentsAndPings) assert.equal(report.pong, true, 'the pong carried the ping payload (§5.5.3)');
-        check(report);
+        await check(report);
       });
 
       test(`its server: every length class${fragmentsAndPings ? ', fragments both ways' : ''}, heartbeat pings, and closes both ways${label}`, async (t) => {

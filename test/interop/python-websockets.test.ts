@@ -31,7 +31,7 @@ describe("Python's websockets as the peer (RFC 6455 and RFC 7692 interop)", { sk
       const { url, check } = await exerciseServer(t, { deflate, client: "Python's websockets", echoes: 14, ...(tls ? { tls: CERTIFICATE } : {}) });
       const report = await pythonClient<{ pong: boolean }>(PEER, ['client', url, ...(deflate ? ['--deflate'] : []), ...(tls ? ['--ca', CA] : [])], "Python's websockets");
       assert.equal(report.pong, true);
-      check(report);
+      await check(report);
     });
 
     test(`its server: every length class, fragments both ways, heartbeat pings, and closes both ways${label}`, async (t) => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { server, type DeflateOptions, type Peer, type TlsServerOptions } from '../../src/index.ts';
-import { defer } from '../peer/helpers.ts';
+import { defer, waitFor } from '../peer/helpers.ts';
 
 /** The exercise's source: a function `exercise(url)` resolving to a {@link WhatwgReport}. */
 export const EXERCISE = readFileSync(new URL('./whatwg-exercise.js', import.meta.url), 'utf8');
@@ -58,7 +58,7 @@ export interface ExerciseSetup {
  * Start the echo server for one exercise; `check(report)` then asserts what the client
  * reported (every echo the same as sent) and what the server saw of the close.
  */
-export async function exerciseServer(t: TestContext, setup: ExerciseSetup): Promise<{ url: string; check(report: WhatwgReport): void }> {
+export async function exerciseServer(t: TestContext, setup: ExerciseSetup): Promise<{ url: string; check(report: WhatwgReport): Promise<void> }> {
   const { deflate, client, echoes, tls, answerCode, deflateOptions } = setup;
   const closeCodes: number[] = [];
   const instance = await server(
@@ -70,7 +70,19 @@ export async function exerciseServer(t: TestContext, setup: ExerciseSetup): Prom
     { deflate: deflate && (deflateOptions ?? true), protocols: PROTOCOLS, ...(tls === undefined ? {} : { tls }) },
   );
   defer(t, () => instance.close(1000));
-  return { url: instance.url, check: (report) => checkReport(report, { deflate, client, echoes, answerCode }, closeCodes) };
+  const check = async (report: WhatwgReport): Promise<void> => {
+    await serverSawClose(closeCodes, client);
+    checkReport(report, { deflate, client, echoes, answerCode }, closeCodes);
+  };
+  return { url: instance.url, check };
+}
+
+/**
+ * Wait until the server has recorded a close. A client may report, and its process end, as
+ * soon as it has sent its answer to our close, before our side has read that answer.
+ */
+export async function serverSawClose(closeCodes: readonly number[], client: string): Promise<void> {
+  await waitFor(() => closeCodes.length > 0, 5000, `the server to read ${client}'s answer to our close`);
 }
 
 /**
