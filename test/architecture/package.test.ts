@@ -5,7 +5,8 @@
  * the members by which the peer's parts call each other are no API, and an application
  * that could see them could call them. Its JavaScript is one bundled module per entry point
  * (the tests elsewhere run the sources): those must work, over a real socket for the Node
- * API and byte by byte for the sans-I/O core, and their source maps must lead to `src/`.
+ * API and byte by byte for the sans-I/O core, and their source maps must lead to `src/`; CommonJS code can `require()` them where Node loads ES
+ * modules so.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -122,4 +123,19 @@ test('the bundled index.js echoes over a loopback socket, and the bundled core.j
   // A server's text frame "hi" (unmasked, §5.1), one byte at a time.
   for (const byte of [0x81, 0x02, 0x68, 0x69]) connection.receive(Uint8Array.of(byte));
   assert.deepEqual(events.events, [{ type: 'text', data: 'hi', fin: true }]);
+});
+
+// Node 20.19 and 22.12 onwards load an ES module through require(): CommonJS code can use the package.
+const requiresModules = (process.features as { require_module?: boolean }).require_module === true;
+
+test('CommonJS code can require() both entry points', { skip: requiresModules ? false : 'this Node cannot require() an ES module' }, () => {
+  const script = join(dir, 'consumer.cjs');
+  writeFileSync(
+    script,
+    `const api = require(${JSON.stringify(join(dist, 'index.js'))});
+const core = require(${JSON.stringify(join(dist, 'core.js'))});
+process.stdout.write(JSON.stringify([typeof api.server, typeof api.connect, typeof core.Connection]));`,
+  );
+  const output = run(process.execPath, ['--no-warnings', script], dir);
+  assert.deepEqual(JSON.parse(output), ['function', 'function', 'function']);
 });
