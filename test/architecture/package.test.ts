@@ -5,8 +5,8 @@
  * the members by which the peer's parts call each other are no API, and an application
  * that could see them could call them. Its JavaScript is one bundled module per entry point
  * (the tests elsewhere run the sources): those must work, over a real socket for the Node
- * API and byte by byte for the sans-I/O core, and their source maps must lead to `src/`; CommonJS code can `require()` them where Node loads ES
- * modules so.
+ * API and byte by byte for the sans-I/O core, CommonJS code must be able to `require()` them
+ * where Node loads ES modules so, and their source maps must lead to `src/`.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
