@@ -1,16 +1,20 @@
 /**
- * The `wspeer` command: `serve` (the echo server) and `autobahn-client` (the testee client
- * of the Autobahn|Testsuite).
+ * The `wspeer` command: `serve` (the echo server), `connect` (a client to try a server by
+ * hand) and `autobahn-client` (the testee client of the Autobahn|Testsuite).
  * @module
  */
 import { runAutobahnClient } from './autobahn-client.ts';
 import { ArgumentError, checkKnownOptions, flagOption, parseArgs, stringOption } from './args.ts';
+import { CONNECT_OPTIONS, connectSettings, runClient } from './connect.ts';
 import { DEFAULT_PORT, SERVE_OPTIONS, serveSettings, startEchoServer } from './serve.ts';
 import { InvalidUrlError } from '../handshake/errors.ts';
 
 const USAGE = `usage:
   wspeer serve [--host 127.0.0.1] [--port 9001] [--path /] [--max-payload BYTES]
                [--ping-frequency MS] [--deflate] [--lent-messages] [--tls-cert FILE --tls-key FILE]
+  wspeer connect [--url ws://127.0.0.1:9001/] [--protocol NAME[,NAME...]] [--origin ORIGIN]
+                 [--deflate] [--ping-frequency MS] [--ca FILE] [--allow-self-signed]
+      sends each line of stdin as a text message, prints each message on stdout
   wspeer autobahn-client [--url ws://127.0.0.1:9001] [--agent wspeer] [--no-deflate]`;
 
 const AUTOBAHN_CLIENT_OPTIONS = ['url', 'agent', 'no-deflate'];
@@ -31,6 +35,15 @@ async function main(argv: readonly string[]): Promise<void> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     console.log(`wspeer echo server listening on ${echo.url}`);
+    return;
+  }
+  if (command === 'connect') {
+    checkKnownOptions(options, CONNECT_OPTIONS);
+    const settings = connectSettings(options);
+    const streams = { input: process.stdin, output: process.stdout, report: process.stderr };
+    process.exitCode = await runClient(settings, streams, (stop) => process.once('SIGINT', stop));
+    // What still holds the event loop (the terminal's stdin) has nothing left to do.
+    process.stdin.destroy();
     return;
   }
   if (command === 'autobahn-client') {
