@@ -7,6 +7,7 @@
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { connect, type ConnectOptions } from '../client/connect.ts';
+import { CloseCode } from '../frame/close-code.ts';
 import type { Message } from '../peer/message.ts';
 import type { Peer } from '../peer/peer.ts';
 import { ArgumentError, flagOption, integerOption, stringOption } from './args.ts';
@@ -83,7 +84,8 @@ export async function runClient(settings: ClientSettings, streams: ClientStreams
   for await (const message of peer) streams.output.write(`${formatMessage(message)}\n`);
   lines.close();
   await sending;
-  const clean = peer.closeCode !== 1006 && peer.error === null;
+  // 1006: the connection ended without a closing handshake (§7.1.5).
+  const clean = peer.closeCode !== CloseCode.Abnormal && peer.error === null;
   const reason = peer.closeReason === '' ? '' : ` ${JSON.stringify(peer.closeReason)}`;
   streams.report.write(`closed: ${peer.closeCode}${reason}${peer.error === null ? '' : ` (${peer.error.message})`}\n`);
   return clean ? 0 : 1;
