@@ -46,7 +46,7 @@ export function isValidCloseCode(code: number): boolean {
   return (
     Number.isInteger(code) &&
     ((code >= 1000 && code <= 1003) ||
-    (code >= 1007 && code <= 1014) ||
+      (code >= 1007 && code <= 1014) ||
       (code >= 3000 && code <= 4999))
   );
 }
