@@ -14,12 +14,22 @@ export class ArgumentError extends Error {
 /** Parsed command line: the command and its options. */
 export interface ParsedArgs {
   command: string | undefined;
+  /** Each option's value (the last, if it was given more than once), or `true` for a flag. */
   options: Map<string, string | true>;
+  /** Every value each option was given, in order: for an option that may repeat (`--header`). */
+  repeated: Map<string, Array<string | true>>;
 }
 
 /** Split `argv` (without node and the script) into a command and `--name value` / `--flag` options. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const options = new Map<string, string | true>();
+  const repeated = new Map<string, Array<string | true>>();
+  const set = (name: string, value: string | true): void => {
+    options.set(name, value);
+    const values = repeated.get(name);
+    if (values === undefined) repeated.set(name, [value]);
+    else values.push(value);
+  };
   let command: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i]!;
@@ -30,18 +40,18 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     }
     const eq = word.indexOf('=');
     if (eq > 0) {
-      options.set(word.slice(2, eq), word.slice(eq + 1));
+      set(word.slice(2, eq), word.slice(eq + 1));
       continue;
     }
     const next = argv[i + 1];
     if (next !== undefined && !next.startsWith('--')) {
-      options.set(word.slice(2), next);
+      set(word.slice(2), next);
       i++;
     } else {
-      options.set(word.slice(2), true);
+      set(word.slice(2), true);
     }
   }
-  return { command, options };
+  return { command, options, repeated };
 }
 
 /** A string option, or `fallback`. */

@@ -10,11 +10,11 @@ import { connect, type ConnectOptions } from '../client/connect.ts';
 import { CloseCode } from '../frame/close-code.ts';
 import type { Message } from '../peer/message.ts';
 import type { Peer } from '../peer/peer.ts';
-import { ArgumentError, flagOption, integerOption, stringOption } from './args.ts';
+import { ArgumentError, flagOption, integerOption, stringOption, type ParsedArgs } from './args.ts';
 import { DEFAULT_PORT } from './serve.ts';
 
 /** The options `connect` takes. */
-export const CONNECT_OPTIONS = ['url', 'protocol', 'origin', 'deflate', 'ca', 'allow-self-signed', 'ping-frequency'];
+export const CONNECT_OPTIONS = ['url', 'header', 'protocol', 'origin', 'deflate', 'ca', 'allow-self-signed', 'ping-frequency'];
 
 /** Where to connect, and how. */
 export interface ClientSettings {
@@ -24,8 +24,8 @@ export interface ClientSettings {
   options: ConnectOptions;
 }
 
-/** The settings `connect`'s command-line options ask for; by default the echo server of `serve`. */
-export function connectSettings(options: Map<string, string | true>): ClientSettings {
+/** The settings `connect`'s command line asks for; by default the echo server of `serve`. */
+export function connectSettings({ options, repeated }: ParsedArgs): ClientSettings {
   const url = stringOption(options, 'url', `ws://127.0.0.1:${DEFAULT_PORT}/`);
   if (!/^wss?:\/\//i.test(url)) throw new ArgumentError(`--url must be a ws:// or wss:// URL, got ${url}`);
   const protocols = stringOption(options, 'protocol', '');
@@ -38,11 +38,33 @@ export function connectSettings(options: Map<string, string | true>): ClientSett
       // "chat, superchat": offered in that order, most preferred first (RFC 6455 §4.1).
       ...(protocols === '' ? {} : { protocols: protocols.split(',').map((each) => each.trim()) }),
       ...(origin === '' ? {} : { origin }),
+      ...headersOf(repeated.get('header') ?? []),
       deflate: flagOption(options, 'deflate'),
       pingFrequency: integerOption(options, 'ping-frequency', 0),
       ...(ca === '' && !allowSelfSigned ? {} : { tls: { ...(ca === '' ? {} : { ca }), allowSelfSigned } }),
     },
   };
+}
+
+/**
+ * `--header 'Name: value'`, as often as wanted: request headers, a name given twice sending
+ * both values. The library refuses a name or value that is not valid in a request head, and
+ * the fields the handshake itself sets.
+ */
+function headersOf(values: ReadonlyArray<string | true>): { headers?: Record<string, string[]> } {
+  if (values.length === 0) return {};
+  const headers: Record<string, string[]> = {};
+  // Field names are case-insensitive (RFC 9110 §5.1): the first spelling of a name is kept.
+  const spellings = new Map<string, string>();
+  for (const value of values) {
+    const colon = value === true ? -1 : value.indexOf(':');
+    if (value === true || colon <= 0) throw new ArgumentError(`--header needs "Name: value", got ${value === true ? 'nothing' : JSON.stringify(value)}`);
+    const given = value.slice(0, colon).trim();
+    const name = spellings.get(given.toLowerCase()) ?? given;
+    spellings.set(given.toLowerCase(), name);
+    (headers[name] ??= []).push(value.slice(colon + 1).trim());
+  }
+  return { headers };
 }
 
 /** Bytes of a binary message shown in hex; the rest is counted, not shown. */

@@ -12,15 +12,16 @@ import { InvalidUrlError } from '../handshake/errors.ts';
 const USAGE = `usage:
   wspeer serve [--host 127.0.0.1] [--port 9001] [--path /] [--max-payload BYTES]
                [--ping-frequency MS] [--deflate] [--lent-messages] [--tls-cert FILE --tls-key FILE]
-  wspeer connect [--url ws://127.0.0.1:9001/] [--protocol NAME[,NAME...]] [--origin ORIGIN]
-                 [--deflate] [--ping-frequency MS] [--ca FILE] [--allow-self-signed]
+  wspeer connect [--url ws://127.0.0.1:9001/] [--header 'NAME: VALUE']... [--protocol NAME[,NAME...]]
+                 [--origin ORIGIN] [--deflate] [--ping-frequency MS] [--ca FILE] [--allow-self-signed]
       sends each line of stdin as a text message, prints each message on stdout
   wspeer autobahn-client [--url ws://127.0.0.1:9001] [--agent wspeer] [--no-deflate]`;
 
 const AUTOBAHN_CLIENT_OPTIONS = ['url', 'agent', 'no-deflate'];
 
 async function main(argv: readonly string[]): Promise<void> {
-  const { command, options } = parseArgs(argv);
+  const parsed = parseArgs(argv);
+  const { command, options } = parsed;
   if (options.has('help')) {
     console.log(USAGE);
     return;
@@ -39,7 +40,7 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   if (command === 'connect') {
     checkKnownOptions(options, CONNECT_OPTIONS);
-    const settings = connectSettings(options);
+    const settings = connectSettings(parsed);
     const streams = { input: process.stdin, output: process.stdout, report: process.stderr };
     process.exitCode = await runClient(settings, streams, (stop) => process.once('SIGINT', stop));
     // What still holds the event loop (the terminal's stdin) has nothing left to do.

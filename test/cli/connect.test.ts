@@ -19,7 +19,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 function settingsOf(...argv: string[]): ReturnType<typeof connectSettings> {
-  return connectSettings(parseArgs(['connect', ...argv]).options);
+  return connectSettings(parseArgs(['connect', ...argv]));
 }
 
 test('connect settings: the echo server of serve by default, a comma list of subprotocols, TLS trust, and a URL that is no WebSocket URL refused', () => {
@@ -29,6 +29,14 @@ test('connect settings: the echo server of serve by default, a comma list of sub
     options: { protocols: ['superchat', 'chat'], origin: 'https://example.com', deflate: true, pingFrequency: 5000, tls: { ca: 'ca.pem', allowSelfSigned: false } },
   });
   assert.deepEqual(settingsOf('--allow-self-signed').options.tls, { allowSelfSigned: true });
+  // --header may repeat; a name given twice sends both values.
+  assert.deepEqual(settingsOf('--header', 'Authorization: Bearer abc', '--header=X-Tag: one', '--header', 'x-tag:two').options.headers, {
+    Authorization: ['Bearer abc'],
+    'X-Tag': ['one', 'two'],
+  });
+  for (const bad of [['--header'], ['--header', 'no colon'], ['--header', ': no name']]) {
+    assert.throws(() => settingsOf(...bad), (error: unknown) => error instanceof ArgumentError && /--header needs "Name: value"/.test(error.message), bad.join(' '));
+  }
   assert.throws(() => settingsOf('--url', 'http://127.0.0.1:9001/'), (error: unknown) => error instanceof ArgumentError && /ws:\/\/ or wss:\/\//.test(error.message));
 });
 
@@ -67,6 +75,23 @@ test('a session: each input line goes out as a text message, each message comes 
   // The echo of the last line came before the server's answer to our close, and is printed.
   assert.equal(streams.printed(), 'one\ntwo\nthree\n');
   assert.equal(streams.reported(), `connected to ${url}\nclosed: 1000\n`);
+});
+
+test('a session sends the headers given with --header, and a field the handshake sets itself is refused before connecting', async (t) => {
+  const seen: Array<Readonly<Record<string, string>>> = [];
+  const url = await serve(t, (peer) => {
+    seen.push(peer.handshake.headers);
+    void peer.shutdown(1000);
+  });
+  const streams = sessionStreams();
+  const settings = settingsOf('--url', url, '--header', 'Authorization: Bearer abc', '--header', 'X-Tag: one', '--header', 'x-tag: two');
+  assert.equal(await within(runClient(settings, streams), 5000, 'the session to end'), 0);
+  assert.equal(seen[0]?.authorization, 'Bearer abc');
+  assert.equal(seen[0]?.['x-tag'], 'one, two');
+
+  const managed = settingsOf('--url', url, '--header', 'Sec-WebSocket-Key: x');
+  await assert.rejects(runClient(managed, sessionStreams()), /Sec-WebSocket-Key/i);
+  assert.equal(seen.length, 1, 'no connection was made');
 });
 
 test('a session reports the subprotocol and the extension agreed, and prints binary messages in hex', async (t) => {
