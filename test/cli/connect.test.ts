@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
@@ -162,7 +163,12 @@ test('wspeer connect, the command: SIGINT closes with 1000 and exits 0; a refuse
   await waitFor(() => closeCodes.length === 1, 5000, 'the server to see the close');
   assert.deepEqual(closeCodes, [1000]);
 
-  const refused = startConnect(['--url', 'ws://127.0.0.1:1/']);
+  // A port that was just listened on and closed: nothing answers there.
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const closedPort = (probe.address() as AddressInfo).port;
+  await new Promise((resolve) => probe.close(resolve));
+  const refused = startConnect(['--url', `ws://127.0.0.1:${closedPort}/`]);
   const [refusedCode] = (await within(once(refused.child, 'exit'), 15_000, 'a refused wspeer connect to exit')) as [number];
   assert.equal(refusedCode, 1);
   assert.match(refused.output().stderr, /^wspeer: connect ECONNREFUSED/m);
