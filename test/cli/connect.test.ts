@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
@@ -14,7 +13,7 @@ import { test, type TestContext } from 'node:test';
 import { server, type ConnectionHandlerFunction, type ServerOptions } from '../../src/index.ts';
 import { ArgumentError, parseArgs } from '../../src/cli/args.ts';
 import { connectSettings, formatMessage, runClient, type ClientStreams } from '../../src/cli/connect.ts';
-import { defer, waitFor, within } from '../peer/helpers.ts';
+import { closedPort, defer, waitFor, within } from '../peer/helpers.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -163,12 +162,7 @@ test('wspeer connect, the command: SIGINT closes with 1000 and exits 0; a refuse
   await waitFor(() => closeCodes.length === 1, 5000, 'the server to see the close');
   assert.deepEqual(closeCodes, [1000]);
 
-  // A port that was just listened on and closed: nothing answers there.
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const closedPort = (probe.address() as AddressInfo).port;
-  await new Promise((resolve) => probe.close(resolve));
-  const refused = startConnect(['--url', `ws://127.0.0.1:${closedPort}/`]);
+  const refused = startConnect(['--url', `ws://127.0.0.1:${await closedPort()}/`]);
   const [refusedCode] = (await within(once(refused.child, 'exit'), 15_000, 'a refused wspeer connect to exit')) as [number];
   assert.equal(refusedCode, 1);
   assert.match(refused.output().stderr, /^wspeer: connect ECONNREFUSED/m);

@@ -6,11 +6,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+
+import { closedPort } from '../peer/helpers.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSC = join(ROOT, 'node_modules', '.bin', 'tsc');
@@ -92,19 +93,11 @@ test('every README example compiles against the sources, strictly', { timeout: 1
   run(TSC, ['-p', '.'], dir);
 });
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
 test('the first README example runs: its client gets its echo and completes the closing handshake', { timeout: 60_000 }, async () => {
   const [first = ''] = examples();
   assert.match(first, /127\.0\.0\.1:9001/);
   // Another port than the README's, which `npm start` may hold; and what it computes, printed.
-  const port = await freePort();
+  const port = await closedPort();
   const script = first.replaceAll('127.0.0.1:9001', `127.0.0.1:${port}`).replace("from 'wspeer'", `from ${JSON.stringify(join(ROOT, 'src', 'index.ts'))}`);
   const file = join(dir, 'first.ts');
   writeFileSync(file, `${script}\nconsole.log(JSON.stringify({ reply, closed: peer.closeCode }));\n`);

@@ -84,6 +84,15 @@ export async function waitFor(condition: () => boolean, ms: number, what: string
   }
 }
 
+/** A loopback port that was just listened on and closed: nothing answers there, and it is free to take. */
+export async function closedPort(): Promise<number> {
+  const probe = createServer().listen(0, LOCALHOST);
+  await once(probe, 'listening');
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
 /** The port a wspeer server listens on. */
 export function portOf(instance: Server): number {
   return instance.address.port;
