@@ -13,7 +13,8 @@ export type UsageErrorCode =
   | 'WS_ERR_FRAGMENT_SEQUENCE'
   | 'WS_ERR_INVALID_OPCODE'
   | 'WS_ERR_INVALID_ARGUMENT'
-  | 'WS_ERR_REENTRANT';
+  | 'WS_ERR_REENTRANT'
+  | 'WS_ERR_CALLBACK_SET';
 
 /** The application asked for something the protocol does not allow; nothing was sent. */
 export class UsageError extends Error {

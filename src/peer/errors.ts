@@ -3,6 +3,7 @@
  * buffer, and a lent message used after its callback.
  * @module
  */
+import { UsageError } from '../connection/errors.ts';
 
 /** An operation did not complete within the time it was given; the connection is unaffected. */
 export class TimeoutError extends Error {
@@ -50,4 +51,12 @@ export class MessageExpiredError extends Error {
     super('a message lent to onMessage (lentMessages) was used after its callback returned: copy what you keep during the call');
     this.name = 'MessageExpiredError';
   }
+}
+
+/**
+ * `read` (or a `for await` step) was asked for while an `onMessage` callback takes every
+ * message: it would wait for a message that never comes to it.
+ */
+export function callbackSetError(operation: string): UsageError {
+  return new UsageError('WS_ERR_CALLBACK_SET', `${operation}: messages go to the onMessage callback; call onMessage(null) first to read them`);
 }

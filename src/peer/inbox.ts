@@ -5,10 +5,10 @@
  * @module
  */
 import { TimeoutError } from './errors.ts';
-import type { ReceivedMessage } from './message.ts';
+import type { Received } from './message.ts';
 
 interface PendingRead {
-  resolve(message: ReceivedMessage | null): void;
+  resolve(message: Received | null): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout | undefined;
   /** Who may {@link Inbox.withdraw} it (a `for await` iteration), or null. */
@@ -34,7 +34,7 @@ export class Inbox {
   bytes = 0;
   // Taken from `head` on, not with `shift()`: V8 moves every element of a large array per
   // `shift`, which would make reading a long backlog quadratic.
-  private queue: Array<ReceivedMessage | undefined> | null = null;
+  private queue: Array<Received | undefined> | null = null;
   private head = 0;
   private readers: PendingRead[] | null = null;
   private closed = false;
@@ -52,7 +52,7 @@ export class Inbox {
   }
 
   /** Hand `message` to the oldest waiting read, else queue it. */
-  push(message: ReceivedMessage): void {
+  push(message: Received): void {
     const readers = this.readers;
     if (readers !== null && readers.length > 0) {
       const pending = readers.shift()!;
@@ -66,7 +66,7 @@ export class Inbox {
   }
 
   /** The oldest queued message, if any. */
-  shift(): ReceivedMessage | undefined {
+  shift(): Received | undefined {
     const queue = this.queue;
     if (queue === null || this.head === queue.length) return undefined;
     const message = queue[this.head]!;
@@ -86,7 +86,7 @@ export class Inbox {
    * Wait for the next message; with `delay` (ms, checked by `callTimeout`), reject with a
    * {@link TimeoutError} past it. `owner` may {@link withdraw} the wait.
    */
-  wait(delay: number | undefined, owner: object | null = null): Promise<ReceivedMessage | null> {
+  wait(delay: number | undefined, owner: object | null = null): Promise<Received | null> {
     return new Promise((resolve, reject) => {
       const pending: PendingRead = { resolve, reject, timer: undefined, owner };
       if (delay !== undefined) {

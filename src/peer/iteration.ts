@@ -5,7 +5,8 @@
  * message it was given, and the peer's answer to a close frame waits for it (§5.5.1).
  * @module
  */
-import type { Message, ReceivedMessage } from './message.ts';
+import { callbackSetError } from './errors.ts';
+import type { Message, Received } from './message.ts';
 import type { Receiver, ReceiverHost } from './receiver.ts';
 
 /** The end of the iteration. */
@@ -37,6 +38,7 @@ export class MessageIterator<Host extends ReceiverHost> implements AsyncIterator
       return Promise.resolve({ done: false, value: message });
     }
     if (receiver.inbox.isClosed) return Promise.resolve(ITERATION_DONE);
+    if (receiver.callback !== null) return Promise.reject(callbackSetError('for await'));
     this.host.readerWaits();
     return receiver.inbox.wait(undefined, this).then(this.stepped);
   }
@@ -54,7 +56,7 @@ export class MessageIterator<Host extends ReceiverHost> implements AsyncIterator
   }
 
   /** A waited-for step's outcome: a message starts the loop's body. */
-  private readonly stepped = (message: ReceivedMessage | null): IteratorResult<Message> => {
+  private readonly stepped = (message: Received | null): IteratorResult<Message> => {
     if (message === null) return ITERATION_DONE;
     this.receiver.loopBodyStarted();
     return { done: false, value: message };

@@ -10,14 +10,45 @@ import type { Connection } from '../connection/connection.ts';
 import { allocateUnpooled, bufferView } from './buffers.ts';
 import { MessageExpiredError } from './errors.ts';
 
-/** A message (or, with the `fragments` option, one data frame) read from a peer. */
-export interface Message {
+/**
+ * A message (or, with the `fragments` option, one data frame) read from a peer. Its `opcode`
+ * tells what `data` is: `if (message.opcode === Opcode.Text)` narrows `data` to a string.
+ */
+export type Message = TextMessage | BinaryMessage | ContinuationFrame;
+
+/** The fields every {@link Message} has. */
+interface MessageFields {
   /** 1 text, 2 binary; 0 for the later frames of a message read in fragments mode (§5.4). */
   readonly opcode: 0 | 1 | 2;
   /** True on a whole message, and on the last frame of a message read in fragments. */
   readonly fin: boolean;
   /** A string for text, bytes for binary. Bytes may be a view of the received data. */
   readonly data: string | Uint8Array;
+}
+
+/** A text message, or the first frame of one read in fragments mode. */
+export interface TextMessage extends MessageFields {
+  /** Text (§5.6). */
+  readonly opcode: 1;
+  /** The text, decoded from UTF-8 that was checked on arrival (§8.1). */
+  readonly data: string;
+}
+
+/** A binary message, or the first frame of one read in fragments mode. */
+export interface BinaryMessage extends MessageFields {
+  /** Binary (§5.6). */
+  readonly opcode: 2;
+  /** The bytes; they may be a view of the received data. */
+  readonly data: Uint8Array;
+}
+
+/**
+ * A later frame of a message read in fragments mode (§5.4): a string if the message is text,
+ * bytes if it is binary, as its first frame was.
+ */
+export interface ContinuationFrame extends MessageFields {
+  /** Continuation (§5.4). */
+  readonly opcode: 0;
 }
 
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
@@ -32,10 +63,17 @@ const TEXT = 8;
 const EXPIRED = 16;
 
 /**
+ * A received message as the peer keeps it and as the application sees it: the class, whose
+ * `data` is text exactly when its `opcode` (or its first frame's) is text, which only the
+ * factories can tell the type checker.
+ */
+export type Received = ReceivedMessage & Message;
+
+/**
  * The peer's implementation of {@link Message}. One is made per message on the hot path,
  * so it is kept small: opcode, `fin` and the text flag share one field.
  */
-export class ReceivedMessage implements Message {
+export class ReceivedMessage implements MessageFields {
   private flags: number;
   private text: string | null;
   private payload: Uint8Array | null;
@@ -50,7 +88,7 @@ export class ReceivedMessage implements Message {
    * `size` bytes of `chunk` from `start`; `text`: the decoded text if it is already known
    * (pieces decoded in stream), else null for text not decoded yet.
    */
-  constructor(
+  private constructor(
     opcode: 0 | 1 | 2,
     fin: boolean,
     payload: Uint8Array | null,
@@ -69,8 +107,13 @@ export class ReceivedMessage implements Message {
   }
 
   /** A message whose payload is at hand. */
-  static of(opcode: 0 | 1 | 2, fin: boolean, payload: Uint8Array, isText: boolean, text: string | null): ReceivedMessage {
-    return new ReceivedMessage(opcode, fin, payload, isText, text, null, 0, payload.length);
+  static of(opcode: 0 | 1 | 2, fin: boolean, payload: Uint8Array, isText: boolean, text: string | null): Received {
+    return new ReceivedMessage(opcode, fin, payload, isText, text, null, 0, payload.length) as Received;
+  }
+
+  /** A whole message that is still `size` bytes of `chunk` from `start`. */
+  static at(opcode: 1 | 2, chunk: DataView, start: number, size: number): Received {
+    return new ReceivedMessage(opcode, true, null, opcode === 1, null, chunk, start, size) as Received;
   }
 
   /** @internal The payload as received (a Buffer over the chunk, made on first use). */
@@ -145,7 +188,7 @@ export class ReceivedMessage implements Message {
 
   /** As JSON (and in logs), a message is its three fields. */
   toJSON(): Message {
-    return { opcode: this.opcode, fin: this.fin, data: this.data };
+    return { opcode: this.opcode, fin: this.fin, data: this.data } as Message;
   }
 
   /** How `console.log` and `util.inspect` show it: the same three fields. */

@@ -20,7 +20,7 @@ const strictDecoder = new TextDecoder('utf-8', { fatal: true });
  * A whole message framed once to go to many peers (`Server.broadcast`): every peer that can
  * queues the same frame, with no encoding or framing of its own.
  */
-export class FramedMessage implements Message {
+export class FramedMessage {
   readonly fin = true;
 
   private constructor(

@@ -16,7 +16,7 @@ import { ClosingHandshake } from './closing.ts';
 import { settingsFor } from './connection-settings.ts';
 import { publishClose, publishOpen, publishSend } from './diagnostics.ts';
 import { DrainWaiters } from './drain-waiters.ts';
-import { BufferFullError, ConnectionClosedError } from './errors.ts';
+import { BufferFullError, callbackSetError, ConnectionClosedError } from './errors.ts';
 import { MessageIterator } from './iteration.ts';
 import { LEND_AFTER, lendReads, readsAreLent } from './lent-reads.ts';
 import { noteQueued, receiveLending, writeBeforeReuse } from './lent-messages.ts';
@@ -31,7 +31,7 @@ import { attachSocket, endIfEnded, writeChunks } from './socket-events.ts';
 import { scheduleFlush, startHeartbeat, stopHeartbeat } from './scheduler.ts';
 import type { DeferredHandshakeInfo, HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types.ts';
 
-export type { HandshakeInfo, OutgoingFrame, SendResult, Writable } from './types.ts';
+export type { HandshakeInfo, OutgoingCloseFrame, OutgoingDataFrame, OutgoingFrame, SendResult, Writable } from './types.ts';
 
 // The chunks of one flush, reused by every peer (flushes are synchronous, one at a time).
 const outgoing: Uint8Array[] = [];
@@ -249,6 +249,7 @@ export class Peer implements AsyncIterable<Message> {
     const message = this.receiver.take();
     if (message !== undefined) return Promise.resolve(message);
     if (this.done) return Promise.resolve(null);
+    if (this.receiver.callback !== null) return Promise.reject(callbackSetError('read'));
     this.readerWaits();
     return this.receiver.inbox.wait(delay);
   }

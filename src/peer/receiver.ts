@@ -11,7 +11,7 @@ import { callApplication, type CallbackOwner } from './callbacks.ts';
 import { contextOf, keepContext, kReportsHandled, messageTraced, publishHandled, traceMessage } from './diagnostics.ts';
 import { Inbox } from './inbox.ts';
 import { lendingNow, lentPayloadExpired } from './lent-messages.ts';
-import { ReceivedMessage, type Message } from './message.ts';
+import { ReceivedMessage, type Message, type Received } from './message.ts';
 
 /** What the receiver tells its peer. */
 export interface ReceiverHost extends CallbackOwner {
@@ -88,7 +88,7 @@ export class Receiver<Host extends ReceiverHost = ReceiverHost> {
   }
 
   /** The oldest unread message, if any. */
-  take(): ReceivedMessage | undefined {
+  take(): Received | undefined {
     const inbox = this.madeInbox;
     if (inbox === null) return undefined;
     const message = inbox.shift();
@@ -99,7 +99,7 @@ export class Receiver<Host extends ReceiverHost = ReceiverHost> {
   /** Pass messages to `callback` from now on; those already waiting first, one at a time, until it switches itself off. */
   setCallback(callback: MessageCallback<Host> | null): void {
     this.callback = callback;
-    let message: ReceivedMessage | undefined;
+    let message: Received | undefined;
     while (callback !== null && this.callback === callback && (message = this.take()) !== undefined) {
       const context = contextOf(message);
       if (context === undefined) this.lend(callback, message);
@@ -139,7 +139,7 @@ export class Receiver<Host extends ReceiverHost = ReceiverHost> {
    * Pass `message` to the callback; with `lentMessages`, it expires when the call returns.
    * `ended`, if given, is told when the application is done with it (see `callApplication`).
    */
-  private lend(callback: MessageCallback<Host>, message: ReceivedMessage, ended?: (failed: boolean, error: unknown) => void): void {
+  private lend(callback: MessageCallback<Host>, message: Received, ended?: (failed: boolean, error: unknown) => void): void {
     // The receiver is told itself when a returned promise settles: no closure per peer.
     if (callApplication(callback, message, this.host, this, ended)) this.handling++;
     if (this.host.options.lentMessages) lentPayloadExpired(message.expire());
@@ -149,13 +149,13 @@ export class Receiver<Host extends ReceiverHost = ReceiverHost> {
    * `lend`, publishing `wspeer:handled` once the application is done with the message —
    * unless the callback publishes it itself (the client engine's, which wraps the user's).
    */
-  private lendTraced(callback: MessageCallback<Host>, message: ReceivedMessage): void {
+  private lendTraced(callback: MessageCallback<Host>, message: Received): void {
     if ((callback as { [kReportsHandled]?: boolean })[kReportsHandled] === true) return this.lend(callback, message);
     const host = this.host;
     this.lend(callback, message, (failed, error) => publishHandled(host, message, failed, error));
   }
 
-  private deliver(message: ReceivedMessage): void {
+  private deliver(message: Received): void {
     if (messageTraced()) return traceMessage(this.host, message, this.deliverInStores, this);
     const callback = this.callback;
     if (callback !== null) return this.lend(callback, message);
@@ -163,7 +163,7 @@ export class Receiver<Host extends ReceiverHost = ReceiverHost> {
   }
 
   /** `deliver`, traced: run in the stores of `wspeer:message`. */
-  private deliverInStores(message: ReceivedMessage): void {
+  private deliverInStores(message: Received): void {
     const callback = this.callback;
     if (callback !== null) return this.lendTraced(callback, message);
     // It keeps the stores' context for the callback it may go to later.
@@ -172,7 +172,7 @@ export class Receiver<Host extends ReceiverHost = ReceiverHost> {
   }
 
   /** Keep `message` for `read` (or a callback set later). */
-  private queue(message: ReceivedMessage): void {
+  private queue(message: Received): void {
     // The callback switched itself off mid-read: what it leaves for `read` must be owned.
     if (lendingNow()) message.own();
     this.inbox.push(message);
@@ -201,7 +201,7 @@ export class Receiver<Host extends ReceiverHost = ReceiverHost> {
 
   /** @internal A whole short message lying in the chunk: its Buffer is made only if `data` is read. */
   onMessageAt(opcode: 1 | 2, chunk: DataView, start: number, length: number): void {
-    this.deliver(new ReceivedMessage(opcode, true, null, opcode === Opcode.Text, null, chunk, start, length));
+    this.deliver(ReceivedMessage.at(opcode, chunk, start, length));
   }
 
   /** @internal Not called: the receiver takes text as bytes (`onTextBytes`). */

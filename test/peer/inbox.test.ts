@@ -8,11 +8,11 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 
 import { Inbox, QUEUED_MESSAGE_COST } from '../../src/peer/inbox.ts';
-import { ReceivedMessage } from '../../src/peer/message.ts';
+import { ReceivedMessage, type Received } from '../../src/peer/message.ts';
 import type { Peer } from '../../src/peer/peer.ts';
 import { acceptRawClient, clientFrame, waitFor, within } from './helpers.ts';
 
-const message = (size: number): ReceivedMessage => ReceivedMessage.of(2, true, new Uint8Array(size), false, null);
+const message = (size: number): Received => ReceivedMessage.of(2, true, new Uint8Array(size), false, null);
 
 test('messages come out in the order they went in, and bytes count each payload plus its cost, through thousands of pushes and takes', () => {
   // Runs of pushes and takes: thousands in a row, so that the head is cut off mid-queue.
@@ -20,7 +20,7 @@ test('messages come out in the order they went in, and bytes count each payload 
   fc.assert(
     fc.property(runs, (steps) => {
       const inbox = new Inbox();
-      const model: ReceivedMessage[] = [];
+      const model: Received[] = [];
       for (const [pushing, count, size] of steps) {
         for (let i = 0; i < count; i++) {
           if (pushing) {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { test } from 'node:test';
 
-import { connect, server, type Message, type Peer } from '../../src/index.ts';
+import { connect, Opcode, server, type Message, type Peer } from '../../src/index.ts';
 import { bufferView } from '../../src/peer/buffers.ts';
 import { ReceivedMessage } from '../../src/peer/message.ts';
 import { acceptRawClient, clientFrame, closeCodeOf, defer, FrameReader, LOCALHOST, readPlain, waitFor } from './helpers.ts';
@@ -37,14 +37,36 @@ test('a message held as its place in a chunk reads as the bytes at that place, w
   for (let i = 0; i < backing.length; i++) backing[i] = 0x40 + (i % 26);
   // The chunk starts 9 bytes into its ArrayBuffer; the payload 4 bytes into the chunk.
   const chunk = new DataView(backing.buffer, 9, 40);
-  const binary = new ReceivedMessage(2, true, null, false, null, chunk, 4, 6);
+  const binary = ReceivedMessage.at(2, chunk, 4, 6);
   assert.ok(Buffer.isBuffer(binary.data));
   assert.deepEqual([...(binary.data as Uint8Array)], [...backing.subarray(13, 19)]);
   assert.equal(binary.data, binary.data, 'made once');
-  const text = new ReceivedMessage(1, true, null, true, null, chunk, 0, 5);
+  const text = ReceivedMessage.at(1, chunk, 0, 5);
   assert.equal(text.data, 'IJKLM');
   assert.equal(text.size, 5);
   assert.deepEqual(JSON.parse(JSON.stringify(text)), { opcode: 1, fin: true, data: 'IJKLM' });
+});
+
+test('a message\'s opcode narrows its data: a string for text, bytes for binary, with no cast (a wrong type fails the typecheck)', async (t) => {
+  const echo = await server(`ws://${LOCALHOST}:0/`, (peer) => peer.onMessage((message) => void peer.send(message)));
+  defer(t, () => echo.close(1000));
+  const client = await connect(echo.url);
+  defer(t, () => client.close());
+  await client.write('{"n":1}');
+  await client.write(new Uint8Array([7, 8, 9]));
+  const described: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const message = await client.read(5000);
+    assert.ok(message !== null);
+    if (message.opcode === Opcode.Text) {
+      const parsed: { n: number } = JSON.parse(message.data);
+      described.push(`text ${message.data.length} n=${parsed.n}`);
+    } else if (message.opcode === Opcode.Binary) {
+      const bytes: Uint8Array = message.data;
+      described.push(`binary ${bytes.byteLength} last=${bytes[bytes.length - 1]}`);
+    }
+  }
+  assert.deepEqual(described, ['text 7 n=1', 'binary 3 last=9']);
 });
 
 test('binary messages and text bytes reach the application as Buffers, short and long, whole in a chunk or split', async (t) => {
@@ -193,6 +215,19 @@ test('onMessage: a callback that switches itself off while waiting messages are 
   });
   assert.deepEqual(seen, ['a', 'b']);
   assert.deepEqual([(await peer.read(1000))?.data, (await peer.read(1000))?.data], ['c', 'd']);
+});
+
+test('read() and for await refuse with a UsageError, rather than wait for nothing, while an onMessage callback takes every message of an open connection', async (t) => {
+  const { peer, socket } = await acceptRawClient(t);
+  const seen: unknown[] = [];
+  peer.onMessage((message) => seen.push(message.data));
+  await assert.rejects(peer.read(), { name: 'UsageError', code: 'WS_ERR_CALLBACK_SET', message: /onMessage\(null\)/ });
+  await assert.rejects(peer[Symbol.asyncIterator]().next(), { code: 'WS_ERR_CALLBACK_SET', message: /^for await:/ });
+  socket.write(clientFrame(1, 'still to the callback'));
+  await waitFor(() => seen.length === 1, 2000, 'the message at the callback');
+  peer.onMessage(null);
+  socket.write(clientFrame(1, 'now to read'));
+  assert.equal((await peer.read(2000))?.data, 'now to read');
 });
 
 test('§5.5.1: a close that came behind unread messages is answered as soon as a callback takes them, not at closeTimeout', async (t) => {
