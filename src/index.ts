@@ -22,8 +22,8 @@ export {
 } from './engines/client-engine.ts';
 export type { ReconnectOptions } from './engines/backoff.ts';
 export { wrap, type WrapOptions, type WrapClientOptions, type WrapServerOptions } from './wrap.ts';
-export { Peer, type OutgoingFrame, type Writable, type HandshakeInfo, type SendResult } from './peer/peer.ts';
-export type { Message } from './peer/message.ts';
+export { Peer, type OutgoingFrame, type OutgoingDataFrame, type OutgoingCloseFrame, type Writable, type HandshakeInfo, type SendResult } from './peer/peer.ts';
+export type { Message, TextMessage, BinaryMessage, ContinuationFrame } from './peer/message.ts';
 export type { PeerOptions } from './peer/options.ts';
 export type { DeflateOptions } from './extensions/permessage-deflate/params.ts';
 export {
