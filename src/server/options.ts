@@ -45,11 +45,12 @@ export interface ServerOptions extends PeerOptions {
   verify?: (request: UpgradeRequestInfo) => VerifyResult | Promise<VerifyResult>;
   /**
    * Subprotocols the server speaks, most preferred first (§4.2.2 item 4): the first of these
-   * that the client offered is chosen. One string is a list of one. A function chooses the
-   * list per request path; if it throws, the request is answered 500 and the error goes to
-   * `onError`.
+   * that the client offered is chosen. One string is a list of one. Per request path (without
+   * its query), a record gives each path its list, `{ '/chat': ['chat.v2', 'chat'] }` (a path
+   * it does not name speaks none), or a function chooses it; if the function throws, the
+   * request is answered 500 and the error goes to `onError`.
    */
-  protocols?: string | readonly string[] | ((path: string) => readonly string[]);
+  protocols?: string | readonly string[] | Readonly<Record<string, string | readonly string[]>> | ((path: string) => readonly string[]);
   /** Milliseconds a client has to complete its opening handshake; then the socket is closed. Default 10 000. */
   timeout?: number;
   /** Largest request head in bytes; larger is answered 431. Default 16 KiB. */
@@ -105,12 +106,7 @@ const NO_PROTOCOLS: readonly string[] = [];
 
 /** Apply the defaults; extra `headers` that could not go in a 101 throw an `InvalidHeaderError` here. */
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
-  const protocols = typeof options.protocols === 'function' ? options.protocols : stringList('protocols', options.protocols);
-  if (Array.isArray(protocols)) {
-    // §4.1 item 10 (RFC 7230 §3.2.6): a name that is no token is one no client can offer.
-    const unreachable = protocols.find((name: string) => !isToken(name));
-    if (unreachable !== undefined) throw new TypeError(`protocols: ${JSON.stringify(unreachable)} is not a token, so no client could ask for it (RFC 6455 §4.1)`);
-  }
+  const protocols = protocolsByPath(options.protocols);
   const origins = stringList('origins', options.origins);
   for (const hook of ['verify', 'onRequest'] as const) {
     if (options[hook] != null && typeof options[hook] !== 'function') throw new TypeError(`${hook} must be a function, got ${describeOptionValue(options[hook])}`);
@@ -122,7 +118,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   checkHeadLimits(maxHeadBytes, maxHeaders);
   return {
     peer,
-    protocols: typeof protocols === 'function' ? protocols : () => protocols ?? NO_PROTOCOLS,
+    protocols,
     timeout: timerMilliseconds('timeout', options.timeout ?? DEFAULT_HANDSHAKE_TIMEOUT),
     maxHeadBytes,
     maxHeaders,
@@ -141,4 +137,30 @@ function checkMaxConnections(value: number): number {
     throw new RangeError(`maxConnections must be a whole number from 1 (or Infinity), got ${String(value)}`);
   }
   return value;
+}
+
+/** The `protocols` option as the list for a request path: see {@link ServerOptions.protocols}. */
+function protocolsByPath(option: ServerOptions['protocols']): (path: string) => readonly string[] {
+  if (typeof option === 'function') return option;
+  if (option != null && typeof option === 'object' && !Array.isArray(option)) {
+    const byPath = new Map<string, readonly string[]>();
+    for (const [path, list] of Object.entries(option as Readonly<Record<string, string | readonly string[]>>)) {
+      if (!path.startsWith('/')) throw new TypeError(`protocols: ${JSON.stringify(path)} is no request path: a path starts with "/"`);
+      byPath.set(path, spokenList(`protocols[${JSON.stringify(path)}]`, list));
+    }
+    return (path) => byPath.get(path) ?? NO_PROTOCOLS;
+  }
+  if (option != null && typeof option !== 'string' && !Array.isArray(option)) {
+    throw new TypeError(`protocols must be a string, an array of strings, a record of them by path, or a function of the path, got ${describeOptionValue(option)}`);
+  }
+  const spoken = spokenList('protocols', option as string | readonly string[] | undefined);
+  return () => spoken;
+}
+
+/** A list of subprotocols the server speaks, each a token (§4.1 item 10, RFC 7230 §3.2.6): a name that is no token is one no client can offer. */
+function spokenList(name: string, value: string | readonly string[] | undefined): readonly string[] {
+  const spoken = stringList(name, value) ?? NO_PROTOCOLS;
+  const unreachable = spoken.find((protocol) => !isToken(protocol));
+  if (unreachable !== undefined) throw new TypeError(`${name}: ${JSON.stringify(unreachable)} is not a token, so no client could ask for it (RFC 6455 §4.1)`);
+  return spoken;
 }

@@ -240,6 +240,21 @@ test('subprotocol: the function form chooses the list per path', async (t) => {
   assert.deepEqual(seen, ['/chat', '/feed', '/other'], 'the function gets the path without its query');
 });
 
+test('subprotocol: the record form gives each path its list; a path it does not name speaks none; bad records are refused when the server is made', async (t) => {
+  const instance = await startServer(t, `ws://${LOCALHOST}:0/`, { protocols: { '/chat': ['chat.v2', 'chat.v1'], '/feed': 'feed' } });
+  const chat = await connect(instance.url, { path: '/chat?room=5', protocols: ['chat.v1', 'chat.v2', 'feed'] });
+  assert.equal(chat.handshake.protocol, 'chat.v2');
+  const feed = await connect(instance.url, { path: '/feed', protocols: ['chat.v1', 'feed'] });
+  assert.equal(feed.handshake.protocol, 'feed');
+  const other = await connect(instance.url, { path: '/other', protocols: ['chat.v1', 'feed'] });
+  assert.equal(other.handshake.protocol, '');
+  for (const peer of [chat, feed, other]) peer.close();
+  assert.throws(() => createUpgradeHandler({ protocols: { chat: ['a'] } }), /"chat" is no request path/);
+  assert.throws(() => createUpgradeHandler({ protocols: { '/chat': ['a b'] } }), /protocols\["\/chat"\]: "a b" is not a token/);
+  assert.throws(() => createUpgradeHandler({ protocols: { '/chat': [1] } as never }), /protocols\["\/chat"\] must be a string or an array of strings/);
+  assert.throws(() => createUpgradeHandler({ protocols: 5 as never }), /protocols must be a string, an array of strings, a record of them by path, or a function of the path, got 5/);
+});
+
 test('extra response headers that would break the head, or that the handshake sets itself, are refused when the server is made', async (t) => {
   const bad: Array<Record<string, string>> = [{ 'X-Info': 'a\r\nSet-Cookie: injected=1' }, { 'Bad Name': 'v' }, { 'Sec-WebSocket-Accept': 'forged' }];
   for (const headers of bad) {
