@@ -8,7 +8,7 @@ import { CloseCode, isValidCloseCode } from '../frame/close-code.ts';
 import { FrameDecoder, type FrameSink, type PayloadView } from '../frame/decoder.ts';
 import { ProtocolError } from '../frame/errors.ts';
 import { Opcode } from '../frame/opcode.ts';
-import { isValidUtf8 } from '../frame/utf8.ts';
+import { isValidUtf8, Utf8Validator } from '../frame/utf8.ts';
 import type { MessageCompression } from './compression.ts';
 import { checkCloseArguments, controlPayload, MAX_CLOSE_REASON, readCloseBody } from './control-frames.ts';
 import { fragmentSequenceError, invalidArgument, UsageError } from './errors.ts';
@@ -74,6 +74,8 @@ export class Connection {
 
   // The data message being sent with `sendFrame` (§5.4): its opcode, 0 when none is open.
   private outgoingMessage = 0;
+  // The UTF-8 of a text message sent with `sendFrame` (§8.1): made at the first such frame.
+  private outgoingText: Utf8Validator | null = null;
   /** How the connection closes: made at the first close frame sent or received, or a failure. */
   private closing: ClosingRecord | null = null;
   /** Within `receive`: a handler that feeds the next bytes from there would cut into the frame being parsed. */
@@ -543,7 +545,9 @@ export class Connection {
   /**
    * Queue one data frame of a message sent piece by piece (§5.4): the first frame with
    * opcode Text or Binary, the rest with Continuation, the last with `fin` true. Control
-   * frames may be sent in between; other messages may not.
+   * frames may be sent in between; other messages may not. A text message's frames must
+   * make UTF-8 together (§8.1); each may cut a code point. One that breaks either rule
+   * throws a UsageError and is not sent.
    */
   sendFrame(opcode: number, data: Uint8Array | string, fin: boolean): void {
     this.assertOpen();
@@ -555,10 +559,26 @@ export class Connection {
       throw new UsageError('WS_ERR_INVALID_OPCODE', `sendFrame sends data frames; opcode ${opcode} is not one (use sendPing, sendPong, close)`);
     }
     if (typeof data !== 'string' && !(data instanceof Uint8Array)) throw invalidArgument('sendFrame', 'the data', 'a string or a Uint8Array', data);
-    this.writer.frame(opcode, fin, typeof data === 'string' ? encoder.encode(data) : data);
+    const payload = typeof data === 'string' ? encoder.encode(data) : data;
+    if (opcode === Opcode.Text || this.outgoingMessage === Opcode.Text) this.checkOutgoingText(opcode === Opcode.Text, payload, fin);
+    this.writer.frame(opcode, fin, payload);
     // Only once the frame is queued: one that could not be leaves the sequence as it was.
     if (fin) this.outgoingMessage = 0;
     else if (opcode !== Opcode.Continuation) this.outgoingMessage = opcode;
+  }
+
+  /**
+   * §5.6, §8.1: a text message is UTF-8 as a whole; its pieces may cut a code point. Throws
+   * a UsageError, the message left where it was, for a piece that makes it invalid.
+   */
+  private checkOutgoingText(first: boolean, payload: Uint8Array, fin: boolean): void {
+    const validator = (this.outgoingText ??= new Utf8Validator(this.settings.isUtf8));
+    if (first) validator.reset();
+    const before = validator.position;
+    if (validator.push(payload) && (!fin || validator.finish())) return;
+    validator.rewind(before);
+    const where = fin ? 'ends a text message that is not' : 'makes a text message no longer';
+    throw new UsageError('WS_ERR_INVALID_UTF8', `sendFrame: this frame ${where} valid UTF-8 (RFC 6455 §5.6, §8.1)`);
   }
 
   /** Queue a ping (§5.5.2) with at most 125 bytes of payload. */

@@ -14,7 +14,8 @@ export type UsageErrorCode =
   | 'WS_ERR_INVALID_OPCODE'
   | 'WS_ERR_INVALID_ARGUMENT'
   | 'WS_ERR_REENTRANT'
-  | 'WS_ERR_CALLBACK_SET';
+  | 'WS_ERR_CALLBACK_SET'
+  | 'WS_ERR_INVALID_UTF8';
 
 /** The application asked for something the protocol does not allow; nothing was sent. */
 export class UsageError extends Error {

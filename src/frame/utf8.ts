@@ -121,6 +121,16 @@ export class Utf8Validator {
   reset(): void {
     this.state = ACCEPT;
   }
+
+  /** Where it stands, for {@link rewind}: a piece refused by the caller can be taken back. */
+  get position(): number {
+    return this.state;
+  }
+
+  /** Go back to a {@link position} taken before the pieces fed since. */
+  rewind(position: number): void {
+    this.state = position;
+  }
 }
 
 /**

@@ -775,6 +775,36 @@ for (const role of ROLES) {
       }
     });
 
+    test(`§5.6/§8.1 the ${role} refuses text frames whose bytes are not UTF-8, whole or across frames, and the message goes on as it was`, () => {
+      const { conn } = endpoint(role);
+      assertUsageError(() => conn.sendFrame(Opcode.Text, hex('ff'), true), 'WS_ERR_INVALID_UTF8');
+      assertUsageError(() => conn.sendFrame(Opcode.Text, hex('ce'), true), 'WS_ERR_INVALID_UTF8'); // cut at the end
+      assertUsageError(() => conn.sendFrame(Opcode.Text, hex('ed a0 80'), false), 'WS_ERR_INVALID_UTF8'); // a surrogate
+      assert.equal(conn.outgoingBytes, 0, 'nothing queued by a refused frame');
+      // κ (ce ba) cut between two frames is fine; a string piece after a cut code point is not.
+      conn.sendFrame(Opcode.Text, hex('ce'), false);
+      assertUsageError(() => conn.sendFrame(Opcode.Continuation, 'x', true), 'WS_ERR_INVALID_UTF8');
+      assertUsageError(() => conn.sendFrame(Opcode.Continuation, hex('ba ff'), false), 'WS_ERR_INVALID_UTF8');
+      conn.sendFrame(Opcode.Continuation, hex('ba'), false);
+      assertUsageError(() => conn.sendFrame(Opcode.Continuation, hex('e2 82'), true), 'WS_ERR_INVALID_UTF8');
+      conn.sendFrame(Opcode.Continuation, hex('e2 82 ac'), true); // €
+      // Binary is not text: any bytes; and the next text message starts afresh.
+      conn.sendFrame(Opcode.Binary, hex('ff'), true);
+      conn.sendFrame(Opcode.Text, hex('f0 9f'), false);
+      conn.sendFrame(Opcode.Continuation, hex('98 80'), true);
+      assert.deepEqual(
+        sentFrames(conn).map((f) => [f.opcode, f.fin, toHex(f.payload)]),
+        [
+          [Opcode.Text, false, 'ce'],
+          [Opcode.Continuation, false, 'ba'],
+          [Opcode.Continuation, true, 'e2 82 ac'],
+          [Opcode.Binary, true, 'ff'],
+          [Opcode.Text, false, 'f0 9f'],
+          [Opcode.Continuation, true, '98 80'],
+        ],
+      );
+    });
+
     test(`§5.4 the ${role} refuses sends that would interleave or orphan fragments`, () => {
       const { conn } = endpoint(role);
       assertUsageError(() => conn.sendFrame(Opcode.Continuation, 'x', true), 'WS_ERR_FRAGMENT_SEQUENCE');

@@ -302,6 +302,17 @@ test('send, write and broadcast refuse what is neither text, bytes, a message no
   assert.equal((await client.read(2000))?.data, 'still open');
 });
 
+test('§8.1: a text frame written as bytes that are not UTF-8 is refused with a UsageError, nothing sent, and the connection goes on', async (t) => {
+  const { serverPeer, client } = await pair(t);
+  await assert.rejects(serverPeer.write({ opcode: 1, data: Uint8Array.of(0x68, 0xff) }), { name: 'UsageError', code: 'WS_ERR_INVALID_UTF8' });
+  assert.throws(() => serverPeer.send({ opcode: 1, data: Uint8Array.of(0xc3) }), { code: 'WS_ERR_INVALID_UTF8' });
+  assert.equal(serverPeer.bufferedAmount, 0);
+  await serverPeer.write({ opcode: 1, data: Uint8Array.of(0xc3), fin: false });
+  await serverPeer.write({ opcode: 0, data: Uint8Array.of(0xa9) });
+  assert.equal((await client.read(2000))?.data, 'é');
+  assert.equal(serverPeer.state, 'OPEN');
+});
+
 test('a close frame written as a frame goes as its bytes say (§5.5.1); a string, one byte or a reason not in UTF-8 is refused and nothing is sent', async (t) => {
   const { serverPeer, client } = await pair(t);
   const isInvalidArgument = (error: unknown): boolean => error instanceof UsageError && error.code === 'WS_ERR_INVALID_ARGUMENT';
