@@ -48,7 +48,10 @@ function describe(value: unknown): string {
 export function describeOptionValue(value: unknown): string {
   if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
   if (typeof value === 'function') return 'a function';
-  return typeof value === 'object' && value !== null ? `${describe(value)} object` : String(value);
+  if (typeof value !== 'object' || value === null) return String(value);
+  if (Array.isArray(value)) return 'an array';
+  const kind = describe(value);
+  return kind === 'Object' || kind === 'an object' ? 'an object' : `a ${kind} object`;
 }
 
 /**

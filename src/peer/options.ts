@@ -143,10 +143,10 @@ export function timerMilliseconds(name: string, value: number, zeroAllowed = fal
  * (Infinity included: a wait that long is no limit); a RangeError for a negative number, NaN, or what is not a number.
  */
 export function callTimeout(operation: string, timeout: number | undefined): number | undefined {
-  if (timeout === undefined || timeout > MAX_TIMER_MS) return undefined;
+  if (timeout === undefined) return undefined;
   // null or '5' would otherwise act as 0 or as a number.
-  if (typeof timeout !== 'number' || !(timeout >= 0)) throw new RangeError(`${operation}: the timeout must be a number of milliseconds ≥ 0, got ${timeout}`);
-  return timeout;
+  if (typeof timeout !== 'number' || !(timeout >= 0)) throw new RangeError(`${operation}: the timeout must be a number of milliseconds ≥ 0, got ${describeOptionValue(timeout)}`);
+  return timeout > MAX_TIMER_MS ? undefined : timeout;
 }
 
 /** Apply the defaults and check the values. */

@@ -53,14 +53,17 @@ export class FramedMessage {
   }
 }
 
-/** Queue `data` on `connection`; returns the bytes queued. Throws a UsageError for what the protocol forbids. */
-export function queueWritable(connection: Connection, data: Writable): number {
+/**
+ * Queue `data` on `connection`; returns the bytes queued. Throws a UsageError for what the
+ * protocol forbids, naming `call` (`send`, `write`).
+ */
+export function queueWritable(connection: Connection, data: Writable, call: string): number {
   const before = connection.outgoingBytes;
   if (typeof data === 'string') connection.sendText(data);
   else if (data instanceof Uint8Array) connection.sendBinary(data);
   else if (data instanceof ReceivedMessage && data.relayable) data.relayTo(connection);
   else if (data instanceof FramedMessage) connection.sendFramed(data.opcode, data.frame, data.payload);
-  else queueFrame(connection, data);
+  else queueFrame(connection, data, call);
   return connection.outgoingBytes - before;
 }
 
@@ -114,8 +117,8 @@ export function checkFrame(call: string, data: unknown): asserts data is Outgoin
 /** The opcodes a frame written as given may have (§5.2; the others are reserved). */
 const FRAME_OPCODES: ReadonlySet<number> = new Set([Opcode.Continuation, Opcode.Text, Opcode.Binary, Opcode.Close, Opcode.Ping, Opcode.Pong]);
 
-function queueFrame(connection: Connection, frame: OutgoingFrame): void {
-  checkFrame('send', frame);
+function queueFrame(connection: Connection, frame: OutgoingFrame, call: string): void {
+  checkFrame(call, frame);
   const data = frame.data ?? '';
   switch (frame.opcode) {
     case Opcode.Ping:
@@ -123,7 +126,7 @@ function queueFrame(connection: Connection, frame: OutgoingFrame): void {
     case Opcode.Pong:
       return connection.sendPong(data);
     case Opcode.Close:
-      return queueClose(connection, data);
+      return queueClose(connection, data, call);
     default:
       return connection.sendFrame(frame.opcode, data, frame.fin ?? true);
   }
@@ -135,15 +138,15 @@ function queueFrame(connection: Connection, frame: OutgoingFrame): void {
  * leave unclear whether its first two characters are the code; `shutdown(code, reason)`
  * takes the two apart.
  */
-function queueClose(connection: Connection, data: string | Uint8Array): void {
+function queueClose(connection: Connection, data: string | Uint8Array, call: string): void {
   if (data.length === 0) return connection.close();
-  if (typeof data === 'string') throw invalidArgument('send', "a close frame's data", 'bytes (a 2-byte code, then a UTF-8 reason; or use shutdown(code, reason))', data);
-  if (data.length === 1) throw invalidArgument('send', "a close frame's data", 'empty, or a 2-byte code then a reason (§5.5.1)', data);
+  if (typeof data === 'string') throw invalidArgument(call, "a close frame's data", 'bytes (a 2-byte code, then a UTF-8 reason; or use shutdown(code, reason))', data);
+  if (data.length === 1) throw invalidArgument(call, "a close frame's data", 'empty, or a 2-byte code then a reason (§5.5.1)', data);
   let reason: string;
   try {
     reason = strictDecoder.decode(data.subarray(2));
   } catch {
-    throw invalidArgument('send', "a close frame's reason", 'UTF-8 (§5.5.1)', data.subarray(2));
+    throw invalidArgument(call, "a close frame's reason", 'UTF-8 (§5.5.1)', data.subarray(2));
   }
   connection.close((data[0]! << 8) | data[1]!, reason);
 }

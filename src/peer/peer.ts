@@ -318,7 +318,7 @@ export class Peer implements AsyncIterable<Message> {
       this.onBufferFull();
       return 'dropped';
     }
-    this.queue(data, buffered);
+    this.queue('send', data, buffered);
     return this.bufferedAmount <= this.options.highWaterMark ? 'sent' : 'backpressure';
   }
 
@@ -357,7 +357,7 @@ export class Peer implements AsyncIterable<Message> {
     let bytes: number;
     try {
       callTimeout('write', timeout); // refused before anything is queued, needed or not
-      bytes = this.queue(early ? ownedWritable(data) : data, buffered, data);
+      bytes = this.queue('write', early ? ownedWritable(data) : data, buffered, data);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -385,13 +385,13 @@ export class Peer implements AsyncIterable<Message> {
 
   /**
    * Hand `data` to the connection and schedule the flush; returns the bytes queued.
-   * `buffered`: the send buffer before it. Subscribers of `wspeer:send` are shown
-   * `published`, what the application passed.
+   * `call`: the method, for errors; `buffered`: the send buffer before it. Subscribers of
+   * `wspeer:send` are shown `published`, what the application passed.
    */
-  private queue(data: Writable, buffered: number, published: Writable = data): number {
+  private queue(call: string, data: Writable, buffered: number, published: Writable = data): number {
     // Queued on a buffer already over the mark: backpressure is ignored (see `updateFlow`).
     if (buffered > this.options.highWaterMark && this.connection.role === 'server') this.sentPastMark = true;
-    const bytes = queueWritable(this.connection, data);
+    const bytes = queueWritable(this.connection, data, call);
     // A ping written as a frame: its pong may answer `ping()`'s before it.
     const pings = this.extras?.pings;
     if (pings != null && (data as OutgoingFrame).opcode === Opcode.Ping) pings.sentOther(pingPayload((data as OutgoingFrame).data ?? EMPTY_PAYLOAD));

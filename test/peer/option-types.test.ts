@@ -78,6 +78,10 @@ test('server: verify that is not a function, protocols / origins that are not st
   // A string where a number belongs is shown as one, not as the number it reads like.
   await assert.rejects(server(`ws://${LOCALHOST}:0/`, () => {}, untyped({ maxPayload: '10' })), /maxPayload must be a positive number, got the string "10"/);
   await assert.rejects(server(`ws://${LOCALHOST}:0/`, () => {}, untyped({ timeout: 'x' })), /timeout must be a number of milliseconds above 0 .*, got the string "x"/);
+  // Objects by their kind, not "[object Object]" or "Object object".
+  await assert.rejects(server(`ws://${LOCALHOST}:0/`, () => {}, untyped({ origins: {} })), /origins must be a string or an array of strings, got an object$/);
+  await assert.rejects(server(`ws://${LOCALHOST}:0/`, () => {}, untyped({ maxPayload: [10] })), /got an array$/);
+  await assert.rejects(server(`ws://${LOCALHOST}:0/`, () => {}, untyped({ timeout: new Map() })), /got a Map object$/);
 });
 
 test('server: one string for protocols or origins is a list of one (not its characters)', async (t) => {
@@ -143,6 +147,8 @@ test('peer: read with a negative timeout is a RangeError even when a message is 
   await waitFor(() => client.unread === 1, 2000, 'the message');
   await assert.rejects(client.read(-5), RangeError);
   await assert.rejects(client.read(Number.NaN), RangeError);
+  await assert.rejects(client.read(untyped('100')), /read: the timeout must be a number of milliseconds ≥ 0, got the string "100"/);
+  await assert.rejects(client.read(untyped('9999999999999')), /got the string "9999999999999"/); // not taken for no limit
   assert.throws(() => client.onMessage(untyped(42)), /onMessage takes a function or null, got number/);
   assert.equal(client.unread, 1);
   assert.equal((await within(client.read(1000), 2000, 'the message'))?.data, 'hello');
