@@ -20,11 +20,18 @@ export class TimeoutError extends Error {
 export class ConnectionClosedError extends Error {
   /** Stable identifier. */
   readonly code = 'WS_ERR_CLOSED';
+  /** How the connection ended, once it has: the peer's close code (1006 if none came), as `peer.closeCode`. */
+  readonly closeCode: number | undefined;
+  /** The peer's close reason, once the connection has ended: as `peer.closeReason`. */
+  readonly closeReason: string | undefined;
 
-  /** `what`: what is closed, "the connection" unless said. */
-  constructor(operation: string, what = 'the connection') {
-    super(`${operation}: ${what} is closed`);
+  /** `what`: what is closed, "the connection" unless said; `ended`: how it ended, if it has. */
+  constructor(operation: string, what = 'the connection', ended?: { readonly code: number; readonly reason: string }) {
+    const how = ended === undefined ? '' : ` (close code ${ended.code}${ended.reason === '' ? '' : `: ${JSON.stringify(ended.reason)}`})`;
+    super(`${operation}: ${what} is closed${how}`);
     this.name = 'ConnectionClosedError';
+    this.closeCode = ended?.code;
+    this.closeReason = ended?.reason;
   }
 }
 

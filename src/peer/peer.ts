@@ -344,7 +344,7 @@ export class Peer implements AsyncIterable<Message> {
   write(data: Writable, timeout?: number): Promise<number> {
     // Not a UsageError once our close is sent or the connection failed: a writer cannot see it coming.
     if (this.done || this.connection.state !== 'OPEN') {
-      return Promise.reject(new ConnectionClosedError('write', this.state === 'CLOSING' ? 'our side of the connection' : 'the connection'));
+      return Promise.reject(this.closedError('write'));
     }
     const buffered = this.bufferedAmount;
     if (this.overBudget(buffered, sizeOfWritable(data))) {
@@ -412,7 +412,7 @@ export class Peer implements AsyncIterable<Message> {
    * with a `UsageError` for a payload over 125 bytes.
    */
   ping(payload?: string | Uint8Array, timeout?: number): Promise<number> {
-    if (this.done || this.connection.state !== 'OPEN') return Promise.reject(new ConnectionClosedError('ping'));
+    if (this.done || this.connection.state !== 'OPEN') return Promise.reject(this.closedError('ping'));
     let delay: number | undefined;
     let bytes: Uint8Array;
     try {
@@ -641,11 +641,17 @@ export class Peer implements AsyncIterable<Message> {
     const extras = this.extras;
     if (extras?.heartbeat != null) stopHeartbeat(extras.heartbeat);
     this.receiver.closeInbox();
-    extras?.writers?.rejectAll(new ConnectionClosedError('write'));
-    extras?.pings?.rejectAll(new ConnectionClosedError('ping'));
+    extras?.writers?.rejectAll(this.closedError('write'));
+    extras?.pings?.rejectAll(this.closedError('ping'));
     extras?.closing?.settle();
     publishClose(this);
     this.onClosedCallback?.(this);
+  }
+
+  /** `operation` cannot go on: what closed, and once the connection has ended, how. */
+  private closedError(operation: string): ConnectionClosedError {
+    if (this.done) return new ConnectionClosedError(operation, 'the connection', { code: this.closeCode, reason: this.closeReason });
+    return new ConnectionClosedError(operation, this.state === 'CLOSING' ? 'our side of the connection' : 'the connection');
   }
 
   /** @internal A message was queued unread: what is left of the budget shrinks for the next one in this chunk; past the mark, reading pauses. */

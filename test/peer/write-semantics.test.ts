@@ -41,7 +41,7 @@ test('a write waiting for the socket fails with ConnectionClosedError when the s
   const pending = serverPeer.write(new Uint8Array(8 * 1024 * 1024));
   assert.equal(await settlesWithin(pending, 100), false);
   client.socket.destroy();
-  await assert.rejects(within(pending, 2000, 'the write settles'), ConnectionClosedError);
+  await assert.rejects(within(pending, 2000, 'the write settles'), { name: 'ConnectionClosedError', closeCode: 1006, closeReason: '' });
 });
 
 test('broadcast reaches every other peer when one is halfway through a fragmented message of its own, and does not count it', async (t) => {
@@ -279,6 +279,21 @@ test('write rejects with ConnectionClosedError once our close frame is sent, as 
   await assert.rejects(serverPeer.write('after the close'), (error: unknown) => error instanceof ConnectionClosedError && /our side/.test(error.message));
   assert.equal(serverPeer.send('after the close'), 'dropped');
   assert.equal(await closing, true);
+  // Once the connection has ended, the error says how, as the peer does: the client's answer.
+  await assert.rejects(serverPeer.write('after the end'), { message: 'write: the connection is closed (close code 1000)', closeCode: 1000, closeReason: '' });
+  await assert.rejects(serverPeer.ping(), { name: 'ConnectionClosedError', closeCode: 1000 });
+});
+
+test('ConnectionClosedError says how the connection ended: the other side\'s close code and reason', async (t) => {
+  const { serverPeer, client } = await pair(t);
+  assert.equal(await client.shutdown(4001, 'done for today', 2000), true);
+  await waitFor(() => serverPeer.closed, 2000, 'the server side closed');
+  await assert.rejects(serverPeer.write('late'), (error: unknown) => {
+    assert.ok(error instanceof ConnectionClosedError);
+    assert.equal(error.message, 'write: the connection is closed (close code 4001: "done for today")');
+    assert.deepEqual([error.closeCode, error.closeReason], [4001, 'done for today']);
+    return true;
+  });
 });
 
 test('send, write and broadcast refuse what is neither text, bytes, a message nor a frame with a UsageError; write rejects rather than throws', async (t) => {
