@@ -14,7 +14,7 @@ import { AbortError, checkConnectArguments, checkConnectOptions, connect, DEFAUL
 import { checkCloseArguments } from '../connection/control-frames.ts';
 import { CloseCode } from '../frame/close-code.ts';
 import { kReportsHandled, publishHandled } from '../peer/diagnostics.ts';
-import { TimeoutError } from '../peer/errors.ts';
+import { ConnectionClosedError, TimeoutError } from '../peer/errors.ts';
 import { callTimeout, DEFAULT_CLOSE_TIMEOUT } from '../peer/options.ts';
 import type { Message } from '../peer/message.ts';
 import type { Peer, SendResult, Writable } from '../peer/peer.ts';
@@ -51,6 +51,8 @@ export class ClientEngine {
   private opens = 0;
   /** Retries in a row since the last stable connection. */
   private retries = 0;
+  // The failure it gave up on (an attempt's error, or how the last connection ended): the cause of `opened`'s rejection.
+  private gaveUpOn: unknown = undefined;
   /** When `onOpen` settled for the current connection; -1 until it has (never, if it failed). */
   private openedAt = -1;
   /** The current connection closed; the messages it left are still going to `onMessage`. */
@@ -130,7 +132,7 @@ export class ClientEngine {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.stateNow === 'stopped') return Promise.reject(new EngineStoppedError('opened'));
+    if (this.stateNow === 'stopped') return Promise.reject(this.stoppedError());
     if (this.current !== null && this.delivering && !this.lost) return Promise.resolve(this.current);
     return new Promise((resolve, reject) => {
       const timer = delay === undefined ? null : setTimeout(() => settle(() => reject(new TimeoutError('opened', delay))), delay);
@@ -354,7 +356,7 @@ export class ClientEngine {
     } catch (error) {
       this.report(error, 'close', null);
     }
-    this.retryOrStop(retryIn);
+    this.retryOrStop(retryIn, new ConnectionClosedError('no retry', 'the last connection', close));
   }
 
   /** The application's `shouldReconnect`; one that throws is reported and taken for a no. */
@@ -373,7 +375,7 @@ export class ClientEngine {
     if (this.stateNow === 'stopped') return null; // aborted by `stop`, or failed meanwhile: not news
     const retryIn = this.nextDelay();
     this.report(error, 'connect', retryIn);
-    this.retryOrStop(retryIn);
+    this.retryOrStop(retryIn, error);
     return null;
   }
 
@@ -384,9 +386,11 @@ export class ClientEngine {
     return backoffDelay(backoff, ++this.retries, Math.random());
   }
 
-  private retryOrStop(retryIn: number | null): void {
+  /** Retry in `retryIn` ms, or give up (null) because of `failure`. */
+  private retryOrStop(retryIn: number | null, failure: unknown): void {
     if (this.stateNow === 'stopped') return;
     if (retryIn === null) {
+      this.gaveUpOn = failure;
       this.settleStopped();
       return;
     }
@@ -403,9 +407,14 @@ export class ClientEngine {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.cancelAttempt?.abort(); // its socket goes now, not at the connect timeout
-    for (const waiter of this.waiters) waiter.reject(new EngineStoppedError('opened'));
+    for (const waiter of this.waiters) waiter.reject(this.stoppedError());
     // A lost connection whose messages were still being handed over: no more of them.
     if (this.lost && this.current !== null) this.closeOut(this.current);
+  }
+
+  /** Why `opened` cannot resolve: stopped, or given up on a failure, which is its cause. */
+  private stoppedError(): EngineStoppedError {
+    return new EngineStoppedError('opened', this.gaveUpOn === undefined ? undefined : { cause: this.gaveUpOn });
   }
 
   private report(error: unknown, phase: EngineErrorInfo['phase'], retryIn: number | null): void {

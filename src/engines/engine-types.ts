@@ -110,13 +110,18 @@ export interface EngineOptions extends Omit<ConnectOptions, 'signal'> {
   concurrency?: number;
 }
 
-/** The engine was stopped, or gave up, before the operation could complete. */
+/**
+ * The engine was stopped, or gave up, before the operation could complete. When it gave up
+ * (retries spent, reconnecting off, `shouldReconnect` said no), `cause` is why: the last
+ * attempt's error, or a `ConnectionClosedError` saying how the last connection ended.
+ */
 export class EngineStoppedError extends Error {
   /** Stable identifier. */
   readonly code = 'WS_ERR_ENGINE_STOPPED';
 
   constructor(operation: string, options?: { cause?: unknown }) {
-    super(`${operation}: the engine is stopped`, options);
+    const cause = options?.cause;
+    super(cause === undefined ? `${operation}: the engine is stopped` : `${operation}: the engine gave up: ${cause instanceof Error ? cause.message : String(cause)}`, options);
     this.name = 'EngineStoppedError';
   }
 }

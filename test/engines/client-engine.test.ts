@@ -9,6 +9,7 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 
 import {
+  ConnectionClosedError,
   EngineStoppedError,
   HandshakeResponseError,
   InvalidHeaderError,
@@ -178,17 +179,38 @@ test('failed attempts are retried with exponential backoff, each reported to onE
   assert.equal(seen.opens[0]!.reconnected, false);
 });
 
-test('once maxRetries are spent the engine stops: onError says retryIn null, opened() rejects with EngineStoppedError', async (t) => {
+test('once maxRetries are spent the engine stops: onError says retryIn null, opened() rejects with EngineStoppedError whose cause is the last failure', async (t) => {
   const port = await refusedPort();
   const { engine, seen } = recordingEngine(t, `ws://${LOCALHOST}:${port}`, { reconnect: { initialDelay: 5, jitter: 0, maxRetries: 2 } });
   const opened = engine.opened();
-  await assert.rejects(within(opened, 5000, 'opened settles'), EngineStoppedError);
+  const gaveUp = (error: unknown): boolean => {
+    assert.ok(error instanceof EngineStoppedError);
+    assert.equal((error.cause as { code?: string } | undefined)?.code, 'ECONNREFUSED');
+    assert.match(error.message, /^opened: the engine gave up: connect ECONNREFUSED/);
+    return true;
+  };
+  await assert.rejects(within(opened, 5000, 'opened settles'), gaveUp);
   assert.equal(engine.state, 'stopped');
   assert.deepEqual(
     seen.errors.map(({ info }) => info.retryIn),
     [5, 10, null],
   );
-  await assert.rejects(engine.opened(), EngineStoppedError);
+  await assert.rejects(engine.opened(), gaveUp);
+});
+
+test('an engine that will not reconnect after its connection closes gives up with how it closed as the cause; one stopped by hand has none', async (t) => {
+  const { url } = await recordingServer(t, (peer) => void peer.shutdown(4001, 'go away'));
+  const { engine } = recordingEngine(t, url, { reconnect: false });
+  await assert.rejects(within(engine.opened().then(() => waitFor(() => engine.state === 'stopped', 3000, 'the stop')).then(() => engine.opened()), 5000, 'opened settles'), (error: unknown) => {
+    assert.ok(error instanceof EngineStoppedError);
+    assert.ok(error.cause instanceof ConnectionClosedError);
+    assert.equal(error.cause.closeCode, 4001);
+    assert.equal(error.message, 'opened: the engine gave up: no retry: the last connection is closed (close code 4001: "go away")');
+    return true;
+  });
+  const { engine: stopped } = recordingEngine(t, url);
+  await stopped.stop();
+  await assert.rejects(stopped.opened(), (error: unknown) => error instanceof EngineStoppedError && error.cause === undefined && error.message === 'opened: the engine is stopped');
 });
 
 test('a refused handshake is a failed attempt: an onError that stops the engine on a 404 ends the retries', async (t) => {
