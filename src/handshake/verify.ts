@@ -64,7 +64,8 @@ export function verifyServerResponse(response: ParsedResponse, options: VerifyOp
   // client handles the response per HTTP procedures" - not a WebSocket.
   if (response.status !== 101) {
     const text = response.statusText === '' ? '' : ` ${response.statusText}`;
-    fail('WS_RESPONSE_BAD_STATUS', `Expected status 101 Switching Protocols, got ${response.status}${text}`);
+    const said = firstLine(response.rest);
+    fail('WS_RESPONSE_BAD_STATUS', `Expected status 101 Switching Protocols, got ${response.status}${text}${said === '' ? '' : `; the body begins ${JSON.stringify(said)}`}`);
   }
   if (!isSupportedVersion(response.version)) {
     fail('WS_RESPONSE_MALFORMED', `Upgrade response uses ${response.version}; HTTP/1.1 is required`);
@@ -143,4 +144,15 @@ function offeredExtensionNames(offered: VerifyOptions['extensionsOffered']): Set
   } catch {
     throw new InvalidHeaderError('extensionsOffered is not a valid Sec-WebSocket-Extensions value');
   }
+}
+
+/** Bytes of a refusal's body shown in its error message: a reason such as "token required". */
+const SHOWN_BODY_BYTES = 120;
+
+/** The first line of what came of the body with the head, cut short, for an error message. */
+function firstLine(body: Uint8Array): string {
+  const text = new TextDecoder('utf-8').decode(body.subarray(0, SHOWN_BODY_BYTES));
+  const end = text.search(/[\r\n]/);
+  const line = (end === -1 ? text : text.slice(0, end)).trim();
+  return end === -1 && body.length > SHOWN_BODY_BYTES ? `${line}…` : line;
 }

@@ -151,10 +151,13 @@ test('RFC 6455 §4.1: a status other than 101 fails, carrying status, headers an
   assert.equal(error.headers?.get('www-authenticate'), 'Bearer');
   assert.equal(error.body.length, 512);
   assert.ok(error.bodyText.startsWith('{"error":"unauthorized"}xxx'));
-  assert.match(error.message, /101.*401 Unauthorized/);
+  assert.match(error.message, /101.*401 Unauthorized; the body begins "\{\\"error\\":\\"unauthorized\\"\}x{96}…"$/);
+  const reason = failsVerify(response('HTTP/1.1 401 Unauthorized', [], 'token required\r\n\x1b[2Jmore'), { key: RFC_KEY }, 'WS_RESPONSE_BAD_STATUS');
+  assert.equal(reason.message, 'Expected status 101 Switching Protocols, got 401 Unauthorized; the body begins "token required"');
   const redirect = failsVerify(response('HTTP/1.1 302 Found', ['Location: /elsewhere']), { key: RFC_KEY }, 'WS_RESPONSE_BAD_STATUS');
   assert.equal(redirect.headers?.get('location'), '/elsewhere');
   assert.equal(redirect.body.length, 0);
+  assert.equal(redirect.message, 'Expected status 101 Switching Protocols, got 302 Found');
   const old = failsVerify(response('HTTP/1.0 400 Bad Request', []), { key: RFC_KEY }, 'WS_RESPONSE_BAD_STATUS');
   assert.equal(old.status, 400);
 });
