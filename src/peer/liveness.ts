@@ -3,7 +3,10 @@
  * A peer is dropped when a whole period passed after a ping with nothing heard from it,
  * unless the silence is ours: reading paused by unread messages, or a backlog of ours that
  * the kernel keeps taking (the peer reads it, only slowly; our ping waits behind it, or its
- * pong waits unread while our reading is paused).
+ * pong waits unread while our reading is paused). Unread messages excuse nothing while our
+ * backlog over the mark did not move for the period: then the peer reads nothing of ours
+ * either, and an application waiting for it to (an echo awaiting each write) would keep
+ * reading paused, and the peer, for good.
  * @module
  */
 import type { Socket } from 'node:net';
@@ -26,12 +29,13 @@ export class Liveness {
 
   /**
    * A period passed. False if the peer is to be dropped; else true (a ping is due).
-   * `heldUp`: reading is paused now, or our send buffer is over the mark; `messagesHeld`:
-   * unread messages are over the mark.
+   * `readingPaused`: reading is paused now; `backlogOver`: our send buffer is over the
+   * mark; `messagesHeld`: unread messages are over the mark.
    */
-  beat(socket: Socket, heldUp: boolean, messagesHeld: boolean): boolean {
-    const backlogMoved = this.backlogMoved(socket, heldUp);
-    if (this.awaitingLife && !this.heard && !backlogMoved && !messagesHeld) return false;
+  beat(socket: Socket, readingPaused: boolean, backlogOver: boolean, messagesHeld: boolean): boolean {
+    const backlogMoved = this.backlogMoved(socket, readingPaused || backlogOver);
+    const excused = backlogMoved || (messagesHeld && !backlogOver);
+    if (this.awaitingLife && !this.heard && !excused) return false;
     this.heard = false;
     this.awaitingLife = true;
     return true;

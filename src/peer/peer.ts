@@ -581,7 +581,7 @@ export class Peer implements AsyncIterable<Message> {
   /** @internal A ping period passed: ping, and drop the peer if nothing came since the last ping, unless the silence is ours (unread messages, a backlog the peer reads: see `Liveness`). */
   beat(): void {
     const hwm = this.options.highWaterMark;
-    if (!this.extras!.liveness!.beat(this.socket, this.paused || this.socket.writableLength > hwm, this.receiver.queuedBytes > hwm)) {
+    if (!this.extras!.liveness!.beat(this.socket, this.paused, this.socket.writableLength > hwm, this.receiver.queuedBytes > hwm)) {
       this.socket.destroy();
       return;
     }

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { bind, connect, server, type Peer } from '../../src/index.ts';
-import { acceptRawClient, defer, FrameReader, LOCALHOST, portOf, sleep, waitFor, within, readPlain } from './helpers.ts';
+import { acceptRawClient, clientFrame, defer, FrameReader, LOCALHOST, portOf, sleep, waitFor, within, readPlain } from './helpers.ts';
 import { closeWs, wsClient, wsServer } from './ws-helpers.ts';
 
 const PERIOD = 100;
@@ -120,6 +120,20 @@ test('a stalled event loop does not drop a live peer: a pong that arrived during
   assert.ok(peer !== undefined);
   assert.equal(peer.closed, false, 'the peer was dropped after the stall');
   assert.equal(peer.state, 'OPEN');
+});
+
+test('a peer that sends a burst, then reads nothing and answers nothing, is dropped even though its messages wait unread behind an echo that waits for it to read', async (t) => {
+  const { peer, socket } = await acceptRawClient(t, { pingFrequency: PERIOD, highWaterMark: 64 * 1024 });
+  // The README's echo: each write waits for the client to read, which it never does, so
+  // the messages behind pile up past the mark and reading pauses.
+  const echoing = (async () => {
+    for await (const message of peer) await peer.write(message.data);
+  })().catch(() => {});
+  const frame = clientFrame(2, new Uint8Array(64_000));
+  for (let i = 0; i < 128; i++) socket.write(frame); // 8 MB, then silence
+  await waitFor(() => peer.closed, PERIOD * 60, 'the stalled peer dropped');
+  assert.equal(peer.closeCode, 1006);
+  await echoing;
 });
 
 test('a peer whose messages wait for the application (reading paused at the high-water mark) is not dropped for the pongs not read meanwhile', async (t) => {
