@@ -4,8 +4,11 @@
  * the bytes read from it so far, to a `node:http` server that listens nowhere: it answers
  * that request and the ones that follow on the connection with the application's listener.
  * An upgrade request that comes later on such a connection is handed back to the WebSocket
- * server; an offer to upgrade to another protocol is ignored. Connections that upgrade on
- * their first request never meet `node:http`.
+ * server; an offer to upgrade to another protocol is ignored. Either waits until the
+ * requests before it on the connection are answered: `node:http` lets go of a connection at
+ * an upgrade request, and an answer still being written would land after the 101, or (a
+ * new `node:http` connection made for the same socket) never go at all. Connections that
+ * upgrade on their first request never meet `node:http`.
  * @module
  */
 import { createServer, type IncomingMessage, type RequestListener, type Server as HttpServer, type ServerResponse } from 'node:http';
@@ -72,6 +75,8 @@ export class PlainHttp {
   private readonly http: HttpServer;
   /** Connections served as plain HTTP and not yet closed or upgraded. */
   private readonly sockets = new Set<Socket>();
+  /** Per connection, its requests not answered yet, and what waits for them to be. */
+  private readonly answering = new Map<Socket, { pending: number; then: (() => void) | null }>();
 
   constructor(listener: RequestListener, settings: PlainHttpSettings, lateUpgrade: LateUpgrade) {
     this.http = createServer(
@@ -82,17 +87,20 @@ export class PlainHttp {
         // Those timeouts are enforced by a sweep at this interval; Node's default is 30 s.
         connectionsCheckingInterval: Math.max(10, Math.min(1000, settings.timeout / 2)),
       },
-      guarded(listener, settings.onError),
+      this.counted(guarded(listener, settings.onError)),
     );
     // One more than the limit, so that a late upgrade over it shows (see `Server`).
     this.http.maxHeadersCount = settings.maxHeaders + 1;
-    this.http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    this.http.on('upgrade', (request: IncomingMessage, duplex: Duplex, head: Buffer) => {
+      const socket = duplex as Socket;
       if (!asksForWebSocket(requestHeadOf(request).headers)) {
-        this.take(socket as Socket, Buffer.concat([headWithoutUpgrade(request), head]));
+        this.afterAnswers(socket, () => this.take(socket, Buffer.concat([headWithoutUpgrade(request), head])));
         return;
       }
-      this.sockets.delete(socket as Socket);
-      lateUpgrade(request, socket as Socket, head);
+      this.afterAnswers(socket, () => {
+        this.sockets.delete(socket);
+        lateUpgrade(request, socket, head);
+      });
     });
     // Node starts tracking connections, and the sweep of their timeouts, when a server
     // begins listening; this one never listens, so it is told it did.
@@ -113,6 +121,32 @@ export class PlainHttp {
     if (bytes.length > 0) socket.unshift(bytes);
     this.http.emit('connection', socket);
     socket.resume();
+  }
+
+  /** `listener`, with each request counted on its connection until its response is done (see `afterAnswers`). */
+  private counted(listener: RequestListener): RequestListener {
+    return (request, response) => {
+      const socket = request.socket;
+      const state = this.answering.get(socket) ?? { pending: 0, then: null };
+      this.answering.set(socket, state);
+      state.pending++;
+      // 'close' comes once the response is finished and let go of its socket, or the socket closed.
+      response.once('close', () => {
+        if (--state.pending > 0) return;
+        this.answering.delete(socket);
+        const then = state.then;
+        state.then = null;
+        if (then !== null && !socket.destroyed) then();
+      });
+      listener(request, response);
+    };
+  }
+
+  /** Run `then` once every request before it on `socket` is answered: at once if none waits. */
+  private afterAnswers(socket: Socket, then: () => void): void {
+    const state = this.answering.get(socket);
+    if (state === undefined) then();
+    else state.then = then;
   }
 
   /** End every connection, answered or not, and stop the timeout sweep. */

@@ -114,6 +114,32 @@ test('onRequest: a connection served as plain HTTP may upgrade on a later reques
   await waitFor(() => instance.peers.size === 1, 2000, 'the peer to be counted');
 });
 
+test('onRequest: requests pipelined in one write are answered in order, an h2c offer among them ignored, and an upgrade behind them waits for their answers (RFC 7230 §6.3.2)', async (t) => {
+  // Answers late, as a listener that awaits something does: the requests behind it wait.
+  const instance = await server(`ws://${LOCALHOST}:0`, { '/echo': (peer) => peer.onMessage((message) => void peer.send(message)) }, {
+    onRequest: (request, response) => void setTimeout(() => describeRequest(request, response), 30),
+  });
+  defer(t, () => instance.close(500));
+  const socket = await rawConnect(portOf(instance));
+  defer(t, () => socket.destroy());
+  const plain = (path: string): string => requestText([`GET ${path} HTTP/1.1`, `Host: ${LOCALHOST}`]);
+  const h2c = (path: string): string => requestText([`GET ${path} HTTP/1.1`, `Host: ${LOCALHOST}`, 'Connection: Upgrade, HTTP2-Settings', 'Upgrade: h2c', 'HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA']);
+  socket.write(plain('/a') + h2c('/b') + h2c('/c') + plain('/d') + requestText(upgradeLines('/echo')));
+  const bodies: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const response = await readResponse(socket);
+    assert.match(response.head, /^HTTP\/1\.1 200 /);
+    bodies.push(response.body);
+    if (response.rest.length > 0) socket.unshift(response.rest);
+  }
+  assert.deepEqual(bodies, ['/a', '/b', '/c', '/d'].map((path) => `plain GET ${path} 1.1 `));
+  const upgraded = await readResponse(socket);
+  assert.match(upgraded.head, /^HTTP\/1\.1 101 /, 'the 101 comes after every answer before it');
+  socket.write(clientFrame(1, 'upgraded last'));
+  const echo = await new FrameReader(socket, upgraded.rest).next();
+  assert.equal(echo.payload.toString(), 'upgraded last');
+});
+
 test('onRequest: plain connections count against maxConnections, and close() ends them, kept alive or not', async (t) => {
   const instance = await site(t, { maxConnections: 1 });
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
