@@ -148,6 +148,28 @@ for (const role of ROLES) {
       assert.deepEqual(messages(target), [first, second, third].map((bytes) => new TextDecoder().decode(bytes)));
     });
 
+    test('§7.2.1 (context takeover): the stream outlives messages that end it, as many as come (one zlib stream per connection, not per message)', () => {
+      const codec = new DeflateCodec(role, { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 }, resolveDeflateOptions({}));
+      const events = new EventCollector();
+      const target: Receiver = { role, connection: new Connection(role, events, { compression: codec }), events };
+      const streamOf = (): unknown => (codec as unknown as { inflater: unknown }).inflater;
+      deliver(target, Opcode.Text, HELLO);
+      const stream = streamOf();
+      assert.ok(stream !== null);
+      const words = ['alpha beta gamma', 'beta gamma delta', 'gamma delta alpha'].map(utf8);
+      for (let i = 0; i < 50; i++) {
+        // Each refers back into the one before, the output of an ended stream or not.
+        deliver(target, Opcode.Text, HELLO);
+        deliver(target, Opcode.Text, finalStream(words[0]!));
+        deliver(target, Opcode.Text, finalStream(words[1]!, words[0]));
+        deliver(target, Opcode.Text, syncFlushed(words[2]!, words[1]));
+      }
+      assert.equal(streamOf(), stream, 'the same zlib stream, reset and primed');
+      const seen = messages(target);
+      assert.equal(seen.length, 201);
+      assert.deepEqual(seen.slice(-4), ['Hello', 'alpha beta gamma', 'beta gamma delta', 'gamma delta alpha']);
+    });
+
     test('§7.2.1 (context takeover): the kept output is the last window of a longer one (2^15 bytes of 40 KiB)', () => {
       const target = receiver(role, true);
       const long = sample('random', 40 * KiB, 3);

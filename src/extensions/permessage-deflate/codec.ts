@@ -13,9 +13,11 @@
  * set, example in §7.2.3.4), after which zlib takes no more input. Whatever follows in the
  * message (padding, later frames, the restored tail) is ignored, and the next message is a
  * new DEFLATE stream. With context takeover it still refers back into the sliding window
- * (§7.2.2), so the new stream starts with, as its dictionary, the last window's worth of
+ * (§7.2.2), so the stream is reset and its window primed with the last window's worth of
  * the output of the frame in which the stream ended: a true suffix of the window. A
  * reference further back then fails as invalid DEFLATE (1007) rather than giving wrong data.
+ * Reset and primed rather than made anew: a peer may end every message so, and a new zlib
+ * stream per message cost some ten times the CPU of the message, and its memory.
  *
  * The tail: a message's payload ends with the header of an empty stored block whose length
  * fields were removed (§7.2.1), so the 4 bytes restored (§7.2.2) inflate to nothing. Bytes
@@ -160,7 +162,7 @@ export class DeflateCodec implements MessageCompression {
   private readonly deflateKey: string;
   private readonly inflateKey: string;
   private readonly makeDeflate: () => DeflateRaw;
-  private readonly makeInflate: (dictionary?: Uint8Array) => InflateRaw;
+  private readonly makeInflate: () => InflateRaw;
   private readonly inflateWindow: number;
   private readonly ownDeflateContext: boolean;
   private readonly ownInflateContext: boolean;
@@ -188,7 +190,7 @@ export class DeflateCodec implements MessageCompression {
     this.deflateKey = `d${windowBits}.${level}.${options.memLevel}`;
     this.inflateKey = `i${inflateBits}`;
     this.makeDeflate = () => createDeflateRaw({ windowBits, level, memLevel: options.memLevel });
-    this.makeInflate = (dictionary) => createInflateRaw(dictionary === undefined ? { windowBits: inflateBits } : { windowBits: inflateBits, dictionary });
+    this.makeInflate = () => createInflateRaw({ windowBits: inflateBits });
     this.inflateWindow = 1 << inflateBits;
   }
 
@@ -250,8 +252,8 @@ export class DeflateCodec implements MessageCompression {
    * would otherwise be taken for the ignored rest of the ended one, and lost.
    */
   private restartStream(ended: Engine): Engine {
-    ended.close();
-    return (this.inflater = newEngine(() => this.makeInflate()));
+    ended.reset();
+    return ended;
   }
 
   /**
@@ -289,20 +291,18 @@ export class DeflateCodec implements MessageCompression {
 
   /**
    * §7.2.1: the message's DEFLATE stream ended in this frame, whose output was `output`.
-   * The rest of the message is ignored. A kept context continues in a new stream whose
-   * dictionary is the end of that output, the part of the sliding window known here
-   * (§7.2.2); zlib stops at the end of a stream, so the old one cannot be reused.
+   * The rest of the message is ignored. A kept context continues in a new stream over the
+   * end of that output, the part of the sliding window known here (§7.2.2): zlib stops at
+   * the end of a stream, so the stream is reset and its window primed with it.
    */
   private endStream(engine: Engine, borrowed: boolean, output: Uint8Array, fin: boolean): void {
     this.ignoringRest = !fin;
     if (!this.ownInflateContext) return this.release(engine, borrowed, false);
+    engine.reset();
     // A stream that ended exactly at the end of an earlier frame shows only now, with no
-    // output: that frame's output is the application's by then, so no dictionary, and a
+    // output: that frame's output is the application's by then, so nothing is primed, and a
     // reference back fails (1007) rather than risk wrong data.
-    // zlib copies the dictionary, so a view of the output is enough.
-    const window = output.length === 0 ? undefined : output.subarray(Math.max(0, output.length - this.inflateWindow));
-    engine.close();
-    this.inflater = newEngine(() => this.makeInflate(window));
+    if (output.length > 0) primeWindow(engine, output.subarray(Math.max(0, output.length - this.inflateWindow)));
   }
 
   /** Done with an inflate stream for this message: reset a borrowed one, give back a spare, close one that broke. */
@@ -337,6 +337,32 @@ function inflateFrame(engine: Engine, payload: Uint8Array, withTail: boolean, li
   const tail = run(engine, TAIL, constants.Z_SYNC_FLUSH, Infinity, 16);
   if (tail!.length > 0) throw new Error('the compressed data does not end at a DEFLATE block boundary');
   return body;
+}
+
+/** The largest window RFC 7692 allows (§7.1.2: 2^15 bytes). */
+const MAX_WINDOW = 1 << 15;
+/** A non-final stored block (§3.2.4 of RFC 1951) of up to a window of bytes, and where its output goes, reused. */
+let primeInput: Buffer | null = null;
+let primeOutput: Buffer | null = null;
+
+/**
+ * Put `window` (at most {@link MAX_WINDOW} bytes) in a freshly reset inflate stream's
+ * sliding window, as a preset dictionary would: inflate it as one non-final stored block,
+ * and drop the output. The next message's blocks then continue that stream, so they may
+ * refer back into those bytes and no further.
+ */
+function primeWindow(engine: Engine, window: Uint8Array): void {
+  const length = window.length;
+  const input = (primeInput ??= Buffer.allocUnsafe(5 + MAX_WINDOW));
+  // BFINAL 0, BTYPE 00, the rest of the byte padding; then LEN and its complement, little-endian.
+  input[0] = 0;
+  input.writeUInt16LE(length, 1);
+  input.writeUInt16LE(~length & 0xffff, 3);
+  input.set(window, 5);
+  const output = (primeOutput ??= Buffer.allocUnsafe(MAX_WINDOW));
+  engine._handle!.writeSync(constants.Z_SYNC_FLUSH, input, 0, 5 + length, output, 0, output.length);
+  const state = engine._writeState;
+  if (engine.destroyed || state[1] !== 0 || output.length - state[0]! !== length) throw engine.errored ?? new Error('zlib did not take the window');
 }
 
 function endsWithTail(data: Uint8Array): boolean {
