@@ -5,6 +5,7 @@
 import { allocateZeroed, type PayloadView } from '../frame/decoder.ts';
 import type { RandomFill } from '../frame/mask.ts';
 import type { MessageCompression } from './compression.ts';
+import { describeOptionValue } from './errors.ts';
 import { checkMaxQueuedPongs, DEFAULT_MAX_QUEUED_PONGS } from './pongs.ts';
 
 /** Limits and behaviour of a `Connection`. */
@@ -93,20 +94,34 @@ export class ConnectionSettings {
   /** See {@link ConnectionOptions.maxQueuedPongs}. */
   readonly maxQueuedPongs: number;
 
-  /** @throws {RangeError} for a `maxPayload` that is not a number of bytes, or a `maxQueuedPongs` under 1. */
+  /**
+   * @throws {RangeError} for a `maxPayload` that is not a number of bytes, or a `maxQueuedPongs` under 1.
+   * @throws {TypeError} for boolean options given as anything but true or false, and hooks that are no functions.
+   */
   constructor(options: ConnectionOptions = {}) {
     const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-    if (!(maxPayload >= 0)) throw new RangeError(`maxPayload must be a number of bytes, got ${maxPayload}`);
+    // '8' or true would otherwise compare as numbers.
+    if (typeof maxPayload !== 'number' || !(maxPayload >= 0)) throw new RangeError(`maxPayload must be a number of bytes, got ${describeOptionValue(maxPayload)}`);
     this.maxPayload = maxPayload;
-    this.fragments = options.fragments ?? false;
+    this.fragments = flag('fragments', options.fragments);
+    for (const hook of ['randomFill', 'allocate', 'allocateLendable', 'view', 'isUtf8'] as const) {
+      if (options[hook] != null && typeof options[hook] !== 'function') throw new TypeError(`${hook} must be a function, got ${describeOptionValue(options[hook])}`);
+    }
     this.randomFill = options.randomFill;
     this.compression = options.compression ?? null;
     this.allocate = options.allocate ?? allocateZeroed;
     this.allocateLendable = options.allocateLendable;
     this.view = options.view;
-    this.deferCloseReply = options.deferCloseReply ?? false;
+    this.deferCloseReply = flag('deferCloseReply', options.deferCloseReply);
     this.isUtf8 = options.isUtf8 ?? null;
     this.maxQueuedPongs = checkMaxQueuedPongs(options.maxQueuedPongs ?? DEFAULT_MAX_QUEUED_PONGS);
     Object.freeze(this);
   }
+}
+
+/** A boolean option: absent (or null) is false; anything but true or false is refused, as the string "false" would be taken for true. */
+function flag(name: string, value: boolean | undefined): boolean {
+  if (value == null) return false;
+  if (typeof value !== 'boolean') throw new TypeError(`${name} must be true or false, got ${describeOptionValue(value)}`);
+  return value;
 }

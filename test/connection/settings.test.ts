@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { Connection, ConnectionSettings, DEFAULT_MAX_PAYLOAD } from '../../src/connection/connection.ts';
+import { Connection, ConnectionSettings, DEFAULT_MAX_PAYLOAD, type ConnectionOptions } from '../../src/connection/connection.ts';
 import { EventCollector } from '../../src/connection/handler.ts';
 import { Opcode } from '../../src/frame/opcode.ts';
 import { utf8 } from '../frame/helpers.ts';
@@ -38,6 +38,20 @@ test('settings check their options once, with the errors a connection gives', ()
   assert.throws(() => new ConnectionSettings({ maxPayload: Number.NaN }), RangeError);
   assert.throws(() => new ConnectionSettings({ maxQueuedPongs: 0 }), /maxQueuedPongs must be at least 1/);
   assert.throws(() => new Connection('server', new EventCollector(), { maxQueuedPongs: 0 }), /maxQueuedPongs must be at least 1/);
+});
+
+test('options of the wrong type are refused by name, as JavaScript callers may pass them: "8" is no number of bytes, "false" no false', () => {
+  const untyped = (options: object): ConnectionOptions => options as ConnectionOptions;
+  for (const maxPayload of ['8', true, [16]]) {
+    assert.throws(() => new ConnectionSettings(untyped({ maxPayload })), RangeError, String(maxPayload));
+  }
+  assert.throws(() => new ConnectionSettings(untyped({ maxPayload: '8' })), /maxPayload must be a number of bytes, got the string "8"/);
+  assert.throws(() => new ConnectionSettings(untyped({ fragments: 'false' })), /fragments must be true or false, got the string "false"/);
+  assert.throws(() => new ConnectionSettings(untyped({ deferCloseReply: 1 })), /deferCloseReply must be true or false, got 1/);
+  assert.throws(() => new ConnectionSettings(untyped({ isUtf8: true })), /isUtf8 must be a function, got true/);
+  assert.throws(() => new ConnectionSettings(untyped({ allocate: {} })), /allocate must be a function, got an object/);
+  const defaults = new ConnectionSettings(untyped({ fragments: null, deferCloseReply: undefined, isUtf8: null }));
+  assert.deepEqual([defaults.fragments, defaults.deferCloseReply, defaults.isUtf8], [false, false, null]);
 });
 
 test('a connection keeps the settings it is given, and makes its own from plain options', () => {
