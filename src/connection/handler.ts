@@ -44,7 +44,10 @@ export interface ConnectionHandler {
   onError(error: ProtocolError): void;
 }
 
-/** One event of a {@link Connection}, as a value. */
+/**
+ * One event of a {@link Connection}, as a value: each kind is the {@link ConnectionHandler}
+ * call of the same name (`text` is `onText`), its arguments as fields.
+ */
 export type ConnectionEvent =
   | { type: 'text'; data: string; fin: boolean }
   | { type: 'binary'; data: Uint8Array; fin: boolean }

@@ -26,11 +26,18 @@ export interface UpgradeRequestInfo {
   readonly remoteAddress: string | undefined;
 }
 
-/**
- * What `verify` decides: `true` accepts; `false` refuses with 403; an object refuses with
- * its `status` (4xx or 5xx), a one-line `reason` and `headers` (e.g. `WWW-Authenticate`).
- */
-export type VerifyResult = boolean | { status: number; reason?: string; headers?: Readonly<Record<string, string>> };
+/** What `verify` decides: `true` accepts; `false` refuses with 403; a {@link VerifyRefusal} refuses as it says. */
+export type VerifyResult = boolean | VerifyRefusal;
+
+/** An upgrade request refused by `verify`, and how its answer reads. */
+export interface VerifyRefusal {
+  /** The HTTP status: 4xx or 5xx. */
+  status: number;
+  /** One line of text, the body of the answer (and so in the client's error); default "refused". */
+  reason?: string;
+  /** Extra response headers, e.g. `WWW-Authenticate`. */
+  headers?: Readonly<Record<string, string>>;
+}
 
 /** Options of a WebSocket server. */
 export interface ServerOptions extends PeerOptions {
