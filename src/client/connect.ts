@@ -185,7 +185,7 @@ async function handshake(socket: Socket, prepared: PreparedHandshake): Promise<P
 function connected(socket: Socket, target: WebSocketTarget, tls: TlsClientOptions | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     const event = target.secure ? 'secureConnect' : 'connect';
-    const onError = (error: Error): void => reject(error);
+    const onError = (error: Error): void => reject(withTlsHint(error));
     socket.once('error', onError);
     socket.once(event, () => {
       socket.off('error', onError);
@@ -193,13 +193,29 @@ function connected(socket: Socket, target: WebSocketTarget, tls: TlsClientOption
         const refusal = checkSelfSigned(socket as TLSSocket, tls.servername ?? target.host);
         if (refusal !== null) {
           socket.destroy();
-          reject(refusal);
+          reject(withTlsHint(refusal));
           return;
         }
       }
       resolve();
     });
   });
+}
+
+/** What to do about a certificate Node refused, by its error code. */
+const TLS_HINTS: Readonly<Record<string, string>> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'the server\'s certificate signs itself: connect with tls.allowSelfSigned to accept such a one, or give it as tls.ca',
+  SELF_SIGNED_CERT_IN_CHAIN: 'the certificate comes from a CA this process does not trust: give that CA as tls.ca',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the certificate comes from a CA this process does not trust: give that CA as tls.ca',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the certificate comes from a CA this process does not trust: give that CA as tls.ca',
+};
+
+/** A certificate error with what to do about it in its message; its code, and Node's error as its cause, kept. */
+function withTlsHint(error: Error): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  const hint = code === undefined ? undefined : TLS_HINTS[code];
+  if (hint === undefined) return error;
+  return Object.assign(new Error(`${error.message} (${hint})`, { cause: error }), { code });
 }
 
 function readResponseHead(socket: Socket, parser: ResponseHeadParser): Promise<ParsedResponse> {
@@ -210,7 +226,9 @@ function readResponseHead(socket: Socket, parser: ResponseHeadParser): Promise<P
       socket.off('close', onClose);
       socket.off('error', onError);
     };
+    let received = false;
     const onData = (chunk: Buffer): void => {
+      received = true;
       try {
         const response = parser.feed(chunk);
         if (response === null) return;
@@ -223,7 +241,9 @@ function readResponseHead(socket: Socket, parser: ResponseHeadParser): Promise<P
     };
     const onClose = (): void => {
       cleanup();
-      reject(new HandshakeResponseError('WS_RESPONSE_CLOSED', 'the server closed the connection during the opening handshake, before the end of its response head'));
+      // A TLS server reached with ws:// closes so, on the request it cannot read.
+      const how = received ? 'before the end of its response head' : 'without a byte of response (a wss:// server, reached with ws://, does so)';
+      reject(new HandshakeResponseError('WS_RESPONSE_CLOSED', `the server closed the connection during the opening handshake, ${how}`));
     };
     const onError = (error: Error): void => {
       cleanup();

@@ -153,7 +153,22 @@ test('a server that closes during the opening handshake makes connect reject, no
   await assert.rejects(within(connect(`ws://${LOCALHOST}:${(listener.address() as AddressInfo).port}/`, {}, { timeout: 2000 }), 3000, 'connect'), (error: unknown) => {
     assert.ok(error instanceof HandshakeResponseError, `not a HandshakeResponseError: ${String(error)}`);
     assert.deepEqual([error.code, error.status], ['WS_RESPONSE_CLOSED', 0]);
+    assert.match(error.message, /without a byte of response \(a wss:\/\/ server, reached with ws:\/\/, does so\)$/);
     return true;
+  });
+});
+
+test('a server that closes in the middle of its response head makes connect reject with WS_RESPONSE_CLOSED, which says so', async (t) => {
+  const listener = createServer((socket) => {
+    socket.on('error', () => {});
+    socket.once('data', () => socket.end('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n'));
+  });
+  listener.listen(0, LOCALHOST);
+  await once(listener, 'listening');
+  defer(t, () => new Promise<void>((resolve) => listener.close(() => resolve())));
+  await assert.rejects(within(connect(`ws://${LOCALHOST}:${(listener.address() as AddressInfo).port}/`, {}, { timeout: 2000 }), 3000, 'connect'), {
+    code: 'WS_RESPONSE_CLOSED',
+    message: 'the server closed the connection during the opening handshake, before the end of its response head',
   });
 });
 

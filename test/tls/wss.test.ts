@@ -79,9 +79,18 @@ test('allowSelfSigned does not accept a certificate from an unknown CA whose roo
   const url = `wss://localhost:${portOf(instance)}/`;
   await assert.rejects(within(connect(url, {}, { timeout: 2000, tls: { allowSelfSigned: true } }), 3000, 'connect'), (error: Error) => {
     assert.equal((error as NodeJS.ErrnoException).code, 'SELF_SIGNED_CERT_IN_CHAIN');
+    assert.match(error.message, /SELF_SIGNED_CERT_IN_CHAIN \(the certificate comes from a CA this process does not trust: give that CA as tls\.ca\)$/);
     return true;
   });
   await assertEchoes(url, { tls: { ca: readFileSync(CA, 'utf8') } });
+});
+
+test('ws:// to a wss:// server fails with WS_RESPONSE_CLOSED, whose message suggests the scheme', async (t) => {
+  const instance = await wssEcho(t, SELF_SIGNED);
+  await assert.rejects(within(connect(`ws://127.0.0.1:${portOf(instance)}/`, {}, { timeout: 2000 }), 3000, 'connect'), {
+    code: 'WS_RESPONSE_CLOSED',
+    message: /a wss:\/\/ server, reached with ws:\/\/, does so/,
+  });
 });
 
 test('a self-signed server is refused by default and accepted with allowSelfSigned: true', async (t) => {
@@ -89,6 +98,9 @@ test('a self-signed server is refused by default and accepted with allowSelfSign
   const url = `wss://localhost:${portOf(instance)}/`;
   await assert.rejects(within(connect(url, {}, { timeout: 2000 }), 3000, 'connect'), (error: Error) => {
     assert.equal((error as NodeJS.ErrnoException).code, 'DEPTH_ZERO_SELF_SIGNED_CERT');
+    // Node's message, then what to do about it; Node's error kept as the cause.
+    assert.match(error.message, /^self-signed certificate \(the server's certificate signs itself: connect with tls\.allowSelfSigned to accept such a one, or give it as tls\.ca\)$/);
+    assert.equal((error.cause as NodeJS.ErrnoException).code, 'DEPTH_ZERO_SELF_SIGNED_CERT');
     return true;
   });
   await assertEchoes(url, { tls: { allowSelfSigned: true } });
