@@ -6,7 +6,7 @@
  */
 export { server, bind, Server, BoundServer, type ConnectionHandlerFunction, type Routes } from './server/server.ts';
 export { createUpgradeHandler, handleUpgrade, type UpgradeHandler } from './server/http.ts';
-export type { ServerOptions, UpgradeRequestInfo, VerifyRefusal, VerifyResult } from './server/options.ts';
+export type { ServerOptions, UpgradeRequestInfo, VerifyAcceptance, VerifyRefusal, VerifyResult } from './server/options.ts';
 export { connect, AbortError, type ClientRequest, type ConnectOptions } from './client/connect.ts';
 export {
   startClientEngine,

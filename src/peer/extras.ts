@@ -1,7 +1,7 @@
 /**
  * The parts of a peer that only some peers use: a heartbeat, writes waiting for a drain,
  * pings awaiting their pongs, the ping and pong callbacks, the closing handshake's
- * bookkeeping. They live in one object made at the first use of any, so that a peer that
+ * bookkeeping, the application's data. They live in one object made at the first use of any, so that a peer that
  * uses none (an idle connection, say) pays one field for all of them.
  * @module
  */
@@ -24,4 +24,6 @@ export class PeerExtras {
   pings: PingWaiters | null = null;
   pingCallback: ((data: Buffer) => void) | null = null;
   pongCallback: ((data: Buffer) => void) | null = null;
+  /** The application's `data`. */
+  data: unknown = undefined;
 }

@@ -185,6 +185,19 @@ export class Peer implements AsyncIterable<Message> {
     return typeof details === 'string' ? requestTargetOf(details) : details.path;
   }
 
+  /**
+   * What the application keeps with this peer: on a server, the `data` that `verify`
+   * accepted it with (`{ accept: true, data }`), else undefined until set. wspeer never
+   * reads it.
+   */
+  get data(): unknown {
+    return this.extras?.data;
+  }
+
+  set data(value: unknown) {
+    if (value !== undefined || this.extras !== null) this.more().data = value;
+  }
+
   private more(): PeerExtras {
     return (this.extras ??= new PeerExtras());
   }

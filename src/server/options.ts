@@ -26,8 +26,19 @@ export interface UpgradeRequestInfo {
   readonly remoteAddress: string | undefined;
 }
 
-/** What `verify` decides: `true` accepts; `false` refuses with 403; a {@link VerifyRefusal} refuses as it says. */
-export type VerifyResult = boolean | VerifyRefusal;
+/**
+ * What `verify` decides: `true` accepts; a {@link VerifyAcceptance} accepts with data for
+ * the connection; `false` refuses with 403; a {@link VerifyRefusal} refuses as it says.
+ */
+export type VerifyResult = boolean | VerifyAcceptance | VerifyRefusal;
+
+/** An upgrade request accepted by `verify`, with what it learnt (the user a token names, say). */
+export interface VerifyAcceptance {
+  /** Accepted. */
+  accept: true;
+  /** Becomes the peer's `data`, for its handler: no need to decode the token again. */
+  data?: unknown;
+}
 
 /** An upgrade request refused by `verify`, and how its answer reads. */
 export interface VerifyRefusal {

@@ -270,8 +270,14 @@ function afterVerify(
 ): Peer | null {
   if (verdict === true) return acceptUpgrade(socket, upgrade, headers, head, options);
   if (verdict === false) return refuse(socket, policyError(403, 'WS_HANDSHAKE_REFUSED', 'refused'));
-  if (typeof verdict !== 'object' || verdict === null) {
-    return failHook(socket, new TypeError(`verify answered ${String(verdict)}: it must answer true, false or { status, reason?, headers? }`), options);
+  if (typeof verdict !== 'object' || verdict === null || ('accept' in verdict && verdict.accept !== true)) {
+    const answer = typeof verdict === 'object' && verdict !== null ? JSON.stringify(verdict) : String(verdict);
+    return failHook(socket, new TypeError(`verify answered ${answer}: it must answer true, false, { accept: true, data? } or { status, reason?, headers? }`), options);
+  }
+  if ('accept' in verdict) {
+    const peer = acceptUpgrade(socket, upgrade, headers, head, options);
+    if (peer !== null && verdict.data !== undefined) peer.data = verdict.data;
+    return peer;
   }
   if (!Number.isInteger(verdict.status) || verdict.status < 400 || verdict.status > 599) {
     return failHook(socket, new RangeError(`verify refused with status ${verdict.status}: a refusal needs a 4xx or 5xx status`), options);

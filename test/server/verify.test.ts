@@ -10,7 +10,7 @@ import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 
-import { connect, createUpgradeHandler, HandshakeResponseError, server, TimeoutError, wrap, type ServerOptions, type UpgradeRequestInfo } from '../../src/index.ts';
+import { connect, createUpgradeHandler, HandshakeResponseError, server, TimeoutError, wrap, type Peer, type ServerOptions, type UpgradeRequestInfo, type VerifyResult } from '../../src/index.ts';
 import { clientFrame, defer, LOCALHOST, portOf, rawConnect, rawExchange, rawUpgrade, requestText, sleep, socketPair, upgradeLines, waitFor, within } from '../peer/helpers.ts';
 
 /** A server of ours with `options`, whose handler reads every message into `heard`. */
@@ -41,6 +41,42 @@ test('verify sees the path with its query, lower-case headers, the origin, the o
   assert.equal(request.origin, 'https://app.example');
   assert.deepEqual(request.protocols, ['a', 'b']);
   assert.equal(request.remoteAddress, LOCALHOST);
+});
+
+test('{ accept: true, data } accepts, and data is the peer\'s for its handler, from a plain answer or a promise; the application may set it too', async (t) => {
+  const users = new Map([['t-ann', { name: 'ann' }], ['t-bob', { name: 'bob' }]]);
+  const seen: unknown[] = [];
+  const instance = await server(
+    `ws://${LOCALHOST}:0`,
+    (peer) => {
+      seen.push(peer.data);
+      peer.data = { ...(peer.data as object), greeted: true };
+      seen.push(peer.data);
+    },
+    {
+      verify: async ({ headers }) => {
+        const user = users.get(headers['authorization'] ?? '');
+        if (user === undefined) return { status: 401 };
+        return headers['x-wait'] === undefined ? { accept: true, data: user } : sleep(20).then(() => ({ accept: true as const, data: user }));
+      },
+    },
+  );
+  defer(t, () => instance.close(500));
+  const headerSets: Array<Record<string, string>> = [{ Authorization: 't-ann' }, { Authorization: 't-bob', 'X-Wait': '1' }];
+  for (const headers of headerSets) {
+    const client = await connect(instance.url, { headers });
+    defer(t, () => client.close());
+    assert.equal(client.data, undefined, 'a client peer has no data until set');
+  }
+  await waitFor(() => seen.length === 4, 2000, 'both handlers');
+  assert.deepEqual(seen, [{ name: 'ann' }, { name: 'ann', greeted: true }, { name: 'bob' }, { name: 'bob', greeted: true }]);
+  // `true` accepts with no data; { accept: false } is no answer: 500, reported.
+  const errors: unknown[] = [];
+  const plain = await verifyingServer(t, { verify: () => true });
+  (await connect(plain.url)).close();
+  const confused = await verifyingServer(t, { verify: () => ({ accept: false }) as never, onError: (error) => void errors.push(error) });
+  assert.equal((await rawExchange(confused.port, requestText(upgradeLines()))).status, 500);
+  assert.match(String(errors[0]), /verify answered \{"accept":false\}: it must answer true, false, \{ accept: true, data\? \} or \{ status, reason\?, headers\? \}/);
 });
 
 test('false refuses with 403; an object refuses with its status, reason and headers', async (t) => {
@@ -227,7 +263,7 @@ test('requests waiting for verify count against maxConnections and are closed by
 
 test('createUpgradeHandler asks verify too, and refuses a promise it cannot wait for with 500', async (t) => {
   const errors: unknown[] = [];
-  let answer: () => boolean | Promise<boolean> = () => false;
+  let answer: () => VerifyResult | Promise<boolean> = () => false;
   const upgrade = createUpgradeHandler({ verify: () => answer(), onError: (error) => void errors.push(error) });
   const http = createHttpServer((_request, response) => response.end('plain HTTP\n'));
   http.on('upgrade', (request, socket, head) => void upgrade(request, socket, head));
@@ -243,4 +279,17 @@ test('createUpgradeHandler asks verify too, and refuses a promise it cannot wait
   answer = () => Promise.reject(new Error('decided too late'));
   assert.equal((await rawExchange(port, requestText(upgradeLines()))).status, 500);
   assert.equal(errors.length, 2);
+  // Data it accepts with is the peer's there too.
+  const peers: Peer[] = [];
+  const withData = createUpgradeHandler({ verify: () => ({ accept: true, data: 'from verify' }) });
+  http.removeAllListeners('upgrade');
+  http.on('upgrade', (request, socket, head) => {
+    const peer = withData(request, socket, head);
+    if (peer !== null) peers.push(peer);
+  });
+  const client = await connect(`ws://${LOCALHOST}:${port}/`);
+  defer(t, () => client.close());
+  await waitFor(() => peers.length === 1, 2000, 'the peer');
+  assert.equal(peers[0]!.data, 'from verify');
+  peers[0]!.close();
 });
