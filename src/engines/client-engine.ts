@@ -57,6 +57,8 @@ export class ClientEngine {
   private openedAt = -1;
   /** The current connection closed; the messages it left are still going to `onMessage`. */
   private lost = false;
+  /** `stop` found the current connection closing already (a close frame sent or received): not closed by it. */
+  private closingAtStop = false;
   /** The application failed the current connection (`onOpen` or `onMessage`): nothing more goes to it. */
   private deliveryStopped = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -183,6 +185,7 @@ export class ClientEngine {
         return Promise.reject(error);
       }
     }
+    if (this.stopping === null) this.closingAtStop = this.current !== null && this.current.state !== 'OPEN';
     this.settleStopped();
     return (this.stopping ??= this.closeCurrent(code, reason, timeout));
   }
@@ -339,7 +342,7 @@ export class ClientEngine {
   private closeOut(peer: Peer): void {
     // A connection that was lost before the stop (its close waited for `onOpen` or for its
     // messages to be handed over) was not closed by it.
-    const byStop = this.stateNow === 'stopped' && !this.lost;
+    const byStop = this.stateNow === 'stopped' && !this.lost && !this.closingAtStop;
     if (this.drainTimer !== null) clearTimeout(this.drainTimer);
     this.drainTimer = null;
     peer.onMessage(null); // what it still holds stays for `peer.read()`, never for the next connection's handlers

@@ -717,6 +717,24 @@ test('an engine made without callbacks works with none, across a failed attempt;
   assert.throws(() => startClientEngine(url, 'callbacks' as never), TypeError);
 });
 
+test('a closing handshake the server began (its close answered, its FIN not yet come) is not reported byStop when stop comes meanwhile', async (t) => {
+  // The server closes right behind its 101 and keeps TCP open; the client answers at once.
+  const closing = createNetServer((socket) => {
+    void rawAcceptUpgrade(socket).then(() => {
+      socket.write(Buffer.from([0x88, 0x04, 0x03, 0xe9, 0x62, 0x79])); // close 1001 "by"
+      socket.resume();
+    });
+  }).listen(0, LOCALHOST);
+  await once(closing, 'listening');
+  defer(t, () => new Promise<void>((resolve) => closing.close(() => resolve())));
+  const closes: EngineCloseInfo[] = [];
+  const engine = startClientEngine(`ws://${LOCALHOST}:${(closing.address() as AddressInfo).port}/`, { onClose: (info) => void closes.push(info) }, { reconnect: false, closeTimeout: 300 });
+  await waitFor(() => engine.peer?.state === 'CLOSED', 2000, 'the closing handshake done');
+  await within(engine.stop(), 2000, 'stop');
+  await waitFor(() => closes.length === 1, 2000, 'onClose');
+  assert.deepEqual([closes[0]!.code, closes[0]!.reason, closes[0]!.byStop], [1001, 'by', false]);
+});
+
 test('a connection the server dropped while onOpen was still running is not reported byStop when stop comes later', async (t) => {
   const { url, peers } = await recordingServer(t, () => {});
   const closes: EngineCloseInfo[] = [];
