@@ -123,7 +123,8 @@ export class HandshakeResponseError extends Error {
     this.code = code;
     this.status = status;
     this.headers = headers;
-    this.body = body.subarray(0, RESPONSE_BODY_SNIPPET_BYTES);
+    // A copy: a view would keep the whole read it came in (up to 64 KiB) alive with the error.
+    this.body = new Uint8Array(body.subarray(0, RESPONSE_BODY_SNIPPET_BYTES));
   }
 
   /** The body snippet decoded as UTF-8 (invalid sequences replaced). */

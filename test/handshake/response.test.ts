@@ -150,6 +150,9 @@ test('RFC 6455 §4.1: a status other than 101 fails, carrying status, headers an
   assert.equal(error.status, 401);
   assert.equal(error.headers?.get('www-authenticate'), 'Bearer');
   assert.equal(error.body.length, 512);
+  assert.equal(error.body.buffer.byteLength, 512, 'a copy, not a view of the read');
+  const fromBuffer = new HandshakeResponseError('WS_RESPONSE_BAD_STATUS', 'x', 401, undefined, Buffer.alloc(64 * 1024).subarray(0, 100));
+  assert.equal(fromBuffer.body.buffer.byteLength, 100, 'a copy of a Buffer too (whose slice is a view)');
   assert.ok(error.bodyText.startsWith('{"error":"unauthorized"}xxx'));
   assert.match(error.message, /101.*401 Unauthorized; the body begins "\{\\"error\\":\\"unauthorized\\"\}x{96}…"$/);
   const reason = failsVerify(response('HTTP/1.1 401 Unauthorized', [], 'token required\r\n\x1b[2Jmore'), { key: RFC_KEY }, 'WS_RESPONSE_BAD_STATUS');
