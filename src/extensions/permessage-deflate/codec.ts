@@ -225,14 +225,19 @@ export class DeflateCodec implements MessageCompression {
     // is done with it before anyone else can run. Anything longer needs a stream of its own
     // for the message (a spare) or, with context takeover, for the connection.
     const borrowed = fin && this.inflater === null && !this.ownInflateContext;
-    let engine = borrowed ? sharedEngine(this.inflateKey, this.makeInflate) : (this.inflater ??= this.ownInflater());
+    const engine = borrowed ? sharedEngine(this.inflateKey, this.makeInflate) : (this.inflater ??= this.ownInflater());
     const first = this.messageBytes === 0;
     const withTail = this.restoresTail(payload, fin);
     let output: Uint8Array | null;
     try {
       output = inflateFrame(engine, payload, withTail, limit);
+      // The kept stream had ended before this message began: the last message's restored
+      // tail completed a final empty stored block (BFINAL, §7.2.1), which zlib does not
+      // report as it happens. This message starts a new stream, with nothing to refer back
+      // to (see `endStream`): it would otherwise be taken for the ignored rest of the ended
+      // one, and lost.
       if (output !== null && first && streamEnded && bodyConsumed === 0 && this.ownInflateContext) {
-        engine = this.restartStream(engine);
+        engine.reset();
         output = inflateFrame(engine, payload, withTail, limit);
       }
     } catch (error) {
@@ -243,17 +248,6 @@ export class DeflateCodec implements MessageCompression {
     else if (streamEnded) this.endStream(engine, borrowed, output, fin);
     else if (fin && !this.ownInflateContext) this.release(engine, borrowed, false);
     return output;
-  }
-
-  /**
-   * The kept stream had ended before this message began: the last message's restored tail
-   * completed a final empty stored block (BFINAL, §7.2.1), which zlib does not report as it
-   * happens. This message starts a new stream, with no dictionary (see `endStream`): it
-   * would otherwise be taken for the ignored rest of the ended one, and lost.
-   */
-  private restartStream(ended: Engine): Engine {
-    ended.reset();
-    return ended;
   }
 
   /**
