@@ -1,8 +1,8 @@
 /**
  * The parts of a peer that only some peers use: a heartbeat, writes waiting for a drain,
  * pings awaiting their pongs, the ping and pong callbacks, the closing handshake's
- * bookkeeping, the application's data. They live in one object made at the first use of any, so that a peer that
- * uses none (an idle connection, say) pays one field for all of them.
+ * bookkeeping, the application's data. They live in one object made at the first use of
+ * any, so that a peer that uses none (an idle connection, say) pays one field for all.
  * @module
  */
 import type { ClosingHandshake } from './closing.ts';
