@@ -198,6 +198,9 @@ export class OutputQueue {
       buffer.set(chunks[i]!, offset);
       offset += chunks[i]!.length;
     }
+    // The region is returned, not queued: a later reservation that closed it as a run
+    // would push it onto `chunks`, the list being taken, and it would go out twice.
+    this.run = null;
     return this.view(slabBuffer, slabOffset + at, bytes);
   }
 

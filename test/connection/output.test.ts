@@ -295,6 +295,25 @@ describe('OutputQueue: short chunks joined when taken', () => {
     assert.deepEqual(concat(chunks), concat(pieces));
   });
 
+  test('two joins in one take, the second in a fresh slab, send each byte once: whatever room the slab had left', () => {
+    const pieces = [block(30, 1, 1), block(30, 2, 2), new Uint8Array(5000).fill(3), block(30, 4, 4), block(30, 5, 5), new Uint8Array(5000).fill(6), block(7, 7, 7)];
+    for (let room = 0; room <= 200; room++) {
+      freshSlab();
+      const queue = new OutputQueue();
+      interleaved(queue, pieces);
+      // Fill the shared slab until `room` bytes are left in it, in pieces it serves itself.
+      const filler = new OutputQueue();
+      let left = 64 * 1024 - filler.reserve(0);
+      while (left > room) {
+        const size = Math.min(SLAB_REGION_MAX, left - room);
+        filler.reserve(size);
+        left -= size;
+      }
+      filler.take();
+      assert.deepEqual(concat(queue.take()), concat(pieces), `with ${room} bytes left in the slab`);
+    }
+  });
+
   test('joined bytes are never overwritten by later writes, across slab replacements', () => {
     freshSlab();
     const queue = new OutputQueue();
