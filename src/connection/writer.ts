@@ -93,7 +93,7 @@ export class FrameWriter {
    */
   message(opcode: number, data: Uint8Array, fragmentSize: number | undefined): void {
     // Before the compressor is fed: its context must stay in step with the peer's (RFC 7692 §7.2.2).
-    if (fragmentSize !== undefined && !(fragmentSize >= 1)) throw new RangeError(`fragmentSize must be at least 1, got ${fragmentSize}`);
+    if (fragmentSize !== undefined && !(Number.isInteger(fragmentSize) && fragmentSize >= 1)) throw new RangeError(`fragmentSize must be a whole number of at least 1, got ${fragmentSize}`);
     // RFC 7692 §6.1: RSV1 marks the first frame of a compressed message, whatever its fragments.
     let compressed = this.compresses(data.length);
     if (compressed) {
@@ -119,8 +119,10 @@ export class FrameWriter {
   messageAt(opcode: number, chunk: DataView, start: number, length: number): void {
     const out = this.output;
     // Checked before anything is reserved: a failed call must leave nothing queued.
-    if (!(start >= 0 && length >= 0 && start + length <= chunk.byteLength)) {
-      throw new RangeError(`bytes ${start}..${start + length} are not within the ${chunk.byteLength} bytes given`);
+    // Whole numbers: a fraction would move the shared slab's fill to a fractional offset, and
+    // every later header written there, for any connection, would be dropped byte by byte.
+    if (!(Number.isInteger(start) && Number.isInteger(length) && start >= 0 && length >= 0 && start + length <= chunk.byteLength)) {
+      throw new RangeError(`bytes ${start}..${start + length} are not whole offsets within the ${chunk.byteLength} bytes given`);
     }
     if (this.keys === null && length < COPY_LIMIT && !this.compresses(length)) {
       const at = out.reserve(headerLength(length, false) + length);
