@@ -230,10 +230,11 @@ export class Connection {
   }
 
   /**
-   * Lower (or restore) the size limit for messages whose first header is still to come,
-   * never above `maxPayload`: a host that bounds the connection's whole memory passes what
-   * its budget has left. A larger message then fails with 1009, decided from its header;
-   * a compressed one, while inflating.
+   * Lower (or restore) the size limit for messages, never above `maxPayload`: a host that
+   * bounds the connection's whole memory passes what its budget has left. It applies from
+   * the next data frame's header on, to the message in progress too (its size so far and
+   * that frame's together): a message past it fails with 1009, decided from a header; a
+   * compressed one, while inflating.
    */
   setMessageLimit(bytes: number): void {
     // NaN (a budget worked out from something undefined) is no room, not no limit.
@@ -560,25 +561,19 @@ export class Connection {
     }
     if (typeof data !== 'string' && !(data instanceof Uint8Array)) throw invalidArgument('sendFrame', 'the data', 'a string or a Uint8Array', data);
     const payload = typeof data === 'string' ? encoder.encode(data) : data;
-    if (opcode === Opcode.Text || this.outgoingMessage === Opcode.Text) this.checkOutgoingText(opcode === Opcode.Text, payload, fin);
-    this.writer.frame(opcode, fin, payload);
-    // Only once the frame is queued: one that could not be leaves the sequence as it was.
+    const text = opcode === Opcode.Text || this.outgoingMessage === Opcode.Text ? (this.outgoingText ??= new Utf8Validator(this.settings.isUtf8)) : null;
+    // Only once the frame is queued does the sequence move on: one that could not be (its
+    // text invalid, its mask key not drawn) leaves it, and the text seen so far, as it was.
+    const before = text === null ? 0 : text.position;
+    try {
+      if (text !== null) checkOutgoingText(text, opcode === Opcode.Text, payload, fin);
+      this.writer.frame(opcode, fin, payload);
+    } catch (error) {
+      text?.rewind(before);
+      throw error;
+    }
     if (fin) this.outgoingMessage = 0;
     else if (opcode !== Opcode.Continuation) this.outgoingMessage = opcode;
-  }
-
-  /**
-   * §5.6, §8.1: a text message is UTF-8 as a whole; its pieces may cut a code point. Throws
-   * a UsageError, the message left where it was, for a piece that makes it invalid.
-   */
-  private checkOutgoingText(first: boolean, payload: Uint8Array, fin: boolean): void {
-    const validator = (this.outgoingText ??= new Utf8Validator(this.settings.isUtf8));
-    if (first) validator.reset();
-    const before = validator.position;
-    if (validator.push(payload) && (!fin || validator.finish())) return;
-    validator.rewind(before);
-    const where = fin ? 'ends a text message that is not' : 'makes a text message no longer';
-    throw new UsageError('WS_ERR_INVALID_UTF8', `sendFrame: this frame ${where} valid UTF-8 (RFC 6455 §5.6, §8.1)`);
   }
 
   /** Queue a ping (§5.5.2) with at most 125 bytes of payload. */
@@ -664,4 +659,15 @@ class ClosingRecord {
   replyOwed = false;
   /** `abort` failed the connection from this side (§7.1.7). */
   aborted = false;
+}
+
+/**
+ * §5.6, §8.1: a text message is UTF-8 as a whole; its frames may cut a code point. Feeds
+ * `validator` the frame's bytes, or throws a UsageError for a frame that makes it invalid.
+ */
+function checkOutgoingText(validator: Utf8Validator, first: boolean, payload: Uint8Array, fin: boolean): void {
+  if (first) validator.reset();
+  if (validator.push(payload) && (!fin || validator.finish())) return;
+  const where = fin ? 'ends a text message that is not' : 'makes a text message no longer';
+  throw new UsageError('WS_ERR_INVALID_UTF8', `sendFrame: this frame ${where} valid UTF-8 (RFC 6455 §5.6, §8.1)`);
 }

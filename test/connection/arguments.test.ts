@@ -109,6 +109,11 @@ for (const role of ROLES) {
         assertUsageError(() => conn.sendFramed(untyped(opcode), encodeFrame({ opcode: Opcode.Binary, payload }), payload), 'WS_ERR_INVALID_OPCODE');
       }
       assertUsageError(() => conn.sendMessageAt(Opcode.Binary, untyped(payload), 0, 200), 'WS_ERR_INVALID_ARGUMENT');
+      // Offsets must be whole: a fraction would have moved the shared slab's fill off whole bytes.
+      for (const [start, length] of [[0, 1.5], [0.5, 10], [0, Number.NaN], [-1, 5], [150, 60]]) {
+        assert.throws(() => conn.sendMessageAt(Opcode.Binary, view, start!, length!), RangeError, `${start}, ${length}`);
+      }
+      assert.throws(() => conn.sendBinary(payload, 1.5), /fragmentSize must be a whole number of at least 1, got 1.5/);
       assertUsageError(() => conn.sendFramed(Opcode.Binary, untyped(null), payload), 'WS_ERR_INVALID_ARGUMENT');
       assert.equal(conn.outgoingBytes, 0);
       assert.equal(conn.state, 'OPEN');
@@ -170,6 +175,19 @@ describe('Connection as client: an entropy source that fails mid-message', () =>
     conn.sendFrame(Opcode.Continuation, Uint8Array.of(2), true);
     conn.sendText('next');
     assert.deepEqual(sentFrames(conn).map((frame) => [frame.opcode, frame.fin]), [[Opcode.Binary, false], [Opcode.Continuation, true], [Opcode.Text, true]]);
+  });
+
+  test('a text fragment that cannot be masked is not counted in the message\'s UTF-8 (§8.1): sent again, it completes it; a different one still may not break it', () => {
+    const conn = clientWithEntropyFailing(2);
+    drainKeyPool(conn);
+    conn.sendFrame(Opcode.Text, 'ab', false); // the pool's last key
+    assert.throws(() => conn.sendFrame(Opcode.Continuation, Uint8Array.of(0xe2, 0x82), false), /entropy unavailable/);
+    // Had the failed fragment counted, 0xac would complete € (e2 82 ac); it would be a lone continuation byte on the wire.
+    assertUsageError(() => conn.sendFrame(Opcode.Continuation, Uint8Array.of(0xac), true), 'WS_ERR_INVALID_UTF8');
+    conn.sendFrame(Opcode.Continuation, Uint8Array.of(0xe2, 0x82), false);
+    conn.sendFrame(Opcode.Continuation, Uint8Array.of(0xac), true);
+    const frames = sentFrames(conn);
+    assert.equal(new TextDecoder('utf-8', { fatal: true }).decode(concat(frames.map((frame) => frame.payload))), 'ab€');
   });
 
   test('a fragmented message cut short by it fails the connection (§7.1.7): nothing may follow a message left open', () => {

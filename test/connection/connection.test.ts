@@ -1100,6 +1100,17 @@ describe('misuse by the host or its handler leaves no broken state behind', () =
     assert.throws(() => new Connection('Client' as Role, new EventCollector()), TypeError);
   });
 
+  test('a lowered message limit applies to the message in progress from its next frame: its size so far counts (a budget for the whole connection)', () => {
+    const { conn, events } = endpoint('server', { maxPayload: 1000 });
+    conn.receive(frameTo('server', { opcode: Opcode.Binary, payload: new Uint8Array(100), fin: false }));
+    conn.setMessageLimit(105);
+    conn.receive(frameTo('server', { opcode: Opcode.Continuation, payload: new Uint8Array(5), fin: false }));
+    assert.equal(conn.state, 'OPEN', '105 bytes so far: within the limit');
+    conn.receive(frameTo('server', { opcode: Opcode.Continuation, payload: new Uint8Array(1), fin: true }));
+    const failure = summarize(events.take()).find((event) => event.type === 'error');
+    assert.deepEqual([failure?.closeCode, conn.state], [1009, 'CLOSED']);
+  });
+
   test('§7.4: a close code that is not a whole number is refused', () => {
     const { conn } = endpoint('server');
     assertUsageError(() => conn.close(1000.5), 'WS_ERR_INVALID_CLOSE_CODE');
