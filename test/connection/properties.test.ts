@@ -5,11 +5,15 @@ import fc from 'fast-check';
 
 import { Connection, type Role } from '../../src/connection/connection.ts';
 import { EventCollector, type ConnectionEvent } from '../../src/connection/handler.ts';
+import { OutputQueue } from '../../src/connection/output.ts';
 import { FrameDecoder } from '../../src/frame/decoder.ts';
 import { encodeFrame } from '../../src/frame/encoder.ts';
 import { Opcode } from '../../src/frame/opcode.ts';
 import { anyText, concat, decodeAll, RecordingSink, seededRandom, utf8 } from '../frame/helpers.ts';
 import { closeCodeOf, peerOf } from './helpers.ts';
+
+/** The shared output slab's size (see output.ts). */
+const SLAB_SIZE = 64 * 1024;
 
 // ——— Message sequences ———
 
@@ -184,6 +188,66 @@ for (const senderRole of ['client', 'server'] as const) {
     });
   });
 }
+
+// ——— Connections sharing the output slab ———
+
+/** Messages as a slab sees them: short frames that a take joins, and long payloads queued as they are between them. */
+const slabMessage: fc.Arbitrary<Message> = fc.oneof(
+  message,
+  fc.record({ kind: fc.constant('ping' as const), data: fc.uint8Array({ maxLength: 40 }) }),
+  fc.record({ kind: fc.constant('binary' as const), data: fc.uint8Array({ minLength: 4096, maxLength: 6000 }), mode: fc.constant({ how: 'whole' as const }) }),
+);
+
+/** Reserve from the shared output slab until `room` bytes are left in it. */
+function leaveSlabRoom(room: number): void {
+  const filler = new OutputQueue();
+  let left = SLAB_SIZE - filler.reserve(0);
+  while (left > room) {
+    const size = Math.min(SLAB_SIZE / 4, left - room);
+    filler.reserve(size);
+    left -= size;
+  }
+  filler.take();
+}
+
+describe('properties: connections sharing the output slab', () => {
+  test('§5.4/§5.5.1 messages of several connections, queued interleaved and taken at any moment, reach each receiver whole, once, in order, and nothing after the close', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({ who: fc.integer({ min: 0, max: 2 }), message: slabMessage, take: fc.integer({ min: 0, max: 3 }).map((n) => n === 0), room: fc.option(fc.integer({ min: 0, max: 400 }), { freq: 2 }) }),
+          { minLength: 12, maxLength: 30 },
+        ),
+        fc.integer(),
+        (steps, seed) => {
+          const senders = [0, 1, 2].map((i) => new Connection('server', new EventCollector(), { randomFill: deterministicFill(seed + i) }));
+          const taken: Uint8Array[][] = [[], [], []];
+          const expected: ConnectionEvent[][] = [[], [], []];
+          for (const step of steps) {
+            expected[step.who]!.push(...send(senders[step.who]!, [step.message]));
+            // Fill the slab to near its end now and then: the short frames queued so far are
+            // joined at take time, and a join that no longer fits starts a fresh slab.
+            if (step.room !== null) leaveSlabRoom(step.room);
+            if (step.take) taken[step.who]!.push(...senders[step.who]!.takeOutgoing());
+          }
+          senders.forEach((sender, i) => {
+            sender.close(1000, 'bye');
+            expected[i]!.push({ type: 'close', code: 1000, reason: 'bye' });
+            taken[i]!.push(...sender.takeOutgoing());
+          });
+          taken.forEach((chunksTaken, i) => {
+            const events = new EventCollector();
+            const receiver = new Connection('client', events);
+            receiver.receive(concat(chunksTaken));
+            assert.deepEqual(events.take(), expected[i], `connection ${i}`);
+            assert.equal(receiver.state, 'CLOSED');
+          });
+        },
+      ),
+      { numRuns: 400, endOnFailure: true },
+    );
+  });
+});
 
 // ——— Garbage ———
 
