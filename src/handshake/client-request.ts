@@ -84,7 +84,7 @@ export function hostHeader(host: string, port: number | undefined, secure: boole
   if (host === '') throw new InvalidHeaderError('host must not be empty');
   const bracketed = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   // RFC 7230 §5.4: what a server checks the Host field against.
-  if (!isUriHost(bracketed)) throw new InvalidHeaderError(`Invalid host: ${describe(host)}`);
+  if (!isUriHost(bracketed)) throw new InvalidHeaderError(`Invalid host: ${describe(host)} (a name, an IPv4 address or an IPv6 literal; the port goes apart)`);
   if (port === undefined || port === defaultPort(secure)) return bracketed;
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidHeaderError(`Invalid port: ${port}`);
   return `${bracketed}:${port}`;

@@ -162,19 +162,51 @@ function badTarget(target: string, problem: string): HandshakeError {
   return new HandshakeError(400, 'WS_HANDSHAKE_BAD_TARGET', `Invalid request target ${describe(target)}: ${problem}`);
 }
 
-/**
- * RFC 3986 §3.2.2: a uri-host is an IP literal in brackets or a reg-name (unreserved,
- * pct-encoded and sub-delims characters; an IPv4 address is one too), not empty (RFC 7230
- * §2.7.1: a URI with an empty host is invalid).
- */
-const URI_HOST = String.raw`(?:\[[0-9A-Za-z:.%]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+)`;
-const URI_HOST_SYNTAX = new RegExp(`^${URI_HOST}$`);
-/** RFC 7230 §5.4: `Host = uri-host [ ":" port ]`. */
-const HOST_SYNTAX = new RegExp(`^${URI_HOST}(?::[0-9]*)?$`);
+/** RFC 3986 §3.2.2 reg-name (unreserved, pct-encoded, sub-delims), which an IPv4 address is too; not empty (RFC 7230 §2.7.1). */
+const REG_NAME = /^[A-Za-z0-9\-._~%!$&'()*+,;=]+$/;
+/** RFC 3986 §3.2.2: `IPvFuture = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" )`. */
+const IPV_FUTURE = /^v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+$/;
+/** RFC 6874: a zone, after `%25`, is unreserved and pct-encoded characters. */
+const ZONE_ID = /^(?:[A-Za-z0-9\-._~]|%[0-9A-Fa-f]{2})+$/;
+const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/;
+const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
-/** Whether `host` is a uri-host (RFC 3986 §3.2.2): a bracketed IP literal, or a non-empty reg-name or IPv4 address. */
+/**
+ * Whether `host` is a uri-host (RFC 3986 §3.2.2): an IP literal in brackets (an IPv6
+ * address, with a zone (RFC 6874) or not, or an IPvFuture), or a non-empty reg-name or
+ * IPv4 address. `example.com:8080` is none: a port is no part of a host.
+ */
 export function isUriHost(host: string): boolean {
-  return URI_HOST_SYNTAX.test(host);
+  if (!host.startsWith('[')) return REG_NAME.test(host);
+  if (!host.endsWith(']')) return false;
+  const literal = host.slice(1, -1);
+  if (IPV_FUTURE.test(literal)) return true;
+  const zone = literal.indexOf('%25');
+  return isIpv6(zone === -1 ? literal : literal.slice(0, zone)) && (zone === -1 || ZONE_ID.test(literal.slice(zone + 3)));
+}
+
+/** RFC 3986 §3.2.2 IPv6address: eight 16-bit groups, a run of them elided by `::`, the last two as IPv4 if written so. */
+function isIpv6(text: string): boolean {
+  const halves = text.split('::');
+  if (halves.length > 2) return false;
+  const groups = halves.flatMap((half) => (half === '' ? [] : half.split(':')));
+  let count = groups.length;
+  if (count > 0 && groups[count - 1]!.includes('.')) {
+    if (!IPV4.test(groups.pop()!)) return false;
+    count++; // an IPv4 address counts as two groups
+  }
+  if (!groups.every((group) => HEX_GROUP.test(group))) return false;
+  return halves.length === 2 ? count <= 7 : count === 8;
+}
+
+/** RFC 7230 §5.4: `Host = uri-host [ ":" port ]`. */
+function isHostField(value: string): boolean {
+  // A reg-name has no ':', and an IP literal ends at its ']': what follows is the port.
+  const end = value.startsWith('[') ? value.indexOf(']') + 1 : value.indexOf(':');
+  if (end === 0) return false;
+  const host = end === -1 ? value : value.slice(0, end);
+  const rest = end === -1 ? '' : value.slice(end);
+  return isUriHost(host) && (rest === '' || /^:[0-9]*$/.test(rest));
 }
 
 // RFC 6455 §4.2.1 item 2; RFC 7230 §5.4 requires 400 for a missing or repeated Host, or an invalid one.
@@ -184,7 +216,7 @@ function requireHost(headers: HeaderLookup): string {
     const problem = hosts.length > 1 ? 'Host header appears more than once' : 'Missing Host header';
     throw new HandshakeError(400, 'WS_HANDSHAKE_BAD_HOST', problem);
   }
-  if (!HOST_SYNTAX.test(hosts[0])) throw new HandshakeError(400, 'WS_HANDSHAKE_BAD_HOST', `Invalid Host header ${describe(hosts[0])}`);
+  if (!isHostField(hosts[0])) throw new HandshakeError(400, 'WS_HANDSHAKE_BAD_HOST', `Invalid Host header ${describe(hosts[0])}`);
   return hosts[0];
 }
 

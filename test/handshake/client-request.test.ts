@@ -71,11 +71,13 @@ test('RFC 6455 §4.1 item 4 / RFC 3986 §3.2.2: IPv6 literals are bracketed', ()
 });
 
 test('RFC 7230 §5.4: a host that is no uri-host is refused, not sent for the server to refuse', () => {
-  for (const host of ['exa mple.com', 'example.com/evil', 'user@example.com', 'a?b', 'a#b', '"quoted"', 'hé', '[::1']) {
+  // A port is no part of a host: 'example.com:8080' is not taken for an IPv6 literal and bracketed.
+  for (const host of ['exa mple.com', 'example.com/evil', 'user@example.com', 'a?b', 'a#b', '"quoted"', 'hé', '[::1', 'example.com:8080', 'cafe:8080', '1:2:3:4:5:6:7:8:9', '[zz]', '[%]', '[1.2.3.4]']) {
     assert.throws(() => hostHeader(host, 80, false), InvalidHeaderError, host);
     assert.throws(() => buildClientRequest({ host, key: RFC_KEY }), InvalidHeaderError, host);
   }
-  for (const host of ['example.com', '127.0.0.1', 'my_host', 'xn--bcher-kva.example', '[::1]', '::1']) hostHeader(host, 80, false);
+  for (const host of ['example.com', '127.0.0.1', 'my_host', 'xn--bcher-kva.example', '[::1]', '::1', '2001:db8::ff00:42:8329', '::ffff:192.0.2.128', '1:2:3:4:5:6:7:8', '[v1.fe]']) hostHeader(host, 80, false);
+  assert.throws(() => hostHeader('example.com:8080', 80, false), /Invalid host: "example.com:8080" \(a name, an IPv4 address or an IPv6 literal; the port goes apart\)/);
 });
 
 test('host and port are validated', () => {
