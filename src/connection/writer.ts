@@ -56,9 +56,14 @@ export class FrameWriter {
     return writer;
   }
 
-  /** Give back a writer taken with {@link FrameWriter.take} whose output was all taken; the caller drops it. */
+  /**
+   * Give back a writer taken with {@link FrameWriter.take} whose output was all taken; the
+   * caller drops it. It lets go of the connection's compression, which `take` sets again.
+   */
   static rest(writer: FrameWriter): void {
-    if (resting.length < MAX_RESTING && writer.size === 0 && writer.keys === null) resting.push(writer);
+    if (resting.length >= MAX_RESTING || writer.size !== 0 || writer.keys !== null) return;
+    writer.compression = null;
+    resting.push(writer);
   }
 
   /** The output queue, made on first use. */

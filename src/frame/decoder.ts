@@ -23,6 +23,17 @@ export type { FrameDecoderOptions, FrameSink, PayloadView } from './decoder-type
 export const allocateZeroed = (size: number): Uint8Array => new Uint8Array(size);
 
 const EMPTY = new Uint8Array(0);
+
+/** The sink of a decoder at rest, which is fed nothing until `bind` gives it one. */
+const NO_SINK: FrameSink = {
+  onFrame: unbound,
+  onFramePart: unbound,
+  onFrameError: unbound,
+};
+
+function unbound(): never {
+  throw new Error('a decoder at rest was fed bytes: bind it to a sink first');
+}
 const TWO_POW_32 = 0x1_0000_0000;
 
 // Decoders at rest, lent to whichever sink reads next (see `FrameDecoder.take`): parsing is
@@ -99,9 +110,15 @@ export class FrameDecoder {
     return decoder;
   }
 
-  /** Give back a decoder {@link atRest} that its sink no longer holds, for the next `take`. */
+  /**
+   * Give back a decoder {@link atRest} that its sink no longer holds, for the next `take`.
+   * It lets go of the sink: a resting decoder that kept its last connection would keep that
+   * connection, and all it holds, alive after it closed, until the decoder is taken again.
+   */
   static rest(decoder: FrameDecoder): void {
-    if (resting.length < MAX_RESTING) resting.push(decoder);
+    if (resting.length >= MAX_RESTING) return;
+    decoder.sink = NO_SINK;
+    resting.push(decoder);
   }
 
   /**

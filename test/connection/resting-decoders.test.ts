@@ -125,3 +125,14 @@ test('§5.5.1 nothing after the peer\'s close frame is data, in a later chunk to
     assert.equal(conn.awaitingCloseReply, true);
   }
 });
+
+test('a decoder at rest holds nothing of the connection it last read for: a closed connection it rested after is not kept alive by it', () => {
+  const { conn } = endpoint('server');
+  const frame = frameTo('server', { opcode: Opcode.Text, payload: utf8('half then half') });
+  conn.receive(frame.subarray(0, 5)); // mid-frame: the connection holds its decoder
+  const decoder = (conn as unknown as { decoder: object | null }).decoder;
+  assert.ok(decoder !== null);
+  conn.receive(frame.subarray(5)); // between frames: it goes back to rest
+  assert.equal((conn as unknown as { decoder: object | null }).decoder, null);
+  assert.notEqual((decoder as { sink: unknown }).sink, conn, 'the resting decoder still points at its last connection');
+});

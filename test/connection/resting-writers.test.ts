@@ -101,3 +101,13 @@ test('a client keeps its own writer: its frames stay masked after takes between 
     assert.equal(bytes.length, 0);
   }
 });
+
+test('a writer at rest lets go of the compression of the connection it last wrote for (its zlib streams, its connection)', () => {
+  const compressing = new Connection('server', new EventCollector(), { compression: fakeCompression });
+  compressing.sendBinary(utf8('squeeze me'));
+  const writer = (compressing as unknown as { madeWriter: object | null }).madeWriter;
+  assert.ok(writer !== null);
+  compressing.takeOutgoing(); // all taken: the writer rests
+  assert.equal((compressing as unknown as { madeWriter: object | null }).madeWriter, null);
+  assert.equal((writer as { compression: unknown }).compression, null);
+});
