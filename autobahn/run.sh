@@ -39,6 +39,7 @@ port=9001
 url="ws://$host:$port"
 agent=wspeer
 container=wspeer-autobahn-fuzzingserver
+client_container=wspeer-autobahn-fuzzingclient
 owner="$(id -u):$(id -g)"
 
 if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then
@@ -52,8 +53,31 @@ EOF
   exit 2
 fi
 
+# How the container reaches us and we reach it. Host networking shares the host's loopback,
+# but only on Docker Engine for Linux run as root. Docker Desktop (macOS, Windows) and
+# rootless Docker get a bridge: the suite's port is published on 127.0.0.1, and the suite
+# reaches our server as host.docker.internal. AUTOBAHN_NETWORK=host|bridge overrides.
+network=${AUTOBAHN_NETWORK:-}
+if [[ -z $network ]]; then
+  network=host
+  if docker info -f '{{.OperatingSystem}} {{.SecurityOptions}}' 2>/dev/null | grep -qiE 'docker desktop|rootless'; then
+    network=bridge
+  fi
+fi
+case "$network" in
+  host) docker_network=(--network host) ;;
+  bridge) docker_network=(--add-host=host.docker.internal:host-gateway) ;;
+  *)
+    echo "AUTOBAHN_NETWORK must be host or bridge, got $network" >&2
+    exit 2
+    ;;
+esac
+# The image is built for amd64 only: elsewhere (Apple silicon) it runs emulated, by request.
+docker_platform=(--platform linux/amd64)
+
 server_pid=""
 container_started=""
+client_started=""
 
 port_open() {
   (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null
@@ -102,12 +126,18 @@ stop_server() {
 }
 
 stop_container() {
+  if [[ -n $client_started ]]; then
+    client_started=""
+    docker rm -f "$client_container" >/dev/null 2>&1 || true
+  fi
   [[ -n $container_started ]] || return 0
   container_started=""
   docker rm -f "$container" >/dev/null 2>&1 || true
 }
 
 cleanup() {
+  # A second Ctrl-C must not cut the cleanup short and leave a container running.
+  trap '' INT TERM
   stop_server
   stop_container
 }
@@ -133,28 +163,55 @@ docker_mounts=(
 )
 
 if [[ $mode == server ]]; then
-  echo "Starting the wspeer echo server on $url ..."
+  # Over a bridge the suite comes from outside the host's loopback: the server listens on
+  # every interface, and the suite is given a copy of its config with the host's name.
+  listen=$host
+  config=/config/fuzzingclient.json
+  if [[ $network == bridge ]]; then
+    listen=0.0.0.0
+    sed "s#ws://$host:$port#ws://host.docker.internal:$port#" autobahn/fuzzingclient.json >"$root/reports/fuzzingclient.json"
+    config=/reports/fuzzingclient.json
+  fi
+  echo "Starting the wspeer echo server on ws://$listen:$port ..."
   # Job control gives the background job its own process group, so that
-  # stop_server can signal npx and everything it spawned.
+  # stop_server can signal npx and everything it spawned. --context-takeover: the
+  # compression cases then exercise kept contexts as well as the suite's offers to drop them.
+  # (The empty array is spelt so for bash before 4.4, which calls it unbound under set -u.)
   set -m
-  npx tsx src/cli/main.ts serve --host "$host" --port "$port" --max-payload 20971520 --deflate "${serve_flags[@]}" &
+  npx tsx src/cli/main.ts serve --host "$listen" --port "$port" --max-payload 20971520 --deflate --context-takeover ${serve_flags[@]+"${serve_flags[@]}"} &
   server_pid=$!
   set +m
   wait_for_port "The wspeer server" server_alive || exit 2
 
-  echo "Running the Autobahn fuzzingclient against it ..."
+  echo "Running the Autobahn fuzzingclient against it ($network network) ..."
   # Old reports are removed and new ones re-owned inside the container, since
   # files the suite writes there belong to root. Its output is kept, for the
-  # number of cases it says it will run.
+  # number of cases it says it will run. The container is named and waited for in the
+  # background, so that Ctrl-C reaches the traps at once and cleanup removes it.
   log="$root/reports/fuzzingclient.log"
-  if ! docker run --rm --network host "${docker_mounts[@]}" -e "OWNER=$owner" "$image" \
-    sh -c 'rm -rf /reports/servers
-           wstest -m fuzzingclient -s /config/fuzzingclient.json
-           status=$?
-           chown -R "$OWNER" /reports/servers 2>/dev/null
-           exit $status' | tee "$log"; then
+  status_file="$root/reports/fuzzingclient.status"
+  rm -f "$status_file"
+  docker rm -f "$client_container" >/dev/null 2>&1 || true
+  client_started=1
+  (
+    status=0
+    docker run --rm --init --name "$client_container" "${docker_network[@]}" "${docker_platform[@]}" "${docker_mounts[@]}" \
+      -e "OWNER=$owner" -e "CONFIG=$config" -e PYTHONUNBUFFERED=1 "$image" \
+      sh -c 'rm -rf /reports/servers
+             wstest -m fuzzingclient -s "$CONFIG"
+             status=$?
+             chown -R "$OWNER" /reports/servers 2>/dev/null
+             exit $status' || status=$?
+    echo "$status" >"$status_file"
+  ) 2>&1 | tee "$log" &
+  wait $! || true
+  client_started=""
+  if [[ "$(cat "$status_file" 2>/dev/null)" != 0 ]]; then
     echo "The Autobahn fuzzingclient did not complete." >&2
     exit 2
+  fi
+  if grep -q 'Connection to .* failed' "$log"; then
+    echo "The suite could not reach the wspeer server (see $log); with Docker Desktop or rootless Docker, try AUTOBAHN_NETWORK=bridge." >&2
   fi
 
   # The suite writes its report and exits 0 even when the server died midway.
@@ -177,8 +234,12 @@ else
   docker rm -f "$container" >/dev/null 2>&1 || true
   echo "Starting the Autobahn fuzzingserver on $url ..."
   container_started=1
-  # --webport 0: no web server of the suite's (by default on port 8080 of the host).
-  if ! docker run -d --name "$container" --network host "${docker_mounts[@]}" "$image" \
+  # --webport 0: no web server of the suite's (by default on port 8080 of the host). Over a
+  # bridge its port is published on the host's loopback, and Docker accepts connections
+  # there before the suite listens: the client retries its first request meanwhile.
+  published=()
+  [[ $network == bridge ]] && published=(-p "$host:$port:$port")
+  if ! docker run -d --init --name "$container" "${docker_network[@]}" ${published[@]+"${published[@]}"} "${docker_platform[@]}" "${docker_mounts[@]}" "$image" \
     sh -c 'rm -rf /reports/clients && exec wstest -m fuzzingserver -s /config/fuzzingserver.json --webport 0' \
     >/dev/null; then
     echo "The fuzzingserver container could not be started." >&2

@@ -16,9 +16,17 @@ export interface AutobahnClientSettings {
   maxPayload?: number;
   /** Offer permessage-deflate with context takeover, which the suite's 12.* and 13.* cases need. */
   deflate?: boolean;
-  /** How long the suite may take to send the case count (ms); default 10 s. */
+  /**
+   * How long the suite may take to answer the first request, the case count (ms); default
+   * 60 s. Until then a refused or dropped connection is tried again: a port Docker publishes
+   * accepts connections before the suite in the container listens.
+   */
   answerTimeout?: number;
-  /** How long one case may run before its connection is dropped and the case fails (ms); default 2 min. */
+  /**
+   * How long one case may run before its connection is dropped and the case fails (ms);
+   * default 10 min, past the suite's own limits (8 min for its largest 13.* cases) on a
+   * slow or emulated host.
+   */
   caseTimeout?: number;
 }
 
@@ -37,21 +45,25 @@ export interface AutobahnClientRun {
 export async function runAutobahnClient(settings: AutobahnClientSettings): Promise<AutobahnClientRun> {
   const base = settings.url.replace(/\/+$/, '');
   const agent = encodeURIComponent(settings.agent);
-  const count = Number(await readOne(`${base}/getCaseCount`, settings.answerTimeout ?? 10_000));
+  const count = Number(await readFirst(`${base}/getCaseCount`, settings.answerTimeout ?? 60_000));
   if (!Number.isSafeInteger(count) || count < 1) throw new Error(`the fuzzing server reported ${count} cases`);
   const failed: AutobahnClientRun['failed'] = [];
-  for (let index = 1; index <= count; index++) {
-    process.stdout.write(`\rcase ${index}/${count}`);
-    const error = await echoCase(`${base}/runCase?case=${index}&agent=${agent}`, settings);
-    if (error !== null) failed.push({ index, error });
+  try {
+    for (let index = 1; index <= count; index++) {
+      process.stdout.write(`\rcase ${index}/${count}`);
+      const error = await echoCase(`${base}/runCase?case=${index}&agent=${agent}`, settings);
+      if (error !== null) failed.push({ index, error });
+    }
+    process.stdout.write('\n');
+    const reports = await connect(`${base}/updateReports?agent=${agent}`);
+    await reports.shutdown();
+  } finally {
+    // Named whether or not the run got to the end: a suite that died midway leaves only these.
+    for (const { index, error } of failed) {
+      console.error(`case ${index} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
-  process.stdout.write('\n');
-  const reports = await connect(`${base}/updateReports?agent=${agent}`);
-  await reports.shutdown();
   console.log(`cases: ${count}`);
-  for (const { index, error } of failed) {
-    console.error(`case ${index} failed: ${error instanceof Error ? error.message : String(error)}`);
-  }
   console.log(`reports updated for agent ${settings.agent}`);
   return { count, failed };
 }
@@ -68,7 +80,7 @@ async function echoCase(url: string, settings: AutobahnClientSettings): Promise<
   } catch (error) {
     return error;
   }
-  const caseTimeout = settings.caseTimeout ?? 120_000;
+  const caseTimeout = settings.caseTimeout ?? 600_000;
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -83,9 +95,35 @@ async function echoCase(url: string, settings: AutobahnClientSettings): Promise<
   return timedOut ? new TimeoutError('the case', caseTimeout) : null;
 }
 
+/**
+ * The first message of the suite's first connection (the case count), trying again every
+ * half second while the connection is refused or dropped before its handshake, up to
+ * `timeout` ms in all.
+ */
+async function readFirst(url: string, timeout: number): Promise<string> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    try {
+      return await readOne(url, Math.max(1, deadline - Date.now()));
+    } catch (error) {
+      if (!isNotListeningYet(error) || Date.now() + RETRY_DELAY >= deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY));
+    }
+  }
+}
+
+/** Between tries of the first request. */
+const RETRY_DELAY = 500;
+
+/** A connection refused or reset, or closed before the end of the handshake: nothing listens behind the port yet. */
+function isNotListeningYet(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'WS_RESPONSE_CLOSED';
+}
+
 /** The first message of a connection (the case count); the connection goes either way. */
 async function readOne(url: string, timeout: number): Promise<string> {
-  const peer = await connect(url);
+  const peer = await connect(url, {}, { timeout });
   let message;
   try {
     message = await peer.read(timeout);

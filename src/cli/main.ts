@@ -11,7 +11,7 @@ import { InvalidUrlError } from '../handshake/errors.ts';
 
 const USAGE = `usage:
   wspeer serve [--host 127.0.0.1] [--port 9001] [--path /] [--max-payload BYTES]
-               [--ping-frequency MS] [--deflate] [--lent-messages] [--tls-cert FILE --tls-key FILE]
+               [--ping-frequency MS] [--deflate [--context-takeover]] [--lent-messages] [--tls-cert FILE --tls-key FILE]
   wspeer connect [--url ws://127.0.0.1:9001/] [--header 'NAME: VALUE']... [--protocol NAME[,NAME...]]
                  [--origin ORIGIN] [--deflate] [--ping-frequency MS] [--ca FILE] [--allow-self-signed]
       sends each line of stdin as a text message, prints each message on stdout

@@ -11,7 +11,7 @@ import { ArgumentError, flagOption, integerOption, stringOption } from './args.t
 export const DEFAULT_PORT = 9001;
 
 /** The options `serve` takes. */
-export const SERVE_OPTIONS = ['host', 'port', 'path', 'max-payload', 'ping-frequency', 'deflate', 'lent-messages', 'tls-cert', 'tls-key'];
+export const SERVE_OPTIONS = ['host', 'port', 'path', 'max-payload', 'ping-frequency', 'deflate', 'context-takeover', 'lent-messages', 'tls-cert', 'tls-key'];
 
 /** Settings of the echo server. */
 export interface EchoServerSettings {
@@ -32,6 +32,9 @@ export function serveSettings(options: Map<string, string | true>): EchoServerSe
   if (!path.startsWith('/')) throw new ArgumentError(`--path must start with /, got ${path}`);
   const maxPayload = integerOption(options, 'max-payload', 64 * 1024 * 1024);
   if (maxPayload < 1) throw new ArgumentError('--max-payload must be at least 1 byte');
+  const deflate = flagOption(options, 'deflate');
+  const contextTakeover = flagOption(options, 'context-takeover');
+  if (contextTakeover && !deflate) throw new ArgumentError('--context-takeover is a setting of --deflate');
   return {
     host: stringOption(options, 'host', '127.0.0.1'),
     port,
@@ -39,7 +42,8 @@ export function serveSettings(options: Map<string, string | true>): EchoServerSe
     options: {
       maxPayload,
       pingFrequency: integerOption(options, 'ping-frequency', 0),
-      deflate: flagOption(options, 'deflate'),
+      // Context takeover kept when the client allows it: a zlib stream per connection.
+      deflate: contextTakeover ? { contextTakeover: true } : deflate,
       // Each message is lent to the echo as it lies in the read buffer (see `lentMessages`).
       lentMessages: flagOption(options, 'lent-messages'),
       ...(cert === '' ? {} : { tls: { cert, key } }),

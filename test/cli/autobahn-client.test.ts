@@ -8,7 +8,7 @@ import { test } from 'node:test';
 
 import { runAutobahnClient } from '../../src/cli/autobahn-client.ts';
 import { server, TimeoutError } from '../../src/index.ts';
-import { defer, LOCALHOST, waitFor, within } from '../peer/helpers.ts';
+import { closedPort, defer, LOCALHOST, sleep, waitFor, within } from '../peer/helpers.ts';
 
 test('the testee client asks for the case count, runs every case in order echoing what it gets, then asks for the reports; a case it cannot connect for is reported', async (t) => {
   const requests: string[] = [];
@@ -58,4 +58,18 @@ test('a case whose connection the suite never closes fails at caseTimeout, and t
   const run = await within(runAutobahnClient({ url: suite.url, agent: 'a', caseTimeout: 200 }), 5000, 'the run');
   assert.deepEqual(run.failed.map(({ index, error }) => [index, error instanceof TimeoutError]), [[1, true]]);
   assert.deepEqual(requests, ['/getCaseCount', '/runCase?case=1&agent=a', '/runCase?case=2&agent=a', '/updateReports?agent=a']);
+});
+
+test('a suite not listening yet (a port Docker publishes before the suite is up) is asked again until it answers, within answerTimeout; one that never listens fails the run', async (t) => {
+  const port = await closedPort();
+  const started = within(runAutobahnClient({ url: `ws://${LOCALHOST}:${port}`, agent: 'late' }), 10_000, 'the run');
+  await sleep(1200); // two or three refused tries
+  const suite = await server(`ws://${LOCALHOST}:${port}`, async (peer) => {
+    if (peer.handshake.path === '/getCaseCount') await peer.write('1');
+    await peer.shutdown(1000);
+  });
+  defer(t, () => suite.close(500));
+  assert.equal((await started).count, 1);
+  const never = await closedPort();
+  await assert.rejects(within(runAutobahnClient({ url: `ws://${LOCALHOST}:${never}`, agent: 'none', answerTimeout: 1200 }), 5000, 'the run'), { code: 'ECONNREFUSED' });
 });

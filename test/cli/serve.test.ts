@@ -177,3 +177,24 @@ test('wspeer serve --lent-messages lends each message to the echo (lentMessages)
   }
   assert.equal(await stop(running), 0);
 });
+
+test('wspeer serve --deflate --context-takeover keeps the compression context when the client allows it (RFC 7692 §7.1.1), and echoes across messages', async (t) => {
+  const settingsOf = (...argv: string[]): ReturnType<typeof serveSettings> => serveSettings(parseArgs(['serve', ...argv]).options);
+  assert.deepEqual(settingsOf('--deflate', '--context-takeover').options.deflate, { contextTakeover: true });
+  assert.equal(settingsOf('--deflate').options.deflate, true);
+  assert.throws(() => settingsOf('--context-takeover'), /--context-takeover is a setting of --deflate/);
+  const kept = await startServe(t, ['--deflate', '--context-takeover']);
+  const client = await connect(kept.url, {}, { deflate: { contextTakeover: true } });
+  defer(t, () => client.close());
+  assert.equal(client.handshake.extensions, 'permessage-deflate', 'no context dropped by either side');
+  for (let i = 0; i < 5; i++) {
+    await client.write(`the same words again and again, round ${i}`);
+    assert.equal((await client.read(3000))?.data, `the same words again and again, round ${i}`);
+  }
+  assert.equal(await stop(kept), 0);
+  const dropped = await startServe(t, ['--deflate']);
+  const other = await connect(dropped.url, {}, { deflate: { contextTakeover: true } });
+  defer(t, () => other.close());
+  assert.match(other.handshake.extensions, /server_no_context_takeover/);
+  assert.equal(await stop(dropped), 0);
+});
