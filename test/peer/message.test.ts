@@ -4,12 +4,21 @@
  */
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 
 import { connect, Opcode, server, type Message, type Peer } from '../../src/index.ts';
 import { bufferView } from '../../src/peer/buffers.ts';
 import { ReceivedMessage } from '../../src/peer/message.ts';
 import { acceptRawClient, clientFrame, closeCodeOf, defer, FrameReader, LOCALHOST, readPlain, waitFor } from './helpers.ts';
+
+/** A client of a server that relays each message back as it came, with `send`; both go after the test. */
+async function relayingClient(t: TestContext): Promise<Peer> {
+  const relay = await server(`ws://${LOCALHOST}:0/`, (peer) => peer.onMessage((message) => void peer.send(message)));
+  defer(t, () => relay.close(1000));
+  const client = await connect(relay.url);
+  defer(t, () => client.close());
+  return client;
+}
 
 test('bufferView makes a Buffer in every observable way, sharing the memory it views', () => {
   const backing = new ArrayBuffer(16);
@@ -48,10 +57,7 @@ test('a message held as its place in a chunk reads as the bytes at that place, w
 });
 
 test('a message\'s opcode narrows its data: a string for text, bytes for binary, with no cast (a wrong type fails the typecheck)', async (t) => {
-  const echo = await server(`ws://${LOCALHOST}:0/`, (peer) => peer.onMessage((message) => void peer.send(message)));
-  defer(t, () => echo.close(1000));
-  const client = await connect(echo.url);
-  defer(t, () => client.close());
+  const client = await relayingClient(t);
   await client.write('{"n":1}');
   await client.write(new Uint8Array([7, 8, 9]));
   const described: string[] = [];
@@ -116,10 +122,7 @@ test('what a peer writes to its socket is already Buffers, which Node takes as t
 });
 
 test('a message read is relayed by send() as it was received: text stays text, binary stays binary', async (t) => {
-  const relay = await server(`ws://${LOCALHOST}:0/`, (peer) => peer.onMessage((message) => void peer.send(message)));
-  defer(t, () => relay.close(1000));
-  const client = await connect(relay.url);
-  defer(t, () => client.close());
+  const client = await relayingClient(t);
   await client.write('héllo ✓');
   await client.write(new Uint8Array([0, 255, 7]));
   assert.deepEqual(await readPlain(client, 2000), { opcode: 1, fin: true, data: 'héllo ✓' });
@@ -188,10 +191,7 @@ test('a message relayed with write() resolves with the bytes queued, like any ot
 });
 
 test('a message shows as { opcode, fin, data } in JSON and in util.inspect', async (t) => {
-  const echo = await server(`ws://${LOCALHOST}:0/`, (peer) => peer.onMessage((message) => void peer.send(message)));
-  defer(t, () => echo.close(1000));
-  const client = await connect(echo.url);
-  defer(t, () => client.close());
+  const client = await relayingClient(t);
   await client.write('shown');
   const message = (await client.read(2000)) as Message;
   assert.equal(JSON.stringify(message), '{"opcode":1,"fin":true,"data":"shown"}');

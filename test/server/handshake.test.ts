@@ -222,6 +222,18 @@ test('subprotocol: the server picks by its own preference order, not the client\
   await closeWs(ws);
 });
 
+/** Against a server speaking chat.v2, chat.v1 on /chat and feed on /feed: each path gets its own, any other none (§4.2.2 item 4). */
+async function assertChosenPerPath(instance: { url: string }): Promise<void> {
+  const offered = ['chat.v1', 'chat.v2', 'feed'];
+  const chosen: string[] = [];
+  for (const path of ['/chat?room=5', '/feed', '/other']) {
+    const peer = await connect(instance.url, { path, protocols: offered });
+    chosen.push(peer.handshake.protocol);
+    peer.close();
+  }
+  assert.deepEqual(chosen, ['chat.v2', 'feed', '']);
+}
+
 test('subprotocol: the function form chooses the list per path', async (t) => {
   const seen: string[] = [];
   const instance = await startServer(t, `ws://${LOCALHOST}:0/`, {
@@ -230,25 +242,13 @@ test('subprotocol: the function form chooses the list per path', async (t) => {
       return path === '/chat' ? ['chat.v2', 'chat.v1'] : path === '/feed' ? ['feed'] : [];
     },
   });
-  const chat = await connect(instance.url, { path: '/chat?room=5', protocols: ['chat.v1', 'chat.v2', 'feed'] });
-  assert.equal(chat.handshake.protocol, 'chat.v2');
-  const feed = await connect(instance.url, { path: '/feed', protocols: ['chat.v1', 'feed'] });
-  assert.equal(feed.handshake.protocol, 'feed');
-  const other = await connect(instance.url, { path: '/other', protocols: ['chat.v1', 'feed'] });
-  assert.equal(other.handshake.protocol, '');
-  for (const peer of [chat, feed, other]) peer.close();
+  await assertChosenPerPath(instance);
   assert.deepEqual(seen, ['/chat', '/feed', '/other'], 'the function gets the path without its query');
 });
 
 test('subprotocol: the record form gives each path its list; a path it does not name speaks none; bad records are refused when the server is made', async (t) => {
   const instance = await startServer(t, `ws://${LOCALHOST}:0/`, { protocols: { '/chat': ['chat.v2', 'chat.v1'], '/feed': 'feed' } });
-  const chat = await connect(instance.url, { path: '/chat?room=5', protocols: ['chat.v1', 'chat.v2', 'feed'] });
-  assert.equal(chat.handshake.protocol, 'chat.v2');
-  const feed = await connect(instance.url, { path: '/feed', protocols: ['chat.v1', 'feed'] });
-  assert.equal(feed.handshake.protocol, 'feed');
-  const other = await connect(instance.url, { path: '/other', protocols: ['chat.v1', 'feed'] });
-  assert.equal(other.handshake.protocol, '');
-  for (const peer of [chat, feed, other]) peer.close();
+  await assertChosenPerPath(instance);
   assert.throws(() => createUpgradeHandler({ protocols: { chat: ['a'] } }), /"chat" is no request path/);
   assert.throws(() => createUpgradeHandler({ protocols: { '/chat': ['a b'] } }), /protocols\["\/chat"\]: "a b" is not a token/);
   assert.throws(() => createUpgradeHandler({ protocols: { '/chat': [1] } as never }), /protocols\["\/chat"\] must be a string or an array of strings/);
