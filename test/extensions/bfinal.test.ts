@@ -250,4 +250,12 @@ test('RFC 7692 §7.2.1 / §7.2.3.4: a server with context takeover reads the BFI
   socket.write(Buffer.concat([compressed(HELLO), compressed(HELLO), compressed(syncFlushed(utf8('World'))), clientFrame(Opcode.Text, 'plain')]));
   await waitFor(() => received.length >= 4, 2000, 'four messages');
   assert.deepEqual(received, ['Hello', 'Hello', 'World', 'plain']);
+  // A flood of them costs no zlib stream each: the connection's inflate stream stays the same one.
+  const [peer] = [...instance.peers];
+  const inflaterOf = (): unknown => (peer as unknown as { connection: { compression: { inflater: unknown } } }).connection.compression.inflater;
+  const stream = inflaterOf();
+  socket.write(Buffer.concat(Array.from({ length: 2000 }, () => compressed(HELLO))));
+  await waitFor(() => received.length === 2004, 5000, 'the flood');
+  assert.ok(received.slice(4).every((text) => text === 'Hello'));
+  assert.ok(stream !== null && inflaterOf() === stream, 'one inflate stream for the connection');
 });
