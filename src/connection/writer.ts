@@ -58,11 +58,15 @@ export class FrameWriter {
 
   /**
    * Give back a writer taken with {@link FrameWriter.take} whose output was all taken; the
-   * caller drops it. It lets go of the connection's compression, which `take` sets again.
+   * caller drops it. It lets go of the connection's compression and the host's hooks, which
+   * `take` sets again: either may refer to the connection, and keep it alive once closed.
    */
   static rest(writer: FrameWriter): void {
     if (resting.length >= MAX_RESTING || writer.size !== 0 || writer.keys !== null) return;
     writer.compression = null;
+    writer.allocate = undefined;
+    writer.view = undefined;
+    writer.queue?.bind();
     resting.push(writer);
   }
 

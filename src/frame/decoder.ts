@@ -112,12 +112,16 @@ export class FrameDecoder {
 
   /**
    * Give back a decoder {@link atRest} that its sink no longer holds, for the next `take`.
-   * It lets go of the sink: a resting decoder that kept its last connection would keep that
-   * connection, and all it holds, alive after it closed, until the decoder is taken again.
+   * It lets go of the sink and the host's hooks (`bind` sets them again): a resting decoder
+   * that kept its last connection, or a hook that refers to it, would keep that connection
+   * and all it holds alive after it closed, until the decoder is taken again.
    */
   static rest(decoder: FrameDecoder): void {
     if (resting.length >= MAX_RESTING) return;
     decoder.sink = NO_SINK;
+    decoder.allocate = decoder.allocateLendable = allocateZeroed;
+    decoder.view = null;
+    decoder.empty = null;
     resting.push(decoder);
   }
 

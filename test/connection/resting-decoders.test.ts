@@ -136,3 +136,15 @@ test('a decoder at rest holds nothing of the connection it last read for: a clos
   assert.equal((conn as unknown as { decoder: object | null }).decoder, null);
   assert.notEqual((decoder as { sink: unknown }).sink, conn, 'the resting decoder still points at its last connection');
 });
+
+test('a decoder at rest lets go of the host\'s hooks too: one that refers to its connection would keep it alive', () => {
+  const hooks = { allocate: (size: number) => new Uint8Array(size), view: (buffer: ArrayBufferLike, offset: number, length: number) => new Uint8Array(buffer, offset, length) };
+  const conn = new Connection('server', new EventCollector(), hooks);
+  const frame = frameTo('server', { opcode: Opcode.Binary, payload: new Uint8Array(10) });
+  conn.receive(frame.subarray(0, 3));
+  const decoder = (conn as unknown as { decoder: Record<string, unknown> | null }).decoder;
+  assert.ok(decoder !== null && decoder.allocate === hooks.allocate);
+  conn.receive(frame.subarray(3));
+  assert.notEqual(decoder.allocate, hooks.allocate);
+  assert.equal(decoder.view, null);
+});

@@ -111,3 +111,15 @@ test('a writer at rest lets go of the compression of the connection it last wrot
   assert.equal((compressing as unknown as { madeWriter: object | null }).madeWriter, null);
   assert.equal((writer as { compression: unknown }).compression, null);
 });
+
+test('a writer at rest lets go of the host\'s hooks too: one that refers to its connection would keep it alive', () => {
+  const hooks = { allocate: (size: number) => new Uint8Array(size), view: (buffer: ArrayBufferLike, offset: number, length: number) => new Uint8Array(buffer, offset, length) };
+  const conn = new Connection('server', new EventCollector(), hooks);
+  conn.sendBinary(utf8('hooked'));
+  const writer = (conn as unknown as { madeWriter: Record<string, unknown> | null }).madeWriter;
+  assert.ok(writer !== null && writer.allocate === hooks.allocate);
+  conn.takeOutgoing();
+  assert.deepEqual([writer.allocate, writer.view], [undefined, undefined]);
+  const queue = writer.queue as Record<string, unknown> | null;
+  assert.ok(queue === null || (queue.allocate !== hooks.allocate && queue.view !== hooks.view));
+});
