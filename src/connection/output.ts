@@ -73,17 +73,19 @@ export class OutputQueue {
    * count as queued at once; `release` gives back an unused tail of the last reservation.
    */
   reserve(length: number): number {
-    this.pending += length;
     if (this.run === slab && this.runEnd === slabUsed && slabUsed + length <= SLAB_SIZE) {
       slabUsed += length;
       this.runEnd = slabUsed;
+      this.pending += length;
       return slabUsed - length;
     }
+    // Counted once reserved, never before: the host's hooks called here may throw.
     this.closeRun();
     if (length > DEDICATED_MIN) {
       const own = this.allocate(length);
       this.push(own);
       this.buffer = own;
+      this.pending += length;
       return 0;
     }
     if (slabUsed + length > SLAB_SIZE) {
@@ -98,6 +100,7 @@ export class OutputQueue {
     this.runStart = slabUsed;
     slabUsed += length;
     this.runEnd = slabUsed;
+    this.pending += length;
     return this.runStart;
   }
 

@@ -155,3 +155,35 @@ function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
   parts.push(bytes.subarray(from));
   return parts;
 }
+
+describe('an allocate hook that refuses (a quota, memory gone)', () => {
+  /** A connection whose `allocate` throws on its `failOn`-th call, and counts the others. */
+  function quotaConnection(role: 'client' | 'server', failOn: number): Connection {
+    let calls = 0;
+    return new Connection(role, new EventCollector(), {
+      randomFill: (target) => target.fill(0x5a),
+      allocate: (size) => {
+        if (++calls === failOn) throw new RangeError('quota');
+        return new Uint8Array(size);
+      },
+    });
+  }
+
+  test('client: a send it refuses counts nothing as queued: outgoingBytes is what takeOutgoing gives', () => {
+    const conn = quotaConnection('client', 1);
+    assert.throws(() => conn.sendBinary(new Uint8Array(20_000)), /quota/); // masked into a buffer of its own
+    assert.equal(conn.outgoingBytes, 0);
+    assert.equal(concat(conn.takeOutgoing()).length, 0);
+    conn.sendBinary(new Uint8Array(20_000));
+    assert.equal(conn.outgoingBytes, concat(conn.takeOutgoing()).length);
+  });
+
+  test('a fragmented send refused before its first frame leaves the connection open with nothing sent (§5.4: no message was begun)', () => {
+    const conn = quotaConnection('client', 1);
+    assert.throws(() => conn.sendBinary(new Uint8Array(40_000), 20_000), /quota/);
+    assert.equal(conn.state, 'OPEN');
+    assert.equal(conn.outgoingBytes, 0);
+    conn.sendText('after');
+    assert.deepEqual(sentFrames(conn).map((frame) => [frame.opcode, frame.fin]), [[Opcode.Text, true]]);
+  });
+});

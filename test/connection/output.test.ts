@@ -314,6 +314,26 @@ describe('OutputQueue: short chunks joined when taken', () => {
     }
   });
 
+  test('a reservation whose allocator throws (a buffer of its own, a fresh slab) counts nothing as queued', () => {
+    const queue = new OutputQueue(() => {
+      throw new RangeError('quota');
+    });
+    assert.throws(() => queue.reserve(SLAB_REGION_MAX + 1), /quota/);
+    assert.equal(queue.size, 0);
+    // Fill the shared slab to its end: the next reservation needs a fresh one.
+    const filler = new OutputQueue();
+    let left = 64 * 1024 - filler.reserve(0);
+    while (left > 0) {
+      const size = Math.min(SLAB_REGION_MAX, left);
+      filler.reserve(size);
+      left -= size;
+    }
+    filler.take();
+    assert.throws(() => queue.reserve(10), /quota/);
+    assert.equal(queue.size, 0);
+    assert.equal(queue.take().length, 0);
+  });
+
   test('joined bytes are never overwritten by later writes, across slab replacements', () => {
     freshSlab();
     const queue = new OutputQueue();
