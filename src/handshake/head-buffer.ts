@@ -21,12 +21,6 @@ export interface CompletedHead {
 }
 
 /**
- * Collects bytes until CRLF CRLF, enforcing a byte limit and a limit on the
- * number of field lines as the bytes arrive, so an oversized head is refused
- * without buffering it. Each byte is examined once, however the input is
- * split; the terminator search is a native `indexOf` for LF.
- */
-/**
  * Throws a RangeError unless `maxBytes` (an integer of at least 4, for CRLF CRLF) and
  * `maxFieldLines` (a non-negative integer) can bound a head: options are checked with it
  * where they are given, not at the first connection.
@@ -40,6 +34,12 @@ export function checkHeadLimits(maxBytes: number, maxFieldLines: number): void {
   }
 }
 
+/**
+ * Collects bytes until CRLF CRLF, enforcing a byte limit and a limit on the
+ * number of field lines as the bytes arrive, so an oversized head is refused
+ * without buffering it. Each byte is examined once, however the input is
+ * split; the terminator search is a native `indexOf` for LF.
+ */
 export class HeadAccumulator {
   readonly #maxBytes: number;
   readonly #maxFieldLines: number;
