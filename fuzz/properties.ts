@@ -40,8 +40,8 @@ function cut(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] {
 }
 
 const garbage = fc.record({
-  bytes: fc.uint8Array({ maxLength: 600 }),
-  cuts: fc.array(fc.nat(), { maxLength: 12 }),
+  bytes: fc.uint8Array({ maxLength: 600, size: 'max' }),
+  cuts: fc.array(fc.nat(), { maxLength: 12, size: 'max' }),
   server: fc.boolean(),
 });
 
@@ -112,7 +112,7 @@ const requestParserOnGarbage: FuzzProperty = {
         return bytes;
       });
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 400 }), mutated), fc.array(fc.nat(), { maxLength: 8 }), (bytes, cuts) => {
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 400, size: 'max' }), mutated), fc.array(fc.nat(), { maxLength: 8 }), (bytes, cuts) => {
         const parser = new RequestHeadParser(1024, 20);
         try {
           for (const piece of cut(bytes, cuts)) if (parser.feed(piece) !== null) break;
@@ -142,9 +142,9 @@ const wsReceiver = (createRequire(import.meta.url)('ws') as { Receiver: WsReceiv
 type Item = { kind: 'text'; text: string; cuts: number[] } | { kind: 'binary'; bytes: Uint8Array; cuts: number[] } | { kind: 'ping'; bytes: Uint8Array };
 
 const item: fc.Arbitrary<Item> = fc.oneof(
-  fc.record({ kind: fc.constant('text' as const), text: fc.string({ unit: 'grapheme', maxLength: 40 }), cuts: fc.array(fc.nat(), { maxLength: 3 }) }),
-  fc.record({ kind: fc.constant('binary' as const), bytes: fc.uint8Array({ maxLength: 300 }), cuts: fc.array(fc.nat(), { maxLength: 3 }) }),
-  fc.record({ kind: fc.constant('ping' as const), bytes: fc.uint8Array({ maxLength: 125 }) }),
+  fc.record({ kind: fc.constant('text' as const), text: fc.string({ unit: 'grapheme', maxLength: 40, size: 'max' }), cuts: fc.array(fc.nat(), { maxLength: 3 }) }),
+  fc.record({ kind: fc.constant('binary' as const), bytes: fc.uint8Array({ maxLength: 300, size: 'max' }), cuts: fc.array(fc.nat(), { maxLength: 3 }) }),
+  fc.record({ kind: fc.constant('ping' as const), bytes: fc.uint8Array({ maxLength: 125, size: 'max' }) }),
 );
 
 /** Masked client frames for the items, messages fragmented at their cuts (§5.4). */

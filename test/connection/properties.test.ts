@@ -27,7 +27,7 @@ type Message =
   | { kind: 'binary'; data: Uint8Array; mode: SendMode }
   | { kind: 'ping'; data: Uint8Array };
 
-const pingPayload = fc.uint8Array({ maxLength: 125 });
+const pingPayload = fc.uint8Array({ maxLength: 125, size: 'max' });
 
 const sendMode: fc.Arbitrary<SendMode> = fc.oneof(
   fc.constant({ how: 'whole' as const }),
@@ -42,8 +42,8 @@ const sendMode: fc.Arbitrary<SendMode> = fc.oneof(
 const message: fc.Arbitrary<Message> = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constant('text' as const), text: anyText({ maxLength: 80 }), mode: sendMode }), weight: 4 },
   { arbitrary: fc.record({ kind: fc.constant('text' as const), text: anyText({ minLength: 1500, maxLength: 2500 }), mode: sendMode }), weight: 1 },
-  { arbitrary: fc.record({ kind: fc.constant('binary' as const), data: fc.uint8Array({ maxLength: 300 }), mode: sendMode }), weight: 4 },
-  { arbitrary: fc.record({ kind: fc.constant('binary' as const), data: fc.uint8Array({ minLength: 4000, maxLength: 9000 }), mode: sendMode }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant('binary' as const), data: fc.uint8Array({ maxLength: 300, size: 'max' }), mode: sendMode }), weight: 4 },
+  { arbitrary: fc.record({ kind: fc.constant('binary' as const), data: fc.uint8Array({ minLength: 4000, maxLength: 9000, size: 'max' }), mode: sendMode }), weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant('ping' as const), data: pingPayload }), weight: 2 },
 );
 
@@ -51,7 +51,7 @@ const message: fc.Arbitrary<Message> = fc.oneof(
 const chunking = fc.oneof(
   fc.constant<'whole' | 'bytes' | number[]>('whole'),
   fc.constant<'whole' | 'bytes' | number[]>('bytes'),
-  fc.array(fc.integer({ min: 1, max: 600 }), { minLength: 1, maxLength: 40 }),
+  fc.array(fc.integer({ min: 1, max: 600 }), { minLength: 1, maxLength: 40, size: 'max' }),
 );
 
 function chunks(bytes: Uint8Array, plan: 'whole' | 'bytes' | number[]): Uint8Array[] {
@@ -194,8 +194,8 @@ for (const senderRole of ['client', 'server'] as const) {
 /** Messages as a slab sees them: short frames that a take joins, and long payloads queued as they are between them. */
 const slabMessage: fc.Arbitrary<Message> = fc.oneof(
   message,
-  fc.record({ kind: fc.constant('ping' as const), data: fc.uint8Array({ maxLength: 40 }) }),
-  fc.record({ kind: fc.constant('binary' as const), data: fc.uint8Array({ minLength: 4096, maxLength: 6000 }), mode: fc.constant({ how: 'whole' as const }) }),
+  fc.record({ kind: fc.constant('ping' as const), data: fc.uint8Array({ maxLength: 40, size: 'max' }) }),
+  fc.record({ kind: fc.constant('binary' as const), data: fc.uint8Array({ minLength: 4096, maxLength: 6000, size: 'max' }), mode: fc.constant({ how: 'whole' as const }) }),
 );
 
 /** Reserve from the shared output slab until `room` bytes are left in it. */
@@ -216,7 +216,7 @@ describe('properties: connections sharing the output slab', () => {
       fc.property(
         fc.array(
           fc.record({ who: fc.integer({ min: 0, max: 2 }), message: slabMessage, take: fc.integer({ min: 0, max: 3 }).map((n) => n === 0), room: fc.option(fc.integer({ min: 0, max: 400 }), { freq: 2 }) }),
-          { minLength: 12, maxLength: 30 },
+          { minLength: 12, maxLength: 30, size: 'max' },
         ),
         fc.integer(),
         (steps, seed) => {
@@ -260,7 +260,7 @@ function frameish(role: Role): fc.Arbitrary<Uint8Array> {
       length: fc.oneof(fc.integer({ min: 0, max: 125 }), fc.constantFrom(126, 127)),
       extended: fc.uint8Array({ minLength: 8, maxLength: 8 }),
       key: fc.uint8Array({ minLength: 4, maxLength: 4 }),
-      payload: fc.uint8Array({ maxLength: 200 }),
+      payload: fc.uint8Array({ maxLength: 200, size: 'max' }),
     })
     .map(({ b0, masked, length, extended, key, payload }) => {
       const parts = [Uint8Array.of(b0, (masked ? 0x80 : 0) | length)];
@@ -281,7 +281,7 @@ function damagedStream(role: Role): fc.Arbitrary<Uint8Array> {
     .record({
       opcode: fc.constantFrom(Opcode.Text, Opcode.Binary, Opcode.Continuation, Opcode.Ping, Opcode.Pong, Opcode.Close),
       fin: fc.boolean(),
-      payload: fc.oneof(fc.uint8Array({ maxLength: 130 }), anyText({ maxLength: 40 }).map(utf8)),
+      payload: fc.oneof(fc.uint8Array({ maxLength: 130, size: 'max' }), anyText({ maxLength: 40 }).map(utf8)),
     })
     .map(({ opcode, fin, payload }) =>
       encodeFrame({
@@ -306,7 +306,7 @@ function damagedStream(role: Role): fc.Arbitrary<Uint8Array> {
 
 function garbage(role: Role): fc.Arbitrary<Uint8Array> {
   return fc.oneof(
-    fc.uint8Array({ maxLength: 400 }),
+    fc.uint8Array({ maxLength: 400, size: 'max' }),
     damagedStream(role),
     fc.array(frameish(role), { minLength: 1, maxLength: 5 }).map(concat),
   );

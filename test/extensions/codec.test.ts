@@ -141,7 +141,7 @@ describe('round trips', () => {
         fc.boolean(),
         fc.constantFrom(8, 9, 10, 12, 15),
         fc.constantFrom(0, 1, 9),
-        fc.array(fc.tuple(fc.uint8Array({ maxLength: 3000 }), fc.constantFrom<SampleKind>('json', 'random', 'zeros'), fc.array(fc.nat(), { maxLength: 4 })), {
+        fc.array(fc.tuple(fc.uint8Array({ maxLength: 3000, size: 'max' }), fc.constantFrom<SampleKind>('json', 'random', 'zeros'), fc.array(fc.nat(), { maxLength: 4 })), {
           minLength: 1,
           maxLength: 6,
         }),

@@ -112,7 +112,8 @@ export function randomBytes(random: () => number, length: number): Uint8Array {
 
 /**
  * Strings of arbitrary Unicode scalar values, evenly spread over the 1-, 2-, 3- and 4-byte
- * UTF-8 forms (fast-check's own full-Unicode unit is slow to generate).
+ * UTF-8 forms (fast-check's own full-Unicode unit is slow to generate), of any length up to
+ * `maxLength` (fast-check's default size would keep them near ten).
  */
 export function anyText(constraints: { minLength?: number; maxLength?: number } = {}): fc.Arbitrary<string> {
   const codePoint = fc.oneof(
@@ -121,5 +122,5 @@ export function anyText(constraints: { minLength?: number; maxLength?: number } 
     fc.integer({ min: 0x800, max: 0xffff }).filter((c) => c < 0xd800 || c > 0xdfff),
     fc.integer({ min: 0x10000, max: 0x10ffff }),
   );
-  return fc.array(codePoint, constraints).map((codePoints) => String.fromCodePoint(...codePoints));
+  return fc.array(codePoint, { size: 'max', ...constraints }).map((codePoints) => String.fromCodePoint(...codePoints));
 }

@@ -187,7 +187,7 @@ describe('RFC 6455 §8.1 fail-fast: rejected at the first byte no continuation c
   test('§8.1 byte-by-byte rejection index equals the completion-based reference on random input', () => {
     const interesting = fc.constantFrom(0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc2, 0xdf, 0xe0, 0xe1, 0xed, 0xef, 0xf0, 0xf3, 0xf4, 0xf5, 0xff);
     fc.assert(
-      fc.property(fc.array(fc.oneof(interesting, fc.integer({ min: 0, max: 255 })), { maxLength: 12 }), (values) => {
+      fc.property(fc.array(fc.oneof(interesting, fc.integer({ min: 0, max: 255 })), { maxLength: 12, size: 'max' }), (values) => {
         const bytes = Uint8Array.from(values);
         assert.equal(firstRejectedByte(bytes), referenceFailIndex(bytes));
       }),
@@ -237,7 +237,7 @@ describe('isValidUtf8 agrees with Node’s buffer.isUtf8', () => {
 
   test('§8.1 on random byte arrays, whole and pushed in two pieces', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 64 }), fc.nat(), (bytes, cutSeed) => {
+      fc.property(fc.uint8Array({ maxLength: 64, size: 'max' }), fc.nat(), (bytes, cutSeed) => {
         const expected = isUtf8(bytes);
         assert.equal(isValidUtf8(bytes), expected);
         const cut = bytes.length === 0 ? 0 : cutSeed % (bytes.length + 1);
@@ -259,5 +259,40 @@ describe('isValidUtf8 agrees with Node’s buffer.isUtf8', () => {
       }),
       { numRuns: 5000 },
     );
+  });
+});
+
+describe('RFC 6455 §8.1 with the host’s whole-input check (Node’s isUtf8 on pieces of 16 bytes and more)', () => {
+  /** Text of 16 to 160 bytes with at most one byte replaced, cut into pieces of random lengths. */
+  const cutText = fc
+    .tuple(anyText({ minLength: 8, maxLength: 60 }), fc.option(fc.tuple(fc.nat(), fc.integer({ min: 0x80, max: 0xff }))), fc.array(fc.integer({ min: 1, max: 48 }), { minLength: 1, maxLength: 8 }))
+    .filter(([text]) => utf8(text).length >= 16);
+
+  test('§8.1 the first piece refused is the one holding the first byte no continuation could make valid, and finish agrees with isUtf8', () => {
+    fc.assert(
+      fc.property(cutText, ([text, replaced, lengths]) => {
+        const bytes = utf8(text);
+        if (replaced !== null) bytes[replaced[0] % bytes.length] = replaced[1];
+        const failsAt = firstRejectedByte(bytes); // the byte-at-a-time reference, checked above
+        const validator = new Utf8Validator(isUtf8);
+        let start = 0;
+        for (let piece = 0; start < bytes.length; piece++) {
+          const end = Math.min(bytes.length, start + lengths[piece % lengths.length]!);
+          const shouldPass = failsAt < 0 || failsAt >= end;
+          assert.equal(validator.push(bytes.subarray(start, end)), shouldPass, `piece ${start}-${end}, first bad byte ${failsAt}`);
+          if (!shouldPass) return;
+          start = end;
+        }
+        assert.equal(validator.finish(), isUtf8(bytes));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test('§8.1 a bad byte inside a long piece that follows a code point cut between pieces is refused with that piece', () => {
+    const validator = new Utf8Validator(isUtf8);
+    assert.equal(validator.push(utf8(`${'a'.repeat(20)}`)), true);
+    assert.equal(validator.push(hex('e2')), true);
+    assert.equal(validator.push(hex(`82 ac ${'61 '.repeat(20)} ff ${'61 '.repeat(5)}`)), false);
   });
 });

@@ -16,7 +16,7 @@ const message = (size: number): Received => ReceivedMessage.of(2, true, new Uint
 
 test('messages come out in the order they went in, and bytes count each payload plus its cost, through thousands of pushes and takes', () => {
   // Runs of pushes and takes: thousands in a row, so that the head is cut off mid-queue.
-  const runs = fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 3000 }), fc.integer({ min: 0, max: 40 })), { minLength: 1, maxLength: 12 });
+  const runs = fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 3000 }), fc.integer({ min: 0, max: 40 })), { minLength: 1, maxLength: 12, size: 'max' });
   fc.assert(
     fc.property(runs, (steps) => {
       const inbox = new Inbox();
