@@ -282,6 +282,25 @@ describe('RFC 6455 §7.4.1 1009: messages over the size limit', () => {
     assert.equal(sink.errors.length, 1, 'nothing more is parsed');
   });
 
+  test('§7.4.1 a long payload whose buffer cannot grow past its first MiB fails with 1009 rather than throwing out of the parser', () => {
+    const sink = new RecordingSink();
+    const decoder = new FrameDecoder(sink, {
+      expectMasked: false,
+      maxMessageSize: 8 << 20,
+      allocate: () => {
+        throw new RangeError('Array buffer allocation failed');
+      },
+    });
+    // A 2 MiB frame's header alone, then its first MiB (held in the staging buffer), then more.
+    decoder.push(hex('82 7f 00 00 00 00 00 20 00 00'));
+    decoder.push(new Uint8Array(1 << 20));
+    assert.equal(sink.errors.length, 0, 'the first MiB needs no allocation of its own');
+    decoder.push(counting(1000));
+    assertFailed(sink, 'WS_ERR_FRAME_TOO_BIG', 1009, 'RFC 6455 §7.4.1');
+    assert.match(sink.errors[0]!.message, /no memory for a payload of 2097152 bytes/);
+    assert.equal(decoder.isStopped, true);
+  });
+
   test('§7.4.1 a frame of exactly the limit is accepted, one byte more is 1009', () => {
     const [decoder, sink] = decoderFor('server', 300);
     decoder.push(encodeFrame({ opcode: Opcode.Binary, payload: counting(300) }));

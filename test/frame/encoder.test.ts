@@ -112,6 +112,21 @@ describe('RFC 6455 §5.2 header layout', () => {
     assert.equal(toHex(encodeFrame({ opcode: Opcode.Binary, rsv1: true, fin: false, payload: new Uint8Array(0) })), '42 00');
   });
 
+  test('§5.2 every 4-bit opcode is written, reserved ones too; one past 4 bits, or a key not of 4 bytes (§5.3), is a RangeError', () => {
+    for (let opcode = 0; opcode <= 0x0f; opcode++) {
+      assert.equal(encodeFrame({ opcode, payload: new Uint8Array(0) })[0], 0x80 | opcode);
+    }
+    for (const opcode of [-1, 0x10, 1.5, Number.NaN]) {
+      assert.throws(() => encodeFrame({ opcode, payload: new Uint8Array(0) }), { name: 'RangeError', message: /an opcode is 4 bits \(RFC 6455 §5\.2\)/ });
+    }
+    for (const length of [0, 3, 5]) {
+      assert.throws(() => encodeFrame({ opcode: Opcode.Binary, payload: new Uint8Array(1), maskKey: new Uint8Array(length) }), {
+        name: 'RangeError',
+        message: /a masking key is 4 bytes \(RFC 6455 §5\.3\)/,
+      });
+    }
+  });
+
   test('§5.2 writeHeader writes at an offset, takes the key from an offset in a pool, and returns the end', () => {
     const target = new Uint8Array(20).fill(0xee);
     const pool = hex('00 11 22 33 37 fa 21 3d 44');
