@@ -13,8 +13,10 @@ export interface ConnectionOptions {
   /**
    * Largest message accepted, in bytes, whether in one frame or fragments summed. Larger
    * fails the connection with 1009, decided from the frame header before any payload is
-   * buffered. Default 64 MiB: enough for any realistic message, small enough that one
-   * connection cannot take the process's memory.
+   * buffered. A compressed message is held to it by its inflated size, checked while
+   * inflating; on the wire it may take what deflate adds to data it cannot compress. Default
+   * 64 MiB: enough for any realistic message, small enough that one connection cannot take
+   * the process's memory.
    */
   maxPayload?: number;
   /** Deliver each data frame as it arrives (`fin` false until the last) instead of whole messages. */

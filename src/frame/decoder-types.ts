@@ -35,7 +35,11 @@ export interface FrameSink {
 export interface FrameDecoderOptions {
   /** True on a server: every client frame must be masked, and server frames must not be (§5.1, §5.3). */
   expectMasked: boolean;
-  /** Largest payload of a message, a single frame or its fragments summed; larger → 1009. */
+  /**
+   * Largest payload of a message, a single frame or its fragments summed; larger → 1009. A
+   * compressed message (RSV1) may be longer by what deflate adds to incompressible data: its
+   * host holds it to the limit by its inflated size.
+   */
   maxMessageSize: number;
   /** RSV1 is allowed on the first frame of a data message: an extension such as permessage-deflate was negotiated. */
   allowRsv1?: boolean;

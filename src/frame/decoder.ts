@@ -94,9 +94,11 @@ export class FrameDecoder {
   private borrowed = false;
   private lendPayloads = false;
 
-  // §5.4: a data message whose final frame has not arrived yet, and its size so far.
+  // §5.4: a data message whose final frame has not arrived yet, its size so far, and
+  // whether its first frame had RSV1 (compressed, RFC 7692 §6).
   private messageOpen = false;
   private messageSize = 0;
+  private messageCompressed = false;
 
   constructor(sink: FrameSink, options: FrameDecoderOptions) {
     this.bind(sink, options);
@@ -302,16 +304,12 @@ export class FrameDecoder {
       if (opcode !== Opcode.Continuation && this.messageOpen) {
         return this.fail('WS_ERR_EXPECTED_CONTINUATION', CloseCode.ProtocolError, '§5.4', 'a new data frame while a fragmented message is in progress');
       }
-      if (length > this.maxMessageSize - this.messageSize) {
-        return this.fail(
-          this.messageSize === 0 ? 'WS_ERR_FRAME_TOO_BIG' : 'WS_ERR_MESSAGE_TOO_BIG',
-          CloseCode.MessageTooBig,
-          '§7.4.1',
-          `message payload over the limit of ${this.maxMessageSize} bytes`,
-        );
-      }
+      const compressed = opcode === Opcode.Continuation ? this.messageCompressed : rsv1;
+      const limit = compressed ? compressedBound(this.maxMessageSize) : this.maxMessageSize;
+      if (length > limit - this.messageSize) return this.tooBig(compressed, limit);
       this.messageOpen = !fin;
       this.messageSize = fin ? 0 : this.messageSize + length;
+      this.messageCompressed = compressed;
     }
 
     this.opcode = opcode;
@@ -370,6 +368,18 @@ export class FrameDecoder {
       this.fail('WS_ERR_FRAME_TOO_BIG', CloseCode.MessageTooBig, '§7.4.1', `no memory for a payload of ${this.payloadLength} bytes`);
       return null;
     }
+  }
+
+  /** §7.4.1: the frame's header puts its message past the limit (compressed: past what any message within it deflates to). */
+  private tooBig(compressed: boolean, limit: number): false {
+    return this.fail(
+      this.messageSize === 0 ? 'WS_ERR_FRAME_TOO_BIG' : 'WS_ERR_MESSAGE_TOO_BIG',
+      CloseCode.MessageTooBig,
+      '§7.4.1',
+      compressed
+        ? `compressed message payload over ${limit} bytes, more than a message within the limit of ${this.maxMessageSize} bytes deflates to`
+        : `message payload over the limit of ${this.maxMessageSize} bytes`,
+    );
   }
 
   /** The payload has moved out of its staging buffer, or the parser stopped: keep the buffer for reuse. */
@@ -489,6 +499,16 @@ export class FrameDecoder {
 }
 
 /** Header size announced by the second header byte: 2, plus 2 or 8 length bytes, plus 4 mask bytes. */
+/**
+ * The longest a message within `limit` bytes may be once deflated: what deflaters add around
+ * incompressible data at worst (zlib's deflateBound for any of its settings, some 14 %, in
+ * stored or fixed-code blocks), and room for the empty blocks a sender may end with. The limit
+ * itself bounds the inflated size, checked while inflating (RFC 7692 §8.1, in the reader).
+ */
+function compressedBound(limit: number): number {
+  return limit + Math.ceil(limit / 8) + Math.ceil(limit / 64) + 128;
+}
+
 function headerSize(secondByte: number): number {
   const length7 = secondByte & 0x7f;
   return 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) + ((secondByte & 0x80) !== 0 ? 4 : 0);

@@ -475,3 +475,57 @@ describe('our client against a ws server', { concurrency: 3 }, () => {
     }
   });
 });
+
+describe('RFC 7692 §8.1: maxPayload bounds the inflated size, so an incompressible message of exactly maxPayload passes when compressed', () => {
+  const LIMIT = 64 * KiB;
+
+  test('a ws client compressing everything, against our server with maxPayload 64 KiB: 64 KiB arrives, one byte more is 1009', async () => {
+    const received: number[] = [];
+    const closes: number[] = [];
+    const instance = await server(
+      `ws://${LOCALHOST}:0/`,
+      async (peer) => {
+        for await (const message of peer) received.push(message.data.length);
+        closes.push(peer.closeCode ?? 0);
+      },
+      { deflate: { threshold: 0 }, maxPayload: LIMIT },
+    );
+    try {
+      for (const length of [LIMIT, LIMIT + 1]) {
+        const ws = new WebSocket(instance.url, { perMessageDeflate: { threshold: 0 } });
+        ws.on('error', () => {});
+        await within(once(ws, 'open'), WAIT, 'open');
+        const payload = sample('random', length, 11);
+        ws.send(payload, { binary: true, compress: true });
+        if (length === LIMIT) ws.close(1000);
+        const [code] = (await within(once(ws, 'close'), WAIT, 'close')) as [number];
+        assert.equal(code, length === LIMIT ? 1000 : 1009, `${length} bytes`);
+      }
+      assert.deepEqual(received, [LIMIT]);
+    } finally {
+      await instance.close();
+    }
+  });
+
+  test('our client with maxPayload 64 KiB, against a ws server compressing everything: 64 KiB arrives, one byte more is 1009', async () => {
+    const ws = new WebSocketServer({ host: LOCALHOST, port: 0, perMessageDeflate: { threshold: 0 } });
+    await once(ws, 'listening');
+    ws.on('connection', (socket) => {
+      socket.on('error', () => {});
+      socket.on('message', (data: RawData) => socket.send(sample('random', Number(String(data)), 12), { binary: true, compress: true }));
+    });
+    try {
+      const url = `ws://${LOCALHOST}:${(ws.address() as AddressInfo).port}/`;
+      const peer = await connect(url, {}, { deflate: { threshold: 0 }, maxPayload: LIMIT });
+      await peer.write(String(LIMIT));
+      const message = await peer.read(WAIT);
+      assert.equal(message?.data.length, LIMIT);
+      await peer.write(String(LIMIT + 1));
+      assert.equal(await peer.read(WAIT), null);
+      assert.equal(peer.error?.closeCode, 1009);
+    } finally {
+      for (const client of ws.clients) client.terminate();
+      await new Promise((resolve) => ws.close(resolve));
+    }
+  });
+});
