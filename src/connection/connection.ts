@@ -448,8 +448,14 @@ export class Connection {
   /**
    * The transport ended. Before CLOSED this is an abnormal closure (1006, §7.1.5): the
    * connection enters CLOSED, sends and delivers nothing more, and releases its compression.
+   * Whatever was queued and not taken is dropped (`outgoingBytes` reads 0): nothing can write it.
    */
   transportClosed(): void {
+    const writer = this.madeWriter;
+    if (writer !== null && writer.size > 0) {
+      writer.discard();
+      this.restWriter(writer);
+    }
     if (this.currentState === 'CLOSED') return;
     if (this.closing !== null) this.closing.replyOwed = false;
     this.enterClosed();

@@ -80,6 +80,11 @@ export class FrameWriter {
     return this.queue === null ? 0 : this.queue.size;
   }
 
+  /** Drop everything queued: the transport that was to write it is gone. */
+  discard(): void {
+    this.queue?.clear();
+  }
+
   /** Everything queued, as chunks for one vectored write. */
   take(): Uint8Array[] {
     return this.queue === null ? [] : this.queue.take();

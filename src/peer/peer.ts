@@ -242,7 +242,10 @@ export class Peer implements AsyncIterable<Message> {
     return this.receiver.queuedCount;
   }
 
-  /** Bytes queued for the peer and held until written (a write the kernel took in part still counts whole). */
+  /**
+   * Bytes queued for the peer and held until written (a write the kernel took in part still
+   * counts whole); 0 once the socket has closed, what was left unsent being dropped.
+   */
   get bufferedAmount(): number {
     return this.connection.outgoingBytes + this.socket.writableLength;
   }

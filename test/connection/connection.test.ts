@@ -1131,6 +1131,24 @@ test('transportClosed: a transport that ended before CLOSED leaves the connectio
   assert.equal(conn.outgoingBytes, 0);
 });
 
+for (const role of ROLES) {
+  test(`transportClosed (${role}): what was queued and not taken is dropped, a failure's close frame too: outgoingBytes reads 0`, () => {
+    const open = new Connection(role, new EventCollector(), { randomFill: (target) => target.fill(0x5a) });
+    open.sendText('never to go');
+    open.sendBinary(new Uint8Array(5000));
+    assert.ok(open.outgoingBytes > 5000);
+    open.transportClosed();
+    assert.deepEqual([open.outgoingBytes, open.takeOutgoing()], [0, []]);
+
+    const failed = new Connection(role, new EventCollector(), { randomFill: (target) => target.fill(0x5a) });
+    failed.receive(hex('ff 00')); // opcode 15: reserved (§5.2), so failed with 1002 and a close frame queued
+    assert.equal(failed.state, 'CLOSED');
+    assert.ok(failed.outgoingBytes > 0);
+    failed.transportClosed();
+    assert.deepEqual([failed.outgoingBytes, failed.takeOutgoing()], [0, []]);
+  });
+}
+
 test('§5.3 a client whose random source threw once masks its next frames with keys from the source, never 00 00 00 00', () => {
   let calls = 0;
   const conn = new Connection('client', new EventCollector(), {

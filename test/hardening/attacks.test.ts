@@ -169,6 +169,8 @@ test('closeOnBufferFull: a peer that never reads is dropped when a send would pa
   await waitFor(() => peer.closed, 2000, 'the peer to be dropped');
   assert.equal(peer.closeCode, 1006);
   assert.equal(await peer.read(), null);
+  await within(peer.whenClosed(), 2000, 'the socket to close');
+  assert.equal(peer.bufferedAmount, 0, 'what was queued for it is dropped with it');
   const ended = new Promise((resolve) => socket.once('close', resolve));
   socket.resume();
   await within(ended, 3000, 'the client socket to end');

@@ -366,6 +366,15 @@ test('send() reports sent, then backpressure past highWaterMark, then dropped at
   assert.equal(peer.send('after'), 'sent');
 });
 
+test('close() drops what was queued and not written: bufferedAmount reads 0 once the peer is closed', async (t) => {
+  const { peer } = await acceptRawClient(t, { highWaterMark: 64 * KiB }); // paused: reads nothing
+  assert.equal(peer.send('never to go'), 'sent');
+  assert.ok(peer.bufferedAmount > 0);
+  peer.close();
+  await within(peer.whenClosed(), 2000, 'the socket to close');
+  assert.equal(peer.bufferedAmount, 0);
+});
+
 for (const lentReads of [true, false]) {
   test(`unread tiny messages padded out to whole reads hold about what the inbox counts, not their reads${lentReads ? '' : ' (lentReads: false)'}`, async (t) => {
     const { peer, socket } = await acceptRawClient(t, { lentReads }, 500);
