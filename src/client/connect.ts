@@ -15,6 +15,7 @@ import { parseConnectUrl, type WebSocketTarget } from '../handshake/url.ts';
 import { verifyServerResponse } from '../handshake/verify.ts';
 import { completeAsClient, offerAsClient } from '../extensions/permessage-deflate/index.ts';
 import type { ExtensionOffer } from '../handshake/extensions.ts';
+import { describeOptionValue } from '../connection/errors.ts';
 import { HandshakeResponseError } from '../handshake/errors.ts';
 import { TimeoutError } from '../peer/errors.ts';
 import { resolvePeerOptions, stringList, timerMilliseconds, type PeerOptions, type ResolvedPeerOptions } from '../peer/options.ts';
@@ -142,6 +143,8 @@ interface PreparedHandshake {
 /** Resolve the options and build the request: what is wrong with them throws here. */
 function prepareHandshake(target: WebSocketTarget, options: ConnectOptions): PreparedHandshake {
   const timeout = timerMilliseconds('timeout', options.timeout ?? DEFAULT_CONNECT_TIMEOUT);
+  checkSignal(options.signal);
+  if (options.tls != null && typeof options.tls !== 'object') throw new TypeError(`tls must be an object of TLS options, got ${describeOptionValue(options.tls)}`);
   const responseParser = new ResponseHeadParser(options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS);
   const key = generateKey();
   const protocols = stringList('protocols', options.protocols) ?? [];
@@ -160,6 +163,15 @@ function prepareHandshake(target: WebSocketTarget, options: ConnectOptions): Pre
     extensions: offer === null ? [] : [offer],
   });
   return { request, timeout, responseParser, key, path, protocols, peerOptions, offer };
+}
+
+/** `signal` is absent or has what an AbortSignal has (checked before a socket exists, which a bad one would leave unwatched). */
+function checkSignal(signal: unknown): void {
+  if (signal == null) return;
+  const candidate = signal as Partial<AbortSignal>;
+  if (typeof candidate.aborted !== 'boolean' || typeof candidate.addEventListener !== 'function' || typeof candidate.removeEventListener !== 'function') {
+    throw new TypeError(`signal must be an AbortSignal, got ${describeOptionValue(signal)}`);
+  }
 }
 
 async function handshake(socket: Socket, prepared: PreparedHandshake): Promise<Peer> {

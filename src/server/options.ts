@@ -130,6 +130,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     if (options[hook] != null && typeof options[hook] !== 'function') throw new TypeError(`${hook} must be a function, got ${describeOptionValue(options[hook])}`);
   }
   checkResponseHeaders(options.headers, 'accept');
+  if (options.tls != null && typeof options.tls !== 'object') throw new TypeError(`tls must be an object of TLS options, got ${describeOptionValue(options.tls)}`);
   const peer = resolvePeerOptions(options);
   const maxHeadBytes = options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES;
   const maxHeaders = options.maxHeaders ?? DEFAULT_MAX_HEADERS;

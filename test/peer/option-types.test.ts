@@ -163,6 +163,26 @@ test('tls given as null is absent: a wss:// server says it needs tls, a wss:// c
   });
 });
 
+test('a signal that is not an AbortSignal, or tls that is not an object, is a TypeError naming it before any socket (a bad signal once left the socket unwatched, and the process died of its error)', async (t) => {
+  const instance = await server(`ws://${LOCALHOST}:0/`, () => {});
+  defer(t, () => instance.close(500));
+  for (const options of [{ signal: 'x' }, { signal: {} }, { tls: 5 }, { tls: 'ca.pem' }]) {
+    const name = Object.keys(options)[0]!;
+    for (const url of [instance.url, `wss://${LOCALHOST}:9/`]) {
+      await assert.rejects(connect(url, {}, untyped(options)), (error: Error) => error instanceof TypeError && error.message.startsWith(`${name} must be`), `${JSON.stringify(options)} on ${url}`);
+    }
+    assert.throws(() => startClientEngine(instance.url, {}, untyped(options)), TypeError);
+  }
+  assert.equal(instance.peers.size, 0, 'no connection was made');
+  for (const url of [`ws://${LOCALHOST}:0/`, `wss://${LOCALHOST}:0/`]) {
+    await assert.rejects(server(url, () => {}, { tls: untyped(5) }), /^TypeError: tls must be an object of TLS options, got 5/);
+  }
+  // Still taken: a real signal, and null for none.
+  const client = await connect(instance.url, {}, { signal: new AbortController().signal });
+  client.close();
+  (await connect(instance.url, {}, { signal: untyped(null) })).close();
+});
+
 test('tls.requestClientCertificate given as a string is refused by name before any file is read: "true" would leave mutual TLS off', async () => {
   for (const value of ['true', 1]) {
     await assert.rejects(
