@@ -15,6 +15,7 @@ import type { Socket } from 'node:net';
 import type { ProtocolError } from '../frame/errors.ts';
 import type { HandshakeError } from '../handshake/errors.ts';
 import type { Message } from './message.ts';
+import { FramedMessage } from './outgoing.ts';
 import type { Peer } from './peer.ts';
 import type { Writable } from './types.ts';
 
@@ -83,7 +84,7 @@ export interface PeerHandledEvent {
 export interface PeerSendEvent {
   /** The connection. */
   readonly peer: Peer;
-  /** What was passed to `send` or `write`. */
+  /** What was passed to `send`, `write` or the server's `broadcast`. */
   readonly data: Writable;
   /** The bytes queued for it, framing included. */
   readonly bytes: number;
@@ -165,7 +166,8 @@ export function traceMessage<T, M extends Message>(peer: object, message: M, han
 
 /** @internal Called for every message queued: the check comes first. */
 export function publishSend(peer: Peer, data: Writable, bytes: number): void {
-  if (sendChannel.hasSubscribers) sendChannel.publish({ peer, data, bytes } satisfies PeerSendEvent);
+  // A broadcast hands each peer the message framed once: show what the application passed.
+  if (sendChannel.hasSubscribers) sendChannel.publish({ peer, data: data instanceof FramedMessage ? data.source : data, bytes } satisfies PeerSendEvent);
 }
 
 /** @internal */

@@ -28,6 +28,8 @@ export class FramedMessage {
     private readonly text: string | null,
     readonly payload: Uint8Array,
     readonly frame: Uint8Array,
+    /** What the application passed, as `wspeer:send` shows it. */
+    readonly source: Writable,
   ) {}
 
   /**
@@ -35,16 +37,16 @@ export class FramedMessage {
    * given as `{ opcode, fin, data }`, a fragment read in fragments mode).
    */
   static of(data: Writable): FramedMessage | null {
-    if (typeof data === 'string') return FramedMessage.frame(Opcode.Text, Buffer.from(data), data);
-    if (data instanceof Uint8Array) return FramedMessage.frame(Opcode.Binary, data, null);
-    if (data instanceof ReceivedMessage && data.relayable) return FramedMessage.frame(data.opcode as 1 | 2, data.bytes, null);
+    if (typeof data === 'string') return FramedMessage.frame(Opcode.Text, Buffer.from(data), data, data);
+    if (data instanceof Uint8Array) return FramedMessage.frame(Opcode.Binary, data, null, data);
+    if (data instanceof ReceivedMessage && data.relayable) return FramedMessage.frame(data.opcode as 1 | 2, data.bytes, null, data);
     return null;
   }
 
-  private static frame(opcode: typeof Opcode.Text | typeof Opcode.Binary, payload: Uint8Array, text: string | null): FramedMessage {
+  private static frame(opcode: typeof Opcode.Text | typeof Opcode.Binary, payload: Uint8Array, text: string | null, source: Writable): FramedMessage {
     const frame = Buffer.allocUnsafe(headerLength(payload.length, false) + payload.length);
     frame.set(payload, writeHeader(frame, 0, opcode, true, false, payload.length, null));
-    return new FramedMessage(opcode, text, payload, frame);
+    return new FramedMessage(opcode, text, payload, frame, source);
   }
 
   /** See {@link Message.data}. */

@@ -76,6 +76,23 @@ test('diagnostics: a subscriber sees open (both roles), each message received an
   assert.equal(closeOf(client).code, 4001);
 });
 
+test('diagnostics: a broadcast publishes, for each peer, what the application passed to it (not the frame made once for all)', async (t) => {
+  const sent = collect<PeerSendEvent>(t, DiagnosticsChannel.send);
+  const instance = await server(`ws://${LOCALHOST}:0/`, () => {});
+  defer(t, () => instance.close(500));
+  const clients = [await connect(instance.url), await connect(instance.url)];
+  for (const client of clients) defer(t, () => client.close());
+  await waitFor(() => instance.peers.size === 2, 2000, 'both peers');
+  const bytes = new Uint8Array([7, 8, 9]);
+  assert.equal(instance.broadcast('to all'), 2);
+  assert.equal(instance.broadcast(bytes), 2);
+  assert.deepEqual(
+    sent.map((event) => [event.data, event.bytes]),
+    [['to all', 8], ['to all', 8], [bytes, 5], [bytes, 5]],
+  );
+  assert.ok(sent.every((event) => instance.peers.has(event.peer)));
+});
+
 test('diagnostics: a connection failed for a protocol violation publishes its close with the error; a refused upgrade publishes its status', async (t) => {
   const closed = collect<PeerCloseEvent>(t, DiagnosticsChannel.close);
   const rejected = collect<UpgradeRejectEvent>(t, DiagnosticsChannel.reject);
