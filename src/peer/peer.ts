@@ -487,7 +487,8 @@ export class Peer implements AsyncIterable<Message> {
   /**
    * Fail the connection from this side (§7.1.7): send a close frame with `code` (default
    * 1011, internal error) unless one was sent, then end the socket without waiting for the
-   * peer's answer.
+   * peer's answer. Never throws, being meant for error paths: a code no close frame may
+   * carry (§7.4.1) is sent as 1011, and a reason over 123 bytes is left out.
    */
   abort(code: number = CloseCode.InternalError, reason = ''): void {
     if (this.done) return;
