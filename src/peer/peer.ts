@@ -349,10 +349,11 @@ export class Peer implements AsyncIterable<Message> {
   /**
    * Send a message or a frame: a string as text, bytes as binary, an {@link OutgoingFrame}
    * as given (so a message can be sent in fragments). Resolves with the number of bytes
-   * queued once the socket has taken them without passing the high-water mark — at once
-   * when the peer keeps up, after the socket drains when it does not. Bytes passed must not
-   * change until then. With `timeout` (ms), rejects with a {@link TimeoutError} if the
-   * socket has not taken them in time (they stay queued). Rejects with
+   * queued once they are queued without passing the high-water mark — at once when the
+   * peer keeps up (they are written at the end of the tick, and `close()` before then
+   * discards them), once the send buffer drains below the mark when it does not. Bytes
+   * passed must not change until then. With `timeout` (ms), rejects with a
+   * {@link TimeoutError} if the buffer has not drained in time (they stay queued). Rejects with
    * {@link BufferFullError} rather than queue past `maxBufferedAmount`, and with
    * {@link ConnectionClosedError} once our close frame is sent, the connection has failed
    * or the socket has closed (where `send` answers `'dropped'`).
