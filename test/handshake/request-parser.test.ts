@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { HandshakeError, HeadCompleteError, RequestHeadParser, type ParsedRequest } from '../../src/handshake/index.ts';
+import { DEFAULT_MAX_HEAD_BYTES, HandshakeError, HeadCompleteError, RequestHeadParser, ResponseHeadParser, type ParsedRequest } from '../../src/handshake/index.ts';
 import { bytes, concat, requestHead, VALID_HEADER_LINES, VALID_REQUEST } from './helpers.ts';
 
 /** Feeds chunks until a request is produced; fails if it never is. */
@@ -147,6 +147,28 @@ test('the size limit counts the terminator and is configurable', () => {
   assertHandshakeError(() => new RequestHeadParser(head.length - 1).feed(bytes(head)), 431);
 });
 
+test('the default limit is 16 KiB, the terminator included: 16,384 bytes parse, one more is 431 (the response parser too)', () => {
+  assert.equal(DEFAULT_MAX_HEAD_BYTES, 16_384);
+  const requestOf = (length: number): string => {
+    const bare = requestHead('GET / HTTP/1.1', ['X-Fill: ']);
+    return requestHead('GET / HTTP/1.1', [`X-Fill: ${'a'.repeat(length - bare.length)}`]);
+  };
+  assert.ok(new RequestHeadParser().feed(bytes(requestOf(16_384))) !== null);
+  assertHandshakeError(() => new RequestHeadParser().feed(bytes(requestOf(16_385))), 431, 'WS_HANDSHAKE_HEAD_TOO_LARGE');
+  const responseOf = (length: number): string => {
+    const bare = requestHead('HTTP/1.1 101 Switching Protocols', ['X-Fill: ']);
+    return requestHead('HTTP/1.1 101 Switching Protocols', [`X-Fill: ${'a'.repeat(length - bare.length)}`]);
+  };
+  assert.ok(new ResponseHeadParser().feed(bytes(responseOf(16_384))) !== null);
+  assert.throws(() => new ResponseHeadParser().feed(bytes(responseOf(16_385))), { code: 'WS_RESPONSE_TOO_LARGE' });
+});
+
+test('the limit is on the bytes taken: a head still open at exactly the limit waits for more, one byte past it is 431', () => {
+  const parser = new RequestHeadParser(64);
+  assert.equal(parser.feed(bytes(`GET / HTTP/1.1\r\nX-Fill: ${'a'.repeat(64 - 24)}`)), null);
+  assertHandshakeError(() => parser.feed(bytes('a')), 431, 'WS_HANDSHAKE_HEAD_TOO_LARGE');
+});
+
 test('431 for 1000 headers, raised before the end of the head arrives', () => {
   const parser = new RequestHeadParser();
   parser.feed(bytes('GET / HTTP/1.1\r\n'));
@@ -201,6 +223,7 @@ test('RFC 7230 §3.5: one empty line before the request line is ignored, however
   assert.deepEqual(snapshot(feedAll(new RequestHeadParser(), [led])), expected);
   assert.deepEqual(snapshot(feedAll(new RequestHeadParser(), [...led].map((byte) => new Uint8Array([byte])))), expected);
   assert.deepEqual(snapshot(feedAll(new RequestHeadParser(), [led.subarray(0, 1), new Uint8Array(0), led.subarray(1, 3), led.subarray(3)])), expected);
+  assert.deepEqual(snapshot(feedAll(new RequestHeadParser(), [new Uint8Array(0), led])), expected, 'an empty chunk first');
   // Only one: a second empty line ends an empty head; a CR alone is no line end.
   assertHandshakeError(() => parse(`\r\n\r\n${VALID_REQUEST}`), 400, 'WS_HANDSHAKE_MALFORMED_REQUEST_LINE');
   assertHandshakeError(() => parse(`\r${VALID_REQUEST}`), 400, 'WS_HANDSHAKE_MALFORMED_REQUEST_LINE');
@@ -227,7 +250,7 @@ test('RFC 7230 §3.1.1: malformed request lines are rejected with 400', () => {
 });
 
 test('RFC 6455 §4.1: HTTP versions below 1.1 are refused with 505; later 1.x minors are accepted', () => {
-  for (const version of ['HTTP/1.0', 'HTTP/0.9', 'HTTP/2.0']) {
+  for (const version of ['HTTP/1.0', 'HTTP/0.9', 'HTTP/2.0', 'HTTP/9.9']) {
     assertHandshakeError(() => parse(requestHead(`GET / ${version}`, ['Host: a'])), 505, 'WS_HANDSHAKE_HTTP_VERSION');
   }
   assert.equal(parse(requestHead('GET / HTTP/1.2', ['Host: a'])).version, 'HTTP/1.2');

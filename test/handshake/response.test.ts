@@ -117,6 +117,25 @@ test('interim responses count against the head size limit: an endless stream of 
   );
 });
 
+test('an interim response that leaves less room than a head needs (4 bytes) fails as too large, not later', () => {
+  const parser = new ResponseHeadParser(28);
+  assert.throws(() => parser.feed(bytes('HTTP/1.1 100 Continue\r\n\r\n')), { code: 'WS_RESPONSE_TOO_LARGE' }); // 25 bytes, 3 left
+});
+
+test('RFC 7230 §3.5: a bare LF fails at once, not at the end of the head', () => {
+  assert.throws(() => new ResponseHeadParser().feed(bytes('HTTP/1.1 101 Switching Protocols\nUpgrade: websocket\n')), { code: 'WS_RESPONSE_MALFORMED' });
+});
+
+test('a failed parser keeps failing with the same error', () => {
+  const parser = new ResponseHeadParser();
+  let first: unknown;
+  assert.throws(() => parser.feed(bytes('XTTP/1.1 101 Switching Protocols\r\n\r\n')), (error: unknown) => {
+    first = error;
+    return error instanceof HandshakeResponseError && error.code === 'WS_RESPONSE_MALFORMED';
+  });
+  assert.throws(() => parser.feed(bytes('HTTP/1.1 101 Switching Protocols\r\n\r\n')), (error: unknown) => error === first);
+});
+
 test('the response head is size-limited, failing before its end arrives', () => {
   const parser = new ResponseHeadParser();
   parser.feed(bytes('HTTP/1.1 101 Switching Protocols\r\nX-Big: '));

@@ -65,6 +65,9 @@ test('RFC 6455 §4.2.1 items 3-4: token lists compare ASCII case-insensitively',
   assert.ok(!listContainsToken('upgrades', 'upgrade'));
   assert.ok(!listContainsToken(undefined, 'upgrade'));
   assert.ok(equalsIgnoreAsciiCase('ABCxyz', 'abcXYZ'));
+  // Every edge of both ranges, either way round: A and Z against a and z; @ [ ` { fold to nothing.
+  for (const [upper, lower] of [['AZ', 'az'], ['az', 'AZ']]) assert.ok(equalsIgnoreAsciiCase(upper!, lower!), `${upper} ${lower}`);
+  for (const [a, b] of [['@', '`'], ['`', '@'], ['[', '{'], ['{', '[']]) assert.ok(!equalsIgnoreAsciiCase(a!, b!), `${a} ${b}`);
   assert.ok(!equalsIgnoreAsciiCase('\xc9', '\xe9'));
   assert.ok(!equalsIgnoreAsciiCase('[', '{'));
 });

@@ -108,7 +108,7 @@ test('RFC 6455 §4.2.1 item 2: Host is required exactly once (400)', () => {
 
 test('RFC 7230 §5.4: a Host that is not uri-host [":" port] is refused (400); hosts as clients send them pass', () => {
   // RFC 3986 §3.2.2: brackets hold an IPv6 address (or an IPvFuture), nothing else.
-  for (const host of ['a b', 'a/b', 'user@h', 'h:port', '[::1', '::1', 'h:80:80', '<script>', 'hé', '"q"', ':80', ':', '[zz]', '[%]', '[example.com:8080]', '[1.2.3.4]', '[1:2:3:4:5:6:7:8:9]', '[::1]x', '[::1]:x', '[fe80::1%25]', '[::256.1.1.1]']) {
+  for (const host of ['a b', 'a/b', 'user@h', 'h:port', '[::1', '::1', 'h:80:80', '<script>', 'hé', '"q"', ':80', ':', '[zz]', '[%]', '[example.com:8080]', '[1.2.3.4]', '[1:2:3:4:5:6:7:8:9]', '[::1]x', '[::1]:x', '[fe80::1%25]', '[::256.1.1.1]', '[1:2:3::4:5:6::7:8]', '[::zz]', '[1:2:3:4:5:6:7:g]', '[::12345]']) {
     rejects(withHeaders({ host }), 400, 'WS_HANDSHAKE_BAD_HOST');
   }
   for (const host of ['server.example.com', 'localhost:9001', '127.0.0.1:80', '[::1]:9001', '[fe80::1%25eth0]', 'my_host', 'xn--bcher-kva.example', '[2001:db8::1]:', '[::ffff:192.0.2.128]', '[1:2:3:4:5:6:7:8]:80', '[v7.a:b]']) {
@@ -166,6 +166,8 @@ test('RFC 6455 §4.2.1 item 6 / §11.3.5: a malformed or repeated Sec-WebSocket-
   rejects(withHeaders({ 'sec-websocket-version': 'thirteen' }), 400, 'WS_HANDSHAKE_BAD_VERSION');
   rejects(withHeaders({ 'sec-websocket-version': '13, 8' }), 400, 'WS_HANDSHAKE_BAD_VERSION');
   rejects(withHeaders({ 'sec-websocket-version': '' }), 400, 'WS_HANDSHAKE_BAD_VERSION');
+  // Not a 1*DIGIT version at all (§4.2.2 item 4 answers 426 only to a version we do not speak).
+  for (const version of ['1a', 'abc', '-1', '1.3']) rejects(withHeaders({ 'sec-websocket-version': version }), 400, 'WS_HANDSHAKE_BAD_VERSION');
   rejects(request('GET / HTTP/1.1', [...VALID_HEADER_LINES, 'Sec-WebSocket-Version: 13']), 400, 'WS_HANDSHAKE_BAD_VERSION');
 });
 

@@ -26,6 +26,18 @@ test('ping() resolves with the round trip once the pong comes, from either side,
   assert.equal((await serverPeer.read(2000))?.data, 'after the pings');
 });
 
+test('ping() with bytes sends them as they were at the call (the caller may reuse its array), and their pong answers it (§5.5.2)', async (t) => {
+  const { peer, socket, rest } = await acceptRawClient(t);
+  const frames = new FrameReader(socket, rest);
+  const payload = Uint8Array.of(1, 2, 3);
+  const answered = peer.ping(payload);
+  payload.fill(9);
+  const ping = await frames.next();
+  assert.deepEqual([ping.opcode, [...ping.payload]], [0x9, [1, 2, 3]]);
+  socket.write(clientFrame(0xa, Buffer.from([1, 2, 3])));
+  assert.ok((await within(answered, 2000, 'the pong')) >= 0);
+});
+
 test('a pong answers the ping whose payload it carries and every earlier one (§5.5.3); an unsolicited pong, or one to another payload, answers none', async (t) => {
   const { client, serverSocket } = await clientOverRawServer(t);
   serverSocket.resume(); // the pings are read and ignored: the test answers them itself

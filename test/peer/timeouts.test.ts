@@ -55,6 +55,15 @@ test('shutdown(1000, "", 100) against a peer that never answers the close resolv
   assert.equal(await peer.read(), null);
 });
 
+test('a second shutdown with a longer timeout does not put off the first one\'s deadline: the earliest holds', async (t) => {
+  const { peer, socket, rest } = await acceptRawClient(t, {}, 500);
+  new FrameReader(socket, rest); // reads and ignores, never answers
+  const first = peer.shutdown(1000, '', 100);
+  const second = peer.shutdown(1000, '', 5000);
+  const [clean, again] = await within(Promise.all([first, second]), 2000, 'both shutdowns, by the first deadline');
+  assert.deepEqual([clean, again, peer.socket.destroyed], [false, false, true]);
+});
+
 test('shutdown resolves true once both close frames are exchanged, though the server then keeps TCP open; the socket goes at the timeout (§7.1.1, §7.1.2)', async (t) => {
   const { client, serverSocket } = await clientOverRawServer(t);
   const received = once(serverSocket, 'data') as Promise<[Buffer]>;
