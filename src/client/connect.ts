@@ -18,7 +18,7 @@ import type { ExtensionOffer } from '../handshake/extensions.ts';
 import { describeOptionValue } from '../connection/errors.ts';
 import { HandshakeResponseError } from '../handshake/errors.ts';
 import { TimeoutError } from '../peer/errors.ts';
-import { resolvePeerOptions, stringList, timerMilliseconds, type PeerOptions, type ResolvedPeerOptions } from '../peer/options.ts';
+import { checkTlsOption, resolvePeerOptions, stringList, timerMilliseconds, type PeerOptions, type ResolvedPeerOptions } from '../peer/options.ts';
 import { Peer } from '../peer/peer.ts';
 import { checkSelfSigned, clientTlsOptions, type TlsClientOptions } from '../tls/options.ts';
 
@@ -144,7 +144,7 @@ interface PreparedHandshake {
 function prepareHandshake(target: WebSocketTarget, options: ConnectOptions): PreparedHandshake {
   const timeout = timerMilliseconds('timeout', options.timeout ?? DEFAULT_CONNECT_TIMEOUT);
   checkSignal(options.signal);
-  if (options.tls != null && typeof options.tls !== 'object') throw new TypeError(`tls must be an object of TLS options, got ${describeOptionValue(options.tls)}`);
+  checkTlsOption(options.tls);
   const responseParser = new ResponseHeadParser(options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS);
   const key = generateKey();
   const protocols = stringList('protocols', options.protocols) ?? [];

@@ -498,7 +498,6 @@ export class FrameDecoder {
   }
 }
 
-/** Header size announced by the second header byte: 2, plus 2 or 8 length bytes, plus 4 mask bytes. */
 /**
  * The longest a message within `limit` bytes may be once deflated: what deflaters add around
  * incompressible data at worst (zlib's deflateBound for any of its settings, some 14 %, in
@@ -509,6 +508,7 @@ function compressedBound(limit: number): number {
   return limit + Math.ceil(limit / 8) + Math.ceil(limit / 64) + 128;
 }
 
+/** Header size announced by the second header byte: 2, plus 2 or 8 length bytes, plus 4 mask bytes. */
 function headerSize(secondByte: number): number {
   const length7 = secondByte & 0x7f;
   return 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) + ((secondByte & 0x80) !== 0 ? 4 : 0);

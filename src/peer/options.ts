@@ -203,6 +203,11 @@ export function flag(name: string, value: boolean | undefined, fallback: boolean
   return value;
 }
 
+/** The `tls` option is absent or an object: checked for `ws://` URLs too, where it is not used. */
+export function checkTlsOption(value: unknown): void {
+  if (value != null && typeof value !== 'object') throw new TypeError(`tls must be an object of TLS options, got ${describeOptionValue(value)}`);
+}
+
 /**
  * A list of strings given as an array, or one string as a list of one (as browsers take
  * `new WebSocket(url, 'chat')`). Anything else is refused: a string iterated would be its

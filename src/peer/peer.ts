@@ -353,8 +353,8 @@ export class Peer implements AsyncIterable<Message> {
    * peer keeps up (they are written at the end of the tick, and `close()` before then
    * discards them), once the send buffer drains below the mark when it does not. Bytes
    * passed must not change until then. With `timeout` (ms), rejects with a
-   * {@link TimeoutError} if the buffer has not drained in time (they stay queued). Rejects with
-   * {@link BufferFullError} rather than queue past `maxBufferedAmount`, and with
+   * {@link TimeoutError} if the buffer has not drained in time (they stay queued).
+   * Rejects with {@link BufferFullError} rather than queue past `maxBufferedAmount`, and with
    * {@link ConnectionClosedError} once our close frame is sent, the connection has failed
    * or the socket has closed (where `send` answers `'dropped'`).
    */

@@ -9,7 +9,7 @@ import { checkResponseHeaders } from '../handshake/server-response.ts';
 import { checkHeadLimits } from '../handshake/head-buffer.ts';
 import { isToken } from '../handshake/tokens.ts';
 import { DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS } from '../handshake/request.ts';
-import { resolvePeerOptions, stringList, timerMilliseconds, type PeerOptions, type ResolvedPeerOptions } from '../peer/options.ts';
+import { checkTlsOption, resolvePeerOptions, stringList, timerMilliseconds, type PeerOptions, type ResolvedPeerOptions } from '../peer/options.ts';
 import type { TlsServerOptions } from '../tls/options.ts';
 
 /** What `verify` is shown of an upgrade request that passed the protocol's checks (§4.2.1). */
@@ -130,7 +130,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     if (options[hook] != null && typeof options[hook] !== 'function') throw new TypeError(`${hook} must be a function, got ${describeOptionValue(options[hook])}`);
   }
   checkResponseHeaders(options.headers, 'accept');
-  if (options.tls != null && typeof options.tls !== 'object') throw new TypeError(`tls must be an object of TLS options, got ${describeOptionValue(options.tls)}`);
+  checkTlsOption(options.tls);
   const peer = resolvePeerOptions(options);
   const maxHeadBytes = options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES;
   const maxHeaders = options.maxHeaders ?? DEFAULT_MAX_HEADERS;

@@ -2,6 +2,8 @@
  * Every declaration src/ exports carries a TSDoc comment (`/** … *\/`) right above it, which
  * the published declarations keep: an export without one reaches users undocumented.
  * Re-exports are documented where they are declared; overloads share the first one's comment.
+ * And a TSDoc comment stands right above what it documents: one followed by another was left
+ * behind when something was put between it and its declaration.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -43,6 +45,23 @@ function undocumentedExports(text: string): string[] {
   return missing;
 }
 
+/** TSDoc comments directly followed by another (blank lines aside), as `line: text`; a file's opening comment may be. */
+function strandedComments(text: string): string[] {
+  const lines = text.split('\n');
+  const stranded: string[] = [];
+  let start = -1;
+  lines.forEach((line, index) => {
+    const trimmed = line.trim();
+    if (trimmed.startsWith('/**')) start = index;
+    if (start < 0 || !trimmed.endsWith('*/')) return;
+    let next = index + 1;
+    while (next < lines.length && lines[next]!.trim() === '') next += 1;
+    if (start > 0 && next < lines.length && lines[next]!.trim().startsWith('/**')) stranded.push(`${start + 1}: ${lines[start]!.trim()}`);
+    start = -1;
+  });
+  return stranded;
+}
+
 test('the checker tells a documented export from one whose comment belongs to another', () => {
   const text = [
     '/** Documented. */',
@@ -68,4 +87,14 @@ test('every declaration exported from src/ has a TSDoc comment', () => {
     undocumentedExports(readFileSync(file, 'utf8')).map((entry) => `${relative(SRC, file)}:${entry}`),
   );
   assert.deepEqual(missing, []);
+});
+
+test('a TSDoc comment followed by another TSDoc comment is found; a file\'s opening one is not', () => {
+  const text = ['/** The module. */', '', '/** A. */', 'const a = 1;', '/** Left behind. */', '/** B. */', 'function b(): void {}'].join('\n');
+  assert.deepEqual(strandedComments(text), ['5: /** Left behind. */']);
+});
+
+test('every TSDoc comment in src/ stands right above what it documents', () => {
+  const stranded = sourceFiles(SRC).flatMap((file) => strandedComments(readFileSync(file, 'utf8')).map((entry) => `${relative(SRC, file)}:${entry}`));
+  assert.deepEqual(stranded, []);
 });
