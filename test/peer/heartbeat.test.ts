@@ -15,6 +15,11 @@ import { closeWs, wsClient, wsServer } from './ws-helpers.ts';
 const PERIOD = 100;
 /** The stall test's period: long enough that a busy machine's late pong is still in time. */
 const STALL_PERIOD = 250;
+/**
+ * The slow readers' period: long enough beside the time a reader takes to empty its inbox
+ * that a loaded machine's late timers do not hide its progress for a whole period.
+ */
+const SLOW_READER_PERIOD = 500;
 const SLOW_PONGER = fileURLToPath(new URL('../fixtures/slow-ponger.ts', import.meta.url));
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url));
 
@@ -162,11 +167,15 @@ for (const [side, secure] of [['server', false], ['server', true], ['client', fa
     // The period is longer than the kernel's wake-ups of a writer whose peer reads (it waits
     // for half its send buffer to free): else progress within one period would not show.
     const tls = secure ? { tls: { cert: fixture('server.pem'), key: fixture('server.key') } } : {};
-    const beating = { pingFrequency: STALL_PERIOD, highWaterMark: 64 * 1024, maxBufferedAmount: 64 * 1024 * 1024 };
-    const bound = await bind(`${secure ? 'wss' : 'ws'}://${LOCALHOST}:0/`, { ...(side === 'server' ? beating : {}), ...tls });
+    const beating = { pingFrequency: SLOW_READER_PERIOD, highWaterMark: 64 * 1024, maxBufferedAmount: 64 * 1024 * 1024 };
+    // The reader's inbox holds 4 messages before its reading pauses: reading them at its pace
+    // takes a small part of a period, so that a loaded machine's slow timers cannot stretch
+    // one pause over a whole period (with 1 MiB, 16 messages, they did: progress unseen).
+    const reading = { highWaterMark: 256 * 1024 };
+    const bound = await bind(`${secure ? 'wss' : 'ws'}://${LOCALHOST}:0/`, { ...(side === 'server' ? beating : reading), ...tls });
     defer(t, () => bound.close(500));
     const clientTls = secure ? { tls: { ca: fixture('ca.pem') } } : {};
-    const client = await connect(bound.url, {}, { ...(side === 'client' ? beating : {}), ...clientTls });
+    const client = await connect(bound.url, {}, { ...(side === 'client' ? beating : reading), ...clientTls });
     defer(t, () => client.close());
     const accepted = await bound.accept(2000);
     const [sender, reader] = side === 'server' ? [accepted, client] : [client, accepted];
@@ -185,7 +194,7 @@ for (const [side, secure] of [['server', false], ['server', true], ['client', fa
     }
     assert.equal(sender.closed, false);
     // Once the backlog is gone the pongs are read again: the peer is still judged, and kept.
-    await sleep(STALL_PERIOD * 3);
+    await sleep(SLOW_READER_PERIOD * 3);
     assert.equal(sender.state, 'OPEN');
     await reader.write('still here');
     assert.deepEqual(await readPlain(sender, 2000), { opcode: 1, fin: true, data: 'still here' });
