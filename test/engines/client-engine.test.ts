@@ -290,6 +290,21 @@ test('stop() goes through the closing handshake with its code, onClose says bySt
   assert.equal(peers.length, 1);
 });
 
+test('stop() with no code closes with 1000 (§7.4.1: normal closure)', async (t) => {
+  const closes: number[] = [];
+  const { url } = await recordingServer(t, (peer) => {
+    void (async () => {
+      while ((await peer.read()) !== null);
+      closes.push(peer.closeCode);
+    })();
+  });
+  const { engine } = recordingEngine(t, url, { reconnect: false });
+  await within(engine.opened(), 3000, 'opened');
+  await within(engine.stop(), 3000, 'stop');
+  await waitFor(() => closes.length === 1, 3000, 'the server saw the close');
+  assert.deepEqual(closes, [1000]);
+});
+
 test('stop() while waiting between attempts cancels the next one; stop() during an attempt cancels it', async (t) => {
   const port = await refusedPort();
   const waiting = recordingEngine(t, `ws://${LOCALHOST}:${port}`, { reconnect: { initialDelay: 30, jitter: 0 } });

@@ -42,6 +42,19 @@ test('messages come out in the order they went in, and bytes count each payload 
   );
 });
 
+test('a queue that never empties (a reader always one behind) keeps its array bounded: the read part is cut off as it grows', () => {
+  const inbox = new Inbox();
+  inbox.push(message(10)); // one always waits
+  for (let i = 0; i < 100_000; i++) {
+    inbox.push(message(10));
+    inbox.shift();
+  }
+  assert.equal(inbox.length, 1);
+  // The array itself (private): a slot kept per message ever read would be a leak under steady load.
+  const slots = (inbox as unknown as { queue: unknown[] }).queue.length;
+  assert.ok(slots < 4096, `${slots} slots for 1 message`);
+});
+
 test('an empty message counts for its cost: a flood of them reaches the high-water mark', () => {
   const inbox = new Inbox();
   for (let i = 0; i < 1000; i++) inbox.push(message(0));
@@ -94,4 +107,15 @@ test('a read waiting with no inbox made yet makes it, and gets the next message'
   socket.write(clientFrame(1, 'queued'));
   await waitFor(() => inboxOf(peer)?.length === 1, 2000, 'a message queued unread');
   assert.equal((await peer.read(1000))?.data, 'queued');
+});
+
+test('a loop that gives up on its waiting step (return() while next() waits) withdraws that step only: a read waiting beside it still gets the next message', async (t) => {
+  const { peer, socket } = await acceptRawClient(t);
+  const read = peer.read(3000); // waits first
+  const iterator = peer[Symbol.asyncIterator]();
+  const step = iterator.next(); // waits second
+  await iterator.return!();
+  assert.deepEqual(await within(step, 1000, 'the withdrawn step'), { done: true, value: undefined });
+  socket.write(clientFrame(1, 'for the read'));
+  assert.equal((await within(read, 2000, 'the read'))?.data, 'for the read');
 });

@@ -175,7 +175,7 @@ test('wrap as client without a url, when the handshake is still to do, is a Type
     serverSocket.destroy();
     clientSocket.destroy();
   });
-  await assert.rejects(wrap(clientSocket, { role: 'client' }), TypeError);
+  await assert.rejects(wrap(clientSocket, { role: 'client' }), { name: 'TypeError', message: 'wrap: a client that still has to handshake needs options.url' });
 });
 
 test('wrap as client on a socket that allows half-open connections rejects as soon as the server ends it without answering', async (t) => {

@@ -206,6 +206,35 @@ test('onRequest: the head limits stay the server’s: too many header fields is 
   assert.match((await readResponse(socket)).head, /^HTTP\/1\.1 431 /);
 });
 
+test('onRequest: a listener that fails after sending its head cannot be answered 500: its response is cut off, onError told, the server goes on', async (t) => {
+  const errors: unknown[] = [];
+  const instance = await server(`ws://${LOCALHOST}:0`, () => {}, {
+    onError: (error) => void errors.push(error),
+    onRequest: async (request, response) => {
+      if (request.url !== '/partial') return void response.end('fine');
+      response.writeHead(200, { 'content-type': 'text/plain' });
+      response.write('partial');
+      throw new Error('failed after its head');
+    },
+  });
+  defer(t, () => instance.close(500));
+  const port = portOf(instance);
+  const outcome = await new Promise<string>((resolve) => {
+    const call = httpRequest({ host: LOCALHOST, port, path: '/partial', agent: false }, (response) => {
+      response.on('data', () => {});
+      response.on('end', () => resolve('ended as if complete'));
+      response.on('error', () => resolve(`cut off after ${response.statusCode}`));
+      response.on('aborted', () => resolve(`cut off after ${response.statusCode}`));
+    });
+    call.on('error', (error) => resolve(`request failed: ${error.message}`));
+    call.end();
+  });
+  assert.equal(outcome, 'cut off after 200');
+  await waitFor(() => errors.length === 1, 2000, 'onError');
+  assert.equal((errors[0] as Error).message, 'failed after its head');
+  assert.deepEqual(await fetchPlain(port, '/ok').then(({ status, body }) => [status, body]), [200, 'fine']);
+});
+
 test('onRequest: a listener that throws, or whose promise rejects, is answered 500 and told to onError; the server goes on', async (t) => {
   const errors: unknown[] = [];
   const instance = await server(`ws://${LOCALHOST}:0`, () => {}, {
