@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { scheduleFlush, type Flushable } from '../../src/peer/scheduler.ts';
+import { scheduleFlush, startHeartbeat, stopHeartbeat, type Flushable } from '../../src/peer/scheduler.ts';
 
 function recorder(log: string[], name: string, onFlush?: () => void): Flushable {
   return {
@@ -54,4 +54,21 @@ test('a flush that throws surfaces as an uncaught error and the other targets ar
   const run = spawnSync(process.execPath, ['--import', 'tsx', fixture], { encoding: 'utf8', timeout: 20_000 });
   assert.equal(run.status, 0, run.stderr);
   assert.deepEqual(run.stdout.trim().split('\n'), ['flush a', 'flush b', 'uncaught b failed', 'flush c', 'flush d']);
+});
+
+test('a period\'s shared heartbeat timer goes with its last member: one that joins later waits a whole period for its first beat', async () => {
+  const period = 200;
+  const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+  const first = startHeartbeat({ beat() {} }, period);
+  await sleep(60);
+  stopHeartbeat(first); // the last member: its timer must go (a kept one would tick at 200, 400, …)
+  await sleep(240);
+  const keepAlive = setTimeout(() => {}, 5000); // heartbeat timers are unref'd: they keep no process alive
+  const joined = performance.now();
+  const firstBeat = await new Promise<number>((resolve) => {
+    const membership = startHeartbeat({ beat: () => (stopHeartbeat(membership), resolve(performance.now() - joined)) }, period);
+  });
+  clearTimeout(keepAlive);
+  // Timers fire late, never early: a beat at the old timer's phase would come some 100 ms after joining.
+  assert.ok(firstBeat >= period - 20, `first beat ${Math.round(firstBeat)} ms after joining, period ${period} ms`);
 });

@@ -126,6 +126,26 @@ test('a for await body that never finishes holds the close reply for half of clo
   assert.ok(waited >= 280, `answered after ${waited.toFixed(0)} ms, before the handler or the deadline`);
 });
 
+test('two loop steps asked for at once count as one body: once the loop asks for its next step, the close reply goes at once (§5.5.1)', async (t) => {
+  const instance = await server(`ws://${LOCALHOST}:0/`, async (peer) => {
+    const iterator = peer[Symbol.asyncIterator]();
+    await Promise.all([iterator.next(), iterator.next()]); // two steps waiting at once, each given a message
+    await sleep(100);
+    await iterator.next(); // the body is done: nothing holds the reply any more
+  }, { closeTimeout: 8000 });
+  defer(t, () => instance.close(500));
+  const client = await connect(instance.url);
+  defer(t, () => client.close());
+  await sleep(100); // both steps wait before the messages come
+  await client.write('one');
+  await client.write('two');
+  await sleep(400); // the loop waits on its next step by now
+  const started = performance.now();
+  assert.equal(await within(client.shutdown(1000, 'bye', 10_000), 10_000, 'shutdown'), true);
+  const waited = performance.now() - started;
+  assert.ok(waited < 2000, `the close reply came after ${Math.round(waited)} ms: held as if a body were still running (half of closeTimeout is 4000)`);
+});
+
 test('a for await body that reads more while the close frame has come (nothing more can) does not hold the close reply', async (t) => {
   const instance = await server(
     `ws://${LOCALHOST}:0/`,
