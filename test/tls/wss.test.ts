@@ -147,6 +147,14 @@ test('with allowSelfSigned, a self-signed certificate for another name is still 
   await assertEchoes(`wss://localhost:${portOf(signed)}/`, { tls: { ca: CA, servername: '127.0.0.1' } });
 });
 
+test('mutual TLS: a server that asks for a client certificate takes one the CA signed (tls.cert, tls.key) and refuses a client without one', async (t) => {
+  const instance = await wssEcho(t, { ...CA_SIGNED, ca: CA, requestClientCertificate: true });
+  await assertEchoes(instance.url, { tls: { ca: CA, cert: fixture('client.pem'), key: fixture('client.key') } });
+  await assert.rejects(within(connect(instance.url, {}, { tls: { ca: CA }, timeout: 3000 }), 5000, 'connect without a certificate'));
+  await sleep(100);
+  await waitFor(() => instance.peers.size === 0, 2000, 'no peer for the client without a certificate');
+});
+
 test('a ws client trusting the test CA talks to our wss server', async (t) => {
   const instance = await wssEcho(t, CA_SIGNED);
   const { ws, inbox } = await wsClient(`wss://localhost:${portOf(instance)}/`, [], { ca: readFileSync(CA) });
