@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, type SecureContext } from 'node:tls';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -153,6 +153,19 @@ test('mutual TLS: a server that asks for a client certificate takes one the CA s
   await assert.rejects(within(connect(instance.url, {}, { tls: { ca: CA }, timeout: 3000 }), 5000, 'connect without a certificate'));
   await sleep(100);
   await waitFor(() => instance.peers.size === 0, 2000, 'no peer for the client without a certificate');
+});
+
+test('RFC 6066 §3: a host name given as servername goes out as SNI when the URL dials an IP address (an IP literal never does)', async (t) => {
+  const named: string[] = [];
+  const context = createSecureContext({ cert: readFileSync(CA_SIGNED.cert as string), key: readFileSync(CA_SIGNED.key as string) });
+  const sni = (servername: string, callback: (error: Error | null, context?: SecureContext) => void): void => {
+    named.push(servername);
+    callback(null, context);
+  };
+  const instance = await wssEcho(t, { ...CA_SIGNED, extra: { SNICallback: sni } });
+  await assertEchoes(instance.url, { tls: { ca: CA, servername: 'localhost' } });
+  await assertEchoes(instance.url, { tls: { ca: CA } });
+  assert.deepEqual(named, ['localhost'], 'SNI from servername only, none for the bare 127.0.0.1');
 });
 
 test('a ws client trusting the test CA talks to our wss server', async (t) => {
