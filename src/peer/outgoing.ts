@@ -25,7 +25,6 @@ export class FramedMessage {
 
   private constructor(
     readonly opcode: typeof Opcode.Text | typeof Opcode.Binary,
-    private readonly text: string | null,
     readonly payload: Uint8Array,
     readonly frame: Uint8Array,
     /** What the application passed, as `wspeer:send` shows it. */
@@ -37,21 +36,22 @@ export class FramedMessage {
    * given as `{ opcode, fin, data }`, a fragment read in fragments mode).
    */
   static of(data: Writable): FramedMessage | null {
-    if (typeof data === 'string') return FramedMessage.frame(Opcode.Text, Buffer.from(data), data, data);
-    if (data instanceof Uint8Array) return FramedMessage.frame(Opcode.Binary, data, null, data);
-    if (data instanceof ReceivedMessage && data.relayable) return FramedMessage.frame(data.opcode as 1 | 2, data.bytes, null, data);
+    if (typeof data === 'string') return FramedMessage.frame(Opcode.Text, Buffer.from(data), data);
+    if (data instanceof Uint8Array) return FramedMessage.frame(Opcode.Binary, data, data);
+    if (data instanceof ReceivedMessage && data.relayable) return FramedMessage.frame(data.opcode as 1 | 2, data.bytes, data);
     return null;
   }
 
-  private static frame(opcode: typeof Opcode.Text | typeof Opcode.Binary, payload: Uint8Array, text: string | null, source: Writable): FramedMessage {
+  private static frame(opcode: typeof Opcode.Text | typeof Opcode.Binary, payload: Uint8Array, source: Writable): FramedMessage {
     const frame = Buffer.allocUnsafe(headerLength(payload.length, false) + payload.length);
     frame.set(payload, writeHeader(frame, 0, opcode, true, false, payload.length, null));
-    return new FramedMessage(opcode, text, payload, frame, source);
+    return new FramedMessage(opcode, payload, frame, source);
   }
 
   /** See {@link Message.data}. */
   get data(): string | Uint8Array {
-    return this.text ?? (this.opcode === Opcode.Text ? decoder.decode(this.payload) : this.payload);
+    const source = this.source;
+    return typeof source === 'string' ? source : this.opcode === Opcode.Text ? decoder.decode(this.payload) : this.payload;
   }
 }
 
