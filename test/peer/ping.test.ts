@@ -53,6 +53,27 @@ test('a pong answers the ping whose payload it carries and every earlier one (§
   assert.ok((await within(c, 2000, 'c')) >= 0);
 });
 
+test('RFC 6455 §5.5.3: a pong to a ping frame written later answers a waiting ping(); so does one to the heartbeat\'s ping', async (t) => {
+  // The raw client answers only the latest ping, as §5.5.3 allows.
+  const { peer, socket, rest } = await acceptRawClient(t);
+  const frames = new FrameReader(socket, rest);
+  const waiting = peer.ping('a');
+  peer.send({ opcode: 9, data: 'b' });
+  assert.deepEqual([(await frames.next()).payload.toString(), (await frames.next()).payload.toString()], ['a', 'b']);
+  socket.write(clientFrame(0xa, 'b'));
+  assert.ok((await within(waiting, 2000, 'the ping answered through the written one')) >= 0);
+
+  const beating = await acceptRawClient(t, { pingFrequency: 50 });
+  const beats = new FrameReader(beating.socket, beating.rest);
+  const beforeBeat = beating.peer.ping('c');
+  assert.equal((await beats.next()).payload.toString(), 'c');
+  // The heartbeat's ping carries no payload: answering it alone answers 'c', sent before it.
+  let beat = await beats.next();
+  while (beat.opcode !== 0x9 || beat.payload.length !== 0) beat = await beats.next();
+  beating.socket.write(clientFrame(0xa));
+  assert.ok((await within(beforeBeat, 2000, 'the ping answered through the heartbeat\'s')) >= 0);
+});
+
 test('ping() with a timeout rejects with a TimeoutError and leaves the connection open; a ping still waiting when the socket closes rejects with ConnectionClosedError', async (t) => {
   const { client, serverSocket } = await clientOverRawServer(t);
   serverSocket.resume();
