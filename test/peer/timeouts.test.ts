@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 
 import { bind, connect, server, TimeoutError } from '../../src/index.ts';
-import { acceptRawClient, clientOverRawServer, defer, FrameReader, LOCALHOST, portOf, rawConnect, silentTcpServer, waitFor, within, readPlain } from './helpers.ts';
+import { acceptRawClient, clientFrame, clientOverRawServer, defer, FrameReader, LOCALHOST, portOf, rawConnect, settlesWithin, silentTcpServer, waitFor, within, readPlain } from './helpers.ts';
 
 test('read(timeout) rejects with TimeoutError and the connection stays usable: a later read gets the next message', async (t) => {
   const bound = await bind(`ws://${LOCALHOST}:0/`);
@@ -62,6 +62,47 @@ test('a second shutdown with a longer timeout does not put off the first one\'s 
   const second = peer.shutdown(1000, '', 5000);
   const [clean, again] = await within(Promise.all([first, second]), 2000, 'both shutdowns, by the first deadline');
   assert.deepEqual([clean, again, peer.socket.destroyed], [false, false, true]);
+});
+
+test('a second shutdown with a shorter timeout brings the deadline forward: the earliest holds', async (t) => {
+  const { peer, socket, rest } = await acceptRawClient(t, {}, 500);
+  new FrameReader(socket, rest); // reads and ignores, never answers
+  const first = peer.shutdown(1000, '', 5000);
+  const second = peer.shutdown(1000, '', 100);
+  const [clean, again] = await within(Promise.all([first, second]), 2000, 'both shutdowns, by the second deadline');
+  assert.deepEqual([clean, again, peer.socket.destroyed], [false, false, true]);
+});
+
+test('RFC 6455 §7.1.1, §7.1.7: a server that failed the connection ends TCP first; a client that never closes its side is cut off after closeTimeout', async (t) => {
+  // The raw client never reads: it sees neither our close frame nor our FIN, and never ends.
+  const { peer, socket } = await acceptRawClient(t, { closeTimeout: 200 }, 500);
+  socket.write(clientFrame(0x3)); // a reserved opcode (§5.2): the server fails with 1002
+  await within(peer.whenClosed(), 3000, 'the lingering client cut off');
+  assert.equal(peer.socket.destroyed, true);
+  assert.equal(peer.error?.closeCode, 1002);
+});
+
+test('write(data, timeout) still waiting for the drain at its timeout rejects with TimeoutError, that write only; its bytes stay queued and go once the client reads', async (t) => {
+  const { peer, socket, rest } = await acceptRawClient(t, { highWaterMark: 64 * 1024 }); // the client reads nothing yet
+  const big = 8 * 1024 * 1024; // more than the kernel's buffers take: the rest stays over the mark
+  const first = peer.write(new Uint8Array(big), 100);
+  const second = peer.write('late', 300);
+  await assert.rejects(within(first, 2000, 'the first write'), (error: unknown) => error instanceof TimeoutError && /write timed out after 100 ms/.test(error.message));
+  assert.equal(await settlesWithin(second, 0), false, 'the other write waits on');
+  await assert.rejects(within(second, 2000, 'the second write'), TimeoutError);
+  assert.equal(peer.state, 'OPEN');
+  // Both messages were queued before they timed out: every byte reaches the client, then a third.
+  const total = 10 + big + 2 + 4 + 2 + 5;
+  let received = rest.length;
+  const all = new Promise<void>((resolve) => {
+    socket.on('data', (chunk: Buffer) => {
+      if ((received += chunk.length) >= total) resolve();
+    });
+  });
+  socket.resume();
+  await within(peer.write('after'), 5000, 'a write once the client reads');
+  await within(all, 5000, 'every byte');
+  assert.equal(received, total);
 });
 
 test('shutdown resolves true once both close frames are exchanged, though the server then keeps TCP open; the socket goes at the timeout (§7.1.1, §7.1.2)', async (t) => {
