@@ -35,6 +35,20 @@ test('a buffer written by a server may be reused as soon as write resolves: what
   }
 });
 
+test('so may the buffer of a frame written as { opcode, fin, data }', async (t) => {
+  const { serverPeer, client } = await pair(t);
+  const buffer = Buffer.alloc(8192);
+  for (let i = 0; i < 3; i++) {
+    buffer.fill(0x41 + i);
+    await serverPeer.write({ opcode: 2, fin: true, data: buffer });
+    buffer.fill(0x7a);
+  }
+  for (let i = 0; i < 3; i++) {
+    const data = (await client.read(2000))!.data as Uint8Array;
+    assert.ok(data.every((byte) => byte === 0x41 + i), `frame ${i} changed after write resolved`);
+  }
+});
+
 test('a write waiting for the socket fails with ConnectionClosedError when the socket goes with its bytes unsent', async (t) => {
   const { serverPeer, client } = await pair(t, { highWaterMark: 64 * 1024 });
   client.socket.pause(); // it never reads: the write stays over the mark
@@ -372,6 +386,29 @@ test('a close frame written as a frame goes as its bytes say (§5.5.1); a string
   assert.equal(await client.read(2000), null);
   assert.equal(client.closeCode, 4000);
   assert.equal(client.closeReason, 'fin de séance');
+});
+
+test('RFC 6455 §5.5.1, §7.1.5: a close frame written without data goes with no code; the other side reads 1005 and answers with 1000', async (t) => {
+  for (const frame of [{ opcode: 8 }, { opcode: 8, data: new Uint8Array(0) }] as const) {
+    const { serverPeer, client } = await pair(t);
+    await serverPeer.write(frame);
+    assert.equal(serverPeer.state, 'CLOSING');
+    assert.equal(await client.read(2000), null);
+    assert.equal(client.closeCode, 1005);
+    // The reply to a close without a code carries 1000 (normal): that is what this side reads.
+    assert.equal(await within(serverPeer.whenClosed().then(() => serverPeer.closeCode), 2000, 'the close reply'), 1000);
+  }
+});
+
+test('RFC 6455 §5.5.3: a pong written as a frame goes as a pong, unsolicited, with its payload; the connection goes on', async (t) => {
+  const { serverPeer, client } = await pair(t);
+  const pongs: string[] = [];
+  client.onPong((payload) => void pongs.push(Buffer.from(payload).toString()));
+  await serverPeer.write({ opcode: 10, data: 'heartbeat' });
+  serverPeer.send({ opcode: 10 });
+  await serverPeer.write('after');
+  assert.equal((await client.read(2000))?.data, 'after');
+  assert.deepEqual(pongs, ['heartbeat', '']);
 });
 
 test('after close() the peer is CLOSED at once, though its socket closes on a later tick: send answers dropped and write rejects', async (t) => {
