@@ -7,16 +7,21 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { writeSync } from 'node:fs';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 
 import type WebSocket from 'ws';
 
 import { connect, MessageExpiredError, Peer, server, type Message, type ServerOptions } from '../../src/index.ts';
 import { simdReadRegion } from '../../src/frame/mask-simd.ts';
-import { clientFrame, defer, LOCALHOST, patternBytes, portOf, rawUpgrade, sleep, waitFor, within } from './helpers.ts';
+import { writeBeforeReuse } from '../../src/peer/lent-messages.ts';
+import { clientFrame, defer, LOCALHOST, patternBytes, portOf, rawUpgrade, sleep, socketPair, waitFor, within } from './helpers.ts';
 import { closeWs, wsClient, type WsInbox } from './ws-helpers.ts';
 
 const KiB = 1024;
+
+const tlsFixture = (name: string): string => fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url));
 
 /** Whether `data` lies in the shared read region, i.e. was lent rather than copied out. */
 const inRegion = (data: string | Uint8Array): boolean => typeof data !== 'string' && data.buffer === simdReadRegion()!.buffer;
@@ -137,6 +142,70 @@ test('lentMessages: a lent message sent on to another peer (whose client reads l
   await sleep(300);
   sinkSocket.resume();
   await expectEchoes(sink.inbox, messageOf, 4, count);
+});
+
+test('lentMessages: a lent message sent on to a wss:// peer goes through its TLS stream, copied, and arrives intact', async (t) => {
+  // Its descriptor carries ciphertext: the direct write would put plaintext on the wire.
+  const received: Buffer[] = [];
+  const wss = await server(`wss://${LOCALHOST}:0/`, (peer) => peer.onMessage((message) => void received.push(Buffer.from(message.data as Uint8Array))), {
+    tls: { cert: tlsFixture('server.pem'), key: tlsFixture('server.key') },
+    maxPayload: 8 * 1024 * KiB,
+  });
+  defer(t, () => wss.close(500));
+  const overTls = await connect(wss.url, {}, { tls: { ca: tlsFixture('ca.pem') } });
+  defer(t, () => overTls.close());
+  let lent = 0;
+  const url = await lendingServer(t, (peer) => {
+    peer.onMessage((message) => {
+      if (inRegion(message.data)) lent++;
+      overTls.send(message);
+    });
+  });
+  const source = await client(t, url);
+  const count = 100;
+  for (let i = 0; i < count; i++) source.ws.send(messageOf(12, i));
+  await waitFor(() => received.length === count, 15_000, 'every message over TLS');
+  assert.ok(lent > 0, 'some messages were lent');
+  for (let i = 0; i < count; i++) assert.ok(received[i]!.equals(messageOf(12, i)), `message ${i} differs`);
+  assert.equal(overTls.state, 'OPEN');
+});
+
+test('lentMessages: bytes the kernel refuses outright (its send buffer full, EAGAIN) are copied out of the region and queued on the stream', async (t) => {
+  const [sending, reading] = await socketPair();
+  defer(t, () => {
+    sending.destroy();
+    reading.destroy();
+  });
+  // Fill the kernel's send buffer behind the stream's back: the stream stays empty, so the
+  // direct write is tried, and fails.
+  const fd = (sending as unknown as { _handle: { fd: number } })._handle.fd;
+  const filler = Buffer.alloc(64 * KiB, 0x2e);
+  let filled = 0;
+  for (;;) {
+    try {
+      filled += writeSync(fd, filler);
+    } catch (error) {
+      assert.equal((error as NodeJS.ErrnoException).code, 'EAGAIN');
+      break;
+    }
+  }
+  const region = simdReadRegion()!;
+  const expected = Buffer.from(patternBytes(20 * KiB, 99));
+  region.set(expected, 0);
+  writeBeforeReuse(sending, [region.subarray(0, expected.length)], 1, region.buffer, undefined);
+  assert.equal(sending.writableLength, expected.length, 'queued on the stream');
+  region.fill(0, 0, expected.length); // the next read fills the region again
+  let got = Buffer.alloc(0);
+  const total = filled + expected.length;
+  const all = new Promise<void>((resolve) => {
+    reading.on('data', (chunk: Buffer) => {
+      got = Buffer.concat([got, chunk]);
+      if (got.length >= total) resolve();
+    });
+  });
+  await within(all, 5000, 'every byte');
+  assert.equal(got.length, total);
+  assert.ok(got.subarray(filled).equals(expected), 'the bytes as they were when written');
 });
 
 test('lentMessages: a message used after its callback throws MessageExpiredError; one copied during it stays', async (t) => {
