@@ -235,6 +235,39 @@ test('diagnostics: wspeer:handled comes once onMessage is done — at its return
   assert.equal(client.closeCode, 1011);
 });
 
+test('diagnostics: wspeer:handled says failed for a promise that rejects and for a thenable whose then throws; each goes to onError and closes with 1011', async (t) => {
+  const handled = collect<PeerHandledEvent>(t, DiagnosticsChannel.handled);
+  const rejection = new Error('the promise rejected');
+  const thenFailure = new Error('then threw');
+  const errors: unknown[] = [];
+  const instance = await server(
+    `ws://${LOCALHOST}:0/`,
+    (peer) => {
+      peer.onMessage((message) => {
+        if (message.data === 'reject') return Promise.reject(rejection);
+        return {
+          then(): never {
+            throw thenFailure;
+          },
+        };
+      });
+    },
+    { onError: (error) => errors.push(error) },
+  );
+  defer(t, () => instance.close(500));
+  for (const [data, error] of [['reject', rejection], ['bad thenable', thenFailure]] as const) {
+    const client = await connect(instance.url);
+    defer(t, () => client.close());
+    await client.write(data);
+    assert.equal(await client.read(2000), null);
+    assert.equal(client.closeCode, 1011);
+    await waitFor(() => handled.some((event) => event.message.data === data), 2000, `${data} handled`);
+    const event = handled.find((candidate) => candidate.message.data === data)!;
+    assert.deepEqual([event.failed, event.error], [true, error]);
+    assert.ok(errors.includes(error), `onError told of ${data}`);
+  }
+});
+
 test('diagnostics: wspeer:handled alone (no wspeer:message subscriber) sees messages handled, those queued for a later callback too', async (t) => {
   const handled = collect<PeerHandledEvent>(t, DiagnosticsChannel.handled);
   const instance = await server(`ws://${LOCALHOST}:0/`, async (peer) => {
