@@ -70,6 +70,11 @@ for (const role of ROLES) {
         assert.match(error.message, /sendBinary: the data must be a Uint8Array, got ArrayBuffer/);
         return true;
       });
+      // An object with no prototype has no class to name.
+      assert.throws(() => conn.sendBinary(untyped(Object.create(null))), /sendBinary: the data must be a Uint8Array, got an object$/);
+      // sendFramed names the argument that is wrong: the payload, when the frame is right.
+      const payload = new Uint8Array(4);
+      assert.throws(() => conn.sendFramed(Opcode.Binary, encodeFrame({ opcode: Opcode.Binary, payload }), untyped(null)), /sendFramed: the frame and payload must be Uint8Arrays, got null$/);
     });
 
     test('receive and receiveBorrowed refuse what is not bytes, without failing the connection', () => {

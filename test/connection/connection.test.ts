@@ -376,7 +376,7 @@ for (const role of ROLES) {
       assert.equal(conn.outgoingBytes, 0);
     });
 
-    test(`§7.1.7 abort() on the ${role} defaults to 1011, replaces a code that may not be sent, drops an overlong reason`, () => {
+    test(`§7.1.7 abort() on the ${role} defaults to 1011, replaces a code that may not be sent, drops an overlong reason or one that is not a string`, () => {
       const a = endpoint(role).conn;
       a.abort();
       assert.equal(sentCloseCode(a), 1011);
@@ -386,6 +386,10 @@ for (const role of ROLES) {
       const c = endpoint(role).conn;
       c.abort(4001, 'r'.repeat(124));
       assert.equal(toHex(outgoingBytes(c)), wire(role, Opcode.Close, closeBody(4001)));
+      // From JavaScript, a reason that is not a string is left out rather than sent as its text.
+      const d = endpoint(role).conn;
+      d.abort(4002, 42 as unknown as string);
+      assert.equal(toHex(outgoingBytes(d)), wire(role, Opcode.Close, closeBody(4002)));
     });
 
     test(`§7.1.7 abort() while the ${role} is CLOSING sends nothing more and enters CLOSED`, () => {
