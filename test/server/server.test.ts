@@ -421,7 +421,7 @@ test('an onError that throws cannot take the process down: a rejecting handler a
   assert.equal(throwing.closeCode, 1011);
 });
 
-test('options that would switch a defence off are refused when the server is made: a timeout given as a string, maxConnections that is not a whole number from 1, an onError that is not a function', async () => {
+test('options that would switch a defence off are refused when the server is made: a timeout given as a string, maxConnections or maxQueuedPongs that is not a whole number from 1, an onError that is not a function', async () => {
   const untyped = (value: unknown): never => value as never;
   for (const options of [{ timeout: untyped('300') }, { closeTimeout: untyped('300') }, { pingFrequency: untyped('200') }]) {
     await assert.rejects(server(`ws://${LOCALHOST}:0/`, () => {}, options), RangeError, JSON.stringify(options));
@@ -430,6 +430,28 @@ test('options that would switch a defence off are refused when the server is mad
     await assert.rejects(server(`ws://${LOCALHOST}:0/`, () => {}, { maxConnections }), RangeError, String(maxConnections));
   }
   await assert.rejects(server(`ws://${LOCALHOST}:0/`, () => {}, { onError: untyped(42) }), TypeError);
+  for (const maxQueuedPongs of [0, 0.5, untyped('2'), untyped(() => 2)]) {
+    await assert.rejects(server(`ws://${LOCALHOST}:0/`, () => {}, { maxQueuedPongs }), (error: unknown) => error instanceof RangeError && /^maxQueuedPongs must be a whole number of at least 1, got /.test(error.message), String(maxQueuedPongs));
+  }
+  // A function is named as one, not printed as its source.
+  await assert.rejects(server(`ws://${LOCALHOST}:0/`, () => {}, { closeTimeout: untyped(() => 300) }), /^RangeError: closeTimeout must be .*, got a function$/);
+});
+
+test('without onError, what an onMessage callback throws is printed to stderr (the default), and its connection closes with 1011', async (t) => {
+  const printed = t.mock.method(console, 'error', () => {});
+  const failure = new Error('callback threw');
+  const instance = await server(`ws://${LOCALHOST}:0/`, (peer) => {
+    peer.onMessage(() => {
+      throw failure;
+    });
+  });
+  defer(t, () => instance.close(500));
+  const client = await connect(instance.url);
+  defer(t, () => client.close());
+  await client.write('boom');
+  assert.equal(await within(client.read(), 2000, 'the close'), null);
+  assert.equal(client.closeCode, 1011);
+  assert.deepEqual(printed.mock.calls.map((call) => call.arguments), [['wspeer: application callback failed:', failure]]);
 });
 
 test('a per-call timeout that is not a number (null, a string) is a RangeError, not 0', async (t) => {
