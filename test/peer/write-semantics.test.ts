@@ -181,13 +181,16 @@ test('a for await body that reads more while the close frame has come (nothing m
   assert.deepEqual([close.opcode, closeCodeOf(close.payload)], [8, 1000]);
 });
 
-test('a for await step abandoned to a race does not take the next message, nor hold the close reply', async (t) => {
+test('a for await step abandoned to a race does not take the next message, nor does a later step of the ended loop, nor hold the close reply', async (t) => {
   const { serverPeer, client } = await pair(t, { closeTimeout: 20_000 });
   const iterator = serverPeer[Symbol.asyncIterator]();
   const abandoned = iterator.next();
   await iterator.return!();
   await client.write('after');
   assert.deepEqual(await within(abandoned, 2000, 'the abandoned step'), { done: true, value: undefined });
+  await waitFor(() => serverPeer.unread === 1, 2000, 'the message');
+  // The iteration has ended: a later step of it takes nothing either.
+  assert.deepEqual(await iterator.next(), { done: true, value: undefined });
   assert.equal((await within(serverPeer.read(), 2000, 'the message, put back'))?.data, 'after');
   assert.equal(await within(client.shutdown(1000, '', 3000), 4000, 'a clean close, not held'), true);
 });
