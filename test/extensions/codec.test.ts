@@ -135,6 +135,20 @@ describe('round trips', () => {
     }
   });
 
+  test('§7.2.1: with context takeover, an empty message right after another is an empty stored block (00 once its tail is removed), and the context goes on', () => {
+    const { client, server, dispose } = pair(agreed(false));
+    const text = new TextEncoder().encode('hello, hello, hello');
+    roundTrip(client, server, text, 'the first message');
+    for (const what of ['an empty message after a message', 'an empty message after an empty one']) {
+      // zlib writes nothing at all for it: a payload must still be there to inflate.
+      const payload = compressed(client, new Uint8Array(0));
+      assert.deepEqual([...payload], [0x00], what);
+      assert.equal(server.decompress(payload, true, NO_LIMIT)?.length, 0, what);
+    }
+    roundTrip(client, server, text, 'the next message, in the same context');
+    dispose();
+  });
+
   test('§7.2: random messages, parameters and frame splits survive the trip (property)', () => {
     fc.assert(
       fc.property(
