@@ -367,6 +367,37 @@ describe('receiving', () => {
     assert.ok(built <= 2, `${built} zlib streams built for 200 messages`);
   });
 
+  test('without context takeover, a burst of connections each mid-way through a fragmented message leaves at most 8 spare streams: the others are closed', async () => {
+    const connections = Array.from({ length: 20 }, () => server());
+    const text = 'fragmented and compressed';
+    const body = compressed(utf8(text));
+    let built = 0;
+    let closed = 0;
+    const zlibIds = new Set<number>();
+    const hook = createHook({
+      init: (id, type) => {
+        if (type !== 'ZLIB') return;
+        built++;
+        zlibIds.add(id);
+      },
+      destroy: (id) => void (zlibIds.delete(id) && closed++),
+    }).enable();
+    try {
+      // Each takes a stream of its own (a spare left by earlier tests, or a new one) ...
+      for (const c of connections) c.connection.receive(clientFrame(Opcode.Text, body.subarray(0, 5), { fin: false, rsv1: true }));
+      // ... and gives it back once its message ends: 8 are kept, the rest closed.
+      for (const c of connections) c.connection.receive(clientFrame(Opcode.Continuation, body.subarray(5)));
+      for (const c of connections) assert.deepEqual(c.events.take(), [{ type: 'text', data: text, fin: true }]);
+      // A stream's destroy is told on a later tick: wait for it, bounded.
+      for (let i = 0; i < 100 && closed < 20 - 8; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+      hook.disable();
+    }
+    assert.ok(built >= 20 - 8, `${built} streams built`);
+    assert.equal(closed, 20 - 8);
+  });
+
   test('without context takeover, fragmented compressed messages interleaved on two connections each keep a stream of their own', () => {
     const [a, b] = [server(), server()];
     const texts = ['on connection a, '.repeat(40), 'and on connection b, '.repeat(40)];
