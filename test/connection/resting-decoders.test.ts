@@ -148,3 +148,19 @@ test('a decoder at rest lets go of the host\'s hooks too: one that refers to its
   assert.notEqual(decoder.allocate, hooks.allocate);
   assert.equal(decoder.view, null);
 });
+
+test('at most 16 decoders rest at once: after a burst of connections mid-frame, the decoders past that are left to the collector', () => {
+  const frame = frameTo('server', { opcode: Opcode.Binary, payload: new Uint8Array(10) });
+  const decoderOf = (conn: Connection): object | null => (conn as unknown as { decoder: object | null }).decoder;
+  const burst = (): { conns: Connection[]; decoders: object[] } => {
+    const conns = Array.from({ length: 20 }, () => endpoint('server').conn);
+    for (const conn of conns) conn.receive(frame.subarray(0, 3)); // mid-frame: each holds a decoder
+    return { conns, decoders: conns.map((conn) => decoderOf(conn)!) };
+  };
+  const first = burst();
+  for (const conn of first.conns) conn.receive(frame.subarray(3)); // all go back to rest, or are dropped
+  const second = burst();
+  const reused = second.decoders.filter((decoder) => first.decoders.includes(decoder)).length;
+  assert.equal(reused, 16);
+  for (const conn of second.conns) conn.receive(frame.subarray(3));
+});
