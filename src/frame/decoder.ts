@@ -356,7 +356,8 @@ export class FrameDecoder {
     if (partial === null) return chunk.length;
     this.partial = partial;
     this.partialFill = 0;
-    this.receivedPart(partial, available === chunk.length ? chunk : chunk.subarray(pos));
+    // `pos` is past the header, at least one byte of which is in this chunk.
+    this.receivedPart(partial, chunk.subarray(pos));
     return chunk.length;
   }
 
