@@ -1060,22 +1060,24 @@ describe('EventCollector', () => {
 
 describe('misuse by the host or its handler leaves no broken state behind', () => {
   for (const role of ROLES) {
-    test(`${role}: a handler that throws mid-chunk fails the connection with 1011 (§7.4.1) and the error comes out of receive`, () => {
-      const events = new EventCollector();
-      let calls = 0;
-      events.onText = () => {
-        calls++;
-        throw new Error('handler bug');
-      };
-      const conn = new Connection(role, events, { randomFill: (target) => target.fill(7) });
-      const three = concat([frameTo(role, { opcode: Opcode.Text, payload: utf8('one') }), frameTo(role, { opcode: Opcode.Text, payload: utf8('two') }), frameTo(role, { opcode: Opcode.Text, payload: utf8('three') })]);
-      assert.throws(() => conn.receive(three), /handler bug/);
-      assert.equal(calls, 1);
-      assert.equal(conn.state, 'CLOSED');
-      assert.equal(sentCloseCode(conn), 1011);
-      conn.receive(frameTo(role, { opcode: Opcode.Text, payload: utf8('four') }));
-      assert.equal(calls, 1, 'nothing is parsed after the failure');
-    });
+    for (const feed of ['receive', 'receiveBorrowed'] as const) {
+      test(`${role}: a handler that throws mid-chunk fails the connection with 1011 (§7.4.1) and the error comes out of ${feed}`, () => {
+        const events = new EventCollector();
+        let calls = 0;
+        events.onText = () => {
+          calls++;
+          throw new Error('handler bug');
+        };
+        const conn = new Connection(role, events, { randomFill: (target) => target.fill(7) });
+        const three = concat([frameTo(role, { opcode: Opcode.Text, payload: utf8('one') }), frameTo(role, { opcode: Opcode.Text, payload: utf8('two') }), frameTo(role, { opcode: Opcode.Text, payload: utf8('three') })]);
+        assert.throws(() => conn[feed](three), /handler bug/);
+        assert.equal(calls, 1);
+        assert.equal(conn.state, 'CLOSED');
+        assert.equal(sentCloseCode(conn), 1011);
+        conn[feed](frameTo(role, { opcode: Opcode.Text, payload: utf8('four') }));
+        assert.equal(calls, 1, 'nothing is parsed after the failure');
+      });
+    }
   }
 
   test('server: sendMessageAt with a range outside its DataView throws and queues nothing', () => {
