@@ -1087,7 +1087,7 @@ describe('misuse by the host or its handler leaves no broken state behind', () =
     assert.equal(conn.outgoingBytes, 0);
   });
 
-  test('client: a masking key source that throws leaves nothing queued for a short text', () => {
+  test('client: a masking key source that throws leaves nothing queued for a short text; a client that never sent has nothing to take', () => {
     const conn = new Connection('client', new EventCollector(), {
       randomFill: () => {
         throw new Error('no entropy');
@@ -1095,6 +1095,11 @@ describe('misuse by the host or its handler leaves no broken state behind', () =
     });
     assert.throws(() => conn.sendText('hi'), /no entropy/);
     assert.equal(conn.outgoingBytes, 0);
+    assert.equal(conn.takeOutgoingInto([]), 0);
+    // A client's writer is made with it, its output queue at the first frame: before that there is nothing to take.
+    const fresh = new Connection('client', new EventCollector());
+    assert.equal(fresh.takeOutgoingInto([]), 0);
+    assert.deepEqual(fresh.takeOutgoing(), []);
   });
 
   test('a message limit that is not a number is no room rather than no limit; a bad maxPayload or role is refused', () => {
