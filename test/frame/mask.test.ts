@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 
 import { READ_REGION_SIZE, simdMaskAvailable, simdReadRegion } from '../../src/frame/mask-simd.ts';
 import { applyMask, copyMasked, defaultRandomFill, MaskKeySource, xorBytes, xorMask, xorMaskWords } from '../../src/frame/mask.ts';
@@ -254,6 +256,13 @@ describe('RFC 6455 §5.3 masking of long payloads (the SIMD path and its edges)'
 
   test('the SIMD module is in use on this runtime (Node 20 has WebAssembly SIMD)', () => {
     assert.equal(simdMaskAvailable, true);
+  });
+
+  test('§5.3 without WebAssembly (node --jitless) masking falls back to JavaScript, nothing is read into a region, and long masked messages still echo intact', () => {
+    const fixture = fileURLToPath(new URL('../fixtures/without-wasm.ts', import.meta.url));
+    const run = spawnSync(process.execPath, ['--jitless', '--import', 'tsx', fixture], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(run.stdout.trim().split('\n'), ['wasm undefined simd false region null', 'masking true', 'echo 600 ok', 'echo 70000 ok', 'echo 300000 ok']);
   });
 });
 
