@@ -109,11 +109,10 @@ export const simdMaskAvailable = masker !== null;
  * XOR `data[start..end)` with the key `k0 k1 k2 k3` (k0 at `data[start]`), through the SIMD
  * module 16 KiB at a time, or where it lies if it is in the read region. Returns the offset
  * up to which it worked — a multiple of 16 bytes from `start`, so the key phase there is 0
- * again; the caller masks the rest.
+ * again; the caller masks the rest. Only when {@link simdMaskAvailable}: callers check it.
  */
 export function xorMaskSimd(data: Uint8Array, k0: number, k1: number, k2: number, k3: number, start: number, end: number): number {
-  if (masker === null) return start;
-  const { memory, mask } = masker;
+  const { memory, mask } = masker!;
   // WebAssembly memory is little-endian: k0 is the lowest byte of the word.
   const key = (k0 | (k1 << 8) | (k2 << 16) | (k3 << 24)) | 0;
   if (data.buffer === memory.buffer) {
@@ -139,11 +138,10 @@ export function xorMaskSimd(data: Uint8Array, k0: number, k1: number, k2: number
  * read region is unmasked where it lies (and so changed), then copied out once — unless
  * `keepSource` (a payload being sent, which may be a lent message that is still in use).
  * Returns how many bytes it did — a multiple of 16, so the key phase there is 0; the caller
- * does the rest.
+ * does the rest. Only when {@link simdMaskAvailable}: callers check it.
  */
 export function xorMaskSimdInto(source: Uint8Array, target: Uint8Array, offset: number, k0: number, k1: number, k2: number, k3: number, keepSource = false): number {
-  if (masker === null) return 0;
-  const { memory, mask } = masker;
+  const { memory, mask } = masker!;
   const key = (k0 | (k1 << 8) | (k2 << 16) | (k3 << 24)) | 0;
   const end = source.length;
   if (source.buffer === memory.buffer && !keepSource) {
