@@ -133,11 +133,6 @@ export class ReceivedMessage implements MessageFields {
     return (this.flags & FIN) !== 0;
   }
 
-  /** @internal Whether the payload is text (also for the later frames of a text message). */
-  get isText(): boolean {
-    return (this.flags & TEXT) !== 0;
-  }
-
   /** See {@link Message.data}; text is decoded on first read. */
   get data(): string | Uint8Array {
     if ((this.flags & TEXT) === 0) return this.bytes;
