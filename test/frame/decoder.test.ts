@@ -963,3 +963,18 @@ describe('borrowed chunks (pushBorrowed): a read buffer lent for the call only',
     assert.equal(sink.views[1]!.buffer, owned.buffer);
   });
 });
+
+describe('decoders at rest (FrameDecoder.rest / take)', () => {
+  test('a decoder given back to rest and then fed bytes throws, rather than hand frames to the sink it last served', () => {
+    const options = { expectMasked: false, maxMessageSize: LIMIT, allowRsv1: false };
+    // Empty the pool first (earlier tests may have filled it), so that this one rests.
+    const held = Array.from({ length: 16 }, () => FrameDecoder.take(new RecordingSink(), options));
+    const [decoder, sink] = decoderFor('server');
+    FrameDecoder.rest(decoder);
+    assert.throws(() => decoder.push(encodeFrame({ opcode: Opcode.Text, payload: utf8('late') })), /a decoder at rest was fed bytes/);
+    assert.deepEqual(sink.frames, []);
+    // Taken out of the pool again (it is the one on top), not to be lent to later tests.
+    assert.equal(FrameDecoder.take(new RecordingSink(), options), decoder);
+    for (const other of held) FrameDecoder.rest(other);
+  });
+});
