@@ -84,7 +84,9 @@ test('RFC 6455 §7.1.1, §7.1.7: a server that failed the connection ends TCP fi
 
 test('write(data, timeout) still waiting for the drain at its timeout rejects with TimeoutError, that write only; its bytes stay queued and go once the client reads', async (t) => {
   const { peer, socket, rest } = await acceptRawClient(t, { highWaterMark: 64 * 1024 }); // the client reads nothing yet
-  const big = 8 * 1024 * 1024; // more than the kernel's buffers take: the rest stays over the mark
+  // More than the kernel's buffers take (Linux's send buffer grows to 4 MiB by default, and the
+  // receive buffer of a socket that never reads does not grow): the rest stays over the mark.
+  const big = 16 * 1024 * 1024;
   const first = peer.write(new Uint8Array(big), 100);
   const second = peer.write('late', 300);
   await assert.rejects(within(first, 2000, 'the first write'), (error: unknown) => error instanceof TimeoutError && /write timed out after 100 ms/.test(error.message));
