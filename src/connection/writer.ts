@@ -9,6 +9,7 @@ import { headerLength, MAX_HEADER_LENGTH, writeHeader } from '../frame/encoder.t
 import { copyMasked, MaskKeySource, SIMD_MIN, WORD_LOOP_MIN, WORD_VIEW_MIN, xorMask, xorMaskWords, type RandomFill } from '../frame/mask.ts';
 import { Opcode } from '../frame/opcode.ts';
 import type { MessageCompression } from './compression.ts';
+import { describeOptionValue } from './errors.ts';
 import { OutputQueue } from './output.ts';
 
 /** Payloads at least this long are queued as they are (by reference) rather than copied next to their header. */
@@ -107,7 +108,7 @@ export class FrameWriter {
    */
   message(opcode: number, data: Uint8Array, fragmentSize: number | undefined): void {
     // Before the compressor is fed: its context must stay in step with the peer's (RFC 7692 §7.2.2).
-    if (fragmentSize !== undefined && !(Number.isInteger(fragmentSize) && fragmentSize >= 1)) throw new RangeError(`fragmentSize must be a whole number of at least 1, got ${fragmentSize}`);
+    if (fragmentSize !== undefined && !(Number.isInteger(fragmentSize) && fragmentSize >= 1)) throw new RangeError(`fragmentSize must be a whole number of at least 1, got ${describeOptionValue(fragmentSize)}`);
     // RFC 7692 §6.1: RSV1 marks the first frame of a compressed message, whatever its fragments.
     let compressed = this.compresses(data.length);
     if (compressed) {

@@ -119,6 +119,9 @@ for (const role of ROLES) {
         assert.throws(() => conn.sendMessageAt(Opcode.Binary, view, start!, length!), RangeError, `${start}, ${length}`);
       }
       assert.throws(() => conn.sendBinary(payload, 1.5), /fragmentSize must be a whole number of at least 1, got 1.5/);
+      // Named as the options name a bad value, not printed as a function's source or a string's bare text.
+      assert.throws(() => conn.sendBinary(payload, untyped(() => 1)), /fragmentSize must be a whole number of at least 1, got a function$/);
+      assert.throws(() => conn.sendBinary(payload, untyped('8')), /got the string "8"$/);
       assertUsageError(() => conn.sendFramed(Opcode.Binary, untyped(null), payload), 'WS_ERR_INVALID_ARGUMENT');
       assert.equal(conn.outgoingBytes, 0);
       assert.equal(conn.state, 'OPEN');
