@@ -111,6 +111,16 @@ test('buildClientRequest refuses injection and invalid arguments', () => {
   assert.match(buildClientRequest({ ...base, headers: { Origin: 'http://b' } }), /\r\nOrigin: http:\/\/b\r\n/);
 });
 
+test('a header value that is neither a string nor an array of strings is a TypeError that names what it got', () => {
+  const base = { host: 'h', key: RFC_KEY };
+  const given = (value: unknown): ClientRequestOptions => ({ ...base, headers: { 'X-A': value } as ClientRequestOptions['headers'] });
+  assert.throws(() => buildClientRequest(given(null)), { name: 'TypeError', message: 'the value of header X-A must be a string or an array of strings, got null' });
+  assert.throws(() => buildClientRequest(given(5)), { name: 'TypeError', message: 'the value of header X-A must be a string or an array of strings, got number' });
+  assert.throws(() => buildClientRequest(given(['a', 1])), { name: 'TypeError', message: 'the value of header X-A must be a string or an array of strings, got object' });
+  // An undefined value is a field left out, as an absent one.
+  assert.doesNotMatch(buildClientRequest(given(undefined)), /X-A/);
+});
+
 test('a built request passes server validation', () => {
   const head = buildClientRequest({ ...parseUrl('ws://[::1]:9001/chat?x=1'), key: RFC_KEY, protocols: ['chat'], extensions: 'permessage-deflate' });
   const parsed = new RequestHeadParser().feed(bytes(head));

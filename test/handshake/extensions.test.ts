@@ -84,6 +84,22 @@ test('RFC 7230 §3.2.6: quoted-pair escapes are unescaped', () => {
   assert.deepEqual(parseExtensions('x; a="tok"'), [{ name: 'x', params: [['a', 'tok']] }]);
 });
 
+test('RFC 7230 §3.2.6: obs-text is qdtext and may be quoted-paired, so such a value fails as no token, not as bad syntax', () => {
+  const reasonOf = (value: string): string => {
+    try {
+      parseExtensions(value);
+    } catch (error) {
+      if (error instanceof HandshakeError && error.status === 400) return error.reason;
+    }
+    return assert.fail(`${JSON.stringify(value)} was not refused with 400`);
+  };
+  assert.match(reasonOf('x; a="caf\xe9"'), /quoted value of a is not a token/);
+  assert.match(reasonOf('x; a="\\\xff"'), /quoted value of a is not a token/);
+  // DEL is neither qdtext nor a quoted-pair character.
+  assert.match(reasonOf('x; a="\x7f"'), /invalid character in quoted string/);
+  assert.match(reasonOf('x; a="\\\x7f"'), /invalid escape in quoted string/);
+});
+
 test('RFC 6455 §9.1: a quoted value must be a token once unescaped', () => {
   rejectsSyntax('x; a=""');
   rejectsSyntax('x; a="1 2"');

@@ -72,6 +72,8 @@ test('joins repeated headers with ", " and keeps each retrievable', () => {
   const request = parse(requestHead('GET / HTTP/1.1', ['Sec-WebSocket-Protocol: a', 'sec-websocket-protocol: b, c']));
   assert.equal(request.headers.get('sec-websocket-protocol'), 'a, b, c');
   assert.deepEqual(request.headers.getAll('Sec-WebSocket-Protocol'), ['a', 'b, c']);
+  assert.equal(request.headers.has('SEC-WEBSOCKET-PROTOCOL'), true, 'has() ignores case, as get() does');
+  assert.equal(request.headers.has('sec-websocket-extensions'), false);
 });
 
 test('one chunk, single bytes and every split point give the same result', () => {
@@ -235,6 +237,7 @@ test('RFC 7230 §3.1.1: malformed request lines are rejected with 400', () => {
     'GET',
     'GET /',
     'GET  / HTTP/1.1',
+    'GET  HTTP/1.1', // an empty request-target
     'GET / HTTP/1.1 ',
     'GET /a b HTTP/1.1',
     'G@T / HTTP/1.1',

@@ -180,6 +180,9 @@ test('RFC 6455 §4.1: a status other than 101 fails, carrying status, headers an
   assert.equal(redirect.headers?.get('location'), '/elsewhere');
   assert.equal(redirect.body.length, 0);
   assert.equal(redirect.message, 'Expected status 101 Switching Protocols, got 302 Found');
+  // RFC 7230 §3.1.2: the reason phrase may be empty; the message then names the status alone.
+  const bare = failsVerify(response('HTTP/1.1 403', []), { key: RFC_KEY }, 'WS_RESPONSE_BAD_STATUS');
+  assert.equal(bare.message, 'Expected status 101 Switching Protocols, got 403');
   const old = failsVerify(response('HTTP/1.0 400 Bad Request', []), { key: RFC_KEY }, 'WS_RESPONSE_BAD_STATUS');
   assert.equal(old.status, 400);
 });

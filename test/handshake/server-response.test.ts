@@ -123,6 +123,7 @@ test('buildRejectResponse: Content-Length matches the body, and reasons stay on 
   }
   assert.equal(buildRejectResponse(431, 'x').split('\r\n')[0], 'HTTP/1.1 431 Request Header Fields Too Large');
   assert.equal(buildRejectResponse(418, 'x').split('\r\n')[0], 'HTTP/1.1 418 Client Error');
+  assert.equal(buildRejectResponse(599, 'x').split('\r\n')[0], 'HTTP/1.1 599 Server Error');
   assert.throws(() => buildRejectResponse(200, 'ok'), RangeError);
   assert.throws(() => buildRejectResponse(101, 'no'), RangeError);
 });
