@@ -73,6 +73,35 @@ test('connect rejects a subprotocol the client did not offer (§4.1, client item
   });
 });
 
+test('RFC 7692 §7.1: a 101 that accepts permessage-deflate with a parameter the client cannot take fails the connection with WS_RESPONSE_BAD_EXTENSIONS', async (t) => {
+  for (const accepted of ['permessage-deflate; server_max_window_bits=7', 'permessage-deflate; x-unknown', 'permessage-deflate; client_max_window_bits=9; client_max_window_bits=9']) {
+    const { url, sockets } = await scriptedServer(t, (key) => switching(key, `Sec-WebSocket-Extensions: ${accepted}\r\n`));
+    await assert.rejects(within(connect(url, {}, { deflate: true }), 3000, 'connect'), (error: unknown) => {
+      assert.ok(error instanceof HandshakeResponseError, `not a HandshakeResponseError: ${String(error)}`);
+      assert.deepEqual([error.code, error.status], ['WS_RESPONSE_BAD_EXTENSIONS', 101], accepted);
+      return true;
+    });
+    await waitFor(() => sockets[0]!.closed, 2000, 'the server to see the connection failed');
+  }
+});
+
+test('RFC 7230 §3.2: a response head the client cannot parse, or one over maxHeadBytes, makes connect reject with its error and close the socket', async (t) => {
+  const cases: Array<[string, (key: string) => string, number | undefined]> = [
+    ['WS_RESPONSE_MALFORMED', (key) => `${switching(key).slice(0, -2)}no colon here\r\n\r\n`, undefined],
+    ['WS_RESPONSE_MALFORMED', () => 'HTTP/1.1 101\nUpgrade: websocket\r\n\r\n', undefined],
+    ['WS_RESPONSE_TOO_LARGE', (key) => switching(key, `X-Padding: ${'p'.repeat(600)}\r\n`), 512],
+  ];
+  for (const [code, respond, maxHeadBytes] of cases) {
+    const { url, sockets } = await scriptedServer(t, respond);
+    await assert.rejects(within(connect(url, {}, { maxHeadBytes }), 3000, 'connect'), (error: unknown) => {
+      assert.ok(error instanceof HandshakeResponseError, `not a HandshakeResponseError: ${String(error)}`);
+      assert.equal(error.code, code);
+      return true;
+    });
+    await waitFor(() => sockets[0]!.closed, 2000, 'the server to see the socket closed');
+  }
+});
+
 test('a frame sent in the same write as the 101 response is delivered to the client', async (t) => {
   const { url } = await scriptedServer(t, (key) => Buffer.concat([Buffer.from(switching(key), 'latin1'), Buffer.from([0x81, 0x05]), Buffer.from('early')]));
   const client = await within(connect(url), 3000, 'connect');
@@ -216,4 +245,6 @@ test('connect takes from `request` only its own fields, where given: an undefine
   defer(t, () => peer.close());
   assert.equal((await peer.read(2000))?.data, '/given from options');
   await assert.rejects(connect(instance.url, untyped(null)), /the request must be an object, got null/);
+  // A subprotocol passed where the request goes (it belongs in `request.protocols`).
+  await assert.rejects(connect(instance.url, untyped('chat')), { name: 'TypeError', message: 'connect: the request must be an object, got string' });
 });
