@@ -388,6 +388,7 @@ test('routes with a path in the URL, or a route that is not a function, are refu
   await assert.rejects(server(`ws://${LOCALHOST}:0/app`, { '/chat': () => {} }), /with routes, the URL names no path/);
   await assert.rejects(server(`ws://${LOCALHOST}:0`, { '/chat': 'nope' as unknown as () => void }), /route \/chat is not a function/);
   await assert.rejects(server(`ws://${LOCALHOST}:0`, undefined as unknown as Routes), /the handler must be a function or routes .*, got undefined/);
+  await assert.rejects(server(`ws://${LOCALHOST}:0`, null as unknown as Routes), /the handler must be a function or routes .*, got null$/);
 });
 
 test('a route no request can reach (no leading /, a query, a fragment, a whole URL) is refused at once, not answered 404 forever', async () => {

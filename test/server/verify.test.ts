@@ -5,12 +5,13 @@
  * same hook in `createUpgradeHandler`.
  */
 import assert from 'node:assert/strict';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 
-import { connect, createUpgradeHandler, HandshakeResponseError, server, TimeoutError, wrap, type Peer, type ServerOptions, type UpgradeRequestInfo, type VerifyResult } from '../../src/index.ts';
+import { connect, createUpgradeHandler, HandshakeResponseError, InvalidHeaderError, server, TimeoutError, wrap, type Peer, type ServerOptions, type UpgradeRequestInfo, type VerifyResult } from '../../src/index.ts';
 import { clientFrame, defer, LOCALHOST, portOf, rawConnect, rawExchange, rawUpgrade, requestText, sleep, socketPair, upgradeLines, waitFor, within } from '../peer/helpers.ts';
 
 /** A server of ours with `options`, whose handler reads every message into `heard`. */
@@ -231,6 +232,56 @@ test('a verify that rejects, with an onError that throws, still gives its slot b
   assert.equal(refused.status, 500);
   const { socket } = await rawUpgrade(portOf(instance)); // 101, not 503
   socket.destroy();
+});
+
+test('a verify promise that rejects after its client has gone is still reported, and no refusal is published for the socket that went', async (t) => {
+  const refused: unknown[] = [];
+  const onReject = (event: unknown): void => void refused.push(event);
+  subscribe('wspeer:reject', onReject);
+  defer(t, () => unsubscribe('wspeer:reject', onReject));
+  let fail: ((error: Error) => void) | undefined;
+  const verify = (): boolean | Promise<boolean> => (fail === undefined ? new Promise<boolean>((_resolve, reject) => (fail = reject)) : true);
+  const { port, errors } = await verifyingServer(t, { verify, maxConnections: 1 });
+  const leaving = await rawConnect(port);
+  leaving.on('error', () => {});
+  leaving.write(requestText(upgradeLines()));
+  await waitFor(() => fail !== undefined, 2000, 'verify called');
+  leaving.destroy();
+  // The server has seen the close once the slot is free again (a 101, not a 503).
+  let status = 503;
+  for (let tries = 0; tries < 20 && status === 503; tries++) {
+    await sleep(50);
+    status = await upgradeStatus(port);
+  }
+  assert.equal(status, 101);
+  refused.length = 0; // the 503s of the tries
+  const late = new Error('decided after the client went');
+  fail!(late);
+  await waitFor(() => errors.length === 1, 2000, 'onError told');
+  assert.equal(errors[0], late);
+  assert.deepEqual(refused, [], 'no HTTP error went to the socket that has gone');
+});
+
+test('a 101 that cannot be built (extra headers made invalid after the server checked them) closes that connection, goes to onError and frees its slot, verify or not', async (t) => {
+  for (const verify of [undefined, () => Promise.resolve(true)]) {
+    const headers: Record<string, string> = { 'X-Server': 'ok' };
+    const errors: unknown[] = [];
+    const instance = await server(`ws://${LOCALHOST}:0`, () => {}, { headers, verify, maxConnections: 1, onError: (error) => void errors.push(error) });
+    defer(t, () => instance.close(500));
+    headers['X-Bad'] = 'a\r\nInjected: 1'; // options are the application's own object: it can still change it
+    const socket = await rawConnect(portOf(instance));
+    socket.on('error', () => {});
+    let answered = '';
+    socket.on('data', (chunk: Buffer) => (answered += chunk.toString('latin1')));
+    socket.write(requestText(upgradeLines()));
+    await within(once(socket, 'close'), 2000, 'the connection closed');
+    assert.equal(answered, '', 'no head went out');
+    assert.equal(errors.length, 1);
+    assert.ok(errors[0] instanceof InvalidHeaderError, String(errors[0]));
+    delete headers['X-Bad'];
+    const { socket: next } = await rawUpgrade(portOf(instance)); // 101, not 503: the slot came back
+    next.destroy();
+  }
 });
 
 test('a request that breaks §4.2.1 is refused before verify is asked', async (t) => {
