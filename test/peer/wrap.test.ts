@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { connect as netConnect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 
-import { connect, ConnectionClosedError, HandshakeError, HandshakeResponseError, server, TimeoutError, wrap, type Peer } from '../../src/index.ts';
+import { AbortError, connect, ConnectionClosedError, HandshakeError, HandshakeResponseError, server, TimeoutError, wrap, type Peer } from '../../src/index.ts';
 import { clientFrame, defer, LOCALHOST, portOf, requestText, sleep, socketPair, upgradeLines, waitFor, within, readPlain } from './helpers.ts';
 import { closeWs, wsClient } from './ws-helpers.ts';
 
@@ -133,6 +133,16 @@ test('wrap as server rejects with ConnectionClosedError when the client goes bef
   await assert.rejects(within(wrap(serverSocket, { role: 'server' }), 2000, 'wrap'), ConnectionClosedError);
 });
 
+test('wrap as server rejects with ConnectionClosedError, not at the timeout, when the client goes while a `verify` promise is pending', async (t) => {
+  const { serverSocket, clientSocket } = await pairAfterRequest(t, requestText(upgradeLines()));
+  let asked = false;
+  const verify = (): Promise<boolean> => ((asked = true), new Promise<boolean>(() => {}));
+  const wrapped = wrap(serverSocket, { role: 'server', verify, timeout: 60_000 });
+  await waitFor(() => asked, 2000, 'verify asked');
+  clientSocket.destroy();
+  await assert.rejects(within(wrapped, 2000, 'wrap, a minute from its timeout'), ConnectionClosedError);
+});
+
 test('wrap as server rejects with TimeoutError when the head does not come within `timeout` (slowloris)', async (t) => {
   const { serverSocket } = await pairAfterRequest(t, 'GET / HTTP/1.1\r\n');
   await assert.rejects(within(wrap(serverSocket, { role: 'server', timeout: 100 }), 2000, 'wrap'), TimeoutError);
@@ -195,6 +205,24 @@ test('wrap as client on a socket that allows half-open connections rejects as so
     assert.equal(error.code, 'WS_RESPONSE_CLOSED');
     return true;
   });
+});
+
+test('wrap as client with a signal already aborted rejects with AbortError and destroys the socket, sending nothing', async (t) => {
+  const [serverSocket, clientSocket] = await socketPair();
+  defer(t, () => serverSocket.destroy());
+  serverSocket.on('error', () => {});
+  let received = 0;
+  serverSocket.on('data', (chunk: Buffer) => (received += chunk.length));
+  const reason = new Error('not wanted any more');
+  const signal = AbortSignal.abort(reason);
+  await assert.rejects(within(wrap(clientSocket, { role: 'client', url: `ws://${LOCALHOST}/`, signal }), 1000, 'wrap'), (error: unknown) => {
+    assert.ok(error instanceof AbortError);
+    assert.equal(error.cause, reason);
+    return true;
+  });
+  assert.ok(clientSocket.destroyed, 'the socket is destroyed');
+  await within(once(serverSocket, 'end'), 2000, 'the other side sees the socket go');
+  assert.equal(received, 0, 'no request went out');
 });
 
 test('wrap as client on a socket handed over paused still reads the answer', async (t) => {
