@@ -3,6 +3,7 @@
  * it — by a given CA, or self-signed only when asked and still for the right name.
  */
 import assert from 'node:assert/strict';
+import { createPrivateKey } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { connect as tlsConnect, createSecureContext, type SecureContext } from 'node:tls';
@@ -145,6 +146,23 @@ test('with allowSelfSigned, a self-signed certificate for another name is still 
   }
   // The name the certificate does carry, as an IP literal, passes.
   await assertEchoes(`wss://localhost:${portOf(signed)}/`, { tls: { ca: CA, servername: '127.0.0.1' } });
+});
+
+test('PEM given as bytes, an encrypted key with its passphrase, and a list of CAs (only one of which issued the certificate) serve and connect', async (t) => {
+  const passphrase = 'open sesame';
+  const encryptedKey = createPrivateKey(readFileSync(CA_SIGNED.key as string)).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }) as string;
+  // Plain Uint8Arrays, not Buffers: bytes as a browser-minded caller holds them.
+  const instance = await wssEcho(t, { cert: new Uint8Array(readFileSync(CA_SIGNED.cert as string)), key: encryptedKey, passphrase });
+  await assertEchoes(instance.url, { tls: { ca: [readFileSync(fixture('self-signed.pem'), 'utf8'), new Uint8Array(readFileSync(CA))] } });
+});
+
+test('an IP literal as servername is checked by the application\'s own checkServerIdentity when tls.extra gives one, not by ours', async (t) => {
+  const signed = await wssEcho(t, CA_SIGNED);
+  const asked: string[] = [];
+  const checkServerIdentity = (host: string): Error | undefined => void asked.push(host);
+  // The certificate does not name 10.0.0.1: our check would refuse it; the application's accepts.
+  await assertEchoes(`wss://localhost:${portOf(signed)}/`, { tls: { ca: CA, servername: '10.0.0.1', extra: { checkServerIdentity } } });
+  assert.deepEqual(asked, ['localhost']);
 });
 
 test('mutual TLS: a server that asks for a client certificate takes one the CA signed (tls.cert, tls.key) and refuses a client without one', async (t) => {
