@@ -250,11 +250,7 @@ function awaitVerdict(
       (error: unknown) => {
         clearTimeout(timer);
         socket.off('close', gone);
-        try {
-          resolve(failHook(socket, error, options));
-        } catch (thrown) {
-          fail(thrown); // `onError` threw: the caller still hears of it, and frees the slot
-        }
+        resolve(failHook(socket, error, options)); // cannot throw: `onError` is guarded
       },
     );
   });
