@@ -16,6 +16,7 @@ import { closeWs, wsClient } from '../peer/ws-helpers.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url));
 
 interface Running {
   child: ChildProcess;
@@ -103,10 +104,13 @@ test('wspeer serve --max-payload closes a connection that sends a larger message
   assert.equal(await stop(running), 0);
 });
 
-test('wspeer with an unknown command prints the usage and exits 2', async () => {
+test('wspeer with an unknown command prints the usage and exits 2; with no command at all, the usage and exit 0', async () => {
   const { code, stderr } = await runToExit(['frobnicate']);
   assert.equal(code, 2);
   assert.match(stderr, /usage:/);
+  const bare = await runToExit([]);
+  assert.equal(bare.code, 0);
+  assert.match(bare.stderr, /usage:/);
 });
 
 /** Run `wspeer` with `args` to its exit: its code and what it wrote. */
@@ -133,6 +137,8 @@ test('wspeer refuses an option its command does not take, a flag given a value, 
     [['serve', '--max-payload', '0'], /--max-payload must be at least 1 byte/],
     [['serve', '--port', '70000'], /--port must be from 0 to 65535, got 70000/],
     [['serve', '--ping-frequency', '9999999999'], /pingFrequency must be a number of milliseconds/],
+    // A second word is not taken for the command's value: `serve 9001` is not `--port 9001`.
+    [['serve', '9001'], /unexpected argument: 9001/],
   ];
   for (const [args, reason] of cases) {
     const { code, stderr } = await runToExit(args);
@@ -152,6 +158,7 @@ test("serve's settings refuse what Number would bend into a value: an empty or n
     [['--port', '0x10'], /--port needs a whole number, got "0x10"/],
     [['--port', '1e3'], /--port needs a whole number, got "1e3"/],
     [['--ping-frequency='], /--ping-frequency needs a whole number/],
+    [['--port'], /--port needs a whole number, got nothing/],
     [['--tls-cert', '--tls-key', 'key.pem'], /--tls-cert needs a value/],
     [['--tls-cert', 'cert.pem'], /--tls-cert and --tls-key go together/],
     [['--path', 'nopath'], /--path must start with \/, got nopath/],
@@ -197,4 +204,14 @@ test('wspeer serve --deflate --context-takeover keeps the compression context wh
   defer(t, () => other.close());
   assert.match(other.handshake.extensions, /server_no_context_takeover/);
   assert.equal(await stop(dropped), 0);
+});
+
+test('wspeer serve --tls-cert --tls-key listens on wss://, and a client trusting the CA gets its echo', async (t) => {
+  const running = await startServe(t, ['--tls-cert', fixture('server.pem'), '--tls-key', fixture('server.key')]);
+  assert.match(running.url, /^wss:\/\/127\.0\.0\.1:\d+\/$/);
+  const client = await connect(running.url, {}, { tls: { ca: fixture('ca.pem') } });
+  defer(t, () => client.close());
+  await client.write('over tls');
+  assert.deepEqual(await readPlain(client, 3000), { opcode: 1, fin: true, data: 'over tls' });
+  assert.equal(await stop(running), 0);
 });
