@@ -45,8 +45,10 @@ export interface AutobahnClientRun {
 export async function runAutobahnClient(settings: AutobahnClientSettings): Promise<AutobahnClientRun> {
   const base = settings.url.replace(/\/+$/, '');
   const agent = encodeURIComponent(settings.agent);
-  const count = Number(await readFirst(`${base}/getCaseCount`, settings.answerTimeout ?? 60_000));
-  if (!Number.isSafeInteger(count) || count < 1) throw new Error(`the fuzzing server reported ${count} cases`);
+  const answer = await readFirst(`${base}/getCaseCount`, settings.answerTimeout ?? 60_000);
+  const count = Number(answer);
+  // What it said, quoted: `Number` would turn "many" into NaN and "" into 0.
+  if (!Number.isSafeInteger(count) || count < 1) throw new Error(`the fuzzing server reported ${JSON.stringify(answer)} cases`);
   const failed: AutobahnClientRun['failed'] = [];
   try {
     for (let index = 1; index <= count; index++) {

@@ -73,3 +73,15 @@ test('a suite not listening yet (a port Docker publishes before the suite is up)
   const never = await closedPort();
   await assert.rejects(within(runAutobahnClient({ url: `ws://${LOCALHOST}:${never}`, agent: 'none', answerTimeout: 1200 }), 5000, 'the run'), { code: 'ECONNREFUSED' });
 });
+
+test('a suite whose first answer is no case count ends the run with the reason: a count that is not a number, or a close with no message', async (t) => {
+  const answers: Array<string | null> = ['many', null];
+  const suite = await server(`ws://${LOCALHOST}:0`, async (peer) => {
+    const answer = answers.shift();
+    if (typeof answer === 'string') await peer.write(answer);
+    await peer.shutdown(1000);
+  });
+  defer(t, () => suite.close(500));
+  await assert.rejects(within(runAutobahnClient({ url: suite.url, agent: 'a' }), 5000, 'the run'), /the fuzzing server reported "many" cases/);
+  await assert.rejects(within(runAutobahnClient({ url: suite.url, agent: 'a' }), 5000, 'the run'), /no case count from ws:\/\/.*\/getCaseCount/);
+});
