@@ -4,20 +4,26 @@
  * whose connection fails being reported rather than skipped.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 
 import { runAutobahnClient } from '../../src/cli/autobahn-client.ts';
 import { server, TimeoutError } from '../../src/index.ts';
-import { closedPort, defer, LOCALHOST, sleep, waitFor, within } from '../peer/helpers.ts';
+import { acceptFor, closedPort, defer, LOCALHOST, sleep, waitFor, within } from '../peer/helpers.ts';
 
 test('the testee client asks for the case count, runs every case in order echoing what it gets, then asks for the reports; a case it cannot connect for is reported', async (t) => {
   const requests: string[] = [];
   const echoed: string[] = [];
+  const offers: string[] = [];
   const suite = await server(
     `ws://${LOCALHOST}:0`,
     async (peer) => {
       const path = peer.handshake.path;
       requests.push(path);
+      if (path.startsWith('/runCase?')) offers.push(peer.handshake.headers['sec-websocket-extensions'] ?? '');
       if (path === '/getCaseCount') {
         await peer.write('4');
       } else if (path.startsWith('/runCase?')) {
@@ -36,6 +42,9 @@ test('the testee client asks for the case count, runs every case in order echoin
   assert.deepEqual(run.failed.map(({ index }) => index), [3]);
   assert.deepEqual(requests, ['/getCaseCount', '/runCase?case=1&agent=we%20test', '/runCase?case=2&agent=we%20test', '/runCase?case=4&agent=we%20test', '/updateReports?agent=we%20test']);
   assert.deepEqual(echoed, ['case 1', 'case 2', 'case 4']);
+  // Deflate is offered by default, with context takeover, for the suite's 12.* and 13.* cases.
+  assert.equal(offers.length, 3);
+  for (const offer of offers) assert.match(offer, /^permessage-deflate/);
 });
 
 test('a suite that upgrades but never sends the case count ends the run with a TimeoutError, its connection closed', async (t) => {
@@ -84,4 +93,71 @@ test('a suite whose first answer is no case count ends the run with the reason: 
   defer(t, () => suite.close(500));
   await assert.rejects(within(runAutobahnClient({ url: suite.url, agent: 'a' }), 5000, 'the run'), /the fuzzing server reported "many" cases/);
   await assert.rejects(within(runAutobahnClient({ url: suite.url, agent: 'a' }), 5000, 'the run'), /no case count from ws:\/\/.*\/getCaseCount/);
+});
+
+test('a case that drops its connection while a long echo is still being written: the refused echo is no failure, and the run goes on', async (t) => {
+  // 32 MiB outgrows the loopback socket buffers: when the first bytes of its echo come back,
+  // most of the echo still waits in the client, and the connection is dropped under it.
+  const size = 32 * 1024 * 1024;
+  const paths: string[] = [];
+  const suite = createNetServer((socket) => {
+    socket.on('error', () => {});
+    let head = '';
+    let path = '';
+    socket.on('data', (chunk: Buffer) => {
+      if (head.includes('\r\n\r\n')) return void (path.startsWith('/runCase?') ? socket.destroy() : socket.end());
+      head += chunk.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      path = /^GET (\S+)/.exec(head)![1]!;
+      paths.push(path);
+      const key = /^sec-websocket-key:\s*(\S+)/im.exec(head)![1]!;
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`);
+      const close = Buffer.from([0x88, 0x02, 0x03, 0xe8]); // 1000, answered by the client's close
+      if (path === '/getCaseCount') socket.write(Buffer.concat([Buffer.from([0x81, 0x01]), Buffer.from('2'), close]));
+      else if (!path.startsWith('/runCase?')) socket.write(close);
+      else {
+        const header = Buffer.from([0x82, 127, 0, 0, 0, 0, 0, 0, 0, 0]);
+        header.writeUInt32BE(size, 6);
+        socket.write(Buffer.concat([header, Buffer.alloc(size)]));
+      }
+    });
+  }).listen(0, LOCALHOST);
+  await once(suite, 'listening');
+  defer(t, () => new Promise<void>((resolve) => suite.close(() => resolve())));
+  const port = (suite.address() as AddressInfo).port;
+  const run = await within(runAutobahnClient({ url: `ws://${LOCALHOST}:${port}`, agent: 'a', deflate: false, maxPayload: size }), 10_000, 'the run');
+  assert.deepEqual(run, { count: 2, failed: [] });
+  assert.deepEqual(paths, ['/getCaseCount', '/runCase?case=1&agent=a', '/runCase?case=2&agent=a', '/updateReports?agent=a']);
+});
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+test('wspeer autobahn-client, the command: --no-deflate offers no compression, a failed case is named on stderr and the exit status is 1, the reports still asked for', async (t) => {
+  const requests: string[] = [];
+  const offers: string[] = [];
+  const suite = await server(
+    `ws://${LOCALHOST}:0`,
+    async (peer) => {
+      const path = peer.handshake.path;
+      requests.push(path);
+      if (path.startsWith('/runCase?')) offers.push(peer.handshake.headers['sec-websocket-extensions'] ?? '');
+      if (path === '/getCaseCount') await peer.write('2');
+      await peer.shutdown(1000);
+    },
+    { deflate: true, verify: ({ path }) => (path.includes('case=2&') ? { status: 400 } : true) },
+  );
+  defer(t, () => suite.close(500));
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'autobahn-client', '--url', suite.url, '--agent', 'cli', '--no-deflate'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  defer(t, () => child.kill('SIGKILL'));
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const [code] = (await within(once(child, 'exit'), 15_000, 'wspeer autobahn-client to exit')) as [number];
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, /^case 2 failed: /m);
+  assert.match(stdout, /\ncases: 2\nreports updated for agent cli\n$/);
+  assert.deepEqual(requests, ['/getCaseCount', '/runCase?case=1&agent=cli', '/updateReports?agent=cli']);
+  assert.deepEqual(offers, ['']);
 });
