@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
@@ -13,7 +14,7 @@ import { test, type TestContext } from 'node:test';
 import { server, type ConnectionHandlerFunction, type ServerOptions } from '../../src/index.ts';
 import { ArgumentError, parseArgs } from '../../src/cli/args.ts';
 import { connectSettings, formatMessage, runClient, type ClientStreams } from '../../src/cli/connect.ts';
-import { closedPort, defer, waitFor, within } from '../peer/helpers.ts';
+import { closedPort, defer, LOCALHOST, rawAcceptUpgrade, waitFor, within } from '../peer/helpers.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -122,6 +123,41 @@ test('a connection dropped without a closing handshake ends the session with 100
   streams.input.write('hello\n');
   assert.equal(await within(status, 5000, 'the session to end'), 1);
   assert.match(streams.reported(), /\nclosed: 1006/);
+});
+
+test('a server that breaks the protocol: the session fails with 1006 and the report says why, status 1', async (t) => {
+  // A raw server that sends a frame of a reserved opcode (§5.2), then answers the client's close.
+  const raw = createNetServer((socket) => {
+    void rawAcceptUpgrade(socket).then(() => {
+      socket.write(Buffer.from([0x83, 0x00]));
+      socket.resume();
+      socket.once('data', () => socket.end(Buffer.from([0x88, 0x02, 0x03, 0xea]))); // 1002
+    });
+  }).listen(0, LOCALHOST);
+  await once(raw, 'listening');
+  defer(t, () => new Promise<void>((resolve) => raw.close(() => resolve())));
+  const streams = sessionStreams();
+  const status = runClient({ url: `ws://${LOCALHOST}:${(raw.address() as AddressInfo).port}/`, options: {} }, streams);
+  assert.equal(await within(status, 5000, 'the session to end'), 1);
+  assert.match(streams.reported(), /\nclosed: 1006 \(reserved opcode 0x3 \(RFC 6455 §5\.2\)\)\n$/);
+});
+
+test('a connection dropped while a long line is still being written: the refused write ends the session as the drop does, 1006 and status 1', async (t) => {
+  // 32 MiB outgrows the loopback socket buffers: when its first bytes arrive, most of the
+  // line still waits in the client, and the server drops the connection under that write.
+  const raw = createNetServer((socket) => {
+    void rawAcceptUpgrade(socket).then(() => {
+      socket.once('data', () => socket.destroy());
+      socket.resume();
+    });
+  }).listen(0, LOCALHOST);
+  await once(raw, 'listening');
+  defer(t, () => new Promise<void>((resolve) => raw.close(() => resolve())));
+  const streams = sessionStreams();
+  const status = runClient({ url: `ws://${LOCALHOST}:${(raw.address() as AddressInfo).port}/`, options: {} }, streams);
+  streams.input.write(`${'x'.repeat(32 * 1024 * 1024)}\n`);
+  assert.equal(await within(status, 5000, 'the session to end'), 1);
+  assert.match(streams.reported(), /\nclosed: 1006\n$/);
 });
 
 /** Start `wspeer connect` with these arguments, its stdin a pipe. */
