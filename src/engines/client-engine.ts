@@ -282,8 +282,9 @@ export class ClientEngine {
       },
       (error: unknown) => {
         publishHandled(peer, message, true, error);
-        this.settled(peer);
+        // Failed first: the slot this frees must not hand the next message to the failed application.
         this.failMessage(peer, error);
+        this.settled(peer);
       },
     );
   }

@@ -762,3 +762,42 @@ test('a connection the server dropped while onOpen was still running is not repo
   assert.equal(closes[0]!.byStop, false);
   assert.equal(closes[0]!.code, 1006);
 });
+
+/** A promise and the hands that settle it. */
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } {
+  let resolve!: () => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<void>((yes, no) => ((resolve = yes), (reject = no)));
+  return { promise, resolve, reject };
+}
+
+test("an onMessage that rejects while a lost connection's messages are handed over ends the hand-over: onClose at once, with what is left undelivered", async (t) => {
+  const { url } = await recordingServer(t, (peer) => {
+    for (const each of ['a', 'b', 'c']) peer.send(each);
+    setTimeout(() => peer.socket.destroy(), 50);
+  });
+  const handling = deferred();
+  const { engine, seen } = recordingEngine(t, url, { concurrency: 1, closeTimeout: 30_000, reconnect: false }, { onMessage: (message) => (message.data === 'a' ? handling.promise : new Promise<void>(() => {})) });
+  await waitFor(() => engine.peer?.closed === true && seen.messages.length === 1, 3000, 'the drop, the first handler holding the only slot');
+  handling.reject(new Error('failed in the hand-over'));
+  await waitFor(() => seen.closes.length === 1, 3000, 'onClose once the handler failed');
+  assert.deepEqual(seen.errors.map(({ info }) => info.phase), ['message']);
+  assert.deepEqual(seen.messages, ['a'], 'nothing more goes to a failed onMessage');
+  assert.equal(seen.closes[0]!.undelivered, 2);
+});
+
+test('concurrency 1: once an onMessage promise rejects, the next message is not handed over; the connection closes with 1011', async (t) => {
+  const { url, peers } = await recordingServer(t, (peer) => {
+    peer.send('a');
+    peer.send('b');
+  });
+  const handling = deferred();
+  const { engine, seen } = recordingEngine(t, url, { concurrency: 1, reconnect: false }, { onMessage: (message) => (message.data === 'a' ? handling.promise : undefined) });
+  await waitFor(() => seen.messages.length === 1 && engine.peer?.unread === 1, 3000, "'b' waiting for the slot 'a' holds");
+  handling.reject(new Error('a failed'));
+  await waitFor(() => seen.closes.length === 1, 3000, 'the close');
+  assert.deepEqual(seen.messages, ['a']);
+  assert.equal(seen.closes[0]!.undelivered, 1);
+  await waitFor(() => peers[0]!.closed, 3000, 'the server side closed');
+  assert.equal(peers[0]!.closeCode, 1011);
+});
