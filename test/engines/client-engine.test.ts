@@ -771,6 +771,56 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err
   return { promise, resolve, reject };
 }
 
+test("an onOpen that settles after its connection was closed out neither starts the next connection's messages before that one's onOpen settles, nor resolves opened() with the dead peer", async (t) => {
+  const { url, peers } = await recordingServer(t, (peer, index) => {
+    if (index === 0) peer.close();
+    else peer.send('hello');
+  });
+  const openings = [deferred(), deferred()];
+  const { engine, seen } = recordingEngine(t, url, { closeTimeout: 100, reconnect: { initialDelay: 10, jitter: 0 } }, { onOpen: (_peer, info) => openings[info.attempt - 1]!.promise });
+  // The first onOpen outlives closeTimeout: its close is reported and the next connection made.
+  await waitFor(() => seen.closes.length === 1 && seen.opens.length === 2 && engine.peer?.unread === 1, 3000, 'the second connection, its message waiting');
+  const opened = engine.opened();
+  openings[0]!.resolve();
+  await sleep(20);
+  assert.deepEqual(seen.messages, [], "the first onOpen settling does not start the second connection's messages");
+  openings[1]!.resolve();
+  assert.equal(await within(opened, 2000, 'opened'), engine.peer);
+  await waitFor(() => seen.messages.length === 1, 2000, 'the message, once its own onOpen settled');
+  assert.equal(peers[1]!.closed, false);
+});
+
+test('an onOpen that rejects after its connection dropped: onClose follows at once, not at closeTimeout', async (t) => {
+  const { url } = await recordingServer(t, (peer) => peer.close());
+  const opening = deferred();
+  const { engine, seen } = recordingEngine(t, url, { closeTimeout: 30_000, reconnect: false }, { onOpen: () => opening.promise });
+  await waitFor(() => engine.peer?.closed === true, 3000, 'the drop, onOpen still pending');
+  assert.equal(seen.closes.length, 0, 'the close waits for onOpen');
+  opening.reject(new Error('open failed late'));
+  await waitFor(() => seen.closes.length === 1, 3000, 'onClose once onOpen failed');
+  assert.deepEqual(seen.errors.map(({ error, info }) => [info.phase, (error as Error).message]), [['open', 'open failed late']]);
+  assert.equal(engine.state, 'stopped');
+});
+
+test("an onMessage that rejects after its connection was closed out is reported, and leaves the next connection's delivery alone", async (t) => {
+  const { url, peers } = await recordingServer(t, (peer, index) => {
+    if (index > 0) return;
+    peer.send('first');
+    setTimeout(() => peer.socket.destroy(), 50);
+  });
+  const handling = deferred();
+  const { engine, seen } = recordingEngine(t, url, { reconnect: { initialDelay: 10, jitter: 0 } }, { onMessage: (message) => (message.data === 'first' ? handling.promise : undefined) });
+  await waitFor(() => seen.closes.length === 1 && seen.opens.length === 2 && engine.state === 'open', 3000, 'the reconnection, the first handler still pending');
+  await within(engine.opened(), 2000, 'opened');
+  handling.reject(new Error('late failure'));
+  await waitFor(() => seen.errors.length === 1, 2000, 'the late failure reported');
+  assert.equal(seen.errors[0]!.info.phase, 'message');
+  peers[1]!.send('second');
+  await waitFor(() => seen.messages.length === 2, 2000, "the next connection's message");
+  assert.deepEqual(seen.messages, ['first', 'second']);
+  assert.equal(peers[1]!.closed, false);
+});
+
 test("an onMessage that rejects while a lost connection's messages are handed over ends the hand-over: onClose at once, with what is left undelivered", async (t) => {
   const { url } = await recordingServer(t, (peer) => {
     for (const each of ['a', 'b', 'c']) peer.send(each);
@@ -800,4 +850,66 @@ test('concurrency 1: once an onMessage promise rejects, the next message is not 
   assert.equal(seen.closes[0]!.undelivered, 1);
   await waitFor(() => peers[0]!.closed, 3000, 'the server side closed');
   assert.equal(peers[0]!.closeCode, 1011);
+});
+
+test('an onClose that throws is reported to onError (phase close), and the engine reconnects all the same', async (t) => {
+  const { url, peers } = await recordingServer(t, (peer, index) => {
+    if (index === 0) peer.close();
+  });
+  const errors: Array<[string, string]> = [];
+  let opens = 0;
+  const engine = startClientEngine(
+    url,
+    {
+      onOpen: () => void opens++,
+      onClose: () => {
+        throw new Error('close callback failed');
+      },
+      onError: (error, info) => void errors.push([info.phase, (error as Error).message]),
+    },
+    { reconnect: { initialDelay: 10, jitter: 0 } },
+  );
+  defer(t, () => engine.stop(1000, '', 500));
+  await waitFor(() => opens === 2 && engine.state === 'open', 3000, 'the reconnection');
+  assert.deepEqual(errors, [['close', 'close callback failed']]);
+  assert.equal(peers.length, 2);
+});
+
+test('without onError, a failing callback is printed on stderr, and a failed attempt is not', async (t) => {
+  const printed = t.mock.method(console, 'error', () => {});
+  const refused = await refusedPort();
+  const failing = startClientEngine(`ws://${LOCALHOST}:${refused}/`, {}, { reconnect: false });
+  defer(t, () => failing.stop());
+  await assert.rejects(within(failing.opened(), 3000, 'the engine gives up'), EngineStoppedError);
+  assert.equal(printed.mock.callCount(), 0, 'a refused connection is not printed');
+  const { url } = await recordingServer(t, (peer) => void peer.send('boom'));
+  const engine = startClientEngine(
+    url,
+    {
+      onMessage: () => {
+        throw new Error('message failed on purpose');
+      },
+    },
+    { reconnect: false },
+  );
+  defer(t, () => engine.stop());
+  await waitFor(() => printed.mock.callCount() === 1, 3000, 'the failure printed');
+  const [text, error] = printed.mock.calls[0]!.arguments as [string, Error];
+  assert.equal(text, 'wspeer engine: the message callback threw');
+  assert.equal(error.message, 'message failed on purpose');
+});
+
+test('an engine that gives up on a URL function throwing a non-Error says what it threw', async (t) => {
+  const engine = startClientEngine(
+    () => {
+      throw 'no token'; // not an Error: the message must still say what
+    },
+    { onError: () => {} },
+    { reconnect: false },
+  );
+  defer(t, () => engine.stop());
+  const error = await within(engine.opened().catch((thrown: unknown) => thrown), 3000, 'the engine gives up');
+  assert.ok(error instanceof EngineStoppedError);
+  assert.equal(error.message, 'opened: the engine gave up: no token');
+  assert.equal(error.cause, 'no token');
 });
