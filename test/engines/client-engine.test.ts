@@ -802,7 +802,7 @@ test('an onOpen that rejects after its connection dropped: onClose follows at on
   assert.equal(engine.state, 'stopped');
 });
 
-test("an onMessage that rejects after its connection was closed out is reported, and leaves the next connection's delivery alone", async (t) => {
+test("an onMessage that rejects after its connection was closed out is reported, and leaves the next connection's delivery alone (opened(), pause and resume)", async (t) => {
   const { url, peers } = await recordingServer(t, (peer, index) => {
     if (index > 0) return;
     peer.send('first');
@@ -815,6 +815,9 @@ test("an onMessage that rejects after its connection was closed out is reported,
   handling.reject(new Error('late failure'));
   await waitFor(() => seen.errors.length === 1, 2000, 'the late failure reported');
   assert.equal(seen.errors[0]!.info.phase, 'message');
+  assert.equal(await within(engine.opened(), 1000, 'opened, as before the late failure'), engine.peer);
+  engine.pause();
+  engine.resume();
   peers[1]!.send('second');
   await waitFor(() => seen.messages.length === 2, 2000, "the next connection's message");
   assert.deepEqual(seen.messages, ['first', 'second']);
