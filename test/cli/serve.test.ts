@@ -51,10 +51,10 @@ async function startServe(t: TestContext, args: string[]): Promise<Running> {
   return { child, url, output: () => output };
 }
 
-async function stop(running: Running): Promise<number | null> {
+async function stop(running: Running, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
   const exited = once(running.child, 'exit');
-  running.child.kill('SIGTERM');
-  const [code] = (await within(exited, 5000, 'serve exits on SIGTERM')) as [number | null];
+  running.child.kill(signal);
+  const [code] = (await within(exited, 5000, `serve exits on ${signal}`)) as [number | null];
   return code;
 }
 
@@ -166,6 +166,13 @@ test("serve's settings refuse what Number would bend into a value: an empty or n
   for (const [argv, reason] of refusals) assert.throws(() => settingsOf(...argv), (error: unknown) => error instanceof ArgumentError && reason.test(error.message), argv.join(' '));
   assert.equal(settingsOf('--port', '0').port, 0);
   assert.equal(settingsOf('--port', '08080').port, 8080);
+  // The bounds themselves are taken.
+  assert.equal(settingsOf('--port', '65535').port, 65535);
+  assert.throws(() => settingsOf('--port', '65536'), /--port must be from 0 to 65535, got 65536/);
+  assert.equal(settingsOf('--max-payload', '1').options.maxPayload, 1);
+  // By default: loopback only (nothing reachable from elsewhere unless asked), on 9001.
+  const defaults = settingsOf();
+  assert.deepEqual([defaults.host, defaults.port, defaults.path, defaults.options.maxPayload, defaults.options.pingFrequency], ['127.0.0.1', 9001, '/', 64 * 1024 * 1024, 0]);
   assert.deepEqual(settingsOf('--tls-cert', 'c.pem', '--tls-key', 'k.pem').options.tls, { cert: 'c.pem', key: 'k.pem' });
 });
 
@@ -214,4 +221,13 @@ test('wspeer serve --tls-cert --tls-key listens on wss://, and a client trusting
   await client.write('over tls');
   assert.deepEqual(await readPlain(client, 3000), { opcode: 1, fin: true, data: 'over tls' });
   assert.equal(await stop(running), 0);
+});
+
+test('wspeer serve exits 0 on SIGINT (Ctrl-C) as on SIGTERM, closing its connections with 1001', async (t) => {
+  const running = await startServe(t, []);
+  const client = await connect(running.url);
+  defer(t, () => client.close());
+  assert.equal(await stop(running, 'SIGINT'), 0);
+  assert.equal(await client.read(2000), null);
+  assert.equal(client.closeCode, 1001);
 });
