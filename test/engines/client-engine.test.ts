@@ -26,7 +26,7 @@ import {
   type Message,
   type Peer,
 } from '../../src/index.ts';
-import { defer, LOCALHOST, rawAcceptUpgrade, silentTcpServer, sleep, waitFor, within } from '../peer/helpers.ts';
+import { defer, LOCALHOST, rawAcceptUpgrade, settlesWithin, silentTcpServer, sleep, waitFor, within } from '../peer/helpers.ts';
 
 /** A server of ours that calls `onPeer` with each peer it accepts, and its count so far. */
 async function recordingServer(t: TestContext, onPeer: (peer: Peer, index: number) => void, port = 0): Promise<{ url: string; peers: Peer[] }> {
@@ -553,7 +553,7 @@ test('opened() rejects once the engine is stopping, even while its connection cl
   const waiting = refused.opened(Infinity);
   assert.equal(await Promise.race([waiting.then(() => 'settled', () => 'settled'), sleep(150).then(() => 'waiting')]), 'waiting');
   await refused.stop();
-  await assert.rejects(waiting, EngineStoppedError);
+  await assert.rejects(within(waiting, 2000, 'opened() once stopped'), EngineStoppedError);
 });
 
 for (const when of ['while onMessage handlers are pending (concurrency 1)', 'while onOpen runs'] as const) {
@@ -915,4 +915,36 @@ test('an engine that gives up on a URL function throwing a non-Error says what i
   assert.ok(error instanceof EngineStoppedError);
   assert.equal(error.message, 'opened: the engine gave up: no token');
   assert.equal(error.cause, 'no token');
+});
+
+test('stableAfter: connections that last it start the retries over, so maxRetries is never spent; connections lost sooner spend it', async (t) => {
+  // Every connection is dropped by the server: at once, or after outlasting stableAfter (300 ms) twice over.
+  const run = async (lasting: number): Promise<EngineCloseInfo[]> => {
+    const { url } = await recordingServer(t, (peer) => void (lasting === 0 ? peer.close() : setTimeout(() => peer.close(), lasting)));
+    const { engine, seen } = recordingEngine(t, url, { reconnect: { initialDelay: 10, jitter: 0, maxRetries: 1, stableAfter: 300 } });
+    await waitFor(() => seen.closes.length === 2, 5000, 'two closes');
+    await engine.stop();
+    return seen.closes;
+  };
+  assert.deepEqual((await run(0)).map((close) => close.willReconnect), [true, false], 'the one retry spent, the engine gives up');
+  assert.deepEqual((await run(600)).map((close) => close.willReconnect), [true, true], 'each stable connection starts the retries over');
+});
+
+test("opened() called while a lost connection's messages are still handed over waits for the next connection, never resolving with the lost one", async (t) => {
+  const { url } = await recordingServer(t, (peer, index) => {
+    if (index > 0) return;
+    peer.send('a');
+    peer.send('b');
+    setTimeout(() => peer.socket.destroy(), 50);
+  });
+  const handling = deferred();
+  const { engine, seen } = recordingEngine(t, url, { concurrency: 1, closeTimeout: 30_000, reconnect: { initialDelay: 10, jitter: 0 } }, { onMessage: (message) => (message.data === 'a' ? handling.promise : undefined) });
+  await waitFor(() => engine.peer?.closed === true && seen.messages.length === 1, 3000, "the drop, 'b' waiting for the slot");
+  const next = engine.opened();
+  assert.equal(await settlesWithin(next, 50), false, 'not the lost connection');
+  handling.resolve();
+  const peer = await within(next, 3000, 'the next connection');
+  assert.equal(peer.closed, false);
+  assert.deepEqual(seen.messages, ['a', 'b']);
+  assert.equal(seen.opens.length, 2);
 });
