@@ -253,7 +253,7 @@ export class ClientEngine {
     if (peer !== this.current) return;
     this.deliveryStopped = true;
     peer.abort(CloseCode.InternalError, 'open failed');
-    if (this.lost) this.closeOut(peer);
+    if (this.lost && peer === this.current) this.closeOut(peer);
   }
 
   private onPeerMessage(message: Message): void {
@@ -316,8 +316,7 @@ export class ClientEngine {
    * still in the peer, counted in `undelivered`.
    */
   private onPeerClosed(peer: Peer): void {
-    // `peer` is current: only a connection adopted is watched, and it stops being current in
-    // `closeOut`, which waits for this call (it needs `lost`) unless made by it.
+    if (peer !== this.current) return;
     if (this.paused || this.stateNow === 'stopped' || this.deliveryStopped) return this.closeOut(peer);
     this.lost = true;
     if (this.delivering) this.drainLost(peer);
