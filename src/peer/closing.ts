@@ -102,7 +102,10 @@ export class ClosingHandshake implements Deadline {
    * follows settles the peer (1006 unless the closing handshake was done, §7.1.5).
    */
   peerEnded(): void {
-    if (!this.connection.awaitingCloseReply) this.socket.end();
+    if (this.connection.awaitingCloseReply) return;
+    this.socket.end();
+    // What is queued may never drain to a side that has stopped reading: bounded as after a close.
+    this.watchLinger();
   }
 
   /**
@@ -120,6 +123,12 @@ export class ClosingHandshake implements Deadline {
       }
       this.socket.end();
     }
+    this.watchLinger();
+  }
+
+  /** Destroy the socket `closeTimeout` from now unless it has closed, or the earlier deadline set. */
+  private watchLinger(): void {
+    if (this.deadline !== 0) return;
     this.deadline = Date.now() + this.closeTimeout;
     watchDeadline(this);
   }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { test } from 'node:test';
 
-import { bind, connect, server, TimeoutError } from '../../src/index.ts';
+import { bind, connect, ConnectionClosedError, server, TimeoutError } from '../../src/index.ts';
 import { acceptRawClient, clientFrame, clientOverRawServer, defer, FrameReader, LOCALHOST, portOf, rawConnect, settlesWithin, silentTcpServer, waitFor, within, readPlain } from './helpers.ts';
 
 test('read(timeout) rejects with TimeoutError and the connection stays usable: a later read gets the next message', async (t) => {
@@ -80,6 +80,26 @@ test('RFC 6455 §7.1.1, §7.1.7: a server that failed the connection ends TCP fi
   await within(peer.whenClosed(), 3000, 'the lingering client cut off');
   assert.equal(peer.socket.destroyed, true);
   assert.equal(peer.error?.closeCode, 1002);
+});
+
+test('RFC 6455 §7.1.5: a client whose FIN came without a close frame and reads no more is not waited for past closeTimeout: our queued bytes are dropped, 1006', async (t) => {
+  const { peer, socket } = await acceptRawClient(t, { closeTimeout: 200, highWaterMark: 64 * 1024 }, 500);
+  socket.pause(); // reads nothing: what we queue stays queued
+  // More than the kernel's buffers take (as above): our end waits behind it.
+  const write = peer.write(new Uint8Array(16 * 1024 * 1024)).then(() => 'written', (error: unknown) => error);
+  socket.end(); // its FIN, with no close frame
+  await within(peer.whenClosed(), 3000, 'the peer closed by its closeTimeout');
+  assert.equal(peer.closeCode, 1006);
+  assert.ok((await write) instanceof ConnectionClosedError);
+});
+
+test('RFC 6455 §7.1.5: the same for a client over a server that sent its FIN without a close frame and reads no more', async (t) => {
+  const { client, serverSocket } = await clientOverRawServer(t, { closeTimeout: 200, highWaterMark: 64 * 1024 });
+  const write = client.write(new Uint8Array(16 * 1024 * 1024)).then(() => 'written', (error: unknown) => error);
+  serverSocket.end(); // paused, so it reads nothing; its FIN, with no close frame
+  await within(client.whenClosed(), 3000, 'the client closed by its closeTimeout');
+  assert.equal(client.closeCode, 1006);
+  assert.ok((await write) instanceof ConnectionClosedError);
 });
 
 test('write(data, timeout) still waiting for the drain at its timeout rejects with TimeoutError, that write only; its bytes stay queued and go once the client reads', async (t) => {
