@@ -49,6 +49,15 @@ export class ClosingHandshake implements Deadline {
     });
   }
 
+  /**
+   * Our close frame is queued (CLOSING). A `shutdown` bounds the wait for the answer with
+   * its own timeout; a close written as a frame (`write`, `send`) has none, so it gets
+   * `closeTimeout`, as the closing handshake's bound (§7.1.2).
+   */
+  closeSent(): void {
+    if (this.waiters === null && this.destroyTimer === null) this.destroyWithin(this.closeTimeout);
+  }
+
   /** Destroy the socket `timeout` ms from now, unless an earlier wait will. */
   private destroyWithin(timeout: number): void {
     const at = Date.now() + timeout;

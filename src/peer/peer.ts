@@ -586,8 +586,15 @@ export class Peer implements AsyncIterable<Message> {
     const onWritten = over || this.extras?.writers?.waiting === true || this.paused || connection.pongOwed ? (error?: Error | null) => void (error == null && !socket.destroyed && this.onDrain()) : undefined;
     if (region === undefined) writeChunks(socket, outgoing, count, onWritten);
     else writeBeforeReuse(socket, outgoing, count, region, onWritten);
-    if (connection.state === 'CLOSED') this.closing.endTransport();
-    else if (socket.writableLength > hwm) {
+    // One test of the state on the open path, as before; the rest only once a close is queued.
+    if (connection.state !== 'OPEN') {
+      if (connection.state === 'CLOSED') {
+        this.closing.endTransport();
+        return;
+      }
+      this.closing.closeSent();
+    }
+    if (socket.writableLength > hwm) {
       // Over the mark: pongs wait for it to go down (one, the latest ping's, §5.5.3), and
       // the peer's answer to our ping may wait behind the backlog.
       connection.holdPongs(true);

@@ -102,6 +102,25 @@ test('RFC 6455 §7.1.5: the same for a client over a server that sent its FIN wi
   assert.ok((await write) instanceof ConnectionClosedError);
 });
 
+test('RFC 6455 §7.1.2: a close frame written as a frame (send) starts a closing handshake bounded by closeTimeout, as shutdown\'s is: a client that never answers it is cut off, 1006', async (t) => {
+  const { peer, socket, rest } = await acceptRawClient(t, { closeTimeout: 200 }, 500);
+  const frames = new FrameReader(socket, rest); // reads and ignores, never answers
+  assert.equal(peer.send({ opcode: 8, data: new Uint8Array([0x03, 0xe8]) }), 'sent');
+  assert.equal((await frames.next()).opcode, 8);
+  assert.equal(peer.state, 'CLOSING');
+  await within(peer.whenClosed(), 3000, 'the peer closed by its closeTimeout');
+  assert.equal(peer.closeCode, 1006, 'no close frame came back');
+});
+
+test('RFC 6455 §7.1.2: the same for a client whose close went by write() to a server that never answers it', async (t) => {
+  const { client, serverSocket } = await clientOverRawServer(t, { closeTimeout: 200 });
+  serverSocket.resume(); // reads and ignores, never answers
+  await client.write({ opcode: 8, data: new Uint8Array(0) });
+  assert.equal(client.state, 'CLOSING');
+  await within(client.whenClosed(), 3000, 'the client closed by its closeTimeout');
+  assert.equal(client.closeCode, 1006);
+});
+
 test('write(data, timeout) still waiting for the drain at its timeout rejects with TimeoutError, that write only; its bytes stay queued and go once the client reads', async (t) => {
   const { peer, socket, rest } = await acceptRawClient(t, { highWaterMark: 64 * 1024 }); // the client reads nothing yet
   // More than the kernel's buffers take (Linux's send buffer grows to 4 MiB by default, and the
