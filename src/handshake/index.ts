@@ -42,7 +42,7 @@ export {
 } from './validate.ts';
 export { buildAcceptResponse, buildRejectResponse, type AcceptResponseOptions } from './server-response.ts';
 export type { HeaderFields } from './head-writer.ts';
-export { defaultPort, parseConnectUrl, parseUrl, type WebSocketTarget } from './url.ts';
+export { defaultPort, parseConnectUrl, parseUrl, type UrlObject, type WebSocketTarget } from './url.ts';
 export { buildClientRequest, hostHeader, type ClientRequestOptions } from './client-request.ts';
 export { ResponseHeadParser, type ParsedResponse } from './response.ts';
 export { verifyServerResponse, type HandshakeResult, type VerifyOptions } from './verify.ts';

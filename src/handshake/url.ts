@@ -20,6 +20,13 @@ export interface WebSocketTarget {
   path: string;
 }
 
+/**
+ * A WHATWG `URL` object, as the program's types declare the global (the DOM library,
+ * `@types/node`, Deno's or Bun's), and `never` where they declare none: the core's
+ * declarations must compile with the ES2022 library alone, which has no `URL`.
+ */
+export type UrlObject = typeof globalThis extends { URL: abstract new (...args: never[]) => infer Instance } ? Instance : never;
+
 const SCHEMES: Readonly<Record<string, boolean>> = {
   'ws:': false,
   'wss:': true,
@@ -41,7 +48,7 @@ const SCHEMES: Readonly<Record<string, boolean>> = {
  * embeds a user name or password (not supported: pass an `Authorization`
  * header instead); a `TypeError` for what is neither a string nor a `URL`.
  */
-export function parseUrl(given: string | URL): WebSocketTarget {
+export function parseUrl(given: string | UrlObject): WebSocketTarget {
   const url = given instanceof URL ? given.href : given;
   if (typeof url !== 'string') throw new TypeError(`the URL must be a string or a URL, got ${url === null ? 'null' : typeof url}`);
   let parsed: URL;
@@ -74,7 +81,7 @@ export function parseUrl(given: string | URL): WebSocketTarget {
  * port), names no port a client could reach, and is refused here with `WS_URL_INVALID`
  * rather than failing at the socket.
  */
-export function parseConnectUrl(url: string | URL): WebSocketTarget {
+export function parseConnectUrl(url: string | UrlObject): WebSocketTarget {
   const target = parseUrl(url);
   if (target.port === 0) throw new InvalidUrlError('WS_URL_INVALID', `Cannot connect to port 0: ${String(url)}`, String(url));
   return target;

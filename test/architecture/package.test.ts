@@ -51,7 +51,7 @@ test('the declarations compile for a strict consumer that checks library types, 
     join(dir, 'use.ts'),
     [
       "import { bind, type Message, type Peer } from './dist/index.js';",
-      "import { Connection, EventCollector } from './dist/core.js';",
+      "import { Connection, EventCollector, parseUrl } from './dist/core.js';",
       'export async function echo(): Promise<void> {',
       "  const bound = await bind('ws://127.0.0.1:0/');",
       '  const peer: Peer = await bound.accept();',
@@ -60,6 +60,8 @@ test('the declarations compile for a strict consumer that checks library types, 
       '}',
       "export const core = new Connection('server', new EventCollector());",
       'core.receive(new Uint8Array(0));',
+      // Where the types declare a global URL (here Node's), the core's URL parser takes one.
+      "export const port: number = parseUrl(new URL('ws://127.0.0.1:9001/')).port;",
       '',
     ].join('\n'),
   );
@@ -87,6 +89,27 @@ test('the declarations compile for a strict consumer that checks library types, 
     assert.ok(!peer.includes(internal), `peer.d.ts names the internal ${internal}`);
   }
   for (const api of ['onMessage(', 'onPing(', 'ping(', 'shutdown(', 'constructor(']) assert.ok(peer.includes(api), `peer.d.ts lacks ${api}`);
+});
+
+test('the sans-I/O core\'s declarations compile with the ES2022 library alone, no Node or DOM types', { timeout: 120_000 }, () => {
+  // wspeer/core runs in any runtime: its types may name only what every runtime's types have.
+  writeFileSync(
+    join(dir, 'use-core.ts'),
+    [
+      "import { Connection, EventCollector, parseUrl, type WebSocketTarget } from './dist/core.js';",
+      "export const target: WebSocketTarget = parseUrl('ws://127.0.0.1:9001/');",
+      "export const core = new Connection('client', new EventCollector());",
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    join(dir, 'tsconfig.core.json'),
+    JSON.stringify({
+      compilerOptions: { strict: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', lib: ['ES2022'], types: [], skipLibCheck: false, noEmit: true },
+      files: ['use-core.ts'],
+    }),
+  );
+  run(TSC, ['-p', 'tsconfig.core.json'], dir);
 });
 
 test('the JavaScript is one module per entry point, with shared chunks, and its source maps lead to src/', { timeout: 120_000 }, () => {
