@@ -6,7 +6,8 @@
  * that could see them could call them. Its JavaScript is one bundled module per entry point
  * (the tests elsewhere run the sources): those must work, over a real socket for the Node
  * API and byte by byte for the sans-I/O core, CommonJS code must be able to `require()` them
- * where Node loads ES modules so, and their source maps must lead to `src/`.
+ * where Node loads ES modules so, and their source maps must lead to `src/`. The core's
+ * declarations must compile with no Node or DOM types, and the tarball must hold the LICENSE.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -146,6 +147,18 @@ test('the bundled index.js echoes over a loopback socket, and the bundled core.j
   // A server's text frame "hi" (unmasked, §5.1), one byte at a time.
   for (const byte of [0x81, 0x02, 0x68, 0x69]) connection.receive(Uint8Array.of(byte));
   assert.deepEqual(events.events, [{ type: 'text', data: 'hi', fin: true }]);
+});
+
+test('the tarball holds what users need: the entry points, the bin, the README and the LICENSE package.json names; no sources or tests', { timeout: 60_000 }, () => {
+  // The file list npm would pack, without building (the checkout's dist/ may be missing or stale).
+  const [packed] = JSON.parse(run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], ROOT)) as [{ files: { path: string }[] }];
+  const paths = packed.files.map((file) => file.path);
+  for (const needed of ['package.json', 'README.md', 'LICENSE', 'bin/wspeer.js']) assert.ok(paths.includes(needed), `the tarball lacks ${needed}`);
+  const stray = paths.filter((path) => !['package.json', 'README.md', 'LICENSE'].includes(path) && !path.startsWith('dist/') && !path.startsWith('bin/'));
+  assert.deepEqual(stray, []);
+  const license = readFileSync(join(ROOT, 'LICENSE'), 'utf8');
+  const { license: declared } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { license: string };
+  assert.ok(license.startsWith(`${declared} License`), `LICENSE is not the ${declared} license package.json declares`);
 });
 
 // Node 20.19 and 22.12 onwards load an ES module through require(): CommonJS code can use the package.
