@@ -36,6 +36,8 @@ try {
     platform: 'node',
     target: 'node20',
     sourcemap: 'linked',
+    // The tarball ships no src/: the maps carry the TypeScript they lead to (esbuild's default, kept on purpose).
+    sourcesContent: true,
     chunkNames: 'chunks/[name]-[hash]',
     legalComments: 'none',
     logLevel: 'warning',

@@ -119,11 +119,14 @@ test('the JavaScript is one module per entry point, with shared chunks, and its 
   assert.deepEqual(entries, ['cli/main.js', 'core.js', 'index.js']);
   assert.ok(modules.length > entries.length, 'the entries share chunks');
   for (const file of modules) {
-    const map = JSON.parse(readFileSync(join(dist, `${file}.map`), 'utf8')) as { sources: string[] };
+    const map = JSON.parse(readFileSync(join(dist, `${file}.map`), 'utf8')) as { sources: string[]; sourcesContent?: (string | null)[] };
     // Resolved from the map's place, each source is a TypeScript file of this checkout's src/.
     const sources = map.sources.map((source) => resolve(dist, file, '..', source));
     const misplaced = sources.filter((source) => !source.startsWith(join(ROOT, 'src') + sep) || !source.endsWith('.ts') || !existsSync(source));
     assert.ok(sources.length > 0 && misplaced.length === 0, `${file}: ${misplaced.slice(0, 3).join(', ')}`);
+    // The tarball ships no src/: an installed package's maps must carry the sources themselves.
+    const missing = sources.filter((source, index) => map.sourcesContent?.[index] !== readFileSync(source, 'utf8'));
+    assert.deepEqual(missing, [], `${file} does not embed these sources`);
   }
 });
 
