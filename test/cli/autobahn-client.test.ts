@@ -8,36 +8,15 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 
 import { runAutobahnClient } from '../../src/cli/autobahn-client.ts';
 import { server, TimeoutError } from '../../src/index.ts';
 import { acceptFor, closedPort, defer, LOCALHOST, sleep, waitFor, within } from '../peer/helpers.ts';
 
 test('the testee client asks for the case count, runs every case in order echoing what it gets, then asks for the reports; a case it cannot connect for is reported', async (t) => {
-  const requests: string[] = [];
-  const echoed: string[] = [];
-  const offers: string[] = [];
-  const suite = await server(
-    `ws://${LOCALHOST}:0`,
-    async (peer) => {
-      const path = peer.handshake.path;
-      requests.push(path);
-      if (path.startsWith('/runCase?')) offers.push(peer.handshake.headers['sec-websocket-extensions'] ?? '');
-      if (path === '/getCaseCount') {
-        await peer.write('4');
-      } else if (path.startsWith('/runCase?')) {
-        await peer.write(`case ${new URLSearchParams(path.slice(path.indexOf('?'))).get('case')}`);
-        const echo = await peer.read(2000);
-        echoed.push(String(echo?.data));
-      }
-      await peer.shutdown(1000);
-    },
-    // Case 3 is refused, as if its upgrade could not be answered.
-    { verify: ({ path }) => (path.includes('case=3&') ? { status: 400 } : true) },
-  );
-  defer(t, () => suite.close(500));
-  const run = await runAutobahnClient({ url: suite.url, agent: 'we test' });
+  const { url, requests, offers, echoed } = await fakeSuite(t, { count: 4, refused: 3, echo: true });
+  const run = await runAutobahnClient({ url, agent: 'we test' });
   assert.equal(run.count, 4);
   assert.deepEqual(run.failed.map(({ index }) => index), [3]);
   assert.deepEqual(requests, ['/getCaseCount', '/runCase?case=1&agent=we%20test', '/runCase?case=2&agent=we%20test', '/runCase?case=4&agent=we%20test', '/updateReports?agent=we%20test']);
@@ -135,21 +114,8 @@ const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 test('wspeer autobahn-client, the command: --no-deflate offers no compression, a failed case is named on stderr and the exit status is 1, the reports still asked for', async (t) => {
-  const requests: string[] = [];
-  const offers: string[] = [];
-  const suite = await server(
-    `ws://${LOCALHOST}:0`,
-    async (peer) => {
-      const path = peer.handshake.path;
-      requests.push(path);
-      if (path.startsWith('/runCase?')) offers.push(peer.handshake.headers['sec-websocket-extensions'] ?? '');
-      if (path === '/getCaseCount') await peer.write('2');
-      await peer.shutdown(1000);
-    },
-    { deflate: true, verify: ({ path }) => (path.includes('case=2&') ? { status: 400 } : true) },
-  );
-  defer(t, () => suite.close(500));
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'autobahn-client', '--url', suite.url, '--agent', 'cli', '--no-deflate'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const { url, requests, offers } = await fakeSuite(t, { count: 2, refused: 2, echo: false });
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'autobahn-client', '--url', url, '--agent', 'cli', '--no-deflate'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   defer(t, () => child.kill('SIGKILL'));
   let stdout = '';
   let stderr = '';
@@ -162,3 +128,33 @@ test('wspeer autobahn-client, the command: --no-deflate offers no compression, a
   assert.deepEqual(requests, ['/getCaseCount', '/runCase?case=1&agent=cli', '/updateReports?agent=cli']);
   assert.deepEqual(offers, ['']);
 });
+
+/**
+ * A stand-in for the fuzzing server's testee protocol: answers the case count, runs each
+ * case (sending `case N` and reading the echo back, with `echo`), refuses the `refused`
+ * case's upgrade as if it could not be answered, and records the paths asked for and the
+ * extensions offered for the cases. It enables deflate, so that an offer could be taken.
+ */
+async function fakeSuite(t: TestContext, { count, refused, echo }: { count: number; refused: number; echo: boolean }) {
+  const requests: string[] = [];
+  const offers: string[] = [];
+  const echoed: string[] = [];
+  const suite = await server(
+    `ws://${LOCALHOST}:0`,
+    async (peer) => {
+      const path = peer.handshake.path;
+      requests.push(path);
+      if (path.startsWith('/runCase?')) offers.push(peer.handshake.headers['sec-websocket-extensions'] ?? '');
+      if (path === '/getCaseCount') {
+        await peer.write(String(count));
+      } else if (echo && path.startsWith('/runCase?')) {
+        await peer.write(`case ${new URLSearchParams(path.slice(path.indexOf('?'))).get('case')}`);
+        echoed.push(String((await peer.read(2000))?.data));
+      }
+      await peer.shutdown(1000);
+    },
+    { deflate: true, verify: ({ path }) => (path.includes(`case=${refused}&`) ? { status: 400 } : true) },
+  );
+  defer(t, () => suite.close(500));
+  return { url: suite.url, requests, offers, echoed };
+}
