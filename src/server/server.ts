@@ -9,6 +9,7 @@
 import type { RequestListener } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import { HandshakeError } from '../handshake/errors.ts';
 import { parseUrl } from '../handshake/url.ts';
 import { UsageError } from '../connection/errors.ts';
 import { CloseCode } from '../frame/close-code.ts';
@@ -23,7 +24,7 @@ import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } 
 import type { UpgradeRequestHead } from '../handshake/validate.ts';
 import { requestHeadOf } from './http.ts';
 import type { PlainHttp } from './plain-http.ts';
-import { completeUpgrade, pathOnly, policyError, readRequestHead, reject } from './upgrade.ts';
+import { completeUpgrade, pathOnly, policyError, readRequestHead, refusalOf, reject } from './upgrade.ts';
 
 /**
  * A connection handler, called with each new peer. A throw or a rejected promise closes that
@@ -58,6 +59,8 @@ export class Server {
   protected closedHeld = 0;
   /** With `onRequest`: the connections served as plain HTTP. */
   private plain: PlainHttp | null = null;
+  /** Sockets answered with an HTTP error and lingering for the client to read it (upgrade.ts): `close()` ends them by its deadline. */
+  private readonly refused = new Set<Socket>();
 
   /** @internal Use `server` or `bind`. */
   constructor(listener: NetServer, url: string, options: ResolvedServerOptions) {
@@ -97,16 +100,36 @@ export class Server {
    * with a `RangeError`, and nothing is closed.
    */
   async close(timeout = 5000): Promise<void> {
-    callTimeout('close', timeout); // a bad one would make every shutdown refuse, and close wait forever
+    const limit = callTimeout('close', timeout); // a bad one would make every shutdown refuse, and close wait forever
     this.closing = true;
     const stopped = new Promise<void>((resolve) => this.listener.close(() => resolve()));
     for (const socket of this.securing.keys()) socket.destroy();
     for (const { socket } of this.handshaking.snapshot()) socket.destroy();
     this.plain?.close();
+    // A refused client gets up to a second to read its answer, but no longer than `timeout`.
+    const refusalsEnd = this.refused.size === 0 || limit === undefined ? null : setTimeout(() => this.endRefused(), limit);
     // Each peer's shutdown is awaited, never allowed to fail the server's close: today none can
     // reject (a checked timeout, a valid code and reason), and one that did must not strand the rest.
     await Promise.all(this.openPeers.snapshot().map((peer) => peer.shutdown(CloseCode.GoingAway, 'server shutting down', timeout).catch(ignore)));
     await stopped;
+    if (refusalsEnd !== null) clearTimeout(refusalsEnd);
+  }
+
+  private endRefused(): void {
+    for (const socket of this.refused) socket.destroy();
+  }
+
+  /** Answer `socket` with `error` and end it, as {@link reject} does, and hold it as refused. */
+  private refuse(socket: Socket, error: HandshakeError, method?: string): void {
+    reject(socket, error, method);
+    this.holdRefused(socket);
+  }
+
+  /** `socket` was answered with an HTTP error and lingers: held until it closes, so that `close()` can end it. */
+  private holdRefused(socket: Socket): void {
+    if (socket.destroyed || this.refused.has(socket)) return;
+    this.refused.add(socket);
+    socket.once('close', () => this.refused.delete(socket));
   }
 
   /** @internal A socket connected: read its handshake and make a peer. */
@@ -116,7 +139,7 @@ export class Server {
       return;
     }
     if (this.connections >= this.options.maxConnections) {
-      reject(socket, policyError(503, 'WS_HANDSHAKE_OVERLOADED', 'too many connections'));
+      this.refuse(socket, policyError(503, 'WS_HANDSHAKE_OVERLOADED', 'too many connections'));
       return;
     }
     const entry: Handshaking = { socket, registryIndex: -1 };
@@ -126,9 +149,13 @@ export class Server {
       socket,
       startedAt + this.options.timeout,
       this.options,
-      (request, deadline) => {
-        if (request === null) this.handshaking.delete(entry);
-        else this.answer(entry, request, request.rest, deadline, acceptsPath, onPeer);
+      (request, deadline, failure) => {
+        if (request !== null) {
+          this.answer(entry, request, request.rest, deadline, acceptsPath, onPeer);
+          return;
+        }
+        this.handshaking.delete(entry);
+        if (failure instanceof HandshakeError) this.holdRefused(socket); // answered 400, 431, …
       },
       plain === null ? undefined : (bytes) => plain.take(socket, bytes),
     );
@@ -145,12 +172,12 @@ export class Server {
         return;
       }
       if (this.connections >= this.options.maxConnections) {
-        reject(socket, policyError(503, 'WS_HANDSHAKE_OVERLOADED', 'too many connections'), request.method);
+        this.refuse(socket, policyError(503, 'WS_HANDSHAKE_OVERLOADED', 'too many connections'), request.method);
         return;
       }
       // `node:http` keeps the first fields past its count rather than refuse: the limit is ours.
       if (request.rawHeaders.length / 2 > this.options.maxHeaders) {
-        reject(socket, policyError(431, 'WS_HANDSHAKE_TOO_MANY_HEADERS', 'too many header fields'), request.method);
+        this.refuse(socket, policyError(431, 'WS_HANDSHAKE_TOO_MANY_HEADERS', 'too many header fields'), request.method);
         return;
       }
       const entry: Handshaking = { socket, registryIndex: -1 };
@@ -214,7 +241,10 @@ export class Server {
 
   private open(entry: Handshaking, peer: Peer | null, onPeer: (peer: Peer) => void): void {
     this.handshaking.delete(entry);
-    if (peer === null) return;
+    if (peer === null) {
+      if (refusalOf(entry.socket) !== undefined) this.holdRefused(entry.socket); // 403, 404, a `verify` refusal, …
+      return;
+    }
     this.openPeers.add(peer);
     peer.onClosed(this.forget);
     onPeer(peer);

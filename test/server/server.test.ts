@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect as netConnect } from 'node:net';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 
-import { bind, connect, ConnectionClosedError, server, TimeoutError, type Message, type Peer, type Routes, type Server } from '../../src/index.ts';
-import { defer, LOCALHOST, portOf, rawConnect, rawExchange, rawUpgrade, requestText, sleep, upgradeLines, waitFor, within, readPlain } from '../peer/helpers.ts';
+import { bind, connect, ConnectionClosedError, server, TimeoutError, type Message, type Peer, type Routes, type Server, type ServerOptions } from '../../src/index.ts';
+import { defer, LOCALHOST, parseResponse, portOf, rawConnect, rawExchange, rawUpgrade, requestText, sleep, upgradeLines, waitFor, within, readPlain } from '../peer/helpers.ts';
 import { closeWs, wsClient } from '../peer/ws-helpers.ts';
 
 function tcpHandles(): number {
@@ -241,6 +241,51 @@ test('Server.close resolves at once after a 503 rejection whose client has gone'
   const closing = instance.close(3000);
   assert.equal(await holder.read(2000), null);
   await within(closing, 500, 'Server.close after a rejected connection');
+});
+
+/**
+ * A client that reads its refusal and the server's FIN but never ends its own side (as a
+ * half-open socket may): the server lingers a second for it, unless it is closing. Returns
+ * the status of the last response read.
+ */
+async function refusedAndLingering(t: TestContext, port: number, request: string): Promise<number> {
+  const socket = await rawConnect(port);
+  defer(t, () => socket.destroy());
+  socket.allowHalfOpen = true;
+  socket.on('error', () => {});
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const ended = once(socket, 'end');
+  socket.write(request);
+  await within(ended, 2000, 'the server ends its side after the refusal');
+  const bytes = Buffer.concat(chunks);
+  return parseResponse(bytes.subarray(bytes.lastIndexOf('HTTP/1.1 '))).status;
+}
+
+test('Server.close(timeout) ends refused clients that keep their side open by the timeout, not after their second of lingering', async (t) => {
+  const upgrade = requestText(upgradeLines());
+  const cases: Array<{ what: string; status: number; options: ServerOptions; request: string; holder?: boolean }> = [
+    { what: 'a malformed head', status: 400, options: {}, request: `GET / HTTP/1.1\r\nHost ${LOCALHOST}\r\n\r\n` },
+    { what: 'no endpoint at the path', status: 404, options: {}, request: requestText(upgradeLines('/elsewhere')) },
+    { what: 'a verify refusal', status: 403, options: { verify: () => false }, request: upgrade },
+    { what: 'maxConnections', status: 503, options: { maxConnections: 1 }, request: upgrade, holder: true },
+    {
+      what: 'too many header fields in an upgrade after a plain request (onRequest)',
+      status: 431,
+      options: { maxHeaders: 8, onRequest: (_request, response) => response.end('plain') },
+      request: requestText([`GET /page HTTP/1.1`, `Host: ${LOCALHOST}`]) + requestText([...upgradeLines(), 'A: 1', 'B: 2', 'C: 3', 'D: 4']),
+    },
+  ];
+  for (const { what, status, options, request, holder } of cases) {
+    const routes: Routes = { '/': () => {} };
+    const instance = await server(`ws://${LOCALHOST}:0/`, routes, options);
+    const held = holder === true ? await connect(instance.url) : null;
+    defer(t, () => held?.close());
+    assert.equal(await refusedAndLingering(t, portOf(instance), request), status, what);
+    // The refusal lingers a second; with 50 ms allowed, a server that waited for it would
+    // still be closing at 500 (it resolves once the listener holds no socket).
+    await within(instance.close(50), 500, `Server.close after ${what}`);
+  }
 });
 
 test('broadcast queues one message for every open peer (ours and ws) and returns how many', async (t) => {
