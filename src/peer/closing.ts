@@ -24,7 +24,12 @@ export class ClosingHandshake implements Deadline {
   /** While the application holds back our answer to the peer's close (messages unread, or being answered): when it goes anyway. */
   private replyDeadline: Deadline | null = null;
   private waiters: Array<(clean: boolean) => void> | null = null;
-  /** The socket is destroyed at `destroyAt` unless it closes first: one timer, however many `shutdown` calls wait. */
+  /**
+   * The socket is destroyed at `destroyAt` unless it closes first: one timer, however many
+   * `shutdown` calls wait. It holds the process until then (it is cleared when the socket
+   * closes): a socket whose reading is paused is no active handle, and a process holding
+   * nothing else would exit with the `shutdown` promises never settled.
+   */
   private destroyTimer: ReturnType<typeof setTimeout> | null = null;
   private destroyAt = Infinity;
 
@@ -65,7 +70,6 @@ export class ClosingHandshake implements Deadline {
     if (this.destroyTimer !== null) clearTimeout(this.destroyTimer);
     this.destroyAt = at;
     this.destroyTimer = setTimeout(() => this.socket.destroy(), timeout);
-    this.destroyTimer.unref();
   }
 
   /**

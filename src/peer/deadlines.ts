@@ -3,6 +3,12 @@
  * handshake and closing connection of the process. Each gets at most one sweep period more
  * than its time, which is all a slowloris defence or a lingering peer needs, and a
  * connection costs no timer of its own.
+ *
+ * The sweep holds the process while a deadline is pending, and only then: the socket it
+ * guards may be no active handle (its reading paused by unread messages), and a process
+ * holding nothing else would otherwise exit with that socket open and the close awaited on
+ * it (`shutdown`, `Server.close`, `whenClosed`) never settled. Each such wait is bounded by
+ * its deadline, and the sweep lets go as soon as none is pending.
  * @module
  */
 
@@ -36,16 +42,14 @@ function sweep(): void {
   }
 }
 
-/** Watch `entry` until `release`; the sweep never keeps the process alive. */
+/** Watch `entry` until `release`; meanwhile the sweep holds the process (see the module comment). */
 export function watchDeadline(entry: Deadline): void {
   pending.add(entry);
-  if (sweeper === null) {
-    sweeper = setInterval(sweep, SWEEP_MS);
-    sweeper.unref();
-  }
+  if (sweeper === null) sweeper = setInterval(sweep, SWEEP_MS);
+  else if (pending.size === 1) sweeper.ref();
 }
 
-/** Stop watching `entry` (it finished in time, or its socket went away). */
+/** Stop watching `entry` (it finished in time, or its socket went away); with none left, the sweep holds the process no more. */
 export function releaseDeadline(entry: Deadline): void {
-  pending.delete(entry);
+  if (pending.delete(entry) && pending.size === 0) sweeper?.unref();
 }
