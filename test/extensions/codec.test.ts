@@ -549,6 +549,8 @@ describe('limits and bad data', () => {
 
 describe('what the codec hands out', () => {
   test('outputs are Buffers, as every payload a peer hands out, and hold about their length (a queued or kept message holds what it counts)', () => {
+    // A slab of Node's pool as this Node makes it: Node 26 makes one 64 bytes over Buffer.poolSize, to align it.
+    const slab = Buffer.allocUnsafe(1).buffer.byteLength;
     for (const noContextTakeover of [true, false]) {
       const { client, server, dispose } = pair(agreed(noContextTakeover));
       for (const [kind, length] of [['zeros', 1 * MiB], ['json', 100_000], ['prose', 5000]] as const) {
@@ -556,11 +558,34 @@ describe('what the codec hands out', () => {
         const payload = compressed(client, data);
         assert.ok(Buffer.isBuffer(payload), `${kind}: compressed is a Buffer`);
         // Small ones lie in a slab of Node's pool, shared; larger ones in memory of their size.
-        assert.ok(payload.buffer.byteLength <= Math.max(2 * payload.length + 1024, Buffer.poolSize), `${kind}: ${payload.length} bytes keep ${payload.buffer.byteLength}`);
+        assert.ok(payload.buffer.byteLength <= Math.max(2 * payload.length + 1024, slab), `${kind}: ${payload.length} bytes keep ${payload.buffer.byteLength}`);
         const inflated = server.decompress(payload, true, NO_LIMIT)!;
         assert.ok(Buffer.isBuffer(inflated), `${kind}: inflated is a Buffer`);
         assertSameBytes(inflated, data, kind);
       }
+      dispose();
+    }
+  });
+
+  test('a small output cut from a slab of Node\'s pool is handed out where zlib wrote it, not copied into another slab', (t) => {
+    for (const noContextTakeover of [true, false]) {
+      const { client, server, dispose } = pair(agreed(noContextTakeover));
+      const data = sample('json', 1000, 5);
+      roundTrip(client, server, data, 'warming up: the streams are made'); // zlib's own buffers are not the codec's
+      const sizes: number[] = [];
+      const allocate = Buffer.allocUnsafe;
+      t.mock.method(Buffer, 'allocUnsafe', (size: number) => {
+        sizes.push(size);
+        return allocate(size);
+      });
+      const payload = compressed(client, data);
+      const inflated = server.decompress(payload, true, NO_LIMIT)!;
+      t.mock.restoreAll();
+      assertSameBytes(inflated, data, 'the round trip');
+      // Each first buffer is sized for more than comes out: a copy would be one of the output's own
+      // length (for the compressed one, with the 4-byte tail that §7.2.1 then removes).
+      assert.ok(!sizes.includes(payload.length + 4), `the compressed output (${payload.length + 4} bytes) was copied: allocations ${sizes.join(', ')}`);
+      assert.ok(!sizes.includes(inflated.length), `the inflated output (${inflated.length} bytes) was copied: allocations ${sizes.join(', ')}`);
       dispose();
     }
   });

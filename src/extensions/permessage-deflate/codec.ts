@@ -73,6 +73,8 @@ function run(engine: Engine, input: Uint8Array, flush: number, limit: number, fi
   let total = 0;
   let inOffset = 0;
   let inLength = input.length;
+  // Node's rule for `Buffer.allocUnsafe`: under half the pool's size, a slice of its slab.
+  const firstPooled = firstSize < Buffer.poolSize >>> 1;
   for (let size = firstSize; ; size = OUTPUT_CHUNK) {
     // Buffers, as every payload a peer hands out (zlib fills what is handed on).
     const out = Buffer.allocUnsafe(size);
@@ -95,7 +97,7 @@ function run(engine: Engine, input: Uint8Array, flush: number, limit: number, fi
   }
   streamEnded = inLength !== 0;
   consumed = inOffset;
-  if (pieces === null) return single === null ? Buffer.alloc(0) : compact(single);
+  if (pieces === null) return single === null ? Buffer.alloc(0) : compact(single, firstPooled);
   const whole = Buffer.allocUnsafe(total);
   let at = 0;
   for (const piece of pieces) {
@@ -367,10 +369,13 @@ function endsWithTail(data: Uint8Array): boolean {
 /**
  * `output`, or a copy of it if it would keep much more memory alive than its length (a
  * first buffer sized for more than came): a queued or kept message holds what it counts.
+ * `pooled`: it was cut from a slab of Node's pool.
  */
-function compact(output: Uint8Array): Uint8Array {
+function compact(output: Uint8Array, pooled: boolean): Uint8Array {
   // A slab of Node's pool (small outputs) is shared, and copying would land in one again.
-  if (output.buffer.byteLength <= Math.max(2 * output.length + 1024, Buffer.poolSize)) return output;
+  // Told, not judged by its size: a slab may be larger than `Buffer.poolSize` (Node 26
+  // allocates 64 bytes more to align it).
+  if (pooled || output.buffer.byteLength <= Math.max(2 * output.length + 1024, Buffer.poolSize)) return output;
   const copy = Buffer.allocUnsafe(output.length);
   copy.set(output);
   return copy;
