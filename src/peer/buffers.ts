@@ -19,11 +19,34 @@ Object.defineProperty(PayloadBuffer.prototype, 'constructor', { value: Buffer, w
 export const bufferView = (buffer: ArrayBufferLike, byteOffset: number, length: number): Buffer =>
   new PayloadBuffer(buffer as ArrayBuffer, byteOffset, length) as unknown as Buffer;
 
-/** Every byte of an assembly buffer is overwritten: skip the zero-fill. */
-export const allocateUnsafe = (size: number): Uint8Array => Buffer.allocUnsafe(size);
+/**
+ * Small allocations are cut from slabs of this size: that of Node's own pool before Node 24
+ * (64 KiB since, and for up to 32 KiB). A kept message holds its whole slab alive, so what
+ * it holds does not grow with the Node it runs on.
+ */
+const SLAB_SIZE = 8192;
+/** From this size up, an allocation is memory of its own. */
+const SLAB_MAX = SLAB_SIZE >>> 1;
+let slab = new ArrayBuffer(0);
+let slabUsed = 0;
 
 /**
- * Memory of its own, never a slice of Node's shared pool: a small Buffer from the pool
- * keeps its whole 8 KiB slab alive, whatever else was cut from it.
+ * A Buffer of `size` bytes, not zeroed (every byte of it is overwritten): cut from a shared
+ * 8 KiB slab under 4 KiB, as `Buffer.allocUnsafe` did before Node 24; of its own above.
+ */
+export const allocateUnsafe = (size: number): Uint8Array => {
+  if (size >= SLAB_MAX) return Buffer.allocUnsafeSlow(size);
+  if (size > slab.byteLength - slabUsed) {
+    slab = Buffer.allocUnsafeSlow(SLAB_SIZE).buffer;
+    slabUsed = 0;
+  }
+  const cut = bufferView(slab, slabUsed, size);
+  slabUsed = (slabUsed + size + 7) & ~7; // 8-byte aligned, as Node's pool
+  return cut;
+};
+
+/**
+ * Memory of its own, never a slice of a shared slab, which the buffer would keep alive
+ * whole, whatever else was cut from it.
  */
 export const allocateUnpooled = (size: number): Uint8Array => Buffer.allocUnsafeSlow(size);

@@ -4,8 +4,8 @@
  * process: each read is handed on before the next can fill it again. A long read is parsed
  * where it lies, payloads unmasked in place and copied out once (Node's reads would go
  * through the module with a copy in and a copy out), or lent to the application for the
- * call (the `lentMessages` option); a short one is copied out whole (from Node's Buffer pool
- * under 4 KiB) and parsed as an owned chunk. Either way a read makes no fresh ArrayBuffer
+ * call (the `lentMessages` option); a short one is copied out whole (from a shared slab
+ * under 4 KiB: buffers.ts) and parsed as an owned chunk. Either way a read makes no fresh ArrayBuffer
  * (Node makes one per read, and the young-generation GC sweeps each) and skips the stream's
  * per-read machinery.
  *

@@ -7,9 +7,9 @@ import { inspect } from 'node:util';
 import { test, type TestContext } from 'node:test';
 
 import { connect, Opcode, server, type Message, type Peer } from '../../src/index.ts';
-import { bufferView } from '../../src/peer/buffers.ts';
+import { allocateUnsafe, bufferView } from '../../src/peer/buffers.ts';
 import { ReceivedMessage } from '../../src/peer/message.ts';
-import { acceptRawClient, clientFrame, closeCodeOf, defer, FrameReader, LOCALHOST, readPlain, waitFor } from './helpers.ts';
+import { acceptRawClient, clientFrame, closeCodeOf, defer, FrameReader, LOCALHOST, portOf, rawUpgrade, readPlain, sleep, waitFor, within } from './helpers.ts';
 
 /** A client of a server that relays each message back as it came, with `send`; both go after the test. */
 async function relayingClient(t: TestContext): Promise<Peer> {
@@ -39,6 +39,41 @@ test('bufferView makes a Buffer in every observable way, sharing the memory it v
   assert.ok(Buffer.isBuffer(Buffer.concat([view, part])));
   view[0] = 0x48;
   assert.equal(new Uint8Array(backing)[3], 0x48, 'a view, not a copy');
+});
+
+test('small buffers are cut from 8 KiB slabs on every Node (its own pool is 64 KiB from Node 24), larger ones have memory of their own', () => {
+  const cuts = [1, 100, 4095, 7].map((size) => allocateUnsafe(size));
+  for (const cut of cuts) {
+    assert.ok(Buffer.isBuffer(cut));
+    assert.ok(cut.buffer.byteLength <= 8192, `${cut.length} bytes keep ${cut.buffer.byteLength} alive`);
+    assert.equal(cut.byteOffset % 8, 0, 'aligned as Node aligns its pool');
+  }
+  // Cuts that share a slab do not overlap.
+  cuts.forEach((cut, index) => cut.fill(index + 1));
+  cuts.forEach((cut, index) => assert.ok(cut.every((byte) => byte === index + 1)));
+  for (const size of [4096, 20_000]) {
+    const own = allocateUnsafe(size);
+    assert.ok(Buffer.isBuffer(own));
+    assert.equal(own.buffer.byteLength, size);
+  }
+});
+
+test('a short message copied out of its reads keeps at most an 8 KiB slab alive, whatever the Node', async (t) => {
+  let received!: (data: Buffer) => void;
+  const data = new Promise<Buffer>((resolve) => (received = resolve));
+  const instance = await server(`ws://${LOCALHOST}:0/`, (peer) => peer.onMessage((message) => received(message.data as Buffer)));
+  defer(t, () => instance.close(500));
+  const { socket } = await rawUpgrade(portOf(instance));
+  defer(t, () => socket.destroy());
+  // In two reads: the server copies the payload's first part out to complete it.
+  const frame = clientFrame(Opcode.Binary, new Uint8Array(300).fill(9));
+  socket.write(frame.subarray(0, 100));
+  await sleep(30);
+  socket.write(frame.subarray(100));
+  const payload = await within(data, 2000, 'the message');
+  assert.ok(Buffer.isBuffer(payload));
+  assert.ok(payload.equals(Buffer.alloc(300, 9)));
+  assert.ok(payload.buffer.byteLength <= 8192, `300 bytes keep ${payload.buffer.byteLength} alive`);
 });
 
 test('a message held as its place in a chunk reads as the bytes at that place, whatever the chunk\'s offset in its buffer', () => {
