@@ -5,9 +5,9 @@
  * where it lies, payloads unmasked in place and copied out once (Node's reads would go
  * through the module with a copy in and a copy out), or lent to the application for the
  * call (the `lentMessages` option); a short one is copied out whole (from a shared slab
- * under 4 KiB: buffers.ts) and parsed as an owned chunk. Either way a read makes no fresh ArrayBuffer
- * (Node makes one per read, and the young-generation GC sweeps each) and skips the stream's
- * per-read machinery.
+ * under 4 KiB: buffers.ts) and parsed as an owned chunk. Either way a read makes no fresh
+ * ArrayBuffer (Node makes one per read, and the young-generation GC sweeps each) and skips
+ * the stream's per-read machinery.
  *
  * A read fills the whole region (256 KiB, several 64 KiB messages whole) while its target
  * has that much room under its high-water mark, and Node's 64 KiB otherwise: a peer near
