@@ -17,6 +17,7 @@ import { completeAsClient, offerAsClient } from '../extensions/permessage-deflat
 import type { ExtensionOffer } from '../handshake/extensions.ts';
 import { describeOptionValue } from '../connection/errors.ts';
 import { HandshakeResponseError } from '../handshake/errors.ts';
+import { allocateUnsafe } from '../peer/buffers.ts';
 import { TimeoutError } from '../peer/errors.ts';
 import { checkTlsOption, resolvePeerOptions, stringList, timerMilliseconds, type PeerOptions, type ResolvedPeerOptions } from '../peer/options.ts';
 import { Peer } from '../peer/peer.ts';
@@ -180,7 +181,7 @@ async function handshake(socket: Socket, prepared: PreparedHandshake): Promise<P
   const response = await readResponseHead(socket, prepared.responseParser);
   const result = verifyServerResponse(response, { key, protocols, extensionsOffered: offer === null ? [] : [offer] });
   // RFC 7692 §7.1: an unacceptable extension response fails the connection.
-  const compression = offer === null ? null : completeAsClient(result.extensions, offer, peerOptions.deflate!);
+  const compression = offer === null ? null : completeAsClient(result.extensions, offer, peerOptions.deflate!, allocateUnsafe);
   if (typeof compression === 'string') {
     throw new HandshakeResponseError('WS_RESPONSE_BAD_EXTENSIONS', compression, response.status, response.headers, response.rest);
   }

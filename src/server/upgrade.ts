@@ -13,6 +13,7 @@ import { buildAcceptResponse, buildRejectResponse, checkResponseHeaders } from '
 import { chooseSubprotocol } from '../handshake/subprotocol.ts';
 import { asksForWebSocket, validateUpgradeRequest, type UpgradeRequest, type UpgradeRequestHead } from '../handshake/validate.ts';
 import { negotiateAsServer } from '../extensions/permessage-deflate/index.ts';
+import { allocateUnsafe } from '../peer/buffers.ts';
 import { Peer } from '../peer/peer.ts';
 import { publishReject } from '../peer/diagnostics.ts';
 import { ignoreSocketError, readsRoutedTo, routeReads, unrouteReads, type SocketReadTarget } from '../peer/socket-events.ts';
@@ -307,7 +308,7 @@ function acceptUpgrade(socket: Socket, upgrade: UpgradeRequest, headers: Record<
   }
   try {
     const protocol = chooseSubprotocol(upgrade.protocols, spoken);
-    const deflate = negotiateAsServer(upgrade.extensions, options.peer.deflate);
+    const deflate = negotiateAsServer(upgrade.extensions, options.peer.deflate, allocateUnsafe);
     const extensions = deflate === null ? '' : deflate.header;
     const response = buildAcceptResponse({ accept: nodeComputeAccept(upgrade.key), protocol, extensions, headers: options.headers });
     socket.write(response, 'latin1');

@@ -76,6 +76,34 @@ test('a short message copied out of its reads keeps at most an 8 KiB slab alive,
   assert.ok(payload.buffer.byteLength <= 8192, `300 bytes keep ${payload.buffer.byteLength} alive`);
 });
 
+test('a short inflated message keeps at most an 8 KiB slab alive, on either side, even where Node\'s own pool is 64 KiB', async (t) => {
+  // Node 24 and later cut `Buffer.allocUnsafe` up to 32 KiB from a 64 KiB pool: made so here.
+  const poolSize = Buffer.poolSize;
+  Buffer.poolSize = 64 * 1024;
+  defer(t, () => void (Buffer.poolSize = poolSize));
+  Buffer.allocUnsafe(32 * 1024 - 1); // too large for what is left of the 8 KiB pool: the next pool is 64 KiB
+  assert.equal(Buffer.allocUnsafe(1).buffer.byteLength >= 64 * 1024, true, 'the pool is 64 KiB now');
+  let received!: (data: Buffer) => void;
+  const atServer = new Promise<Buffer>((resolve) => (received = resolve));
+  const instance = await server(`ws://${LOCALHOST}:0/`, (peer) => peer.onMessage((message) => {
+    received(message.data as Buffer);
+    void peer.send(message.data);
+  }), { deflate: { threshold: 0 } });
+  defer(t, () => instance.close(500));
+  const client = await connect(instance.url, {}, { deflate: { threshold: 0 } });
+  defer(t, () => client.close());
+  assert.match(client.handshake.extensions, /permessage-deflate/);
+  const sent = Buffer.alloc(300, 'abc');
+  await client.send(sent);
+  const echoed = await client.read(2000);
+  assert.ok(echoed !== null, 'the echo');
+  for (const [side, payload] of [['server', await within(atServer, 2000, 'the message')], ['client', echoed.data as Buffer]] as const) {
+    assert.ok(Buffer.isBuffer(payload), side);
+    assert.ok(payload.equals(sent), side);
+    assert.ok(payload.buffer.byteLength <= 8192, `${side}: 300 bytes keep ${payload.buffer.byteLength} alive`);
+  }
+});
+
 test('a message held as its place in a chunk reads as the bytes at that place, whatever the chunk\'s offset in its buffer', () => {
   const backing = new Uint8Array(64);
   for (let i = 0; i < backing.length; i++) backing[i] = 0x40 + (i % 26);

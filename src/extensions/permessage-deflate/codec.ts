@@ -59,12 +59,15 @@ let streamEnded = false;
 let consumed = 0;
 let bodyConsumed = 0;
 
+/** Allocates output buffers, not zeroed (zlib overwrites what is handed out). */
+export type OutputAllocator = (size: number) => Uint8Array;
+
 /**
  * Run `input` through `engine` with `flush`, synchronously, into a first output buffer of
- * `firstSize` bytes and then larger ones; the output's total length may not pass `limit`
- * (the run stops as soon as it would). Returns the output, or null past the limit.
+ * `firstSize` bytes and then larger ones, from `allocate`; the output's total length may not
+ * pass `limit` (the run stops as soon as it would). Returns the output, or null past the limit.
  */
-function run(engine: Engine, input: Uint8Array, flush: number, limit: number, firstSize: number): Uint8Array | null {
+function run(engine: Engine, input: Uint8Array, flush: number, limit: number, firstSize: number, allocate: OutputAllocator): Uint8Array | null {
   const handle = engine._handle;
   if (handle === null) throw new Error('zlib stream is closed');
   const state = engine._writeState;
@@ -73,11 +76,11 @@ function run(engine: Engine, input: Uint8Array, flush: number, limit: number, fi
   let total = 0;
   let inOffset = 0;
   let inLength = input.length;
-  // Node's rule for `Buffer.allocUnsafe`: under half the pool's size, a slice of its slab.
-  const firstPooled = firstSize < Buffer.poolSize >>> 1;
+  let firstPooled = false;
   for (let size = firstSize; ; size = OUTPUT_CHUNK) {
-    // Buffers, as every payload a peer hands out (zlib fills what is handed on).
-    const out = Buffer.allocUnsafe(size);
+    const out = allocate(size);
+    // Memory larger than asked for is a slab that the allocator cuts small buffers from.
+    if (size === firstSize) firstPooled = out.buffer.byteLength > size;
     handle.writeSync(flush, input, inOffset, inLength, out, 0, out.length);
     if (engine.destroyed) throw engine.errored ?? new Error('zlib failed');
     const outLeft = state[0]!;
@@ -97,8 +100,8 @@ function run(engine: Engine, input: Uint8Array, flush: number, limit: number, fi
   }
   streamEnded = inLength !== 0;
   consumed = inOffset;
-  if (pieces === null) return single === null ? Buffer.alloc(0) : compact(single, firstPooled);
-  const whole = Buffer.allocUnsafe(total);
+  if (pieces === null) return single === null ? Buffer.alloc(0) : compact(single, firstPooled, allocate);
+  const whole = allocate(total);
   let at = 0;
   for (const piece of pieces) {
     whole.set(piece, at);
@@ -176,7 +179,17 @@ export class DeflateCodec implements MessageCompression {
   private messageBytes = 0;
   private lastFour = 0;
 
-  constructor(role: 'client' | 'server', params: DeflateParams, options: ResolvedDeflateOptions) {
+  /**
+   * `allocate` makes the buffers zlib writes to, which are handed out: Buffers, as every
+   * payload a peer hands out. A peer passes its own, which cuts small ones from slabs of a
+   * size that does not change with the Node it runs on.
+   */
+  constructor(
+    role: 'client' | 'server',
+    params: DeflateParams,
+    options: ResolvedDeflateOptions,
+    private readonly allocate: OutputAllocator = Buffer.allocUnsafe,
+  ) {
     this.threshold = options.threshold;
     const server = role === 'server';
     // A compressor may always use a smaller window than agreed: our own preference caps it.
@@ -201,7 +214,7 @@ export class DeflateCodec implements MessageCompression {
       ? (this.deflater ??= newEngine(this.makeDeflate))
       : sharedEngine(this.deflateKey, this.makeDeflate);
     // Deflate's worst case is a few bytes over the input; most messages fit the first buffer.
-    const output = run(engine, data, constants.Z_SYNC_FLUSH, Infinity, data.length + 64)!;
+    const output = run(engine, data, constants.Z_SYNC_FLUSH, Infinity, data.length + 64, this.allocate)!;
     if (!this.ownDeflateContext) {
       engine.reset();
       // Grown (random or already compressed data): sent as it is, which no context misses,
@@ -232,7 +245,7 @@ export class DeflateCodec implements MessageCompression {
     const withTail = this.restoresTail(payload, fin);
     let output: Uint8Array | null;
     try {
-      output = inflateFrame(engine, payload, withTail, limit);
+      output = inflateFrame(engine, payload, withTail, limit, this.allocate);
       // The kept stream had ended before this message began: the last message's restored
       // tail completed a final empty stored block (BFINAL, §7.2.1), which zlib does not
       // report as it happens. This message starts a new stream, with nothing to refer back
@@ -240,7 +253,7 @@ export class DeflateCodec implements MessageCompression {
       // one, and lost.
       if (output !== null && first && streamEnded && bodyConsumed === 0 && this.ownInflateContext) {
         engine.reset();
-        output = inflateFrame(engine, payload, withTail, limit);
+        output = inflateFrame(engine, payload, withTail, limit, this.allocate);
       }
     } catch (error) {
       this.release(engine, borrowed, true);
@@ -324,13 +337,13 @@ export class DeflateCodec implements MessageCompression {
  * payload (§7.2.1), so it inflates to nothing; if it yields bytes, the payload stopped
  * inside a block (cut short, or never flushed), whatever zlib made of it: invalid.
  */
-function inflateFrame(engine: Engine, payload: Uint8Array, withTail: boolean, limit: number): Uint8Array | null {
+function inflateFrame(engine: Engine, payload: Uint8Array, withTail: boolean, limit: number, allocate: OutputAllocator): Uint8Array | null {
   const firstSize = Math.max(1024, Math.min(limit + 1, payload.length * 4, 1 << 20));
-  const body = run(engine, payload, constants.Z_SYNC_FLUSH, limit, firstSize);
+  const body = run(engine, payload, constants.Z_SYNC_FLUSH, limit, firstSize, allocate);
   bodyConsumed = consumed;
   // A stream that ended (§7.2.1) takes no tail; `streamEnded` stays set for the caller.
   if (body === null || !withTail || streamEnded) return body;
-  const tail = run(engine, TAIL, constants.Z_SYNC_FLUSH, Infinity, 16);
+  const tail = run(engine, TAIL, constants.Z_SYNC_FLUSH, Infinity, 16, allocate);
   if (tail!.length > 0) throw new Error('the compressed data does not end at a DEFLATE block boundary');
   return body;
 }
@@ -369,14 +382,12 @@ function endsWithTail(data: Uint8Array): boolean {
 /**
  * `output`, or a copy of it if it would keep much more memory alive than its length (a
  * first buffer sized for more than came): a queued or kept message holds what it counts.
- * `pooled`: it was cut from a slab of Node's pool.
+ * `pooled`: it was cut from a slab shared with other buffers.
  */
-function compact(output: Uint8Array, pooled: boolean): Uint8Array {
-  // A slab of Node's pool (small outputs) is shared, and copying would land in one again.
-  // Told, not judged by its size: a slab may be larger than `Buffer.poolSize` (Node 26
-  // allocates 64 bytes more to align it).
-  if (pooled || output.buffer.byteLength <= Math.max(2 * output.length + 1024, Buffer.poolSize)) return output;
-  const copy = Buffer.allocUnsafe(output.length);
+function compact(output: Uint8Array, pooled: boolean, allocate: OutputAllocator): Uint8Array {
+  // A slab (small outputs) is shared, and copying would land in one again.
+  if (pooled || output.buffer.byteLength <= 2 * output.length + 1024) return output;
+  const copy = allocate(output.length);
   copy.set(output);
   return copy;
 }
