@@ -47,12 +47,13 @@ function distFiles(): string[] {
   return readdirSync(dist, { recursive: true, encoding: 'utf8' }).filter((file) => statSync(join(dist, file)).isFile());
 }
 
-test('the declarations compile for a strict consumer that checks library types, and name no internal member', { timeout: 120_000 }, () => {
+test('the declarations compile for a strict consumer that checks library types, name no internal member, and are all reachable', { timeout: 120_000 }, () => {
   writeFileSync(
     join(dir, 'use.ts'),
     [
       "import { bind, type Message, type Peer } from './dist/index.js';",
       "import { Connection, EventCollector, parseUrl } from './dist/core.js';",
+      "import './dist/cli/main.js';",
       'export async function echo(): Promise<void> {',
       "  const bound = await bind('ws://127.0.0.1:0/');",
       '  const peer: Peer = await bound.accept();',
@@ -83,7 +84,11 @@ test('the declarations compile for a strict consumer that checks library types, 
       files: ['use.ts'],
     }),
   );
-  run(TSC, ['-p', '.'], dir);
+  const program = run(TSC, ['-p', '.', '--listFiles'], dir).split(/\r?\n/).map((file) => resolve(dir, file));
+  // A declaration no entry point leads to is a module's internals, which a user can neither import nor see.
+  const unreachable = distFiles().filter((file) => file.endsWith('.d.ts') && !program.includes(join(dist, file)));
+  assert.deepEqual(unreachable, [], 'declarations shipped that no entry point leads to');
+  assert.ok(program.includes(join(dist, 'peer', 'peer.d.ts')), 'the compiler lists the declarations it read');
 
   const peer = readFileSync(join(dir, 'dist', 'peer', 'peer.d.ts'), 'utf8');
   for (const internal of ['receiveRead', 'pongReceived', 'pingReceived', 'messageQueued', 'flushQueued', 'onDrain', 'beat()']) {
