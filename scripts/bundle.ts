@@ -1,12 +1,13 @@
 /**
  * The last step of `npm run build`: the JavaScript `tsc` emitted into `dist/`, one module per
  * source file, is bundled into one module per entry point (`index.js`, `core.js`,
- * `cli/main.js`, sharing their common code in chunks), and the per-file modules are removed;
- * the declarations stay as `tsc` wrote them, less those no entry point's declarations lead
- * to (a module's internals a user can neither import nor see). Node loads an ES module graph file by file:
- * resolving, reading and compiling the 73 modules behind `index.js` took longer than all the
- * library's own top-level work (import 143–169 ms against 66–73 ms bundled, and 0.6 MB less
- * heap after it). Source maps are chained, so stack traces still map to `src/`.
+ * `cli/main.js`, sharing their common code in chunks), and the per-file modules are removed.
+ * Node loads an ES module graph file by file: resolving, reading and compiling the 73
+ * modules behind `index.js` took longer than all the library's own top-level work (import
+ * 143–169 ms against 66–73 ms bundled, and 0.6 MB less heap after it). Source maps are
+ * chained, so stack traces still map to `src/`. The declarations stay as `tsc` wrote them,
+ * less those that no entry point's declarations lead to: a module's internals, which a user
+ * can neither import nor see.
  *
  * Usage: `tsx scripts/bundle.ts [dir]` (default `dist`).
  * @module
