@@ -2,11 +2,13 @@
  * The permessage-deflate codec (RFC 7692 §7.2): round trips between a client and a server
  * codec for each context policy, window size and level; what context takeover changes on
  * the wire; fragmented and interleaved messages over the process-wide streams; the tail;
- * a decompression bomb; and recovery after bad data.
+ * a decompression bomb; recovery after bad data; and what a codec holds per connection.
  */
 import assert from 'node:assert/strict';
 import { constants, createInflateRaw, deflateRawSync } from 'node:zlib';
 import { describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 import fc from 'fast-check';
 
@@ -592,4 +594,30 @@ describe('what the codec hands out', () => {
     }
   });
 
+});
+
+describe('what a codec holds per connection', () => {
+  setFlagsFromString('--expose-gc');
+  const collectGarbage = runInNewContext('gc') as () => void;
+  const heapAfterGc = (): number => {
+    collectGarbage();
+    collectGarbage();
+    return process.memoryUsage().heapUsed;
+  };
+
+  test('an idle codec holds its state alone: what follows from its parameters is shared by every codec that agreed on them', () => {
+    const resolved = resolveDeflateOptions({});
+    const codecs: DeflateCodec[] = [];
+    const before = heapAfterGc();
+    // Each options object its own, as each client connection resolves its own.
+    for (let i = 0; i < 20_000; i++) codecs.push(new DeflateCodec(i % 2 === 0 ? 'server' : 'client', agreed(i % 3 === 0), { ...resolved }));
+    const perCodec = (heapAfterGc() - before) / codecs.length;
+    // 100 bytes or so; some 400 with its own keys, stream factories and flags.
+    assert.ok(perCodec < 200, `${perCodec.toFixed(0)} bytes per idle codec`);
+    // Still each codec to its own parameters.
+    const { client, server, dispose } = pair(agreed(false, 9));
+    roundTrip(client, server, sample('json', 5000, 1), 'a 512-byte window and context takeover');
+    dispose();
+    assert.equal(codecs.length, 20_000);
+  });
 });

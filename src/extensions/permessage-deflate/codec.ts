@@ -161,16 +161,67 @@ export function zlibDriverAvailable(): boolean {
   return available;
 }
 
+/**
+ * What follows from a role, the negotiated parameters and our options: the same for every
+ * connection that agreed on them, so made once and shared (a codec per connection then
+ * holds only its state: some 100 bytes against 400 with these fields of its own).
+ */
+class CodecSettings {
+  readonly deflateKey: string;
+  readonly inflateKey: string;
+  readonly makeDeflate: () => DeflateRaw;
+  readonly makeInflate: () => InflateRaw;
+  readonly inflateWindow: number;
+  readonly ownDeflateContext: boolean;
+  readonly ownInflateContext: boolean;
+
+  constructor(
+    role: 'client' | 'server',
+    params: DeflateParams,
+    readonly threshold: number,
+    level: number,
+    memLevel: number,
+    maxWindowBits: number,
+  ) {
+    const server = role === 'server';
+    // A compressor may always use a smaller window than agreed: our own preference caps it.
+    const sendBits = Math.min(server ? params.serverMaxWindowBits : params.clientMaxWindowBits, maxWindowBits);
+    const receiveBits = server ? params.clientMaxWindowBits : params.serverMaxWindowBits;
+    this.ownDeflateContext = !(server ? params.serverNoContextTakeover : params.clientNoContextTakeover);
+    this.ownInflateContext = !(server ? params.clientNoContextTakeover : params.serverNoContextTakeover);
+    // zlib cannot compress with a 256-byte window; stored blocks (level 0) use no window at
+    // all, so they honour a peer that asked for one.
+    const deflateLevel = sendBits === 8 ? 0 : level;
+    const windowBits = Math.max(sendBits, 9);
+    const inflateBits = Math.max(receiveBits, 9);
+    this.deflateKey = `d${windowBits}.${deflateLevel}.${memLevel}`;
+    this.inflateKey = `i${inflateBits}`;
+    this.makeDeflate = () => createDeflateRaw({ windowBits, level: deflateLevel, memLevel });
+    this.makeInflate = () => createInflateRaw({ windowBits: inflateBits });
+    this.inflateWindow = 1 << inflateBits;
+  }
+}
+
+/** Settings made so far, by everything they follow from; cleared when it grows past {@link SETTINGS_KEPT_MAX}. */
+const settingsMade = new Map<string, CodecSettings>();
+/** Some 500 combinations of parameters exist per role and options: a peer cannot make this grow for good. */
+const SETTINGS_KEPT_MAX = 256;
+
+function settingsFor(role: 'client' | 'server', params: DeflateParams, options: ResolvedDeflateOptions): CodecSettings {
+  const { threshold, level, memLevel, maxWindowBits } = options;
+  const key = `${role} ${params.serverMaxWindowBits} ${params.clientMaxWindowBits} ${params.serverNoContextTakeover} ${params.clientNoContextTakeover} ${threshold} ${level} ${memLevel} ${maxWindowBits}`;
+  let settings = settingsMade.get(key);
+  if (settings === undefined) {
+    if (settingsMade.size >= SETTINGS_KEPT_MAX) settingsMade.clear();
+    settings = new CodecSettings(role, params, threshold, level, memLevel, maxWindowBits);
+    settingsMade.set(key, settings);
+  }
+  return settings;
+}
+
 /** One connection's permessage-deflate, for the role it plays. */
 export class DeflateCodec implements MessageCompression {
-  readonly threshold: number;
-  private readonly deflateKey: string;
-  private readonly inflateKey: string;
-  private readonly makeDeflate: () => DeflateRaw;
-  private readonly makeInflate: () => InflateRaw;
-  private readonly inflateWindow: number;
-  private readonly ownDeflateContext: boolean;
-  private readonly ownInflateContext: boolean;
+  private readonly settings: CodecSettings;
   private deflater: Engine | null = null;
   private inflater: Engine | null = null;
   /** The message's DEFLATE stream has ended (§7.2.1): its remaining frames are ignored. */
@@ -190,32 +241,20 @@ export class DeflateCodec implements MessageCompression {
     options: ResolvedDeflateOptions,
     private readonly allocate: OutputAllocator = Buffer.allocUnsafe,
   ) {
-    this.threshold = options.threshold;
-    const server = role === 'server';
-    // A compressor may always use a smaller window than agreed: our own preference caps it.
-    const sendBits = Math.min(server ? params.serverMaxWindowBits : params.clientMaxWindowBits, options.maxWindowBits);
-    const receiveBits = server ? params.clientMaxWindowBits : params.serverMaxWindowBits;
-    this.ownDeflateContext = !(server ? params.serverNoContextTakeover : params.clientNoContextTakeover);
-    this.ownInflateContext = !(server ? params.clientNoContextTakeover : params.serverNoContextTakeover);
-    // zlib cannot compress with a 256-byte window; stored blocks (level 0) use no window at
-    // all, so they honour a peer that asked for one.
-    const level = sendBits === 8 ? 0 : options.level;
-    const windowBits = Math.max(sendBits, 9);
-    const inflateBits = Math.max(receiveBits, 9);
-    this.deflateKey = `d${windowBits}.${level}.${options.memLevel}`;
-    this.inflateKey = `i${inflateBits}`;
-    this.makeDeflate = () => createDeflateRaw({ windowBits, level, memLevel: options.memLevel });
-    this.makeInflate = () => createInflateRaw({ windowBits: inflateBits });
-    this.inflateWindow = 1 << inflateBits;
+    this.settings = settingsFor(role, params, options);
+  }
+
+  /** Messages shorter than this many bytes are sent uncompressed (our `threshold` option). */
+  get threshold(): number {
+    return this.settings.threshold;
   }
 
   compress(data: Uint8Array): Uint8Array | null {
-    const engine = this.ownDeflateContext
-      ? (this.deflater ??= newEngine(this.makeDeflate))
-      : sharedEngine(this.deflateKey, this.makeDeflate);
+    const settings = this.settings;
+    const engine = settings.ownDeflateContext ? (this.deflater ??= newEngine(settings.makeDeflate)) : sharedEngine(settings.deflateKey, settings.makeDeflate);
     // Deflate's worst case is a few bytes over the input; most messages fit the first buffer.
     const output = run(engine, data, constants.Z_SYNC_FLUSH, Infinity, data.length + 64, this.allocate)!;
-    if (!this.ownDeflateContext) {
+    if (!settings.ownDeflateContext) {
       engine.reset();
       // Grown (random or already compressed data): sent as it is, which no context misses,
       // so a message of exactly maxPayload stays within the peer's limit.
@@ -239,8 +278,8 @@ export class DeflateCodec implements MessageCompression {
     // A whole message in one frame without context takeover borrows the shared stream: it
     // is done with it before anyone else can run. Anything longer needs a stream of its own
     // for the message (a spare) or, with context takeover, for the connection.
-    const borrowed = fin && this.inflater === null && !this.ownInflateContext;
-    const engine = borrowed ? sharedEngine(this.inflateKey, this.makeInflate) : (this.inflater ??= this.ownInflater());
+    const borrowed = fin && this.inflater === null && !this.settings.ownInflateContext;
+    const engine = borrowed ? sharedEngine(this.settings.inflateKey, this.settings.makeInflate) : (this.inflater ??= this.ownInflater());
     const first = this.messageBytes === 0;
     const withTail = this.restoresTail(payload, fin);
     let output: Uint8Array | null;
@@ -251,7 +290,7 @@ export class DeflateCodec implements MessageCompression {
       // report as it happens. This message starts a new stream, with nothing to refer back
       // to (see `endStream`): it would otherwise be taken for the ignored rest of the ended
       // one, and lost.
-      if (output !== null && first && streamEnded && bodyConsumed === 0 && this.ownInflateContext) {
+      if (output !== null && first && streamEnded && bodyConsumed === 0 && this.settings.ownInflateContext) {
         engine.reset();
         output = inflateFrame(engine, payload, withTail, limit, this.allocate);
       }
@@ -261,7 +300,7 @@ export class DeflateCodec implements MessageCompression {
     }
     if (output === null) this.release(engine, borrowed, true);
     else if (streamEnded) this.endStream(engine, borrowed, output, fin);
-    else if (fin && !this.ownInflateContext) this.release(engine, borrowed, false);
+    else if (fin && !this.settings.ownInflateContext) this.release(engine, borrowed, false);
     return output;
   }
 
@@ -288,7 +327,8 @@ export class DeflateCodec implements MessageCompression {
   }
 
   private ownInflater(): Engine {
-    return this.ownInflateContext ? newEngine(this.makeInflate) : takeSpare(this.inflateKey, this.makeInflate);
+    const settings = this.settings;
+    return settings.ownInflateContext ? newEngine(settings.makeInflate) : takeSpare(settings.inflateKey, settings.makeInflate);
   }
 
   dispose(): void {
@@ -306,19 +346,19 @@ export class DeflateCodec implements MessageCompression {
    */
   private endStream(engine: Engine, borrowed: boolean, output: Uint8Array, fin: boolean): void {
     this.ignoringRest = !fin;
-    if (!this.ownInflateContext) return this.release(engine, borrowed, false);
+    if (!this.settings.ownInflateContext) return this.release(engine, borrowed, false);
     engine.reset();
     // A stream that ended exactly at the end of an earlier frame shows only now, with no
     // output: that frame's output is the application's by then, so nothing is primed, and a
     // reference back fails (1007) rather than risk wrong data.
-    if (output.length > 0) primeWindow(engine, output.subarray(Math.max(0, output.length - this.inflateWindow)));
+    if (output.length > 0) primeWindow(engine, output.subarray(Math.max(0, output.length - this.settings.inflateWindow)));
   }
 
   /** Done with an inflate stream for this message: reset a borrowed one, give back a spare, close one that broke. */
   private release(engine: Engine, borrowed: boolean, broken: boolean): void {
     if (borrowed) {
       if (broken) {
-        shared.delete(this.inflateKey);
+        shared.delete(this.settings.inflateKey);
         engine.close();
       } else {
         engine.reset();
@@ -326,8 +366,8 @@ export class DeflateCodec implements MessageCompression {
       return;
     }
     this.inflater = null;
-    if (broken || this.ownInflateContext) engine.close();
-    else giveBack(this.inflateKey, engine);
+    if (broken || this.settings.ownInflateContext) engine.close();
+    else giveBack(this.settings.inflateKey, engine);
   }
 }
 
