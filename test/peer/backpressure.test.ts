@@ -404,3 +404,27 @@ for (const lentReads of [true, false]) {
     assert.ok(heldBytes <= 4 * count, `the queued messages hold ${heldBytes} bytes of buffers`);
   });
 }
+
+test('RFC 6455 §7.1.2: a shutdown with reading paused by unread messages waits on them; once they are read, the close reply behind them completes it', async (t) => {
+  const highWaterMark = 64 * KiB;
+  const count = 24;
+  const size = 16 * KiB;
+  const server = await bind(`ws://${LOCALHOST}:0/`);
+  defer(t, () => server.close(500));
+  const client = await connect(server.url, {}, { highWaterMark });
+  defer(t, () => client.close());
+  const peer = await server.accept();
+  // The server sends them all before it sees the client's close; the client reads none yet.
+  for (let i = 0; i < count; i++) peer.send(patternBytes(size, i));
+  await waitFor(() => client.unread * (size + 256) > highWaterMark, 3000, 'the inbox over the mark');
+  const shutdown = client.shutdown(1000, 'done', 10_000);
+  // The server's answer lies behind messages the client has not taken from the socket yet.
+  assert.equal(await settlesWithin(shutdown, 300), false, 'settled with reading paused');
+  for (let i = 0; i < count; i++) {
+    const message = await within(client.read(), 3000, `message ${i}`);
+    assert.ok(message !== null && Buffer.from(patternBytes(size, i)).equals(message.data as Buffer), `message ${i} intact`);
+  }
+  assert.equal(await within(shutdown, 3000, 'the shutdown'), true, 'both close frames exchanged');
+  assert.equal(client.closeCode, 1000);
+  assert.equal(await client.read(), null);
+});
