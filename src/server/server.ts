@@ -9,7 +9,7 @@
 import type { RequestListener } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
-import { HandshakeError } from '../handshake/errors.ts';
+import type { HandshakeError } from '../handshake/errors.ts';
 import { parseUrl } from '../handshake/url.ts';
 import { UsageError } from '../connection/errors.ts';
 import { CloseCode } from '../frame/close-code.ts';
@@ -122,12 +122,16 @@ export class Server {
   /** Answer `socket` with `error` and end it, as {@link reject} does, and hold it as refused. */
   private refuse(socket: Socket, error: HandshakeError, method?: string): void {
     reject(socket, error, method);
-    this.holdRefused(socket);
+    this.holdIfRefused(socket);
   }
 
-  /** `socket` was answered with an HTTP error and lingers: held until it closes, so that `close()` can end it. */
-  private holdRefused(socket: Socket): void {
-    if (socket.destroyed || this.refused.has(socket)) return;
+  /**
+   * `socket` left its handshake with no peer: if it was answered with an HTTP error (every
+   * refusal goes through {@link reject}), it lingers, and is held until it closes, so that
+   * `close()` can end it.
+   */
+  private holdIfRefused(socket: Socket): void {
+    if (socket.destroyed || refusalOf(socket) === undefined || this.refused.has(socket)) return;
     this.refused.add(socket);
     socket.once('close', () => this.refused.delete(socket));
   }
@@ -149,13 +153,13 @@ export class Server {
       socket,
       startedAt + this.options.timeout,
       this.options,
-      (request, deadline, failure) => {
+      (request, deadline) => {
         if (request !== null) {
           this.answer(entry, request, request.rest, deadline, acceptsPath, onPeer);
           return;
         }
         this.handshaking.delete(entry);
-        if (failure instanceof HandshakeError) this.holdRefused(socket); // answered 400, 431, …
+        this.holdIfRefused(socket); // answered 400, 431, …
       },
       plain === null ? undefined : (bytes) => plain.take(socket, bytes),
     );
@@ -242,7 +246,7 @@ export class Server {
   private open(entry: Handshaking, peer: Peer | null, onPeer: (peer: Peer) => void): void {
     this.handshaking.delete(entry);
     if (peer === null) {
-      if (refusalOf(entry.socket) !== undefined) this.holdRefused(entry.socket); // 403, 404, a `verify` refusal, …
+      this.holdIfRefused(entry.socket); // 403, 404, a `verify` refusal, …
       return;
     }
     this.openPeers.add(peer);

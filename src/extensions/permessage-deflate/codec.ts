@@ -76,11 +76,8 @@ function run(engine: Engine, input: Uint8Array, flush: number, limit: number, fi
   let total = 0;
   let inOffset = 0;
   let inLength = input.length;
-  let firstPooled = false;
   for (let size = firstSize; ; size = OUTPUT_CHUNK) {
     const out = allocate(size);
-    // Memory larger than asked for is a slab that the allocator cuts small buffers from.
-    if (size === firstSize) firstPooled = out.buffer.byteLength > size;
     handle.writeSync(flush, input, inOffset, inLength, out, 0, out.length);
     if (engine.destroyed) throw engine.errored ?? new Error('zlib failed');
     const outLeft = state[0]!;
@@ -100,7 +97,7 @@ function run(engine: Engine, input: Uint8Array, flush: number, limit: number, fi
   }
   streamEnded = inLength !== 0;
   consumed = inOffset;
-  if (pieces === null) return single === null ? Buffer.alloc(0) : compact(single, firstPooled, allocate);
+  if (pieces === null) return single === null ? Buffer.alloc(0) : compact(single, firstSize, allocate);
   const whole = allocate(total);
   let at = 0;
   for (const piece of pieces) {
@@ -420,13 +417,14 @@ function endsWithTail(data: Uint8Array): boolean {
 }
 
 /**
- * `output`, or a copy of it if it would keep much more memory alive than its length (a
- * first buffer sized for more than came): a queued or kept message holds what it counts.
- * `pooled`: it was cut from a slab shared with other buffers.
+ * `output`, written into a first buffer of `allocated` bytes, or a copy of it if that would
+ * keep much more memory alive than its length: a queued or kept message holds what it counts.
  */
-function compact(output: Uint8Array, pooled: boolean, allocate: OutputAllocator): Uint8Array {
-  // A slab (small outputs) is shared, and copying would land in one again.
-  if (pooled || output.buffer.byteLength <= 2 * output.length + 1024) return output;
+function compact(output: Uint8Array, allocated: number, allocate: OutputAllocator): Uint8Array {
+  const memory = output.buffer.byteLength;
+  // Memory larger than asked for is a slab that small buffers are cut from, shared: a copy
+  // would land in one again.
+  if (memory > allocated || memory <= 2 * output.length + 1024) return output;
   const copy = allocate(output.length);
   copy.set(output);
   return copy;
