@@ -97,6 +97,7 @@ export const SCENARIOS: readonly Scenario[] = [
   { number: 6, id: 'idle-memory', title: 'idle connections: server memory per connection', kind: 'idle', count: { full: 10_000, quick: 10_000 }, concurrency: 100 },
   { number: 7, id: 'client-32', title: `client side: 64 conns × 32 B binary, 16 in flight, against ${CLIENT_SCENARIO_SERVER}`, kind: 'client', connections: 64, inFlight: 16, payloadSize: 32, text: false },
   { number: 7, id: 'client-64k', title: `client side: 16 conns × 64 KiB binary, 4 in flight, against ${CLIENT_SCENARIO_SERVER}`, kind: 'client', connections: 16, inFlight: 4, payloadSize: 64 * KiB, text: false },
+  { number: 7, id: 'client-4m', title: `client side: 2 conns × 4 MiB binary, 1 in flight, against ${CLIENT_SCENARIO_SERVER}`, kind: 'client', connections: 2, inFlight: 1, payloadSize: 4 * MiB, text: false },
   { number: 8, id: 'deflate-128', title: 'permessage-deflate: 64 conns × 128 B JSON text, 16 in flight', kind: 'echo', connections: 64, inFlight: 16, payloadSize: 128, text: true, deflate: true },
   { number: 8, id: 'deflate-16k', title: 'permessage-deflate: 16 conns × 16 KiB JSON text, 4 in flight', kind: 'echo', connections: 16, inFlight: 4, payloadSize: 16 * KiB, text: true, deflate: true },
   // Far fewer connections than idle-memory: with context takeover, zlib keeps some 250 KB per connection.

@@ -339,6 +339,43 @@ export class Connection {
   }
 
   /**
+   * Where the next bytes received may be written in place (a read straight into it), or
+   * null. Only the rest of an unmasked payload split across chunks can go there (a client's
+   * reading a long message); written, they are fed with {@link receiveInPlace}. Each call
+   * makes a new view, of at most `maxLength` bytes: ask again before each write.
+   */
+  receiveTarget(maxLength = Number.POSITIVE_INFINITY): Uint8Array | null {
+    const decoder = this.decoder;
+    if (decoder === null || this.receiving || this.inputEnded) return null;
+    return decoder.inPlaceTarget(maxLength);
+  }
+
+  /**
+   * Feed `count` bytes the host wrote at the start of the view {@link receiveTarget} gave,
+   * with nothing fed in between. Events are reported as by {@link receive}.
+   */
+  receiveInPlace(count: number): void {
+    if (this.receiving) {
+      throw new UsageError('WS_ERR_REENTRANT', 'receiveInPlace was called from a handler while a chunk is parsed: feed the next bytes after it returns');
+    }
+    if (this.inputEnded) return;
+    const decoder = this.decoder;
+    const room = decoder === null ? 0 : decoder.inPlaceRoom;
+    if (!(Number.isInteger(count) && count > 0 && count <= room)) {
+      throw new RangeError(`receiveInPlace: ${String(count)} bytes, where receiveTarget() offers ${room}`);
+    }
+    this.receiving = true;
+    try {
+      decoder!.pushInPlace(count);
+    } catch (error) {
+      this.failOnThrow(error);
+    } finally {
+      this.receiving = false;
+      this.releaseDecoder(decoder!);
+    }
+  }
+
+  /**
    * Refuse, before anything changes, what is not bytes (an `ArrayBuffer` would be read as
    * empty and lost) and a call from a handler within `receive`: the chunk being parsed may
    * end inside a header, which the nested call would take for the start of a frame.

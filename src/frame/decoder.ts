@@ -403,18 +403,46 @@ export class FrameDecoder {
     this.receivedPart(partial, pos === 0 && take === chunk.length ? chunk : chunk.subarray(pos, pos + take));
     // The sink may have stopped the parser on this piece (e.g. invalid UTF-8): emit nothing more.
     if (this.stopped) return chunk.length;
-    if (this.partialFill === this.payloadLength) {
-      this.partial = null;
-      this.sink.onFrame(this.opcode, this.fin, this.rsv1, partial, false);
-    }
+    if (this.partialFill === this.payloadLength) this.endPartial(partial);
     return pos + take;
+  }
+
+  /**
+   * Where the host may write the next bytes of the payload being assembled itself (a read
+   * straight into it, sparing the copy out of its read buffer), at most `maxLength` of them;
+   * or null: no payload is split here, it is masked (its bytes are unmasked on the way in),
+   * its buffer is full (it grows as its bytes come, from the next chunk pushed), or its
+   * buffer is not the payload's alone (a staging buffer, reused by other connections once
+   * the payload leaves it; a lendable one, which the host reuses). So a read the host aims
+   * here and that lands after the parser stopped writes only memory no one else uses.
+   * Write at most its length, then report them with {@link pushInPlace} before anything
+   * else is pushed.
+   */
+  inPlaceTarget(maxLength = Number.POSITIVE_INFINITY): Uint8Array | null {
+    const length = Math.min(this.inPlaceRoom, maxLength);
+    return length > 0 ? this.partial!.subarray(this.partialFill, this.partialFill + length) : null;
+  }
+
+  /** The length of {@link inPlaceTarget}: 0 when there is none. */
+  get inPlaceRoom(): number {
+    const partial = this.partial;
+    if (partial === null || this.masked || this.stopped || this.partialStaged || this.partialLendable) return 0;
+    return partial.length - this.partialFill;
+  }
+
+  /** `count` bytes were written where {@link inPlaceTarget} said: take them as the payload's next. */
+  pushInPlace(count: number): void {
+    if (!(Number.isInteger(count) && count > 0 && count <= this.inPlaceRoom)) {
+      throw new RangeError(`pushInPlace: ${count} bytes, where inPlaceTarget() offers ${this.inPlaceRoom}`);
+    }
+    const partial = this.partial!;
+    this.reportPart(partial, this.partialFill, count);
+    if (!this.stopped && this.partialFill === this.payloadLength) this.endPartial(partial);
   }
 
   /** The next `piece` of a split payload: copy it in at `partialFill`, unmasked, and report it. */
   private receivedPart(partial: Uint8Array, piece: Uint8Array): void {
     const from = this.partialFill;
-    const count = piece.length;
-    this.partialFill = from + count;
     if (this.masked) {
       // Rotate the key so that its first byte applies to payload index `from`.
       const r = from & 3;
@@ -422,7 +450,19 @@ export class FrameDecoder {
     } else {
       partial.set(piece, from);
     }
+    this.reportPart(partial, from, piece.length);
+  }
+
+  /** Bytes `from` to `from + count` of the split payload are in place: count them, report them. */
+  private reportPart(partial: Uint8Array, from: number, count: number): void {
+    this.partialFill = from + count;
     if (!isControlOpcode(this.opcode)) this.sink.onFramePart(this.opcode, this.rsv1, partial.subarray(from, from + count));
+  }
+
+  /** The split payload is whole: hand it out. */
+  private endPartial(partial: Uint8Array): void {
+    this.partial = null;
+    this.sink.onFrame(this.opcode, this.fin, this.rsv1, partial, false);
   }
 
   private keyByte(index: number): number {

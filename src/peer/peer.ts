@@ -526,12 +526,39 @@ export class Peer implements AsyncIterable<Message> {
 
   /** @internal Feed the bytes of one read: owned, or lent by the shared region for this call only. */
   receiveRead(chunk: Uint8Array, lent: boolean): void {
-    if (this.extras !== null && this.extras.liveness !== null) this.extras.liveness.heard = true;
-    this.limitMessages();
+    this.heard();
     const connection = this.connection;
     if (this.options.lentMessages && this.receiver.callback !== null && (lent || this.endsLentAssembly(connection))) receiveLending(connection, chunk);
     else if (!lent) connection.receive(chunk);
     else connection.receiveBorrowed(chunk);
+    this.afterRead(connection);
+  }
+
+  /**
+   * @internal Where the next read may go straight into: the rest of a long unmasked message
+   * being assembled (a client's), at most `maxLength` bytes of it; never for messages lent
+   * to a callback, whose assembly buffers the lending reads manage.
+   */
+  directTarget(maxLength: number): Uint8Array | null {
+    return this.options.lentMessages ? null : this.connection.receiveTarget(maxLength);
+  }
+
+  /** @internal `length` bytes were read into what {@link directTarget} gave. */
+  receiveDirect(length: number): void {
+    this.heard();
+    const connection = this.connection;
+    connection.receiveInPlace(length);
+    this.afterRead(connection);
+  }
+
+  /** A read came: the peer is alive, and the next message may use what the budget leaves. */
+  private heard(): void {
+    if (this.extras !== null && this.extras.liveness !== null) this.extras.liveness.heard = true;
+    this.limitMessages();
+  }
+
+  /** A read was parsed: write what it queued (pongs, close answers, echoes), or end. */
+  private afterRead(connection: Connection): void {
     if (connection.outgoingBytes > 0 || connection.state === 'CLOSED') scheduleFlush(this);
   }
 

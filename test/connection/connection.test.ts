@@ -7,7 +7,7 @@ import { EventCollector } from '../../src/connection/handler.ts';
 import { encodeFrame } from '../../src/frame/encoder.ts';
 import { ProtocolError } from '../../src/frame/errors.ts';
 import { Opcode } from '../../src/frame/opcode.ts';
-import { concat, decodeAll, hex, toHex, utf8, type DecodedFrame } from '../frame/helpers.ts';
+import { concat, decodeAll, feedInPlace, hex, toHex, utf8, type DecodedFrame, type InPlaceFeed } from '../frame/helpers.ts';
 import {
   assertUsageError,
   closeBody,
@@ -1030,6 +1030,97 @@ describe('Connection: large payloads', () => {
       receiver.conn.receive(bytes);
       assert.deepEqual(receiver.events.take(), [{ type: 'text', data: text, fin: true }]);
     }
+  });
+});
+
+describe('Connection: bytes received in place (receiveTarget / receiveInPlace)', () => {
+  /** `conn`, fed through its in-place methods. */
+  const inPlace = (conn: Connection): InPlaceFeed => ({
+    target: (maxLength) => conn.receiveTarget(maxLength),
+    wrote: (count) => conn.receiveInPlace(count),
+    push: (chunk) => conn.receive(chunk),
+  });
+
+  test('§5.2 a client reads long messages from its server in place: the same events, and the same answers, as through receive', () => {
+    const binary = new Uint8Array(300_000).map((_, i) => (i * 31) & 0xff);
+    const text = 'ü€'.repeat(40_000);
+    const bytes = concat([
+      frameTo('client', { opcode: Opcode.Binary, payload: binary }),
+      frameTo('client', { opcode: Opcode.Ping, payload: HELLO }),
+      frameTo('client', { opcode: Opcode.Text, payload: utf8(text) }),
+      frameTo('client', { opcode: Opcode.Close, payload: closeBody(1000, 'bye') }),
+    ]);
+    const reference = endpoint('client');
+    reference.conn.receive(bytes.slice());
+    const expectedEvents = reference.events.take();
+    const expectedAnswers = sentFrames(reference.conn);
+    assert.equal(expectedEvents.length, 4);
+    for (const piece of [1000, 65_536]) {
+      const { conn, events } = endpoint('client');
+      const written = feedInPlace(inPlace(conn), bytes, 100, piece);
+      assert.ok(written > binary.length, `${written} bytes went in place`);
+      assert.deepEqual(events.take(), expectedEvents);
+      assert.deepEqual(sentFrames(conn), expectedAnswers, 'the pong and the close answer');
+      assert.equal(conn.receiveTarget(), null, 'input ended');
+    }
+  });
+
+  test('§8.1 a text message whose invalid UTF-8 is written in place fails the connection with 1007 at that piece; nothing is taken after', () => {
+    const payload = utf8('a'.repeat(100_000));
+    payload[60_000] = 0xff;
+    const bytes = frameTo('client', { opcode: Opcode.Text, payload });
+    const { conn, events } = endpoint('client');
+    conn.receive(bytes.slice(0, 1000));
+    let written = 1000;
+    while (conn.state === 'OPEN') {
+      const target = conn.receiveTarget(10_000)!;
+      target.set(bytes.subarray(written, written + target.length));
+      conn.receiveInPlace(target.length);
+      written += target.length;
+    }
+    assert.ok(written > 60_000 && written <= 70_004, `failed at the piece with the bad byte (${written} bytes in)`);
+    assert.deepEqual(summarize(events.take()), [{ type: 'error', code: 'WS_ERR_INVALID_UTF8', closeCode: 1007 }]);
+    assert.equal(sentCloseCode(conn), 1007);
+    assert.equal(conn.receiveTarget(), null);
+    conn.receiveInPlace(10);
+    assert.deepEqual(events.take(), [], 'nothing after the failure');
+  });
+
+  test('§5.1 a server is offered no place: its client masks every payload, which is unmasked on the way in', () => {
+    const { conn, events } = endpoint('server');
+    const bytes = frameTo('server', { opcode: Opcode.Binary, payload: new Uint8Array(100_000).fill(3) });
+    conn.receive(bytes.slice(0, 50_000));
+    assert.equal(conn.receiveTarget(), null);
+    assert.throws(() => conn.receiveInPlace(1), RangeError);
+    conn.receive(bytes.slice(50_000));
+    assert.deepEqual(events.take(), [{ type: 'binary', data: new Uint8Array(100_000).fill(3), fin: true }]);
+  });
+
+  test('receiveInPlace refuses a count that was not offered (RangeError) and a call from a handler mid-chunk (WS_ERR_REENTRANT), changing nothing', () => {
+    const { conn, events } = endpoint('client');
+    const payload = new Uint8Array(20_000).fill(9);
+    const bytes = concat([frameTo('client', { opcode: Opcode.Ping, payload: HELLO }), frameTo('client', { opcode: Opcode.Binary, payload })]);
+    let reentrant: unknown;
+    events.onPing = (data) => {
+      events.events.push({ type: 'ping', data: new Uint8Array(data) });
+      try {
+        conn.receiveInPlace(1);
+      } catch (error) {
+        reentrant = error;
+      }
+    };
+    conn.receive(bytes.slice(0, 7 + 4 + 1000)); // the ping, the header (2 + 2 bytes of length) and 1000 payload bytes
+    assert.ok(reentrant instanceof UsageError && reentrant.code === 'WS_ERR_REENTRANT', String(reentrant));
+    const room = conn.receiveTarget()!.length;
+    assert.equal(room, 19_000);
+    for (const count of [0, -5, 2.5, Number.NaN, room + 1]) assert.throws(() => conn.receiveInPlace(count), RangeError, String(count));
+    conn.receiveTarget()!.set(payload.subarray(1000));
+    conn.receiveInPlace(room);
+    assert.deepEqual(events.take(), [
+      { type: 'ping', data: HELLO },
+      { type: 'binary', data: payload, fin: true },
+    ]);
+    assert.equal(conn.state, 'OPEN');
   });
 });
 

@@ -7,7 +7,7 @@ import type { ProtocolErrorCode } from '../../src/frame/errors.ts';
 import { ProtocolError } from '../../src/frame/errors.ts';
 import { simdReadRegion } from '../../src/frame/mask-simd.ts';
 import { Opcode } from '../../src/frame/opcode.ts';
-import { concat, decodeAll, hex, randomBytes, RecordingSink, seededRandom, toHex, utf8, type DecodedFrame } from './helpers.ts';
+import { concat, decodeAll, feedInPlace, hex, randomBytes, RecordingSink, seededRandom, toHex, utf8, type DecodedFrame, type InPlaceFeed } from './helpers.ts';
 
 const LIMIT = 64 * 1024 * 1024;
 const RFC_KEY = hex('37 fa 21 3d');
@@ -961,6 +961,108 @@ describe('borrowed chunks (pushBorrowed): a read buffer lent for the call only',
     const owned = bytes.slice();
     decoder.push(owned);
     assert.equal(sink.views[1]!.buffer, owned.buffer);
+  });
+});
+
+describe('payload bytes written in place (inPlaceTarget / pushInPlace): a host reading straight into the payload', () => {
+  const MiB = 1024 * 1024;
+
+  /** `decoder`, fed through its in-place methods. */
+  const inPlace = (decoder: FrameDecoder): InPlaceFeed => ({
+    target: (maxLength) => decoder.inPlaceTarget(maxLength),
+    wrote: (count) => decoder.pushInPlace(count),
+    push: (chunk) => decoder.push(chunk),
+  });
+
+  test('§5.2 a long unmasked payload written in place comes out as pushed: the same frames, each byte reported once as a piece, whatever the piece size', () => {
+    const random = seededRandom(41);
+    const long = [randomBytes(random, 3 * MiB + 5), randomBytes(random, 70_000), randomBytes(random, 200)];
+    const short = [randomBytes(random, 100_000), randomBytes(random, 30_000), randomBytes(random, 20)];
+    const cases: Array<[[Uint8Array, Uint8Array, Uint8Array], number[]]> = [
+      [[long[0]!, long[1]!, long[2]!], [4096, 65_536, Number.POSITIVE_INFINITY]],
+      [[short[0]!, short[1]!, short[2]!], [1, 999]],
+    ];
+    for (const [payloads, pieces] of cases) {
+      const bytes = concat([
+        encodeFrame({ opcode: Opcode.Binary, payload: payloads[0] }),
+        encodeFrame({ opcode: Opcode.Ping, payload: utf8('between') }),
+        encodeFrame({ opcode: Opcode.Text, fin: false, payload: payloads[1] }),
+        encodeFrame({ opcode: Opcode.Continuation, payload: payloads[2] }),
+      ]);
+      const [reference, expected] = decoderFor('server');
+      reference.push(bytes.slice());
+      for (const piece of pieces) {
+        const [decoder, sink] = decoderFor('server');
+        const written = feedInPlace(inPlace(decoder), bytes, 4000, piece);
+        // (Past 1 MiB, all but the first MiB: that is staged when its header comes with few bytes.)
+        assert.ok(written > payloads[0].length / 2, `most of the first payload went in place (${written} bytes, pieces of ${piece})`);
+        assert.deepEqual(sink.errors, []);
+        assert.deepEqual(sink.frames, expected.frames);
+        const pieceBytes = (opcode: number): Buffer => Buffer.concat(sink.parts.filter((part) => part.opcode === opcode).map((part) => part.piece));
+        assert.ok(pieceBytes(Opcode.Binary).equals(Buffer.from(payloads[0])), 'the binary payload, piece by piece');
+        assert.ok(pieceBytes(Opcode.Text).equals(Buffer.from(payloads[1])), 'the text frame, split at 7 bytes and then written in place');
+        assert.equal(decoder.bufferedBytes, 0);
+        assert.equal(decoder.inPlaceTarget(), null, 'between frames: nothing to write in place');
+      }
+    }
+  });
+
+  test('§5.3 a masked payload has no place to be written in (its bytes are unmasked on the way in)', () => {
+    const [decoder] = decoderFor('client');
+    decoder.push(encodeFrame({ opcode: Opcode.Binary, payload: counting(100_000), maskKey: RFC_KEY }).subarray(0, 50_000));
+    assert.ok(decoder.bufferedBytes > 0);
+    assert.equal(decoder.inPlaceTarget(), null);
+    assert.throws(() => decoder.pushInPlace(1), RangeError);
+  });
+
+  test('a staging buffer (reused by other decoders) and a lendable one (reused by the host) are never offered', () => {
+    const [staged] = decoderFor('server');
+    // A header and one byte of a 3 MiB payload: its first MiB is staged.
+    staged.push(encodeFrame({ opcode: Opcode.Binary, payload: new Uint8Array(3 * MiB) }).subarray(0, 11));
+    assert.equal(staged.bufferedBytes, MiB);
+    assert.equal(staged.inPlaceTarget(), null, 'staged');
+    staged.push(new Uint8Array(MiB));
+    assert.ok(staged.inPlaceTarget() !== null, 'grown out of staging into a buffer of its own');
+
+    const sink = new RecordingSink();
+    const lending = new FrameDecoder(sink, { expectMasked: false, maxMessageSize: LIMIT, allocateLendable: (size) => new Uint8Array(size) });
+    lending.pushBorrowed(encodeFrame({ opcode: Opcode.Binary, payload: new Uint8Array(100_000) }).subarray(0, 50_000), true);
+    assert.ok(lending.bufferedBytes > 0);
+    assert.equal(lending.inPlaceTarget(), null, 'lendable');
+  });
+
+  test('a full buffer offers nothing until the next chunk grows it; maxLength cuts the offer; a stopped decoder offers nothing', () => {
+    const [decoder, sink] = decoderFor('server');
+    const payload = counting(4 * MiB, 3);
+    const bytes = encodeFrame({ opcode: Opcode.Binary, payload });
+    // 10 KiB of payload buys a buffer of 1.25 MiB (128 times), its own.
+    decoder.push(bytes.slice(0, 10 + 10 * 1024));
+    const first = decoder.inPlaceTarget();
+    assert.ok(first !== null);
+    assert.equal(first.length, 1.25 * MiB - 10 * 1024);
+    assert.equal(decoder.inPlaceTarget(1000)!.length, 1000);
+    assert.equal(decoder.inPlaceTarget(0), null);
+    first.set(bytes.subarray(10 + 10 * 1024, 10 + 1.25 * MiB));
+    decoder.pushInPlace(first.length);
+    assert.equal(decoder.inPlaceTarget(), null, 'full');
+    decoder.push(bytes.slice(10 + 1.25 * MiB, 10 + 1.25 * MiB + 1));
+    assert.ok(decoder.inPlaceTarget() !== null, 'grown');
+    decoder.stop();
+    assert.equal(decoder.inPlaceTarget(), null);
+    assert.deepEqual(sink.frames, []);
+  });
+
+  test('pushInPlace refuses a count the offer does not cover, changing nothing', () => {
+    const [decoder, sink] = decoderFor('server');
+    const payload = counting(50_000, 9);
+    const bytes = encodeFrame({ opcode: Opcode.Binary, payload });
+    decoder.push(bytes.slice(0, 1000));
+    const room = decoder.inPlaceTarget()!.length;
+    for (const count of [0, -1, 1.5, Number.NaN, room + 1]) assert.throws(() => decoder.pushInPlace(count), RangeError, String(count));
+    const target = decoder.inPlaceTarget()!;
+    target.set(bytes.subarray(1000));
+    decoder.pushInPlace(room);
+    assert.deepEqual(sink.frames, [frame(Opcode.Binary, true, payload)]);
   });
 });
 

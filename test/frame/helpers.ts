@@ -124,3 +124,35 @@ export function anyText(constraints: { minLength?: number; maxLength?: number } 
   );
   return fc.array(codePoint, { size: 'max', ...constraints }).map((codePoints) => String.fromCodePoint(...codePoints));
 }
+
+/** What takes bytes both ways: as chunks, and written in place where it offers (a decoder, a connection). */
+export interface InPlaceFeed {
+  /** Where the next bytes may be written, at most `maxLength` of them; null: push them. */
+  target(maxLength: number): Uint8Array | null;
+  /** `count` bytes were written where `target` said. */
+  wrote(count: number): void;
+  push(chunk: Uint8Array): void;
+}
+
+/**
+ * Feed `bytes`: the first `head` pushed; then, each time a place is offered, as many as it
+ * takes (at most `piece`) written there; else 7 more pushed. Returns how many went in place.
+ */
+export function feedInPlace(feed: InPlaceFeed, bytes: Uint8Array, head: number, piece: number): number {
+  feed.push(bytes.slice(0, head));
+  let inPlace = 0;
+  for (let at = head; at < bytes.length; ) {
+    const target = feed.target(piece);
+    if (target === null) {
+      feed.push(bytes.slice(at, at + 7));
+      at += 7;
+      continue;
+    }
+    const count = Math.min(target.length, bytes.length - at);
+    target.set(bytes.subarray(at, at + count));
+    feed.wrote(count);
+    at += count;
+    inPlace += count;
+  }
+  return inPlace;
+}

@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 
 import WebSocket from 'ws';
 
-import { bind, createUpgradeHandler, server, type Message, type Peer, type ServerOptions } from '../../src/index.ts';
+import { bind, connect, createUpgradeHandler, server, type Message, type Peer, type ServerOptions } from '../../src/index.ts';
+import { Peer as PeerClass } from '../../src/peer/peer.ts';
 import { READ_REGION_SIZE, simdReadRegion } from '../../src/frame/mask-simd.ts';
 import { LEND_AFTER, lendReads, readsAreLent, type LendOutcome, type LentReadTarget } from '../../src/peer/lent-reads.ts';
 import { defer, LOCALHOST, patternBytes, rawConnect, waitFor, within } from './helpers.ts';
@@ -48,7 +49,27 @@ class Recorder implements LentReadTarget {
       this.take(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
     }
   }
+  /** A buffer that reads may go straight into, from `directFill` on; null: none offered. */
+  direct: Uint8Array | null = null;
+  directFill = 0;
+  directReads = 0;
+  /** Bytes handed over before the first direct read. */
+  bytesBeforeDirect = -1;
+  /** Bytes that came through the region (lent or owned) after the direct buffer was full. */
+  bytesAfterDirect = 0;
+  directTarget(maxLength: number): Uint8Array | null {
+    const direct = this.direct;
+    if (direct === null || this.directFill === direct.length) return null;
+    return direct.subarray(this.directFill, this.directFill + Math.min(maxLength, direct.length - this.directFill));
+  }
+  receiveDirect(length: number): void {
+    assert.ok(this.direct !== null && length <= this.direct.length - this.directFill, 'a direct read stays within what was offered');
+    if (this.directReads++ === 0) this.bytesBeforeDirect = this.bytes;
+    this.directFill += length;
+    this.bytes += length;
+  }
   private take(chunk: Buffer): void {
+    if (this.direct !== null && this.directFill > 0) this.bytesAfterDirect += chunk.length;
     this.chunks.push(chunk);
     this.bytes += chunk.length;
   }
@@ -110,6 +131,33 @@ test('a lent read fills the whole region while its target has room for it, and t
     if (room > READ_REGION_SIZE) assert.ok(recorder.longest > 64 * KiB, `reads up to the region: longest ${recorder.longest}`);
     else assert.ok(recorder.longest <= 64 * KiB, `reads of Node's size: longest ${recorder.longest}`);
   }
+});
+
+test('reads go straight into the buffer a target offers, then back to the region once it is full', async (t) => {
+  const recorder = new Recorder();
+  let ended!: Promise<unknown>;
+  const client = await acceptOne(t, (socket) => {
+    assert.equal(lendReads(socket, recorder), 'lent');
+    ended = once(socket, 'end');
+  });
+  const sent = patternBytes(8 * 1024 * KiB, 11);
+  const first = 64 * KiB;
+  const directLength = 6 * 1024 * KiB;
+  client.write(sent.subarray(0, first));
+  await waitFor(() => recorder.bytes === first, 5000, 'the first bytes, through the region');
+  // Offered from the next read on: the target says where, the reads say how much.
+  recorder.direct = new Uint8Array(directLength);
+  client.end(sent.subarray(first));
+  await within(ended, 10_000, 'the socket ends');
+  // The read already aimed at the region when the buffer was offered came first.
+  const start = recorder.bytesBeforeDirect;
+  assert.ok(start >= first && start <= first + READ_REGION_SIZE, `direct reads started at byte ${start}`);
+  assert.equal(recorder.directFill, directLength, 'the offered buffer was filled');
+  assert.ok(Buffer.from(recorder.direct).equals(Buffer.from(sent.subarray(start, start + directLength))), 'with the bytes that followed, in order');
+  const viaRegion = Buffer.concat(recorder.chunks);
+  assert.ok(viaRegion.subarray(0, start).equals(Buffer.from(sent.subarray(0, start))));
+  assert.ok(viaRegion.subarray(start).equals(Buffer.from(sent.subarray(start + directLength))), 'the rest came through the region');
+  assert.equal(recorder.bytesAfterDirect, sent.length - start - directLength);
 });
 
 test('lendReads leaves alone a TLS socket, a socket whose creator set onread, a paused one, and one with data queued in its stream', async (t) => {
@@ -196,6 +244,53 @@ test('§5.3 many connections echo long and short messages through one shared reg
   );
   assert.equal(peers.length, 6);
   assert.ok(peers.every((peer) => readsAreLent(peer.socket)), 'every server socket switched to lent reads');
+});
+
+/** Counts the reads that went straight into a message being assembled, for as long as the test runs. */
+function countDirectReads(t: Parameters<typeof defer>[0]): { reads: number } {
+  const counter = { reads: 0 };
+  const original = PeerClass.prototype.receiveDirect;
+  PeerClass.prototype.receiveDirect = function (this: Peer, length: number): void {
+    counter.reads++;
+    original.call(this, length);
+  };
+  defer(t, () => {
+    PeerClass.prototype.receiveDirect = original;
+  });
+  return counter;
+}
+
+test('§5.3 our clients read the rest of each long message straight into its own buffer: every message intact, many at once, through buffer growth', async (t) => {
+  const direct = countDirectReads(t);
+  const { url } = await echoServer(t, { maxPayload: 16 * 1024 * KiB });
+  const clients = await Promise.all(Array.from({ length: 4 }, () => connect(url, {}, { maxPayload: 16 * 1024 * KiB })));
+  for (const client of clients) defer(t, () => client.close());
+  const sentAll = clients.map((_, c) => [...messagesFor(c), Buffer.from(patternBytes(3 * 1024 * KiB + c, c)), Buffer.from(patternBytes(9 * 1024 * KiB + c, c + 1))]);
+  await Promise.all(
+    clients.map(async (client, c) => {
+      for (const message of sentAll[c]!) void client.send(message);
+      for (const [i, sent] of sentAll[c]!.entries()) {
+        const got = await client.read(10_000);
+        assert.ok(got !== null, `connection ${c} message ${i}`);
+        const data = typeof got.data === 'string' ? Buffer.from(got.data) : Buffer.from(got.data);
+        assert.equal(typeof got.data === 'string', typeof sent === 'string', `connection ${c} message ${i}: kind`);
+        assert.ok(data.equals(typeof sent === 'string' ? Buffer.from(sent) : sent), `connection ${c} message ${i} differs`);
+      }
+    }),
+  );
+  assert.ok(direct.reads > 0, 'reads went straight into messages');
+});
+
+test('a client whose messages are lent (lentMessages) reads none straight into a message: its assembly buffers are reused', async (t) => {
+  const direct = countDirectReads(t);
+  const { url } = await echoServer(t);
+  const client = await connect(url, {}, { maxPayload: 8 * 1024 * KiB, lentMessages: true });
+  defer(t, () => client.close());
+  const sent = Buffer.from(patternBytes(3 * 1024 * KiB, 5));
+  const got = new Promise<Buffer>((resolve) => client.onMessage((message) => resolve(Buffer.from(message.data as Uint8Array))));
+  void client.send(sent);
+  assert.ok((await within(got, 10_000, 'the echo')).equals(sent));
+  assert.equal(direct.reads, 0);
 });
 
 test('after lent reads a peer still reads slowly without loss (pause and resume), answers pings and closes cleanly', async (t) => {
