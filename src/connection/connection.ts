@@ -355,16 +355,14 @@ export class Connection {
    * with nothing fed in between. Events are reported as by {@link receive}.
    */
   receiveInPlace(count: number): void {
-    if (this.receiving) {
-      throw new UsageError('WS_ERR_REENTRANT', 'receiveInPlace was called from a handler while a chunk is parsed: feed the next bytes after it returns');
-    }
-    if (this.inputEnded) return;
+    this.enterParse('receiveInPlace');
+    if (this.inputEnded) return void (this.receiving = false);
     const decoder = this.decoder;
     const room = decoder === null ? 0 : decoder.inPlaceRoom;
     if (!(Number.isInteger(count) && count > 0 && count <= room)) {
+      this.receiving = false;
       throw new RangeError(`receiveInPlace: ${String(count)} bytes, where receiveTarget() offers ${room}`);
     }
-    this.receiving = true;
     try {
       decoder!.pushInPlace(count);
     } catch (error) {
@@ -382,6 +380,11 @@ export class Connection {
    */
   private enterReceive(call: string, chunk: Uint8Array): void {
     if (!(chunk instanceof Uint8Array)) throw invalidArgument(call, 'the chunk', 'a Uint8Array', chunk);
+    this.enterParse(call);
+  }
+
+  /** Refuse a call from a handler within a parse (see {@link enterReceive}); else the parse begins. */
+  private enterParse(call: string): void {
     if (this.receiving) {
       throw new UsageError('WS_ERR_REENTRANT', `${call} was called from a handler while a chunk is parsed: feed the next bytes after it returns`);
     }
